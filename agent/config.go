@@ -1,0 +1,194 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kpilot/kpilot/collectors"
+	"github.com/kpilot/kpilot/internal/yamlconf"
+)
+
+// Config is the agent's YAML configuration file.
+type Config struct {
+	Server        ServerConfig      `yaml:"server"`
+	DataDir       string            `yaml:"data_dir"`       // spool and credential live here
+	LogLevel      string            `yaml:"log_level"`      // debug, info, warn, error
+	MetricsListen string            `yaml:"metrics_listen"` // host:port of /metrics; "" disables
+	Defaults      DefaultsConfig    `yaml:"defaults"`
+	Spool         SpoolConfig       `yaml:"spool"`
+	Collectors    []CollectorConfig `yaml:"collectors"`
+
+	path string // file the config was read from, for messages
+}
+
+// ServerConfig says where the agent ships to and how it trusts the server.
+type ServerConfig struct {
+	URL            string `yaml:"url"`
+	CAFile         string `yaml:"ca_file"`         // PEM bundle to trust instead of the system roots
+	CertFile       string `yaml:"cert_file"`       // client certificate for mutual TLS
+	KeyFile        string `yaml:"key_file"`        // its key
+	CredentialFile string `yaml:"credential_file"` // default <data_dir>/credential.json
+}
+
+// DefaultsConfig applies to collectors that do not set their own.
+type DefaultsConfig struct {
+	Interval yamlconf.Duration `yaml:"interval"`
+	Timeout  yamlconf.Duration `yaml:"timeout"`
+}
+
+// SpoolConfig bounds the on-disk queue and sets how often samples are cut
+// into batches.
+type SpoolConfig struct {
+	MaxSizeMB     int               `yaml:"max_size_mb"`
+	FlushInterval yamlconf.Duration `yaml:"flush_interval"`
+	MaxBatchLines int               `yaml:"max_batch_lines"`
+}
+
+// DefaultConfig returns the defaults every config file starts from.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:       defaultDataDir(),
+		LogLevel:      "info",
+		MetricsListen: "127.0.0.1:9465",
+		Defaults: DefaultsConfig{
+			Interval: yamlconf.Duration(60 * time.Second),
+			Timeout:  yamlconf.Duration(10 * time.Second),
+		},
+		Spool: SpoolConfig{
+			MaxSizeMB:     512,
+			FlushInterval: yamlconf.Duration(10 * time.Second),
+			MaxBatchLines: 5000,
+		},
+	}
+}
+
+// CollectorConfig is one entry of the collectors list: its type picks the
+// registered collectors.Config that the rest of the entry decodes into.
+type CollectorConfig struct {
+	collectors.Config
+	Line int // line of the entry in the file, for messages
+}
+
+// UnmarshalYAML reads type first, then decodes the whole entry strictly into
+// the registered Config, so unknown keys are reported with their lines.
+// It uses the function form on purpose: with *yaml.Node.Decode the
+// decoder's KnownFields setting is lost and typos pass silently.
+func (c *CollectorConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	var head map[string]yaml.Node
+	if err := unmarshal(&head); err != nil {
+		return err
+	}
+	typ, ok := head["type"]
+	if !ok {
+		return fmt.Errorf("collector entry without type (one of %v)", collectors.Types())
+	}
+	c.Line = typ.Line
+	cfg, ok := collectors.Lookup(typ.Value)
+	if !ok {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: unknown collector type %q (known: %v)", typ.Line, typ.Value, collectors.Types())}}
+	}
+	if err := unmarshal(cfg); err != nil {
+		return err
+	}
+	c.Config = cfg
+	return nil
+}
+
+// MarshalYAML prints the entry's Config (secrets redacted by their type).
+func (c CollectorConfig) MarshalYAML() (any, error) { return c.Config, nil }
+
+// LoadConfig reads, defaults and validates the agent config at path.
+func LoadConfig(path string) (*Config, error) {
+	cfg := DefaultConfig()
+	if err := yamlconf.LoadFile(path, &cfg); err != nil {
+		return nil, err
+	}
+	cfg.path = path
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &cfg, nil
+}
+
+// Validate checks meaning, fills derived defaults, and reports every
+// problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Server.URL == "" {
+		errs = append(errs, errors.New("server.url: missing"))
+	} else if u, err := url.Parse(c.Server.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("server.url %q: must be an https:// (or, for tests, http://) URL", c.Server.URL))
+	}
+	if (c.Server.CertFile == "") != (c.Server.KeyFile == "") {
+		errs = append(errs, errors.New("server.cert_file and server.key_file: set both for mutual TLS, or neither"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: missing"))
+	}
+	if c.Server.CredentialFile == "" && c.DataDir != "" {
+		c.Server.CredentialFile = filepath.Join(c.DataDir, "credential.json")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("log_level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	if c.Defaults.Interval.D() < time.Second {
+		errs = append(errs, errors.New("defaults.interval: must be at least 1s"))
+	}
+	if c.Defaults.Timeout.D() <= 0 || c.Defaults.Timeout.D() > c.Defaults.Interval.D() {
+		errs = append(errs, errors.New("defaults.timeout: must be positive and at most defaults.interval"))
+	}
+	if c.Spool.MaxSizeMB < 1 {
+		errs = append(errs, errors.New("spool.max_size_mb: must be at least 1"))
+	}
+	if c.Spool.FlushInterval.D() < 100*time.Millisecond {
+		errs = append(errs, errors.New("spool.flush_interval: must be at least 100ms"))
+	}
+	if c.Spool.MaxBatchLines < 1 {
+		errs = append(errs, errors.New("spool.max_batch_lines: must be at least 1"))
+	}
+	errs = append(errs, c.validateCollectors())
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateCollectors() error {
+	var errs []error
+	names := map[string]int{}
+	assets := map[string]string{}
+	for i, cc := range c.Collectors {
+		b := cc.Base()
+		if b.Name == "" {
+			b.Name = b.Type
+		}
+		if b.Interval == 0 {
+			b.Interval = c.Defaults.Interval
+		}
+		if b.Timeout == 0 {
+			b.Timeout = yamlconf.Duration(min(c.Defaults.Timeout.D(), b.Interval.D()))
+		}
+		where := fmt.Sprintf("line %d: collectors[%d] %q", cc.Line, i, b.Name)
+		if err := cc.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		}
+		if j, dup := names[b.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s: name is already used by collectors[%d]; give each entry its own name", where, j))
+		}
+		names[b.Name] = i
+		for _, t := range b.Targets {
+			if prev, dup := assets[t.Asset]; dup && t.Asset != "" {
+				errs = append(errs, fmt.Errorf("%s: asset %q is already polled by %s; an asset id names one device", where, t.Asset, prev))
+			}
+			assets[t.Asset] = b.Name
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Path is the file the config was loaded from.
+func (c *Config) Path() string { return c.path }

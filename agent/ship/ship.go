@@ -1,0 +1,278 @@
+// Package ship sends spooled batches to the server, oldest first, and
+// removes each from the spool only after the server has stored it.
+package ship
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kpilot/kpilot/agent/spool"
+	"github.com/kpilot/kpilot/internal/backoff"
+	"github.com/kpilot/kpilot/internal/wire"
+)
+
+// Queue is the part of the spool the shipper uses.
+type Queue interface {
+	Peek() (spool.Entry, error)
+	Ack(seq uint64) error
+	Notify() <-chan struct{}
+}
+
+// Shipper delivers batches from a Queue to POST <server>/api/v1/ingest.
+type Shipper struct {
+	client  *http.Client
+	url     string
+	token   string
+	q       Queue
+	log     *slog.Logger
+	backoff backoff.Backoff
+	m       metrics
+}
+
+type metrics struct {
+	batches     *prometheus.CounterVec
+	lastSuccess prometheus.Gauge
+}
+
+// New returns a shipper. reg receives the shipping metrics.
+func New(client *http.Client, serverURL, token string, q Queue, log *slog.Logger, reg prometheus.Registerer) *Shipper {
+	m := metrics{
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_agent_ship_batches_total",
+			Help: "Batches by shipping outcome: sent, retried (kept for a later try), dropped (refused for good), split (too large, sent in halves).",
+		}, []string{"result"}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kpilot_agent_ship_last_success_timestamp_seconds",
+			Help: "Unix time of the last batch the server stored.",
+		}),
+	}
+	reg.MustRegister(m.batches, m.lastSuccess)
+	for _, r := range []string{"sent", "retried", "dropped", "split"} {
+		m.batches.WithLabelValues(r)
+	}
+	return &Shipper{
+		client: client, url: strings.TrimRight(serverURL, "/") + "/api/v1/ingest", token: token,
+		q: q, log: log, m: m,
+		backoff: backoff.Backoff{Min: time.Second, Max: 5 * time.Minute},
+	}
+}
+
+// Run delivers batches until ctx is done. Cancellation is not an error.
+func (s *Shipper) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		e, err := s.q.Peek()
+		if errors.Is(err, spool.ErrEmpty) {
+			select {
+			case <-ctx.Done():
+			case <-s.q.Notify():
+			case <-time.After(30 * time.Second):
+			}
+			continue
+		}
+		if err != nil {
+			s.log.Error("reading spool", "err", err)
+			backoff.Sleep(ctx, s.backoff.Next())
+			continue
+		}
+		if wait, ok := s.deliver(ctx, e); !ok {
+			backoff.Sleep(ctx, wait)
+		}
+	}
+	return nil
+}
+
+// Drain sends what is spooled until the queue is empty, a batch must be
+// retried, or ctx is done. The agent calls it at shutdown with a short
+// deadline; whatever is left stays on disk for the next start.
+func (s *Shipper) Drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		e, err := s.q.Peek()
+		if err != nil {
+			return
+		}
+		if _, ok := s.deliver(ctx, e); !ok {
+			return
+		}
+	}
+}
+
+// deliver sends one spooled batch. ok is false when the batch stays in the
+// spool and the caller should wait before trying again.
+func (s *Shipper) deliver(ctx context.Context, e spool.Entry) (wait time.Duration, ok bool) {
+	err := s.send(ctx, e.Data, 0)
+	var re *RetryableError
+	switch {
+	case err == nil:
+		s.m.batches.WithLabelValues("sent").Inc()
+		s.m.lastSuccess.SetToCurrentTime()
+		s.backoff.Reset()
+	case errors.As(err, &re):
+		if ctx.Err() != nil {
+			return 0, false // shutting down: the batch stays spooled
+		}
+		s.m.batches.WithLabelValues("retried").Inc()
+		wait = s.backoff.Next()
+		if re.RetryAfter > wait {
+			wait = re.RetryAfter
+		}
+		s.log.Warn("server did not take batch; keeping it spooled", "seq", e.Seq, "retry_in", wait.Round(time.Millisecond), "err", err)
+		return wait, false
+	default:
+		s.m.batches.WithLabelValues("dropped").Inc()
+		s.log.Error("server refused batch for good; dropping it", "seq", e.Seq, "err", err)
+	}
+	if err := s.q.Ack(e.Seq); err != nil {
+		s.log.Error("removing batch from spool", "seq", e.Seq, "err", err)
+		return s.backoff.Next(), false
+	}
+	return 0, true
+}
+
+// RetryableError is a failure that may succeed later: the network, a 5xx,
+// a 429, or a 401 (a credential problem an admin can fix without the data
+// being lost).
+type RetryableError struct {
+	RetryAfter time.Duration // from the server's Retry-After, 0 if none
+	Err        error
+}
+
+func (e *RetryableError) Error() string { return e.Err.Error() }
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// maxSplitDepth bounds how often a batch the server finds too large is
+// halved (2^6 = 64 parts).
+const maxSplitDepth = 6
+
+// errTooLarge is the 413 answer, handled by splitting.
+var errTooLarge = errors.New("server answered 413 Request Entity Too Large")
+
+func (s *Shipper) send(ctx context.Context, data []byte, depth int) error {
+	err := s.post(ctx, data)
+	if !errors.Is(err, errTooLarge) {
+		return err
+	}
+	if depth >= maxSplitDepth {
+		return fmt.Errorf("batch still too large after splitting it %d times: %w", depth, err)
+	}
+	halves, serr := split(data)
+	if serr != nil {
+		return fmt.Errorf("%w; splitting it: %v", err, serr)
+	}
+	s.m.batches.WithLabelValues("split").Inc()
+	for _, h := range halves {
+		if err := s.send(ctx, h, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// post sends one gzip-compressed batch and classifies the answer. Why each
+// class is what it is:
+//   - 2xx: stored; the server acknowledges only after InfluxDB confirmed.
+//   - 429, 503, other 5xx, network errors: the server or InfluxDB is busy or
+//     down; the same batch can succeed later, so keep it and back off,
+//     honouring Retry-After.
+//   - 401: the credential is unknown or revoked. Dropping would lose data
+//     that becomes deliverable once an admin re-enables the agent, so retry.
+//   - 413: too large; the caller splits the batch.
+//   - other 4xx: the batch itself is refused (malformed, or assets the agent
+//     may not write) and will be refused again; drop it so it does not
+//     block the queue.
+func (s *Shipper) post(ctx context.Context, data []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Content-Type", wire.ContentType)
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return &RetryableError{Err: fmt.Errorf("sending batch: %w", err)}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	msg := serverMessage(body)
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusRequestEntityTooLarge:
+		return errTooLarge
+	case code == http.StatusTooManyRequests || code >= 500 || code == http.StatusUnauthorized:
+		return &RetryableError{RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
+			Err: fmt.Errorf("server answered %s: %s", resp.Status, msg)}
+	default:
+		return fmt.Errorf("server answered %s: %s", resp.Status, msg)
+	}
+}
+
+func serverMessage(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return e.Error
+	}
+	return strings.TrimSpace(string(body))
+}
+
+// retryAfter parses delay-seconds or an HTTP date, capped at one hour so a
+// wrong header cannot park the agent for days.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := time.ParseDuration(strings.TrimSpace(h) + "s"); err == nil {
+		d = secs
+	} else if t, err := http.ParseTime(h); err == nil {
+		d = time.Until(t)
+	}
+	return max(0, min(d, time.Hour))
+}
+
+// split halves a batch: samples by line, inventory by document. The halves
+// get IDs derived from the parent's, so a retried split is deduplicated by
+// the server just as the whole batch would be.
+func split(data []byte) ([][]byte, error) {
+	b, err := wire.Decode(bytes.NewReader(data), 1<<40)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.SplitAfter(b.Samples, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines)+len(b.Inventory) < 2 {
+		return nil, errors.New("a single sample cannot be split")
+	}
+	parent := uuid.MustParse(b.ID)
+	hl, hi := len(lines)/2, len(b.Inventory)/2
+	parts := []*wire.Batch{
+		{Version: wire.Version, ID: uuid.NewSHA1(parent, []byte("0")).String(),
+			Samples: strings.Join(lines[:hl], ""), Inventory: b.Inventory[:hi]},
+		{Version: wire.Version, ID: uuid.NewSHA1(parent, []byte("1")).String(),
+			Samples: strings.Join(lines[hl:], ""), Inventory: b.Inventory[hi:]},
+	}
+	out := make([][]byte, 0, 2)
+	for _, p := range parts {
+		enc, err := p.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, enc)
+	}
+	return out, nil
+}

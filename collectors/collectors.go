@@ -1,0 +1,179 @@
+// Package collectors defines the contract between the agent and the code
+// that reads devices: a Config decoded from one YAML entry builds one
+// Collector per target, and each Collect call hands samples, inventory and
+// partial errors to a Sink.
+//
+// Implementations live in sub-packages and register themselves from init;
+// collectors/all imports the built-in ones.
+package collectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/yamlconf"
+)
+
+// Collector polls one target.
+type Collector interface {
+	// Collect polls the target once and hands results to s. It returns when
+	// ctx is done (ctx carries the per-target timeout). A non-nil error means
+	// this poll failed as a whole; partial problems go to s.Error.
+	// Collect is never called concurrently for the same Collector.
+	Collect(ctx context.Context, s Sink) error
+}
+
+// Sink receives what a collector reads. Implementations are safe for
+// concurrent use; a collector may call them from several goroutines.
+type Sink interface {
+	Sample(kpi.Sample)
+	Inventory(kpi.Inventory)
+	Error(error)
+}
+
+// Config is the decoded YAML entry of one collector type. It embeds Common.
+type Config interface {
+	// Base returns the fields every collector shares (provided by Common).
+	Base() *Common
+	// Validate checks the entry without any I/O and reports every problem,
+	// joined with errors.Join.
+	Validate() error
+	// New builds the collector for one target. It must not contact the
+	// target: an unreachable device is a failed poll, not a failed start.
+	New(t Target, o Options) (Collector, error)
+}
+
+// Common holds the keys every collector entry has, inline in its YAML.
+type Common struct {
+	Type     string            `yaml:"type"`
+	Name     string            `yaml:"name"`     // defaults to Type; unique per agent
+	Interval yamlconf.Duration `yaml:"interval"` // 0 means the agent default
+	Timeout  yamlconf.Duration `yaml:"timeout"`  // 0 means the agent default, at most Interval
+	Targets  []Target          `yaml:"targets"`
+}
+
+// Base implements Config.
+func (c *Common) Base() *Common { return c }
+
+// Target is one device or service polled by a collector.
+type Target struct {
+	Address string            `yaml:"address"` // host, host:port or URL, as the collector reads it
+	Asset   string            `yaml:"asset"`   // agent-side asset id, unique per agent
+	Labels  map[string]string `yaml:"labels"`  // extra tags added to every sample
+}
+
+// Options carries what the agent gives every collector it builds.
+type Options struct {
+	Logger     *slog.Logger          // scoped with collector and target
+	Registerer prometheus.Registerer // for the collector's own metrics
+	DataDir    string                // private directory for state the collector keeps
+}
+
+// ValidateCommon checks the shared fields. Collectors call it from Validate.
+func (c *Common) ValidateCommon() error {
+	var errs []error
+	if c.Name != "" && !kpi.ValidName(c.Name) {
+		errs = append(errs, fmt.Errorf("name %q: use lowercase letters, digits and _", c.Name))
+	}
+	if c.Interval.D() < 0 || (c.Interval.D() > 0 && c.Interval.D() < time.Second) {
+		errs = append(errs, fmt.Errorf("interval %s: must be at least 1s", c.Interval.D()))
+	}
+	if c.Timeout.D() < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s: must be positive", c.Timeout.D()))
+	}
+	if c.Interval.D() > 0 && c.Timeout.D() > c.Interval.D() {
+		errs = append(errs, fmt.Errorf("timeout %s: must not exceed interval %s", c.Timeout.D(), c.Interval.D()))
+	}
+	if len(c.Targets) == 0 {
+		errs = append(errs, errors.New("targets: at least one target is needed"))
+	}
+	for i, t := range c.Targets {
+		if err := t.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("targets[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t Target) validate() error {
+	var errs []error
+	if t.Address == "" {
+		errs = append(errs, errors.New("address: missing"))
+	}
+	if err := ValidateAssetID(t.Asset); err != nil {
+		errs = append(errs, fmt.Errorf("asset: %w", err))
+	}
+	for k := range t.Labels {
+		if !kpi.ValidName(k) {
+			errs = append(errs, fmt.Errorf("labels: key %q: use lowercase letters, digits and _", k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateAssetID checks an agent-side asset id: 1 to 128 printable
+// characters without spaces at either end.
+func ValidateAssetID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("missing (every target needs an asset id, for example asset: core-switch-1)")
+	case len(id) > 128:
+		return fmt.Errorf("%q is longer than 128 bytes", id)
+	case strings.TrimSpace(id) != id:
+		return fmt.Errorf("%q starts or ends with white space", id)
+	case strings.IndexFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return fmt.Errorf("%q contains a control character", id)
+	}
+	return nil
+}
+
+// registry maps a collector type to its Config constructor. It is written
+// only from init functions (Register) and read afterwards.
+var registry = struct {
+	sync.RWMutex
+	m map[string]func() Config
+}{m: map[string]func() Config{}}
+
+// Register makes a collector type available to agent configs. newConfig
+// returns a Config holding the type's defaults. Register panics on an empty
+// or duplicate type, a programming error found at start.
+func Register(typ string, newConfig func() Config) {
+	registry.Lock()
+	defer registry.Unlock()
+	if typ == "" {
+		panic("collectors: Register with empty type")
+	}
+	if _, dup := registry.m[typ]; dup {
+		panic("collectors: Register called twice for type " + typ)
+	}
+	registry.m[typ] = newConfig
+}
+
+// Lookup returns a fresh Config with defaults for typ.
+func Lookup(typ string) (Config, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	f, ok := registry.m[typ]
+	if !ok {
+		return nil, false
+	}
+	return f(), true
+}
+
+// Types lists the registered collector types, sorted.
+func Types() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	return slices.Sorted(maps.Keys(registry.m))
+}

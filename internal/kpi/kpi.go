@@ -1,0 +1,73 @@
+// Package kpi defines the shapes that collectors produce and the server
+// stores: a Sample is one timestamped set of KPI fields of one asset, an
+// Inventory is one configuration snapshot of one asset.
+package kpi
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Sample is one reading of an asset at one time. Measurement, tag keys and
+// field keys are snake_case names (see ValidName). Field values are int64,
+// uint64, float64, bool or string. Time is the moment of collection, never
+// the moment of sending: a replayed sample then overwrites its earlier copy
+// in InfluxDB instead of adding a second point.
+type Sample struct {
+	Asset       string            // the agent-side asset id of the target
+	Measurement string            // for example "interface"
+	Tags        map[string]string // series identity within the asset, for example ifindex
+	Fields      map[string]any
+	Time        time.Time
+}
+
+// Inventory is the configuration of one asset as read at Time. Attributes
+// holds scalar facts (manufacturer, model, serial, firmware, cpu_count, …);
+// Components holds lists of parts (interfaces, volumes, DIMMs, …).
+type Inventory struct {
+	Asset      string                      `json:"asset"`
+	Time       time.Time                   `json:"time"`
+	Attributes map[string]any              `json:"attributes,omitempty"`
+	Components map[string][]map[string]any `json:"components,omitempty"`
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// ValidName reports whether s may be used as a measurement, tag key or field
+// key: lowercase snake_case, starting with a letter, at most 63 bytes. The
+// server builds Flux queries only from names that pass this check.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+// Validate checks a sample before it is spooled, so that a collector bug is
+// reported where it happens instead of being refused by the server later.
+func (s Sample) Validate() error {
+	if s.Asset == "" {
+		return fmt.Errorf("sample %s: empty asset", s.Measurement)
+	}
+	if !ValidName(s.Measurement) {
+		return fmt.Errorf("sample of asset %s: invalid measurement name %q", s.Asset, s.Measurement)
+	}
+	if len(s.Fields) == 0 {
+		return fmt.Errorf("sample %s of asset %s: no fields", s.Measurement, s.Asset)
+	}
+	for k := range s.Tags {
+		if !ValidName(k) {
+			return fmt.Errorf("sample %s of asset %s: invalid tag key %q", s.Measurement, s.Asset, k)
+		}
+	}
+	for k, v := range s.Fields {
+		if !ValidName(k) {
+			return fmt.Errorf("sample %s of asset %s: invalid field key %q", s.Measurement, s.Asset, k)
+		}
+		switch v.(type) {
+		case int64, uint64, float64, bool, string:
+		default:
+			return fmt.Errorf("sample %s of asset %s: field %s has unsupported type %T", s.Measurement, s.Asset, k, v)
+		}
+	}
+	if s.Time.IsZero() {
+		return fmt.Errorf("sample %s of asset %s: zero time", s.Measurement, s.Asset)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+// Package wire is the only contract between kpilot-agent and kpilot-server:
+// the batch an agent ships to POST /api/v1/ingest.
+//
+// A batch is a JSON document, gzip-compressed on the wire, that carries the
+// samples as InfluxDB line protocol (one line per sample, tagged with the
+// agent-side asset id under AssetTag) and the inventory snapshots as JSON.
+// Every batch has an ID chosen by the agent; the server remembers IDs it has
+// stored, so a retried batch is acknowledged without being written twice.
+package wire
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
+
+	"github.com/kpilot/kpilot/internal/kpi"
+)
+
+// Version is the batch format version this build writes and reads.
+const Version = 1
+
+// AssetTag is the line-protocol tag that carries the agent-side asset id.
+const AssetTag = "asset"
+
+// Header names used by the ingest endpoint.
+const (
+	ContentType   = "application/vnd.kpilot.batch.v1+json"
+	HeaderBatchID = "Kpilot-Batch-Id"
+)
+
+// Batch is one unit of shipping and of acknowledgement.
+type Batch struct {
+	Version   int             `json:"version"`
+	ID        string          `json:"id"`
+	Samples   string          `json:"samples,omitempty"` // line protocol, nanosecond precision
+	Inventory []kpi.Inventory `json:"inventory,omitempty"`
+}
+
+// NewBatch encodes samples and inventories into a batch with a fresh ID.
+// Samples that fail kpi.Sample.Validate are returned in the error (joined)
+// and left out; the batch holds the rest.
+func NewBatch(samples []kpi.Sample, inv []kpi.Inventory) (*Batch, error) {
+	var enc lp.Encoder
+	enc.SetPrecision(lp.Nanosecond)
+	var errs []error
+	for _, s := range samples {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := encodeSample(&enc, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := enc.Err(); err != nil {
+		return nil, fmt.Errorf("encoding line protocol: %w", err)
+	}
+	b := &Batch{Version: Version, ID: uuid.NewString(), Samples: string(enc.Bytes()), Inventory: inv}
+	return b, errors.Join(errs...)
+}
+
+func encodeSample(enc *lp.Encoder, s kpi.Sample) error {
+	if _, reserved := s.Tags[AssetTag]; reserved {
+		return fmt.Errorf("sample %s of asset %s: tag %q is reserved", s.Measurement, s.Asset, AssetTag)
+	}
+	keys := make([]string, 0, len(s.Tags)+1)
+	for k := range s.Tags {
+		keys = append(keys, k)
+	}
+	keys = append(keys, AssetTag)
+	slices.Sort(keys) // line protocol wants tags in key order
+	enc.StartLine(s.Measurement)
+	for _, k := range keys {
+		v := s.Tags[k]
+		if k == AssetTag {
+			v = s.Asset
+		}
+		if v == "" {
+			continue // line protocol has no empty tag values
+		}
+		enc.AddTag(k, v)
+	}
+	fields := make([]string, 0, len(s.Fields))
+	for k := range s.Fields {
+		fields = append(fields, k)
+	}
+	slices.Sort(fields)
+	for _, k := range fields {
+		v, ok := lp.NewValue(s.Fields[k])
+		if !ok {
+			return fmt.Errorf("sample %s of asset %s: field %s: value %v cannot be encoded", s.Measurement, s.Asset, k, s.Fields[k])
+		}
+		enc.AddField(k, v)
+	}
+	enc.EndLine(s.Time)
+	return nil
+}
+
+// Lines reports the number of samples in the batch.
+func (b *Batch) Lines() int { return strings.Count(b.Samples, "\n") }
+
+// Marshal returns the gzip-compressed JSON form sent on the wire and kept in
+// the agent's spool.
+func (b *Batch) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(b); err != nil {
+		return nil, fmt.Errorf("encoding batch %s: %w", b.ID, err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compressing batch %s: %w", b.ID, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ErrTooLarge is returned by Decode when the decompressed batch exceeds the
+// limit: the server answers 413 and the agent splits the batch.
+var ErrTooLarge = errors.New("batch exceeds the decompressed size limit")
+
+// Decode reads a gzip-compressed batch from r, refusing to decompress more
+// than maxBytes (a gzip bomb stops at the limit, it is never held in memory),
+// and checks its version and ID.
+func Decode(r io.Reader, maxBytes int64) (*Batch, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading gzip header: %w", err)
+	}
+	defer zr.Close()
+	lr := &io.LimitedReader{R: zr, N: maxBytes + 1}
+	var b Batch
+	dec := json.NewDecoder(lr)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		if lr.N <= 0 {
+			return nil, ErrTooLarge
+		}
+		return nil, fmt.Errorf("decoding batch JSON: %w", err)
+	}
+	if lr.N <= 0 {
+		return nil, ErrTooLarge
+	}
+	if b.Version != Version {
+		return nil, fmt.Errorf("unsupported batch version %d (this server reads version %d)", b.Version, Version)
+	}
+	if _, err := uuid.Parse(b.ID); err != nil {
+		return nil, fmt.Errorf("batch id %q is not a UUID", b.ID)
+	}
+	return &b, nil
+}

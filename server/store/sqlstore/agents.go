@@ -1,0 +1,108 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kpilot/kpilot/server/store"
+)
+
+// CreateEnrollmentToken implements store.Store.
+func (d *DB) CreateEnrollmentToken(ctx context.Context, t store.EnrollmentToken) error {
+	res, err := d.db.ExecContext(ctx,
+		`INSERT INTO enrollment_tokens (token_hash, org_id, ou_id, created_by, created_at, expires_at)
+		 SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM ous WHERE id = $3 AND org_id = $2)`,
+		t.TokenHash, t.OrgID, t.OUID, t.CreatedBy, ms(t.CreatedAt), ms(t.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("creating enrollment token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("creating enrollment token: OU %s of organization %s: %w", t.OUID, t.OrgID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// ErrTokenUnusable is wrapped by EnrollAgent for an unknown, expired or used
+// token; the three are not told apart to the caller.
+var ErrTokenUnusable = errors.New("enrollment token is unknown, expired or already used")
+
+// EnrollAgent implements store.Store. The UPDATE … WHERE used_at IS NULL is
+// the single-use guarantee: only one transaction can flip it.
+func (d *DB) EnrollAgent(ctx context.Context, tokenHash string, now time.Time, a *store.Agent) error {
+	a.ID, a.CreatedAt = uuid.NewString(), now.UTC().Truncate(time.Millisecond)
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`UPDATE enrollment_tokens SET used_at = $1, agent_id = $2
+			 WHERE token_hash = $3 AND used_at IS NULL AND expires_at > $1
+			 RETURNING org_id, ou_id`, ms(now), a.ID, tokenHash).Scan(&a.OrgID, &a.OUID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("enrolling agent: %w: %w", ErrTokenUnusable, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("enrolling agent: %w", err)
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO agents (id, org_id, ou_id, name, hostname, version, token_hash, created_at, last_seen_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			a.ID, a.OrgID, a.OUID, a.Name, a.Hostname, a.Version, a.TokenHash, ms(a.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("storing agent: %w", err)
+		}
+		return nil
+	})
+}
+
+// AgentByTokenHash implements store.Store.
+func (d *DB) AgentByTokenHash(ctx context.Context, hash string) (store.Agent, error) {
+	var a store.Agent
+	var created, seen int64
+	err := d.db.QueryRowContext(ctx,
+		`SELECT id, org_id, ou_id, name, hostname, version, token_hash, created_at, last_seen_at
+		 FROM agents WHERE token_hash = $1`, hash).
+		Scan(&a.ID, &a.OrgID, &a.OUID, &a.Name, &a.Hostname, &a.Version, &a.TokenHash, &created, &seen)
+	if err != nil {
+		return a, notFound(err, "agent")
+	}
+	a.CreatedAt, a.LastSeenAt = fromMS(created), fromMS(seen)
+	return a, nil
+}
+
+// TouchAgent implements store.Store.
+func (d *DB) TouchAgent(ctx context.Context, id, version string, seen time.Time) error {
+	if _, err := d.db.ExecContext(ctx,
+		`UPDATE agents SET last_seen_at = $1, version = CASE WHEN $2 = '' THEN version ELSE $2 END WHERE id = $3`,
+		ms(seen), version, id); err != nil {
+		return fmt.Errorf("updating agent %s: %w", id, err)
+	}
+	return nil
+}
+
+// BatchSeen implements store.Store.
+func (d *DB) BatchSeen(ctx context.Context, agentID, batchID string) (bool, error) {
+	var one int
+	err := d.db.QueryRowContext(ctx,
+		`SELECT 1 FROM ingested_batches WHERE agent_id = $1 AND batch_id = $2`, agentID, batchID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking up batch %s: %w", batchID, err)
+	}
+	return true, nil
+}
+
+// RecordBatch implements store.Store. Recording an id twice is harmless.
+func (d *DB) RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error {
+	_, err := d.db.ExecContext(ctx,
+		`INSERT INTO ingested_batches (agent_id, batch_id, received_at) VALUES ($1, $2, $3)
+		 ON CONFLICT (agent_id, batch_id) DO NOTHING`, agentID, batchID, ms(at))
+	if err != nil {
+		return fmt.Errorf("recording batch %s: %w", batchID, err)
+	}
+	return nil
+}

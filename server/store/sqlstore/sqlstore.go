@@ -1,0 +1,123 @@
+// Package sqlstore implements store.Store on database/sql. The SQL is
+// written once, with $N placeholders, for SQLite (modernc.org/sqlite, no
+// cgo) and PostgreSQL; schema changes are goose migrations per dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/kpilot/kpilot/server/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is a store.Store on a SQL database.
+type DB struct {
+	db *sql.DB
+}
+
+var _ store.Store = (*DB)(nil)
+
+// OpenSQLite opens (creating if needed) the SQLite database at path and
+// brings its schema up to date.
+func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating database directory: %w", err)
+	}
+	// WAL lets readers run beside the single writer; busy_timeout makes a
+	// second writer wait instead of failing; _txlock=immediate takes the
+	// write lock at BEGIN so read-then-write transactions cannot deadlock.
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
+	}
+	if err := migrate(ctx, db, goose.DialectSQLite3, "migrations/sqlite", log); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("SQLite database %s: %w", path, err)
+	}
+	return &DB{db: db}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string, log *slog.Logger) error {
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, db, fsys)
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrating schema: %w", err)
+	}
+	for _, r := range res {
+		log.Info("applied schema migration", "version", r.Source.Version, "file", r.Source.Path)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// notFound maps sql.ErrNoRows to store.ErrNotFound with context.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// isUnique reports a unique-constraint violation in either dialect.
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "duplicate key value")
+}
+
+func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
+}

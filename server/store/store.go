@@ -1,0 +1,178 @@
+// Package store is the server's relational metadata: organizations, the OU
+// tree, users and their memberships, sessions, agents, enrollment tokens,
+// assets and their inventory. Every row belongs to a tenant (an
+// organization); the query layer filters by the caller's visible set
+// (package visibility) before it calls the store.
+//
+// Implementations (sqlstore on SQLite, later PostgreSQL) keep nothing in
+// memory that matters for correctness, so any server replica can answer any
+// request.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+	// ErrOutsideOU: an agent reported an asset that exists in an OU the agent
+	// was not enrolled into (or below).
+	ErrOutsideOU = errors.New("asset belongs to an organization unit outside the agent's")
+)
+
+// OrgKind is the kind of an organization account.
+type OrgKind string
+
+// Organization kinds.
+const (
+	Distributor OrgKind = "distributor"
+	Reseller    OrgKind = "reseller"
+	Customer    OrgKind = "customer"
+)
+
+// Role of a user in one organization.
+type Role string
+
+// Roles.
+const (
+	Admin  Role = "admin"
+	Viewer Role = "viewer" // read-only
+)
+
+// Organization is an account.
+type Organization struct {
+	ID        string
+	Name      string
+	Kind      OrgKind
+	PartnerID string // public id of a partner; empty for customers
+	RootOU    string // id of the root OU, created with the organization
+	CreatedAt time.Time
+}
+
+// OU is a node of a customer's organization tree.
+type OU struct {
+	ID       string
+	OrgID    string
+	ParentID string // empty for the root
+	Name     string
+}
+
+// User is a person who logs in; roles are per organization (Membership).
+type User struct {
+	ID           string
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// Membership gives a user a role in an organization, at an OU and below.
+type Membership struct {
+	UserID string
+	OrgID  string
+	OUID   string
+	Role   Role
+}
+
+// Session is a logged-in user acting in one organization. Only the hash of
+// its token is stored.
+type Session struct {
+	TokenHash string
+	UserID    string
+	OrgID     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// EnrollmentToken lets one agent enroll into an OU, once, before it expires.
+type EnrollmentToken struct {
+	TokenHash string
+	OrgID     string
+	OUID      string
+	CreatedBy string // user id, or "cli"
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Agent is one enrolled kpilot-agent.
+type Agent struct {
+	ID         string
+	OrgID      string
+	OUID       string
+	Name       string
+	Hostname   string
+	Version    string
+	TokenHash  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+// Asset is a hardware or software component in one OU.
+type Asset struct {
+	ID           string
+	OrgID        string
+	OUID         string
+	SourceKey    string // the agent-side asset id that first reported it
+	Name         string
+	Category     string
+	Manufacturer string
+	Product      string
+	Serial       string
+	CreatedAt    time.Time
+}
+
+// Store is the metadata store. Implementations are safe for concurrent use.
+// Methods return ErrNotFound when a looked-up row does not exist.
+type Store interface {
+	// CreateOrganization stores o and its root OU (named after o) and sets
+	// o.ID, o.RootOU and o.CreatedAt.
+	CreateOrganization(ctx context.Context, o *Organization) error
+	Organization(ctx context.Context, id string) (Organization, error)
+	// CreateOU stores a child OU under u.ParentID (which must be an OU of
+	// u.OrgID) and sets u.ID.
+	CreateOU(ctx context.Context, u *OU) error
+	// OUs returns every OU of an organization.
+	OUs(ctx context.Context, orgID string) ([]OU, error)
+
+	// CreateUser stores u (ErrConflict if the email is taken) and sets u.ID.
+	CreateUser(ctx context.Context, u *User) error
+	UserByEmail(ctx context.Context, email string) (User, error)
+	User(ctx context.Context, id string) (User, error)
+	AddMembership(ctx context.Context, m Membership) error
+	Memberships(ctx context.Context, userID string) ([]Membership, error)
+
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByHash returns an unexpired session.
+	SessionByHash(ctx context.Context, hash string, now time.Time) (Session, error)
+	DeleteSession(ctx context.Context, hash string) error
+
+	CreateEnrollmentToken(ctx context.Context, t EnrollmentToken) error
+	// EnrollAgent consumes an unexpired, unused enrollment token and stores
+	// the agent in the token's OU, atomically: of two agents racing with the
+	// same token exactly one succeeds. It sets a.ID, a.OrgID and a.OUID.
+	EnrollAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent) error
+	AgentByTokenHash(ctx context.Context, hash string) (Agent, error)
+	TouchAgent(ctx context.Context, id, version string, seen time.Time) error
+
+	// EnsureAsset returns the asset of org identified by sourceKey, creating
+	// it in the agent's OU on first sight. If it exists in an OU that is not
+	// the agent's or below it, EnsureAsset returns ErrOutsideOU.
+	EnsureAsset(ctx context.Context, a Agent, sourceKey string) (Asset, error)
+	Asset(ctx context.Context, id string) (Asset, error)
+	// Assets returns every asset of an organization.
+	Assets(ctx context.Context, orgID string) ([]Asset, error)
+	// PutInventory replaces the latest inventory document of an asset if
+	// collectedAt is newer than the stored one.
+	PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc []byte) error
+	Inventory(ctx context.Context, assetID string) (collectedAt time.Time, doc []byte, err error)
+
+	// BatchSeen reports whether an agent's batch id was stored before.
+	BatchSeen(ctx context.Context, agentID, batchID string) (bool, error)
+	// RecordBatch remembers a stored batch id.
+	RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error
+
+	Close() error
+}
