@@ -1,0 +1,128 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// HTTPError is a handler failure: Msg goes to the client, Err only to the
+// log, so internal detail (SQL, file paths, InfluxDB answers) never leaks.
+type HTTPError struct {
+	Code       int
+	Msg        string
+	Err        error
+	RetryAfter time.Duration // sets Retry-After on 429/503
+}
+
+func (e *HTTPError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%d %s: %v", e.Code, e.Msg, e.Err)
+	}
+	return fmt.Sprintf("%d %s", e.Code, e.Msg)
+}
+
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+func httpErr(code int, msg string, err error) *HTTPError { return &HTTPError{Code: code, Msg: msg, Err: err} }
+
+func badRequest(format string, args ...any) *HTTPError {
+	return &HTTPError{Code: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...)}
+}
+
+var errNotFound = &HTTPError{Code: http.StatusNotFound, Msg: "not found"}
+
+// handlerFunc is an HTTP handler that returns its failure.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts h: it writes a returned error as JSON {"error": msg}, logs
+// server-side failures once, and records request metrics under name.
+func (a *API) handle(name string, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		err := h(sw, r)
+		if err != nil {
+			var he *HTTPError
+			if !errors.As(err, &he) {
+				he = httpErr(http.StatusInternalServerError, "internal error", err)
+			}
+			level := slog.LevelDebug
+			if he.Code >= 500 {
+				level = slog.LevelError
+			}
+			a.log.Log(r.Context(), level, "request failed", "handler", name, "method", r.Method,
+				"path", r.URL.Path, "status", he.Code, "err", he)
+			if he.RetryAfter > 0 {
+				sw.Header().Set("Retry-After", strconv.Itoa(int(he.RetryAfter.Seconds())))
+			}
+			if he.Code == http.StatusUnauthorized {
+				sw.Header().Set("WWW-Authenticate", `Bearer realm="kpilot"`)
+			}
+			writeJSON(sw, he.Code, map[string]string{"error": he.Msg})
+		}
+		a.m.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
+		a.m.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// decodeJSON reads a small JSON request body strictly.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("request body: %v", err)
+	}
+	return nil
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
+
+type apiMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	ingest   *prometheus.CounterVec
+	samples  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) apiMetrics {
+	m := apiMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_server_http_requests_total", Help: "HTTP requests by handler and status code.",
+		}, []string{"handler", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kpilot_server_http_request_duration_seconds", Help: "HTTP request latency by handler.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"handler"}),
+		ingest: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_server_ingest_batches_total", Help: "Agent batches by result: stored, duplicate, refused, unavailable.",
+		}, []string{"result"}),
+		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_server_ingest_samples_total", Help: "Samples by result: stored or rejected.",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.ingest, m.samples)
+	return m
+}

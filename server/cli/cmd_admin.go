@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kpilot/kpilot/server"
+	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/store"
+)
+
+// openStore loads the config and opens the store for an admin command.
+func openStore(ctx context.Context, configPath string, stderr io.Writer) (store.Store, error) {
+	cfg, err := server.LoadConfig(configPath)
+	if err != nil {
+		return nil, err
+	}
+	return server.OpenStore(ctx, cfg, newLogger(stderr, slog.LevelWarn, "text"))
+}
+
+func newBootstrapCmd() *cobra.Command {
+	var configPath, org, kind, admin, passwordFile string
+	cmd := &cobra.Command{
+		Use:   "bootstrap",
+		Short: "Create an organization and its first admin user",
+		Long: `bootstrap creates an organization (with its root organization unit) and an
+admin user for it, directly in the store. Without --password-file a random
+password is generated and printed once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if org == "" || admin == "" {
+				return usageError{errors.New("--org and --admin are required")}
+			}
+			k := store.OrgKind(kind)
+			if k != store.Customer && k != store.Reseller && k != store.Distributor {
+				return usageError{fmt.Errorf("--kind %q: must be customer, reseller or distributor", kind)}
+			}
+			password := auth.RandomPassword()
+			if passwordFile != "" {
+				data, err := os.ReadFile(passwordFile)
+				if err != nil {
+					return fmt.Errorf("reading password file: %w", err)
+				}
+				password = strings.TrimRight(string(data), "\r\n")
+			}
+			hash, err := auth.HashPassword(password)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := openStore(ctx, configPath, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			o := store.Organization{Name: org, Kind: k}
+			if err := st.CreateOrganization(ctx, &o); err != nil {
+				return err
+			}
+			u := store.User{Email: admin, PasswordHash: hash}
+			if err := st.CreateUser(ctx, &u); err != nil {
+				return fmt.Errorf("%w (organization %s was created; add the user with another email)", err, o.ID)
+			}
+			if err := st.AddMembership(ctx, store.Membership{UserID: u.ID, OrgID: o.ID, OUID: o.RootOU, Role: store.Admin}); err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "organization_id: %s\nroot_ou_id: %s\nadmin: %s\n", o.ID, o.RootOU, u.Email)
+			if passwordFile == "" {
+				fmt.Fprintf(w, "password: %s\n", password)
+			}
+			return nil
+		},
+	}
+	configFlag(cmd, &configPath)
+	f := cmd.Flags()
+	f.StringVar(&org, "org", "", "organization name")
+	f.StringVar(&kind, "kind", "customer", "organization kind: customer, reseller or distributor")
+	f.StringVar(&admin, "admin", "", "email of the first admin user")
+	f.StringVar(&passwordFile, "password-file", "", "file holding the admin's password (default: generate one)")
+	return cmd
+}
+
+func newEnrollTokenCmd() *cobra.Command {
+	var configPath, org, ou string
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "enroll-token",
+		Short: "Create a single-use token that enrolls one agent into an organization unit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if org == "" {
+				return usageError{errors.New("--org is required")}
+			}
+			if ttl < time.Minute || ttl > 7*24*time.Hour {
+				return usageError{fmt.Errorf("--ttl %s: must be from 1m to 168h", ttl)}
+			}
+			ctx := cmd.Context()
+			st, err := openStore(ctx, configPath, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			o, err := st.Organization(ctx, org)
+			if err != nil {
+				return err
+			}
+			if ou == "" {
+				ou = o.RootOU
+			}
+			tok, hash := auth.NewToken(auth.PrefixEnrollment)
+			now := time.Now()
+			if err := st.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: hash, OrgID: o.ID, OUID: ou,
+				CreatedBy: "cli", CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	configFlag(cmd, &configPath)
+	f := cmd.Flags()
+	f.StringVar(&org, "org", "", "organization id")
+	f.StringVar(&ou, "ou", "", "organization unit id (default: the root OU)")
+	f.DurationVar(&ttl, "ttl", time.Hour, "how long the token stays valid")
+	return cmd
+}

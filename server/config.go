@@ -1,0 +1,136 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kpilot/kpilot/internal/yamlconf"
+)
+
+// Config is the server's YAML configuration file.
+type Config struct {
+	Listen      string         `yaml:"listen"`        // host:port
+	TLSCertFile string         `yaml:"tls_cert_file"` // serve HTTPS when set (with tls_key_file)
+	TLSKeyFile  string         `yaml:"tls_key_file"`
+	DataDir     string         `yaml:"data_dir"`
+	LogLevel    string         `yaml:"log_level"`
+	Database    DatabaseConfig `yaml:"database"`
+	InfluxDB    InfluxConfig   `yaml:"influxdb"`
+	Limits      LimitsConfig   `yaml:"limits"`
+	Sessions    SessionsConfig `yaml:"sessions"`
+}
+
+// DatabaseConfig selects the metadata store.
+type DatabaseConfig struct {
+	Driver string `yaml:"driver"` // sqlite
+	Path   string `yaml:"path"`   // SQLite file; default <data_dir>/kpilot.db
+}
+
+// InfluxConfig points at InfluxDB (1.8 with Flux, or 2.x).
+type InfluxConfig struct {
+	URL     string            `yaml:"url"`
+	Token   yamlconf.Secret   `yaml:"token"`  // 2.x token, or "user:password" for 1.8
+	Org     string            `yaml:"org"`    // 2.x organization; ignored by 1.8
+	Bucket  string            `yaml:"bucket"` // 2.x bucket, or "database/retention" for 1.8
+	Timeout yamlconf.Duration `yaml:"timeout"`
+}
+
+// LimitsConfig bounds requests.
+type LimitsConfig struct {
+	IngestMaxBytes             int64 `yaml:"ingest_max_bytes"`
+	IngestMaxDecompressedBytes int64 `yaml:"ingest_max_decompressed_bytes"`
+}
+
+// SessionsConfig sets token lifetimes.
+type SessionsConfig struct {
+	TTL                yamlconf.Duration `yaml:"ttl"`
+	EnrollmentTokenTTL yamlconf.Duration `yaml:"enrollment_token_ttl"`
+}
+
+// DefaultConfig returns the defaults every config file starts from.
+func DefaultConfig() Config {
+	return Config{
+		Listen:   "127.0.0.1:8080",
+		DataDir:  "/var/lib/kpilot-server",
+		LogLevel: "info",
+		Database: DatabaseConfig{Driver: "sqlite"},
+		InfluxDB: InfluxConfig{Bucket: "kpilot/autogen", Timeout: yamlconf.Duration(10 * time.Second)},
+		Limits: LimitsConfig{
+			IngestMaxBytes:             8 << 20,
+			IngestMaxDecompressedBytes: 64 << 20,
+		},
+		Sessions: SessionsConfig{
+			TTL:                yamlconf.Duration(12 * time.Hour),
+			EnrollmentTokenTTL: yamlconf.Duration(time.Hour),
+		},
+	}
+}
+
+// LoadConfig reads, defaults and validates the server config at path.
+func LoadConfig(path string) (*Config, error) {
+	cfg := DefaultConfig()
+	if err := yamlconf.LoadFile(path, &cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &cfg, nil
+}
+
+// Validate checks meaning, fills derived defaults and reports every problem.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen: missing"))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("tls_cert_file and tls_key_file: set both, or neither"))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("log_level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	switch c.Database.Driver {
+	case "sqlite":
+		if c.Database.Path == "" {
+			if c.DataDir == "" {
+				errs = append(errs, errors.New("database.path: missing (or set data_dir)"))
+			}
+			c.Database.Path = filepath.Join(c.DataDir, "kpilot.db")
+		}
+	default:
+		errs = append(errs, fmt.Errorf("database.driver %q: must be sqlite", c.Database.Driver))
+	}
+	if u, err := url.Parse(c.InfluxDB.URL); c.InfluxDB.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		errs = append(errs, fmt.Errorf("influxdb.url %q: must be an http:// or https:// URL", c.InfluxDB.URL))
+	}
+	if c.InfluxDB.Bucket == "" || strings.ContainsAny(c.InfluxDB.Bucket, "\"\\\n") {
+		errs = append(errs, fmt.Errorf("influxdb.bucket %q: must be set and contain no quotes, backslashes or newlines", c.InfluxDB.Bucket))
+	}
+	if c.InfluxDB.Timeout.D() < time.Second {
+		errs = append(errs, errors.New("influxdb.timeout: must be at least 1s"))
+	}
+	if c.Limits.IngestMaxBytes < 1<<10 || c.Limits.IngestMaxDecompressedBytes < c.Limits.IngestMaxBytes {
+		errs = append(errs, errors.New("limits: ingest_max_bytes must be at least 1024 and ingest_max_decompressed_bytes at least as large"))
+	}
+	if c.Sessions.TTL.D() < time.Minute {
+		errs = append(errs, errors.New("sessions.ttl: must be at least 1m"))
+	}
+	if c.Sessions.EnrollmentTokenTTL.D() < time.Minute {
+		errs = append(errs, errors.New("sessions.enrollment_token_ttl: must be at least 1m"))
+	}
+	return errors.Join(errs...)
+}
+
+// Level is the configured log level (validated already).
+func (c *Config) Level() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.LogLevel))
+	return l
+}

@@ -1,0 +1,151 @@
+// Package server runs kpilot-server: the JSON API for agents and users on
+// top of the metadata store and InfluxDB, plus health and metrics
+// endpoints for operators.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kpilot/kpilot/internal/buildinfo"
+	"github.com/kpilot/kpilot/server/api"
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/store/sqlstore"
+	"github.com/kpilot/kpilot/server/tsdb"
+)
+
+// Server is one kpilot-server process.
+type Server struct {
+	cfg    *Config
+	log    *slog.Logger
+	store  store.Store
+	influx *tsdb.Influx
+	reg    *prometheus.Registry
+	api    *api.API
+}
+
+// OpenStore opens the configured metadata store, migrating its schema.
+func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, error) {
+	return sqlstore.OpenSQLite(ctx, cfg.Database.Path, log)
+}
+
+// New opens the store and prepares the InfluxDB client (which connects on
+// first use). Close releases both.
+func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
+	st, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	influx := tsdb.New(tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(),
+		Org: cfg.InfluxDB.Org, Bucket: cfg.InfluxDB.Bucket, Timeout: cfg.InfluxDB.Timeout.D()})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_server_build_info", Help: "Build of the running server.",
+			ConstLabels: prometheus.Labels{"version": buildinfo.Version}}, func() float64 { return 1 }))
+	limits := api.Limits{
+		IngestMaxBytes:             cfg.Limits.IngestMaxBytes,
+		IngestMaxDecompressedBytes: cfg.Limits.IngestMaxDecompressedBytes,
+		SessionTTL:                 cfg.Sessions.TTL.D(),
+		EnrollmentTokenTTL:         cfg.Sessions.EnrollmentTokenTTL.D(),
+	}
+	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg,
+		api: api.New(st, influx, limits, log.With("part", "api"), reg)}, nil
+}
+
+// Store returns the metadata store (for the admin commands).
+func (s *Server) Store() store.Store { return s.store }
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.api.Register(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "%s\n\nJSON API under /api/v1 (POST /api/v1/login, GET /api/v1/assets), metrics on /metrics.\n",
+			buildinfo.String("kpilot-server"))
+	})
+	return mux
+}
+
+// ready reports whether InfluxDB answers; the store is checked at start.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.influx.Ping(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		http.Error(w, "InfluxDB unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// shutdownTimeout is how long in-flight requests (an ingest waiting for
+// InfluxDB) may take to finish after SIGTERM. An unfinished ingest is not
+// acknowledged, so the agent keeps and resends its batch.
+const shutdownTimeout = 20 * time.Second
+
+// Run serves until ctx is done, then shuts down gracefully. Cancellation is
+// not an error.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a given listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	scheme := "http"
+	if s.cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	s.log.Info("server listening", "url", scheme+"://"+ln.Addr().String(), "version", buildinfo.Version)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+// Close releases the store and the InfluxDB client.
+func (s *Server) Close() error {
+	s.influx.Close()
+	return s.store.Close()
+}
