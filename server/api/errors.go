@@ -30,7 +30,9 @@ func (e *HTTPError) Error() string {
 
 func (e *HTTPError) Unwrap() error { return e.Err }
 
-func httpErr(code int, msg string, err error) *HTTPError { return &HTTPError{Code: code, Msg: msg, Err: err} }
+func httpErr(code int, msg string, err error) *HTTPError {
+	return &HTTPError{Code: code, Msg: msg, Err: err}
+}
 
 func badRequest(format string, args ...any) *HTTPError {
 	return &HTTPError{Code: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...)}

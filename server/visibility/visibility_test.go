@@ -10,7 +10,9 @@ import (
 )
 
 // Acme: root ─┬─ north ── north-branch
-//             └─ south
+//
+//	└─ south
+//
 // Other: other-root
 var ous = []store.OU{
 	{ID: "root", OrgID: "acme"},
