@@ -51,7 +51,9 @@ type Process struct {
 	err  error
 }
 
-func start(name string, cmd *exec.Cmd, extraLog io.Writer) (*Process, error) {
+// Start runs cmd in its own process group, keeping its output for Log.
+// extraLog, if not nil, also receives the output.
+func Start(name string, cmd *exec.Cmd, extraLog io.Writer) (*Process, error) {
 	p := &Process{name: name, cmd: cmd, log: &lockedBuffer{}, done: make(chan struct{})}
 	var w io.Writer = p.log
 	if extraLog != nil {
@@ -94,8 +96,22 @@ func (p *Process) Stop() error {
 	return nil
 }
 
-// waitFor polls ready until it succeeds, the process exits or timeout.
-func (p *Process) waitFor(ctx context.Context, timeout time.Duration, ready func() error) error {
+// Signal sends sig to the process.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits up to timeout for the process to exit and returns its exit
+// error (nil for exit status 0).
+func (p *Process) Wait(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		return fmt.Errorf("%s still running after %s", p.name, timeout)
+	}
+}
+
+// WaitFor polls ready until it succeeds, the process exits or timeout.
+func (p *Process) WaitFor(ctx context.Context, timeout time.Duration, ready func() error) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {

@@ -91,12 +91,12 @@ func StartInfluxd(ctx context.Context, dir string, port int, database string, lo
 	if err := os.WriteFile(conf, fmt.Appendf(nil, influxConf, rpc, dir, port), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := start("influxd", exec.Command(bin, "-config", conf), log)
+	p, err := Start("influxd", exec.Command(bin, "-config", conf), log)
 	if err != nil {
 		return nil, err
 	}
 	i := &Influxd{Process: p, URL: fmt.Sprintf("http://127.0.0.1:%d", port), Database: database, Bucket: database + "/autogen"}
-	err = p.waitFor(ctx, 60*time.Second, func() error { return i.query("CREATE DATABASE " + quoteIdent(database)) })
+	err = p.WaitFor(ctx, 60*time.Second, func() error { return i.query("CREATE DATABASE " + quoteIdent(database)) })
 	if err != nil {
 		return nil, err
 	}

@@ -67,12 +67,12 @@ func StartSnmpd(ctx context.Context, dir string, port int, log io.Writer) (*Snmp
 	cmd := exec.Command(bin, "-f", "-Lo", "-C", "-c", conf, "-r", "-p", filepath.Join(dir, "snmpd.pid"),
 		fmt.Sprintf("udp:127.0.0.1:%d", port))
 	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=")
-	p, err := start("snmpd", cmd, log)
+	p, err := Start("snmpd", cmd, log)
 	if err != nil {
 		return nil, err
 	}
 	s.Process = p
-	err = p.waitFor(ctx, 20*time.Second, func() error {
+	err = p.WaitFor(ctx, 20*time.Second, func() error {
 		g := &gosnmp.GoSNMP{Target: s.Host, Port: uint16(port), Community: s.Community,
 			Version: gosnmp.Version2c, Timeout: 300 * time.Millisecond, Retries: 0}
 		if err := g.Connect(); err != nil {

@@ -49,8 +49,11 @@ func (q SeriesQuery) Validate() error {
 	if q.Every > 0 && q.Stop.Sub(q.Start)/q.Every > 10_000 {
 		errs = append(errs, errors.New("too many windows: at most 10000 per query; use a larger every"))
 	}
-	if q.Every > 0 && !Aggregates[q.Fn] {
+	if (q.Every > 0 || q.Fn != "") && !Aggregates[q.Fn] {
 		errs = append(errs, fmt.Errorf("fn %q: must be one of mean, max, min, last, sum, count", q.Fn))
+	}
+	if q.Fn != "" && q.Every == 0 {
+		errs = append(errs, errors.New("fn needs every (the aggregation window)"))
 	}
 	return errors.Join(errs...)
 }
