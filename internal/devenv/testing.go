@@ -14,6 +14,7 @@ func Required() bool { return os.Getenv("KPILOT_REQUIRE_ENV") != "" || os.Getenv
 // Influx starts influxd for a test and stops it at cleanup.
 func Influx(t testing.TB) *Influxd {
 	t.Helper()
+	skipShort(t, "influxd")
 	i, err := StartInfluxd(t.Context(), t.TempDir(), 0, "kpilot", nil)
 	skipOrFail(t, err)
 	t.Cleanup(func() { i.Stop() })
@@ -23,6 +24,7 @@ func Influx(t testing.TB) *Influxd {
 // SNMP starts snmpd for a test and stops it at cleanup.
 func SNMP(t testing.TB) *Snmpd {
 	t.Helper()
+	skipShort(t, "snmpd")
 	s, err := StartSnmpd(t.Context(), t.TempDir(), 0, nil)
 	skipOrFail(t, err)
 	t.Cleanup(func() { s.Stop() })
@@ -38,4 +40,11 @@ func skipOrFail(t testing.TB, err error) {
 		t.Skipf("SKIPPED, not run: %v", err)
 	}
 	t.Fatal(err)
+}
+
+func skipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("starts %s; skipped with -short", what)
+	}
 }

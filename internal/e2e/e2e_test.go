@@ -38,8 +38,12 @@ func buildBinaries(t *testing.T) (agent, server string) {
 	t.Helper()
 	dir := t.TempDir()
 	ldflags := "-X github.com/kpilot/kpilot/internal/buildinfo.Version=" + version
+	args := []string{"build", "-ldflags", ldflags}
+	if raceEnabled {
+		args = append(args, "-race") // the race detector watches the real processes too
+	}
 	for _, name := range []string{"kpilot-agent", "kpilot-server"} {
-		cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", filepath.Join(dir, name), "./cmd/"+name)
+		cmd := exec.Command("go", append(args, "-o", filepath.Join(dir, name), "./cmd/"+name)...)
 		cmd.Dir = repoRoot(t)
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "go build %s: %s", name, out)
@@ -60,10 +64,7 @@ func run(t *testing.T, bin string, args ...string) string {
 // rewrite copies an example config with the demo addresses replaced.
 func rewrite(t *testing.T, example, dst string, repl ...string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", example))
-	require.NoError(t, err)
-	out := strings.NewReplacer(repl...).Replace(string(data))
-	require.NoError(t, os.WriteFile(dst, []byte(out), 0o600))
+	require.NoError(t, devenv.RewriteConfig(filepath.Join(repoRoot(t), "configs", example), dst, repl...))
 }
 
 // field returns the value of "key: value" in a command's output.

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kpilot/kpilot/internal/devenv"
+)
+
+type options struct {
+	dir, bin, configs                string
+	serverPort, influxPort, snmpPort int
+}
+
+func run(ctx context.Context, o options, log *slog.Logger) error {
+	for name, port := range map[string]int{"server-port": o.serverPort, "influx-port": o.influxPort} {
+		if err := portFree(port); err != nil {
+			return fmt.Errorf("port %d (-%s) is taken: %w; pass another, e.g. make demo DEMO_FLAGS=\"-%s %d\"", port, name, err, name, port+10000)
+		}
+	}
+	dir, err := filepath.Abs(o.dir)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	logs, err := logFile(dir, "services.log")
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+
+	var stops []func() error
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+		log.Info("demo stopped; state kept in " + dir)
+	}()
+
+	log.Info("starting influxd", "port", o.influxPort)
+	influx, err := devenv.StartInfluxd(ctx, filepath.Join(dir, "influxdb"), o.influxPort, "kpilot", logs)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, influx.Stop)
+	log.Info("starting snmpd", "port", o.snmpPort)
+	snmpd, err := devenv.StartSnmpd(ctx, filepath.Join(dir, "snmpd"), o.snmpPort, logs)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, snmpd.Stop)
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", o.serverPort)
+	agentBin, serverBin := filepath.Join(o.bin, "kpilot-agent"), filepath.Join(o.bin, "kpilot-server")
+	serverCfg, agentCfg := filepath.Join(dir, "server.yaml"), filepath.Join(dir, "agent.yaml")
+	if err := devenv.RewriteConfig(filepath.Join(o.configs, "server.example.yaml"), serverCfg,
+		"127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", o.serverPort),
+		"http://127.0.0.1:8086", influx.URL,
+		"/var/lib/kpilot-server", filepath.Join(dir, "server")); err != nil {
+		return err
+	}
+	if err := devenv.RewriteConfig(filepath.Join(o.configs, "agent.example.yaml"), agentCfg,
+		"http://127.0.0.1:8080", base,
+		"127.0.0.1:1161", snmpd.Addr(),
+		"/var/lib/kpilot", filepath.Join(dir, "agent")); err != nil {
+		return err
+	}
+
+	boot, err := output(ctx, serverBin, "bootstrap", "--config", serverCfg, "--org", "Demo GmbH", "--admin", "admin@demo.example")
+	if err != nil {
+		return err
+	}
+	email, password, orgID := value(boot, "admin"), value(boot, "password"), value(boot, "organization_id")
+	token, err := output(ctx, serverBin, "enroll-token", "--config", serverCfg, "--org", orgID)
+	if err != nil {
+		return err
+	}
+
+	serverLog, err := logFile(dir, "server.log")
+	if err != nil {
+		return err
+	}
+	defer serverLog.Close()
+	srv, err := devenv.Start("kpilot-server", exec.Command(serverBin, "run", "--config", serverCfg), serverLog)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, srv.Stop)
+	if err := srv.WaitFor(ctx, 30*time.Second, func() error { return get(base + "/readyz") }); err != nil {
+		return err
+	}
+	log.Info("server ready", "url", base)
+
+	if _, err := output(ctx, agentBin, "enroll", "--config", agentCfg, "--token", strings.TrimSpace(token)); err != nil {
+		return err
+	}
+	agentLog, err := logFile(dir, "agent.log")
+	if err != nil {
+		return err
+	}
+	defer agentLog.Close()
+	ag, err := devenv.Start("kpilot-agent", exec.Command(agentBin, "run", "--config", agentCfg), agentLog)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, ag.Stop)
+
+	session, assetID, err := waitForData(ctx, base, email, password)
+	if err != nil {
+		return fmt.Errorf("%w; see %s", err, filepath.Join(dir, "agent.log"))
+	}
+	printBanner(base, email, password, session, assetID, dir)
+	<-ctx.Done()
+	fmt.Println("\nstopping agent, server, snmpd and influxd ...")
+	return nil
+}
+
+func printBanner(base, email, password, session, assetID, dir string) {
+	fmt.Printf(`
+================================================================
+kpilot demo is running: the agent polls snmpd every 15s.
+
+  URL:       %[1]s
+  login:     %[2]s
+  password:  %[3]s
+
+Live KPIs of the polled asset (a session token is already made):
+
+  curl -s -H 'Authorization: Bearer %[4]s' '%[1]s/api/v1/assets/%[5]s/latest'
+
+Interface traffic over the last 10 minutes, one value a minute:
+
+  curl -s -H 'Authorization: Bearer %[4]s' '%[1]s/api/v1/assets/%[5]s/series?measurement=interface&field=in_octets&start=-10m&every=1m&fn=max'
+
+Log in yourself:
+
+  curl -s -X POST %[1]s/api/v1/login -d '{"email":"%[2]s","password":"%[3]s"}'
+
+Metrics: %[1]s/metrics (server), http://127.0.0.1:9465/metrics (agent)
+Logs and state: %[6]s
+Press Ctrl-C to stop everything.
+================================================================
+`, base, email, password, session, assetID, dir)
+}
+
+// waitForData logs in and waits until the agent's first poll is stored.
+func waitForData(ctx context.Context, base, email, password string) (session, assetID string, err error) {
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	resp, err := http.Post(base+"/api/v1/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return "", "", err
+	}
+	var lr struct{ Token string }
+	err = json.NewDecoder(resp.Body).Decode(&lr)
+	resp.Body.Close()
+	if err != nil || lr.Token == "" {
+		return "", "", fmt.Errorf("logging in as %s: %s", email, resp.Status)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var out struct {
+			Assets []struct{ ID string }
+		}
+		if err := getJSON(ctx, base+"/api/v1/assets", lr.Token, &out); err == nil && len(out.Assets) > 0 {
+			var latest struct{ Series []any }
+			if err := getJSON(ctx, base+"/api/v1/assets/"+out.Assets[0].ID+"/latest", lr.Token, &latest); err == nil && len(latest.Series) > 0 {
+				return lr.Token, out.Assets[0].ID, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return "", "", errors.New("no KPIs arrived within 60s")
+}
+
+func getJSON(ctx context.Context, url, token string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func get(url string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+func output(ctx context.Context, bin string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w: %s", filepath.Base(bin), args[0], err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+func value(out, key string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, key+": "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func logFile(dir, name string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return os.Create(filepath.Join(dir, name))
+}
+
+func portFree(port int) error {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
