@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	_ "github.com/kpilot/kpilot/collectors/snmp"
+	snmpc "github.com/kpilot/kpilot/collectors/snmp"
+)
+
+func TestBadConfigs(t *testing.T) {
+	tests := []struct {
+		file    string
+		wantErr []string
+	}{
+		{"unknown_field.bad.yaml", []string{"testdata/unknown_field.bad.yaml", "line 5: field communty not found"}},
+		{"unknown_type.bad.yaml", []string{`line 4: unknown collector type "bogus" (known: [snmp])`}},
+		{"missing_asset.bad.yaml", []string{`line 4: collectors[0] "snmp": targets[0]: asset: missing`}},
+		{"duplicate_asset.bad.yaml", []string{`line 9: collectors[1] "b": asset "sw1" is already polled by a`}},
+		{"bad_interval.bad.yaml", []string{`line 5: "soon" is not a duration`}},
+		{"timeout_above_interval.bad.yaml", []string{"timeout 20s: must not exceed interval 10s"}},
+		{"no_server.bad.yaml", []string{`server.url "ftp://kpilot.example.com"`}},
+		{"v3_incomplete.bad.yaml", []string{`auth_protocol "sha1"`, "auth_password: missing", `priv_protocol ""`}},
+		{"two_documents.bad.yaml", []string{"found a second one"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := LoadConfig("testdata/" + tt.file)
+			require.Error(t, err)
+			for _, w := range tt.wantErr {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := LoadConfig("../configs/agent.example.yaml")
+	require.NoError(t, err)
+	require.Len(t, cfg.Collectors, 1)
+	b := cfg.Collectors[0].Base()
+	require.Equal(t, "lab_snmp", b.Name)
+	require.Equal(t, 15*time.Second, b.Interval.D())
+	require.Equal(t, 10*time.Second, b.Timeout.D(), "timeout defaults from defaults.timeout")
+	require.Equal(t, "/var/lib/kpilot/credential.json", cfg.Server.CredentialFile)
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	t.Setenv("KPILOT_TEST_COMMUNITY", "env-community-secret")
+	cfg, err := LoadConfig("testdata/secrets.good.yaml")
+	require.NoError(t, err)
+
+	v3 := cfg.Collectors[1].Config.(*snmpc.Config)
+	require.Equal(t, "file-auth-secret", v3.AuthPassword.Reveal(), "{file: …} reads the file")
+	require.Equal(t, "env-community-secret", cfg.Collectors[0].Config.(*snmpc.Config).Community.Reveal(), "${VAR} reads the environment")
+
+	dumped, err := yaml.Marshal(cfg)
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "auth", v3.AuthPassword, "cfg", v3)
+	for _, out := range []string{string(dumped), logs.String()} {
+		for _, secret := range []string{"env-community-secret", "file-auth-secret", "plain-text-priv-secret"} {
+			require.False(t, strings.Contains(out, secret), "secret %q printed in:\n%s", secret, out)
+		}
+	}
+	require.Contains(t, string(dumped), "<secret>")
+}

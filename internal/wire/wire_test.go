@@ -1,0 +1,80 @@
+package wire
+
+import (
+	"bytes"
+	"compress/gzip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/internal/kpi"
+)
+
+func TestRoundTrip(t *testing.T) {
+	at := time.Unix(1700000000, 123).UTC()
+	samples := []kpi.Sample{
+		{Asset: "sw 1", Measurement: "interface", Time: at,
+			Tags:   map[string]string{"ifname": `eth0,"x"=y`, "ifindex": "1"},
+			Fields: map[string]any{"in_octets": int64(5), "up": true, "descr": "a\nb"}},
+		{Asset: "sw 1", Measurement: "BAD NAME", Time: at, Fields: map[string]any{"x": 1.0}},
+	}
+	b, err := NewBatch(samples, []kpi.Inventory{{Asset: "sw 1", Time: at, Attributes: map[string]any{"serial": "X1"}}})
+	require.ErrorContains(t, err, `invalid measurement name "BAD NAME"`)
+	require.Equal(t, 1, b.Lines(), "the invalid sample is left out, the valid one kept")
+	require.Equal(t, `interface,asset=sw\ 1,ifindex=1,ifname=eth0\,"x"\=y descr="a\nb",in_octets=5i,up=true 1700000000000000123`+"\n", b.Samples)
+
+	data, err := b.Marshal()
+	require.NoError(t, err)
+	got, err := Decode(bytes.NewReader(data), 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, b.ID, got.ID)
+	require.Equal(t, b.Samples, got.Samples)
+	require.Equal(t, "X1", got.Inventory[0].Attributes["serial"])
+}
+
+func TestReservedAssetTag(t *testing.T) {
+	_, err := NewBatch([]kpi.Sample{{Asset: "a", Measurement: "m", Time: time.Now(),
+		Tags: map[string]string{AssetTag: "other"}, Fields: map[string]any{"f": 1.0}}}, nil)
+	require.ErrorContains(t, err, "reserved")
+}
+
+func TestDecodeRefusesGzipBomb(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"version":1,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11","samples":"`))
+	chunk := bytes.Repeat([]byte("a"), 1<<20)
+	for range 64 { // 64 MiB of text, a few KiB compressed
+		zw.Write(chunk)
+	}
+	zw.Write([]byte(`"}`))
+	zw.Close()
+	require.Less(t, buf.Len(), 1<<20)
+	_, err := Decode(&buf, 1<<20)
+	require.ErrorIs(t, err, ErrTooLarge)
+}
+
+func TestDecodeErrors(t *testing.T) {
+	enc := func(s string) *bytes.Reader {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(s))
+		zw.Close()
+		return bytes.NewReader(buf.Bytes())
+	}
+	tests := []struct{ name, body, want string }{
+		{"version", `{"version":2,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11"}`, "unsupported batch version 2"},
+		{"id", `{"version":1,"id":"x"}`, `batch id "x" is not a UUID`},
+		{"unknown field", `{"version":1,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11","extra":1}`, "unknown field"},
+		{"truncated", `{"version":1,"id":"5f0c`, "decoding batch JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode(enc(tt.body), 1<<20)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+	_, err := Decode(strings.NewReader("not gzip"), 1<<20)
+	require.ErrorContains(t, err, "gzip header")
+}
