@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	code, out, _ := run(t, "--help")
+	require.Equal(t, 0, code)
+	for _, sub := range []string{"run", "validate", "enroll"} {
+		require.Contains(t, out, sub)
+	}
+	code, out, _ = run(t, "--version")
+	require.Equal(t, 0, code)
+	require.True(t, strings.HasPrefix(out, "kpilot-agent dev"), "got %q", out)
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	code, _, errOut := run(t, "frobnicate")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "unknown command")
+	code, _, _ = run(t, "validate", "--no-such-flag")
+	require.Equal(t, 2, code)
+	code, _, errOut = run(t, "enroll", "--config", "../../configs/agent.example.yaml")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "--token is required")
+}
+
+func TestValidate(t *testing.T) {
+	code, out, _ := run(t, "validate", "--config", "../../configs/agent.example.yaml")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "OK (1 collectors, 1 targets)")
+
+	code, _, errOut := run(t, "validate", "--config", "../testdata/unknown_field.bad.yaml")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "line 5: field communty not found")
+
+	code, out, _ = run(t, "validate", "--print", "--config", "../../configs/agent.example.yaml")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "community: <secret>")
+	require.NotContains(t, out, "public")
+}
+
+func TestRunWithoutEnrollmentSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../configs/agent.example.yaml")
+	require.NoError(t, err)
+	cfg := filepath.Join(dir, "agent.yaml")
+	require.NoError(t, os.WriteFile(cfg, bytes.ReplaceAll(data, []byte("/var/lib/kpilot"), []byte(dir)), 0o600))
+	code, _, errOut := run(t, "run", "--config", cfg)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "kpilot-agent enroll --server URL --token TOKEN")
+}
+
+func TestRunRefusesReadableCredential(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../configs/agent.example.yaml")
+	require.NoError(t, err)
+	cfg := filepath.Join(dir, "agent.yaml")
+	require.NoError(t, os.WriteFile(cfg, bytes.ReplaceAll(data, []byte("/var/lib/kpilot"), []byte(dir)), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "credential.json"), []byte(`{"token":"kpa_x"}`), 0o644))
+	code, _, errOut := run(t, "run", "--config", cfg)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "chmod 600")
+}
