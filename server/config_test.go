@@ -1,0 +1,36 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := LoadConfig("../configs/server.example.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "/var/lib/kpilot-server/kpilot.db", cfg.Database.Path)
+	require.Equal(t, "kpilot/autogen", cfg.InfluxDB.Bucket)
+	require.Equal(t, 12*time.Hour, cfg.Sessions.TTL.D())
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"unknown key", "influxdb:\n  url: http://x\n  bukket: b\n", "line 3: field bukket not found"},
+		{"bucket with quote", "influxdb:\n  url: http://x\n  bucket: 'a\"b'\n", "influxdb.bucket"},
+		{"tls half set", "influxdb:\n  url: http://x\ntls_cert_file: c.pem\n", "tls_cert_file and tls_key_file"},
+		{"limits", "influxdb:\n  url: http://x\nlimits:\n  ingest_max_bytes: 10\n", "limits:"},
+		{"token from missing env", "influxdb:\n  url: http://x\n  token: ${KPILOT_NO_SUCH_VAR}\n", "KPILOT_NO_SUCH_VAR is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "s.yaml")
+			require.NoError(t, os.WriteFile(p, []byte(tt.yaml), 0o600))
+			_, err := LoadConfig(p)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
