@@ -100,9 +100,22 @@ func (b *batcher) store(batch *wire.Batch) error {
 	return b.spool.Append(data)
 }
 
+// maxHeldBatches bounds how much the batcher keeps in memory while the spool
+// cannot take batches (disk full): beyond it the oldest samples are dropped
+// and logged, so a full disk cannot exhaust memory.
+const maxHeldBatches = 20
+
 func (b *batcher) requeue(samples []kpi.Sample, inv []kpi.Inventory) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.samples = append(samples, b.samples...)
 	b.inv = append(inv, b.inv...)
+	held := maxHeldBatches * b.maxLines
+	if n := len(b.samples) - held; n > 0 {
+		b.log.Error("spool unavailable and memory buffer full: dropped oldest samples", "dropped", n)
+		b.samples = b.samples[n:]
+	}
+	if n := len(b.inv) - held; n > 0 {
+		b.inv = b.inv[n:]
+	}
 }

@@ -4,39 +4,22 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpilot/kpilot/agent"
 	_ "github.com/kpilot/kpilot/collectors/all" // register the built-in collectors
 	"github.com/kpilot/kpilot/internal/buildinfo"
+	"github.com/kpilot/kpilot/internal/command"
 )
 
 // Main runs the command line in args (without the program name) and
 // returns the process exit code: 0 success, 1 failure, 2 usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
-	root.SetArgs(args)
-	_, err := root.ExecuteContextC(ctx)
-	if err == nil {
-		return 0
-	}
-	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
-		fmt.Fprintf(stderr, "kpilot-agent: %v\nRun 'kpilot-agent --help' for usage.\n", err)
-		return 2
-	}
-	fmt.Fprintf(stderr, "kpilot-agent: %v\n", err)
-	return 1
+	return command.Execute(ctx, newRoot(stdout, stderr), args, stderr)
 }
-
-type usageError struct{ error }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
@@ -50,14 +33,9 @@ First enroll the agent with a token from the portal, then run it:
 
   kpilot-agent enroll --config agent.yaml --token TOKEN
   kpilot-agent run --config agent.yaml`,
-		Version:       buildinfo.String("kpilot-agent"),
-		SilenceErrors: true,
-		SilenceUsage:  true,
+		Version: buildinfo.String("kpilot-agent"),
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetVersionTemplate("{{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	command.Configure(root, stdout, stderr)
 	root.AddCommand(newRunCmd(), newValidateCmd(), newEnrollCmd())
 	return root
 }
@@ -68,14 +46,6 @@ func defaultConfigPath() string {
 		return `C:\ProgramData\kpilot\agent.yaml`
 	}
 	return "/etc/kpilot/agent.yaml"
-}
-
-func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // loadConfig is shared by every subcommand that reads the config.

@@ -12,6 +12,7 @@ import (
 	"github.com/kpilot/kpilot/agent/enroll"
 	"github.com/kpilot/kpilot/agent/transport"
 	"github.com/kpilot/kpilot/internal/buildinfo"
+	"github.com/kpilot/kpilot/internal/command"
 )
 
 func newEnrollCmd() *cobra.Command {
@@ -27,7 +28,7 @@ The server URL and TLS settings come from the config; --server overrides the URL
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if token == "" {
-				return usageError{errors.New("--token is required")}
+				return command.Usage(errors.New("--token is required"))
 			}
 			cfg, err := loadConfig(configPath)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpilot/kpilot/agent"
+	"github.com/kpilot/kpilot/internal/command"
 )
 
 func newRunCmd() *cobra.Command {
@@ -19,7 +20,7 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Level(), logFormat)
+			log := command.NewLogger(cmd.ErrOrStderr(), cfg.Level(), logFormat)
 			a, err := agent.New(cfg, log)
 			if err != nil {
 				return fmt.Errorf("starting agent: %w", err)

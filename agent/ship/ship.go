@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/agent/spool"
+	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/internal/backoff"
 	"github.com/kpilot/kpilot/internal/wire"
 )
@@ -198,6 +199,7 @@ func (s *Shipper) post(ctx context.Context, data []byte) error {
 	req.Header.Set("Content-Type", wire.ContentType)
 	req.Header.Set("Content-Encoding", "gzip")
 	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("User-Agent", UserAgent())
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return &RetryableError{Err: fmt.Errorf("sending batch: %w", err)}
@@ -217,6 +219,10 @@ func (s *Shipper) post(ctx context.Context, data []byte) error {
 		return fmt.Errorf("server answered %s: %s", resp.Status, msg)
 	}
 }
+
+// UserAgent names the agent and its version; the server shows the version
+// per agent.
+func UserAgent() string { return "kpilot-agent/" + buildinfo.Version }
 
 func serverMessage(body []byte) string {
 	var e struct {

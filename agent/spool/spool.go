@@ -12,6 +12,7 @@
 package spool
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -107,19 +108,9 @@ func Open(dir string, maxBytes int64, log *slog.Logger) (*Disk, error) {
 			d.next = max(d.next, seq+1)
 		}
 	}
-	slices.SortFunc(d.entries, func(a, b meta) int { return cmpU64(a.seq, b.seq) })
+	slices.SortFunc(d.entries, func(a, b meta) int { return cmp.Compare(a.seq, b.seq) })
 	d.stats.Batches = len(d.entries)
 	return d, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (d *Disk) path(seq uint64) string {
@@ -148,7 +139,7 @@ func (d *Disk) Append(data []byte) error {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(d.entries, seq, func(m meta, s uint64) int { return cmpU64(m.seq, s) })
+	i, _ := slices.BinarySearchFunc(d.entries, seq, func(m meta, s uint64) int { return cmp.Compare(m.seq, s) })
 	d.entries = slices.Insert(d.entries, i, meta{seq: seq, size: int64(len(buf))})
 	d.stats.Bytes += int64(len(buf))
 	d.stats.Batches = len(d.entries)
@@ -245,7 +236,7 @@ func (d *Disk) quarantine(m meta, cause error) {
 func (d *Disk) Ack(seq uint64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	i, found := slices.BinarySearchFunc(d.entries, seq, func(m meta, s uint64) int { return cmpU64(m.seq, s) })
+	i, found := slices.BinarySearchFunc(d.entries, seq, func(m meta, s uint64) int { return cmp.Compare(m.seq, s) })
 	if !found {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
@@ -105,7 +106,8 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.RecordBatch(ctx, ag.ID, batch.ID, a.now()); err != nil {
 		return unavailable("store", err)
 	}
-	if err := a.store.TouchAgent(ctx, ag.ID, r.Header.Get("User-Agent-Version"), a.now()); err != nil {
+	version, _ := strings.CutPrefix(r.UserAgent(), "kpilot-agent/")
+	if err := a.store.TouchAgent(ctx, ag.ID, truncate(version, 64), a.now()); err != nil {
 		a.log.Warn("updating agent last seen", "agent_id", ag.ID, "err", err)
 	}
 	a.m.ingest.WithLabelValues("stored").Inc()
@@ -205,7 +207,7 @@ func (a *API) reencode(ctx context.Context, assets *assetResolver, samples strin
 			continue
 		}
 		tags = append(tags, tag{tsdb.AssetTag, as.ID}, tag{tsdb.OrgTag, as.OrgID}, tag{tsdb.OUTag, as.OUID})
-		slices.SortFunc(tags, func(x, y tag) int { return compareStrings(x.k, y.k) })
+		slices.SortFunc(tags, func(x, y tag) int { return strings.Compare(x.k, y.k) })
 		enc.StartLine(string(m))
 		for _, t := range tags {
 			if t.v != "" {
@@ -226,16 +228,6 @@ func (a *API) reencode(ctx context.Context, assets *assetResolver, samples strin
 		accepted++
 	}
 	return bytes.Clone(enc.Bytes()), accepted, rejects, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // storeInventory keeps the newest inventory snapshot of each asset.

@@ -4,37 +4,21 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpilot/kpilot/internal/buildinfo"
+	"github.com/kpilot/kpilot/internal/command"
 	"github.com/kpilot/kpilot/server"
 )
 
 // Main runs the command line in args (without the program name) and
 // returns the exit code: 0 success, 1 failure, 2 usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
-	root.SetArgs(args)
-	_, err := root.ExecuteContextC(ctx)
-	if err == nil {
-		return 0
-	}
-	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
-		fmt.Fprintf(stderr, "kpilot-server: %v\nRun 'kpilot-server --help' for usage.\n", err)
-		return 2
-	}
-	fmt.Fprintf(stderr, "kpilot-server: %v\n", err)
-	return 1
+	return command.Execute(ctx, newRoot(stdout, stderr), args, stderr)
 }
-
-type usageError struct{ error }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
@@ -48,28 +32,15 @@ First create an organization with its admin, then run the server:
 
   kpilot-server bootstrap --config server.yaml --org "Acme GmbH" --admin admin@acme.example
   kpilot-server run --config server.yaml`,
-		Version:       buildinfo.String("kpilot-server"),
-		SilenceErrors: true,
-		SilenceUsage:  true,
+		Version: buildinfo.String("kpilot-server"),
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetVersionTemplate("{{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	command.Configure(root, stdout, stderr)
 	root.AddCommand(newRunCmd(), newValidateCmd(), newBootstrapCmd(), newEnrollTokenCmd())
 	return root
 }
 
 func configFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVarP(p, "config", "c", "/etc/kpilot/server.yaml", "server YAML config file")
-}
-
-func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func newRunCmd() *cobra.Command {
@@ -83,7 +54,7 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Level(), logFormat)
+			log := command.NewLogger(cmd.ErrOrStderr(), cfg.Level(), logFormat)
 			s, err := server.New(cmd.Context(), cfg, log)
 			if err != nil {
 				return err

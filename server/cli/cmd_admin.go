@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kpilot/kpilot/internal/command"
 	"github.com/kpilot/kpilot/server"
 	"github.com/kpilot/kpilot/server/auth"
 	"github.com/kpilot/kpilot/server/store"
@@ -23,7 +24,7 @@ func openStore(ctx context.Context, configPath string, stderr io.Writer) (store.
 	if err != nil {
 		return nil, err
 	}
-	return server.OpenStore(ctx, cfg, newLogger(stderr, slog.LevelWarn, "text"))
+	return server.OpenStore(ctx, cfg, command.NewLogger(stderr, slog.LevelWarn, "text"))
 }
 
 func newBootstrapCmd() *cobra.Command {
@@ -37,11 +38,11 @@ password is generated and printed once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if org == "" || admin == "" {
-				return usageError{errors.New("--org and --admin are required")}
+				return command.Usage(errors.New("--org and --admin are required"))
 			}
 			k := store.OrgKind(kind)
 			if k != store.Customer && k != store.Reseller && k != store.Distributor {
-				return usageError{fmt.Errorf("--kind %q: must be customer, reseller or distributor", kind)}
+				return command.Usage(fmt.Errorf("--kind %q: must be customer, reseller or distributor", kind))
 			}
 			password := auth.RandomPassword()
 			if passwordFile != "" {
@@ -98,10 +99,10 @@ func newEnrollTokenCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if org == "" {
-				return usageError{errors.New("--org is required")}
+				return command.Usage(errors.New("--org is required"))
 			}
 			if ttl < time.Minute || ttl > 7*24*time.Hour {
-				return usageError{fmt.Errorf("--ttl %s: must be from 1m to 168h", ttl)}
+				return command.Usage(fmt.Errorf("--ttl %s: must be from 1m to 168h", ttl))
 			}
 			ctx := cmd.Context()
 			st, err := openStore(ctx, configPath, cmd.ErrOrStderr())
