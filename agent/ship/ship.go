@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/agent/spool"
-	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/internal/backoff"
+	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/internal/wire"
 )
 
