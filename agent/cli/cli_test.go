@@ -54,23 +54,26 @@ func TestValidate(t *testing.T) {
 	require.NotContains(t, out, "public")
 }
 
-func TestRunWithoutEnrollmentSaysWhatToDo(t *testing.T) {
-	dir := t.TempDir()
+// exampleConfig copies the example config with its data_dir in a temp dir.
+func exampleConfig(t *testing.T) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
 	data, err := os.ReadFile("../../configs/agent.example.yaml")
 	require.NoError(t, err)
-	cfg := filepath.Join(dir, "agent.yaml")
-	require.NoError(t, os.WriteFile(cfg, bytes.ReplaceAll(data, []byte("/var/lib/kpilot"), []byte(dir)), 0o600))
+	path = filepath.Join(dir, "agent.yaml")
+	require.NoError(t, os.WriteFile(path, bytes.ReplaceAll(data, []byte("/var/lib/kpilot"), []byte(dir)), 0o600))
+	return dir, path
+}
+
+func TestRunWithoutEnrollmentSaysWhatToDo(t *testing.T) {
+	_, cfg := exampleConfig(t)
 	code, _, errOut := run(t, "run", "--config", cfg)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "kpilot-agent enroll --server URL --token TOKEN")
 }
 
 func TestRunRefusesReadableCredential(t *testing.T) {
-	dir := t.TempDir()
-	data, err := os.ReadFile("../../configs/agent.example.yaml")
-	require.NoError(t, err)
-	cfg := filepath.Join(dir, "agent.yaml")
-	require.NoError(t, os.WriteFile(cfg, bytes.ReplaceAll(data, []byte("/var/lib/kpilot"), []byte(dir)), 0o600))
+	dir, cfg := exampleConfig(t)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "credential.json"), []byte(`{"token":"kpa_x"}`), 0o644))
 	code, _, errOut := run(t, "run", "--config", cfg)
 	require.Equal(t, 1, code)
