@@ -34,10 +34,27 @@ type Config struct {
 	PrivProtocol  string          `yaml:"priv_protocol"` // des, aes, aes192, aes256, aes192c, aes256c
 	PrivPassword  yamlconf.Secret `yaml:"priv_password"`
 	ContextName   string          `yaml:"context_name"`
+
+	// Profiles names the profiles to read, or "auto" (the default) to pick
+	// them by sysObjectID and detect OIDs; "auto" may be combined with names.
+	Profiles []string `yaml:"profiles"`
+	// ProfilesDir lists directories of extra profiles (*.yaml); one with the
+	// name of a built-in profile replaces it.
+	ProfilesDir []string `yaml:"profiles_dir"`
+	// LookupRefresh is how often slow-changing columns (interface names,
+	// storage descriptions), the inventory and the auto selection are read
+	// again; in between they come from a cache.
+	LookupRefresh yamlconf.Duration `yaml:"lookup_refresh"`
+	// MaxTableRows cuts off a table column with more rows (a broken agent
+	// that never ends a walk, or a table nobody wants whole).
+	MaxTableRows int `yaml:"max_table_rows"`
+
+	lib *Library // loaded by Validate
 }
 
 func newConfig() collectors.Config {
-	return &Config{Version: "2c", Community: "public", Retries: 1, MaxRepetitions: 25}
+	return &Config{Version: "2c", Community: "public", Retries: 1, MaxRepetitions: 25,
+		Profiles: []string{"auto"}, LookupRefresh: yamlconf.Duration(15 * time.Minute), MaxTableRows: defaultMaxRows}
 }
 
 var authProtocols = map[string]gosnmp.SnmpV3AuthProtocol{
@@ -75,6 +92,13 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("walk %q: must be bulk or getnext", c.Walk))
 	}
+	if c.LookupRefresh.D() < 0 {
+		errs = append(errs, fmt.Errorf("lookup_refresh %s: must be positive", c.LookupRefresh.D()))
+	}
+	if c.MaxTableRows < 1 {
+		errs = append(errs, fmt.Errorf("max_table_rows %d: must be at least 1", c.MaxTableRows))
+	}
+	errs = append(errs, c.loadProfiles())
 	switch c.Version {
 	case "1", "2c":
 		if c.Community.Reveal() == "" {
@@ -87,6 +111,28 @@ func (c *Config) Validate() error {
 		errs = append(errs, c.validateV3())
 	default:
 		errs = append(errs, fmt.Errorf("version %q: must be 1, 2c or 3", c.Version))
+	}
+	return errors.Join(errs...)
+}
+
+// loadProfiles reads the profile library and checks the names asked for.
+func (c *Config) loadProfiles() error {
+	lib, err := loadLibrary(c.ProfilesDir)
+	if err != nil {
+		return err
+	}
+	c.lib = lib
+	if len(c.Profiles) == 0 {
+		return errors.New("profiles: empty; name profiles or use [auto]")
+	}
+	var errs []error
+	for i, name := range c.Profiles {
+		if name == "auto" {
+			continue
+		}
+		if _, ok := lib.Get(name); !ok {
+			errs = append(errs, fmt.Errorf("profiles[%d]: no profile %q (known: %s)", i, name, strings.Join(lib.Names(), ", ")))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -149,7 +195,7 @@ func (c *Config) params(t collectors.Target, timeout time.Duration) *gosnmp.GoSN
 		Timeout:        timeout,
 		Retries:        c.Retries,
 		MaxRepetitions: c.MaxRepetitions,
-		MaxOids:        gosnmp.MaxOids,
+		MaxOids:        maxWalkColumns + maxGetOIDs, // our own batching is smaller
 	}
 	switch c.Version {
 	case "1":

@@ -1,5 +1,7 @@
-// Package snmp collects the system group and the IF-MIB interface table of
-// SNMP v1, v2c and v3 agents through gosnmp.
+// Package snmp collects SNMP v1, v2c and v3 agents through gosnmp, driven
+// by profiles: YAML files with numeric OIDs that say which scalars and
+// table columns to read and how they become samples and inventory (see
+// configs/snmp/README.md).
 package snmp
 
 import (
@@ -7,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/kpilot/kpilot/collectors"
+	"github.com/kpilot/kpilot/configs"
 	"github.com/kpilot/kpilot/internal/kpi"
 )
 
@@ -21,78 +26,174 @@ func init() { collectors.Register("snmp", newConfig) }
 // the ctx the scheduler gives Collect.
 const requestTimeout = 5 * time.Second
 
+// builtin parses the shipped profiles once; the result is never modified.
+var builtin = sync.OnceValues(func() (*Library, error) { return LoadLibrary(configs.SNMPProfiles()) })
+
+// loadLibrary returns the built-in profiles overlaid with those of dirs.
+func loadLibrary(dirs []string) (*Library, error) {
+	if len(dirs) == 0 {
+		return builtin()
+	}
+	return LoadLibrary(configs.SNMPProfiles(), dirs...)
+}
+
+// dialer opens one session; tests replace it to inject broken agents.
+type dialer func(ctx context.Context, g *gosnmp.GoSNMP) (requester, func() error, error)
+
+func dialGoSNMP(ctx context.Context, g *gosnmp.GoSNMP) (requester, func() error, error) {
+	g.Context = ctx
+	if err := g.Connect(); err != nil {
+		return nil, nil, fmt.Errorf("connecting to %s:%d: %w", g.Target, g.Port, err)
+	}
+	return g, g.Conn.Close, nil
+}
+
 type collector struct {
-	target collectors.Target
-	params func() *gosnmp.GoSNMP // a fresh session per poll
-	host   string
-	port   uint16
-	bulk   bool
-	dial   func(ctx context.Context, g *gosnmp.GoSNMP, bulk bool) (client, error)
-	now    func() time.Time
+	cfg     *Config
+	target  collectors.Target
+	timeout time.Duration
+	host    string
+	port    uint16
+	bulk    bool
+	dial    dialer
+	now     func() time.Time
+
+	auto     bool
+	named    []*Profile
+	st       state
+	requests int // SNMP requests of the last run
 }
 
 var _ collectors.Collector = (*collector)(nil)
 
 // New implements collectors.Config. It does not contact the target.
 func (c *Config) New(t collectors.Target, _ collectors.Options) (collectors.Collector, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
+	if c.lib == nil {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	timeout := requestTimeout
 	if c.Timeout.D() > 0 {
 		// Leave room for the retries within the poll timeout.
 		timeout = min(timeout, c.Timeout.D()/time.Duration(c.Retries+1))
 	}
-	bulk := c.Walk == "bulk" || (c.Walk == "" && c.Version != "1")
-	host, port, _ := splitAddress(t.Address)
-	return &collector{target: t, params: func() *gosnmp.GoSNMP { return c.params(t, timeout) },
-		host: host, port: port, bulk: bulk, dial: dial, now: time.Now}, nil
+	host, port, err := splitAddress(t.Address)
+	if err != nil {
+		return nil, err
+	}
+	col := &collector{cfg: c, target: t, timeout: timeout, host: host, port: port,
+		bulk: c.Walk == "bulk" || (c.Walk == "" && c.Version != "1"),
+		dial: dialGoSNMP, now: time.Now}
+	for _, name := range c.Profiles {
+		if name == "auto" {
+			col.auto = true
+			continue
+		}
+		p, _ := c.lib.Get(name)
+		col.named = append(col.named, p)
+	}
+	return col, nil
 }
 
 // Collect implements collectors.Collector.
 func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
-	cl, err := c.dial(ctx, c.params(), c.bulk)
+	g := c.cfg.params(c.target, c.timeout)
+	r, closeFn, err := c.dial(ctx, g)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
+	defer closeFn()
+	sess := &session{r: r, bulk: c.bulk, v1: c.cfg.Version == "1", maxRep: c.cfg.MaxRepetitions,
+		maxRows: c.cfg.MaxTableRows, now: c.now}
+	defer func() { c.requests = sess.reqs }()
+
 	now := c.now()
-
-	sys, err := cl.Get(systemOIDs)
-	if err != nil {
-		return fmt.Errorf("reading system group: %w", c.explain(ctx, err))
-	}
-	uptime, attrs := mapSystem(c.target.Asset, now, sys)
-	if uptime != nil {
-		c.emit(s, *uptime)
-	}
-
-	var ifPDUs []gosnmp.SnmpPDU
-	for _, root := range []string{oidIfEntry, oidIfXEntry} {
-		pdus, err := cl.Walk(root)
+	st := &c.st
+	refresh := st.plan == nil || st.forceRefresh || now.Sub(st.lastRefresh) >= c.cfg.LookupRefresh.D()
+	if refresh {
+		p, err := c.selectProfiles(sess)
 		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("walking %s: %w", root, c.explain(ctx, err))
-			}
-			// ifXTable is missing on some v1 agents: report and go on.
-			s.Error(fmt.Errorf("walking %s: %w", root, err))
-			continue
+			return c.explain(ctx, fmt.Errorf("selecting profiles: %w", err))
 		}
-		ifPDUs = append(ifPDUs, pdus...)
+		if st.plan == nil || st.plan.key != p.key {
+			st.reset(p)
+		}
+		st.forceRefresh = false
+		st.lastRefresh = now
 	}
-	samples, ifaces, errs := mapInterfaces(c.target.Asset, now, ifPDUs)
+	rd, err := st.read(sess, refresh)
+	if err != nil {
+		if rd == nil {
+			if refresh {
+				st.lastRefresh = time.Time{} // try the refresh again next run
+			}
+			return c.explain(ctx, err)
+		}
+		s.Error(err)
+	}
+	if !refresh {
+		if err := st.refreshLookups(sess, rd); err != nil {
+			if isFatal(err) {
+				return c.explain(ctx, err)
+			}
+			s.Error(err)
+		}
+	}
+	if reboot, ok := st.detectReboot(rd, c.target.Asset); ok {
+		c.emit(s, *reboot)
+		clear(st.counters) // counters restarted with the device
+		st.forceRefresh = true
+	}
+	samples, attrs, comps, errs := st.build(rd, c.target.Asset, now, refresh)
 	for _, e := range errs {
 		s.Error(e)
+	}
+	if len(samples) == 0 && len(attrs) == 0 && len(comps) == 0 {
+		return fmt.Errorf("%s:%d answered, but with none of the OIDs of profiles %v", c.host, c.port, st.plan.profileNames())
 	}
 	for _, x := range samples {
 		c.emit(s, x)
 	}
-	inv := kpi.Inventory{Asset: c.target.Asset, Time: now, Attributes: attrs}
-	if len(ifaces) > 0 {
-		inv.Components = map[string][]map[string]any{"interfaces": ifaces}
+	if refresh {
+		attrs["snmp_profiles"] = st.plan.profileNames()
+		inv := kpi.Inventory{Asset: c.target.Asset, Time: now, Attributes: attrs}
+		if len(comps) > 0 {
+			inv.Components = comps
+		}
+		s.Inventory(inv)
 	}
-	s.Inventory(inv)
 	return nil
+}
+
+// selectProfiles returns the plan for this target: the named profiles, and
+// with auto those matching the device's sysObjectID and detect OIDs.
+func (c *collector) selectProfiles(sess *session) (*plan, error) {
+	profiles := slices.Clone(c.named)
+	if c.auto {
+		oids := append([]string{oidSysObjectID}, c.cfg.lib.DetectOIDs()...)
+		var sysObjectID string
+		detected := map[string]bool{}
+		err := sess.get(oids, func(v gosnmp.SnmpPDU, _ time.Time) {
+			if v.Name == oidSysObjectID {
+				sysObjectID = toText(v, "")
+			} else {
+				detected[v.Name] = true
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range c.cfg.lib.Auto(sysObjectID, detected) {
+			if !slices.Contains(profiles, p) {
+				profiles = append(profiles, p)
+			}
+		}
+	}
+	if len(profiles) == 0 {
+		return nil, errors.New("no profile matches the device")
+	}
+	return newPlan(profiles), nil
 }
 
 // emit adds the target's labels as tags; the collector's own tags win.
@@ -111,5 +212,5 @@ func (c *collector) explain(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%w (poll timeout reached; is %s:%d reachable and the community or v3 user right?)", err, c.host, c.port)
 	}
-	return err
+	return fmt.Errorf("%s:%d: %w", c.host, c.port, err)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -21,6 +22,47 @@ type Snmpd struct {
 	Community string
 	// SNMPv3 user with SHA authentication and AES privacy.
 	V3User, V3AuthPass, V3PrivPass string
+	// V3Users covers every security level and every auth and privacy
+	// protocol net-snmp and gosnmp share; all use V3AuthPass and V3PrivPass.
+	V3Users []V3User
+}
+
+// V3User is one SNMPv3 user of the test snmpd, with protocols named as in
+// the agent's config (security_level, auth_protocol, priv_protocol).
+type V3User struct {
+	Name, Level, Auth, Priv string
+}
+
+// v3Users are created in snmpd.conf; the net-snmp names of the protocols
+// differ from ours.
+var v3Users = []struct {
+	V3User
+	netsnmpAuth, netsnmpPriv string
+}{
+	{V3User{"kp-noauth", "no_auth_no_priv", "", ""}, "", ""},
+	{V3User{"kp-sha-auth", "auth_no_priv", "sha", ""}, "SHA", ""},
+	{V3User{"kp-md5-des", "auth_priv", "md5", "des"}, "MD5", "DES"},
+	{V3User{"kp-sha224-aes", "auth_priv", "sha224", "aes"}, "SHA-224", "AES"},
+	{V3User{"kp-sha256-aes192", "auth_priv", "sha256", "aes192"}, "SHA-256", "AES-192"},
+	{V3User{"kp-sha384-aes256", "auth_priv", "sha384", "aes256"}, "SHA-384", "AES-256"},
+	{V3User{"kp-sha512-aes192c", "auth_priv", "sha512", "aes192c"}, "SHA-512", "AES-192-C"},
+	{V3User{"kp-sha512-aes256c", "auth_priv", "sha512", "aes256c"}, "SHA-512", "AES-256-C"},
+}
+
+// v3Conf returns the createUser and rouser lines of v3Users.
+func v3Conf(auth, priv string) string {
+	var b strings.Builder
+	for _, u := range v3Users {
+		switch u.Level {
+		case "no_auth_no_priv":
+			fmt.Fprintf(&b, "createUser %s\nrouser %[1]s noauth\n", u.Name)
+		case "auth_no_priv":
+			fmt.Fprintf(&b, "createUser %s %s %q\nrouser %[1]s auth\n", u.Name, u.netsnmpAuth, auth)
+		default:
+			fmt.Fprintf(&b, "createUser %s %s %q %s %q\nrouser %[1]s priv\n", u.Name, u.netsnmpAuth, auth, u.netsnmpPriv, priv)
+		}
+	}
+	return b.String()
 }
 
 // Addr is host:port.
@@ -38,6 +80,7 @@ sysName kpilot-snmpd
 sysLocation kpilot test rack
 sysContact ops@example.com
 sysServices 72
+includeAllDisks 10%%
 `
 
 // StartSnmpd starts snmpd on port (0 picks a free one) with its config and
@@ -58,7 +101,10 @@ func StartSnmpd(ctx context.Context, dir string, port int, log io.Writer) (*Snmp
 	s := &Snmpd{Host: "127.0.0.1", Port: port, Community: "public",
 		V3User: "kpilot", V3AuthPass: "kpilot-auth-pass", V3PrivPass: "kpilot-priv-pass"}
 	conf := filepath.Join(dir, "snmpd.conf")
-	body := fmt.Sprintf(snmpdConf, s.Community, s.V3User, s.V3AuthPass, s.V3PrivPass)
+	body := fmt.Sprintf(snmpdConf, s.Community, s.V3User, s.V3AuthPass, s.V3PrivPass) + v3Conf(s.V3AuthPass, s.V3PrivPass)
+	for _, u := range v3Users {
+		s.V3Users = append(s.V3Users, u.V3User)
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		return nil, err
 	}

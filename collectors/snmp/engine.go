@@ -1,0 +1,688 @@
+package snmp
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/kpilot/kpilot/internal/kpi"
+)
+
+// Standard uptime OIDs. hrSystemUptime is the host's uptime; sysUpTime is
+// the SNMP agent's, which also resets when only the agent restarts, so the
+// host's wins for reboot detection where both exist.
+const (
+	oidSysUpTime      = ".1.3.6.1.2.1.1.3.0"
+	oidSysObjectID    = ".1.3.6.1.2.1.1.2.0"
+	oidHrSystemUptime = ".1.3.6.1.2.1.25.1.1.0"
+)
+
+// cell is one value read, with the time its answer arrived (rates use it).
+type cell struct {
+	v  gosnmp.SnmpPDU
+	at time.Time
+	fb bool // read from the column's fallback OID
+}
+
+// reading holds what one run read.
+type reading struct {
+	scalars  []cell
+	hasScal  []bool
+	read     []bool // scalars asked for this run
+	cols     []map[string]cell
+	order    [][]string // row indexes per column, in walk order
+	colsRead []bool
+}
+
+func newReading(p *plan) *reading {
+	return &reading{
+		scalars: make([]cell, len(p.scalars)), hasScal: make([]bool, len(p.scalars)),
+		read: make([]bool, len(p.scalars)),
+		cols: make([]map[string]cell, len(p.cols)), order: make([][]string, len(p.cols)),
+		colsRead: make([]bool, len(p.cols)),
+	}
+}
+
+// state is what a target's collector keeps between runs.
+type state struct {
+	plan         *plan
+	lastRefresh  time.Time
+	forceRefresh bool
+	empty        map[string]bool              // OIDs that had no value at the last refresh
+	cache        map[int]map[string]cell      // lookup columns, by plan col id
+	knownRows    map[int]map[string]bool      // group -> row indexes seen at the last refresh
+	counters     map[counterKey]counterState  // last raw value of every counter
+	uptime       uptimeState
+}
+
+type counterKey struct {
+	col   int // plan col id; scalars are -1-id
+	index string
+}
+
+type counterState struct {
+	v  uint64
+	at time.Time
+}
+
+type uptimeState struct {
+	oid   string
+	ticks uint64
+	at    time.Time
+}
+
+func (st *state) reset(p *plan) {
+	*st = state{plan: p, empty: map[string]bool{}, cache: map[int]map[string]cell{},
+		knownRows: map[int]map[string]bool{}, counters: map[counterKey]counterState{}, uptime: st.uptime}
+}
+
+// read fetches what this run needs: on refresh runs everything, otherwise
+// only what changes (lookups come from the cache) and nothing the device
+// showed it does not have at the last refresh.
+func (st *state) read(s *session, refresh bool) (*reading, error) {
+	p := st.plan
+	rd := newReading(p)
+	want := func(u oidUse, ids []oidUse) bool {
+		if refresh {
+			return true
+		}
+		if u.refresh || st.empty[u.oid] {
+			return false
+		}
+		if u.fallback {
+			return slices.ContainsFunc(u.primaries, func(id int) bool { return st.empty[ids[id].oid] })
+		}
+		return true
+	}
+	var oids []string
+	var ids []int
+	for i, u := range p.scalars {
+		if want(u, p.scalars) {
+			oids = append(oids, u.oid)
+			ids = append(ids, i)
+			rd.read[i] = true
+		}
+	}
+	byOID := make(map[string]int, len(ids))
+	for k, i := range ids {
+		byOID[oids[k]] = i
+	}
+	var errs []error
+	if len(oids) > 0 {
+		err := s.get(oids, func(v gosnmp.SnmpPDU, at time.Time) {
+			if i, ok := byOID[v.Name]; ok {
+				rd.scalars[i], rd.hasScal[i] = cell{v: v, at: at}, true
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var cols []int
+	for i, u := range p.cols {
+		if want(u, p.cols) {
+			cols = append(cols, i)
+		}
+	}
+	if err := st.walk(s, rd, cols); err != nil {
+		if isFatal(err) {
+			return nil, err
+		}
+		errs = append(errs, err)
+	}
+	if refresh {
+		for i, u := range p.scalars {
+			st.empty[u.oid] = !rd.hasScal[i]
+		}
+		for i, u := range p.cols {
+			st.empty[u.oid] = len(rd.order[i]) == 0
+			if u.lookup {
+				st.cache[i] = rd.cols[i]
+			}
+		}
+	}
+	return rd, errors.Join(errs...)
+}
+
+func (st *state) walk(s *session, rd *reading, ids []int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	oids := make([]string, len(ids))
+	for k, i := range ids {
+		oids[k] = st.plan.cols[i].oid
+		rd.colsRead[i] = true
+		if rd.cols[i] == nil {
+			rd.cols[i] = map[string]cell{}
+		}
+	}
+	return s.walk(oids, func(k int, idx string, v gosnmp.SnmpPDU, at time.Time) {
+		i := ids[k]
+		if isMissing(v) {
+			return
+		}
+		if _, dup := rd.cols[i][idx]; !dup {
+			rd.order[i] = append(rd.order[i], idx)
+		}
+		rd.cols[i][idx] = cell{v: v, at: at}
+	})
+}
+
+// scalar returns a column's value of this run, or its fallback's.
+func (rd *reading) scalar(c ccol) (cell, bool) {
+	if rd.hasScal[c.id] {
+		return rd.scalars[c.id], true
+	}
+	if c.fb >= 0 && rd.hasScal[c.fb] {
+		v := rd.scalars[c.fb]
+		v.fb = true
+		return v, true
+	}
+	return cell{}, false
+}
+
+// value returns a table cell of this run, the lookup cache, or the fallback.
+func (st *state) value(rd *reading, c ccol, idx string) (cell, bool) {
+	for _, id := range []int{c.id, c.fb} {
+		if id < 0 {
+			continue
+		}
+		if rd.colsRead[id] {
+			if v, ok := rd.cols[id][idx]; ok {
+				v.fb = id == c.fb
+				return v, true
+			}
+			continue
+		}
+		if st.plan.cols[id].lookup {
+			if v, ok := st.cache[id][idx]; ok {
+				v.fb = id == c.fb
+				return v, true
+			}
+		}
+	}
+	return cell{}, false
+}
+
+// rows lists the row indexes of a table group read this run, in walk order.
+func (rd *reading) rows(g *cgroup) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range g.cols {
+		for _, id := range []int{c.id, c.fb} {
+			if id < 0 || !rd.colsRead[id] {
+				continue
+			}
+			for _, idx := range rd.order[id] {
+				if !seen[idx] {
+					seen[idx] = true
+					out = append(out, idx)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// refreshLookups walks the lookup columns of groups that show rows unknown
+// at the last refresh (a new interface, a mounted volume), so that their
+// tags are right in this run already.
+func (st *state) refreshLookups(s *session, rd *reading) error {
+	var need []int
+	for gi := range st.plan.groups {
+		g := &st.plan.groups[gi]
+		if !g.table {
+			continue
+		}
+		known := st.knownRows[gi]
+		if known == nil {
+			known = map[string]bool{}
+			st.knownRows[gi] = known
+		}
+		if !slices.ContainsFunc(rd.rows(g), func(idx string) bool { return !known[idx] }) {
+			continue
+		}
+		for _, c := range g.cols {
+			for _, id := range []int{c.id, c.fb} {
+				if id >= 0 && st.plan.cols[id].lookup && !rd.colsRead[id] && !slices.Contains(need, id) {
+					need = append(need, id)
+				}
+			}
+		}
+		for _, idx := range rd.rows(g) {
+			known[idx] = true
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	err := st.walk(s, rd, need)
+	for _, id := range need {
+		st.cache[id] = rd.cols[id]
+	}
+	return err
+}
+
+// detectReboot compares the device's uptime with the last run. A smaller
+// uptime than the last one plus the time passed means a reboot, unless it
+// is the 32-bit TimeTicks wrap after 497 days.
+func (st *state) detectReboot(rd *reading, asset string) (*kpi.Sample, bool) {
+	var cur uptimeState
+	for _, oid := range []string{oidHrSystemUptime, oidSysUpTime} {
+		i, ok := st.plan.hasScalar(oid)
+		if !ok || !rd.hasScal[i] {
+			continue
+		}
+		if t, ok := toUint64(rd.scalars[i].v); ok {
+			cur = uptimeState{oid: oid, ticks: t, at: rd.scalars[i].at}
+			break
+		}
+	}
+	if cur.oid == "" {
+		return nil, false
+	}
+	prev := st.uptime
+	st.uptime = cur
+	if prev.oid != cur.oid || !cur.at.After(prev.at) {
+		return nil, false
+	}
+	elapsed := uint64(cur.at.Sub(prev.at) / (10 * time.Millisecond))
+	expected := prev.ticks + elapsed
+	if cur.ticks >= prev.ticks {
+		return nil, false
+	}
+	const wrap = 1 << 32
+	slack := max(elapsed/10, 6000) // 60 s or 10% of the interval
+	if expected >= wrap && absDiff(cur.ticks, expected-wrap) <= slack {
+		return nil, false
+	}
+	boot := cur.at.Add(-time.Duration(cur.ticks) * 10 * time.Millisecond)
+	down := max(boot.Sub(prev.at), 0)
+	return &kpi.Sample{Asset: asset, Measurement: "reboot", Time: boot, Fields: map[string]any{
+		"uptime_before_seconds": float64(prev.ticks) / 100,
+		"last_seen_up":          prev.at.Unix(),
+		"downtime_max_seconds":  down.Seconds(),
+	}}, true
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// rate turns a counter reading into a per-second rate. 32-bit counters
+// that went down are taken as wrapped when the wrapped delta is below half
+// the counter's range; anything else that goes down (a reset, an agent
+// restart, a 64-bit counter) gives no rate for this run rather than a spike.
+func (st *state) rate(key counterKey, v cell, raw uint64) (float64, bool) {
+	prev, ok := st.counters[key]
+	st.counters[key] = counterState{v: raw, at: v.at}
+	if !ok {
+		return 0, false
+	}
+	secs := v.at.Sub(prev.at).Seconds()
+	if secs <= 0 {
+		return 0, false
+	}
+	delta := raw - prev.v
+	if raw < prev.v {
+		if v.v.Type != gosnmp.Counter32 {
+			return 0, false
+		}
+		delta = raw + (1 << 32) - prev.v
+		if delta >= 1<<31 {
+			return 0, false
+		}
+	}
+	return float64(delta) / secs, true
+}
+
+// build turns a reading into samples and, on refresh runs, the inventory.
+func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) ([]kpi.Sample, map[string]any, map[string][]map[string]any, []error) {
+	var samples []kpi.Sample
+	var errs []error
+	components := map[string][]map[string]any{}
+	for gi := range st.plan.groups {
+		g := &st.plan.groups[gi]
+		if !g.table {
+			vals := map[string]float64{}
+			fields := map[string]any{}
+			for _, c := range g.cols {
+				v, ok := rd.scalar(c)
+				if !ok {
+					continue
+				}
+				if err := st.field(fields, vals, c, v, counterKey{col: -1 - c.id}); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			st.scaleBy(g, fields, vals)
+			computeFields(g.Group, fields, vals)
+			if len(fields) > 0 {
+				samples = append(samples, kpi.Sample{Asset: asset, Measurement: g.Measurement, Time: now,
+					Tags: cloneTags(g.ConstTags), Fields: fields})
+			}
+			continue
+		}
+		known := map[string]bool{}
+		for _, idx := range rd.rows(g) {
+			known[idx] = true
+			if !st.where(rd, g, idx) {
+				continue
+			}
+			tags := cloneTags(g.ConstTags)
+			tags[g.IndexTag] = idx
+			fields := map[string]any{}
+			vals := map[string]float64{}
+			var comp map[string]any
+			if refresh && g.Component != "" {
+				comp = map[string]any{g.IndexTag: indexValue(idx)}
+			}
+			for _, c := range g.cols {
+				v, ok := st.value(rd, c, idx)
+				if !ok {
+					continue
+				}
+				switch c.Kind {
+				case KindTag:
+					if t := enumText(c.Enum, v.v, c.Format); t != "" {
+						tags[c.Name] = t
+						if comp != nil {
+							comp[c.Name] = t
+						}
+					}
+				case KindInfo:
+					if comp != nil {
+						if x := infoValue(c.Column, v.v); x != nil {
+							comp[c.Name] = x
+						}
+					}
+				default:
+					if err := st.field(fields, vals, c, v, counterKey{col: c.id, index: idx}); err != nil {
+						errs = append(errs, fmt.Errorf("%s row %s: %w", g.Measurement, idx, err))
+					}
+				}
+			}
+			st.scaleBy(g, fields, vals)
+			computeFields(g.Group, fields, vals)
+			if comp != nil {
+				for _, c := range g.cols {
+					if c.Inventory {
+						if f, ok := fields[c.Name]; ok {
+							comp[c.Name] = f
+						}
+					}
+				}
+				components[g.Component] = append(components[g.Component], comp)
+			}
+			if len(fields) > 0 {
+				samples = append(samples, kpi.Sample{Asset: asset, Measurement: g.Measurement, Time: now, Tags: tags, Fields: fields})
+			}
+		}
+		if refresh {
+			st.knownRows[gi] = known
+		}
+	}
+	var attrs map[string]any
+	if refresh {
+		attrs = st.attributes(rd)
+	}
+	return samples, attrs, components, errs
+}
+
+// field decodes one numeric column into fields (as stored) and vals (as
+// numbers, for scale_by and computed fields).
+func (st *state) field(fields map[string]any, vals map[string]float64, c ccol, v cell, key counterKey) error {
+	switch c.Kind {
+	case KindCounter:
+		raw, ok := toUint64(v.v)
+		if !ok {
+			return fmt.Errorf("%s (%s): %s is not a counter", c.Name, v.v.Name, v.v.Type)
+		}
+		fields[c.Name] = clampInt(raw)
+		if r, ok := st.rate(key, v, raw); ok {
+			r *= c.scale(v.fb)
+			fields[c.Name+"_per_second"] = r
+			vals[c.Name+"_per_second"] = r
+		}
+	case KindUptime:
+		t, ok := toUint64(v.v)
+		if !ok {
+			return fmt.Errorf("%s (%s): %s is not TimeTicks", c.Name, v.v.Name, v.v.Type)
+		}
+		fields[c.Name] = float64(t) / 100
+	case KindHelper:
+		// Helpers may be text (hrStorageType for where); only numbers
+		// take part in scale_by and computed fields.
+		if f, ok := toFloat(v.v, c.Format); ok {
+			vals[c.Name] = f * c.scale(v.fb)
+		}
+	case KindGauge:
+		f, ok := toFloat(v.v, c.Format)
+		if !ok {
+			return fmt.Errorf("%s (%s): %s value %q is not a number", c.Name, v.v.Name, v.v.Type, toText(v.v, ""))
+		}
+		f *= c.scale(v.fb)
+		vals[c.Name] = f
+		// Always float: one field must keep one type in InfluxDB, whatever
+		// the device sends.
+		fields[c.Name] = f
+	}
+	return nil
+}
+
+// scaleBy multiplies columns by another column of the row (hrStorageSize
+// by hrStorageAllocationUnits).
+func (st *state) scaleBy(g *cgroup, fields map[string]any, vals map[string]float64) {
+	for _, c := range g.cols {
+		if c.ScaleBy == "" {
+			continue
+		}
+		f, ok := vals[c.Name]
+		if !ok {
+			continue
+		}
+		by, ok := vals[c.ScaleBy]
+		if !ok {
+			delete(vals, c.Name)
+			delete(fields, c.Name)
+			continue
+		}
+		vals[c.Name] = f * by
+		if _, isField := fields[c.Name]; isField {
+			fields[c.Name] = f * by
+		}
+	}
+}
+
+func computeFields(g *Group, fields map[string]any, vals map[string]float64) {
+	for _, c := range g.Computed {
+		refs, ratio := c.Ratio, true
+		if len(refs) == 0 {
+			refs, ratio = c.Difference, false
+		}
+		a, okA := vals[refs[0]]
+		b, okB := vals[refs[1]]
+		if !okA || !okB {
+			continue
+		}
+		var f float64
+		if ratio {
+			// Negative values are "unknown" markers in most MIBs
+			// (prtMarkerSuppliesLevel -3 "some remaining").
+			if b <= 0 || a < 0 {
+				continue
+			}
+			f = a / b
+		} else {
+			f = a - b
+		}
+		f *= scaleOf(c.Scale)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		fields[c.Name] = f
+		vals[c.Name] = f
+	}
+}
+
+func (st *state) where(rd *reading, g *cgroup, idx string) bool {
+	for _, w := range g.Where {
+		i := slices.IndexFunc(g.cols, func(c ccol) bool { return c.Name == w.Column })
+		v, ok := st.value(rd, g.cols[i], idx)
+		text := ""
+		if ok {
+			text = strings.TrimPrefix(enumText(nil, v.v, g.cols[i].Format), ".")
+		}
+		in := slices.ContainsFunc(w.In, func(s string) bool { return strings.TrimPrefix(s, ".") == text })
+		notIn := slices.ContainsFunc(w.NotIn, func(s string) bool { return strings.TrimPrefix(s, ".") == text })
+		if (len(w.In) > 0 && !in) || (len(w.NotIn) > 0 && notIn) {
+			return false
+		}
+	}
+	return true
+}
+
+// attributes evaluates the inventory attributes; the first profile that
+// has a value for a name wins (vendor profiles come first).
+func (st *state) attributes(rd *reading) map[string]any {
+	attrs := map[string]any{}
+	for _, a := range st.plan.attrs {
+		if _, done := attrs[a.Name]; done {
+			continue
+		}
+		var x any
+		switch {
+		case a.Value != "":
+			x = a.Value
+		case a.OID != "":
+			if rd.hasScal[a.id] {
+				x = attrValue(a.Attr, rd.scalars[a.id].v)
+			}
+		case a.Count != "":
+			if n := len(rd.order[a.id]); n > 0 {
+				x = n
+			}
+		case a.Column != "":
+			for _, idx := range rd.order[a.id] {
+				if a.whereID >= 0 {
+					w, ok := rd.cols[a.whereID][idx]
+					if !ok || !slices.Contains(a.Where.In, strings.TrimPrefix(toText(w.v, ""), ".")) {
+						continue
+					}
+				}
+				if x = attrValue(a.Attr, rd.cols[a.id][idx].v); x != nil {
+					break
+				}
+			}
+		}
+		if x != nil {
+			attrs[a.Name] = x
+		}
+	}
+	return attrs
+}
+
+// attrValue decodes an inventory attribute; nil when there is nothing
+// useful (empty text, a regex that does not match).
+func attrValue(a *Attr, v gosnmp.SnmpPDU) any {
+	if isMissing(v) {
+		return nil
+	}
+	if a.Scale != 0 || a.Format == "number" {
+		f, ok := toFloat(v, a.Format)
+		if !ok {
+			return nil
+		}
+		return tidyNumber(f * scaleOf(a.Scale))
+	}
+	text := enumText(a.Enum, v, a.Format)
+	if a.re != nil {
+		m := a.re.FindStringSubmatch(text)
+		if m == nil {
+			return nil
+		}
+		text = strings.TrimSpace(m[1])
+	}
+	if text == "" {
+		return nil
+	}
+	return text
+}
+
+// infoValue decodes an info column for the inventory: numbers stay numbers.
+func infoValue(c *Column, v gosnmp.SnmpPDU) any {
+	if c.Enum != nil || c.Format != "" && c.Format != "number" {
+		return nonEmpty(enumText(c.Enum, v, c.Format))
+	}
+	if f, ok := toFloat(v, c.Format); ok {
+		return tidyNumber(f * scaleOf(c.Scale))
+	}
+	return nonEmpty(toText(v, ""))
+}
+
+func nonEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// enumText is the text of a value, named through enum when it has one.
+func enumText(enum map[int64]string, v gosnmp.SnmpPDU, format string) string {
+	if enum != nil {
+		if f, ok := toFloat(v, ""); ok {
+			if name, ok := enum[int64(f)]; ok {
+				return name
+			}
+		}
+	}
+	return toText(v, format)
+}
+
+// tidyNumber keeps whole numbers integral in the inventory JSON.
+func tidyNumber(f float64) any {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return int64(f)
+	}
+	return f
+}
+
+// indexValue keeps a single-number row index numeric in the inventory.
+func indexValue(idx string) any {
+	if n, err := strconv.ParseInt(idx, 10, 64); err == nil {
+		return n
+	}
+	return idx
+}
+
+// scale is the multiplier of a value read from the column or its fallback.
+func (c *Column) scale(fromFallback bool) float64 {
+	if fromFallback && c.FallbackScale != 0 {
+		return c.FallbackScale
+	}
+	return scaleOf(c.Scale)
+}
+
+func scaleOf(s float64) float64 {
+	if s == 0 {
+		return 1
+	}
+	return s
+}
+
+func cloneTags(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+4)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package snmp
+
+import (
+	"slices"
+	"strings"
+)
+
+// plan is the compiled form of the profiles selected for one target: every
+// scalar and column OID once (a table wanted by several profiles is walked
+// once per run), with what each is for.
+type plan struct {
+	profiles []*Profile
+	key      string // profile names, to notice when auto selection changes
+
+	scalars []oidUse
+	cols    []oidUse
+	groups  []cgroup
+	attrs   []cattr
+}
+
+// oidUse is one OID to read and when.
+type oidUse struct {
+	oid      string
+	refresh  bool // read only on refresh runs (lookup, info, inventory)
+	lookup   bool // cached between refreshes
+	fallback bool // read only where its primary had no value
+	// primaries are the ids this OID is the fallback of (same list).
+	primaries []int
+}
+
+type cgroup struct {
+	*Group
+	table bool
+	cols  []ccol
+}
+
+type ccol struct {
+	*Column
+	id int // into plan.scalars or plan.cols
+	fb int // fallback id, or -1
+}
+
+type cattr struct {
+	*Attr
+	id      int // scalar id (oid), col id (column, count), or -1
+	whereID int // col id of Where.Column, or -1
+}
+
+func newPlan(profiles []*Profile) *plan {
+	p := &plan{profiles: profiles}
+	names := make([]string, len(profiles))
+	for i, pr := range profiles {
+		names[i] = pr.Name
+	}
+	p.key = strings.Join(names, ",")
+	scalarIDs, colIDs := map[string]int{}, map[string]int{}
+	use := func(list *[]oidUse, ids map[string]int, u oidUse) int {
+		if id, ok := ids[u.oid]; ok {
+			o := &(*list)[id]
+			// The strictest use wins: read every run, not cached, primary.
+			o.refresh = o.refresh && u.refresh
+			o.lookup = o.lookup && u.lookup
+			o.fallback = o.fallback && u.fallback
+			return id
+		}
+		ids[u.oid] = len(*list)
+		*list = append(*list, u)
+		return len(*list) - 1
+	}
+	for _, pr := range profiles {
+		for gi := range pr.Metrics {
+			g := &pr.Metrics[gi]
+			cg := cgroup{Group: g, table: len(g.Columns) > 0}
+			list, ids, src := &p.scalars, scalarIDs, g.Scalars
+			if cg.table {
+				list, ids, src = &p.cols, colIDs, g.Columns
+			}
+			for ci := range src {
+				c := &src[ci]
+				refresh := c.Kind == KindInfo || c.Lookup
+				cc := ccol{Column: c, fb: -1}
+				cc.id = use(list, ids, oidUse{oid: c.OID, refresh: refresh, lookup: c.Lookup})
+				if c.Fallback != "" {
+					cc.fb = use(list, ids, oidUse{oid: c.Fallback, refresh: refresh, lookup: c.Lookup, fallback: true})
+					fb := &(*list)[cc.fb]
+					if !slices.Contains(fb.primaries, cc.id) {
+						fb.primaries = append(fb.primaries, cc.id)
+					}
+				}
+				cg.cols = append(cg.cols, cc)
+			}
+			p.groups = append(p.groups, cg)
+		}
+		for ai := range pr.Inventory {
+			a := &pr.Inventory[ai]
+			ca := cattr{Attr: a, id: -1, whereID: -1}
+			switch {
+			case a.OID != "":
+				ca.id = use(&p.scalars, scalarIDs, oidUse{oid: a.OID, refresh: true})
+			case a.Column != "":
+				ca.id = use(&p.cols, colIDs, oidUse{oid: a.Column, refresh: true})
+			case a.Count != "":
+				ca.id = use(&p.cols, colIDs, oidUse{oid: a.Count, refresh: true})
+			}
+			if a.Where != nil {
+				ca.whereID = use(&p.cols, colIDs, oidUse{oid: a.Where.Column, refresh: true})
+			}
+			p.attrs = append(p.attrs, ca)
+		}
+	}
+	return p
+}
+
+// profileNames lists the plan's profiles.
+func (p *plan) profileNames() []string {
+	out := make([]string, len(p.profiles))
+	for i, pr := range p.profiles {
+		out[i] = pr.Name
+	}
+	return out
+}
+
+// hasScalar reports whether the plan reads oid as a scalar.
+func (p *plan) hasScalar(oid string) (int, bool) {
+	i := slices.IndexFunc(p.scalars, func(u oidUse) bool { return u.oid == oid })
+	return i, i >= 0
+}

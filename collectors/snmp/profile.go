@@ -1,0 +1,488 @@
+package snmp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kpilot/kpilot/internal/kpi"
+)
+
+// A Profile says what to read from one MIB (or one vendor's MIBs) and how to
+// turn it into samples and inventory. Profiles are YAML files with numeric
+// OIDs (see configs/snmp/README.md), so nothing needs MIB files at run time
+// and users add their own without recompiling.
+type Profile struct {
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description"`
+	Match       Match    `yaml:"match"`
+	Metrics     []Group  `yaml:"metrics"`
+	Inventory   []Attr   `yaml:"inventory"`
+	Source      string   `yaml:"-"` // file the profile was read from
+	matchOIDs   []string // Match.SysObjectID, normalised with a leading dot
+}
+
+// Match says when `profiles: [auto]` selects a profile.
+type Match struct {
+	Always      bool     `yaml:"always"`        // every device (generic MIBs)
+	SysObjectID []string `yaml:"sys_object_id"` // sysObjectID prefixes (vendor profiles)
+	Detect      []string `yaml:"detect"`        // scalar OIDs; any answered selects the profile
+}
+
+// Group turns a set of scalars, or the rows of a table, into samples of one
+// measurement. Exactly one of Scalars and Columns is set.
+type Group struct {
+	Measurement string            `yaml:"measurement"`
+	Scalars     []Column          `yaml:"scalars"`   // full OIDs ending in .0
+	Columns     []Column          `yaml:"columns"`   // table column OIDs, without index
+	IndexTag    string            `yaml:"index_tag"` // tag holding the row index; default "index"
+	Component   string            `yaml:"component"` // inventory component list the rows also feed
+	ConstTags   map[string]string `yaml:"const_tags"`
+	Where       []Cond            `yaml:"where"` // rows kept; all conditions must hold
+	Computed    []Computed        `yaml:"computed"`
+}
+
+// Column kinds.
+const (
+	KindTag     = "tag"     // text tag of the sample (and component attribute)
+	KindGauge   = "gauge"   // numeric field, stored as read (after scale)
+	KindCounter = "counter" // monotonic counter: the raw value and <name>_per_second
+	KindUptime  = "uptime"  // TimeTicks as seconds; used to detect reboots
+	KindInfo    = "info"    // inventory only (component attribute), read on refresh
+	KindHelper  = "helper"  // read for scale_by, where and computed; not stored
+)
+
+// Column is one scalar or table column.
+type Column struct {
+	Name     string            `yaml:"name"`
+	OID      string            `yaml:"oid"`
+	Fallback string            `yaml:"fallback"` // read where OID has no value (ifHCInOctets -> ifInOctets)
+	Kind     string            `yaml:"kind"`
+	Format   string            `yaml:"format"`   // text (default), hex, mac, ip, number
+	Scale    float64           `yaml:"scale"`    // multiply numeric values
+	// FallbackScale multiplies values read from Fallback instead of Scale
+	// (ifSpeed in bit/s where ifHighSpeed is in Mbit/s).
+	FallbackScale float64 `yaml:"fallback_scale"`
+	ScaleBy  string            `yaml:"scale_by"` // multiply by another column of the row (hrStorageAllocationUnits)
+	Enum     map[int64]string  `yaml:"enum"`     // numeric value -> text, for tags, info and inventory
+	Lookup   bool              `yaml:"lookup"`   // slow-changing: cached, re-read every lookup_refresh
+	Inventory bool             `yaml:"inventory"` // also put this gauge into the component
+	Unit     string            `yaml:"unit"`     // documentation only
+}
+
+// Cond keeps rows whose column value (as text) is, or is not, in a list.
+type Cond struct {
+	Column string   `yaml:"column"`
+	In     []string `yaml:"in"`
+	NotIn  []string `yaml:"not_in"`
+}
+
+// Computed derives a field from two others of the same row, after scaling
+// and rates: ratio = a / b * scale, difference = (a - b) * scale.
+type Computed struct {
+	Name       string   `yaml:"name"`
+	Ratio      []string `yaml:"ratio"`
+	Difference []string `yaml:"difference"`
+	Scale      float64  `yaml:"scale"`
+}
+
+// Attr is one inventory attribute: a scalar, the first (matching) row of a
+// column, the number of rows of a column, or a constant.
+type Attr struct {
+	Name   string           `yaml:"name"`
+	OID    string           `yaml:"oid"`
+	Column string           `yaml:"column"`
+	Where  *AttrCond        `yaml:"where"` // with column: pick the first row where this holds
+	Count  string           `yaml:"count"` // number of rows of this column
+	Value  string           `yaml:"value"` // constant
+	Regex  string           `yaml:"regex"` // keep the first capture group of the text
+	Format string           `yaml:"format"`
+	Scale  float64          `yaml:"scale"`
+	Enum   map[int64]string `yaml:"enum"`
+	re     *regexp.Regexp
+}
+
+// AttrCond selects the row of an attribute column by another column.
+type AttrCond struct {
+	Column string   `yaml:"column"`
+	In     []string `yaml:"in"`
+}
+
+var (
+	formats = []string{"", "text", "hex", "mac", "ip", "number"}
+	kinds   = []string{KindTag, KindGauge, KindCounter, KindUptime, KindInfo, KindHelper}
+)
+
+// ParseProfile reads one profile strictly: unknown keys are errors.
+func ParseProfile(data []byte, source string) (*Profile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", source, err)
+	}
+	p.Source = source
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", source, err)
+	}
+	return &p, nil
+}
+
+func (p *Profile) validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if !validProfileName(p.Name) {
+		add("name %q: use lowercase letters, digits and -", p.Name)
+	}
+	if len(p.Metrics) == 0 && len(p.Inventory) == 0 {
+		add("neither metrics nor inventory: the profile reads nothing")
+	}
+	for i, prefix := range p.Match.SysObjectID {
+		o, err := normOID(prefix)
+		if err != nil {
+			add("match.sys_object_id[%d]: %v", i, err)
+			continue
+		}
+		p.matchOIDs = append(p.matchOIDs, o)
+	}
+	for i, o := range p.Match.Detect {
+		if n, err := normOID(o); err != nil {
+			add("match.detect[%d]: %v", i, err)
+		} else {
+			p.Match.Detect[i] = n
+		}
+	}
+	for i := range p.Metrics {
+		if err := p.Metrics[i].validate(); err != nil {
+			add("metrics[%d] %q: %w", i, p.Metrics[i].Measurement, err)
+		}
+	}
+	// An attribute may appear several times: the first with a value wins
+	// (the model from one of several vendor OIDs).
+	for i := range p.Inventory {
+		a := &p.Inventory[i]
+		if err := a.validate(); err != nil {
+			add("inventory[%d] %q: %w", i, a.Name, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (g *Group) validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if !kpi.ValidName(g.Measurement) {
+		add("measurement: use lowercase letters, digits and _")
+	}
+	if (len(g.Scalars) == 0) == (len(g.Columns) == 0) {
+		add("set exactly one of scalars and columns")
+	}
+	table := len(g.Columns) > 0
+	if g.IndexTag == "" {
+		g.IndexTag = "index"
+	}
+	if !kpi.ValidName(g.IndexTag) {
+		add("index_tag %q: use lowercase letters, digits and _", g.IndexTag)
+	}
+	if !table && (g.Component != "" || len(g.Where) > 0) {
+		add("component and where apply to tables (columns), not scalars")
+	}
+	if g.Component != "" && !kpi.ValidName(g.Component) {
+		add("component %q: use lowercase letters, digits and _", g.Component)
+	}
+	for k := range g.ConstTags {
+		if !kpi.ValidName(k) {
+			add("const_tags: key %q: use lowercase letters, digits and _", k)
+		}
+	}
+	cols := slices.Concat(g.Scalars, g.Columns)
+	byName := map[string]*Column{}
+	for i := range cols {
+		c := &cols[i]
+		if err := c.validate(table); err != nil {
+			add("%s: %w", c.Name, err)
+		}
+		if byName[c.Name] != nil {
+			add("column %q appears twice", c.Name)
+		}
+		byName[c.Name] = c
+	}
+	// Write the normalised OIDs back.
+	copy(g.Scalars, cols[:len(g.Scalars)])
+	copy(g.Columns, cols[len(g.Scalars):])
+	for _, c := range cols {
+		if c.ScaleBy != "" {
+			if ref := byName[c.ScaleBy]; ref == nil || !numericKind(ref.Kind) {
+				add("%s: scale_by %q: no numeric column of that name", c.Name, c.ScaleBy)
+			}
+		}
+	}
+	for i, w := range g.Where {
+		if byName[w.Column] == nil {
+			add("where[%d]: column %q is not defined in this group", i, w.Column)
+		}
+		if (len(w.In) == 0) == (len(w.NotIn) == 0) {
+			add("where[%d]: set exactly one of in and not_in", i)
+		}
+	}
+	for i, c := range g.Computed {
+		if !kpi.ValidName(c.Name) || byName[c.Name] != nil {
+			add("computed[%d]: name %q must be a new snake_case name", i, c.Name)
+		}
+		refs := c.Ratio
+		if len(refs) == 0 {
+			refs = c.Difference
+		}
+		if len(refs) != 2 || (len(c.Ratio) > 0 && len(c.Difference) > 0) {
+			add("computed[%d] %q: set ratio or difference to two field names", i, c.Name)
+			continue
+		}
+		for _, r := range refs {
+			base := strings.TrimSuffix(r, "_per_second")
+			if ref := byName[base]; ref == nil || !numericKind(ref.Kind) {
+				add("computed[%d] %q: %q is not a numeric field of this group", i, c.Name, r)
+			}
+		}
+		byName[c.Name] = &Column{Name: c.Name, Kind: KindGauge}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Column) validate(table bool) error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if !kpi.ValidName(c.Name) {
+		add("name: use lowercase letters, digits and _")
+	}
+	if !slices.Contains(kinds, c.Kind) {
+		add("kind %q: must be one of %s", c.Kind, strings.Join(kinds, ", "))
+	}
+	if !slices.Contains(formats, c.Format) {
+		add("format %q: must be one of text, hex, mac, ip, number", c.Format)
+	}
+	var err error
+	if c.OID, err = normOID(c.OID); err != nil {
+		add("oid: %v", err)
+	}
+	if c.Fallback != "" {
+		if c.Fallback, err = normOID(c.Fallback); err != nil {
+			add("fallback: %v", err)
+		}
+	}
+	if c.Scale < 0 || c.FallbackScale < 0 {
+		add("scale: must be positive")
+	}
+	if c.FallbackScale != 0 && c.Fallback == "" {
+		add("fallback_scale: only with fallback")
+	}
+	if c.Kind == KindUptime && table {
+		add("kind uptime: only for scalars")
+	}
+	if c.Lookup && (c.Kind == KindCounter || c.Kind == KindUptime) {
+		add("lookup: counters and uptimes change every run and cannot be cached")
+	}
+	if c.Inventory && c.Kind != KindGauge {
+		add("inventory: only gauges need it (tags and info columns are in the component already)")
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Attr) validate() error {
+	var errs []error
+	add := func(format string, x ...any) { errs = append(errs, fmt.Errorf(format, x...)) }
+	if !kpi.ValidName(a.Name) {
+		add("name: use lowercase letters, digits and _")
+	}
+	set := 0
+	for _, s := range []string{a.OID, a.Column, a.Count, a.Value} {
+		if s != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		add("set exactly one of oid, column, count and value")
+	}
+	var err error
+	for _, o := range []*string{&a.OID, &a.Column, &a.Count} {
+		if *o != "" {
+			if *o, err = normOID(*o); err != nil {
+				add("%v", err)
+			}
+		}
+	}
+	if a.Where != nil {
+		if a.Column == "" {
+			add("where: only with column")
+		}
+		if a.Where.Column, err = normOID(a.Where.Column); err != nil {
+			add("where.column: %v", err)
+		}
+		if len(a.Where.In) == 0 {
+			add("where.in: list the values that select the row")
+		}
+	}
+	if a.Regex != "" {
+		if a.re, err = regexp.Compile(a.Regex); err != nil {
+			add("regex: %v", err)
+		} else if a.re.NumSubexp() < 1 {
+			add("regex %q: needs a capture group: the attribute is its first match", a.Regex)
+		}
+	}
+	if !slices.Contains(formats, a.Format) {
+		add("format %q: must be one of text, hex, mac, ip, number", a.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func numericKind(k string) bool {
+	return k == KindGauge || k == KindCounter || k == KindHelper || k == KindUptime
+}
+
+func validProfileName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// normOID checks a numeric OID and returns it with a leading dot, the form
+// gosnmp returns.
+func normOID(s string) (string, error) {
+	t := strings.TrimPrefix(strings.TrimSpace(s), ".")
+	if t == "" {
+		return "", errors.New("OID missing")
+	}
+	parts := strings.Split(t, ".")
+	if len(parts) < 2 || len(parts) > 128 {
+		return "", fmt.Errorf("OID %q: must have 2 to 128 numeric parts", s)
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 10 || strings.Trim(p, "0123456789") != "" {
+			return "", fmt.Errorf("OID %q: only digits separated by dots (profiles use numeric OIDs, not MIB names)", s)
+		}
+	}
+	return "." + t, nil
+}
+
+// Library is the set of profiles the collector can use, by name.
+type Library struct {
+	byName map[string]*Profile
+	order  []string // sorted names
+}
+
+// LoadLibrary reads the *.yaml profiles of the built-in set, then of every
+// extra directory; a profile in a later directory replaces a built-in one
+// of the same name (how users fix or extend a shipped profile).
+func LoadLibrary(builtin fs.FS, dirs ...string) (*Library, error) {
+	lib := &Library{byName: map[string]*Profile{}}
+	var errs []error
+	read := func(fsys fs.FS, label string) {
+		files, err := fs.Glob(fsys, "*.yaml")
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		seen := map[string]string{}
+		for _, f := range files {
+			data, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("profile %s: %w", filepath.Join(label, f), err))
+				continue
+			}
+			p, err := ParseProfile(data, filepath.Join(label, f))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if prev, dup := seen[p.Name]; dup {
+				errs = append(errs, fmt.Errorf("profile %s: name %q is already used by %s", p.Source, p.Name, prev))
+				continue
+			}
+			seen[p.Name] = p.Source
+			lib.byName[p.Name] = p
+		}
+	}
+	if builtin != nil {
+		read(builtin, "builtin")
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err != nil {
+			errs = append(errs, fmt.Errorf("profiles_dir %s: %w", d, err))
+			continue
+		}
+		read(os.DirFS(d), d)
+	}
+	for name := range lib.byName {
+		lib.order = append(lib.order, name)
+	}
+	slices.Sort(lib.order)
+	return lib, errors.Join(errs...)
+}
+
+// Get returns the profile called name.
+func (l *Library) Get(name string) (*Profile, bool) {
+	p, ok := l.byName[name]
+	return p, ok
+}
+
+// Names lists the profiles, sorted.
+func (l *Library) Names() []string { return slices.Clone(l.order) }
+
+// Auto selects the profiles for a device: those marked always, those whose
+// sysObjectID prefix matches, and those whose detect OID answered
+// (detected holds the OIDs that did). Vendor matches come first, so that
+// their inventory attributes win over the generic ones.
+func (l *Library) Auto(sysObjectID string, detected map[string]bool) []*Profile {
+	var vendor, found, generic []*Profile
+	for _, name := range l.order {
+		p := l.byName[name]
+		switch {
+		case p.matchesSysObjectID(sysObjectID):
+			vendor = append(vendor, p)
+		case slices.ContainsFunc(p.Match.Detect, func(o string) bool { return detected[o] }):
+			found = append(found, p)
+		case p.Match.Always:
+			generic = append(generic, p)
+		}
+	}
+	return slices.Concat(vendor, found, generic)
+}
+
+// DetectOIDs lists every detect OID of the library, for one GET.
+func (l *Library) DetectOIDs() []string {
+	var out []string
+	for _, name := range l.order {
+		for _, o := range l.byName[name].Match.Detect {
+			if !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+func (p *Profile) matchesSysObjectID(id string) bool {
+	if id == "" {
+		return false
+	}
+	id = "." + strings.TrimPrefix(id, ".")
+	for _, prefix := range p.matchOIDs {
+		if id == prefix || strings.HasPrefix(id, prefix+".") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,116 @@
+package snmp
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/configs"
+)
+
+func TestBuiltinProfilesLoad(t *testing.T) {
+	lib, err := LoadLibrary(configs.SNMPProfiles())
+	require.NoError(t, err)
+	for _, name := range []string{"system", "if-mib", "host-resources", "ucd-snmp", "entity", "ups-mib", "apc",
+		"printer-mib", "cisco", "hpe", "juniper", "synology", "netapp", "dell"} {
+		_, ok := lib.Get(name)
+		require.True(t, ok, "built-in profile %s missing", name)
+	}
+}
+
+func TestAutoSelection(t *testing.T) {
+	lib, err := LoadLibrary(configs.SNMPProfiles())
+	require.NoError(t, err)
+	names := func(ps []*Profile) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	tests := []struct {
+		sysObjectID string
+		detected    map[string]bool
+		first       string
+		has, hasNot []string
+	}{
+		{".1.3.6.1.4.1.9.1.2694", nil, "cisco", []string{"system", "if-mib"}, []string{"juniper", "ups-mib"}},
+		{"1.3.6.1.4.1.2636.1.1.1.4.82.5", nil, "juniper", []string{"system"}, []string{"cisco"}},
+		{".1.3.6.1.4.1.318.1.3.27", nil, "apc", nil, []string{"cisco"}},
+		{".1.3.6.1.4.1.789.2.3", nil, "netapp", nil, nil},
+		{".1.3.6.1.4.1.674.10892.5", nil, "dell", nil, nil},
+		{".1.3.6.1.4.1.47196.4.1.1.1.254", nil, "hpe", nil, nil},
+		// Synology answers with the net-snmp sysObjectID; its model OID finds it.
+		{".1.3.6.1.4.1.8072.3.2.10", map[string]bool{".1.3.6.1.4.1.6574.1.5.1.0": true}, "synology", []string{"host-resources"}, nil},
+		// A prefix must end at a dot: .1.3.6.1.4.1.90 is not Cisco (.9).
+		{".1.3.6.1.4.1.90.1", nil, "", nil, []string{"cisco"}},
+	}
+	for _, tt := range tests {
+		got := names(lib.Auto(tt.sysObjectID, tt.detected))
+		if tt.first != "" {
+			require.Equal(t, tt.first, got[0], "%s: %v", tt.sysObjectID, got)
+		}
+		require.Subset(t, got, tt.has, tt.sysObjectID)
+		for _, n := range tt.hasNot {
+			require.NotContains(t, got, n, tt.sysObjectID)
+		}
+	}
+}
+
+func TestProfilesDirOverridesBuiltin(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mine.yaml"), []byte(`
+name: system
+description: replaced
+match: {always: true}
+inventory:
+  - {name: sys_name, oid: 1.3.6.1.2.1.1.5.0}
+`), 0o644))
+	lib, err := LoadLibrary(configs.SNMPProfiles(), dir)
+	require.NoError(t, err)
+	p, _ := lib.Get("system")
+	require.Equal(t, "replaced", p.Description)
+	require.Equal(t, filepath.Join(dir, "mine.yaml"), p.Source)
+}
+
+func TestProfileErrorsNameTheProblem(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"name: x\nmetrics: [{measurement: m, scalars: [{name: a, oid: sysUpTime.0, kind: gauge}]}]", "only digits"},
+		{"name: x\nmetrics: [{measurement: m, scalars: [{name: a, oid: 1.3.6.1.2.1.1.3.0, kind: gauje}]}]", `kind "gauje"`},
+		{"name: x\nmetrics: [{measurement: m, scalars: [{name: a, oid: 1.3.6.1.2.1.1.3.0, kind: gauge}], colums: []}]", "field colums not found"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.2.2.1.5, kind: gauge, scale_by: b}]}]", `scale_by "b"`},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.2.2.1.5, kind: gauge}], where: [{column: z, in: ['1']}]}]", `column "z" is not defined`},
+		{"name: x\ninventory: [{name: v, oid: 1.3.6.1.2.1.1.1.0, regex: 'Version [^ ]+'}]", "needs a capture group"},
+		{"name: X Y\ninventory: [{name: v, value: a}]", `name "X Y"`},
+		{"name: x\n", "reads nothing"},
+		{"name: x\ninventory: [{name: v, value: a, oid: 1.3.6.1.2.1.1.1.0}]", "exactly one of oid, column, count and value"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.2.2.1.5, kind: counter, lookup: true}]}]", "cannot be cached"},
+	}
+	for _, tt := range tests {
+		_, err := ParseProfile([]byte(tt.yaml), "test.yaml")
+		require.ErrorContains(t, err, tt.want, tt.yaml)
+		require.ErrorContains(t, err, "test.yaml")
+	}
+}
+
+func FuzzParseProfile(f *testing.F) {
+	entries, err := os.ReadDir("../../configs/snmp")
+	require.NoError(f, err)
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".yaml" {
+			data, err := os.ReadFile(filepath.Join("../../configs/snmp", e.Name()))
+			require.NoError(f, err)
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParseProfile(data, "fuzz.yaml")
+		if err != nil {
+			return
+		}
+		// A profile that parses must compile into a plan without panicking.
+		newPlan([]*Profile{p})
+	})
+}

@@ -1,0 +1,20 @@
+// Package configs holds the files shipped in configs/ that the programs
+// also need at run time: the built-in SNMP profiles.
+package configs
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed snmp/*.yaml
+var snmp embed.FS
+
+// SNMPProfiles is the built-in set of SNMP profiles (configs/snmp/*.yaml).
+func SNMPProfiles() fs.FS {
+	sub, err := fs.Sub(snmp, "snmp")
+	if err != nil {
+		panic(err) // the embedded path is fixed at compile time
+	}
+	return sub
+}
