@@ -54,10 +54,10 @@ type state struct {
 	plan         *plan
 	lastRefresh  time.Time
 	forceRefresh bool
-	empty        map[string]bool              // OIDs that had no value at the last refresh
-	cache        map[int]map[string]cell      // lookup columns, by plan col id
-	knownRows    map[int]map[string]bool      // group -> row indexes seen at the last refresh
-	counters     map[counterKey]counterState  // last raw value of every counter
+	empty        map[string]bool             // OIDs that had no value at the last refresh
+	cache        map[int]map[string]cell     // lookup columns, by plan col id
+	knownRows    map[int]map[string]bool     // group -> row indexes seen at the last refresh
+	counters     map[counterKey]counterState // last raw value of every counter
 	uptime       uptimeState
 }
 

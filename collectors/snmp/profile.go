@@ -62,20 +62,20 @@ const (
 
 // Column is one scalar or table column.
 type Column struct {
-	Name     string            `yaml:"name"`
-	OID      string            `yaml:"oid"`
-	Fallback string            `yaml:"fallback"` // read where OID has no value (ifHCInOctets -> ifInOctets)
-	Kind     string            `yaml:"kind"`
-	Format   string            `yaml:"format"`   // text (default), hex, mac, ip, number
-	Scale    float64           `yaml:"scale"`    // multiply numeric values
+	Name     string  `yaml:"name"`
+	OID      string  `yaml:"oid"`
+	Fallback string  `yaml:"fallback"` // read where OID has no value (ifHCInOctets -> ifInOctets)
+	Kind     string  `yaml:"kind"`
+	Format   string  `yaml:"format"` // text (default), hex, mac, ip, number
+	Scale    float64 `yaml:"scale"`  // multiply numeric values
 	// FallbackScale multiplies values read from Fallback instead of Scale
 	// (ifSpeed in bit/s where ifHighSpeed is in Mbit/s).
-	FallbackScale float64 `yaml:"fallback_scale"`
-	ScaleBy  string            `yaml:"scale_by"` // multiply by another column of the row (hrStorageAllocationUnits)
-	Enum     map[int64]string  `yaml:"enum"`     // numeric value -> text, for tags, info and inventory
-	Lookup   bool              `yaml:"lookup"`   // slow-changing: cached, re-read every lookup_refresh
-	Inventory bool             `yaml:"inventory"` // also put this gauge into the component
-	Unit     string            `yaml:"unit"`     // documentation only
+	FallbackScale float64          `yaml:"fallback_scale"`
+	ScaleBy       string           `yaml:"scale_by"`  // multiply by another column of the row (hrStorageAllocationUnits)
+	Enum          map[int64]string `yaml:"enum"`      // numeric value -> text, for tags, info and inventory
+	Lookup        bool             `yaml:"lookup"`    // slow-changing: cached, re-read every lookup_refresh
+	Inventory     bool             `yaml:"inventory"` // also put this gauge into the component
+	Unit          string           `yaml:"unit"`      // documentation only
 }
 
 // Cond keeps rows whose column value (as text) is, or is not, in a list.

@@ -24,11 +24,11 @@ type requester interface {
 // Limits of one request. Responses larger than the agent can send come
 // back as tooBig and are retried smaller.
 const (
-	maxGetOIDs      = 60   // varbinds per GET
-	maxWalkColumns  = 24   // columns walked side by side in one GetBulk/GetNext
-	maxBulkVarbinds = 480  // varbinds asked for in one GetBulk (columns x repetitions)
-	defaultMaxRows  = 1e5  // rows of one column before the walk is cut off
-	maxRequests     = 1e5  // requests of one walk, whatever happens
+	maxGetOIDs      = 60  // varbinds per GET
+	maxWalkColumns  = 24  // columns walked side by side in one GetBulk/GetNext
+	maxBulkVarbinds = 480 // varbinds asked for in one GetBulk (columns x repetitions)
+	defaultMaxRows  = 1e5 // rows of one column before the walk is cut off
+	maxRequests     = 1e5 // requests of one walk, whatever happens
 )
 
 // session reads scalars and walks table columns over a requester.
