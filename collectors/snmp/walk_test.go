@@ -19,9 +19,9 @@ type fakeAgent struct {
 	vals map[string]gosnmp.SnmpPDU
 	v1   bool
 
-	maxVarbinds int                  // answer tooBig above this many varbinds (0: no limit)
-	truncate    int                  // return at most this many varbinds (0: all)
-	next        func(string) string  // overrides the successor of an OID (broken agents)
+	maxVarbinds int                 // answer tooBig above this many varbinds (0: no limit)
+	truncate    int                 // return at most this many varbinds (0: all)
+	next        func(string) string // overrides the successor of an OID (broken agents)
 	requests    int
 }
 
