@@ -34,7 +34,7 @@ type Profile struct {
 type Match struct {
 	Always      bool     `yaml:"always"`        // every device (generic MIBs)
 	SysObjectID []string `yaml:"sys_object_id"` // sysObjectID prefixes (vendor profiles)
-	Detect      []string `yaml:"detect"`        // scalar OIDs; any answered selects the profile
+	Detect      []string `yaml:"detect"`        // OID subtrees; any with a value selects the profile
 }
 
 // Group turns a set of scalars, or the rows of a table, into samples of one
@@ -442,8 +442,8 @@ func (l *Library) Get(name string) (*Profile, bool) {
 func (l *Library) Names() []string { return slices.Clone(l.order) }
 
 // Auto selects the profiles for a device: those marked always, those whose
-// sysObjectID prefix matches, and those whose detect OID answered
-// (detected holds the OIDs that did). Vendor matches come first, so that
+// sysObjectID prefix matches, and those whose detect subtree holds a value
+// (detected holds the subtrees that do). Vendor matches come first, so that
 // their inventory attributes win over the generic ones.
 func (l *Library) Auto(sysObjectID string, detected map[string]bool) []*Profile {
 	var vendor, found, generic []*Profile
@@ -461,7 +461,7 @@ func (l *Library) Auto(sysObjectID string, detected map[string]bool) []*Profile 
 	return slices.Concat(vendor, found, generic)
 }
 
-// DetectOIDs lists every detect OID of the library, for one GET.
+// DetectOIDs lists every detect subtree of the library, for one GetNext.
 func (l *Library) DetectOIDs() []string {
 	var out []string
 	for _, name := range l.order {

@@ -43,7 +43,7 @@ func TestAutoSelection(t *testing.T) {
 		{".1.3.6.1.4.1.674.10892.5", nil, "dell", nil, nil},
 		{".1.3.6.1.4.1.47196.4.1.1.1.254", nil, "hpe", nil, nil},
 		// Synology answers with the net-snmp sysObjectID; its model OID finds it.
-		{".1.3.6.1.4.1.8072.3.2.10", map[string]bool{".1.3.6.1.4.1.6574.1.5.1.0": true}, "synology", []string{"host-resources"}, nil},
+		{".1.3.6.1.4.1.8072.3.2.10", map[string]bool{".1.3.6.1.4.1.6574.1": true}, "synology", []string{"host-resources"}, nil},
 		// A prefix must end at a dot: .1.3.6.1.4.1.90 is not Cisco (.9).
 		{".1.3.6.1.4.1.90.1", nil, "", nil, []string{"cisco"}},
 	}

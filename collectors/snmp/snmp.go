@@ -171,16 +171,14 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 func (c *collector) selectProfiles(sess *session) (*plan, error) {
 	profiles := slices.Clone(c.named)
 	if c.auto {
-		oids := append([]string{oidSysObjectID}, c.cfg.lib.DetectOIDs()...)
 		var sysObjectID string
-		detected := map[string]bool{}
-		err := sess.get(oids, func(v gosnmp.SnmpPDU, _ time.Time) {
-			if v.Name == oidSysObjectID {
-				sysObjectID = toText(v, "")
-			} else {
-				detected[v.Name] = true
-			}
+		err := sess.get([]string{oidSysObjectID}, func(v gosnmp.SnmpPDU, _ time.Time) {
+			sysObjectID = toText(v, "")
 		})
+		if err != nil {
+			return nil, err
+		}
+		detected, err := sess.probe(c.cfg.lib.DetectOIDs())
 		if err != nil {
 			return nil, err
 		}

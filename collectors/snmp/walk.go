@@ -78,6 +78,38 @@ func (s *session) get(oids []string, emit func(gosnmp.SnmpPDU, time.Time)) error
 	return nil
 }
 
+// probe reports which of the given subtrees hold at least one value, with
+// one GetNext of all of them (maxGetOIDs per request). Auto selection uses
+// it: a table is there when its entry has a first row.
+func (s *session) probe(prefixes []string) (map[string]bool, error) {
+	found := map[string]bool{}
+	for len(prefixes) > 0 {
+		n := min(maxGetOIDs, len(prefixes))
+		part := prefixes[:n]
+		pkt, err := s.r.GetNext(part)
+		s.reqs++
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case pkt.Error == gosnmp.NoSuchName && pkt.ErrorIndex >= 1 && int(pkt.ErrorIndex) <= n:
+			// v1 at the end of the MIB view: that subtree is empty.
+			i := int(pkt.ErrorIndex) - 1
+			prefixes = slices.Delete(slices.Clone(prefixes), i, i+1)
+			continue
+		case pkt.Error != gosnmp.NoError:
+			return nil, fmt.Errorf("agent answered %s to a GetNext of %d OIDs starting with %s", pkt.Error, n, part[0])
+		}
+		for i, v := range pkt.Variables {
+			if i < n && !isMissing(v) && strings.HasPrefix(v.Name, part[i]+".") {
+				found[part[i]] = true
+			}
+		}
+		prefixes = prefixes[n:]
+	}
+	return found, nil
+}
+
 // walk reads every row of the given table columns (OIDs without the row
 // index), several columns side by side in each request, like net-snmp's
 // snmptable. emit gets the column's position in cols, the row index (the

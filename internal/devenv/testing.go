@@ -3,6 +3,7 @@ package devenv
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -47,4 +48,32 @@ func skipShort(t testing.TB, what string) {
 	if testing.Short() {
 		t.Skipf("starts %s; skipped with -short", what)
 	}
+}
+
+// SNMPSim starts snmpsimd for the test, serving files.
+func SNMPSim(t testing.TB, files ...string) *Snmpsim {
+	t.Helper()
+	skipShort(t, "snmpsimd")
+	s, err := StartSnmpsim(t.Context(), t.TempDir(), 0, files, nil)
+	skipOrFail(t, err)
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// SharedTestdata returns ../shared/testdata beside the repository, where
+// the device recordings live that may not be copied into the project. ok
+// is false when it is absent: tests then skip and say so.
+func SharedTestdata() (string, bool) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(filepath.Dir(dir), "shared", "testdata")
+			_, err := os.Stat(p)
+			return p, err == nil
+		}
+	}
+	return "", false
 }
