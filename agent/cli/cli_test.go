@@ -20,7 +20,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 func TestHelpAndVersion(t *testing.T) {
 	code, out, _ := run(t, "--help")
 	require.Equal(t, 0, code)
-	for _, sub := range []string{"run", "validate", "enroll"} {
+	for _, sub := range []string{"run", "validate", "enroll", "probe"} {
 		require.Contains(t, out, sub)
 	}
 	code, out, _ = run(t, "--version")

@@ -33,6 +33,16 @@ func Configure(root *cobra.Command, stdout, stderr io.Writer) {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usage(err) })
 }
 
+// SilentError fails the command with exit code 1 without printing the
+// error: the command has already said what went wrong.
+type SilentError struct{ Err error }
+
+func (e SilentError) Error() string { return e.Err.Error() }
+func (e SilentError) Unwrap() error { return e.Err }
+
+// Silent wraps err as a SilentError.
+func Silent(err error) error { return SilentError{Err: err} }
+
 // Execute runs root with args and returns the process exit code: 0
 // success, 1 failure, 2 usage error. Errors are printed once, here.
 func Execute(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer) int {
@@ -47,7 +57,10 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stderr io.
 		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", name, err, name)
 		return 2
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	var se SilentError
+	if !errors.As(err, &se) {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	}
 	return 1
 }
 

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/agent"
+	"github.com/kpilot/kpilot/internal/devenv"
+)
+
+// probeConfig is the example config pointed at addr.
+func probeConfig(t *testing.T, addr string) string {
+	t.Helper()
+	_, path := exampleConfig(t)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, bytes.ReplaceAll(data, []byte("127.0.0.1:1161"), []byte(addr)), 0o600))
+	return path
+}
+
+func TestProbeAgainstSnmpd(t *testing.T) {
+	s := devenv.SNMP(t)
+	cfg := probeConfig(t, s.Addr())
+
+	code, out, errOut := run(t, "probe", "--config", cfg, "--target", "lab-snmpd", "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var res agent.ProbeResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.True(t, res.OK)
+	require.Equal(t, "lab_snmp", res.Collector)
+	require.Equal(t, "snmp", res.Type)
+	require.Equal(t, "lab-snmpd", res.Asset)
+	require.NotNil(t, res.Inventory)
+	require.Equal(t, "kpilot-snmpd", res.Inventory.Attributes["sys_name"])
+	measurements := map[string]bool{}
+	for _, x := range res.Samples {
+		measurements[x.Measurement] = true
+		require.Equal(t, "lab", x.Tags["site"])
+	}
+	require.True(t, measurements["system"] && measurements["interface"], "%v", measurements)
+
+	// The documented keys are all there, also when empty.
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	for _, k := range []string{"collector", "type", "asset", "address", "started", "duration_seconds", "ok", "partial_errors", "samples", "inventory"} {
+		require.Contains(t, raw, k)
+	}
+
+	code, out, _ = run(t, "probe", "--config", cfg, "--target", s.Addr())
+	require.Equal(t, 0, code, "an address names the target too")
+	require.Contains(t, out, "SAMPLES")
+	require.Contains(t, out, "sys_name")
+}
+
+func TestProbeFailureIsReportedAndExits1(t *testing.T) {
+	port, err := devenv.FreePort("udp")
+	require.NoError(t, err)
+	cfg := probeConfig(t, "127.0.0.1:"+strconv.Itoa(port))
+	code, out, _ := run(t, "probe", "--config", cfg, "--target", "lab-snmpd", "--format", "json")
+	require.Equal(t, 1, code)
+	var res agent.ProbeResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.False(t, res.OK)
+	require.Contains(t, res.Error, "127.0.0.1:"+strconv.Itoa(port))
+	require.Empty(t, res.Samples)
+}
+
+func TestProbeUsage(t *testing.T) {
+	code, _, errOut := run(t, "probe", "--config", "../../configs/agent.example.yaml")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "--target is required")
+	code, _, errOut = run(t, "probe", "--config", "../../configs/agent.example.yaml", "--target", "nope")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `no target "nope"`)
+	code, _, _ = run(t, "probe", "--config", "../../configs/agent.example.yaml", "--target", "lab-snmpd", "--format", "xml")
+	require.Equal(t, 2, code)
+}
