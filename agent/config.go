@@ -23,6 +23,10 @@ type Config struct {
 	Defaults      DefaultsConfig    `yaml:"defaults"`
 	Spool         SpoolConfig       `yaml:"spool"`
 	Collectors    []CollectorConfig `yaml:"collectors"`
+	// Credentials holds named blocks of settings (SNMP communities and v3
+	// users, API logins) that collector entries reuse through YAML anchors
+	// and merge keys (<<: *name). The agent reads nothing else from it.
+	Credentials Credentials `yaml:"credentials"`
 
 	path string // file the config was read from, for messages
 }
@@ -48,6 +52,22 @@ type SpoolConfig struct {
 	MaxSizeMB     int               `yaml:"max_size_mb"`
 	FlushInterval yamlconf.Duration `yaml:"flush_interval"`
 	MaxBatchLines int               `yaml:"max_batch_lines"`
+}
+
+// Credentials is the top-level credentials section: name -> block.
+type Credentials map[string]yaml.Node
+
+// MarshalYAML hides the blocks: they hold secrets, and `validate --print`
+// shows them merged into the entries (with secrets redacted) anyway.
+func (c Credentials) MarshalYAML() (any, error) {
+	if len(c) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for name := range c {
+		out[name] = "<used through anchors>"
+	}
+	return out, nil
 }
 
 // DefaultConfig returns the defaults every config file starts from.
@@ -152,6 +172,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Spool.MaxBatchLines < 1 {
 		errs = append(errs, errors.New("spool.max_batch_lines: must be at least 1"))
+	}
+	for name, n := range c.Credentials {
+		if n.Kind != yaml.MappingNode {
+			errs = append(errs, fmt.Errorf("line %d: credentials.%s: must be a block of settings (key: value)", n.Line, name))
+		}
 	}
 	errs = append(errs, c.validateCollectors())
 	return errors.Join(errs...)

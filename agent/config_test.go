@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +72,42 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 	}
 	require.Contains(t, string(dumped), "<secret>")
+}
+
+func TestSharedCredentialsAndTargetRanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "agent.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`
+server: {url: "http://127.0.0.1:8080"}
+data_dir: /tmp/kpilot-test
+credentials:
+  lab_v3: &lab_v3
+    version: "3"
+    username: kpilot
+    security_level: auth_priv
+    auth_protocol: sha256
+    auth_password: s3cret-auth
+    priv_protocol: aes
+    priv_password: s3cret-priv
+collectors:
+  - type: snmp
+    name: ups
+    <<: *lab_v3
+    targets:
+      - {address: 192.0.2.0/29, asset: "ups-{host}"}
+  - type: snmp
+    name: switches
+    <<: *lab_v3
+    profiles: [system, if-mib]
+    targets:
+      - {hosts: [198.51.100.1, "198.51.100.2:1161"], asset: "sw-{host}"}
+`), 0o600))
+	cfg, err := LoadConfig(path)
+	require.NoError(t, err)
+	require.Len(t, cfg.Collectors[0].Base().Targets, 6, "a /29 has 6 hosts")
+	require.Equal(t, "ups-192.0.2.1", cfg.Collectors[0].Base().Targets[0].Asset)
+	require.Equal(t, "198.51.100.2:1161", cfg.Collectors[1].Base().Targets[1].Address)
+	out, err := yaml.Marshal(cfg)
+	require.NoError(t, err)
+	require.NotContains(t, string(out), "s3cret", "validate --print must not show the shared secrets")
+	require.Contains(t, string(out), "username: kpilot", "the merged settings are in both entries")
 }

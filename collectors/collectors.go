@@ -12,6 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
 	"maps"
 	"slices"
 	"strings"
@@ -66,11 +69,85 @@ type Common struct {
 // Base implements Config.
 func (c *Common) Base() *Common { return c }
 
-// Target is one device or service polled by a collector.
+// Target is one device or service polled by a collector. One entry may
+// also stand for many devices sharing its settings: an address that is a
+// CIDR range (10.1.2.0/28) or a hosts list, with {host} in the asset id.
 type Target struct {
-	Address string            `yaml:"address"` // host, host:port or URL, as the collector reads it
-	Asset   string            `yaml:"asset"`   // agent-side asset id, unique per agent
+	Address string            `yaml:"address"` // host, host:port, URL or CIDR range
+	Hosts   []string          `yaml:"hosts"`   // instead of address: several hosts (host or host:port)
+	Asset   string            `yaml:"asset"`   // agent-side asset id, unique per agent; {host} is replaced
 	Labels  map[string]string `yaml:"labels"`  // extra tags added to every sample
+}
+
+// maxExpandedHosts bounds what one CIDR range or hosts list may stand for:
+// a /20 is a typo more often than a plan.
+const maxExpandedHosts = 4096
+
+// expandTargets turns CIDR ranges and hosts lists into one target per host.
+func expandTargets(ts []Target) ([]Target, error) {
+	var out []Target
+	var errs []error
+	for i, t := range ts {
+		hosts := t.Hosts
+		if len(hosts) > 0 && t.Address != "" {
+			errs = append(errs, fmt.Errorf("targets[%d]: set address or hosts, not both", i))
+			continue
+		}
+		if p, err := netip.ParsePrefix(t.Address); err == nil && len(hosts) == 0 {
+			var err error
+			if hosts, err = prefixHosts(p); err != nil {
+				errs = append(errs, fmt.Errorf("targets[%d]: address %s: %w", i, t.Address, err))
+				continue
+			}
+		}
+		if len(hosts) == 0 {
+			t.Asset = strings.ReplaceAll(t.Asset, "{host}", hostOf(t.Address))
+			out = append(out, t)
+			continue
+		}
+		if len(hosts) > maxExpandedHosts {
+			errs = append(errs, fmt.Errorf("targets[%d]: %d hosts; at most %d per entry", i, len(hosts), maxExpandedHosts))
+			continue
+		}
+		if len(hosts) > 1 && !strings.Contains(t.Asset, "{host}") {
+			errs = append(errs, fmt.Errorf("targets[%d]: asset %q: put {host} in it (for example %q) to give each of the %d hosts its own id",
+				i, t.Asset, "ups-{host}", len(hosts)))
+			continue
+		}
+		for _, h := range hosts {
+			out = append(out, Target{Address: h, Asset: strings.ReplaceAll(t.Asset, "{host}", hostOf(h)), Labels: t.Labels})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// prefixHosts lists the usable addresses of a CIDR range: without the
+// network and broadcast address of IPv4 ranges larger than /31.
+func prefixHosts(p netip.Prefix) ([]string, error) {
+	p = p.Masked()
+	bits := p.Addr().BitLen() - p.Bits()
+	if bits > 12 {
+		return nil, fmt.Errorf("range holds more than %d addresses", maxExpandedHosts)
+	}
+	var hosts []string
+	for a, n := p.Addr(), 0; n < 1<<bits; a, n = a.Next(), n+1 {
+		if p.Addr().Is4() && bits > 1 && (n == 0 || n == 1<<bits-1) {
+			continue
+		}
+		hosts = append(hosts, a.String())
+	}
+	return hosts, nil
+}
+
+// hostOf strips a port and a URL scheme and path from an address.
+func hostOf(addr string) string {
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		return u.Hostname()
+	}
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }
 
 // Options carries what the agent gives every collector it builds.
@@ -80,9 +157,17 @@ type Options struct {
 	DataDir    string                // private directory for state the collector keeps
 }
 
-// ValidateCommon checks the shared fields. Collectors call it from Validate.
+// ValidateCommon checks the shared fields and expands CIDR ranges and
+// hosts lists into one target per host. Collectors call it first in
+// Validate, before checking their targets.
 func (c *Common) ValidateCommon() error {
 	var errs []error
+	expanded, err := expandTargets(c.Targets)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Targets = expanded
+	}
 	if c.Name != "" && !kpi.ValidName(c.Name) {
 		errs = append(errs, fmt.Errorf("name %q: use lowercase letters, digits and _", c.Name))
 	}
