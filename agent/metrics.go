@@ -14,6 +14,7 @@ type agentMetrics struct {
 	success  *prometheus.GaugeVec
 	polls    *prometheus.CounterVec
 	missed   *prometheus.CounterVec
+	partial  *prometheus.CounterVec
 	spooled  prometheus.Counter
 }
 
@@ -36,13 +37,17 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Disk) *agentMetrics {
 			Name: "kpilot_agent_polls_missed_total",
 			Help: "Scheduled polls skipped because the previous poll of the same target was still running.",
 		}, target),
+		partial: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_agent_partial_errors_total",
+			Help: "Problems within polls that did not fail them (a table the device answered wrongly, a value of the wrong type); the log says which.",
+		}, target),
 		spooled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kpilot_agent_samples_spooled_total",
 			Help: "Samples written to the disk spool.",
 		}),
 	}
 	stat := func(f func(spool.Stats) float64) func() float64 { return func() float64 { return f(sp.Stats()) } }
-	reg.MustRegister(m.duration, m.success, m.polls, m.missed, m.spooled,
+	reg.MustRegister(m.duration, m.success, m.polls, m.missed, m.partial, m.spooled,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_spool_batches", Help: "Batches waiting in the disk spool."},
 			stat(func(s spool.Stats) float64 { return float64(s.Batches) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_spool_bytes", Help: "Bytes used by the disk spool."},

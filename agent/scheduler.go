@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kpilot/kpilot/collectors"
 	"github.com/kpilot/kpilot/internal/kpi"
 )
@@ -60,7 +62,8 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, j.timeout)
 	defer cancel()
-	sink := &targetSink{b: a.batcher, log: j.log, asset: j.target.Asset}
+	sink := &targetSink{b: a.batcher, log: j.log, asset: j.target.Asset,
+		partial: a.m.partial.WithLabelValues(j.collector, j.target.Asset)}
 	start := time.Now()
 	err := safeCollect(pctx, j.c, sink)
 	dur := time.Since(start)
@@ -103,6 +106,7 @@ type targetSink struct {
 	log     *slog.Logger
 	asset   string
 	samples int
+	partial prometheus.Counter
 }
 
 func (s *targetSink) Sample(x kpi.Sample) {
@@ -122,4 +126,7 @@ func (s *targetSink) Inventory(x kpi.Inventory) {
 	s.b.Inventory(x)
 }
 
-func (s *targetSink) Error(err error) { s.log.Warn("partial poll error", "err", err) }
+func (s *targetSink) Error(err error) {
+	s.partial.Inc()
+	s.log.Warn("partial poll error", "err", err)
+}
