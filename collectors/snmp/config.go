@@ -221,3 +221,12 @@ func (c *Config) params(t collectors.Target, timeout time.Duration) *gosnmp.GoSN
 	}
 	return g
 }
+
+// BenchConfig returns a v2c config (community public) reading the given
+// profiles, with extra profile directories, for benchmarks and tools.
+func BenchConfig(profiles, profilesDir []string) *Config {
+	c := newConfig().(*Config)
+	c.Profiles, c.ProfilesDir = profiles, profilesDir
+	c.Timeout = yamlconf.Duration(60 * time.Second)
+	return c
+}

@@ -38,6 +38,7 @@ type reading struct {
 	cols     []map[string]cell
 	order    [][]string // row indexes per column, in walk order
 	colsRead []bool
+	rowCache map[*cgroup][]string
 }
 
 func newReading(p *plan) *reading {
@@ -58,6 +59,7 @@ type state struct {
 	cache        map[int]map[string]cell     // lookup columns, by plan col id
 	knownRows    map[int]map[string]bool     // group -> row indexes seen at the last refresh
 	counters     map[counterKey]counterState // last raw value of every counter
+	rowsSeen     map[int]int                 // rows of each column last time, to size maps
 	uptime       uptimeState
 }
 
@@ -79,7 +81,8 @@ type uptimeState struct {
 
 func (st *state) reset(p *plan) {
 	*st = state{plan: p, empty: map[string]bool{}, cache: map[int]map[string]cell{},
-		knownRows: map[int]map[string]bool{}, counters: map[counterKey]counterState{}, uptime: st.uptime}
+		knownRows: map[int]map[string]bool{}, counters: map[counterKey]counterState{}, rowsSeen: map[int]int{},
+		uptime: st.uptime}
 }
 
 // read fetches what this run needs: on refresh runs everything, otherwise
@@ -159,19 +162,22 @@ func (st *state) walk(s *session, rd *reading, ids []int) error {
 		oids[k] = st.plan.cols[i].oid
 		rd.colsRead[i] = true
 		if rd.cols[i] == nil {
-			rd.cols[i] = map[string]cell{}
+			n := st.rowsSeen[i] // size the maps as last time
+			rd.cols[i] = make(map[string]cell, n)
+			rd.order[i] = make([]string, 0, n)
 		}
 	}
-	return s.walk(oids, func(k int, idx string, v gosnmp.SnmpPDU, at time.Time) {
+	err := s.walk(oids, func(k int, idx string, v gosnmp.SnmpPDU, at time.Time) {
 		i := ids[k]
-		if isMissing(v) {
-			return
-		}
-		if _, dup := rd.cols[i][idx]; !dup {
-			rd.order[i] = append(rd.order[i], idx)
-		}
+		// The walker hands out strictly increasing OIDs per column, so an
+		// index never comes twice.
+		rd.order[i] = append(rd.order[i], idx)
 		rd.cols[i][idx] = cell{v: v, at: at}
 	})
+	for _, i := range ids {
+		st.rowsSeen[i] = len(rd.order[i])
+	}
+	return err
 }
 
 // scalar returns a column's value of this run, or its fallback's.
@@ -212,12 +218,40 @@ func (st *state) value(rd *reading, c ccol, idx string) (cell, bool) {
 
 // rows lists the row indexes of a table group read this run, in walk order.
 func (rd *reading) rows(g *cgroup) []string {
+	if r, ok := rd.rowCache[g]; ok {
+		return r
+	}
+	if rd.rowCache == nil {
+		rd.rowCache = map[*cgroup][]string{}
+	}
+	out := rd.computeRows(g)
+	rd.rowCache[g] = out
+	return out
+}
+
+func (rd *reading) computeRows(g *cgroup) []string {
+	// Usually the first column has every row: take its order and only look
+	// for rows the others add.
 	var out []string
-	seen := map[string]bool{}
+	var seen map[string]bool
 	for _, c := range g.cols {
 		for _, id := range []int{c.id, c.fb} {
 			if id < 0 || !rd.colsRead[id] {
 				continue
+			}
+			if out == nil {
+				out = rd.order[id]
+				continue
+			}
+			if len(rd.order[id]) <= len(out) && sameRows(rd.cols[id], out) {
+				continue
+			}
+			if seen == nil {
+				seen = make(map[string]bool, len(out))
+				for _, idx := range out {
+					seen[idx] = true
+				}
+				out = slices.Clone(out)
 			}
 			for _, idx := range rd.order[id] {
 				if !seen[idx] {
@@ -228,6 +262,18 @@ func (rd *reading) rows(g *cgroup) []string {
 		}
 	}
 	return out
+}
+
+// sameRows reports whether every row of col is among rows (col has at most
+// as many as rows).
+func sameRows(col map[string]cell, rows []string) bool {
+	n := 0
+	for _, idx := range rows {
+		if _, ok := col[idx]; ok {
+			n++
+		}
+	}
+	return n == len(col)
 }
 
 // refreshLookups walks the lookup columns of groups that show rows unknown
@@ -266,6 +312,7 @@ func (st *state) refreshLookups(s *session, rd *reading) error {
 	for _, id := range need {
 		st.cache[id] = rd.cols[id]
 	}
+	clear(rd.rowCache)
 	return err
 }
 
@@ -354,7 +401,7 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 		g := &st.plan.groups[gi]
 		if !g.table {
 			vals := map[string]float64{}
-			fields := map[string]any{}
+			fields := make(map[string]any, g.nfields)
 			for _, c := range g.cols {
 				v, ok := rd.scalar(c)
 				if !ok {
@@ -368,7 +415,7 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 			computeFields(g.Group, fields, vals)
 			if len(fields) > 0 {
 				samples = append(samples, kpi.Sample{Asset: asset, Measurement: g.Measurement, Time: now,
-					Tags: cloneTags(g.ConstTags), Fields: fields})
+					Tags: cloneTags(g.ConstTags, 0), Fields: fields})
 			}
 			continue
 		}
@@ -378,10 +425,13 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 			if !st.where(rd, g, idx) {
 				continue
 			}
-			tags := cloneTags(g.ConstTags)
+			tags := cloneTags(g.ConstTags, g.ntags)
 			tags[g.IndexTag] = idx
-			fields := map[string]any{}
-			vals := map[string]float64{}
+			fields := make(map[string]any, g.nfields)
+			var vals map[string]float64 // only groups that derive values need them
+			if g.derives {
+				vals = map[string]float64{}
+			}
 			var comp map[string]any
 			if refresh && g.Component != "" {
 				comp = map[string]any{g.IndexTag: indexValue(idx)}
@@ -450,8 +500,10 @@ func (st *state) field(fields map[string]any, vals map[string]float64, c ccol, v
 		fields[c.Name] = clampInt(raw)
 		if r, ok := st.rate(key, v, raw); ok {
 			r *= c.scale(v.fb)
-			fields[c.Name+"_per_second"] = r
-			vals[c.Name+"_per_second"] = r
+			fields[c.rateName] = r
+			if vals != nil {
+				vals[c.rateName] = r
+			}
 		}
 	case KindUptime:
 		t, ok := toUint64(v.v)
@@ -462,7 +514,7 @@ func (st *state) field(fields map[string]any, vals map[string]float64, c ccol, v
 	case KindHelper:
 		// Helpers may be text (hrStorageType for where); only numbers
 		// take part in scale_by and computed fields.
-		if f, ok := toFloat(v.v, c.Format); ok {
+		if f, ok := toFloat(v.v, c.Format); ok && vals != nil {
 			vals[c.Name] = f * c.scale(v.fb)
 		}
 	case KindGauge:
@@ -471,7 +523,9 @@ func (st *state) field(fields map[string]any, vals map[string]float64, c ccol, v
 			return fmt.Errorf("%s (%s): %s value %q is not a number", c.Name, v.v.Name, v.v.Type, toText(v.v, ""))
 		}
 		f *= c.scale(v.fb)
-		vals[c.Name] = f
+		if vals != nil {
+			vals[c.Name] = f
+		}
 		// Always float: one field must keep one type in InfluxDB, whatever
 		// the device sends.
 		fields[c.Name] = f
@@ -679,8 +733,8 @@ func scaleOf(s float64) float64 {
 	return s
 }
 
-func cloneTags(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m)+4)
+func cloneTags(m map[string]string, extra int) map[string]string {
+	out := make(map[string]string, len(m)+extra)
 	for k, v := range m {
 		out[k] = v
 	}

@@ -30,14 +30,18 @@ type oidUse struct {
 
 type cgroup struct {
 	*Group
-	table bool
-	cols  []ccol
+	table   bool
+	cols    []ccol
+	ntags   int  // tags besides the constant ones, to size maps
+	nfields int  // fields at most
+	derives bool // has scale_by or computed fields
 }
 
 type ccol struct {
 	*Column
-	id int // into plan.scalars or plan.cols
-	fb int // fallback id, or -1
+	id       int    // into plan.scalars or plan.cols
+	fb       int    // fallback id, or -1
+	rateName string // <name>_per_second, built once
 }
 
 type cattr struct {
@@ -78,7 +82,18 @@ func newPlan(profiles []*Profile) *plan {
 			for ci := range src {
 				c := &src[ci]
 				refresh := c.Kind == KindInfo || c.Lookup
-				cc := ccol{Column: c, fb: -1}
+				cc := ccol{Column: c, fb: -1, rateName: c.Name + "_per_second"}
+				switch c.Kind {
+				case KindTag:
+					cg.ntags++
+				case KindCounter:
+					cg.nfields += 2
+				case KindGauge, KindUptime:
+					cg.nfields++
+				}
+				if c.ScaleBy != "" {
+					cg.derives = true
+				}
 				cc.id = use(list, ids, oidUse{oid: c.OID, refresh: refresh, lookup: c.Lookup})
 				if c.Fallback != "" {
 					cc.fb = use(list, ids, oidUse{oid: c.Fallback, refresh: refresh, lookup: c.Lookup, fallback: true})
@@ -89,6 +104,9 @@ func newPlan(profiles []*Profile) *plan {
 				}
 				cg.cols = append(cg.cols, cc)
 			}
+			cg.ntags++ // the index tag
+			cg.nfields += len(g.Computed)
+			cg.derives = cg.derives || len(g.Computed) > 0
 			p.groups = append(p.groups, cg)
 		}
 		for ai := range pr.Inventory {

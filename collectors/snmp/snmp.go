@@ -62,9 +62,14 @@ type collector struct {
 	named    []*Profile
 	st       state
 	requests int // SNMP requests of the last run
+	values   int // values received in the last run
 }
 
 var _ collectors.Collector = (*collector)(nil)
+
+// Stats reports the SNMP requests sent and the values received by the last
+// Collect (benchmarks and probe use it).
+func (c *collector) Stats() (requests, values int) { return c.requests, c.values }
 
 // New implements collectors.Config. It does not contact the target.
 func (c *Config) New(t collectors.Target, _ collectors.Options) (collectors.Collector, error) {
@@ -106,7 +111,7 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	defer closeFn()
 	sess := &session{r: r, bulk: c.bulk, v1: c.cfg.Version == "1", maxRep: c.cfg.MaxRepetitions,
 		maxRows: c.cfg.MaxTableRows, now: c.now}
-	defer func() { c.requests = sess.reqs }()
+	defer func() { c.requests, c.values = sess.reqs, sess.values }()
 
 	now := c.now()
 	st := &c.st

@@ -40,6 +40,7 @@ type session struct {
 	maxRows int
 	now     func() time.Time
 	reqs    int // requests sent, for metrics and tests
+	values  int // values received
 }
 
 // get reads oids, maxGetOIDs per request. OIDs the agent does not have are
@@ -70,6 +71,7 @@ func (s *session) get(oids []string, emit func(gosnmp.SnmpPDU, time.Time)) error
 		at := s.now()
 		for _, v := range pkt.Variables {
 			if !isMissing(v) {
+				s.values++
 				emit(v, at)
 			}
 		}
@@ -189,6 +191,7 @@ func (s *session) walkSome(cols []string, emit func(col int, index string, v gos
 					}
 				})
 				s.reqs += sub.reqs
+				s.values += sub.values
 				if err != nil {
 					errs2 = append(errs2, err)
 				}
@@ -239,6 +242,7 @@ func (s *session) walkSome(cols []string, emit func(col int, index string, v gos
 			rows[c]++
 			next[c] = v.Name
 			progressed = true
+			s.values++
 			emit(c, idx, v, at)
 		}
 		still := active[:0]
@@ -256,19 +260,39 @@ func (s *session) walkSome(cols []string, emit func(col int, index string, v gos
 }
 
 // compareOID orders dotted numeric OIDs as SNMP does: part by part,
-// numerically, a prefix before its extensions.
+// numerically, a prefix before its extensions. It runs for every value
+// walked, so it finds the first differing byte and compares only the part
+// that holds it (OIDs have no leading zeros: a longer part is larger).
 func compareOID(a, b string) int {
 	a, b = strings.TrimPrefix(a, "."), strings.TrimPrefix(b, ".")
-	for a != "" && b != "" {
-		var pa, pb string
-		pa, a, _ = strings.Cut(a, ".")
-		pb, b, _ = strings.Cut(b, ".")
-		if len(pa) != len(pb) { // no leading zeros in OIDs: longer is larger
-			return cmp.Compare(len(pa), len(pb))
-		}
-		if c := strings.Compare(pa, pb); c != 0 {
-			return c
-		}
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
 	}
-	return cmp.Compare(len(a), len(b))
+	if i == len(a) || i == len(b) {
+		if len(a) == len(b) {
+			return 0
+		}
+		// One is a prefix of the other by bytes, and the shorter one is
+		// smaller either way: "1.3" < "1.3.6" and "1.3" < "1.30".
+		if i == len(a) {
+			return -1
+		}
+		return 1
+	}
+	start := strings.LastIndexByte(a[:i], '.') + 1
+	ea, eb := partEnd(a, start), partEnd(b, start)
+	if ea-start != eb-start {
+		return cmp.Compare(ea-start, eb-start)
+	}
+	return cmp.Compare(a[i], b[i])
+}
+
+// partEnd is the index of the '.' ending the part that starts at i, or len(s).
+func partEnd(s string, i int) int {
+	if j := strings.IndexByte(s[i:], '.'); j >= 0 {
+		return i + j
+	}
+	return len(s)
 }

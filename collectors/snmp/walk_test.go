@@ -225,3 +225,48 @@ func TestCompareOID(t *testing.T) {
 	require.Zero(t, compareOID("1.3.6", ".1.3.6"))
 	require.Positive(t, compareOID(".1.3.7", ".1.3.6.9.9"))
 }
+
+// FuzzCompareOID checks the fast comparison against a part-by-part one.
+func FuzzCompareOID(f *testing.F) {
+	f.Add(uint64(1), uint64(3), uint64(10), uint8(3), uint8(2))
+	f.Fuzz(func(t *testing.T, x, y, z uint64, la, lb uint8) {
+		parts := []uint64{x % 1000, y % 1000, z % 100000, (x ^ y) % 7, z % 3}
+		mk := func(l uint8, salt uint64) string {
+			var b strings.Builder
+			for i := 0; i < int(l%6); i++ {
+				fmt.Fprintf(&b, ".%d", (parts[i]+salt*uint64(i))%1000)
+			}
+			return b.String()
+		}
+		a, b := mk(la, 0), mk(lb, y%2)
+		if a == "" || b == "" {
+			return
+		}
+		if got, want := compareOID(a, b), slowCompareOID(a, b); got != want {
+			t.Fatalf("compareOID(%s, %s) = %d, want %d", a, b, got, want)
+		}
+	})
+}
+
+func slowCompareOID(a, b string) int {
+	pa := strings.Split(strings.TrimPrefix(a, "."), ".")
+	pb := strings.Split(strings.TrimPrefix(b, "."), ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		var x, y int
+		fmt.Sscan(pa[i], &x)
+		fmt.Sscan(pb[i], &y)
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(pa) < len(pb):
+		return -1
+	case len(pa) > len(pb):
+		return 1
+	}
+	return 0
+}

@@ -5,7 +5,6 @@ package kpi
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 )
 
@@ -32,12 +31,23 @@ type Inventory struct {
 	Components map[string][]map[string]any `json:"components,omitempty"`
 }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-
 // ValidName reports whether s may be used as a measurement, tag key or field
-// key: lowercase snake_case, starting with a letter, at most 63 bytes. The
-// server builds Flux queries only from names that pass this check.
-func ValidName(s string) bool { return nameRE.MatchString(s) }
+// key: lowercase snake_case, starting with a letter, at most 63 bytes
+// (^[a-z][a-z0-9_]{0,62}$). The server builds Flux queries only from names
+// that pass this check. It runs for every field of every sample, so it is a
+// loop rather than a regexp.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks a sample before it is spooled, so that a collector bug is
 // reported where it happens instead of being refused by the server later.

@@ -51,12 +51,13 @@ func NewBatch(samples []kpi.Sample, inv []kpi.Inventory) (*Batch, error) {
 	var enc lp.Encoder
 	enc.SetPrecision(lp.Nanosecond)
 	var errs []error
+	var scratch keyScratch // sorted keys, reused from sample to sample
 	for _, s := range samples {
 		if err := s.Validate(); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := encodeSample(&enc, s); err != nil {
+		if err := encodeSample(&enc, s, &scratch); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -67,11 +68,15 @@ func NewBatch(samples []kpi.Sample, inv []kpi.Inventory) (*Batch, error) {
 	return b, errors.Join(errs...)
 }
 
-func encodeSample(enc *lp.Encoder, s kpi.Sample) error {
+// keyScratch holds the slices encodeSample sorts keys in, reused so that
+// encoding does not allocate per sample.
+type keyScratch struct{ tags, fields []string }
+
+func encodeSample(enc *lp.Encoder, s kpi.Sample, scratch *keyScratch) error {
 	if _, reserved := s.Tags[AssetTag]; reserved {
 		return fmt.Errorf("sample %s of asset %s: tag %q is reserved", s.Measurement, s.Asset, AssetTag)
 	}
-	keys := make([]string, 0, len(s.Tags)+1)
+	keys := scratch.tags[:0]
 	for k := range s.Tags {
 		keys = append(keys, k)
 	}
@@ -88,11 +93,12 @@ func encodeSample(enc *lp.Encoder, s kpi.Sample) error {
 		}
 		enc.AddTag(k, v)
 	}
-	fields := make([]string, 0, len(s.Fields))
+	fields := scratch.fields[:0]
 	for k := range s.Fields {
 		fields = append(fields, k)
 	}
 	slices.Sort(fields)
+	scratch.tags, scratch.fields = keys, fields
 	for _, k := range fields {
 		v, ok := lp.NewValue(s.Fields[k])
 		if !ok {

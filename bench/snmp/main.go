@@ -1,0 +1,239 @@
+// Command snmp benchmarks the SNMP collector against snmpd on loopback:
+// many simulated devices (one snmpd answering on many UDP ports), polled
+// concurrently like the agent does, with samples encoded into wire batches
+// as the agent's batcher does. It reports values per CPU-second and per
+// wall-second and the peak resident memory of this process, and with
+// -telegraf the same figures for Telegraf's inputs.snmp on the same
+// targets. Results and how to reproduce them: bench/README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kpilot/kpilot/collectors"
+	"github.com/kpilot/kpilot/collectors/snmp"
+	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/wire"
+	"github.com/kpilot/kpilot/internal/yamlconf"
+)
+
+func main() {
+	devices := flag.Int("devices", 100, "simulated devices (snmpd ports)")
+	rounds := flag.Int("rounds", 5, "measured polling rounds after one warm-up round")
+	workers := flag.Int("workers", 16, "devices polled at once (the agent polls 16 targets at once)")
+	profiles := flag.String("profiles", "system,if-mib,bench-software", "profiles to read")
+	telegraf := flag.String("telegraf", "", "path of a telegraf binary to compare with (optional)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds here")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*devices, *rounds, *workers, strings.Split(*profiles, ","), *telegraf); err != nil {
+		log.Print(err)
+		os.Exit(1)
+	}
+}
+
+func run(devices, rounds, workers int, profiles []string, telegraf string) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "kpilot-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ports, stop, err := startSnmpd(ctx, dir, devices)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	cfg := snmp.BenchConfig(profiles, []string{"bench/snmp/profiles"})
+	var cs []collectors.Collector
+	for i, p := range ports {
+		t := collectors.Target{Address: fmt.Sprintf("127.0.0.1:%d", p), Asset: fmt.Sprintf("dev-%d", i)}
+		cfg.Targets = append(cfg.Targets, t)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	for _, t := range cfg.Targets {
+		c, err := cfg.New(t, collectors.Options{})
+		if err != nil {
+			return err
+		}
+		cs = append(cs, c)
+	}
+
+	// Warm-up: the first run of every device reads lookups and inventory.
+	if _, _, err := pollAll(ctx, cs, workers); err != nil {
+		return err
+	}
+	runtime.GC()
+	cpu0 := cpuTime()
+	start := time.Now()
+	var values, samples int
+	var slowest time.Duration
+	for r := 0; r < rounds; r++ {
+		t0 := time.Now()
+		v, s, err := pollAll(ctx, cs, workers)
+		if err != nil {
+			return err
+		}
+		values += v
+		samples += s
+		slowest = max(slowest, time.Since(t0))
+	}
+	wall := time.Since(start)
+	cpu := cpuTime() - cpu0
+	fmt.Printf("kpilot: %d devices, %d rounds, %d values (%d per device per round), %d samples\n",
+		devices, rounds, values, values/devices/rounds, samples)
+	fmt.Printf("kpilot: %.0f values per CPU-second, %.0f values per wall-second, slowest round %.2fs, CPU %.2fs, peak RSS %.1f MB, GOMAXPROCS %d\n",
+		float64(values)/cpu.Seconds(), float64(values)/wall.Seconds(), slowest.Seconds(), cpu.Seconds(), maxRSSMB(), runtime.GOMAXPROCS(0))
+	if telegraf != "" {
+		return runTelegraf(ctx, telegraf, dir, ports, profiles, values/rounds)
+	}
+	return nil
+}
+
+// pollAll polls every collector once, workers at a time, and encodes each
+// device's samples into a wire batch as the agent does.
+func pollAll(ctx context.Context, cs []collectors.Collector, workers int) (values, samples int, err error) {
+	var mu sync.Mutex
+	var errs []error
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			sink := &countSink{}
+			pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			err := c.Collect(pctx, sink)
+			if err == nil {
+				_, err = wire.NewBatch(sink.samples, sink.inv)
+			}
+			_, v := c.(interface{ Stats() (int, int) }).Stats()
+			mu.Lock()
+			defer mu.Unlock()
+			values += v
+			samples += len(sink.samples)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return 0, 0, fmt.Errorf("%d polls failed, first: %w", len(errs), errs[0])
+	}
+	return values, samples, nil
+}
+
+type countSink struct {
+	samples []kpi.Sample
+	inv     []kpi.Inventory
+}
+
+func (s *countSink) Sample(x kpi.Sample)       { s.samples = append(s.samples, x) }
+func (s *countSink) Inventory(x kpi.Inventory) { s.inv = append(s.inv, x) }
+func (s *countSink) Error(err error)           { log.Printf("partial error: %v", err) }
+
+// startSnmpd runs one snmpd answering on n UDP ports: n devices as far as
+// the collector can tell.
+func startSnmpd(ctx context.Context, dir string, n int) ([]int, func(), error) {
+	bin, err := devenv.SnmpdPath()
+	if err != nil {
+		return nil, nil, err
+	}
+	var ports []int
+	var addrs []string
+	for len(ports) < n {
+		p, err := devenv.FreePort("udp")
+		if err != nil {
+			return nil, nil, err
+		}
+		if contains(ports, p) {
+			continue
+		}
+		ports = append(ports, p)
+		addrs = append(addrs, fmt.Sprintf("udp:127.0.0.1:%d", p))
+	}
+	conf := filepath.Join(dir, "snmpd.conf")
+	if err := os.WriteFile(conf, []byte("rocommunity public 127.0.0.1\n"), 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "persist"), 0o755); err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(bin, "-f", "-Lf", "/dev/null", "-C", "-c", conf, "-r", "-p", filepath.Join(dir, "snmpd.pid"), strings.Join(addrs, ","))
+	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=")
+	p, err := devenv.Start("snmpd", cmd, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := snmp.BenchConfig([]string{"system"}, nil)
+	cfg.Targets = []collectors.Target{{Address: fmt.Sprintf("127.0.0.1:%d", ports[n-1]), Asset: "probe"}}
+	cfg.Timeout = yamlconf.Duration(time.Second)
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	c, err := cfg.New(cfg.Targets[0], collectors.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	err = p.WaitFor(ctx, 30*time.Second, func() error { return c.Collect(ctx, &countSink{}) })
+	if err != nil {
+		p.Stop()
+		return nil, nil, err
+	}
+	return ports, func() { p.Stop() }, nil
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func maxRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // KiB on Linux
+}
