@@ -37,6 +37,7 @@ func main() {
 	profiles := flag.String("profiles", "system,if-mib,bench-software", "profiles to read")
 	telegraf := flag.String("telegraf", "", "path of a telegraf binary to compare with (optional)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured rounds here")
+	memProfile := flag.String("memprofile", "", "write an allocation profile here at the end")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -52,6 +53,16 @@ func main() {
 	if err := run(*devices, *rounds, *workers, strings.Split(*profiles, ","), *telegraf); err != nil {
 		log.Print(err)
 		os.Exit(1)
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			log.Fatal(err)
+		}
 	}
 }
 
@@ -86,9 +97,12 @@ func run(devices, rounds, workers int, profiles []string, telegraf string) error
 	}
 
 	// Warm-up: the first run of every device reads lookups and inventory.
-	if _, _, err := pollAll(ctx, cs, workers); err != nil {
+	t0 := time.Now()
+	wv, _, err := pollAll(ctx, cs, workers)
+	if err != nil {
 		return err
 	}
+	fmt.Printf("kpilot: first (refresh) round: %d values (%d per device) in %.2fs\n", wv, wv/devices, time.Since(t0).Seconds())
 	runtime.GC()
 	cpu0 := cpuTime()
 	start := time.Now()
