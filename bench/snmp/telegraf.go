@@ -56,63 +56,8 @@ func telegrafOnce(ctx context.Context, bin, dir, name string, agents []string) (
   [[inputs.snmp.field]]
     name = "uptime"
     oid = ".1.3.6.1.2.1.1.3.0"
-  [[inputs.snmp.table]]
-    name = "interface"
-    [[inputs.snmp.table.field]]
-      name = "in_octets"
-      oid = ".1.3.6.1.2.1.31.1.1.1.6"
-    [[inputs.snmp.table.field]]
-      name = "out_octets"
-      oid = ".1.3.6.1.2.1.31.1.1.1.10"
-    [[inputs.snmp.table.field]]
-      name = "in_ucast_pkts"
-      oid = ".1.3.6.1.2.1.31.1.1.1.7"
-    [[inputs.snmp.table.field]]
-      name = "out_ucast_pkts"
-      oid = ".1.3.6.1.2.1.31.1.1.1.11"
-    [[inputs.snmp.table.field]]
-      name = "in_multicast_pkts"
-      oid = ".1.3.6.1.2.1.31.1.1.1.8"
-    [[inputs.snmp.table.field]]
-      name = "out_multicast_pkts"
-      oid = ".1.3.6.1.2.1.31.1.1.1.12"
-    [[inputs.snmp.table.field]]
-      name = "in_broadcast_pkts"
-      oid = ".1.3.6.1.2.1.31.1.1.1.9"
-    [[inputs.snmp.table.field]]
-      name = "out_broadcast_pkts"
-      oid = ".1.3.6.1.2.1.31.1.1.1.13"
-    [[inputs.snmp.table.field]]
-      name = "speed"
-      oid = ".1.3.6.1.2.1.31.1.1.1.15"
-    [[inputs.snmp.table.field]]
-      name = "admin_status"
-      oid = ".1.3.6.1.2.1.2.2.1.7"
-    [[inputs.snmp.table.field]]
-      name = "oper_status"
-      oid = ".1.3.6.1.2.1.2.2.1.8"
-    [[inputs.snmp.table.field]]
-      name = "in_discards"
-      oid = ".1.3.6.1.2.1.2.2.1.13"
-    [[inputs.snmp.table.field]]
-      name = "in_errors"
-      oid = ".1.3.6.1.2.1.2.2.1.14"
-    [[inputs.snmp.table.field]]
-      name = "out_discards"
-      oid = ".1.3.6.1.2.1.2.2.1.19"
-    [[inputs.snmp.table.field]]
-      name = "out_errors"
-      oid = ".1.3.6.1.2.1.2.2.1.20"
-  [[inputs.snmp.table]]
-    name = "software"
-    [[inputs.snmp.table.field]]
-      name = "name"
-      oid = ".1.3.6.1.2.1.25.6.3.1.2"
-      is_tag = true
-    [[inputs.snmp.table.field]]
-      name = "type"
-      oid = ".1.3.6.1.2.1.25.6.3.1.4"
 `, strings.Join(agents, ", "))
+		b.WriteString(telegrafTables())
 	}
 	conf := filepath.Join(dir, "telegraf-"+name+".conf")
 	if err := os.WriteFile(conf, []byte(b.String()), 0o600); err != nil {
@@ -124,4 +69,35 @@ func telegrafOnce(ctx context.Context, bin, dir, name string, agents []string) (
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), float64(ru.Maxrss) / 1024, nil
+}
+
+// telegrafTables reads the columns the bench profiles read: if-mib's
+// every-run columns and bench-software's two.
+func telegrafTables() string {
+	ifColumns := []struct{ name, oid string }{
+		{"in_octets", ".1.3.6.1.2.1.31.1.1.1.6"}, {"out_octets", ".1.3.6.1.2.1.31.1.1.1.10"},
+		{"in_ucast_pkts", ".1.3.6.1.2.1.31.1.1.1.7"}, {"out_ucast_pkts", ".1.3.6.1.2.1.31.1.1.1.11"},
+		{"in_multicast_pkts", ".1.3.6.1.2.1.31.1.1.1.8"}, {"out_multicast_pkts", ".1.3.6.1.2.1.31.1.1.1.12"},
+		{"in_broadcast_pkts", ".1.3.6.1.2.1.31.1.1.1.9"}, {"out_broadcast_pkts", ".1.3.6.1.2.1.31.1.1.1.13"},
+		{"speed", ".1.3.6.1.2.1.31.1.1.1.15"}, {"admin_status", ".1.3.6.1.2.1.2.2.1.7"},
+		{"oper_status", ".1.3.6.1.2.1.2.2.1.8"}, {"in_discards", ".1.3.6.1.2.1.2.2.1.13"},
+		{"in_errors", ".1.3.6.1.2.1.2.2.1.14"}, {"out_discards", ".1.3.6.1.2.1.2.2.1.19"},
+		{"out_errors", ".1.3.6.1.2.1.2.2.1.20"},
+	}
+	var b strings.Builder
+	b.WriteString("  [[inputs.snmp.table]]\n    name = \"interface\"\n")
+	for _, c := range ifColumns {
+		fmt.Fprintf(&b, "    [[inputs.snmp.table.field]]\n      name = %q\n      oid = %q\n", c.name, c.oid)
+	}
+	b.WriteString(`  [[inputs.snmp.table]]
+    name = "software"
+    [[inputs.snmp.table.field]]
+      name = "name"
+      oid = ".1.3.6.1.2.1.25.6.3.1.2"
+      is_tag = true
+    [[inputs.snmp.table.field]]
+      name = "type"
+      oid = ".1.3.6.1.2.1.25.6.3.1.4"
+`)
+	return b.String()
 }

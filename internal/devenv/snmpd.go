@@ -118,18 +118,23 @@ func StartSnmpd(ctx context.Context, dir string, port int, log io.Writer) (*Snmp
 		return nil, err
 	}
 	s.Process = p
-	err = p.WaitFor(ctx, 20*time.Second, func() error {
-		g := &gosnmp.GoSNMP{Target: s.Host, Port: uint16(port), Community: s.Community,
-			Version: gosnmp.Version2c, Timeout: 300 * time.Millisecond, Retries: 0}
+	if err := p.WaitFor(ctx, 20*time.Second, snmpAnswers(s.Host, port, s.Community)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// snmpAnswers returns a readiness check: a v2c GET of sysDescr on
+// host:port with community gets an answer.
+func snmpAnswers(host string, port int, community string) func() error {
+	return func() error {
+		g := &gosnmp.GoSNMP{Target: host, Port: uint16(port), Community: community,
+			Version: gosnmp.Version2c, Timeout: 500 * time.Millisecond, Retries: 0}
 		if err := g.Connect(); err != nil {
 			return err
 		}
 		defer g.Conn.Close()
-		_, err := g.Get([]string{".1.3.6.1.2.1.1.3.0"})
+		_, err := g.Get([]string{".1.3.6.1.2.1.1.1.0"})
 		return err
-	})
-	if err != nil {
-		return nil, err
 	}
-	return s, nil
 }

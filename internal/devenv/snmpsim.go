@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/gosnmp/gosnmp"
 )
 
 // Snmpsim is a running snmpsimd serving .snmprec recordings; the community
@@ -85,17 +83,7 @@ func StartSnmpsim(ctx context.Context, dir string, port int, files []string, log
 		return nil, err
 	}
 	s.Process = p
-	err = p.WaitFor(ctx, 60*time.Second, func() error {
-		g := &gosnmp.GoSNMP{Target: s.Host, Port: uint16(port), Community: s.Communities[0],
-			Version: gosnmp.Version2c, Timeout: 500 * time.Millisecond, Retries: 0}
-		if err := g.Connect(); err != nil {
-			return err
-		}
-		defer g.Conn.Close()
-		_, err := g.Get([]string{".1.3.6.1.2.1.1.1.0"})
-		return err
-	})
-	if err != nil {
+	if err := p.WaitFor(ctx, 60*time.Second, snmpAnswers(s.Host, port, s.Communities[0])); err != nil {
 		return nil, err
 	}
 	return s, nil
