@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -129,6 +130,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	err := g.Wait()
 
 	stopPolling()
+	a.closeCollectors()
 	<-batcherDone // the last batch is on disk
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	a.shipper.Drain(dctx)
@@ -138,6 +140,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.Info("agent stopped", "spooled_batches", a.spool.Stats().Batches)
 	return err
+}
+
+// closeCollectors lets collectors that hold something on a device (a
+// Redfish session) give it back.
+func (a *Agent) closeCollectors() {
+	for _, j := range a.jobs {
+		if c, ok := j.c.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				j.log.Warn("closing collector", "err", err)
+			}
+		}
+	}
 }
 
 // Level is the configured log level (validated already).

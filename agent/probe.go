@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -87,6 +88,9 @@ func probe(ctx context.Context, cc CollectorConfig, t collectors.Target, log *sl
 		Registerer: prometheus.NewRegistry(), DataDir: filepath.Join(dataDir, b.Name)})
 	if err != nil {
 		return nil, fmt.Errorf("collector %s, target %s: %w", b.Name, t.Asset, err)
+	}
+	if cl, ok := c.(io.Closer); ok {
+		defer cl.Close()
 	}
 	res := &ProbeResult{Collector: b.Name, Type: b.Type, Asset: t.Asset, Address: t.Address,
 		Started: time.Now(), PartialErrors: []string{}, Samples: []ProbeSample{}}

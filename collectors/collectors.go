@@ -37,6 +37,10 @@ type Collector interface {
 	Collect(ctx context.Context, s Sink) error
 }
 
+// A Collector that holds something on its device between polls (a
+// Redfish session) also implements io.Closer; the agent calls Close once,
+// after the last Collect, when it stops.
+
 // Sink receives what a collector reads. Implementations are safe for
 // concurrent use; a collector may call them from several goroutines.
 type Sink interface {

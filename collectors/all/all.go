@@ -2,5 +2,6 @@
 package all
 
 import (
-	_ "github.com/kpilot/kpilot/collectors/snmp" // SNMP v1/v2c/v3
+	_ "github.com/kpilot/kpilot/collectors/redfish" // Redfish BMCs
+	_ "github.com/kpilot/kpilot/collectors/snmp"    // SNMP v1/v2c/v3
 )

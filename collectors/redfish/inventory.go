@@ -1,0 +1,514 @@
+package redfish
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/kpilot/kpilot/internal/kpi"
+)
+
+// serviceRoot is the part of /redfish/v1 the collector uses.
+type serviceRoot struct {
+	RedfishVersion string
+	Vendor         string
+	Product        string
+	UUID           string
+}
+
+// plan is what an inventory run found and every run reads again.
+type plan struct {
+	systems []string      // ComputerSystem paths
+	chassis []chassisPlan // chassis with power and thermal readings
+	logs    []logPlan     // log services whose entries are health events
+	drives  []string      // drive paths (health is read on inventory runs)
+}
+
+type chassisPlan struct {
+	id, path                                      string
+	power, thermal                                string // the older resources
+	powerSubsystem, thermalSubsystem, environment string // the newer ones
+}
+
+type logPlan struct {
+	id      string // for example "IML"
+	entries string // path of the entry collection
+}
+
+// inventoryRun reads the whole tree: identity, processors, memory,
+// storage, adapters, power supplies, firmware. It returns the inventory,
+// the plan for the readings of later runs, and the drive samples.
+func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) (*kpi.Inventory, *plan, []kpi.Sample, error) {
+	var root serviceRoot
+	rl, err := read(f, "/redfish/v1", &root, report)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	inv := &inventoryBuilder{attrs: map[string]any{}, comps: map[string][]map[string]any{}}
+	inv.set("redfish_version", root.RedfishVersion)
+
+	var wg sync.WaitGroup
+	var systems []item[schemas.ComputerSystem]
+	var chassis []item[schemas.Chassis]
+	var managers []item[schemas.Manager]
+	var firmware []item[schemas.SoftwareInventory]
+	wg.Go(func() { systems = readCollection[schemas.ComputerSystem](f, rl.Systems.first(), report) })
+	wg.Go(func() { chassis = readCollection[schemas.Chassis](f, rl.Chassis.first(), report) })
+	wg.Go(func() { managers = readCollection[schemas.Manager](f, rl.Managers.first(), report) })
+	wg.Go(func() {
+		if us := rl.UpdateService.first(); us != "" {
+			var svc schemas.UpdateService
+			if l, err := read(f, us, &svc, report); err != nil {
+				report(err)
+			} else {
+				firmware = readCollection[schemas.SoftwareInventory](f, l.FirmwareInventory.first(), report)
+			}
+		}
+	})
+	wg.Wait()
+	if len(systems) == 0 {
+		return nil, nil, nil, fmt.Errorf("%s: no computer system could be read (see the errors before)", f.b.endpoint)
+	}
+
+	p := &plan{}
+	var drives []item[schemas.Drive]
+	var mu sync.Mutex
+	for _, sys := range systems {
+		p.systems = append(p.systems, sys.path)
+		wg.Go(func() {
+			d := c.systemParts(f, inv, sys, p, &mu, report)
+			mu.Lock()
+			drives = append(drives, d...)
+			mu.Unlock()
+		})
+	}
+	for _, ch := range chassis {
+		wg.Go(func() {
+			d := c.chassisParts(f, inv, ch, report)
+			mu.Lock()
+			drives = append(drives, d...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+
+	identity(inv, systems, chassis, managers)
+	p.chassis = readingChassis(systems, chassis)
+	for _, fw := range firmware {
+		v := fw.v
+		inv.add("firmware", map[string]any{"id": v.ID, "name": v.Name, "version": v.Version,
+			"manufacturer": v.Manufacturer, "updateable": v.Updateable, "health": string(v.Status.Health)})
+	}
+	samples := c.driveParts(inv, drives, now, p)
+	inv.sortComponents()
+	inv.totals()
+	return &kpi.Inventory{Asset: c.target.Asset, Time: now, Attributes: inv.attrs, Components: inv.comps}, p, samples, nil
+}
+
+// systemParts reads one system's processors, memory, storage and logs.
+func (c *collector) systemParts(f *fetcher, inv *inventoryBuilder, sys item[schemas.ComputerSystem],
+	p *plan, mu *sync.Mutex, report func(error)) []item[schemas.Drive] {
+	var wg sync.WaitGroup
+	var drives []item[schemas.Drive]
+	wg.Go(func() {
+		for _, cpu := range readCollection[schemas.Processor](f, sys.links.Processors.first(), report) {
+			v := cpu.v
+			if v.Status.State == schemas.AbsentState {
+				continue
+			}
+			inv.add("processors", map[string]any{"id": v.ID, "system": sys.v.ID, "socket": v.Socket,
+				"type": string(v.ProcessorType), "manufacturer": strings.TrimSpace(v.Manufacturer),
+				"model": strings.TrimSpace(v.Model), "cores": opt(v.TotalCores), "threads": opt(v.TotalThreads),
+				"max_speed_mhz": opt(v.MaxSpeedMHz), "serial": v.SerialNumber, "health": string(v.Status.Health)})
+		}
+	})
+	wg.Go(func() {
+		for _, m := range readCollection[schemas.Memory](f, sys.links.Memory.first(), report) {
+			v := m.v
+			if v.Status.State == schemas.AbsentState || deref(v.CapacityMiB) == 0 {
+				continue
+			}
+			loc := v.DeviceLocator
+			if loc == "" {
+				loc = v.Location.PartLocation.ServiceLabel
+			}
+			inv.add("memory", map[string]any{"id": v.ID, "system": sys.v.ID, "locator": loc,
+				"capacity_bytes": int64(deref(v.CapacityMiB)) << 20, "type": string(v.MemoryDeviceType),
+				"memory_type": string(v.MemoryType), "speed_mhz": opt(v.OperatingSpeedMhz),
+				"manufacturer": strings.TrimSpace(v.Manufacturer), "part_number": strings.TrimSpace(v.PartNumber),
+				"serial": v.SerialNumber, "health": string(v.Status.Health)})
+		}
+	})
+	wg.Go(func() {
+		for _, st := range readCollection[schemas.Storage](f, sys.links.Storage.first(), report) {
+			ctls := st.v.StorageControllers
+			if len(ctls) == 0 { // Redfish 2020.3 and later: a Controllers collection
+				for _, x := range readCollection[schemas.StorageController](f, st.links.Controllers.first(), report) {
+					ctls = append(ctls, *x.v)
+				}
+			}
+			for _, ctl := range ctls {
+				inv.add("storage_controllers", map[string]any{"id": firstNonEmpty(ctl.ID, st.v.ID), "system": sys.v.ID,
+					"storage": st.v.ID, "name": firstNonEmpty(ctl.Name, st.v.Name), "manufacturer": ctl.Manufacturer,
+					"model": ctl.Model, "serial": ctl.SerialNumber, "firmware": ctl.FirmwareVersion,
+					"health": string(ctl.Status.Health)})
+			}
+			d := readAll[schemas.Drive](f, st.links.Drives, report)
+			mu.Lock()
+			drives = append(drives, d...)
+			mu.Unlock()
+		}
+	})
+	if c.cfg.Events {
+		wg.Go(func() {
+			for _, ls := range readCollection[schemas.LogService](f, sys.links.LogServices.first(), report) {
+				if e := ls.links.Entries.first(); e != "" {
+					mu.Lock()
+					p.logs = append(p.logs, logPlan{id: sys.v.ID + "/" + ls.v.ID, entries: e})
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return drives
+}
+
+// chassisParts reads a chassis' network adapters, power supplies (newer
+// PowerSubsystem) and drives attached to the chassis itself.
+func (c *collector) chassisParts(f *fetcher, inv *inventoryBuilder, ch item[schemas.Chassis], report func(error)) []item[schemas.Drive] {
+	var wg sync.WaitGroup
+	var drives []item[schemas.Drive]
+	wg.Go(func() {
+		for _, na := range readCollection[schemas.NetworkAdapter](f, ch.links.NetworkAdapters.first(), report) {
+			v := na.v
+			fw := ""
+			if len(v.Controllers) > 0 {
+				fw = v.Controllers[0].FirmwarePackageVersion
+			}
+			inv.add("network_adapters", map[string]any{"id": v.ID, "chassis": ch.v.ID, "name": v.Name,
+				"manufacturer": v.Manufacturer, "model": v.Model, "serial": v.SerialNumber,
+				"part_number": v.PartNumber, "firmware": fw, "health": string(v.Status.Health)})
+		}
+	})
+	wg.Go(func() {
+		if ch.links.Power.first() != "" {
+			var pw schemas.Power
+			if _, err := read(f, ch.links.Power.first(), &pw, report); err != nil {
+				report(err)
+				return
+			}
+			for _, ps := range pw.PowerSupplies {
+				if ps.Status.State == schemas.AbsentState {
+					continue
+				}
+				inv.add("power_supplies", map[string]any{"id": firstNonEmpty(ps.MemberID, ps.Name), "chassis": ch.v.ID,
+					"name": ps.Name, "manufacturer": strings.TrimSpace(ps.Manufacturer), "model": strings.TrimSpace(ps.Model),
+					"serial": strings.TrimSpace(ps.SerialNumber), "firmware": ps.FirmwareVersion,
+					"capacity_watts": optF32(ps.PowerCapacityWatts), "health": string(ps.Status.Health)})
+			}
+			return
+		}
+		if ps := ch.links.PowerSubsystem.first(); ps != "" {
+			var sub schemas.PowerSubsystem
+			l, err := read(f, ps, &sub, report)
+			if err != nil {
+				report(err)
+				return
+			}
+			for _, u := range readCollection[schemas.PowerSupplyUnit](f, l.PowerSupplies.first(), report) {
+				v := u.v
+				if v.Status.State == schemas.AbsentState {
+					continue
+				}
+				inv.add("power_supplies", map[string]any{"id": v.ID, "chassis": ch.v.ID, "name": v.Name,
+					"manufacturer": v.Manufacturer, "model": v.Model, "serial": v.SerialNumber,
+					"firmware": v.FirmwareVersion, "capacity_watts": opt(v.PowerCapacityWatts), "health": string(v.Status.Health)})
+			}
+		}
+	})
+	wg.Go(func() {
+		if d := ch.links.Drives.first(); d != "" && len(ch.links.Drives) == 1 && !strings.Contains(d, "/Drives/") {
+			drives = readCollection[schemas.Drive](f, d, report)
+		}
+	})
+	wg.Wait()
+	return drives
+}
+
+// driveParts adds the drives (each once, a drive may be linked from a
+// storage subsystem and a chassis) and returns their health samples.
+func (c *collector) driveParts(inv *inventoryBuilder, drives []item[schemas.Drive], now time.Time, p *plan) []kpi.Sample {
+	seen := map[string]bool{}
+	var samples []kpi.Sample
+	for _, d := range drives {
+		if seen[d.path] {
+			continue
+		}
+		seen[d.path] = true
+		v := d.v
+		if v.Status.State == schemas.AbsentState {
+			continue
+		}
+		p.drives = append(p.drives, d.path)
+		inv.add("drives", map[string]any{"id": v.ID, "name": v.Name, "manufacturer": strings.TrimSpace(v.Manufacturer),
+			"model": strings.TrimSpace(v.Model), "serial": strings.TrimSpace(v.SerialNumber),
+			"capacity_bytes": opt(v.CapacityBytes), "media": string(v.MediaType), "protocol": string(v.Protocol),
+			"firmware": firstNonEmpty(v.Revision, v.FirmwareVersion), "health": string(v.Status.Health),
+			"failure_predicted": v.FailurePredicted})
+		fields := map[string]any{"failure_predicted": v.FailurePredicted}
+		if code, ok := healthCode(v.Status.Health); ok {
+			fields["health_code"] = code
+		}
+		if v.PredictedMediaLifeLeftPercent != nil {
+			fields["life_left_percent"] = *v.PredictedMediaLifeLeftPercent
+		}
+		samples = append(samples, kpi.Sample{Asset: c.target.Asset, Measurement: "drive", Time: now,
+			Tags: map[string]string{"drive": path.Base(d.path)}, Fields: fields})
+	}
+	return samples
+}
+
+// identity sets the asset's scalar facts from its primary system (the
+// first one listed), its chassis and its BMC.
+func identity(inv *inventoryBuilder, systems []item[schemas.ComputerSystem], chassis []item[schemas.Chassis], managers []item[schemas.Manager]) {
+	sys := systems[0].v
+	inv.set("manufacturer", strings.TrimSpace(sys.Manufacturer))
+	inv.set("model", strings.TrimSpace(sys.Model))
+	inv.set("sku", strings.TrimSpace(sys.SKU))
+	inv.set("serial", strings.TrimSpace(sys.SerialNumber))
+	inv.set("part_number", strings.TrimSpace(sys.PartNumber))
+	inv.set("uuid", sys.UUID)
+	inv.set("bios_version", sys.BiosVersion)
+	inv.set("hostname", sys.HostName)
+	inv.set("asset_tag", strings.TrimSpace(sys.AssetTag))
+	inv.set("system_type", string(sys.SystemType))
+	for _, ch := range chassis {
+		if len(ch.links.Links.ContainedBy) == 0 {
+			inv.set("chassis_type", string(ch.v.ChassisType))
+			if inv.attrs["serial"] == nil {
+				inv.set("serial", strings.TrimSpace(ch.v.SerialNumber))
+			}
+			break
+		}
+	}
+	if len(managers) > 0 {
+		m := managers[0].v
+		inv.set("bmc_manufacturer", m.Manufacturer)
+		inv.set("bmc_model", m.Model)
+		inv.set("bmc_firmware", m.FirmwareVersion)
+	}
+	// Summaries as the BMC states them; totals() fills in from the parts
+	// where a BMC leaves them out.
+	var mem float64
+	var cpus uint
+	for _, s := range systems {
+		mem += deref(s.v.MemorySummary.TotalSystemMemoryGiB)
+		cpus += deref(s.v.ProcessorSummary.Count)
+	}
+	if mem > 0 {
+		inv.attrs["memory_bytes"] = int64(mem * (1 << 30))
+	}
+	if cpus > 0 {
+		inv.attrs["cpu_count"] = int64(cpus)
+	}
+	inv.set("cpu_model", strings.TrimSpace(sys.ProcessorSummary.Model))
+}
+
+// readingChassis picks the chassis whose power and thermal resources are
+// read every run: the outermost ones and those of the systems. Inner
+// modules (drive cages, risers, GPU boards) are summed up by these.
+func readingChassis(systems []item[schemas.ComputerSystem], chassis []item[schemas.Chassis]) []chassisPlan {
+	want := map[string]bool{}
+	for _, s := range systems {
+		for _, l := range s.links.Links.Chassis {
+			want[l] = true
+		}
+	}
+	var out []chassisPlan
+	for _, ch := range chassis {
+		if len(ch.links.Links.ContainedBy) > 0 && !want[ch.path] {
+			continue
+		}
+		cp := chassisPlan{id: ch.v.ID, path: ch.path, power: ch.links.Power.first(), thermal: ch.links.Thermal.first(),
+			powerSubsystem: ch.links.PowerSubsystem.first(), thermalSubsystem: ch.links.ThermalSubsystem.first(),
+			environment: ch.links.EnvironmentMetrics.first()}
+		if cp.power+cp.thermal+cp.powerSubsystem+cp.thermalSubsystem+cp.environment != "" {
+			out = append(out, cp)
+		}
+	}
+	return out
+}
+
+// inventoryBuilder collects attributes and components; add is safe for
+// concurrent use.
+type inventoryBuilder struct {
+	mu    sync.Mutex
+	attrs map[string]any
+	comps map[string][]map[string]any
+}
+
+// set records a non-empty text attribute.
+func (b *inventoryBuilder) set(name, v string) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return
+	}
+	b.mu.Lock()
+	b.attrs[name] = v
+	b.mu.Unlock()
+}
+
+// add records a component, without its empty values.
+func (b *inventoryBuilder) add(kind string, c map[string]any) {
+	for k, v := range c {
+		switch x := v.(type) {
+		case string:
+			if strings.TrimSpace(x) == "" {
+				delete(c, k)
+			}
+		case nil:
+			delete(c, k)
+		}
+	}
+	b.mu.Lock()
+	b.comps[kind] = append(b.comps[kind], c)
+	b.mu.Unlock()
+}
+
+// sortComponents orders components by id, so that inventories of the same
+// configuration compare equal whatever order requests finished in.
+func (b *inventoryBuilder) sortComponents() {
+	for _, list := range b.comps {
+		slices.SortStableFunc(list, func(x, y map[string]any) int {
+			return strings.Compare(fmt.Sprint(x["system"], x["chassis"], x["id"]), fmt.Sprint(y["system"], y["chassis"], y["id"]))
+		})
+	}
+}
+
+// totals derives counts and sums from the components.
+func (b *inventoryBuilder) totals() {
+	var cpus, gpus, cores, threads int64
+	for _, p := range b.comps["processors"] {
+		switch p["type"] {
+		case "GPU":
+			gpus++
+		case nil, "CPU":
+			cpus++
+			cores += toInt(p["cores"])
+			threads += toInt(p["threads"])
+			if b.attrs["cpu_model"] == nil {
+				if m, ok := p["model"].(string); ok {
+					b.attrs["cpu_model"] = m
+				}
+			}
+		}
+	}
+	if b.attrs["cpu_count"] == nil && cpus > 0 {
+		b.attrs["cpu_count"] = cpus
+	}
+	if cores > 0 {
+		b.attrs["cpu_cores"] = cores
+	}
+	if threads > 0 {
+		b.attrs["cpu_threads"] = threads
+	}
+	if gpus > 0 {
+		b.attrs["gpu_count"] = gpus
+	}
+	var dimmBytes int64
+	for _, m := range b.comps["memory"] {
+		dimmBytes += toInt(m["capacity_bytes"])
+	}
+	if len(b.comps["memory"]) > 0 {
+		b.attrs["dimm_count"] = int64(len(b.comps["memory"]))
+	}
+	if b.attrs["memory_bytes"] == nil && dimmBytes > 0 {
+		b.attrs["memory_bytes"] = dimmBytes
+	}
+	var driveBytes int64
+	for _, d := range b.comps["drives"] {
+		driveBytes += toInt(d["capacity_bytes"])
+	}
+	if n := len(b.comps["drives"]); n > 0 {
+		b.attrs["drive_count"] = int64(n)
+		b.attrs["drive_bytes"] = driveBytes
+	}
+	if n := len(b.comps["power_supplies"]); n > 0 {
+		b.attrs["power_supply_count"] = int64(n)
+	}
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int64:
+		return x
+	case uint:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// opt returns *p, or nil (left out of a component) when p is nil.
+func opt[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func optF32(p *float32) any {
+	if p == nil {
+		return nil
+	}
+	return float64(*p)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if strings.TrimSpace(x) != "" {
+			return strings.TrimSpace(x)
+		}
+	}
+	return ""
+}
+
+// healthCode maps Redfish health to a number for dashboards and alerts:
+// 0 OK, 1 Warning, 2 Critical.
+func healthCode(h schemas.Health) (int64, bool) {
+	switch strings.ToLower(string(h)) {
+	case "ok":
+		return 0, true
+	case "warning":
+		return 1, true
+	case "critical":
+		return 2, true
+	}
+	return 0, false
+}
+
+// oemHPE is the part of iLO's OEM section of a ComputerSystem with the
+// aggregate health the standard properties lack.
+type oemHPE struct {
+	Hpe struct {
+		AggregateHealthStatus map[string]json.RawMessage
+	}
+}

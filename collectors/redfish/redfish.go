@@ -1,0 +1,133 @@
+// Package redfish collects inventory, health, power and thermal readings
+// and log events from server BMCs (HPE iLO, Dell iDRAC, Lenovo XCC,
+// Supermicro, AMI MegaRAC) through their Redfish API, using gofish for
+// the protocol and its schema types. See docs/redfish.md.
+package redfish
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kpilot/kpilot/collectors"
+	"github.com/kpilot/kpilot/internal/kpi"
+)
+
+func init() { collectors.Register("redfish", newConfig) }
+
+type collector struct {
+	cfg     *Config
+	target  collectors.Target
+	b       *bmc
+	log     *slog.Logger
+	dataDir string
+	now     func() time.Time
+
+	plan          *plan
+	lastInventory time.Time
+	lastEvents    time.Time
+
+	mu         sync.Mutex // guards thresholds and evState, read by parallel requests
+	thresholds map[string]thresholds
+	evState    eventState
+
+	requests, reads int64 // of the last Collect, for Stats
+}
+
+var _ collectors.Collector = (*collector)(nil)
+
+// New implements collectors.Config. It does not contact the BMC.
+func (c *Config) New(t collectors.Target, o collectors.Options) (collectors.Collector, error) {
+	if c.tls == nil {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	ep, err := endpoint(t.Address)
+	if err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	col := &collector{cfg: c, target: t, b: newBMC(c, ep), log: log, dataDir: o.DataDir, now: time.Now}
+	if err := col.loadEventState(); err != nil {
+		log.Warn("redfish events", "err", err)
+	}
+	return col, nil
+}
+
+// Close deletes the collector's Redfish session on the BMC. The agent
+// calls it on shutdown and before it replaces the collector.
+func (c *collector) Close() error {
+	c.b.Close()
+	return nil
+}
+
+// Stats reports the HTTP requests of the last Collect (benchmarks and
+// probe use it).
+func (c *collector) Stats() (requests, values int) { return int(c.requests), int(c.reads) }
+
+// Collect implements collectors.Collector. Inventory runs (the first, then
+// every inventory_interval) read the whole tree; the others read power
+// state, health, power and thermal readings, and every events_interval
+// the new log entries.
+func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
+	start := c.b.requests.Load()
+	defer func() { c.requests = c.b.requests.Load() - start }()
+	f, err := newFetcher(ctx, c.b)
+	if err != nil {
+		return err
+	}
+	var errs atomic.Int64
+	report := func(err error) {
+		errs.Add(1)
+		s.Error(err)
+	}
+	now := c.now()
+	var samples []kpi.Sample
+	if c.plan == nil || now.Sub(c.lastInventory) >= c.cfg.InventoryInterval.D() {
+		inv, p, drives, err := c.inventoryRun(f, now, report)
+		if err != nil {
+			return c.failed(ctx, err)
+		}
+		th := c.readThresholds(f, p, report)
+		c.mu.Lock()
+		c.thresholds = th
+		c.mu.Unlock()
+		c.plan, c.lastInventory = p, now
+		s.Inventory(*inv)
+		samples = append(samples, drives...)
+	}
+	samples = append(samples, c.readings(f, c.plan, now, report)...)
+	if c.cfg.Events && now.Sub(c.lastEvents) >= c.cfg.EventsInterval.D() {
+		samples = append(samples, c.events(f, c.plan, now, report)...)
+		c.lastEvents = now
+		if err := c.saveEventState(); err != nil {
+			s.Error(fmt.Errorf("saving event cursors: %w", err))
+		}
+	}
+	if ctx.Err() != nil {
+		return c.failed(ctx, ctx.Err())
+	}
+	if len(samples) == 0 && errs.Load() > 0 {
+		return fmt.Errorf("%s: no reading could be read (%d errors)", c.b.endpoint, errs.Load())
+	}
+	for _, x := range samples {
+		s.Sample(x)
+	}
+	c.reads = int64(len(samples))
+	return nil
+}
+
+// failed explains a poll that ended by its timeout.
+func (c *collector) failed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: poll did not finish within its timeout (%w); the BMC answers slowly: raise timeout, or lower what is read", c.b.endpoint, ctx.Err())
+	}
+	return err
+}

@@ -1,0 +1,198 @@
+package redfish
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Bounds on what one collection may hold, against a BMC that pages
+// forever or lists a million members.
+const (
+	maxPages   = 50
+	maxMembers = 5000
+)
+
+// refs is one link ({"@odata.id": ...}) or a list of them. It decodes any
+// shape without error: a broken link is simply absent.
+type refs []string
+
+func (r *refs) UnmarshalJSON(b []byte) error {
+	var one struct {
+		ID string `json:"@odata.id"`
+	}
+	if json.Unmarshal(b, &one) == nil && one.ID != "" {
+		*r = refs{one.ID}
+		return nil
+	}
+	var many []struct {
+		ID string `json:"@odata.id"`
+	}
+	if json.Unmarshal(b, &many) == nil {
+		for _, m := range many {
+			if m.ID != "" {
+				*r = append(*r, m.ID)
+			}
+		}
+	}
+	return nil
+}
+
+func (r refs) first() string {
+	if len(r) == 0 {
+		return ""
+	}
+	return r[0]
+}
+
+// links are the navigation properties of any resource the collector reads.
+type links struct {
+	Systems, Chassis, Managers, UpdateService, FirmwareInventory refs
+	Processors, Memory, Storage, Drives, LogServices, Entries    refs
+	Controllers                                                  refs
+	NetworkAdapters, Power, Thermal, PowerSubsystem              refs
+	ThermalSubsystem, EnvironmentMetrics, PowerSupplies          refs
+	ThermalMetrics, Fans, Metrics                                refs
+	Links                                                        struct {
+		Chassis, ManagedBy, ContainedBy refs
+	}
+}
+
+// member is one member of a collection: its path, and its body when the
+// BMC put the whole member inline (log entries usually are).
+type member struct {
+	path string
+	body json.RawMessage
+}
+
+// members reads a collection, following Members@odata.nextLink pages.
+func (f *fetcher) members(path string) ([]member, error) {
+	var out []member
+	for page := 0; path != "" && page < maxPages; page++ {
+		body, err := f.raw(path)
+		if err != nil {
+			return out, err
+		}
+		var c struct {
+			Members []json.RawMessage
+			Next    refsOrString `json:"Members@odata.nextLink"`
+		}
+		if err := json.Unmarshal(body, &c); err != nil {
+			return out, problem{path, fmt.Errorf("not a collection: %w", err)}
+		}
+		for _, raw := range c.Members {
+			var m map[string]json.RawMessage
+			if json.Unmarshal(raw, &m) != nil {
+				continue
+			}
+			var id string
+			if json.Unmarshal(m["@odata.id"], &id) != nil || id == "" {
+				continue
+			}
+			mb := member{path: id}
+			if len(m) > 3 { // more than @odata.id, @odata.type and @odata.etag
+				mb.body = raw
+			}
+			out = append(out, mb)
+			if len(out) >= maxMembers {
+				return out, problem{path, fmt.Errorf("more than %d members; the rest ignored", maxMembers)}
+			}
+		}
+		path = string(c.Next)
+	}
+	return out, nil
+}
+
+// refsOrString decodes a nextLink, which BMCs write as a string (as the
+// standard says) or as a link object.
+type refsOrString string
+
+func (s *refsOrString) UnmarshalJSON(b []byte) error {
+	var str string
+	if json.Unmarshal(b, &str) == nil {
+		*s = refsOrString(str)
+		return nil
+	}
+	var r refs
+	_ = r.UnmarshalJSON(b)
+	*s = refsOrString(r.first())
+	return nil
+}
+
+// item is one resource read from a BMC.
+type item[T any] struct {
+	path  string
+	v     *T
+	links *links
+}
+
+// readAll reads the resources at paths in parallel (within the BMC's
+// bound on parallel requests) and returns those that could be read, in
+// order. Every failure goes to report, named by its path.
+func readAll[T any](f *fetcher, paths []string, report func(error)) []item[T] {
+	return readMembers[T](f, toMembers(paths), report)
+}
+
+func toMembers(paths []string) []member {
+	ms := make([]member, 0, len(paths))
+	for _, p := range paths {
+		if p != "" {
+			ms = append(ms, member{path: p})
+		}
+	}
+	return ms
+}
+
+func readMembers[T any](f *fetcher, ms []member, report func(error)) []item[T] {
+	res := make([]*item[T], len(ms))
+	var g errgroup.Group
+	g.SetLimit(f.b.cfg.MaxConcurrentRequests)
+	for i, m := range ms {
+		g.Go(func() error {
+			v := new(T)
+			if m.body != nil {
+				dropped, err := decode(m.body, v)
+				if len(dropped) > 0 {
+					report(problem{m.path, fmt.Errorf("ignored %s", strings.Join(dropped, "; "))})
+				}
+				if err != nil {
+					report(problem{m.path, err})
+					return nil
+				}
+				var l links
+				_ = json.Unmarshal(m.body, &l)
+				res[i] = &item[T]{path: m.path, v: v, links: &l}
+				return nil
+			}
+			l, err := read(f, m.path, v, report)
+			if err != nil {
+				report(err)
+				return nil
+			}
+			res[i] = &item[T]{path: m.path, v: v, links: l}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	out := make([]item[T], 0, len(ms))
+	for _, r := range res {
+		if r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out
+}
+
+// readCollection reads every member of the collection at path.
+func readCollection[T any](f *fetcher, path string, report func(error)) []item[T] {
+	if path == "" {
+		return nil
+	}
+	ms, err := f.members(path)
+	if err != nil {
+		report(err)
+	}
+	return readMembers[T](f, ms, report)
+}
