@@ -111,20 +111,21 @@ func (b *bmc) logoutLocked() {
 
 // fetcher reads resources of one BMC within one poll.
 type fetcher struct {
-	b   *bmc
-	ctx context.Context
+	b      *bmc
+	ctx    context.Context
+	expand *atomic.Bool // the BMC answers $expand on collections
 
 	mu  sync.Mutex
 	api *gofish.APIClient
 	gen int
 }
 
-func newFetcher(ctx context.Context, b *bmc) (*fetcher, error) {
+func newFetcher(ctx context.Context, b *bmc, expand *atomic.Bool) (*fetcher, error) {
 	api, gen, err := b.client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &fetcher{b: b, ctx: ctx, api: api, gen: gen}, nil
+	return &fetcher{b: b, ctx: ctx, api: api, gen: gen, expand: expand}, nil
 }
 
 // raw GETs path and returns the body, logging in again once when the BMC

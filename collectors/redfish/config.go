@@ -53,6 +53,11 @@ type Config struct {
 	// this are history, not events.
 	EventsLookback yamlconf.Duration `yaml:"events_lookback"`
 
+	// Expand asks for collections with their members inline ($expand),
+	// where the BMC says it supports that: one request instead of one per
+	// member. A BMC that refuses it is asked member by member.
+	Expand bool `yaml:"expand"`
+
 	// MaxResponseBytes refuses a larger answer (a broken or hostile BMC).
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 
@@ -66,6 +71,7 @@ func newConfig() collectors.Config {
 		MaxConcurrentRequests: 4,
 		InventoryInterval:     yamlconf.Duration(time.Hour),
 		Events:                true,
+		Expand:                true,
 		EventsInterval:        yamlconf.Duration(5 * time.Minute),
 		EventsLookback:        yamlconf.Duration(7 * 24 * time.Hour),
 		MaxResponseBytes:      32 << 20,

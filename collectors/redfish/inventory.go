@@ -16,6 +16,9 @@ import (
 
 // serviceRoot is the part of /redfish/v1 the collector uses.
 type serviceRoot struct {
+	ProtocolFeaturesSupported struct {
+		ExpandQuery struct{ NoLinks, Levels bool }
+	}
 	RedfishVersion string
 	Vendor         string
 	Product        string
@@ -34,6 +37,7 @@ type chassisPlan struct {
 	id, path                                      string
 	power, thermal                                string // the older resources
 	powerSubsystem, thermalSubsystem, environment string // the newer ones
+	sensors                                       string // Sensor collection (thresholds)
 }
 
 type logPlan struct {
@@ -42,14 +46,17 @@ type logPlan struct {
 }
 
 // inventoryRun reads the whole tree: identity, processors, memory,
-// storage, adapters, power supplies, firmware. It returns the inventory,
-// the plan for the readings of later runs, and the drive samples.
+// storage, adapters, power supplies, firmware, and the readings. It
+// returns the inventory, the plan for the readings of later runs, and the
+// samples (readings and drive health).
 func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) (*kpi.Inventory, *plan, []kpi.Sample, error) {
 	var root serviceRoot
 	rl, err := read(f, "/redfish/v1", &root, report)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	f.expand.Store(c.cfg.Expand && root.ProtocolFeaturesSupported.ExpandQuery.NoLinks &&
+		root.ProtocolFeaturesSupported.ExpandQuery.Levels)
 	inv := &inventoryBuilder{attrs: map[string]any{}, comps: map[string][]map[string]any{}}
 	inv.set("redfish_version", root.RedfishVersion)
 
@@ -77,10 +84,23 @@ func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) 
 	}
 
 	p := &plan{}
+	for _, sys := range systems {
+		p.systems = append(p.systems, sys.path)
+	}
+	p.chassis = readingChassis(systems, chassis)
+	// The readings of this run go along with the rest of the inventory:
+	// a BMC answers slowly, so the requests in flight should never run dry.
+	var readings []kpi.Sample
+	wg.Go(func() {
+		th := c.readThresholds(f, p, report)
+		c.mu.Lock()
+		c.thresholds = th
+		c.mu.Unlock()
+		readings = c.readings(f, p, now, report)
+	})
 	var drives []item[schemas.Drive]
 	var mu sync.Mutex
 	for _, sys := range systems {
-		p.systems = append(p.systems, sys.path)
 		wg.Go(func() {
 			d := c.systemParts(f, inv, sys, p, &mu, report)
 			mu.Lock()
@@ -88,9 +108,13 @@ func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) 
 			mu.Unlock()
 		})
 	}
+	main := map[string]bool{}
+	for _, cp := range p.chassis {
+		main[cp.path] = true
+	}
 	for _, ch := range chassis {
 		wg.Go(func() {
-			d := c.chassisParts(f, inv, ch, report)
+			d := c.chassisParts(f, inv, ch, main[ch.path], report)
 			mu.Lock()
 			drives = append(drives, d...)
 			mu.Unlock()
@@ -99,13 +123,12 @@ func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) 
 	wg.Wait()
 
 	identity(inv, systems, chassis, managers)
-	p.chassis = readingChassis(systems, chassis)
 	for _, fw := range firmware {
 		v := fw.v
 		inv.add("firmware", map[string]any{"id": v.ID, "name": v.Name, "version": v.Version,
 			"manufacturer": v.Manufacturer, "updateable": v.Updateable, "health": string(v.Status.Health)})
 	}
-	samples := c.driveParts(inv, drives, now, p)
+	samples := append(readings, c.driveParts(inv, drives, now, p)...)
 	inv.sortComponents()
 	inv.totals()
 	return &kpi.Inventory{Asset: c.target.Asset, Time: now, Attributes: inv.attrs, Components: inv.comps}, p, samples, nil
@@ -180,9 +203,10 @@ func (c *collector) systemParts(f *fetcher, inv *inventoryBuilder, sys item[sche
 	return drives
 }
 
-// chassisParts reads a chassis' network adapters, power supplies (newer
-// PowerSubsystem) and drives attached to the chassis itself.
-func (c *collector) chassisParts(f *fetcher, inv *inventoryBuilder, ch item[schemas.Chassis], report func(error)) []item[schemas.Drive] {
+// chassisParts reads a chassis' network adapters and drives attached to
+// the chassis itself, and for the main chassis (see readingChassis) the
+// power supplies: inner modules have none of their own.
+func (c *collector) chassisParts(f *fetcher, inv *inventoryBuilder, ch item[schemas.Chassis], main bool, report func(error)) []item[schemas.Drive] {
 	var wg sync.WaitGroup
 	var drives []item[schemas.Drive]
 	wg.Go(func() {
@@ -198,6 +222,9 @@ func (c *collector) chassisParts(f *fetcher, inv *inventoryBuilder, ch item[sche
 		}
 	})
 	wg.Go(func() {
+		if !main {
+			return
+		}
 		if ch.links.Power.first() != "" {
 			var pw schemas.Power
 			if _, err := read(f, ch.links.Power.first(), &pw, report); err != nil {
@@ -322,8 +349,8 @@ func identity(inv *inventoryBuilder, systems []item[schemas.ComputerSystem], cha
 }
 
 // readingChassis picks the chassis whose power and thermal resources are
-// read every run: the outermost ones and those of the systems. Inner
-// modules (drive cages, risers, GPU boards) are summed up by these.
+// read every run: those of the systems and the outermost enclosures.
+// Inner modules (drive cages, risers, GPU boards) are summed up by these.
 func readingChassis(systems []item[schemas.ComputerSystem], chassis []item[schemas.Chassis]) []chassisPlan {
 	want := map[string]bool{}
 	for _, s := range systems {
@@ -333,12 +360,16 @@ func readingChassis(systems []item[schemas.ComputerSystem], chassis []item[schem
 	}
 	var out []chassisPlan
 	for _, ch := range chassis {
-		if len(ch.links.Links.ContainedBy) > 0 && !want[ch.path] {
-			continue
+		switch {
+		case want[ch.path]:
+		case len(ch.links.Links.ContainedBy) > 0:
+			continue // inside another chassis
+		case slices.Contains([]schemas.ChassisType{"Module", "Component", "Card"}, ch.v.ChassisType):
+			continue // a part that lists itself on top (Supermicro's CPLDs)
 		}
 		cp := chassisPlan{id: ch.v.ID, path: ch.path, power: ch.links.Power.first(), thermal: ch.links.Thermal.first(),
 			powerSubsystem: ch.links.PowerSubsystem.first(), thermalSubsystem: ch.links.ThermalSubsystem.first(),
-			environment: ch.links.EnvironmentMetrics.first()}
+			environment: ch.links.EnvironmentMetrics.first(), sensors: ch.links.Sensors.first()}
 		if cp.power+cp.thermal+cp.powerSubsystem+cp.thermalSubsystem+cp.environment != "" {
 			out = append(out, cp)
 		}

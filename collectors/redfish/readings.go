@@ -3,6 +3,7 @@ package redfish
 import (
 	"encoding/json"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,9 +205,34 @@ func (c *collector) readThresholds(f *fetcher, p *plan, report func(error)) map[
 		}
 	}
 	out := map[string]thresholds{}
-	for _, s := range readAll[schemas.Sensor](f, sensors, report) {
+	add := func(s item[schemas.Sensor]) {
 		th := s.v.Thresholds
 		out[s.path] = thresholds{warning: th.UpperCaution.Reading, critical: th.UpperCritical.Reading, fatal: th.UpperFatal.Reading}
+	}
+	// With $expand a chassis' sensors come in one request; otherwise (or
+	// for sensors of other chassis) one by one.
+	if f.expand.Load() {
+		for _, ch := range p.chassis {
+			if ch.thermal == "" && ch.sensors != "" {
+				ms, err := f.members(ch.sensors)
+				if err != nil {
+					report(err)
+				}
+				var inline []member
+				for _, m := range ms {
+					if m.body != nil {
+						inline = append(inline, m)
+					}
+				}
+				for _, s := range readMembers[schemas.Sensor](f, inline, report) {
+					add(s)
+				}
+			}
+		}
+	}
+	sensors = slices.DeleteFunc(sensors, func(s string) bool { _, ok := out[s]; return ok })
+	for _, s := range readAll[schemas.Sensor](f, sensors, report) {
+		add(s)
 	}
 	return out
 }

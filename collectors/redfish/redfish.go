@@ -34,7 +34,8 @@ type collector struct {
 	thresholds map[string]thresholds
 	evState    eventState
 
-	requests, reads int64 // of the last Collect, for Stats
+	expand          atomic.Bool // the BMC supports $expand (learnt on inventory runs)
+	requests, reads int64       // of the last Collect, for Stats
 }
 
 var _ collectors.Collector = (*collector)(nil)
@@ -79,7 +80,7 @@ func (c *collector) Stats() (requests, values int) { return int(c.requests), int
 func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	start := c.b.requests.Load()
 	defer func() { c.requests = c.b.requests.Load() - start }()
-	f, err := newFetcher(ctx, c.b)
+	f, err := newFetcher(ctx, c.b, &c.expand)
 	if err != nil {
 		return err
 	}
@@ -91,19 +92,16 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	now := c.now()
 	var samples []kpi.Sample
 	if c.plan == nil || now.Sub(c.lastInventory) >= c.cfg.InventoryInterval.D() {
-		inv, p, drives, err := c.inventoryRun(f, now, report)
+		inv, p, x, err := c.inventoryRun(f, now, report)
 		if err != nil {
 			return c.failed(ctx, err)
 		}
-		th := c.readThresholds(f, p, report)
-		c.mu.Lock()
-		c.thresholds = th
-		c.mu.Unlock()
 		c.plan, c.lastInventory = p, now
 		s.Inventory(*inv)
-		samples = append(samples, drives...)
+		samples = x
+	} else {
+		samples = c.readings(f, c.plan, now, report)
 	}
-	samples = append(samples, c.readings(f, c.plan, now, report)...)
 	if c.cfg.Events && now.Sub(c.lastEvents) >= c.cfg.EventsInterval.D() {
 		samples = append(samples, c.events(f, c.plan, now, report)...)
 		c.lastEvents = now

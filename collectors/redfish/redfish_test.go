@@ -227,7 +227,7 @@ func TestWrongTypesLoseOnlyThatField(t *testing.T) {
 		doc["ProcessorSummary"] = "none"
 	})
 	m.SetFault("/redfish/v1/Systems/437XR1138R2", redfishmock.Fault{Body: system})
-	col := newCollector(t, testConfig(t, srv, nil))
+	col := newCollector(t, testConfig(t, srv, func(c *Config) { c.Expand = false }))
 	s, err := collectortest.CollectOnce(t, col)
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +287,10 @@ func TestBrokenResourcesArePartial(t *testing.T) {
 	m.SetFault("/redfish/v1/Chassis/1/Thermal", redfishmock.Fault{Body: []byte(`{"Temperatures": [`)})
 	m.SetFault("/redfish/v1/Systems/1/Processors/1", redfishmock.Fault{Status: 404})
 	m.SetFault("/redfish/v1/UpdateService", redfishmock.Fault{Delay: time.Minute}) // hangs
-	col := newCollector(t, testConfig(t, srv, func(c *Config) { c.RequestTimeout = yamlconf.Duration(300 * time.Millisecond) }))
+	col := newCollector(t, testConfig(t, srv, func(c *Config) {
+		c.RequestTimeout = yamlconf.Duration(300 * time.Millisecond)
+		c.Expand = false // faults on members need members read one by one
+	}))
 	start := time.Now()
 	s, err := collectortest.CollectOnce(t, col)
 	if err != nil {
@@ -426,5 +429,33 @@ func TestUnreachableAndOversized(t *testing.T) {
 	}
 	if !strings.Contains(errors.Join(s.Errors...).Error(), "GET /redfish/v1/Chassis/1U/Power: answer larger than max_response_bytes") {
 		t.Errorf("oversized answer not reported: %v", s.Errors)
+	}
+}
+
+// TestExpand: where the BMC supports $expand, a collection costs one
+// request; a BMC that refuses it is read member by member, with the same
+// result, and is not asked again.
+func TestExpand(t *testing.T) {
+	inventory := func(o redfishmock.Options) (kpi.Inventory, int64, *collector) {
+		m, srv := bmcServer(t, "hpe-ilo5-dl360-gen10plus", o)
+		col := newCollector(t, testConfig(t, srv, nil))
+		s, err := collectortest.CollectOnce(t, col)
+		if err != nil || len(s.Inventories) != 1 {
+			t.Fatalf("Collect: %v, %d inventories", err, len(s.Inventories))
+		}
+		return s.Inventories[0], m.Stats().Requests, col
+	}
+	withExpand, fewer, _ := inventory(redfishmock.Options{})
+	without, more, col := inventory(redfishmock.Options{NoExpand: true})
+	if fewer*2 > more {
+		t.Errorf("requests with $expand %d, without %d: expand saves less than half", fewer, more)
+	}
+	if col.expand.Load() {
+		t.Error("a BMC that refused $expand is still asked with it")
+	}
+	a, _ := json.Marshal(withExpand.Components)
+	b, _ := json.Marshal(without.Components)
+	if !bytes.Equal(a, b) {
+		t.Errorf("inventories differ with and without $expand:\n%s\n%s", a, b)
 	}
 }

@@ -3,6 +3,8 @@ package redfish
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -54,7 +56,7 @@ type links struct {
 	Controllers                                                  refs
 	NetworkAdapters, Power, Thermal, PowerSubsystem              refs
 	ThermalSubsystem, EnvironmentMetrics, PowerSupplies          refs
-	ThermalMetrics, Fans, Metrics                                refs
+	ThermalMetrics, Fans, Metrics, Sensors                       refs
 	Links                                                        struct {
 		Chassis, ManagedBy, ContainedBy refs
 	}
@@ -70,14 +72,16 @@ type member struct {
 // members reads a collection, following Members@odata.nextLink pages.
 func (f *fetcher) members(path string) ([]member, error) {
 	var out []member
+	var err error
 	for page := 0; path != "" && page < maxPages; page++ {
-		body, err := f.raw(path)
-		if err != nil {
-			return out, err
+		body, gerr := f.page(path, page == 0)
+		if gerr != nil {
+			return out, gerr
 		}
 		var c struct {
 			Members []json.RawMessage
 			Next    refsOrString `json:"Members@odata.nextLink"`
+			inline  int
 		}
 		if err := json.Unmarshal(body, &c); err != nil {
 			return out, problem{path, fmt.Errorf("not a collection: %w", err)}
@@ -94,15 +98,58 @@ func (f *fetcher) members(path string) ([]member, error) {
 			mb := member{path: id}
 			if len(m) > 3 { // more than @odata.id, @odata.type and @odata.etag
 				mb.body = raw
+				c.inline++
 			}
 			out = append(out, mb)
 			if len(out) >= maxMembers {
 				return out, problem{path, fmt.Errorf("more than %d members; the rest ignored", maxMembers)}
 			}
 		}
+		if page == 0 && c.inline > 0 && f.expand.Load() {
+			// An expanded answer inlines every member the BMC has; one
+			// left as a link is a broken link, not worth a request.
+			var broken []string
+			out = slices.DeleteFunc(out, func(m member) bool {
+				if m.body == nil {
+					broken = append(broken, m.path)
+					return true
+				}
+				return false
+			})
+			if len(broken) > 0 {
+				err = problem{path, fmt.Errorf("members %s: not in the expanded answer (broken links)", strings.Join(broken, ", "))}
+			}
+		}
 		path = string(c.Next)
 	}
-	return out, nil
+	return out, err
+}
+
+// expandQuery asks for the members of a collection inline, one level deep.
+const expandQuery = "?$expand=.($levels=1)"
+
+// page reads one page of a collection, the first with $expand where the
+// BMC supports it. A BMC that refuses $expand (400, 405, 501, or 404
+// where the plain path exists) is not asked again.
+func (f *fetcher) page(path string, first bool) ([]byte, error) {
+	if !first || f.expand == nil || !f.expand.Load() || strings.Contains(path, "?") {
+		return f.raw(path)
+	}
+	body, err := f.raw(path + expandQuery)
+	switch statusOf(err) {
+	case 0:
+		return body, err
+	case http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		f.expand.Store(false)
+		return f.raw(path)
+	case http.StatusNotFound:
+		body, err = f.raw(path)
+		if err == nil {
+			f.expand.Store(false)
+		}
+		return body, err
+	}
+	return body, err
 }
 
 // refsOrString decodes a nextLink, which BMCs write as a string (as the

@@ -59,6 +59,8 @@ type Options struct {
 	// Delay is added to every request, to behave like a real BMC (100 ms
 	// to 1 s per request is typical).
 	Delay time.Duration
+	// NoExpand answers $expand with 400, like BMCs that do not support it.
+	NoExpand bool
 	// MaxSessions refuses new sessions beyond this many open ones, as BMCs
 	// do (0: no limit).
 	MaxSessions int
@@ -188,9 +190,47 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Base.1.0.ResourceMissingAtURI", "no resource at "+p)
 		return
 	}
+	if r.URL.Query().Has("$expand") {
+		if s.opts.NoExpand {
+			writeError(w, http.StatusBadRequest, "Base.1.0.QueryNotSupported", "$expand is not supported")
+			return
+		}
+		body = s.expand(body)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("OData-Version", "4.0")
 	w.Write(body)
+}
+
+// expand answers $expand on a collection the way BMCs that advertise
+// ExpandQuery do: each member link is replaced by the member itself (one
+// level; members the tree lacks stay links). Other resources are served
+// as they are.
+func (s *Server) expand(body []byte) []byte {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil {
+		return body
+	}
+	var members []struct {
+		ID string `json:"@odata.id"`
+	}
+	if json.Unmarshal(doc["Members"], &members) != nil || len(members) == 0 {
+		return body
+	}
+	expanded := make([]json.RawMessage, len(members))
+	for i, m := range members {
+		b, err := s.read(cleanPath(m.ID))
+		if err != nil {
+			b, _ = json.Marshal(map[string]string{"@odata.id": m.ID})
+		}
+		expanded[i] = b
+	}
+	doc["Members"], _ = json.Marshal(expanded)
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // read returns the index.json of p. Like iLO it also finds a path written
