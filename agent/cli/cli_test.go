@@ -42,7 +42,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 func TestValidate(t *testing.T) {
 	code, out, _ := run(t, "validate", "--config", "../../configs/agent.example.yaml")
 	require.Equal(t, 0, code)
-	require.Contains(t, out, "OK (1 collectors, 1 targets)")
+	require.Contains(t, out, "OK (2 collectors, 2 targets)")
 
 	code, _, errOut := run(t, "validate", "--config", "../testdata/unknown_field.bad.yaml")
 	require.Equal(t, 1, code)
@@ -52,6 +52,8 @@ func TestValidate(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "community: <secret>")
 	require.NotContains(t, out, "public")
+	require.Contains(t, out, "password: <secret>")
+	require.NotContains(t, out, "lab-bmc-password")
 }
 
 // exampleConfig copies the example config with its data_dir in a temp dir.

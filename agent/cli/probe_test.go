@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kpilot/kpilot/agent"
 	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/redfishmock"
 )
 
 // probeConfig is the example config pointed at addr.
@@ -79,4 +81,35 @@ func TestProbeUsage(t *testing.T) {
 	require.Contains(t, errOut, `no target "nope"`)
 	code, _, _ = run(t, "probe", "--config", "../../configs/agent.example.yaml", "--target", "lab-snmpd", "--format", "xml")
 	require.Equal(t, 2, code)
+}
+
+func TestProbeAgainstRedfishMockup(t *testing.T) {
+	bmc, err := redfishmock.ListenTLS("127.0.0.1:0", "hpe-ilo5-dl360-gen10plus",
+		redfishmock.Options{Username: "monitor", Password: "lab-bmc-password"})
+	require.NoError(t, err)
+	t.Cleanup(func() { bmc.Close() })
+	_, cfg := exampleConfig(t)
+	ca := filepath.Join(t.TempDir(), "bmc-ca.pem")
+	require.NoError(t, os.WriteFile(ca, bmc.CAPEM, 0o600))
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	data = bytes.ReplaceAll(data, []byte("https://127.0.0.1:8443"), []byte(bmc.URL))
+	data = bytes.ReplaceAll(data, []byte("# ca_file: /etc/kpilot/bmc-ca.pem"), []byte("ca_file: "+ca))
+	require.NoError(t, os.WriteFile(cfg, data, 0o600))
+
+	code, out, errOut := run(t, "probe", "--config", cfg, "--target", "lab-bmc", "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var res agent.ProbeResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.True(t, res.OK, res.Error)
+	require.Equal(t, "redfish", res.Type)
+	require.Equal(t, "MXQ2390RHW", res.Inventory.Attributes["serial"])
+	measurements := map[string]bool{}
+	for _, x := range res.Samples {
+		measurements[x.Measurement] = true
+	}
+	require.True(t, measurements["temperature"] && measurements["power"] && measurements["server_health"], "%v", measurements)
+	st := bmc.Stats()
+	require.Equal(t, int64(1), st.SessionsOpened)
+	require.Zero(t, st.SessionsOpen, "probe must log out of the BMC")
 }

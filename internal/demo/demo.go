@@ -17,15 +17,17 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/redfishmock"
 )
 
 type options struct {
 	dir, bin, configs                string
 	serverPort, influxPort, snmpPort int
+	redfishPort                      int
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
-	for name, port := range map[string]int{"server-port": o.serverPort, "influx-port": o.influxPort} {
+	for name, port := range map[string]int{"server-port": o.serverPort, "influx-port": o.influxPort, "redfish-port": o.redfishPort} {
 		if err := portFree(port); err != nil {
 			return fmt.Errorf("port %d (-%s) is taken: %w; pass another, e.g. make demo DEMO_FLAGS=\"-%s %d\"", port, name, err, name, port+10000)
 		}
@@ -63,6 +65,17 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return err
 	}
 	stops = append(stops, snmpd.Stop)
+	log.Info("starting the Redfish BMC mockup (HPE iLO 5, DL360 Gen10 Plus)", "port", o.redfishPort)
+	bmc, err := redfishmock.ListenTLS(fmt.Sprintf("127.0.0.1:%d", o.redfishPort), "hpe-ilo5-dl360-gen10plus",
+		redfishmock.Options{Username: "monitor", Password: "lab-bmc-password", Delay: 50 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, bmc.Close)
+	bmcCA := filepath.Join(dir, "bmc-ca.pem")
+	if err := os.WriteFile(bmcCA, bmc.CAPEM, 0o600); err != nil {
+		return err
+	}
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", o.serverPort)
 	agentBin, serverBin := filepath.Join(o.bin, "kpilot-agent"), filepath.Join(o.bin, "kpilot-server")
@@ -76,6 +89,8 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err := devenv.RewriteConfig(filepath.Join(o.configs, "agent.example.yaml"), agentCfg,
 		"http://127.0.0.1:8080", base,
 		"127.0.0.1:1161", snmpd.Addr(),
+		"https://127.0.0.1:8443", bmc.URL,
+		"# ca_file: /etc/kpilot/bmc-ca.pem", "ca_file: "+bmcCA,
 		"/var/lib/kpilot", filepath.Join(dir, "agent")); err != nil {
 		return err
 	}
@@ -125,14 +140,15 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}
 	printBanner(base, email, password, session, assetID, dir)
 	<-ctx.Done()
-	fmt.Println("\nstopping agent, server, snmpd and influxd ...")
+	fmt.Println("\nstopping agent, server, BMC mockup, snmpd and influxd ...")
 	return nil
 }
 
 func printBanner(base, email, password, session, assetID, dir string) {
 	fmt.Printf(`
 ================================================================
-kpilot demo is running: the agent polls snmpd every 15s.
+kpilot demo is running: the agent polls snmpd every 15s and a
+Redfish BMC mockup (HPE iLO 5) every 30s.
 
   URL:       %[1]s
   login:     %[2]s
@@ -145,6 +161,12 @@ Live KPIs of the polled asset (a session token is already made):
 Interface traffic over the last 10 minutes, one value a minute:
 
   curl -s -H 'Authorization: Bearer %[4]s' '%[1]s/api/v1/assets/%[5]s/series?measurement=interface&field=in_octets&start=-10m&every=1m&fn=max'
+
+All assets (lab-snmpd and the BMC lab-bmc), then the BMC's temperatures,
+power and health with its id:
+
+  curl -s -H 'Authorization: Bearer %[4]s' '%[1]s/api/v1/assets'
+  curl -s -H 'Authorization: Bearer %[4]s' '%[1]s/api/v1/assets/ID/latest'
 
 Log in yourself:
 
@@ -173,12 +195,17 @@ func waitForData(ctx context.Context, base, email, password string) (session, as
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		var out struct {
-			Assets []struct{ ID string }
+			Assets []struct{ ID, Name string }
 		}
-		if err := getJSON(ctx, base+"/api/v1/assets", lr.Token, &out); err == nil && len(out.Assets) > 0 {
-			var latest struct{ Series []any }
-			if err := getJSON(ctx, base+"/api/v1/assets/"+out.Assets[0].ID+"/latest", lr.Token, &latest); err == nil && len(latest.Series) > 0 {
-				return lr.Token, out.Assets[0].ID, nil
+		if err := getJSON(ctx, base+"/api/v1/assets", lr.Token, &out); err == nil {
+			for _, a := range out.Assets {
+				if a.Name != "lab-snmpd" {
+					continue
+				}
+				var latest struct{ Series []any }
+				if err := getJSON(ctx, base+"/api/v1/assets/"+a.ID+"/latest", lr.Token, &latest); err == nil && len(latest.Series) > 0 {
+					return lr.Token, a.ID, nil
+				}
 			}
 		}
 		select {

@@ -1,5 +1,5 @@
-// Command demo is what `make demo` runs: a real influxd, a real snmpd, the
-// server and an agent polling that snmpd, all on 127.0.0.1, with state in
+// Command demo is what `make demo` runs: a real influxd, a real snmpd, a
+// Redfish mockup of an HPE iLO 5, the server and an agent polling both, all on 127.0.0.1, with state in
 // .demo/. It prints how to log in and a curl line that shows live KPIs, and
 // stops everything it started on Ctrl-C.
 package main
@@ -22,6 +22,7 @@ func main() {
 	flag.IntVar(&o.serverPort, "server-port", 8080, "port of kpilot-server")
 	flag.IntVar(&o.influxPort, "influx-port", 8086, "port of influxd")
 	flag.IntVar(&o.snmpPort, "snmp-port", 1161, "UDP port of snmpd")
+	flag.IntVar(&o.redfishPort, "redfish-port", 8443, "port of the Redfish BMC mockup")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

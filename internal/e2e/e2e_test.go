@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/redfishmock"
 )
 
 const version = "0.0.0-e2e"
@@ -239,10 +240,19 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		return nil
 	}))
 
+	bmc, err := redfishmock.ListenTLS("127.0.0.1:0", "hpe-ilo5-dl360-gen10plus",
+		redfishmock.Options{Username: "monitor", Password: "lab-bmc-password"})
+	require.NoError(t, err)
+	t.Cleanup(func() { bmc.Close() })
+	bmcCA := filepath.Join(dir, "bmc-ca.pem")
+	require.NoError(t, os.WriteFile(bmcCA, bmc.CAPEM, 0o600))
+
 	agentCfg := filepath.Join(dir, "agent.yaml")
 	rewrite(t, "agent.example.yaml", agentCfg,
 		"http://127.0.0.1:8080", base,
 		"127.0.0.1:1161", snmpd.Addr(),
+		"https://127.0.0.1:8443", bmc.URL,
+		"# ca_file: /etc/kpilot/bmc-ca.pem", "ca_file: "+bmcCA,
 		"/var/lib/kpilot", filepath.Join(dir, "agent"),
 		"127.0.0.1:9465", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"interval: 15s", "interval: 2s",
@@ -264,15 +274,33 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	t.Cleanup(func() { agentProc.Stop() })
 
 	acmeAdmin := login(t, base, "admin@acme.example", "correct-horse-battery")
-	var assetID string
-	waitUntil(t, 30*time.Second, "the agent's asset to appear", func() bool {
+	var assetID, bmcID string
+	waitUntil(t, 30*time.Second, "the agent's assets to appear", func() bool {
 		var resp struct{ Assets []struct{ ID, Name string } }
 		require.Equal(t, http.StatusOK, acmeAdmin.getJSON("/api/v1/assets", &resp))
-		if len(resp.Assets) == 1 && resp.Assets[0].Name == "lab-snmpd" {
-			assetID = resp.Assets[0].ID
-			return true
+		for _, a := range resp.Assets {
+			switch a.Name {
+			case "lab-snmpd":
+				assetID = a.ID
+			case "lab-bmc":
+				bmcID = a.ID
+			default:
+				t.Errorf("unexpected asset %q", a.Name)
+			}
 		}
-		return len(resp.Assets) > 1 && t.Failed()
+		return assetID != "" && bmcID != "" || t.Failed()
+	})
+	t.Run("BMC readings in InfluxDB match the Redfish mockup", func(t *testing.T) {
+		// Chassis/1/Thermal and Power of the iLO 5 mockup.
+		waitUntil(t, 30*time.Second, "BMC temperature", func() bool {
+			_, _, ok := influxLast(t, influx, "temperature", "celsius", bmcID, ` AND "sensor" = '01-Inlet Ambient'`)
+			return ok
+		})
+		_, celsius, _ := influxLast(t, influx, "temperature", "celsius", bmcID, ` AND "sensor" = '01-Inlet Ambient'`)
+		require.Equal(t, 21.0, celsius)
+		_, watts, ok := influxLast(t, influx, "power", "consumed_watts", bmcID, "")
+		require.True(t, ok)
+		require.Equal(t, 150.0, watts)
 	})
 	waitUntil(t, 30*time.Second, "uptime and interface counters in InfluxDB", func() bool {
 		_, _, up := influxLast(t, influx, "system", "uptime_seconds", assetID, "")
