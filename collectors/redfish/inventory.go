@@ -3,7 +3,6 @@ package redfish
 import (
 	"encoding/json"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -297,7 +296,7 @@ func (c *collector) driveParts(inv *inventoryBuilder, drives []item[schemas.Driv
 			fields["life_left_percent"] = *v.PredictedMediaLifeLeftPercent
 		}
 		samples = append(samples, kpi.Sample{Asset: c.target.Asset, Measurement: "drive", Time: now,
-			Tags: map[string]string{"drive": path.Base(d.path)}, Fields: fields})
+			Tags: map[string]string{"drive": strings.TrimPrefix(d.path, "/redfish/v1/")}, Fields: fields})
 	}
 	return samples
 }
