@@ -1,5 +1,5 @@
 // Package configs holds the files shipped in configs/ that the programs
-// also need at run time: the built-in SNMP profiles.
+// also need at run time: the built-in SNMP profiles and REST templates.
 package configs
 
 import (
@@ -13,6 +13,19 @@ var snmp embed.FS
 // SNMPProfiles is the built-in set of SNMP profiles (configs/snmp/*.yaml).
 func SNMPProfiles() fs.FS {
 	sub, err := fs.Sub(snmp, "snmp")
+	if err != nil {
+		panic(err) // the embedded path is fixed at compile time
+	}
+	return sub
+}
+
+//go:embed rest/*.yaml
+var rest embed.FS
+
+// RESTTemplates is the built-in set of REST API templates
+// (configs/rest/*.yaml).
+func RESTTemplates() fs.FS {
+	sub, err := fs.Sub(rest, "rest")
 	if err != nil {
 		panic(err) // the embedded path is fixed at compile time
 	}
