@@ -35,10 +35,10 @@ type api struct {
 	base *url.URL
 	hc   *http.Client
 
-	mu      sync.Mutex
-	session string        // session token (auth session)
-	loggedIn bool         // a session is open (token or cookie)
-	oauth   *oauth2.Token // client credentials token (auth oauth2)
+	mu       sync.Mutex
+	session  string        // session token (auth session)
+	loggedIn bool          // a session is open (token or cookie)
+	oauth    *oauth2.Token // client credentials token (auth oauth2)
 
 	requests int // of the current poll
 }

@@ -141,9 +141,9 @@ type Request struct {
 	// Disabled drops a template's request (set it in an override).
 	Disabled bool `yaml:"disabled"`
 
-	Samples    []SampleMap    `yaml:"samples"`
+	Samples    []SampleMap      `yaml:"samples"`
 	Inventory  map[string]Field `yaml:"inventory"`
-	Components []ComponentMap `yaml:"components"`
+	Components []ComponentMap   `yaml:"components"`
 }
 
 // Pagination says how to get the next page.
@@ -175,7 +175,7 @@ type SampleMap struct {
 	Items string `yaml:"items"`
 	// Latest keeps, per tag set, only the row where this path (a time or
 	// a number) is greatest: the newest job run of each client.
-	Latest string           `yaml:"latest"`
+	Latest string            `yaml:"latest"`
 	Tags   map[string]string `yaml:"tags"` // tag key -> gjson path
 	Fields map[string]Field  `yaml:"fields"`
 }
