@@ -33,6 +33,7 @@ type caseSpec struct {
 	Mockoon string `yaml:"mockoon"` // file in testdata/mockoon
 	Prefix  string `yaml:"prefix"`  // path the environment is served below
 	Polls   int    `yaml:"polls"`   // default 1; the golden file holds the last poll
+	Now     string `yaml:"now"`     // RFC 3339; default caseNow
 }
 
 // TestCases runs every folder of testdata/cases: the collector entry in
@@ -56,14 +57,19 @@ func TestCases(t *testing.T) {
 			c := loadCase(t, filepath.Join(dir, "config.yaml"), srv.URL)
 			col, err := c.New(c.Targets[0], collectors.Options{})
 			require.NoError(t, err)
-			col.(*collector).now = func() time.Time { return caseNow }
+			now := caseNow
+			if spec.Now != "" {
+				now, err = time.Parse(time.RFC3339, spec.Now)
+				require.NoError(t, err)
+			}
+			col.(*collector).now = func() time.Time { return now }
 			var sink *collectortest.Sink
 			var collectErr error
 			for range max(spec.Polls, 1) {
 				sink, collectErr = collectortest.CollectOnce(t, col)
 			}
-			require.NoError(t, col.(*collector).Close())
-			got := renderPoll(sink, collectErr, mock.Requests())
+			closeErr := col.(*collector).Close()
+			got := strings.ReplaceAll(renderPoll(sink, collectErr, closeErr, mock.Requests()), srv.URL, "{{addr}}")
 			golden := filepath.Join(dir, "expected.txt")
 			if *update {
 				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
@@ -90,7 +96,7 @@ func loadCase(t *testing.T, path, addr string) *Config {
 // renderPoll writes what one poll produced as stable text: samples as sorted
 // line-protocol-like lines, the inventory as indented JSON, the errors,
 // and the requests the server saw.
-func renderPoll(s *collectortest.Sink, collectErr error, requests []string) string {
+func renderPoll(s *collectortest.Sink, collectErr, closeErr error, requests []string) string {
 	var b strings.Builder
 	b.WriteString("# samples\n")
 	var lines []string
@@ -119,6 +125,9 @@ func renderPoll(s *collectortest.Sink, collectErr error, requests []string) stri
 	slices.Sort(errs)
 	for _, e := range errs {
 		b.WriteString(e + "\n")
+	}
+	if closeErr != nil {
+		fmt.Fprintf(&b, "close: %v\n", closeErr)
 	}
 	b.WriteString("# requests\n")
 	for _, r := range requests {

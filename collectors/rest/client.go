@@ -102,6 +102,7 @@ type call struct {
 	body    []byte
 	ctype   string
 	noAuth  bool // the login request itself
+	anyBody bool // the answer need not be JSON (logout)
 }
 
 // do sends c with authentication and returns the body of a 2xx answer,
@@ -186,6 +187,9 @@ func (a *api) send(ctx context.Context, c call) ([]byte, http.Header, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, nil, &httpError{status: resp.StatusCode, method: c.method, url: shown,
 			msg: errorMessage(data), retryAfter: resp.Header.Get("Retry-After")}
+	}
+	if c.anyBody {
+		return data, resp.Header, nil
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		if c.noAuth {
@@ -475,12 +479,11 @@ func (a *api) logout(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = a.send(ctx, call{method: lo.Method, path: path})
-	if err != nil && !strings.Contains(err.Error(), "empty answer") {
-		a.dropAuth()
+	_, _, err = a.send(ctx, call{method: lo.Method, path: path, anyBody: true})
+	a.dropAuth()
+	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	a.dropAuth()
 	return nil
 }
 

@@ -177,13 +177,14 @@ func (c *collector) fetch(ctx context.Context, r *Request) ([]page, error) {
 		rows += got
 		switch p.Type {
 		case "page", "offset":
-			if got < p.Size {
-				return pages, nil
-			}
-			if p.TotalPath != "" {
-				if t := gjson.GetBytes(body, p.TotalPath); t.Exists() && int64(rows) >= t.Int() {
+			// With a total, page until it is reached (an API may cap a
+			// page below the size asked for); without, until a short page.
+			if t := gjson.GetBytes(body, p.TotalPath); p.TotalPath != "" && t.Exists() {
+				if got == 0 || int64(rows) >= t.Int() {
 					return pages, nil
 				}
+			} else if got < p.Size {
+				return pages, nil
 			}
 		case "next_link":
 			link := ""
@@ -363,6 +364,7 @@ func (c *collector) apply(r *Request, pages []page, now time.Time, s collectors.
 			continue
 		}
 		list := make([]map[string]any, 0, len(rows))
+		seen := map[string]bool{} // rows repeat parts (one job per run of a client): list each once
 		errs := fieldErrors{}
 		for _, row := range rows {
 			item := map[string]any{}
@@ -376,7 +378,8 @@ func (c *collector) apply(r *Request, pages []page, now time.Time, s collectors.
 					item[k] = v
 				}
 			}
-			if len(item) > 0 {
+			if key := fmt.Sprint(item); len(item) > 0 && !seen[key] { // fmt sorts map keys
+				seen[key] = true
 				list = append(list, item)
 				c.values += len(item)
 			}
