@@ -93,6 +93,12 @@ func (e *httpError) Error() string {
 	return s
 }
 
+// loginError is a failed session login or OAuth2 token request.
+type loginError struct{ err error }
+
+func (e *loginError) Error() string { return e.err.Error() }
+func (e *loginError) Unwrap() error { return e.err }
+
 // call is one HTTP request of a poll.
 type call struct {
 	method  string
@@ -111,7 +117,7 @@ func (a *api) do(ctx context.Context, c call) ([]byte, http.Header, error) {
 	for attempt := 0; ; attempt++ {
 		if !c.noAuth {
 			if err := a.ensureAuth(ctx); err != nil {
-				return nil, nil, err
+				return nil, nil, &loginError{err}
 			}
 		}
 		body, hdr, err := a.send(ctx, c)

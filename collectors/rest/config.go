@@ -517,8 +517,13 @@ func (p *Pagination) validate() error {
 		if p.Type == "page" && p.Start == 0 {
 			p.Start = 1
 		}
-	case "next_link":
-	case "cursor":
+	case "next_link", "cursor":
+		if p.SizeParam != "" && p.Size < 1 {
+			errs = append(errs, fmt.Errorf("%s: size %d: must be at least 1 with size_param", p.Type, p.Size))
+		}
+		if p.Type == "next_link" {
+			break
+		}
 		if p.Param == "" || p.NextPath == "" {
 			errs = append(errs, errors.New("cursor: param and next_path are needed"))
 		}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -120,12 +119,11 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	return nil
 }
 
+// isAuthError reports a failed login or token request: every other
+// request of the poll would fail the same way.
 func isAuthError(err error) bool {
-	var he *httpError
-	if errors.As(err, &he) && he.status == http.StatusUnauthorized {
-		return true
-	}
-	return strings.Contains(err.Error(), "login") || strings.Contains(err.Error(), "oauth2:")
+	var le *loginError
+	return errors.As(err, &le)
 }
 
 // page is one parsed answer.
