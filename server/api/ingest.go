@@ -254,8 +254,33 @@ func (a *API) storeInventory(ctx context.Context, assets *assetResolver, inv []k
 		if err := a.store.PutInventory(ctx, as.ID, doc.Time, data); err != nil {
 			return nil, err
 		}
+		if err := a.store.SetAssetFacts(ctx, as.ID, assetFacts(doc)); err != nil {
+			return nil, err
+		}
 	}
 	return rejects, nil
+}
+
+// categories are the asset categories the portal groups assets by.
+var categories = map[string]bool{"server": true, "storage": true, "backup": true, "network": true,
+	"power": true, "printer": true, "software": true}
+
+// assetFacts takes category, manufacturer, model and serial from an
+// inventory; an unknown category or a value that is not a short string
+// is ignored.
+func assetFacts(doc kpi.Inventory) store.AssetFacts {
+	str := func(k string) string {
+		v, ok := doc.Attributes[k].(string)
+		if !ok || len(v) > 200 {
+			return ""
+		}
+		return strings.TrimSpace(v)
+	}
+	f := store.AssetFacts{Manufacturer: str("manufacturer"), Product: str("model"), Serial: str("serial")}
+	if c := str("category"); categories[c] {
+		f.Category = c
+	}
+	return f
 }
 
 var errBadAsset = errors.New("invalid asset id")

@@ -124,6 +124,14 @@ type Asset struct {
 	CreatedAt    time.Time
 }
 
+// AssetFacts are the fields of an asset that its inventory sets.
+type AssetFacts struct {
+	Category     string // server, storage, backup, network, power, printer, software
+	Manufacturer string
+	Product      string
+	Serial       string
+}
+
 // Store is the metadata store. Implementations are safe for concurrent use.
 // Methods return ErrNotFound when a looked-up row does not exist.
 type Store interface {
@@ -168,6 +176,9 @@ type Store interface {
 	// collectedAt is newer than the stored one.
 	PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc []byte) error
 	Inventory(ctx context.Context, assetID string) (collectedAt time.Time, doc []byte, err error)
+	// SetAssetFacts records what an inventory says about an asset: each
+	// non-empty field of f replaces the stored one.
+	SetAssetFacts(ctx context.Context, assetID string, f AssetFacts) error
 
 	// BatchSeen reports whether an agent's batch id was stored before.
 	BatchSeen(ctx context.Context, agentID, batchID string) (bool, error)

@@ -114,6 +114,22 @@ func (d *DB) PutInventory(ctx context.Context, assetID string, collectedAt time.
 	return nil
 }
 
+// SetAssetFacts implements store.Store.
+func (d *DB) SetAssetFacts(ctx context.Context, assetID string, f store.AssetFacts) error {
+	_, err := d.db.ExecContext(ctx,
+		`UPDATE assets SET
+		     category = CASE WHEN $2 = '' THEN category ELSE $2 END,
+		     manufacturer = CASE WHEN $3 = '' THEN manufacturer ELSE $3 END,
+		     product = CASE WHEN $4 = '' THEN product ELSE $4 END,
+		     serial = CASE WHEN $5 = '' THEN serial ELSE $5 END
+		 WHERE id = $1`,
+		assetID, f.Category, f.Manufacturer, f.Product, f.Serial)
+	if err != nil {
+		return fmt.Errorf("updating asset %s: %w", assetID, err)
+	}
+	return nil
+}
+
 // Inventory implements store.Store.
 func (d *DB) Inventory(ctx context.Context, assetID string) (time.Time, []byte, error) {
 	var at int64

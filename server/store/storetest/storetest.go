@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EnrollmentTokenExpires", testEnrollmentExpires},
 		{"EnsureAssetCreatesOnceAndChecksOU", testEnsureAsset},
 		{"InventoryKeepsNewest", testInventoryNewest},
+		{"AssetFactsFromInventory", testAssetFacts},
 		{"BatchIDs", testBatchIDs},
 	}
 	for _, tt := range tests {
@@ -213,6 +214,19 @@ func testInventoryNewest(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, `{"v":2}`, string(doc), "an older snapshot must not replace a newer one")
 	require.True(t, at.Equal(t0), "got %v, want %v", at, t0)
+}
+
+func testAssetFacts(t *testing.T, s store.Store) {
+	o := newOrg(t, s, "A")
+	ag := enrolled(t, s, o, o.RootOU, "agent")
+	a, err := s.EnsureAsset(t.Context(), ag, "ontap")
+	require.NoError(t, err)
+	require.NoError(t, s.SetAssetFacts(t.Context(), a.ID, store.AssetFacts{Category: "storage", Manufacturer: "NetApp", Serial: "SN1"}))
+	require.NoError(t, s.SetAssetFacts(t.Context(), a.ID, store.AssetFacts{Product: "AFF A400"}))
+	got, err := s.Asset(t.Context(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"storage", "NetApp", "AFF A400", "SN1"},
+		[]string{got.Category, got.Manufacturer, got.Product, got.Serial}, "an empty field keeps the stored value")
 }
 
 func testBatchIDs(t *testing.T, s store.Store) {
