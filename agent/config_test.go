@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	_ "github.com/kpilot/kpilot/collectors/redfish"
+	_ "github.com/kpilot/kpilot/collectors/rest"
 	snmpc "github.com/kpilot/kpilot/collectors/snmp"
 )
 
@@ -22,7 +23,7 @@ func TestBadConfigs(t *testing.T) {
 		wantErr []string
 	}{
 		{"unknown_field.bad.yaml", []string{"testdata/unknown_field.bad.yaml", "line 5: field communty not found"}},
-		{"unknown_type.bad.yaml", []string{`line 4: unknown collector type "bogus" (known: [redfish snmp])`}},
+		{"unknown_type.bad.yaml", []string{`line 4: unknown collector type "bogus" (known: [redfish rest snmp])`}},
 		{"missing_asset.bad.yaml", []string{`line 4: collectors[0] "snmp": targets[0]: asset: missing`}},
 		{"duplicate_asset.bad.yaml", []string{`line 9: collectors[1] "b": asset "sw1" is already polled by a`}},
 		{"bad_interval.bad.yaml", []string{`line 5: "soon" is not a duration`}},
@@ -45,8 +46,9 @@ func TestBadConfigs(t *testing.T) {
 func TestExampleConfigLoads(t *testing.T) {
 	cfg, err := LoadConfig("../configs/agent.example.yaml")
 	require.NoError(t, err)
-	require.Len(t, cfg.Collectors, 2)
+	require.Len(t, cfg.Collectors, 3)
 	require.Equal(t, "lab_bmc", cfg.Collectors[1].Base().Name)
+	require.Equal(t, "lab_storage", cfg.Collectors[2].Base().Name)
 	b := cfg.Collectors[0].Base()
 	require.Equal(t, "lab_snmp", b.Name)
 	require.Equal(t, 15*time.Second, b.Interval.D())

@@ -42,7 +42,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 func TestValidate(t *testing.T) {
 	code, out, _ := run(t, "validate", "--config", "../../configs/agent.example.yaml")
 	require.Equal(t, 0, code)
-	require.Contains(t, out, "OK (2 collectors, 2 targets)")
+	require.Contains(t, out, "OK (3 collectors, 3 targets)")
 
 	code, _, errOut := run(t, "validate", "--config", "../testdata/unknown_field.bad.yaml")
 	require.Equal(t, 1, code)

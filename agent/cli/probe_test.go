@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/kpilot/kpilot/agent"
 	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/mockoon"
 	"github.com/kpilot/kpilot/internal/redfishmock"
 )
 
@@ -112,4 +114,37 @@ func TestProbeAgainstRedfishMockup(t *testing.T) {
 	st := bmc.Stats()
 	require.Equal(t, int64(1), st.SessionsOpened)
 	require.Zero(t, st.SessionsOpen, "probe must log out of the BMC")
+}
+
+func TestProbeAgainstRESTAnswers(t *testing.T) {
+	env, err := mockoon.Load("../../collectors/rest/testdata/mockoon/netapp-ontap.json")
+	require.NoError(t, err)
+	api := httptest.NewServer(mockoon.NewServer(env, ""))
+	t.Cleanup(api.Close)
+	_, cfg := exampleConfig(t)
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	data = bytes.ReplaceAll(data, []byte("http://127.0.0.1:8444"), []byte(api.URL))
+	require.NoError(t, os.WriteFile(cfg, data, 0o600))
+
+	code, out, errOut := run(t, "probe", "--config", cfg, "--target", "lab-ontap", "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var res agent.ProbeResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.True(t, res.OK, res.Error)
+	require.Equal(t, "rest", res.Type)
+	require.Equal(t, "storage", res.Inventory.Attributes["category"])
+	require.Equal(t, "NetApp", res.Inventory.Attributes["manufacturer"])
+	var sizes []any
+	for _, x := range res.Samples {
+		if x.Measurement == "volume" {
+			sizes = append(sizes, x.Fields["size_bytes"])
+		}
+	}
+	require.Len(t, sizes, 1)
+	require.EqualValues(t, 4398046511104, sizes[0])
+
+	code, out, _ = run(t, "probe", "--config", cfg, "--target", "lab-ontap", "--format", "table")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "volume")
 }

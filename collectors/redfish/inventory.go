@@ -130,6 +130,7 @@ func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) 
 	samples := append(readings, c.driveParts(inv, drives, now, p)...)
 	inv.sortComponents()
 	inv.totals()
+	inv.attrs["category"] = "server" // a BMC speaks for a server
 	return &kpi.Inventory{Asset: c.target.Asset, Time: now, Attributes: inv.attrs, Components: inv.comps}, p, samples, nil
 }
 

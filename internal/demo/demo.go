@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/mockoon"
 	"github.com/kpilot/kpilot/internal/redfishmock"
 )
 
@@ -24,10 +25,12 @@ type options struct {
 	dir, bin, configs                string
 	serverPort, influxPort, snmpPort int
 	redfishPort                      int
+	restPort                         int
+	restMock                         string // Mockoon environment the REST target answers from
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
-	for name, port := range map[string]int{"server-port": o.serverPort, "influx-port": o.influxPort, "redfish-port": o.redfishPort} {
+	for name, port := range map[string]int{"server-port": o.serverPort, "influx-port": o.influxPort, "redfish-port": o.redfishPort, "rest-port": o.restPort} {
 		if err := portFree(port); err != nil {
 			return fmt.Errorf("port %d (-%s) is taken: %w; pass another, e.g. make demo DEMO_FLAGS=\"-%s %d\"", port, name, err, name, port+10000)
 		}
@@ -77,6 +80,13 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return err
 	}
 
+	log.Info("serving recorded NetApp ONTAP REST answers", "port", o.restPort)
+	ontap, err := serveMockoon(fmt.Sprintf("127.0.0.1:%d", o.restPort), o.restMock)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, ontap.close)
+
 	base := fmt.Sprintf("http://127.0.0.1:%d", o.serverPort)
 	agentBin, serverBin := filepath.Join(o.bin, "kpilot-agent"), filepath.Join(o.bin, "kpilot-server")
 	serverCfg, agentCfg := filepath.Join(dir, "server.yaml"), filepath.Join(dir, "agent.yaml")
@@ -91,6 +101,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		"127.0.0.1:1161", snmpd.Addr(),
 		"https://127.0.0.1:8443", bmc.URL,
 		"# ca_file: /etc/kpilot/bmc-ca.pem", "ca_file: "+bmcCA,
+		"http://127.0.0.1:8444", ontap.url,
 		"/var/lib/kpilot", filepath.Join(dir, "agent")); err != nil {
 		return err
 	}
@@ -140,15 +151,16 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}
 	printBanner(base, email, password, session, assetID, dir)
 	<-ctx.Done()
-	fmt.Println("\nstopping agent, server, BMC mockup, snmpd and influxd ...")
+	fmt.Println("\nstopping agent, server, BMC and ONTAP mockups, snmpd and influxd ...")
 	return nil
 }
 
 func printBanner(base, email, password, session, assetID, dir string) {
 	fmt.Printf(`
 ================================================================
-kpilot demo is running: the agent polls snmpd every 15s and a
-Redfish BMC mockup (HPE iLO 5) every 30s.
+kpilot demo is running: the agent polls snmpd every 15s, a
+Redfish BMC mockup (HPE iLO 5) every 30s and recorded NetApp ONTAP
+REST answers every 60s.
 
   URL:       %[1]s
   login:     %[2]s
@@ -279,4 +291,24 @@ func portFree(port int) error {
 		return err
 	}
 	return l.Close()
+}
+
+// mockoonServer serves a Mockoon environment on a loopback address.
+type mockoonServer struct {
+	url   string
+	close func() error
+}
+
+func serveMockoon(addr, envFile string) (*mockoonServer, error) {
+	env, err := mockoon.Load(envFile)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("REST mockup: %w", err)
+	}
+	srv := &http.Server{Handler: mockoon.NewServer(env, ""), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &mockoonServer{url: "http://" + ln.Addr().String(), close: srv.Close}, nil
 }

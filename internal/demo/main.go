@@ -1,5 +1,5 @@
 // Command demo is what `make demo` runs: a real influxd, a real snmpd, a
-// Redfish mockup of an HPE iLO 5, the server and an agent polling both, all on 127.0.0.1, with state in
+// Redfish mockup of an HPE iLO 5, recorded NetApp ONTAP REST answers, the server and an agent polling them, all on 127.0.0.1, with state in
 // .demo/. It prints how to log in and a curl line that shows live KPIs, and
 // stops everything it started on Ctrl-C.
 package main
@@ -23,6 +23,8 @@ func main() {
 	flag.IntVar(&o.influxPort, "influx-port", 8086, "port of influxd")
 	flag.IntVar(&o.snmpPort, "snmp-port", 1161, "UDP port of snmpd")
 	flag.IntVar(&o.redfishPort, "redfish-port", 8443, "port of the Redfish BMC mockup")
+	flag.IntVar(&o.restPort, "rest-port", 8444, "port of the recorded NetApp ONTAP REST answers")
+	flag.StringVar(&o.restMock, "rest-mock", "collectors/rest/testdata/mockoon/netapp-ontap.json", "Mockoon environment served on rest-port")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

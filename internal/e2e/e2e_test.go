@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/mockoon"
 	"github.com/kpilot/kpilot/internal/redfishmock"
 )
 
@@ -247,8 +249,15 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	bmcCA := filepath.Join(dir, "bmc-ca.pem")
 	require.NoError(t, os.WriteFile(bmcCA, bmc.CAPEM, 0o600))
 
+	// Recorded NetApp ONTAP REST answers stand in for a storage cluster.
+	ontapEnv, err := mockoon.Load("../../collectors/rest/testdata/mockoon/netapp-ontap.json")
+	require.NoError(t, err)
+	ontap := httptest.NewServer(mockoon.NewServer(ontapEnv, ""))
+	t.Cleanup(ontap.Close)
+
 	agentCfg := filepath.Join(dir, "agent.yaml")
 	rewrite(t, "agent.example.yaml", agentCfg,
+		"http://127.0.0.1:8444", ontap.URL,
 		"http://127.0.0.1:8080", base,
 		"127.0.0.1:1161", snmpd.Addr(),
 		"https://127.0.0.1:8443", bmc.URL,
@@ -274,21 +283,40 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	t.Cleanup(func() { agentProc.Stop() })
 
 	acmeAdmin := login(t, base, "admin@acme.example", "correct-horse-battery")
-	var assetID, bmcID string
-	waitUntil(t, 30*time.Second, "the agent's assets to appear", func() bool {
-		var resp struct{ Assets []struct{ ID, Name string } }
+	var assetID, bmcID, ontapID string
+	categories := map[string]string{}
+	waitUntil(t, 30*time.Second, "the agent's assets to appear with their categories", func() bool {
+		var resp struct {
+			Assets []struct{ ID, Name, Category string }
+		}
 		require.Equal(t, http.StatusOK, acmeAdmin.getJSON("/api/v1/assets", &resp))
 		for _, a := range resp.Assets {
+			categories[a.Name] = a.Category
 			switch a.Name {
 			case "lab-snmpd":
 				assetID = a.ID
 			case "lab-bmc":
 				bmcID = a.ID
+			case "lab-ontap":
+				ontapID = a.ID
 			default:
 				t.Errorf("unexpected asset %q", a.Name)
 			}
 		}
-		return assetID != "" && bmcID != "" || t.Failed()
+		return assetID != "" && bmcID != "" && ontapID != "" && categories["lab-ontap"] != "" && categories["lab-bmc"] != "" || t.Failed()
+	})
+	require.Equal(t, "storage", categories["lab-ontap"], "the REST template's category reaches the asset")
+	require.Equal(t, "server", categories["lab-bmc"])
+	t.Run("ONTAP volume capacity in InfluxDB matches the REST answer", func(t *testing.T) {
+		waitUntil(t, 30*time.Second, "volume size", func() bool {
+			_, _, ok := influxLast(t, influx, "volume", "size_bytes", ontapID, ` AND "volume" = 'volume1' AND "svm" = 'svm1'`)
+			return ok
+		})
+		_, size, _ := influxLast(t, influx, "volume", "size_bytes", ontapID, ` AND "volume" = 'volume1'`)
+		require.Equal(t, 4398046511104.0, size)
+		_, iops, ok := influxLast(t, influx, "storage_system", "total_iops", ontapID, "")
+		require.True(t, ok)
+		require.Equal(t, 1000.0, iops)
 	})
 	t.Run("BMC readings in InfluxDB match the Redfish mockup", func(t *testing.T) {
 		// Chassis/1/Thermal and Power of the iLO 5 mockup.
