@@ -2,17 +2,16 @@ package redfish
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/kpilot/kpilot/collectors"
+	"github.com/kpilot/kpilot/internal/tlsconf"
 	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
@@ -112,21 +111,9 @@ func (c *Config) Validate() error {
 	if c.MaxResponseBytes < 1<<16 {
 		errs = append(errs, fmt.Errorf("max_response_bytes %d: must be at least 65536", c.MaxResponseBytes))
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // only when asked for
-	if c.CAFile != "" {
-		if c.InsecureSkipVerify {
-			errs = append(errs, errors.New("ca_file and insecure_skip_verify: choose one"))
-		}
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ca_file: %w", err))
-		} else {
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				errs = append(errs, fmt.Errorf("ca_file %s: no PEM certificate in it", c.CAFile))
-			}
-			tc.RootCAs = pool
-		}
+	tc, err := tlsconf.Client(c.CAFile, c.InsecureSkipVerify)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	c.tls = tc
 	return errors.Join(errs...)

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +15,7 @@ import (
 	"github.com/kpilot/kpilot/collectors"
 	"github.com/kpilot/kpilot/configs"
 	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/tlsconf"
 	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
@@ -225,21 +225,9 @@ func (c *Config) Validate() error {
 	if c.MaxPages < 1 || c.MaxPages > maxMaxPages {
 		errs = append(errs, fmt.Errorf("max_pages %d: must be between 1 and %d", c.MaxPages, maxMaxPages))
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // only when asked for
-	if c.CAFile != "" {
-		if c.InsecureSkipVerify {
-			errs = append(errs, errors.New("ca_file and insecure_skip_verify: choose one"))
-		}
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ca_file: %w", err))
-		} else {
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				errs = append(errs, fmt.Errorf("ca_file %s: no PEM certificate in it", c.CAFile))
-			}
-			tc.RootCAs = pool
-		}
+	tc, err := tlsconf.Client(c.CAFile, c.InsecureSkipVerify)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	c.tls = tc
 	if c.def.Auth != nil && c.def.Auth.Login != nil {
