@@ -175,6 +175,9 @@ func (f *Field) extract(row gjson.Result, kind string, now time.Time) (any, erro
 		return nil, err
 	}
 	n = f.convert(n)
+	if math.IsInf(n, 0) || math.IsNaN(n) {
+		return nil, fmt.Errorf("%s is not a finite number", shorten(v.Raw))
+	}
 	if typ == "int" {
 		if math.IsNaN(n) || math.Abs(n) > 1<<63-1 {
 			return nil, fmt.Errorf("%s does not fit an integer", v.Raw)

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/pem"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -536,4 +540,63 @@ requests:
 	sink, _ = collectortest.CollectOnce(t, col)
 	assert.Len(t, sink.Inventories, 1)
 	assert.EqualValues(t, 2, fw.Load())
+}
+
+// TestTLS: certificates are verified by default; ca_file pins the API's
+// CA; insecure_skip_verify must be asked for.
+func TestTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"v": 3}`) }))
+	defer srv.Close()
+	entry := valueEntry("auth: {type: bearer}")
+
+	_, err := collectortest.CollectOnce(t, newCollector(t, config(t, entry, srv.URL), nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "certificate signed by unknown authority")
+
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	sink, err := collectortest.CollectOnce(t, newCollector(t, config(t, entry+"ca_file: "+ca+"\n", srv.URL), nil))
+	require.NoError(t, err)
+	assert.Len(t, sink.Find("thing"), 1)
+
+	sink, err = collectortest.CollectOnce(t, newCollector(t, config(t, entry+"insecure_skip_verify: true\n", srv.URL), nil))
+	require.NoError(t, err)
+	assert.Len(t, sink.Find("thing"), 1)
+}
+
+// FuzzExtract: no document makes field extraction panic, and a value is
+// always of a type a sample field may hold.
+func FuzzExtract(f *testing.F) {
+	for _, s := range []string{`{"v": 1}`, `{"v": "N/A"}`, `{"v": [1,2]}`, `{"v": {"a": null}}`, `{"v": 1e400}`, `{"v": "2026-01-01T00:00:00Z"}`, `[`, `{"v": tru`} {
+		f.Add(s)
+	}
+	now := time.Now()
+	fields := []Field{{Path: "v"}, {Path: "v", Type: "int", Unit: "MiB"}, {Path: "v", Type: "age", To: "h"},
+		{Path: "v", Type: "time", Format: "unix"}, {Path: "v", Type: "bool"}, {Path: "v.#", Type: "int"},
+		{Path: "v", Map: map[string]float64{"ok": 1}}}
+	for i := range fields {
+		if err := fields[i].validate(); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		row := gjson.Parse(doc)
+		for _, fl := range fields {
+			for _, kind := range []string{"float", "string"} {
+				v, err := fl.extract(row, kind, now)
+				if err != nil {
+					continue
+				}
+				switch x := v.(type) {
+				case float64:
+					if math.IsInf(x, 0) || math.IsNaN(x) {
+						t.Fatalf("%+v on %q gave %v", fl, doc, x)
+					}
+				case int64, string, bool:
+				default:
+					t.Fatalf("%+v on %q gave %T", fl, doc, v)
+				}
+			}
+		}
+	})
 }
