@@ -75,6 +75,6 @@ func TestServer(t *testing.T) {
 	code, _, _ = do("GET", "/api/jobs", "", nil)
 	assert.Equal(t, 404, code, "outside the prefix")
 	reqs := mock.Requests()
-	require.Len(t, reqs, 10)
+	require.Len(t, reqs, 9)
 	assert.Equal(t, "GET /base/api/vols/42", reqs[4])
 }
