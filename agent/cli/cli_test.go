@@ -57,13 +57,20 @@ func TestValidate(t *testing.T) {
 }
 
 // exampleConfig copies the example config with its data_dir in a temp dir.
-func exampleConfig(t *testing.T) (dir, path string) {
+// exampleConfig writes configs/agent.example.yaml into a temporary
+// directory that also serves as its data_dir, with each old, new pair of
+// replace applied (addresses of the test's own devices).
+func exampleConfig(t *testing.T, replace ...string) (dir, path string) {
 	t.Helper()
 	dir = t.TempDir()
 	data, err := os.ReadFile("../../configs/agent.example.yaml")
 	require.NoError(t, err)
+	data = bytes.ReplaceAll(data, []byte("/var/lib/kpilot"), []byte(dir))
+	for i := 0; i+1 < len(replace); i += 2 {
+		data = bytes.ReplaceAll(data, []byte(replace[i]), []byte(replace[i+1]))
+	}
 	path = filepath.Join(dir, "agent.yaml")
-	require.NoError(t, os.WriteFile(path, bytes.ReplaceAll(data, []byte("/var/lib/kpilot"), []byte(dir)), 0o600))
+	require.NoError(t, os.WriteFile(path, data, 0o600))
 	return dir, path
 }
 

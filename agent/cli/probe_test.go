@@ -90,20 +90,11 @@ func TestProbeAgainstRedfishMockup(t *testing.T) {
 		redfishmock.Options{Username: "monitor", Password: "lab-bmc-password"})
 	require.NoError(t, err)
 	t.Cleanup(func() { bmc.Close() })
-	_, cfg := exampleConfig(t)
 	ca := filepath.Join(t.TempDir(), "bmc-ca.pem")
 	require.NoError(t, os.WriteFile(ca, bmc.CAPEM, 0o600))
-	data, err := os.ReadFile(cfg)
-	require.NoError(t, err)
-	data = bytes.ReplaceAll(data, []byte("https://127.0.0.1:8443"), []byte(bmc.URL))
-	data = bytes.ReplaceAll(data, []byte("# ca_file: /etc/kpilot/bmc-ca.pem"), []byte("ca_file: "+ca))
-	require.NoError(t, os.WriteFile(cfg, data, 0o600))
+	_, cfg := exampleConfig(t, "https://127.0.0.1:8443", bmc.URL, "# ca_file: /etc/kpilot/bmc-ca.pem", "ca_file: "+ca)
 
-	code, out, errOut := run(t, "probe", "--config", cfg, "--target", "lab-bmc", "--format", "json")
-	require.Equal(t, 0, code, errOut)
-	var res agent.ProbeResult
-	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
-	require.True(t, res.OK, res.Error)
+	res := probeJSON(t, cfg, "lab-bmc")
 	require.Equal(t, "redfish", res.Type)
 	require.Equal(t, "MXQ2390RHW", res.Inventory.Attributes["serial"])
 	measurements := map[string]bool{}
@@ -121,17 +112,9 @@ func TestProbeAgainstRESTAnswers(t *testing.T) {
 	require.NoError(t, err)
 	api := httptest.NewServer(mockoon.NewServer(env, ""))
 	t.Cleanup(api.Close)
-	_, cfg := exampleConfig(t)
-	data, err := os.ReadFile(cfg)
-	require.NoError(t, err)
-	data = bytes.ReplaceAll(data, []byte("http://127.0.0.1:8444"), []byte(api.URL))
-	require.NoError(t, os.WriteFile(cfg, data, 0o600))
+	_, cfg := exampleConfig(t, "http://127.0.0.1:8444", api.URL)
 
-	code, out, errOut := run(t, "probe", "--config", cfg, "--target", "lab-ontap", "--format", "json")
-	require.Equal(t, 0, code, errOut)
-	var res agent.ProbeResult
-	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
-	require.True(t, res.OK, res.Error)
+	res := probeJSON(t, cfg, "lab-ontap")
 	require.Equal(t, "rest", res.Type)
 	require.Equal(t, "storage", res.Inventory.Attributes["category"])
 	require.Equal(t, "NetApp", res.Inventory.Attributes["manufacturer"])
@@ -144,7 +127,18 @@ func TestProbeAgainstRESTAnswers(t *testing.T) {
 	require.Len(t, sizes, 1)
 	require.EqualValues(t, 4398046511104, sizes[0])
 
-	code, out, _ = run(t, "probe", "--config", cfg, "--target", "lab-ontap", "--format", "table")
+	code, out, _ := run(t, "probe", "--config", cfg, "--target", "lab-ontap", "--format", "table")
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "volume")
+}
+
+// probeJSON runs probe --format json on one target and checks it succeeded.
+func probeJSON(t *testing.T, cfg, target string) agent.ProbeResult {
+	t.Helper()
+	code, out, errOut := run(t, "probe", "--config", cfg, "--target", target, "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var res agent.ProbeResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.True(t, res.OK, res.Error)
+	return res
 }

@@ -182,13 +182,13 @@ func (a *api) send(ctx context.Context, c call) ([]byte, http.Header, error) {
 		return nil, nil, fmt.Errorf("%s %s: %w", c.method, shown, scrubURLError(err))
 	}
 	defer resp.Body.Close()
-	max := a.cfg.MaxResponseBytes
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	limit := a.cfg.MaxResponseBytes
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: reading the answer: %w", c.method, shown, err)
 	}
-	if int64(len(data)) > max {
-		return nil, nil, fmt.Errorf("%s %s: the answer is larger than max_response_bytes (%d)", c.method, shown, max)
+	if int64(len(data)) > limit {
+		return nil, nil, fmt.Errorf("%s %s: the answer is larger than max_response_bytes (%d)", c.method, shown, limit)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, nil, &httpError{status: resp.StatusCode, method: c.method, url: shown,

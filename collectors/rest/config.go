@@ -293,7 +293,7 @@ func mergeMaps(a, b map[string]string) map[string]string {
 // LoadTemplate reads the template called name: from dir when given and
 // the file exists there, else from the built-in templates.
 func LoadTemplate(name, dir string) (Definition, error) {
-	if !kpiName(strings.ReplaceAll(name, "-", "_")) {
+	if !kpi.ValidName(strings.ReplaceAll(name, "-", "_")) {
 		return Definition{}, fmt.Errorf("template %q: use lowercase letters, digits, - and _", name)
 	}
 	file := name + ".yaml"
@@ -331,8 +331,6 @@ func TemplateNames() []string {
 	}
 	return out
 }
-
-func kpiName(s string) bool { return kpi.ValidName(s) }
 
 var categories = []string{"server", "storage", "backup", "network", "power", "printer", "software"}
 

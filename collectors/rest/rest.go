@@ -107,6 +107,7 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	c.api.mu.Lock()
 	c.requests = c.api.requests
 	c.api.mu.Unlock()
+	c.log.Debug("rest poll", "requests", c.requests, "values", c.values, "failed_requests", len(failed))
 	if ran > 0 && len(failed) == ran {
 		return errors.Join(failed...)
 	}
@@ -536,5 +537,3 @@ func (c *collector) inventory(now time.Time) kpi.Inventory {
 	}
 	return kpi.Inventory{Asset: c.target.Asset, Time: now, Attributes: attrs, Components: comps}
 }
-
-func sortStrings(s []string) { slices.Sort(s) }
