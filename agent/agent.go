@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kpilot/kpilot/agent/enroll"
 	"github.com/kpilot/kpilot/agent/ship"
@@ -25,94 +27,144 @@ import (
 	"github.com/kpilot/kpilot/collectors"
 )
 
-// maxParallelPolls bounds how many collections run at once, so that a site
-// with hundreds of targets does not open hundreds of sockets at the same
-// moment.
-const maxParallelPolls = 16
-
 // drainTimeout is how long shutdown waits for the server to take what is
 // spooled; whatever is left is shipped after the next start.
 const drainTimeout = 5 * time.Second
 
 // Agent is one running kpilot-agent.
 type Agent struct {
-	cfg     *Config
 	log     *slog.Logger
+	level   *slog.LevelVar // nil when the caller fixed the level
 	reg     *prometheus.Registry
 	spool   *spool.Disk
 	batcher *batcher
 	shipper *ship.Shipper
-	jobs    []*job
 	sem     chan struct{}
 	m       *agentMetrics
+	latest  *latestStore
+	reload  chan chan error
+
+	mu   sync.Mutex // guards cfg and jobs against Reload
+	cfg  *Config
+	jobs map[string]*job
 }
 
 // New builds the agent from a validated config: it opens the spool, reads
 // the credential and builds every collector. It contacts no device and no
-// server.
-func New(cfg *Config, log *slog.Logger) (*Agent, error) {
+// server. level, when not nil, is the logger's level, which a reload may
+// change.
+func New(cfg *Config, log *slog.Logger, level *slog.LevelVar) (*Agent, error) {
 	cred, err := enroll.Load(cfg.Server.CredentialFile)
 	if err != nil {
 		return nil, err
 	}
-	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), int64(cfg.Spool.MaxSizeMB)<<20, log.With("part", "spool"))
+	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), cfg.Spool.options(log.With("part", "spool")))
 	if err != nil {
 		return nil, err
 	}
 	hc, err := transport.NewClient(transport.Options{CAFile: cfg.Server.CAFile, CertFile: cfg.Server.CertFile, KeyFile: cfg.Server.KeyFile})
 	if err != nil {
+		sp.Close()
 		return nil, fmt.Errorf("server TLS settings: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	a := &Agent{cfg: cfg, log: log, reg: reg, spool: sp, sem: make(chan struct{}, maxParallelPolls)}
+	a := &Agent{cfg: cfg, log: log, level: level, reg: reg, spool: sp,
+		sem: make(chan struct{}, cfg.MaxParallelPolls), reload: make(chan chan error),
+		latest: newLatestStore(cfg.Exporter.Enabled)}
 	a.m = newMetrics(reg, sp)
 	a.batcher = newBatcher(sp, cfg.Spool.MaxBatchLines, log.With("part", "batcher"),
 		func(n int) { a.m.spooled.Add(float64(n)) })
+	a.batcher.onDrop = func(reason string, n int) { a.m.dropped.WithLabelValues(reason).Add(float64(n)) }
 	a.shipper = ship.New(hc, cfg.Server.URL, cred.Token, sp, log.With("part", "shipper"), reg)
-	if err := a.buildJobs(); err != nil {
+	jobs, err := a.buildJobs(cfg, nil)
+	if err != nil {
+		sp.Close()
 		return nil, err
 	}
+	a.jobs = jobs
 	return a, nil
 }
 
-func (a *Agent) buildJobs() error {
+// buildJobs makes one job per target of cfg. A job of old whose entry and
+// target are unchanged is kept as it is, with its collector's state (the
+// previous counter readings that rates need, a Redfish session).
+func (a *Agent) buildJobs(cfg *Config, old map[string]*job) (map[string]*job, error) {
+	jobs := map[string]*job{}
 	var errs []error
-	for _, cc := range a.cfg.Collectors {
+	for _, cc := range cfg.Collectors {
 		b := cc.Base()
 		for _, t := range b.Targets {
-			log := a.log.With("collector", b.Name, "target", t.Asset)
-			dataDir := filepath.Join(a.cfg.DataDir, "collectors", b.Name)
-			c, err := cc.New(t, collectors.Options{Logger: log, Registerer: a.reg, DataDir: dataDir})
+			j := &job{collector: b.Name, typ: b.Type, cfg: cc.Config, target: t, interval: b.Interval.D(),
+				timeout: b.Timeout.D(), jitter: b.Jitter.D()}
+			if prev, ok := old[j.key()]; ok && prev.sameAs(j) {
+				jobs[j.key()] = prev
+				continue
+			}
+			j.log = a.log.With("collector", b.Name, "target", t.Asset)
+			dataDir := filepath.Join(cfg.DataDir, "collectors", b.Name)
+			c, err := cc.New(t, collectors.Options{Logger: j.log, Registerer: a.reg, DataDir: dataDir})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("collector %s, target %s: %w", b.Name, t.Asset, err))
 				continue
 			}
-			a.jobs = append(a.jobs, &job{collector: b.Name, target: t, interval: b.Interval.D(),
-				timeout: b.Timeout.D(), c: c, log: log})
+			j.c = c
+			jobs[j.key()] = j
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		for k, j := range jobs {
+			if old[k] != j {
+				closeCollector(j)
+			}
+		}
+		return nil, err
+	}
+	return jobs, nil
+}
+
+// sameAs reports whether j polls what n would, so a reload can keep it.
+// Entries compare by value, secrets included.
+func (j *job) sameAs(n *job) bool {
+	return j.typ == n.typ && j.interval == n.interval && j.timeout == n.timeout && j.jitter == n.jitter &&
+		reflect.DeepEqual(j.target, n.target) && reflect.DeepEqual(j.cfg, n.cfg)
 }
 
 // Registry returns the agent's metrics registry.
 func (a *Agent) Registry() *prometheus.Registry { return a.reg }
 
+// Reload reads the config file again and applies it while the agent runs.
+// A config that does not load, validate or build is rejected with the
+// reason, and the running one stays in force. Spooled data is never
+// touched. Settings that only take effect at start (server, data_dir,
+// spool, metrics_listen) are reported when they changed.
+func (a *Agent) Reload(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case a.reload <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Run polls, spools and ships until ctx is done, then stops polling, writes
 // what was collected to the spool as whole batches, gives the server a few
 // seconds to take them, and returns. Cancellation is not an error.
 func (a *Agent) Run(ctx context.Context) error {
-	a.log.Info("agent starting", "targets", len(a.jobs), "server", a.cfg.Server.URL, "spooled_batches", a.spool.Stats().Batches)
-	var metricsSrv *http.Server
-	if a.cfg.MetricsListen != "" {
-		ln, err := net.Listen("tcp", a.cfg.MetricsListen)
-		if err != nil {
-			return fmt.Errorf("metrics_listen %s: %w", a.cfg.MetricsListen, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go metricsSrv.Serve(ln)
-		a.log.Info("serving metrics", "address", ln.Addr().String())
+	defer a.spool.Close()
+	a.log.Info("agent starting", "targets", len(a.jobs), "server", a.cfg.Server.URL,
+		"spooled_batches", a.spool.Stats().Batches, "config", a.cfg.Path())
+	metricsSrv, err := a.serveMetrics()
+	if err != nil {
+		return err
+	}
+	if metricsSrv != nil {
+		defer metricsSrv.Close()
 	}
 
 	pollCtx, stopPolling := context.WithCancel(ctx)
@@ -122,36 +174,178 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.batcher.run(pollCtx, a.cfg.Spool.FlushInterval.D())
 		close(batcherDone)
 	}()
-	g, gctx := errgroup.WithContext(pollCtx)
+	shipperDone := make(chan error, 1)
+	go func() { shipperDone <- a.shipper.Run(pollCtx) }()
 	for _, j := range a.jobs {
-		g.Go(func() error { a.runJob(gctx, j); return nil })
+		a.startJob(pollCtx, j)
 	}
-	g.Go(func() error { return a.shipper.Run(gctx) })
-	err := g.Wait()
+	changes := a.watchConfig(pollCtx)
+
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case done := <-a.reload:
+			done <- a.apply(pollCtx)
+		case <-changes:
+			if err := a.apply(pollCtx); err == nil {
+				a.log.Info("config file changed; reloaded")
+			}
+		}
+	}
 
 	stopPolling()
-	a.closeCollectors()
+	a.mu.Lock()
+	for _, j := range a.jobs {
+		a.stopJob(j)
+	}
+	a.mu.Unlock()
 	<-batcherDone // the last batch is on disk
+	err = <-shipperDone
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	a.shipper.Drain(dctx)
 	cancel()
-	if metricsSrv != nil {
-		metricsSrv.Close()
-	}
 	a.log.Info("agent stopped", "spooled_batches", a.spool.Stats().Batches)
 	return err
 }
 
-// closeCollectors lets collectors that hold something on a device (a
-// Redfish session) give it back.
-func (a *Agent) closeCollectors() {
-	for _, j := range a.jobs {
-		if c, ok := j.c.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				j.log.Warn("closing collector", "err", err)
+func (a *Agent) startJob(ctx context.Context, j *job) {
+	jctx, cancel := context.WithCancel(ctx)
+	j.cancel, j.done = cancel, make(chan struct{})
+	go func() {
+		defer close(j.done)
+		a.runJob(jctx, j)
+	}()
+}
+
+// stopJob ends j's loop, waits for it (a poll ends at its timeout, or is
+// left behind after the grace), and lets its collector give back what it
+// holds on the device.
+func (a *Agent) stopJob(j *job) {
+	j.cancel()
+	<-j.done
+	closeCollector(j)
+}
+
+func closeCollector(j *job) {
+	if c, ok := j.c.(io.Closer); ok && !j.busy() {
+		if err := c.Close(); err != nil {
+			j.log.Warn("closing collector", "err", err)
+		}
+	}
+}
+
+// apply reloads the config file; see Reload.
+func (a *Agent) apply(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	err := a.applyLocked(ctx)
+	if err != nil {
+		a.m.reloads.WithLabelValues("failure").Inc()
+		a.m.reloadOK.Set(0)
+		a.log.Error("config reload rejected; still running the previous config", "config", a.cfg.Path(), "err", err)
+		return err
+	}
+	a.m.reloads.WithLabelValues("success").Inc()
+	a.m.reloadOK.Set(1)
+	a.m.reloadAt.SetToCurrentTime()
+	return nil
+}
+
+func (a *Agent) applyLocked(ctx context.Context) error {
+	cfg, err := LoadConfig(a.cfg.Path())
+	if err != nil {
+		return err
+	}
+	if changed := restartOnly(a.cfg, cfg); len(changed) > 0 {
+		a.log.Warn("changed settings take effect after a restart of the agent; the rest of the config is applied now",
+			"settings", strings.Join(changed, ", "))
+	}
+	jobs, err := a.buildJobs(cfg, a.jobs)
+	if err != nil {
+		return err
+	}
+	var started, stopped, kept int
+	for k, j := range a.jobs {
+		if jobs[k] != j {
+			a.stopJob(j)
+			stopped++
+			if _, still := jobs[k]; !still {
+				a.latest.forget(j.collector, j.target.Asset)
+				labels := prometheus.Labels{"collector": j.collector, "target": j.target.Asset}
+				for _, v := range a.m.perTarget() {
+					v.DeletePartialMatch(labels)
+				}
 			}
 		}
 	}
+	for k, j := range jobs {
+		if a.jobs[k] == j {
+			kept++
+			continue
+		}
+		a.startJob(ctx, j)
+		started++
+	}
+	if a.level != nil {
+		a.level.Set(cfg.Level())
+	}
+	a.latest.setEnabled(cfg.Exporter.Enabled)
+	// What only takes effect at start keeps its running value.
+	cfg.Server, cfg.DataDir, cfg.Spool, cfg.MetricsListen = a.cfg.Server, a.cfg.DataDir, a.cfg.Spool, a.cfg.MetricsListen
+	cfg.Exporter.Path, cfg.MaxParallelPolls, cfg.WatchConfig = a.cfg.Exporter.Path, a.cfg.MaxParallelPolls, a.cfg.WatchConfig
+	a.cfg, a.jobs = cfg, jobs
+	a.log.Info("config reloaded", "targets", len(jobs), "kept", kept, "started", started, "stopped", stopped)
+	return nil
+}
+
+// restartOnly lists the settings that differ between a and b and that take
+// effect only at start.
+func restartOnly(a, b *Config) []string {
+	var out []string
+	for name, same := range map[string]bool{
+		"server":             reflect.DeepEqual(a.Server, b.Server),
+		"data_dir":           a.DataDir == b.DataDir,
+		"spool":              a.Spool == b.Spool,
+		"metrics_listen":     a.MetricsListen == b.MetricsListen,
+		"exporter.path":      a.Exporter.Path == b.Exporter.Path,
+		"max_parallel_polls": a.MaxParallelPolls == b.MaxParallelPolls,
+		"watch_config":       a.WatchConfig == b.WatchConfig,
+	} {
+		if !same {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// serveMetrics serves /metrics, and with the exporter the latest KPIs, on
+// metrics_listen.
+func (a *Agent) serveMetrics() (*http.Server, error) {
+	if a.cfg.MetricsListen == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen %s: %w", a.cfg.MetricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	kpis := prometheus.NewRegistry()
+	kpis.MustRegister(&exporter{store: a.latest, prefix: a.cfg.Exporter.Prefix})
+	kpiHandler := promhttp.HandlerFor(kpis, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	mux.Handle("GET "+a.cfg.Exporter.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.latest.isEnabled() {
+			http.Error(w, "exporter mode is off: set exporter.enabled: true in the agent config", http.StatusNotFound)
+			return
+		}
+		kpiHandler.ServeHTTP(w, r)
+	}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	a.log.Info("serving metrics", "address", ln.Addr().String(), "exporter", a.cfg.Exporter.Enabled)
+	return srv, nil
 }
 
 // Level is the configured log level (validated already).

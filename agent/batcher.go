@@ -19,6 +19,7 @@ type batcher struct {
 	log      *slog.Logger
 	maxLines int
 	onSpool  func(samples int)
+	onDrop   func(reason string, samples int) // may be nil
 
 	mu      sync.Mutex
 	samples []kpi.Sample
@@ -78,7 +79,12 @@ func (b *batcher) flush() {
 		n := min(len(samples), b.maxLines)
 		batch, err := wire.NewBatch(samples[:n], inv)
 		if err != nil {
-			b.log.Error("some samples were invalid and left out of the batch", "err", err)
+			left := n
+			if batch != nil {
+				left = n - batch.Lines()
+			}
+			b.dropped("invalid", left)
+			b.log.Error("some samples were invalid and left out of the batch", "samples", left, "err", err)
 		}
 		if batch != nil {
 			if err := b.store(batch); err != nil {
@@ -97,7 +103,7 @@ func (b *batcher) store(batch *wire.Batch) error {
 	if err != nil {
 		return err
 	}
-	return b.spool.Append(data)
+	return b.spool.Append(data, batch.Lines())
 }
 
 // maxHeldBatches bounds how much the batcher keeps in memory while the spool
@@ -112,10 +118,17 @@ func (b *batcher) requeue(samples []kpi.Sample, inv []kpi.Inventory) {
 	b.inv = append(inv, b.inv...)
 	held := maxHeldBatches * b.maxLines
 	if n := len(b.samples) - held; n > 0 {
+		b.dropped("memory_bound", n)
 		b.log.Error("spool unavailable and memory buffer full: dropped oldest samples", "dropped", n)
 		b.samples = b.samples[n:]
 	}
 	if n := len(b.inv) - held; n > 0 {
 		b.inv = b.inv[n:]
+	}
+}
+
+func (b *batcher) dropped(reason string, n int) {
+	if b.onDrop != nil && n > 0 {
+		b.onDrop(reason, n)
 	}
 }

@@ -6,23 +6,35 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kpilot/kpilot/agent/spool"
 	"github.com/kpilot/kpilot/collectors"
+	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // Config is the agent's YAML configuration file.
 type Config struct {
-	Server        ServerConfig      `yaml:"server"`
-	DataDir       string            `yaml:"data_dir"`       // spool and credential live here
-	LogLevel      string            `yaml:"log_level"`      // debug, info, warn, error
-	MetricsListen string            `yaml:"metrics_listen"` // host:port of /metrics; "" disables
-	Defaults      DefaultsConfig    `yaml:"defaults"`
-	Spool         SpoolConfig       `yaml:"spool"`
-	Collectors    []CollectorConfig `yaml:"collectors"`
+	Server        ServerConfig `yaml:"server"`
+	DataDir       string       `yaml:"data_dir"`       // spool and credential live here
+	LogLevel      string       `yaml:"log_level"`      // debug, info, warn, error
+	MetricsListen string       `yaml:"metrics_listen"` // host:port of /metrics; "" disables
+	// Exporter also serves the latest collected KPIs for Prometheus.
+	Exporter ExporterConfig `yaml:"exporter"`
+	// MaxParallelPolls bounds how many collections run at once, so that a
+	// site with hundreds of targets does not open hundreds of sockets at
+	// the same moment.
+	MaxParallelPolls int `yaml:"max_parallel_polls"`
+	// WatchConfig reloads the config when its file changes (SIGHUP always
+	// does).
+	WatchConfig bool              `yaml:"watch_config"`
+	Defaults    DefaultsConfig    `yaml:"defaults"`
+	Spool       SpoolConfig       `yaml:"spool"`
+	Collectors  []CollectorConfig `yaml:"collectors"`
 	// Credentials holds named blocks of settings (SNMP communities and v3
 	// users, API logins) that collector entries reuse through YAML anchors
 	// and merge keys (<<: *name). The agent reads nothing else from it.
@@ -40,18 +52,41 @@ type ServerConfig struct {
 	CredentialFile string `yaml:"credential_file"` // default <data_dir>/credential.json
 }
 
+// ExporterConfig is the optional exporter mode: the latest KPIs of every
+// target on metrics_listen, so a customer's Prometheus can scrape the
+// agent directly.
+type ExporterConfig struct {
+	Enabled bool   `yaml:"enabled"`
+	Path    string `yaml:"path"`   // default /kpis
+	Prefix  string `yaml:"prefix"` // metric name prefix, default kpilot
+}
+
 // DefaultsConfig applies to collectors that do not set their own.
 type DefaultsConfig struct {
 	Interval yamlconf.Duration `yaml:"interval"`
 	Timeout  yamlconf.Duration `yaml:"timeout"`
+	Jitter   yamlconf.Duration `yaml:"jitter"`
 }
 
 // SpoolConfig bounds the on-disk queue and sets how often samples are cut
 // into batches.
 type SpoolConfig struct {
 	MaxSizeMB     int               `yaml:"max_size_mb"`
+	SegmentSizeMB int               `yaml:"segment_size_mb"`
+	Fsync         spool.FsyncPolicy `yaml:"fsync"`          // always, interval, never
+	FsyncInterval yamlconf.Duration `yaml:"fsync_interval"` // for fsync: interval
 	FlushInterval yamlconf.Duration `yaml:"flush_interval"`
 	MaxBatchLines int               `yaml:"max_batch_lines"`
+}
+
+func (c SpoolConfig) options(log *slog.Logger) spool.Options {
+	return spool.Options{
+		MaxBytes:      int64(c.MaxSizeMB) << 20,
+		SegmentBytes:  int64(c.SegmentSizeMB) << 20,
+		Fsync:         c.Fsync,
+		FsyncInterval: c.FsyncInterval.D(),
+		Log:           log,
+	}
 }
 
 // Credentials is the top-level credentials section: name -> block.
@@ -73,15 +108,21 @@ func (c Credentials) MarshalYAML() (any, error) {
 // DefaultConfig returns the defaults every config file starts from.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:       defaultDataDir(),
-		LogLevel:      "info",
-		MetricsListen: "127.0.0.1:9465",
+		DataDir:          defaultDataDir(),
+		LogLevel:         "info",
+		MetricsListen:    "127.0.0.1:9465",
+		Exporter:         ExporterConfig{Path: "/kpis", Prefix: "kpilot"},
+		MaxParallelPolls: 16,
+		WatchConfig:      true,
 		Defaults: DefaultsConfig{
 			Interval: yamlconf.Duration(60 * time.Second),
 			Timeout:  yamlconf.Duration(10 * time.Second),
 		},
 		Spool: SpoolConfig{
 			MaxSizeMB:     512,
+			SegmentSizeMB: 8,
+			Fsync:         spool.FsyncAlways,
+			FsyncInterval: yamlconf.Duration(time.Second),
 			FlushInterval: yamlconf.Duration(10 * time.Second),
 			MaxBatchLines: 5000,
 		},
@@ -164,8 +205,37 @@ func (c *Config) Validate() error {
 	if c.Defaults.Timeout.D() <= 0 || c.Defaults.Timeout.D() > c.Defaults.Interval.D() {
 		errs = append(errs, errors.New("defaults.timeout: must be positive and at most defaults.interval"))
 	}
+	if c.Defaults.Jitter.D() < 0 || c.Defaults.Jitter.D() >= c.Defaults.Interval.D() {
+		errs = append(errs, errors.New("defaults.jitter: must be at least 0 and less than defaults.interval"))
+	}
+	if c.MaxParallelPolls < 1 {
+		errs = append(errs, errors.New("max_parallel_polls: must be at least 1"))
+	}
+	if c.Exporter.Enabled {
+		if c.MetricsListen == "" {
+			errs = append(errs, errors.New("exporter.enabled: the exporter is served on metrics_listen, which is empty"))
+		}
+		if !strings.HasPrefix(c.Exporter.Path, "/") || c.Exporter.Path == "/metrics" {
+			errs = append(errs, fmt.Errorf("exporter.path %q: must start with / and not be /metrics (the agent's own metrics)", c.Exporter.Path))
+		}
+		if !kpi.ValidName(c.Exporter.Prefix) {
+			errs = append(errs, fmt.Errorf("exporter.prefix %q: use lowercase letters, digits and _", c.Exporter.Prefix))
+		}
+	}
 	if c.Spool.MaxSizeMB < 1 {
 		errs = append(errs, errors.New("spool.max_size_mb: must be at least 1"))
+	}
+	if c.Spool.SegmentSizeMB < 1 || c.Spool.SegmentSizeMB > c.Spool.MaxSizeMB {
+		errs = append(errs, errors.New("spool.segment_size_mb: must be at least 1 and at most spool.max_size_mb"))
+	}
+	switch c.Spool.Fsync {
+	case spool.FsyncAlways, spool.FsyncNever:
+	case spool.FsyncInterval:
+		if c.Spool.FsyncInterval.D() < 10*time.Millisecond {
+			errs = append(errs, errors.New("spool.fsync_interval: must be at least 10ms"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("spool.fsync %q: must be always (every batch is on disk before it counts as spooled), interval or never", c.Spool.Fsync))
 	}
 	if c.Spool.FlushInterval.D() < 100*time.Millisecond {
 		errs = append(errs, errors.New("spool.flush_interval: must be at least 100ms"))
@@ -196,6 +266,9 @@ func (c *Config) validateCollectors() error {
 		}
 		if b.Timeout == 0 {
 			b.Timeout = yamlconf.Duration(min(c.Defaults.Timeout.D(), b.Interval.D()))
+		}
+		if b.Jitter == 0 && c.Defaults.Jitter.D() < b.Interval.D() {
+			b.Jitter = c.Defaults.Jitter
 		}
 		where := fmt.Sprintf("line %d: collectors[%d] %q", cc.Line, i, b.Name)
 		if err := cc.Validate(); err != nil {

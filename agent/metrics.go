@@ -8,14 +8,29 @@ import (
 	"github.com/kpilot/kpilot/internal/buildinfo"
 )
 
-// agentMetrics are the agent's own health, exposed on /metrics.
+// agentMetrics are the agent's own health, exposed on /metrics. The full
+// list, with what to alert on, is in docs/agent.md; a test keeps the two
+// in step.
 type agentMetrics struct {
-	duration *prometheus.GaugeVec
-	success  *prometheus.GaugeVec
-	polls    *prometheus.CounterVec
-	missed   *prometheus.CounterVec
-	partial  *prometheus.CounterVec
-	spooled  prometheus.Counter
+	duration  *prometheus.GaugeVec
+	success   *prometheus.GaugeVec
+	polls     *prometheus.CounterVec
+	missed    *prometheus.CounterVec
+	partial   *prometheus.CounterVec
+	stuck     *prometheus.CounterVec
+	collected *prometheus.CounterVec
+	spooled   prometheus.Counter
+	dropped   *prometheus.CounterVec
+	reloads   *prometheus.CounterVec
+	reloadOK  prometheus.Gauge
+	reloadAt  prometheus.Gauge
+}
+
+// perTarget are the vectors labelled by collector and target, cleaned up
+// when a reload removes a target.
+func (m *agentMetrics) perTarget() []*prometheus.MetricVec {
+	return []*prometheus.MetricVec{m.duration.MetricVec, m.success.MetricVec, m.polls.MetricVec,
+		m.missed.MetricVec, m.partial.MetricVec, m.stuck.MetricVec, m.collected.MetricVec}
 }
 
 func newMetrics(reg prometheus.Registerer, sp *spool.Disk) *agentMetrics {
@@ -41,21 +56,68 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Disk) *agentMetrics {
 			Name: "kpilot_agent_partial_errors_total",
 			Help: "Problems within polls that did not fail them (a table the device answered wrongly, a value of the wrong type); the log says which.",
 		}, target),
+		stuck: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_agent_polls_stuck_total",
+			Help: "Polls that did not stop within 5s after their timeout and were left behind.",
+		}, target),
+		collected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_agent_samples_collected_total",
+			Help: "Samples read from a target.",
+		}, target),
 		spooled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kpilot_agent_samples_spooled_total",
 			Help: "Samples written to the disk spool.",
 		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_agent_samples_dropped_total",
+			Help: "Samples lost by reason: invalid (refused by the encoder), memory_bound (the spool could not take them and the memory buffer was full).",
+		}, []string{"reason"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_agent_config_reloads_total",
+			Help: "Config reloads by result (success, failure).",
+		}, []string{"result"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kpilot_agent_config_last_reload_successful",
+			Help: "Whether the last config reload succeeded (1) or was rejected and the previous config kept (0).",
+		}),
+		reloadAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kpilot_agent_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last config load that took effect.",
+		}),
 	}
+	for _, r := range []string{"invalid", "memory_bound"} {
+		m.dropped.WithLabelValues(r)
+	}
+	for _, r := range []string{"success", "failure"} {
+		m.reloads.WithLabelValues(r)
+	}
+	m.reloadOK.Set(1)
+	m.reloadAt.SetToCurrentTime()
 	stat := func(f func(spool.Stats) float64) func() float64 { return func() float64 { return f(sp.Stats()) } }
-	reg.MustRegister(m.duration, m.success, m.polls, m.missed, m.partial, m.spooled,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_spool_batches", Help: "Batches waiting in the disk spool."},
-			stat(func(s spool.Stats) float64 { return float64(s.Batches) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_spool_bytes", Help: "Bytes used by the disk spool."},
-			stat(func(s spool.Stats) float64 { return float64(s.Bytes) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kpilot_agent_spool_dropped_batches_total", Help: "Oldest batches dropped because the spool reached its size bound."},
-			stat(func(s spool.Stats) float64 { return float64(s.DroppedBatches) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kpilot_agent_spool_corrupt_batches_total", Help: "Spooled batches that failed their checksum and were moved aside."},
-			stat(func(s spool.Stats) float64 { return float64(s.CorruptBatches) })),
+	gauge := func(name, help string, f func(spool.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, stat(f))
+	}
+	counter := func(name, help string, f func(spool.Stats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, stat(f))
+	}
+	reg.MustRegister(m.duration, m.success, m.polls, m.missed, m.partial, m.stuck, m.collected, m.spooled, m.dropped,
+		m.reloads, m.reloadOK, m.reloadAt,
+		gauge("kpilot_agent_spool_batches", "Batches waiting in the disk spool.",
+			func(s spool.Stats) float64 { return float64(s.Batches) }),
+		gauge("kpilot_agent_spool_samples", "Samples in the batches waiting in the disk spool.",
+			func(s spool.Stats) float64 { return float64(s.Samples) }),
+		gauge("kpilot_agent_spool_bytes", "Bytes used by the disk spool.",
+			func(s spool.Stats) float64 { return float64(s.Bytes) }),
+		gauge("kpilot_agent_spool_segments", "Segment files of the disk spool.",
+			func(s spool.Stats) float64 { return float64(s.Segments) }),
+		counter("kpilot_agent_spool_dropped_batches_total", "Oldest batches dropped because the spool reached its size bound.",
+			func(s spool.Stats) float64 { return float64(s.DroppedBatches) }),
+		counter("kpilot_agent_spool_dropped_samples_total", "Samples in the batches dropped because the spool reached its size bound.",
+			func(s spool.Stats) float64 { return float64(s.DroppedSamples) }),
+		counter("kpilot_agent_spool_corrupt_batches_total", "Damaged spool records skipped (their bytes are kept in spool/corrupt/).",
+			func(s spool.Stats) float64 { return float64(s.CorruptBatches) }),
+		counter("kpilot_agent_spool_fsyncs_total", "fsync calls on spool segments.",
+			func(s spool.Stats) float64 { return float64(s.Fsyncs) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_build_info", Help: "Build of the running agent.",
 			ConstLabels: prometheus.Labels{"version": buildinfo.Version}}, func() float64 { return 1 }),
 		collectors.NewGoCollector(),

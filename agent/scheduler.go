@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,17 +19,34 @@ import (
 // job is one collector polling one target.
 type job struct {
 	collector string // entry name
+	typ       string
+	cfg       collectors.Config // the entry it was built from, to tell on reload whether it changed
 	target    collectors.Target
 	interval  time.Duration
 	timeout   time.Duration
+	jitter    time.Duration
 	c         collectors.Collector
 	log       *slog.Logger
+
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the job's loop has ended
+
+	mu      sync.Mutex
+	running chan struct{} // closed when the current collection returns; nil when idle
 }
 
+// key names a job across reloads.
+func (j *job) key() string { return j.collector + "\x00" + j.target.Asset }
+
+// stuckGrace is how long a collection may overrun its timeout before the
+// agent stops waiting for it. A collector that ignores its context (a
+// driver stuck in a system call) is left behind, reported, and not polled
+// again until it returns; the other targets are not held up.
+const stuckGrace = 5 * time.Second
+
 // runJob polls j every interval until ctx is done. Runs of one target never
-// overlap: the loop waits for a poll to end (it ends by its timeout at the
-// latest, which is at most the interval) before starting the next; ticks
-// that pass meanwhile are counted as missed.
+// overlap: a tick that comes while the previous collection still runs is
+// skipped and counted as missed.
 func (a *Agent) runJob(ctx context.Context, j *job) {
 	// Spread first polls so that many targets do not start at once.
 	first := rand.N(min(j.interval/10, 5*time.Second) + 1)
@@ -40,14 +59,40 @@ func (a *Agent) runJob(ctx context.Context, j *job) {
 			return
 		case <-timer.C:
 		}
-		a.poll(ctx, j)
+		if j.busy() {
+			a.m.missed.WithLabelValues(j.collector, j.target.Asset).Inc()
+			j.log.Warn("previous collection still running; skipping this poll")
+		} else {
+			a.poll(ctx, j)
+		}
 		next = next.Add(j.interval)
 		now := time.Now()
 		if missed := int(now.Sub(next) / j.interval); now.After(next) {
 			a.m.missed.WithLabelValues(j.collector, j.target.Asset).Add(float64(missed + 1))
 			next = next.Add(time.Duration(missed+1) * j.interval)
 		}
-		timer.Reset(time.Until(next))
+		var jitter time.Duration
+		if j.jitter > 0 {
+			jitter = rand.N(j.jitter)
+		}
+		timer.Reset(time.Until(next) + jitter)
+	}
+}
+
+// busy reports whether a collection of j that was given up on is still
+// running.
+func (j *job) busy() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.running == nil {
+		return false
+	}
+	select {
+	case <-j.running:
+		j.running = nil
+		return false
+	default:
+		return true
 	}
 }
 
@@ -65,22 +110,43 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	sink := &targetSink{b: a.batcher, log: j.log, asset: j.target.Asset,
 		partial: a.m.partial.WithLabelValues(j.collector, j.target.Asset)}
 	start := time.Now()
-	err := safeCollect(pctx, j.c, sink)
+	done := make(chan struct{})
+	j.mu.Lock()
+	j.running = done
+	j.mu.Unlock()
+	result := make(chan error, 1)
+	go func() {
+		defer close(done)
+		result <- safeCollect(pctx, j.c, sink)
+	}()
+	var err error
+	select {
+	case err = <-result:
+	case <-time.After(j.timeout + stuckGrace):
+		sink.close()
+		err = fmt.Errorf("collection did not stop %s after its timeout of %s; left behind, and this target is not polled again until it returns",
+			stuckGrace, j.timeout)
+		a.m.stuck.WithLabelValues(j.collector, j.target.Asset).Inc()
+	}
+	sink.close()
 	dur := time.Since(start)
 	labels := []string{j.collector, j.target.Asset}
 	a.m.duration.WithLabelValues(labels...).Set(dur.Seconds())
-	switch {
-	case ctx.Err() != nil:
-		return // shutting down: not a failure of the target
-	case err != nil:
+	if ctx.Err() != nil {
+		return // shutting down or reloading: not a failure of the target
+	}
+	samples := sink.taken()
+	a.m.collected.WithLabelValues(labels...).Add(float64(len(samples)))
+	if err != nil {
 		a.m.success.WithLabelValues(labels...).Set(0)
 		a.m.polls.WithLabelValues(j.collector, j.target.Asset, "failure").Inc()
 		j.log.Warn("poll failed", "err", err, "duration", dur.Round(time.Millisecond))
-	default:
+	} else {
 		a.m.success.WithLabelValues(labels...).Set(1)
 		a.m.polls.WithLabelValues(j.collector, j.target.Asset, "success").Inc()
-		j.log.Debug("poll done", "samples", sink.samples, "duration", dur.Round(time.Millisecond))
+		j.log.Debug("poll done", "samples", len(samples), "duration", dur.Round(time.Millisecond))
 	}
+	a.latest.replace(j.collector, j.target.Asset, samples)
 	// Reachability is a KPI too: downtime is computed from it on the server.
 	a.batcher.Sample(kpi.Sample{Asset: j.target.Asset, Measurement: "agent_poll", Time: start,
 		Tags:   map[string]string{"collector": j.collector},
@@ -99,26 +165,38 @@ func safeCollect(ctx context.Context, c collectors.Collector, s collectors.Sink)
 }
 
 // targetSink scopes what one poll reports: partial errors are logged with
-// the target, and samples for other assets are refused (a collector may
-// only report the target it polls).
+// the target, samples for other assets are refused (a collector may only
+// report the target it polls), and nothing is taken after the poll ended
+// (from a collection that was given up on).
 type targetSink struct {
 	b       *batcher
 	log     *slog.Logger
 	asset   string
-	samples int
 	partial prometheus.Counter
+	closed  atomic.Bool
+
+	mu      sync.Mutex
+	samples []kpi.Sample
 }
 
 func (s *targetSink) Sample(x kpi.Sample) {
+	if s.closed.Load() {
+		return
+	}
 	if x.Asset != s.asset {
 		s.Error(fmt.Errorf("collector reported asset %q while polling %q; sample dropped", x.Asset, s.asset))
 		return
 	}
-	s.samples++
+	s.mu.Lock()
+	s.samples = append(s.samples, x)
+	s.mu.Unlock()
 	s.b.Sample(x)
 }
 
 func (s *targetSink) Inventory(x kpi.Inventory) {
+	if s.closed.Load() {
+		return
+	}
 	if x.Asset != s.asset {
 		s.Error(fmt.Errorf("collector reported inventory of %q while polling %q; dropped", x.Asset, s.asset))
 		return
@@ -127,6 +205,18 @@ func (s *targetSink) Inventory(x kpi.Inventory) {
 }
 
 func (s *targetSink) Error(err error) {
+	if s.closed.Load() {
+		return
+	}
 	s.partial.Inc()
 	s.log.Warn("partial poll error", "err", err)
+}
+
+func (s *targetSink) close() { s.closed.Store(true) }
+
+// taken returns the samples of the poll; call after close.
+func (s *targetSink) taken() []kpi.Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.samples
 }

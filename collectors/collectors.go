@@ -67,7 +67,11 @@ type Common struct {
 	Name     string            `yaml:"name"`     // defaults to Type; unique per agent
 	Interval yamlconf.Duration `yaml:"interval"` // 0 means the agent default
 	Timeout  yamlconf.Duration `yaml:"timeout"`  // 0 means the agent default, at most Interval
-	Targets  []Target          `yaml:"targets"`
+	// Jitter delays each poll by a random amount up to it, so that many
+	// targets of one entry do not hit a shared controller at the same
+	// moment. 0 means the agent default.
+	Jitter  yamlconf.Duration `yaml:"jitter"`
+	Targets []Target          `yaml:"targets"`
 }
 
 // Base implements Config.
@@ -183,6 +187,9 @@ func (c *Common) ValidateCommon() error {
 	}
 	if c.Interval.D() > 0 && c.Timeout.D() > c.Interval.D() {
 		errs = append(errs, fmt.Errorf("timeout %s: must not exceed interval %s", c.Timeout.D(), c.Interval.D()))
+	}
+	if c.Jitter.D() < 0 || (c.Interval.D() > 0 && c.Jitter.D() >= c.Interval.D()) {
+		errs = append(errs, fmt.Errorf("jitter %s: must be at least 0 and less than the interval", c.Jitter.D()))
 	}
 	if len(c.Targets) == 0 {
 		errs = append(errs, errors.New("targets: at least one target is needed"))

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ type Shipper struct {
 
 type metrics struct {
 	batches     *prometheus.CounterVec
+	samples     prometheus.Counter
+	requests    *prometheus.CounterVec
+	latency     prometheus.Histogram
 	lastSuccess prometheus.Gauge
 }
 
@@ -53,12 +57,25 @@ func New(client *http.Client, serverURL, token string, q Queue, log *slog.Logger
 			Name: "kpilot_agent_ship_batches_total",
 			Help: "Batches by shipping outcome: sent, retried (kept for a later try), dropped (refused for good), split (too large, sent in halves).",
 		}, []string{"result"}),
+		samples: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kpilot_agent_ship_samples_total",
+			Help: "Samples in batches the server stored.",
+		}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_agent_ship_requests_total",
+			Help: "Send attempts by outcome: the HTTP status code, or \"error\" when no answer came (network, TLS, timeout).",
+		}, []string{"code"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "kpilot_agent_ship_request_duration_seconds",
+			Help:    "Duration of send attempts, answered or not.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+		}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kpilot_agent_ship_last_success_timestamp_seconds",
 			Help: "Unix time of the last batch the server stored.",
 		}),
 	}
-	reg.MustRegister(m.batches, m.lastSuccess)
+	reg.MustRegister(m.batches, m.samples, m.requests, m.latency, m.lastSuccess)
 	for _, r := range []string{"sent", "retried", "dropped", "split"} {
 		m.batches.WithLabelValues(r)
 	}
@@ -116,6 +133,7 @@ func (s *Shipper) deliver(ctx context.Context, e spool.Entry) (wait time.Duratio
 	switch {
 	case err == nil:
 		s.m.batches.WithLabelValues("sent").Inc()
+		s.m.samples.Add(float64(e.Samples))
 		s.m.lastSuccess.SetToCurrentTime()
 		s.backoff.Reset()
 	case errors.As(err, &re):
@@ -200,11 +218,18 @@ func (s *Shipper) post(ctx context.Context, data []byte) error {
 	req.Header.Set("Content-Encoding", "gzip")
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	req.Header.Set("User-Agent", UserAgent())
+	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
+		s.m.latency.Observe(time.Since(start).Seconds())
+		s.m.requests.WithLabelValues("error").Inc()
 		return &RetryableError{Err: fmt.Errorf("sending batch: %w", err)}
 	}
 	defer resp.Body.Close()
+	defer func() {
+		s.m.latency.Observe(time.Since(start).Seconds())
+		s.m.requests.WithLabelValues(strconv.Itoa(resp.StatusCode)).Inc()
+	}()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msg := serverMessage(body)
 	switch code := resp.StatusCode; {

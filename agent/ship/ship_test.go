@@ -66,7 +66,7 @@ func newFixture(t *testing.T, handler func(b *wire.Batch) (int, http.Header)) *f
 		fmt.Fprintf(w, `{"error":"status %d"}`, code)
 	}))
 	t.Cleanup(srv.Close)
-	q, err := spool.Open(t.TempDir(), 1<<20, discard)
+	q, err := spool.Open(t.TempDir(), spool.Options{MaxBytes: 1 << 20, Log: discard})
 	require.NoError(t, err)
 	f.q = q
 	f.s = New(srv.Client(), srv.URL+"/", "kpa_secret", q, discard, f.reg)
@@ -100,7 +100,7 @@ func TestDeliverOutcomes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, func(*wire.Batch) (int, http.Header) { return tt.code, tt.header })
-			require.NoError(t, f.q.Append(batch(t, 3)))
+			require.NoError(t, f.q.Append(batch(t, 3), 3))
 			wait, ok := f.deliverOne(t)
 			require.Equal(t, tt.wantAcked, ok)
 			require.GreaterOrEqual(t, wait, tt.wantWait)
@@ -118,7 +118,7 @@ func TestTooLargeIsSplit(t *testing.T) {
 		}
 		return http.StatusOK, nil
 	})
-	require.NoError(t, f.q.Append(batch(t, 8)))
+	require.NoError(t, f.q.Append(batch(t, 8), 8))
 	_, ok := f.deliverOne(t)
 	require.True(t, ok)
 	var delivered []string
@@ -135,10 +135,10 @@ func TestTooLargeIsSplit(t *testing.T) {
 }
 
 func TestNetworkErrorKeepsBatch(t *testing.T) {
-	q, err := spool.Open(t.TempDir(), 1<<20, discard)
+	q, err := spool.Open(t.TempDir(), spool.Options{MaxBytes: 1 << 20, Log: discard})
 	require.NoError(t, err)
 	s := New(http.DefaultClient, "http://127.0.0.1:1", "kpa_x", q, discard, prometheus.NewRegistry())
-	require.NoError(t, q.Append(batch(t, 1)))
+	require.NoError(t, q.Append(batch(t, 1), 1))
 	e, err := q.Peek()
 	require.NoError(t, err)
 	_, ok := s.deliver(t.Context(), e)
@@ -156,12 +156,12 @@ func TestRetryAfter(t *testing.T) {
 
 func TestRunStopsOnCancel(t *testing.T) {
 	f := newFixture(t, func(*wire.Batch) (int, http.Header) { return 200, nil })
-	require.NoError(t, f.q.Append(batch(t, 1)))
+	require.NoError(t, f.q.Append(batch(t, 1), 1))
 	ctx, cancel := contextWithCancel(t)
 	done := make(chan error)
 	go func() { done <- f.s.Run(ctx) }()
 	require.Eventually(t, func() bool { return f.q.Stats().Batches == 0 }, 5*time.Second, 10*time.Millisecond)
-	require.NoError(t, f.q.Append(batch(t, 1)))
+	require.NoError(t, f.q.Append(batch(t, 1), 1))
 	require.Eventually(t, func() bool { return f.q.Stats().Batches == 0 }, 5*time.Second, 10*time.Millisecond,
 		"a new batch is sent as soon as it is spooled")
 	cancel()

@@ -1,22 +1,43 @@
 // Package spool is the agent's on-disk queue of batches waiting for the
-// server. A batch counts as buffered only once Append has returned: it is
-// then on disk, fsynced, and survives kill -9 and power loss.
+// server.
 //
-// Each batch is one file named by a sequence number, so delivery is in
-// order and removal is a single unlink. A file starts with a header holding
-// a CRC-32C of the payload; a file that fails the check (a torn disk, a
-// hand edit) is moved to corrupt/ with a log line, counted, and skipped,
-// and the rest is still delivered. When the queue passes its size bound the
-// oldest batches are dropped, counted and logged: after a very long outage
-// the newest data is the most useful.
+// Batches are records appended to segment files. A record carries its
+// sequence number, the number of samples in it and a CRC-32C, so a reader
+// can tell a whole record from a torn or damaged one:
+//
+//	magic "KPR1" | crc32c | seq uint64 | samples uint32 | length uint32 | payload
+//
+// The CRC covers everything after it. Segments are named by the sequence
+// number of their first record and rolled when they pass the segment size.
+// Delivery is in order and at least once: the shipper peeks the oldest
+// record and acknowledges it once the server has stored it; the last
+// acknowledged sequence number is kept in the file "acked", and a segment
+// is removed when all its records are acknowledged. A crash between
+// delivery and acknowledgement sends the batch again, which the server
+// recognises by the batch id.
+//
+// With the fsync policy "always" (the default) a batch counts as buffered
+// only once Append has returned: it is then on disk, fsynced, and survives
+// kill -9 and power loss. "interval" fsyncs at most every FsyncInterval
+// (faster on slow disks; a power loss, not a kill, may cost that much) and
+// "never" leaves it to the operating system.
+//
+// A record torn by a crash during Append is cut off at the next Open; it
+// never counted as buffered. A damaged record elsewhere (a bad sector, a
+// hand edit) is skipped and counted, its bytes copied to corrupt/ for a
+// look, and the records after it are still delivered. When the queue
+// passes its size bound the oldest segment is dropped, counted and logged:
+// after a very long outage the newest data is the most useful.
 package spool
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -25,14 +46,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kpilot/kpilot/internal/atomicfile"
 )
 
 const (
-	magic      = "KPB1"
-	headerSize = 4 + 4 + 4 // magic, crc32c, payload length
-	suffix     = ".batch"
+	magic      = "KPR1"
+	headerSize = 4 + 4 + 8 + 4 + 4 // magic, crc32c, seq, samples, length
+	segSuffix  = ".seg"
+	ackedFile  = "acked"
+
+	// MaxRecord bounds one batch; a length above it in a header is damage.
+	MaxRecord = 256 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -40,109 +66,316 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // ErrEmpty is returned by Peek when no batch is waiting.
 var ErrEmpty = errors.New("spool is empty")
 
+// FsyncPolicy says when appended records are forced to disk.
+type FsyncPolicy string
+
+// The fsync policies.
+const (
+	FsyncAlways   FsyncPolicy = "always"
+	FsyncInterval FsyncPolicy = "interval"
+	FsyncNever    FsyncPolicy = "never"
+)
+
+// Options configure a spool. Zero values take the defaults.
+type Options struct {
+	MaxBytes      int64         // size bound of all segments; default 512 MiB
+	SegmentBytes  int64         // a segment is rolled past this size; default 8 MiB
+	Fsync         FsyncPolicy   // default always
+	FsyncInterval time.Duration // for FsyncInterval; default 1s
+	Log           *slog.Logger
+}
+
 // Entry is one stored batch.
 type Entry struct {
-	Seq  uint64
-	Data []byte
+	Seq     uint64
+	Samples int
+	Data    []byte
 }
 
-// Stats are the queue's counters since Open, for metrics.
+// Stats are the queue's state and its counters since Open, for metrics.
 type Stats struct {
-	Batches        int    // waiting now
-	Bytes          int64  // on disk now
-	DroppedBatches uint64 // removed by the size bound
+	Batches        int   // waiting now
+	Samples        int64 // in the waiting batches
+	Bytes          int64 // on disk now
+	Segments       int   // segment files now
+	DroppedBatches uint64
+	DroppedSamples uint64 // removed by the size bound
 	DroppedBytes   uint64
-	CorruptBatches uint64 // moved to corrupt/
+	CorruptBatches uint64 // damaged records skipped
+	CorruptBytes   uint64
+	Fsyncs         uint64
 }
 
-// Disk is the on-disk queue. Safe for concurrent use: collectors' batches
-// are appended while the shipper peeks and acks.
+// record locates one batch in a segment.
+type record struct {
+	seq     uint64
+	samples int
+	off     int64 // of the header
+	size    int64 // header and payload
+}
+
+type segment struct {
+	first   uint64 // names the file
+	path    string
+	size    int64
+	records []record // not yet acknowledged, in order
+}
+
+// Disk is the on-disk queue. Safe for concurrent use: the batcher appends
+// while the shipper peeks and acknowledges.
 type Disk struct {
-	dir      string
-	maxBytes int64
-	log      *slog.Logger
+	dir  string
+	opts Options
+	log  *slog.Logger
 
-	mu      sync.Mutex
-	entries []meta // in sequence order
-	next    uint64
-	stats   Stats
-	notify  chan struct{}
+	mu       sync.Mutex
+	segs     []*segment // oldest first; the last one is written to
+	active   *os.File   // the last segment, open for appending
+	next     uint64
+	acked    uint64
+	dirty    bool // written since the last fsync
+	lastSync time.Time
+	stats    Stats
+	notify   chan struct{}
+	closed   bool
 }
 
-type meta struct {
-	seq  uint64
-	size int64
-}
-
-// Open opens (creating if needed) the queue in dir, bounded to maxBytes.
-// Leftover temporary files from a crash during Append are removed: their
-// batches never counted as buffered.
-func Open(dir string, maxBytes int64, log *slog.Logger) (*Disk, error) {
+// Open opens (creating if needed) the queue in dir. It reads every segment
+// once to check its records, so that damage is found and reported at start
+// rather than at delivery.
+func Open(dir string, o Options) (*Disk, error) {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 512 << 20
+	}
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = 8 << 20
+	}
+	o.SegmentBytes = min(o.SegmentBytes, o.MaxBytes)
+	switch o.Fsync {
+	case "":
+		o.Fsync = FsyncAlways
+	case FsyncAlways, FsyncInterval, FsyncNever:
+	default:
+		return nil, fmt.Errorf("fsync policy %q: must be always, interval or never", o.Fsync)
+	}
+	if o.FsyncInterval <= 0 {
+		o.FsyncInterval = time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating spool directory: %w", err)
 	}
-	d := &Disk{dir: dir, maxBytes: maxBytes, log: log, next: 1, notify: make(chan struct{}, 1)}
-	des, err := os.ReadDir(dir)
+	d := &Disk{dir: dir, opts: o, log: o.Log, next: 1, notify: make(chan struct{}, 1)}
+	if err := d.load(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Disk) load() error {
+	if b, err := os.ReadFile(filepath.Join(d.dir, ackedFile)); err == nil {
+		d.acked, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			d.log.Warn("spool acknowledgement file unreadable; batches may be sent twice (the server drops repeats)",
+				"file", filepath.Join(d.dir, ackedFile), "err", err)
+			d.acked = 0
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading spool acknowledgements: %w", err)
+	}
+	d.next = d.acked + 1
+
+	des, err := os.ReadDir(d.dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading spool directory: %w", err)
+		return fmt.Errorf("reading spool directory: %w", err)
 	}
 	for _, de := range des {
 		name := de.Name()
 		switch {
-		case de.IsDir():
-			continue
+		case de.IsDir() || name == ackedFile:
 		case strings.HasPrefix(name, "."):
-			os.Remove(filepath.Join(dir, name)) // torn Append
-		case strings.HasSuffix(name, suffix):
-			seq, err := strconv.ParseUint(strings.TrimSuffix(name, suffix), 10, 64)
+			os.Remove(filepath.Join(d.dir, name)) // a torn acknowledgement write
+		case strings.HasSuffix(name, segSuffix):
+			first, err := strconv.ParseUint(strings.TrimSuffix(name, segSuffix), 10, 64)
 			if err != nil {
-				log.Warn("ignoring unexpected file in spool directory", "file", filepath.Join(dir, name))
+				d.log.Warn("ignoring unexpected file in spool directory", "file", filepath.Join(d.dir, name))
 				continue
 			}
-			info, err := de.Info()
-			if err != nil {
-				return nil, fmt.Errorf("reading spool directory: %w", err)
-			}
-			d.entries = append(d.entries, meta{seq: seq, size: info.Size()})
-			d.stats.Bytes += info.Size()
-			d.next = max(d.next, seq+1)
+			d.segs = append(d.segs, &segment{first: first, path: filepath.Join(d.dir, name)})
+		default:
+			d.log.Warn("ignoring unexpected file in spool directory", "file", filepath.Join(d.dir, name))
 		}
 	}
-	slices.SortFunc(d.entries, func(a, b meta) int { return cmp.Compare(a.seq, b.seq) })
-	d.stats.Batches = len(d.entries)
-	return d, nil
-}
-
-func (d *Disk) path(seq uint64) string {
-	return filepath.Join(d.dir, fmt.Sprintf("%020d%s", seq, suffix))
-}
-
-// Append stores data durably as the newest batch. When it returns nil the
-// batch is on disk.
-func (d *Disk) Append(data []byte) error {
-	buf := make([]byte, headerSize+len(data))
-	copy(buf, magic)
-	binary.BigEndian.PutUint32(buf[4:], crc32.Checksum(data, castagnoli))
-	binary.BigEndian.PutUint32(buf[8:], uint32(len(data)))
-	copy(buf[headerSize:], data)
-
-	d.mu.Lock()
-	seq := d.next
-	d.next++
-	d.mu.Unlock()
-
-	// The write happens outside the lock so that a slow disk does not stall
-	// the shipper; the entry becomes visible only after it is durable.
-	if err := atomicfile.WriteFile(d.path(seq), buf, 0o600); err != nil {
-		return fmt.Errorf("spooling batch: %w", err)
+	slices.SortFunc(d.segs, func(a, b *segment) int { return cmp.Compare(a.first, b.first) })
+	for i, s := range d.segs {
+		if err := d.scan(s, i == len(d.segs)-1); err != nil {
+			return err
+		}
 	}
+	// Segments whose records were all delivered are removed now.
+	kept := d.segs[:0]
+	for i, s := range d.segs {
+		if len(s.records) == 0 && i < len(d.segs)-1 {
+			if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing delivered spool segment: %w", err)
+			}
+			continue
+		}
+		kept = append(kept, s)
+	}
+	d.segs = kept
+	d.recount()
+	return nil
+}
 
+// scan reads a segment, keeps its unacknowledged records and handles
+// damage. In the last segment, an invalid tail with nothing valid after it
+// is an Append torn by a crash: it is cut off.
+func (d *Disk) scan(s *segment, last bool) error {
+	buf, err := os.ReadFile(s.path)
+	if err != nil {
+		return fmt.Errorf("reading spool segment: %w", err)
+	}
+	off := 0
+	for off < len(buf) {
+		r, ok := parseAt(buf, off)
+		if ok {
+			d.next = max(d.next, r.seq+1)
+			if r.seq > d.acked {
+				s.records = append(s.records, r)
+			}
+			off += int(r.size)
+			continue
+		}
+		resync := nextValid(buf, off+1)
+		if resync < 0 {
+			if last {
+				d.log.Info("cutting off a batch torn by a crash during its write; it was never reported as spooled",
+					"segment", s.path, "offset", off, "bytes", len(buf)-off)
+				if err := os.Truncate(s.path, int64(off)); err != nil {
+					return fmt.Errorf("truncating torn spool segment: %w", err)
+				}
+				buf = buf[:off]
+				break
+			}
+			resync = len(buf)
+		}
+		d.corrupt(s, buf[off:resync], int64(off))
+		off = resync
+	}
+	s.size = int64(len(buf))
+	return nil
+}
+
+// corrupt counts and logs a damaged stretch of a segment and keeps a copy.
+func (d *Disk) corrupt(s *segment, bad []byte, off int64) {
+	dst := filepath.Join(d.dir, "corrupt", fmt.Sprintf("%s.%d", filepath.Base(s.path), off))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
+		_ = os.WriteFile(dst, bad, 0o600)
+	}
+	d.stats.CorruptBatches++
+	d.stats.CorruptBytes += uint64(len(bad))
+	d.log.Error("skipping damaged data in the spool; the batches after it are still delivered",
+		"segment", s.path, "offset", off, "bytes", len(bad), "copied_to", dst)
+}
+
+// parseAt decodes the record at off if it is whole and its CRC matches.
+func parseAt(buf []byte, off int) (record, bool) {
+	if len(buf)-off < headerSize || string(buf[off:off+4]) != magic {
+		return record{}, false
+	}
+	h := buf[off:]
+	n := binary.BigEndian.Uint32(h[20:])
+	if n > MaxRecord || len(h)-headerSize < int(n) {
+		return record{}, false
+	}
+	if crc32.Checksum(h[8:headerSize+int(n)], castagnoli) != binary.BigEndian.Uint32(h[4:]) {
+		return record{}, false
+	}
+	return record{
+		seq:     binary.BigEndian.Uint64(h[8:]),
+		samples: int(binary.BigEndian.Uint32(h[16:])),
+		off:     int64(off),
+		size:    int64(headerSize) + int64(n),
+	}, true
+}
+
+// nextValid finds the next whole record at or after from, or -1.
+func nextValid(buf []byte, from int) int {
+	for from < len(buf) {
+		i := bytes.Index(buf[from:], []byte(magic))
+		if i < 0 {
+			return -1
+		}
+		if _, ok := parseAt(buf, from+i); ok {
+			return from + i
+		}
+		from += i + 1
+	}
+	return -1
+}
+
+func (d *Disk) recount() {
+	d.stats.Batches, d.stats.Samples, d.stats.Bytes = 0, 0, 0
+	for _, s := range d.segs {
+		d.stats.Batches += len(s.records)
+		d.stats.Bytes += s.size
+		for _, r := range s.records {
+			d.stats.Samples += int64(r.samples)
+		}
+	}
+	d.stats.Segments = len(d.segs)
+}
+
+// Append stores data, holding samples samples, as the newest batch. With
+// the fsync policy "always" the batch is on disk when Append returns nil.
+// On an error (a full disk) nothing of the batch stays in the spool and
+// the caller keeps it.
+func (d *Disk) Append(data []byte, samples int) error {
+	if len(data) > MaxRecord {
+		return fmt.Errorf("spooling batch: %d bytes is more than the %d a batch may have", len(data), MaxRecord)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(d.entries, seq, func(m meta, s uint64) int { return cmp.Compare(m.seq, s) })
-	d.entries = slices.Insert(d.entries, i, meta{seq: seq, size: int64(len(buf))})
-	d.stats.Bytes += int64(len(buf))
-	d.stats.Batches = len(d.entries)
+	if d.closed {
+		return errors.New("spooling batch: spool is closed")
+	}
+	if err := d.ensureActive(int64(headerSize + len(data))); err != nil {
+		return fmt.Errorf("spooling batch: %w", err)
+	}
+	seg := d.segs[len(d.segs)-1]
+	rec := make([]byte, headerSize+len(data))
+	copy(rec, magic)
+	binary.BigEndian.PutUint64(rec[8:], d.next)
+	binary.BigEndian.PutUint32(rec[16:], uint32(samples))
+	binary.BigEndian.PutUint32(rec[20:], uint32(len(data)))
+	copy(rec[headerSize:], data)
+	binary.BigEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:], castagnoli))
+
+	if _, err := d.active.Write(rec); err != nil {
+		// A short write (ENOSPC) leaves a partial record: cut it off so
+		// the next Append starts clean.
+		if terr := d.active.Truncate(seg.size); terr != nil {
+			d.log.Error("cutting off a partial spool write", "segment", seg.path, "err", terr)
+		}
+		_, _ = d.active.Seek(seg.size, io.SeekStart)
+		return fmt.Errorf("spooling batch: writing %s: %w", seg.path, err)
+	}
+	d.dirty = true
+	if err := d.maybeSync(false); err != nil {
+		if terr := d.active.Truncate(seg.size); terr == nil {
+			_, _ = d.active.Seek(seg.size, io.SeekStart)
+		}
+		return fmt.Errorf("spooling batch: %w", err)
+	}
+	seg.records = append(seg.records, record{seq: d.next, samples: samples, off: seg.size, size: int64(len(rec))})
+	seg.size += int64(len(rec))
+	d.next++
+	d.stats.Batches++
+	d.stats.Samples += int64(samples)
+	d.stats.Bytes += int64(len(rec))
 	d.enforceBound()
 	select {
 	case d.notify <- struct{}{}:
@@ -151,107 +384,237 @@ func (d *Disk) Append(data []byte) error {
 	return nil
 }
 
-// enforceBound drops the oldest batches until the queue fits, keeping at
-// least the newest one. Called with mu held.
+// ensureActive opens the segment to write to, rolling to a new one when
+// the current one would pass the segment size. Called with mu held.
+func (d *Disk) ensureActive(recSize int64) error {
+	if len(d.segs) > 0 && d.active == nil {
+		s := d.segs[len(d.segs)-1]
+		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("opening spool segment: %w", err)
+		}
+		d.active = f
+	}
+	if d.active != nil {
+		s := d.segs[len(d.segs)-1]
+		if s.size == 0 || s.size+recSize <= d.opts.SegmentBytes {
+			return nil
+		}
+		if err := d.closeActive(); err != nil {
+			return err
+		}
+	}
+	path := filepath.Join(d.dir, fmt.Sprintf("%020d%s", d.next, segSuffix))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating spool segment: %w", err)
+	}
+	if d.opts.Fsync != FsyncNever {
+		if err := atomicfile.SyncDir(d.dir); err != nil {
+			f.Close()
+			os.Remove(path)
+			return err
+		}
+	}
+	d.active = f
+	d.segs = append(d.segs, &segment{first: d.next, path: path})
+	d.stats.Segments = len(d.segs)
+	return nil
+}
+
+// closeActive syncs and closes the segment being written. Called with mu
+// held.
+func (d *Disk) closeActive() error {
+	if d.active == nil {
+		return nil
+	}
+	err := d.maybeSync(true)
+	if cerr := d.active.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("closing spool segment: %w", cerr)
+	}
+	d.active = nil
+	return err
+}
+
+// maybeSync fsyncs the active segment as the policy says, or always when
+// force is set (except under "never"). Called with mu held.
+func (d *Disk) maybeSync(force bool) error {
+	if !d.dirty || d.active == nil {
+		return nil
+	}
+	switch d.opts.Fsync {
+	case FsyncNever:
+		return nil
+	case FsyncInterval:
+		if !force && time.Since(d.lastSync) < d.opts.FsyncInterval {
+			return nil
+		}
+	}
+	if err := d.active.Sync(); err != nil {
+		return fmt.Errorf("fsync of spool segment: %w", err)
+	}
+	d.dirty = false
+	d.lastSync = time.Now()
+	d.stats.Fsyncs++
+	return nil
+}
+
+// Sync forces what was appended to disk (for the "interval" policy, at
+// shutdown and from a ticker).
+func (d *Disk) Sync() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.maybeSync(true)
+}
+
+// enforceBound drops the oldest segments until the queue fits, keeping the
+// one being written. Called with mu held.
 func (d *Disk) enforceBound() {
-	for d.stats.Bytes > d.maxBytes && len(d.entries) > 1 {
-		m := d.entries[0]
-		if err := os.Remove(d.path(m.seq)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			d.log.Error("dropping oldest spooled batch", "seq", m.seq, "err", err)
+	for d.stats.Bytes > d.opts.MaxBytes && len(d.segs) > 1 {
+		s := d.segs[0]
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			d.log.Error("dropping oldest spool segment", "segment", s.path, "err", err)
 			return
 		}
-		d.entries = d.entries[1:]
-		d.stats.Bytes -= m.size
-		d.stats.DroppedBatches++
-		d.stats.DroppedBytes += uint64(m.size)
-		d.stats.Batches = len(d.entries)
-		d.log.Warn("spool full: dropped oldest batch", "seq", m.seq, "bytes", m.size, "max_bytes", d.maxBytes)
+		d.segs = d.segs[1:]
+		var samples int64
+		for _, r := range s.records {
+			samples += int64(r.samples)
+		}
+		d.stats.DroppedBatches += uint64(len(s.records))
+		d.stats.DroppedSamples += uint64(samples)
+		d.stats.DroppedBytes += uint64(s.size)
+		d.recount()
+		d.log.Warn("spool full: dropped the oldest batches", "batches", len(s.records), "samples", samples,
+			"bytes", s.size, "max_bytes", d.opts.MaxBytes)
 	}
 }
 
 // Notify returns a channel that receives a value after an Append.
 func (d *Disk) Notify() <-chan struct{} { return d.notify }
 
-// Peek returns the oldest batch without removing it. A corrupt batch is
-// quarantined and the next one returned. ErrEmpty means nothing waits.
+// Peek returns the oldest batch without removing it. A record damaged since
+// Open is skipped, counted and logged, and the next one returned. ErrEmpty
+// means nothing waits.
 func (d *Disk) Peek() (Entry, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for len(d.entries) > 0 {
-		m := d.entries[0]
-		data, err := d.read(m.seq)
-		if err == nil {
-			return Entry{Seq: m.seq, Data: data}, nil
+	for _, s := range d.segs {
+		for len(s.records) > 0 {
+			r := s.records[0]
+			e, err := d.read(s, r)
+			if err == nil {
+				return e, nil
+			}
+			if !errors.Is(err, errCorrupt) {
+				return Entry{}, err
+			}
+			d.corrupt(s, rawAt(s.path, r), r.off)
+			d.dropRecord(s)
 		}
-		if errors.Is(err, errCorrupt) {
-			d.quarantine(m, err)
-			continue
-		}
-		return Entry{}, err
 	}
 	return Entry{}, ErrEmpty
 }
 
-var errCorrupt = errors.New("corrupt batch file")
+var errCorrupt = errors.New("damaged spool record")
 
-func (d *Disk) read(seq uint64) ([]byte, error) {
-	buf, err := os.ReadFile(d.path(seq))
+func (d *Disk) read(s *segment, r record) (Entry, error) {
+	f, err := os.Open(s.path)
 	if err != nil {
-		return nil, fmt.Errorf("reading spooled batch %d: %w", seq, err)
+		return Entry{}, fmt.Errorf("reading spool segment: %w", err)
 	}
-	if len(buf) < headerSize || string(buf[:4]) != magic {
-		return nil, fmt.Errorf("%w: bad header", errCorrupt)
+	defer f.Close()
+	buf := make([]byte, r.size)
+	if _, err := f.ReadAt(buf, r.off); err != nil {
+		return Entry{}, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
-	n := binary.BigEndian.Uint32(buf[8:])
-	payload := buf[headerSize:]
-	if int(n) != len(payload) {
-		return nil, fmt.Errorf("%w: length %d, header says %d", errCorrupt, len(payload), n)
+	got, ok := parseAt(buf, 0)
+	if !ok || got.seq != r.seq {
+		return Entry{}, errCorrupt
 	}
-	if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(buf[4:]) {
-		return nil, fmt.Errorf("%w: checksum mismatch", errCorrupt)
-	}
-	return payload, nil
+	return Entry{Seq: r.seq, Samples: r.samples, Data: buf[headerSize:]}, nil
 }
 
-// quarantine moves a corrupt file aside so that an operator can look at it.
-// Called with mu held.
-func (d *Disk) quarantine(m meta, cause error) {
-	dst := filepath.Join(d.dir, "corrupt", filepath.Base(d.path(m.seq)))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
-		err = os.Rename(d.path(m.seq), dst)
-		if err != nil {
-			os.Remove(d.path(m.seq))
-		}
+// rawAt returns the bytes where r was, for the copy in corrupt/.
+func rawAt(path string, r record) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
 	}
-	d.entries = d.entries[1:]
-	d.stats.Bytes -= m.size
-	d.stats.Batches = len(d.entries)
-	d.stats.CorruptBatches++
-	d.log.Error("skipping corrupt spooled batch; moved it aside, the rest is delivered",
-		"seq", m.seq, "moved_to", dst, "err", cause)
+	defer f.Close()
+	buf := make([]byte, r.size)
+	n, _ := f.ReadAt(buf, r.off)
+	return buf[:n]
 }
 
-// Ack removes a delivered batch. Acking a batch that is already gone (it was
-// dropped by the size bound while in flight) is not an error.
+// dropRecord forgets the oldest record of s. Called with mu held.
+func (d *Disk) dropRecord(s *segment) {
+	r := s.records[0]
+	s.records = s.records[1:]
+	d.stats.Batches--
+	d.stats.Samples -= int64(r.samples)
+}
+
+// Ack records that the batch seq was delivered: it and every batch before
+// it leave the queue. A segment whose batches are all delivered is
+// removed. Acknowledging a batch that is already gone (dropped by the size
+// bound while in flight) is not an error.
 func (d *Disk) Ack(seq uint64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	i, found := slices.BinarySearchFunc(d.entries, seq, func(m meta, s uint64) int { return cmp.Compare(m.seq, s) })
-	if !found {
+	if seq <= d.acked {
 		return nil
 	}
-	if err := os.Remove(d.path(seq)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("removing delivered batch %d: %w", seq, err)
+	for _, s := range d.segs {
+		for len(s.records) > 0 && s.records[0].seq <= seq {
+			d.dropRecord(s)
+		}
 	}
-	d.stats.Bytes -= d.entries[i].size
-	d.entries = slices.Delete(d.entries, i, i+1)
-	d.stats.Batches = len(d.entries)
+	d.acked = seq
+	// Delivered segments go; the one being written stays and is rolled
+	// when full, so a server that keeps up does not cost a file per batch.
+	// Removing comes first: on a full disk it is what makes room.
+	for len(d.segs) > 1 && len(d.segs[0].records) == 0 {
+		s := d.segs[0]
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing delivered spool segment: %w", err)
+		}
+		d.segs = d.segs[1:]
+		d.stats.Bytes -= s.size
+	}
+	// The acknowledgement need not be durable: if it is lost, the batches
+	// since the last one that was are sent again and the server drops the
+	// repeats.
+	if err := writeAcked(d.dir, seq); err != nil {
+		d.log.Warn("could not record the delivered batch; it may be sent again after a restart", "seq", seq, "err", err)
+	}
+	d.stats.Segments = len(d.segs)
 	return nil
 }
 
-// Stats returns a snapshot of the counters.
+func writeAcked(dir string, seq uint64) error {
+	path := filepath.Join(dir, ackedFile)
+	tmp := filepath.Join(dir, "."+ackedFile+".tmp")
+	if err := os.WriteFile(tmp, strconv.AppendUint(nil, seq, 10), 0o600); err != nil {
+		return fmt.Errorf("recording delivered batch: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("recording delivered batch: %w", err)
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the state and counters.
 func (d *Disk) Stats() Stats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.stats
+}
+
+// Close syncs and closes the segment being written.
+func (d *Disk) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	return d.closeActive()
 }

@@ -65,7 +65,8 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stderr io.
 }
 
 // NewLogger returns the program's logger: text (logfmt) or json.
-func NewLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+// level is a slog.Level, or a *slog.LevelVar to change it while running.
+func NewLogger(w io.Writer, level slog.Leveler, format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
