@@ -126,7 +126,7 @@ func TestTornAppendIsCutOffAtOpen(t *testing.T) {
 
 func TestDamagedRecordIsSkippedCountedAndKept(t *testing.T) {
 	for name, damage := range map[string]func(b []byte){
-		"payload bit flip":  func(b []byte) { b[rec10+headerSize+3] ^= 0x40 },
+		"payload bit flip":   func(b []byte) { b[rec10+headerSize+3] ^= 0x40 },
 		"length overwritten": func(b []byte) { copy(b[rec10+20:], []byte{0xff, 0xff, 0xff, 0x00}) },
 		"magic overwritten":  func(b []byte) { copy(b[rec10:], "XXXX") },
 	} {
