@@ -126,7 +126,33 @@ func (a *Agent) buildJobs(cfg *Config, old map[string]*job) (map[string]*job, er
 // Entries compare by value, secrets included.
 func (j *job) sameAs(n *job) bool {
 	return j.typ == n.typ && j.interval == n.interval && j.timeout == n.timeout && j.jitter == n.jitter &&
-		reflect.DeepEqual(j.target, n.target) && reflect.DeepEqual(j.cfg, n.cfg)
+		reflect.DeepEqual(j.target, n.target) && sameEntry(j.cfg, n.cfg)
+}
+
+// sameEntry compares the settings of two collector entries: their exported
+// fields, without the list of targets (each job compares its own target),
+// and without what Validate derived from them.
+func sameEntry(a, b collectors.Config) bool {
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	if va.Type() != vb.Type() {
+		return false
+	}
+	for i := range va.NumField() {
+		f := va.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		x, y := va.Field(i).Interface(), vb.Field(i).Interface()
+		if ca, ok := x.(collectors.Common); ok {
+			cb := y.(collectors.Common)
+			ca.Targets, cb.Targets = nil, nil
+			x, y = ca, cb
+		}
+		if !reflect.DeepEqual(x, y) {
+			return false
+		}
+	}
+	return true
 }
 
 // Registry returns the agent's metrics registry.
