@@ -36,7 +36,7 @@ First enroll the agent with a token from the portal, then run it:
 		Version: buildinfo.String("kpilot-agent"),
 	}
 	command.Configure(root, stdout, stderr)
-	root.AddCommand(newRunCmd(), newValidateCmd(), newEnrollCmd(), newProbeCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newCheckCmd(), newEnrollCmd(), newProbeCmd())
 	return root
 }
 

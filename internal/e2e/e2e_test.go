@@ -274,6 +274,11 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "the credential must be readable by the agent only")
 
+	// check reaches every device and the server, which takes the credential.
+	out = run(t, agentBin, "check", "--config", agentCfg)
+	require.Contains(t, out, "credential accepted")
+	require.Contains(t, out, "all 3 targets OK")
+
 	// The token is single-use.
 	_, err = exec.Command(agentBin, "enroll", "--config", agentCfg, "--token", token, "--force").Output()
 	require.Error(t, err, "a used enrollment token must be refused")

@@ -51,6 +51,7 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/agents/enroll", a.handle("enroll", a.enroll))
 	mux.Handle("POST /api/v1/ingest", a.handle("ingest", a.agentAuth(a.ingest)))
+	mux.Handle("GET /api/v1/agents/self", a.handle("agent_self", a.agentAuth(a.agentSelf)))
 
 	mux.Handle("POST /api/v1/login", a.handle("login", a.login))
 	mux.Handle("POST /api/v1/logout", a.handle("logout", a.userAuth(a.logout)))

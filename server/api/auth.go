@@ -253,3 +253,13 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// agentSelf tells an agent who the server takes it for; `kpilot-agent
+// check` uses it to verify the server address, TLS trust and credential.
+func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
+	ag, _ := r.Context().Value(agentKey).(store.Agent)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"agent_id": ag.ID, "name": ag.Name, "organization_id": ag.OrgID, "ou_id": ag.OUID,
+	})
+	return nil
+}

@@ -107,6 +107,18 @@ func TestEnrollmentTokens(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, code, "single use")
 	code, _ = e.call(http.MethodPost, "/api/v1/agents/enroll", "", map[string]string{"token": "kpe_guess"})
 	require.Equal(t, http.StatusUnauthorized, code)
+
+	// The credential names the agent to itself (kpilot-agent check), and
+	// nothing else gets through that endpoint.
+	code, self := e.call(http.MethodGet, "/api/v1/agents/self", first["credential"].(string), nil)
+	require.Equal(t, http.StatusOK, code, "%v", self)
+	require.Equal(t, first["agent_id"], self["agent_id"])
+	require.Equal(t, "site-a", self["name"])
+	require.Equal(t, e.branch.ID, self["ou_id"])
+	for name, tok := range map[string]string{"anonymous": "", "user session": admin, "guess": "kpa_guess"} {
+		code, _ = e.call(http.MethodGet, "/api/v1/agents/self", tok, nil)
+		require.Equal(t, http.StatusUnauthorized, code, name)
+	}
 }
 
 func TestAssetVisibility(t *testing.T) {

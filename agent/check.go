@@ -1,0 +1,178 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kpilot/kpilot/agent/enroll"
+	"github.com/kpilot/kpilot/agent/ship"
+	"github.com/kpilot/kpilot/agent/transport"
+	"github.com/kpilot/kpilot/collectors"
+)
+
+// CheckReport is what `kpilot-agent check` found: whether the server takes
+// the agent's credential, and per target whether it answered and what it
+// gave. Its JSON form is documented in docs/agent.md.
+type CheckReport struct {
+	Config  string        `json:"config"`
+	OK      bool          `json:"ok"`
+	Server  *ServerCheck  `json:"server,omitempty"`
+	Targets []TargetCheck `json:"targets"`
+}
+
+// ServerCheck is the outcome of asking the server who it takes the agent
+// for.
+type ServerCheck struct {
+	URL     string `json:"url"`
+	OK      bool   `json:"ok"`
+	AgentID string `json:"agent_id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// TargetCheck summarises one poll of one target.
+type TargetCheck struct {
+	Collector       string              `json:"collector"`
+	Type            string              `json:"type"`
+	Asset           string              `json:"asset"`
+	Address         string              `json:"address"`
+	OK              bool                `json:"ok"`
+	Error           string              `json:"error,omitempty"`
+	DurationSeconds float64             `json:"duration_seconds"`
+	Samples         int                 `json:"samples"`
+	KPIs            map[string][]string `json:"kpis"` // measurement -> fields
+	Inventory       InventorySummary    `json:"inventory"`
+	PartialErrors   []string            `json:"partial_errors"`
+}
+
+// InventorySummary names what the inventory held, without the values.
+type InventorySummary struct {
+	Attributes []string       `json:"attributes"`
+	Components map[string]int `json:"components"` // kind -> count
+}
+
+// Check polls every configured target once, in parallel within
+// max_parallel_polls, and, unless skipServer, asks the server whether it
+// takes the agent's credential. Nothing is spooled or sent; collector state
+// goes to throw-away directories, as with probe.
+func Check(ctx context.Context, cfg *Config, skipServer bool, log *slog.Logger) *CheckReport {
+	rep := &CheckReport{Config: cfg.Path(), OK: true}
+	type item struct {
+		cc CollectorConfig
+		t  collectors.Target
+	}
+	var items []item
+	for _, cc := range cfg.Collectors {
+		for _, t := range cc.Base().Targets {
+			items = append(items, item{cc, t})
+		}
+	}
+	rep.Targets = make([]TargetCheck, len(items))
+	sem := make(chan struct{}, cfg.MaxParallelPolls)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rep.Targets[i] = checkTarget(ctx, it.cc, it.t, log)
+		})
+	}
+	if !skipServer {
+		rep.Server = checkServer(ctx, cfg)
+		rep.OK = rep.Server.OK
+	}
+	wg.Wait()
+	for _, t := range rep.Targets {
+		rep.OK = rep.OK && t.OK
+	}
+	return rep
+}
+
+func checkTarget(ctx context.Context, cc CollectorConfig, t collectors.Target, log *slog.Logger) TargetCheck {
+	b := cc.Base()
+	tc := TargetCheck{Collector: b.Name, Type: b.Type, Asset: t.Asset, Address: t.Address,
+		KPIs: map[string][]string{}, PartialErrors: []string{},
+		Inventory: InventorySummary{Attributes: []string{}, Components: map[string]int{}}}
+	res, err := probe(ctx, cc, t, log)
+	if err != nil {
+		tc.Error = err.Error()
+		return tc
+	}
+	tc.OK, tc.Error, tc.DurationSeconds = res.OK, res.Error, res.DurationSeconds
+	tc.PartialErrors = res.PartialErrors
+	tc.Samples = len(res.Samples)
+	fields := map[string]map[string]bool{}
+	for _, s := range res.Samples {
+		if fields[s.Measurement] == nil {
+			fields[s.Measurement] = map[string]bool{}
+		}
+		for f := range s.Fields {
+			fields[s.Measurement][f] = true
+		}
+	}
+	for m, fs := range fields {
+		tc.KPIs[m] = slices.Sorted(maps.Keys(fs))
+	}
+	if inv := res.Inventory; inv != nil {
+		tc.Inventory.Attributes = slices.Sorted(maps.Keys(inv.Attributes))
+		for k, c := range inv.Components {
+			tc.Inventory.Components[k] = len(c)
+		}
+	}
+	return tc
+}
+
+// checkServer calls GET /api/v1/agents/self with the agent's credential:
+// it proves the address, the TLS trust (CA file, client certificate) and
+// the credential in one request.
+func checkServer(ctx context.Context, cfg *Config) *ServerCheck {
+	sc := &ServerCheck{URL: cfg.Server.URL}
+	fail := func(err error) *ServerCheck { sc.Error = err.Error(); return sc }
+	cred, err := enroll.Load(cfg.Server.CredentialFile)
+	if err != nil {
+		return fail(err)
+	}
+	hc, err := transport.NewClient(transport.Options{CAFile: cfg.Server.CAFile, CertFile: cfg.Server.CertFile, KeyFile: cfg.Server.KeyFile})
+	if err != nil {
+		return fail(fmt.Errorf("server TLS settings: %w", err))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(cfg.Server.URL, "/")+"/api/v1/agents/self", nil)
+	if err != nil {
+		return fail(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+cred.Token)
+	req.Header.Set("User-Agent", ship.UserAgent())
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fail(fmt.Errorf("server not reachable: %w", err))
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return fail(errors.New("the server refused the agent's credential (the agent was removed, or the credential is from another server): enroll again with a new token"))
+	case resp.StatusCode != http.StatusOK:
+		return fail(fmt.Errorf("server answered %s: %s", resp.Status, strings.TrimSpace(string(body))))
+	}
+	var self struct {
+		AgentID string `json:"agent_id"`
+		Name    string `json:"name"`
+	}
+	if err := json.Unmarshal(body, &self); err != nil {
+		return fail(fmt.Errorf("server answered 200 with something that is not kpilot-server's JSON: %w", err))
+	}
+	sc.OK, sc.AgentID, sc.Name = true, self.AgentID, self.Name
+	return sc
+}
