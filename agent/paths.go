@@ -7,13 +7,17 @@ import (
 )
 
 // defaultDataDir is where state lives when the config does not say:
-// /var/lib/kpilot on Unix, %ProgramData%\kpilot on Windows.
+// /var/lib/kpilot on Linux, %ProgramData%\kpilot on Windows,
+// /Library/Application Support/kpilot on macOS.
 func defaultDataDir() string {
-	if runtime.GOOS == "windows" {
+	switch runtime.GOOS {
+	case "windows":
 		if pd := os.Getenv("ProgramData"); pd != "" {
 			return filepath.Join(pd, "kpilot")
 		}
 		return `C:\ProgramData\kpilot`
+	case "darwin":
+		return "/Library/Application Support/kpilot"
 	}
 	return "/var/lib/kpilot"
 }

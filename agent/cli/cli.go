@@ -5,6 +5,8 @@ package cli
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -36,14 +38,25 @@ First enroll the agent with a token from the portal, then run it:
 		Version: buildinfo.String("kpilot-agent"),
 	}
 	command.Configure(root, stdout, stderr)
-	root.AddCommand(newRunCmd(), newValidateCmd(), newCheckCmd(), newEnrollCmd(), newProbeCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newCheckCmd(), newEnrollCmd(), newProbeCmd(),
+		newInstallCmd(), newStatusCmd(),
+		newControlCmd("uninstall", "Remove the agent service (the config and spooled data stay)"),
+		newControlCmd("start", "Start the agent service"),
+		newControlCmd("stop", "Stop the agent service (what is collected stays spooled)"),
+		newControlCmd("restart", "Restart the agent service"))
 	return root
 }
 
 // defaultConfigPath is where packages install the config.
 func defaultConfigPath() string {
-	if runtime.GOOS == "windows" {
+	switch runtime.GOOS {
+	case "windows":
+		if pd := os.Getenv("ProgramData"); pd != "" {
+			return filepath.Join(pd, "kpilot", "agent.yaml")
+		}
 		return `C:\ProgramData\kpilot\agent.yaml`
+	case "darwin":
+		return "/Library/Application Support/kpilot/agent.yaml"
 	}
 	return "/etc/kpilot/agent.yaml"
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -15,7 +16,7 @@ import (
 )
 
 func newRunCmd() *cobra.Command {
-	var configPath, logFormat string
+	var configPath, logFormat, logPath, name string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the agent in the foreground until SIGINT or SIGTERM; SIGHUP reloads the config",
@@ -26,16 +27,27 @@ does not validate is rejected with the reason in the log, and the running
 one stays in force. Spooled data is kept across reloads and restarts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAgent(cmd.Context(), configPath, logFormat, cmd.ErrOrStderr())
+			w, closeLog, err := logFile(logPath, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			run := func(ctx context.Context) error { return runAgent(ctx, configPath, logFormat, w) }
+			if asService, err := runAsService(name, configPath, run); asService {
+				return err
+			}
+			return run(cmd.Context())
 		},
 	}
+	cmd.Flags().StringVar(&logPath, "log-file", "", "append logs to this file instead of standard error")
+	cmd.Flags().StringVar(&name, "name", defaultServiceName, "service name, when run by the Windows service manager")
 	cmd.Flags().StringVarP(&configPath, "config", "c", defaultConfigPath(), "agent YAML config file")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
 
 // runAgent is run's body, shared with the service wrapper.
-func runAgent(ctx context.Context, configPath, logFormat string, logTo interface{ Write([]byte) (int, error) }) error {
+func runAgent(ctx context.Context, configPath, logFormat string, logTo io.Writer) error {
 	cfg, err := loadConfig(configPath)
 	if err != nil {
 		return err

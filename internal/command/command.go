@@ -43,6 +43,15 @@ func (e SilentError) Unwrap() error { return e.Err }
 // Silent wraps err as a SilentError.
 func Silent(err error) error { return SilentError{Err: err} }
 
+// ExitError ends the program with Code and no message: the command has
+// printed what it had to say (status commands exit 3 for "stopped").
+type ExitError struct{ Code int }
+
+func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// Exit returns an ExitError.
+func Exit(code int) error { return ExitError{Code: code} }
+
 // Execute runs root with args and returns the process exit code: 0
 // success, 1 failure, 2 usage error. Errors are printed once, here.
 func Execute(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer) int {
@@ -52,6 +61,10 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stderr io.
 		return 0
 	}
 	name := root.Name()
+	var ee ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
 	var ue UsageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", name, err, name)
