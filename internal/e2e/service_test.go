@@ -127,4 +127,3 @@ collectors:
 	_, err = os.Stat(cfg)
 	require.NoError(t, err, "uninstall keeps the config")
 }
-
