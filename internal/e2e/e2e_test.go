@@ -207,40 +207,16 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	require.Contains(t, run(t, agentBin, "--version"), "kpilot-agent "+version)
 	require.Contains(t, run(t, serverBin, "--version"), "kpilot-server "+version)
 
-	serverPort, err := devenv.FreePort("tcp")
-	require.NoError(t, err)
 	metricsPort, err := devenv.FreePort("tcp")
 	require.NoError(t, err)
-	base := fmt.Sprintf("http://127.0.0.1:%d", serverPort)
-	serverCfg := filepath.Join(dir, "server.yaml")
-	rewrite(t, "server.example.yaml", serverCfg,
-		"127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", serverPort),
-		"http://127.0.0.1:8086", influx.URL,
-		"/var/lib/kpilot-server", filepath.Join(dir, "server"),
-		"kpilot/autogen", influx.Bucket)
-	run(t, serverBin, "validate", "--config", serverCfg)
-
 	// Two tenants, each with an admin.
-	pw := filepath.Join(dir, "pw")
-	require.NoError(t, os.WriteFile(pw, []byte("correct-horse-battery\n"), 0o600))
-	acme := run(t, serverBin, "bootstrap", "--config", serverCfg, "--org", "Acme GmbH", "--admin", "admin@acme.example", "--password-file", pw)
-	run(t, serverBin, "bootstrap", "--config", serverCfg, "--org", "Other AG", "--admin", "admin@other.example", "--password-file", pw)
-	token := strings.TrimSpace(run(t, serverBin, "enroll-token", "--config", serverCfg, "--org", field(t, acme, "organization_id")))
-
-	srv, err := devenv.Start("kpilot-server", exec.Command(serverBin, "run", "--config", serverCfg), nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Stop() })
-	require.NoError(t, srv.WaitFor(t.Context(), 20*time.Second, func() error {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz: %s", resp.Status)
-		}
-		return nil
-	}))
+	server := newServerEnv(t, serverBin, influx, dir)
+	base, serverCfg := server.base, server.cfg
+	run(t, serverBin, "validate", "--config", serverCfg)
+	run(t, serverBin, "bootstrap", "--config", serverCfg, "--org", "Other AG", "--admin", "admin@other.example", "--password-file", filepath.Join(dir, "pw"))
+	token := server.enrollToken(t)
+	server.start(t)
+	srv := server.proc
 
 	bmc, err := redfishmock.ListenTLS("127.0.0.1:0", "hpe-ilo5-dl360-gen10plus",
 		redfishmock.Options{Username: "monitor", Password: "lab-bmc-password"})
