@@ -167,7 +167,12 @@ func (c CollectorConfig) MarshalYAML() (any, error) { return c.Config, nil }
 // LoadConfig reads, defaults and validates the agent config at path.
 func LoadConfig(path string) (*Config, error) {
 	cfg := DefaultConfig()
-	if err := yamlconf.LoadFile(path, &cfg); err != nil {
+	var secretTypes []any // so that every collector's secrets may be given as K_file
+	for _, typ := range collectors.Types() {
+		c, _ := collectors.Lookup(typ)
+		secretTypes = append(secretTypes, c)
+	}
+	if err := yamlconf.LoadFile(path, &cfg, secretTypes...); err != nil {
 		return nil, err
 	}
 	cfg.path = path

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	_ "github.com/kpilot/kpilot/collectors/redfish"
 	_ "github.com/kpilot/kpilot/collectors/rest"
+	redfishc "github.com/kpilot/kpilot/collectors/redfish"
 	snmpc "github.com/kpilot/kpilot/collectors/snmp"
 )
 
@@ -31,6 +31,13 @@ func TestBadConfigs(t *testing.T) {
 		{"no_server.bad.yaml", []string{`server.url "ftp://kpilot.example.com"`}},
 		{"v3_incomplete.bad.yaml", []string{`auth_protocol "sha1"`, "auth_password: missing", `priv_protocol ""`}},
 		{"two_documents.bad.yaml", []string{"found a second one"}},
+		{"wrong_type.bad.yaml", []string{"testdata/wrong_type.bad.yaml", "line 3: cannot unmarshal !!str `many` into int"}},
+		{"runtime_settings.bad.yaml", []string{
+			"exporter.enabled: the exporter is served on metrics_listen, which is empty",
+			`spool.fsync "sometimes": must be always`,
+			"spool.segment_size_mb: must be at least 1 and at most spool.max_size_mb",
+			"defaults.jitter: must be at least 0 and less than defaults.interval"}},
+		{"secret_twice.bad.yaml", []string{"line 6: password and password_file: give the secret or the file that holds it, not both"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -64,6 +71,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	v3 := cfg.Collectors[1].Config.(*snmpc.Config)
 	require.Equal(t, "file-auth-secret", v3.AuthPassword.Reveal(), "{file: …} reads the file")
 	require.Equal(t, "env-community-secret", cfg.Collectors[0].Config.(*snmpc.Config).Community.Reveal(), "${VAR} reads the environment")
+	require.Equal(t, "file-auth-secret", cfg.Collectors[2].Config.(*redfishc.Config).Password.Reveal(), "password_file reads the file")
 
 	dumped, err := yaml.Marshal(cfg)
 	require.NoError(t, err)

@@ -14,10 +14,18 @@ import (
 
 // LoadFile decodes the YAML file at path into v, which should already hold
 // its defaults. Unknown keys, wrong types and trailing documents are errors.
-func LoadFile(path string, v any) error {
+//
+// A secret (a Secret field of v, or of the types in secretTypes, which name
+// what v holds behind interfaces) may also be given as K_file: PATH, read
+// from that file as with K: {file: PATH}.
+func LoadFile(path string, v any, secretTypes ...any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("reading config: %w", err)
+	}
+	data, err = rewriteSecretFiles(data, SecretKeys(append(secretTypes, v)...))
+	if err != nil {
+		return fmt.Errorf("parsing YAML file %s: %w", path, err)
 	}
 	if err := Decode(data, v); err != nil {
 		return fmt.Errorf("parsing YAML file %s: %w", path, err)
