@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	_ "github.com/kpilot/kpilot/collectors/rest"
 	redfishc "github.com/kpilot/kpilot/collectors/redfish"
+	_ "github.com/kpilot/kpilot/collectors/rest"
 	snmpc "github.com/kpilot/kpilot/collectors/snmp"
 )
 
