@@ -196,8 +196,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
 	batcherDone := make(chan struct{})
+	flushEvery := a.cfg.Spool.FlushInterval.D() // a.cfg changes on reload; spool settings do not
 	go func() {
-		a.batcher.run(pollCtx, a.cfg.Spool.FlushInterval.D())
+		a.batcher.run(pollCtx, flushEvery)
 		close(batcherDone)
 	}()
 	shipperDone := make(chan error, 1)
@@ -320,7 +321,8 @@ func (a *Agent) applyLocked(ctx context.Context) error {
 	a.latest.setEnabled(cfg.Exporter.Enabled)
 	// What only takes effect at start keeps its running value.
 	cfg.Server, cfg.DataDir, cfg.Spool, cfg.MetricsListen = a.cfg.Server, a.cfg.DataDir, a.cfg.Spool, a.cfg.MetricsListen
-	cfg.Exporter.Path, cfg.MaxParallelPolls, cfg.WatchConfig = a.cfg.Exporter.Path, a.cfg.MaxParallelPolls, a.cfg.WatchConfig
+	cfg.Exporter.Path, cfg.Exporter.Prefix = a.cfg.Exporter.Path, a.cfg.Exporter.Prefix
+	cfg.MaxParallelPolls, cfg.WatchConfig = a.cfg.MaxParallelPolls, a.cfg.WatchConfig
 	a.cfg, a.jobs = cfg, jobs
 	a.log.Info("config reloaded", "targets", len(jobs), "kept", kept, "started", started, "stopped", stopped)
 	return nil
@@ -336,6 +338,7 @@ func restartOnly(a, b *Config) []string {
 		"spool":              a.Spool == b.Spool,
 		"metrics_listen":     a.MetricsListen == b.MetricsListen,
 		"exporter.path":      a.Exporter.Path == b.Exporter.Path,
+		"exporter.prefix":    a.Exporter.Prefix == b.Exporter.Prefix,
 		"max_parallel_polls": a.MaxParallelPolls == b.MaxParallelPolls,
 		"watch_config":       a.WatchConfig == b.WatchConfig,
 	} {

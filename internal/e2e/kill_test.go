@@ -269,6 +269,7 @@ collectors:
 		kill(p)
 	}
 	p := startAgent()
+	waitUntil(t, 30*time.Second, "the agent to start", func() bool { return strings.Contains(p.Log(), "agent starting") })
 	waitUntil(t, 60*time.Second, "the agent to ship everything spooled during the outage", func() bool {
 		got := storedPoints(t, influx, from, to)
 		return len(got) >= len(want)
