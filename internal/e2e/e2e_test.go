@@ -412,6 +412,13 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		require.Regexp(t, `kpilot_server_ingest_batches_total\{result="stored"\} [1-9]`, string(body))
 	})
 
+	t.Run("SIGHUP reloads the config", func(t *testing.T) {
+		require.NoError(t, agentProc.Signal(syscall.SIGHUP))
+		waitUntil(t, 20*time.Second, "the reload", func() bool { return strings.Contains(agentProc.Log(), "config reloaded") })
+		require.Contains(t, agentProc.Log(), "kept=3", "unchanged targets keep running")
+		require.False(t, agentProc.Exited())
+	})
+
 	t.Run("SIGTERM stops both cleanly without a half-written batch", func(t *testing.T) {
 		require.NoError(t, agentProc.Signal(syscall.SIGTERM))
 		require.NoError(t, agentProc.Wait(20*time.Second), "agent exit:\n%s", agentProc.Log())
