@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +33,8 @@ why), 2 for a usage error. --format json prints the document described in
 docs/agent.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return command.Usage(fmt.Errorf("--format %q: must be table or json", format))
+			if err := checkFormat(format); err != nil {
+				return err
 			}
 			cfg, err := loadConfig(configPath)
 			if err != nil {
@@ -43,15 +42,8 @@ docs/agent.md.`,
 			}
 			log := command.NewLogger(cmd.ErrOrStderr(), cfg.Level(), "text")
 			rep := agent.Check(cmd.Context(), cfg, skipServer, log)
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return err
-				}
-			} else {
-				printCheck(out, rep)
+			if err := output(cmd.OutOrStdout(), format, rep, printCheck); err != nil {
+				return err
 			}
 			if !rep.OK {
 				return errCheckFailed

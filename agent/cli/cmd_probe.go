@@ -33,8 +33,8 @@ then says why), 2 for a usage error.`,
 			if target == "" {
 				return command.Usage(errors.New("--target is required (an asset id or address from the config)"))
 			}
-			if format != "table" && format != "json" {
-				return command.Usage(fmt.Errorf("--format %q: must be table or json", format))
+			if err := checkFormat(format); err != nil {
+				return err
 			}
 			cfg, err := loadConfig(configPath)
 			if err != nil {
@@ -45,15 +45,8 @@ then says why), 2 for a usage error.`,
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
-					return err
-				}
-			} else {
-				printProbeTable(out, res)
+			if err := output(cmd.OutOrStdout(), format, res, printProbeTable); err != nil {
+				return err
 			}
 			if !res.OK {
 				return errProbeFailed
@@ -66,6 +59,26 @@ then says why), 2 for a usage error.`,
 	cmd.Flags().StringVar(&collector, "collector", "", "collector entry name, when several poll the target")
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
 	return cmd
+}
+
+// checkFormat validates --format of probe and check.
+func checkFormat(format string) error {
+	if format != "table" && format != "json" {
+		return command.Usage(fmt.Errorf("--format %q: must be table or json", format))
+	}
+	return nil
+}
+
+// output prints v as indented JSON (the documented, stable form) or as the
+// table for people.
+func output[T any](w io.Writer, format string, v T, table func(io.Writer, T)) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	table(w, v)
+	return nil
 }
 
 // errProbeFailed exits 1 without another message: the output said why.
