@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X $(MODULE)/internal/buildinfo.Version=$(VERSION) -X $(MODULE)
 # module proxy (about two minutes, once; go install caches it in GOPATH/bin).
 INFLUXD_VERSION := v1.8.10
 INFLUXD         := $(shell $(GO) env GOPATH)/bin/influxd
-APT_PACKAGES    := snmpd snmp snmpsim
+APT_PACKAGES    := snmpd snmp snmpsim postgresql
 SUDO            := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_FLAGS      ?=
 
@@ -24,8 +24,8 @@ help: ## Show this help
 build: ## Build kpilot-agent and kpilot-server into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/kpilot-agent ./cmd/kpilot-server
 
-deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim; influxd)
-	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null; }; then \
+deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, postgresql; influxd)
+	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; }; then \
 		echo "installing $(APT_PACKAGES) with apt-get"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \

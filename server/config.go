@@ -27,8 +27,9 @@ type Config struct {
 
 // DatabaseConfig selects the metadata store.
 type DatabaseConfig struct {
-	Driver string `yaml:"driver"` // sqlite
-	Path   string `yaml:"path"`   // SQLite file; default <data_dir>/kpilot.db
+	Driver string          `yaml:"driver"` // sqlite (default) or postgres
+	Path   string          `yaml:"path"`   // SQLite file; default <data_dir>/kpilot.db
+	DSN    yamlconf.Secret `yaml:"dsn"`    // PostgreSQL: postgres://user:pass@host/db?sslmode=verify-full
 }
 
 // InfluxConfig points at InfluxDB (1.8 with Flux, or 2.x).
@@ -104,8 +105,12 @@ func (c *Config) Validate() error {
 			}
 			c.Database.Path = filepath.Join(c.DataDir, "kpilot.db")
 		}
+	case "postgres":
+		if c.Database.DSN.Reveal() == "" {
+			errs = append(errs, errors.New("database.dsn: missing (a postgres:// URL) for driver postgres"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("database.driver %q: must be sqlite", c.Database.Driver))
+		errs = append(errs, fmt.Errorf("database.driver %q: must be sqlite or postgres", c.Database.Driver))
 	}
 	if u, err := url.Parse(c.InfluxDB.URL); c.InfluxDB.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		errs = append(errs, fmt.Errorf("influxdb.url %q: must be an http:// or https:// URL", c.InfluxDB.URL))

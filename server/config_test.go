@@ -23,6 +23,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bucket with quote", "influxdb:\n  url: http://x\n  bucket: 'a\"b'\n", "influxdb.bucket"},
 		{"tls half set", "influxdb:\n  url: http://x\ntls_cert_file: c.pem\n", "tls_cert_file and tls_key_file"},
 		{"limits", "influxdb:\n  url: http://x\nlimits:\n  ingest_max_bytes: 10\n", "limits:"},
+		{"postgres without dsn", "influxdb:\n  url: http://x\ndatabase:\n  driver: postgres\n", "database.dsn: missing"},
+		{"unknown driver", "influxdb:\n  url: http://x\ndatabase:\n  driver: mysql\n", `database.driver "mysql": must be sqlite or postgres`},
 		{"token from missing env", "influxdb:\n  url: http://x\n  token: ${KPILOT_NO_SUCH_VAR}\n", "KPILOT_NO_SUCH_VAR is not set"},
 	}
 	for _, tt := range tests {

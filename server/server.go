@@ -35,6 +35,9 @@ type Server struct {
 
 // OpenStore opens the configured metadata store, migrating its schema.
 func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, error) {
+	if cfg.Database.Driver == "postgres" {
+		return sqlstore.OpenPostgres(ctx, cfg.Database.DSN.Reveal(), log)
+	}
 	return sqlstore.OpenSQLite(ctx, cfg.Database.Path, log)
 }
 

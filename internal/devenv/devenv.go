@@ -60,7 +60,10 @@ func Start(name string, cmd *exec.Cmd, extraLog io.Writer) (*Process, error) {
 		w = io.MultiWriter(p.log, extraLog)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C of the demo reaches us, not it
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true // Ctrl-C of the demo reaches us, not it
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}

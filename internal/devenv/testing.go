@@ -77,3 +77,23 @@ func SharedTestdata() (string, bool) {
 	}
 	return "", false
 }
+
+// PostgreSQL starts a PostgreSQL server for a test and stops it at cleanup.
+// Its directory is made outside t.TempDir, whose 0700 parents the postgres
+// user (under root) could not enter.
+func PostgreSQL(t testing.TB) *Postgres {
+	t.Helper()
+	skipShort(t, "postgres")
+	dir, err := os.MkdirTemp("", "kpilot-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := StartPostgres(t.Context(), dir, 0, nil)
+	skipOrFail(t, err)
+	t.Cleanup(func() { p.Stop() })
+	return p
+}

@@ -17,7 +17,9 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/kpilot/kpilot/server/store"
@@ -59,12 +61,45 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 	return &DB{db: db}, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string, log *slog.Logger) error {
+// OpenPostgres connects to the PostgreSQL database named by dsn (a
+// postgres:// URL or key=value string) and brings its schema up to date.
+// Several server replicas may share one database: goose serialises
+// concurrent migrations with a lock table, and no replica keeps state in
+// memory that the others need.
+func OpenPostgres(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening PostgreSQL database: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	// A PostgreSQL advisory lock makes replicas that start together take
+	// turns: the first migrates, the others find nothing left to do.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300)) // retry each second, up to 5 minutes
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("preparing migration lock: %w", err)
+	}
+	if err := migrate(ctx, db, goose.DialectPostgres, "migrations/postgres", log, goose.WithSessionLocker(locker)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("PostgreSQL database: %w", err)
+	}
+	return &DB{db: db}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string, log *slog.Logger, opts ...goose.ProviderOption) error {
 	fsys, err := fs.Sub(migrations, dir)
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(dialect, db, fsys)
+	p, err := goose.NewProvider(dialect, db, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("preparing migrations: %w", err)
 	}
