@@ -9,6 +9,7 @@ package auth
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -24,7 +25,15 @@ const (
 	PrefixSession    = "kps_"
 	PrefixAgent      = "kpa_"
 	PrefixEnrollment = "kpe_"
+	PrefixAPIToken   = "kpt_"
+	PrefixInvitation = "kpi_"
+	PrefixReset      = "kpr_"
+	PrefixOUKey      = "kpou_" // OU keys and system keys are readable by admins
+	PrefixSystemKey  = "kpsk_"
 )
+
+// Equal compares two secrets in constant time.
+func Equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // NewToken returns a fresh token with prefix and the hash to store.
 func NewToken(prefix string) (token, hash string) {

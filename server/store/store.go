@@ -50,8 +50,15 @@ type Organization struct {
 	Kind      OrgKind
 	PartnerID string // public id of a partner; empty for customers
 	RootOU    string // id of the root OU, created with the organization
-	CreatedAt time.Time
+	// ChannelConsent: the customer lets its channel partners see the
+	// devices assigned to them (seed 003's opt-in).
+	ChannelConsent bool
+	InvitedByOrg   string // the partner whose invitation created it
+	CreatedAt      time.Time
 }
+
+// IsPartner reports whether the organization is a reseller or distributor.
+func (o Organization) IsPartner() bool { return o.Kind == Reseller || o.Kind == Distributor }
 
 // OU is a node of a customer's organization tree.
 type OU struct {
@@ -120,7 +127,10 @@ type Asset struct {
 	Category     string
 	Manufacturer string
 	Product      string
+	Type         string
+	Version      string
 	Serial       string
+	CreatedByOrg string // a partner that created it with the OU key
 	CreatedAt    time.Time
 }
 
@@ -184,6 +194,8 @@ type Store interface {
 	BatchSeen(ctx context.Context, agentID, batchID string) (bool, error)
 	// RecordBatch remembers a stored batch id.
 	RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error
+
+	Sharing
 
 	Close() error
 }

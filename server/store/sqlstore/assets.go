@@ -12,13 +12,13 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, serial, created_at`
+const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at`
 
 func scanAsset(row interface{ Scan(...any) error }) (store.Asset, error) {
 	var a store.Asset
 	var created int64
 	err := row.Scan(&a.ID, &a.OrgID, &a.OUID, &a.SourceKey, &a.Name, &a.Category,
-		&a.Manufacturer, &a.Product, &a.Serial, &created)
+		&a.Manufacturer, &a.Product, &a.Type, &a.Version, &a.Serial, &a.CreatedByOrg, &created)
 	a.CreatedAt = fromMS(created)
 	return a, err
 }
@@ -85,7 +85,11 @@ func (d *DB) Asset(ctx context.Context, id string) (store.Asset, error) {
 
 // Assets implements store.Store.
 func (d *DB) Assets(ctx context.Context, orgID string) ([]store.Asset, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+assetCols+` FROM assets WHERE org_id = $1 ORDER BY name, id`, orgID)
+	return d.queryAssets(ctx, `SELECT `+assetCols+` FROM assets WHERE org_id = $1 ORDER BY name, id`, orgID)
+}
+
+func (d *DB) queryAssets(ctx context.Context, query string, args ...any) ([]store.Asset, error) {
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing assets: %w", err)
 	}

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AssetFactsFromInventory", testAssetFacts},
 		{"BatchIDs", testBatchIDs},
 	}
+	tests = append(tests, sharingTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
