@@ -9,10 +9,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
@@ -24,12 +26,64 @@ type TSDB interface {
 	Latest(ctx context.Context, orgID, assetID string, lookback time.Duration) ([]tsdb.Series, error)
 }
 
-// Limits bound what one request may cost the server.
+// Limits bound what one request may cost the server and how long its
+// secrets live. Zero values take the defaults of DefaultLimits.
 type Limits struct {
 	IngestMaxBytes             int64 // compressed request body
 	IngestMaxDecompressedBytes int64 // after gunzip; a gzip bomb stops here
 	SessionTTL                 time.Duration
 	EnrollmentTokenTTL         time.Duration
+	InvitationTTL              time.Duration
+	PasswordResetTTL           time.Duration
+	// KeyGuesses is how many wrong OU keys, system keys or partner IDs one
+	// organization, and one client address, may try per 15 minutes.
+	KeyGuesses int
+	// LoginFailures is how many failed logins one email address, and
+	// twice as many one client address, may have per 15 minutes.
+	LoginFailures int
+}
+
+// DefaultLimits returns the limits used where a field is zero.
+func DefaultLimits() Limits {
+	return Limits{IngestMaxBytes: 8 << 20, IngestMaxDecompressedBytes: 64 << 20, SessionTTL: 12 * time.Hour,
+		EnrollmentTokenTTL: time.Hour, InvitationTTL: 7 * 24 * time.Hour, PasswordResetTTL: time.Hour,
+		KeyGuesses: 10, LoginFailures: 10}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	fill := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill(&l.SessionTTL, d.SessionTTL)
+	fill(&l.EnrollmentTokenTTL, d.EnrollmentTokenTTL)
+	fill(&l.InvitationTTL, d.InvitationTTL)
+	fill(&l.PasswordResetTTL, d.PasswordResetTTL)
+	if l.IngestMaxBytes == 0 {
+		l.IngestMaxBytes = d.IngestMaxBytes
+	}
+	if l.IngestMaxDecompressedBytes == 0 {
+		l.IngestMaxDecompressedBytes = d.IngestMaxDecompressedBytes
+	}
+	if l.KeyGuesses == 0 {
+		l.KeyGuesses = d.KeyGuesses
+	}
+	if l.LoginFailures == 0 {
+		l.LoginFailures = d.LoginFailures
+	}
+	return l
+}
+
+// Option configures the API.
+type Option func(*API)
+
+// WithMail sends invitations, keys and password resets through m; links
+// in them start with publicURL (the server's address as users reach it).
+// Without it, those endpoints answer 503.
+func WithMail(m mail.Sender, publicURL string) Option {
+	return func(a *API) { a.mail, a.publicURL = m, strings.TrimRight(publicURL, "/") }
 }
 
 // API holds the handlers' dependencies.
@@ -40,28 +94,118 @@ type API struct {
 	limits Limits
 	m      apiMetrics
 	now    func() time.Time
+
+	mail      mail.Sender
+	publicURL string
 }
 
 // New returns the API. reg receives the request and ingest metrics.
-func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus.Registerer) *API {
-	return &API{store: s, tsdb: ts, log: log, limits: limits, m: newMetrics(reg), now: time.Now}
+func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *API {
+	a := &API{store: s, tsdb: ts, log: log, limits: limits.withDefaults(), m: newMetrics(reg), now: time.Now}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
+}
+
+// route is one endpoint of the API.
+type route struct {
+	method, path, name string
+	h                  handlerFunc
+}
+
+// routes is the whole API. The OpenAPI document (openapi.yaml) describes
+// exactly these; a test holds the two together.
+func (a *API) routes() []route {
+	user := a.userAuth
+	return []route{
+		{"POST", "/api/v1/agents/enroll", "enroll", a.enroll},
+		{"POST", "/api/v1/ingest", "ingest", a.agentAuth(a.ingest)},
+		{"GET", "/api/v1/agents/self", "agent_self", a.agentAuth(a.agentSelf)},
+
+		{"POST", "/api/v1/login", "login", a.login},
+		{"POST", "/api/v1/logout", "logout", user(a.logout)},
+		{"GET", "/api/v1/me", "me", user(a.me)},
+		{"POST", "/api/v1/session/organization", "switch_org", user(a.switchOrg)},
+		{"POST", "/api/v1/password-reset", "password_reset", a.passwordReset},
+		{"POST", "/api/v1/password-reset/confirm", "password_reset_confirm", a.passwordResetConfirm},
+		{"POST", "/api/v1/invitations/lookup", "invitation_lookup", a.lookupInvitation},
+		{"POST", "/api/v1/invitations/accept", "invitation_accept", a.acceptInvitation},
+
+		{"GET", "/api/v1/organization", "organization", user(a.organization)},
+		{"GET", "/api/v1/ous", "ous", user(a.listOUs)},
+		{"POST", "/api/v1/ous", "ou_create", user(a.createOU)},
+		{"PATCH", "/api/v1/ous/{id}", "ou_update", user(a.updateOU)},
+		{"DELETE", "/api/v1/ous/{id}", "ou_delete", user(a.deleteOU)},
+		{"GET", "/api/v1/ous/{id}/key", "ou_key", user(a.readOUKey)},
+		{"POST", "/api/v1/ous/{id}/key/send", "ou_key_send", user(a.sendOUKey)},
+		{"POST", "/api/v1/ous/{id}/key/rotate", "ou_key_rotate", user(a.rotateOUKey)},
+		{"POST", "/api/v1/enrollment-tokens", "enrollment_token", user(a.createEnrollmentToken)},
+
+		{"GET", "/api/v1/assets", "assets", user(a.listAssets)},
+		{"POST", "/api/v1/assets", "asset_create", user(a.createAsset)},
+		{"GET", "/api/v1/assets/{id}", "asset", user(a.getAsset)},
+		{"GET", "/api/v1/assets/{id}/series", "asset_series", user(a.assetSeries)},
+		{"GET", "/api/v1/assets/{id}/latest", "asset_latest", user(a.assetLatest)},
+		{"GET", "/api/v1/assets/{id}/system-key", "system_key", user(a.readSystemKey)},
+		{"POST", "/api/v1/assets/{id}/system-key/send", "system_key_send", user(a.sendSystemKey)},
+		{"POST", "/api/v1/assets/{id}/system-key/rotate", "system_key_rotate", user(a.rotateSystemKey)},
+		{"GET", "/api/v1/assets/{id}/partners", "asset_partners", user(a.assetPartners)},
+
+		{"POST", "/api/v1/partner/ou-keys/verify", "partner_ou_key_verify", user(a.verifyOUKey)},
+		{"POST", "/api/v1/partner/assets", "partner_asset_create", user(a.partnerCreateAsset)},
+		{"POST", "/api/v1/partner/system-keys/verify", "partner_system_key_verify", user(a.verifySystemKey)},
+		{"POST", "/api/v1/partner/system-keys", "partner_system_key_use", user(a.useSystemKey)},
+		{"POST", "/api/v1/partner/customer-invitations", "partner_invite_customer", user(a.inviteCustomer)},
+		{"POST", "/api/v1/distributor/reseller-invitations", "distributor_invite_reseller", user(a.inviteReseller)},
+
+		{"GET", "/api/v1/grants", "grants", user(a.listGrants)},
+		{"DELETE", "/api/v1/grants/{id}", "grant_revoke", user(a.revokeGrant)},
+
+		{"GET", "/api/v1/partners/{partner_id}", "partner_check", user(a.checkPartner)},
+		{"GET", "/api/v1/channel-partners", "channel_partners", user(a.listChannelPartners)},
+		{"POST", "/api/v1/channel-partners", "channel_partner_add", user(a.addChannelPartner)},
+		{"PATCH", "/api/v1/channel-partners/{partner_id}", "channel_partner_update", user(a.updateChannelPartner)},
+		{"DELETE", "/api/v1/channel-partners/{partner_id}", "channel_partner_remove", user(a.removeChannelPartner)},
+		{"GET", "/api/v1/channel-assignments", "channel_assignments", user(a.listAssignments)},
+		{"PUT", "/api/v1/channel-assignments", "channel_assign", user(a.setAssignment)},
+		{"DELETE", "/api/v1/channel-assignments/{id}", "channel_unassign", user(a.deleteAssignment)},
+		{"PUT", "/api/v1/channel-consent", "channel_consent", user(a.setConsent)},
+
+		{"GET", "/api/v1/device-groups", "device_groups", user(a.listGroups)},
+		{"POST", "/api/v1/device-groups", "device_group_create", user(a.createGroup)},
+		{"PUT", "/api/v1/device-groups/{id}/members", "device_group_members", user(a.setGroupMembers)},
+		{"DELETE", "/api/v1/device-groups/{id}", "device_group_delete", user(a.deleteGroup)},
+
+		{"GET", "/api/v1/users", "users", user(a.listUsers)},
+		{"PATCH", "/api/v1/users/{id}", "user_update", user(a.updateUser)},
+		{"DELETE", "/api/v1/users/{id}", "user_remove", user(a.removeUser)},
+		{"GET", "/api/v1/invitations", "invitations", user(a.listInvitations)},
+		{"POST", "/api/v1/invitations", "invitation_create", user(a.inviteUser)},
+		{"DELETE", "/api/v1/invitations/{id}", "invitation_revoke", user(a.revokeInvitation)},
+
+		{"GET", "/api/v1/api-tokens", "api_tokens", user(a.listAPITokens)},
+		{"POST", "/api/v1/api-tokens", "api_token_create", user(a.createAPIToken)},
+		{"DELETE", "/api/v1/api-tokens/{id}", "api_token_delete", user(a.deleteAPIToken)},
+
+		{"GET", "/api/v1/audit", "audit", user(a.listAudit)},
+		{"GET", "/api/v1/openapi.yaml", "openapi", serveOpenAPI},
+	}
+}
+
+// Routes lists every endpoint as "METHOD /path".
+func (a *API) Routes() []string {
+	var out []string
+	for _, r := range a.routes() {
+		out = append(out, r.method+" "+r.path)
+	}
+	return out
 }
 
 // Register adds the API routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("POST /api/v1/agents/enroll", a.handle("enroll", a.enroll))
-	mux.Handle("POST /api/v1/ingest", a.handle("ingest", a.agentAuth(a.ingest)))
-	mux.Handle("GET /api/v1/agents/self", a.handle("agent_self", a.agentAuth(a.agentSelf)))
-
-	mux.Handle("POST /api/v1/login", a.handle("login", a.login))
-	mux.Handle("POST /api/v1/logout", a.handle("logout", a.userAuth(a.logout)))
-	mux.Handle("GET /api/v1/me", a.handle("me", a.userAuth(a.me)))
-	mux.Handle("POST /api/v1/enrollment-tokens", a.handle("enrollment_token", a.userAuth(a.createEnrollmentToken)))
-
-	mux.Handle("GET /api/v1/assets", a.handle("assets", a.userAuth(a.listAssets)))
-	mux.Handle("GET /api/v1/assets/{id}", a.handle("asset", a.userAuth(a.getAsset)))
-	mux.Handle("GET /api/v1/assets/{id}/series", a.handle("asset_series", a.userAuth(a.assetSeries)))
-	mux.Handle("GET /api/v1/assets/{id}/latest", a.handle("asset_latest", a.userAuth(a.assetLatest)))
-
+	for _, r := range a.routes() {
+		mux.Handle(r.method+" "+r.path, a.handle(r.name, r.h))
+	}
 	mux.Handle("/api/", a.handle("unknown", func(http.ResponseWriter, *http.Request) error { return errNotFound }))
 }

@@ -15,66 +15,97 @@ import (
 type assetJSON struct {
 	ID           string    `json:"id"`
 	Name         string    `json:"name"`
+	OrgID        string    `json:"organization_id"`
 	OUID         string    `json:"ou_id"`
 	Category     string    `json:"category"`
 	Manufacturer string    `json:"manufacturer"`
 	Product      string    `json:"product"`
+	Type         string    `json:"type"`
+	Version      string    `json:"version"`
 	Serial       string    `json:"serial"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Access says what the caller may see of it: owner, service or
+	// reseller; Via why a partner sees it (created, system-key, channel).
+	Access string            `json:"access"`
+	Via    []store.GrantKind `json:"via,omitempty"`
+	// Customer names the asset's organization when it is not the caller's.
+	Customer *orgRef `json:"customer,omitempty"`
 }
 
-func toAssetJSON(a store.Asset) assetJSON {
-	return assetJSON{ID: a.ID, Name: a.Name, OUID: a.OUID, Category: a.Category,
-		Manufacturer: a.Manufacturer, Product: a.Product, Serial: a.Serial, CreatedAt: a.CreatedAt}
+type orgRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
-// visibleSet resolves the caller's visibility. Every read path starts here.
-func (a *API) visibleSet(r *http.Request) (visibility.Principal, visibility.Set, error) {
-	p := principalFrom(r.Context())
-	ous, err := a.store.OUs(r.Context(), p.OrgID)
-	if err != nil {
-		return p, visibility.Set{}, err
-	}
-	return p, visibility.Resolve(p, ous), nil
+func toAssetJSON(a store.Asset, acc visibility.Access) assetJSON {
+	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category,
+		Manufacturer: a.Manufacturer, Product: a.Product, Type: a.Type, Version: a.Version, Serial: a.Serial,
+		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via}
 }
 
+// listAssets answers every asset the caller may see: its own
+// organization's (below its OU) and, for partners, what customers share.
 func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
 	p, set, err := a.visibleSet(r)
 	if err != nil {
 		return err
 	}
-	all, err := a.store.Assets(r.Context(), p.OrgID)
+	own, err := a.store.Assets(r.Context(), p.OrgID)
 	if err != nil {
 		return err
 	}
+	shared, err := a.store.AssetsByIDs(r.Context(), set.SharedAssetIDs())
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	var custIDs []string
+	for _, as := range shared {
+		if _, ok := names[as.OrgID]; !ok {
+			names[as.OrgID] = ""
+			custIDs = append(custIDs, as.OrgID)
+		}
+	}
+	orgs, err := a.store.OrganizationsByIDs(r.Context(), custIDs)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		names[o.ID] = o.Name
+	}
+	q := r.URL.Query()
 	out := []assetJSON{}
-	for _, as := range set.Filter(all) {
-		out = append(out, toAssetJSON(as))
+	for _, as := range set.Filter(append(own, shared...)) {
+		if c := q.Get("category"); c != "" && as.Category != c {
+			continue
+		}
+		if c := q.Get("customer_id"); c != "" && as.OrgID != c {
+			continue
+		}
+		j := toAssetJSON(as, set.Access(as))
+		if as.OrgID != p.OrgID {
+			j.Customer = &orgRef{ID: as.OrgID, Name: names[as.OrgID]}
+		}
+		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"assets": out})
 	return nil
 }
 
-// visibleAsset loads the asset named in the path if the caller may see it.
-// Invisible and missing assets get the same 404.
-func (a *API) visibleAsset(r *http.Request) (visibility.Principal, store.Asset, error) {
-	p, set, err := a.visibleSet(r)
-	if err != nil {
-		return p, store.Asset{}, err
-	}
-	as, err := a.store.Asset(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !set.CanSee(as)) {
-		return p, store.Asset{}, errNotFound
-	}
-	return p, as, err
-}
-
 func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
-	_, as, err := a.visibleAsset(r)
+	p, as, acc, err := a.visibleAsset(r)
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"asset": toAssetJSON(as)}
+	j := toAssetJSON(as, acc)
+	if as.OrgID != p.OrgID {
+		o, err := a.store.Organization(r.Context(), as.OrgID)
+		if err != nil {
+			return err
+		}
+		j.Customer = &orgRef{ID: o.ID, Name: o.Name}
+	}
+	out := map[string]any{"asset": j}
 	at, doc, err := a.store.Inventory(r.Context(), as.ID)
 	switch {
 	case err == nil:
@@ -87,15 +118,22 @@ func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// serviceOnly are the measurements a reseller does not see: health and
+// service events belong to service partners and the owner (seed 003).
+var serviceOnly = map[string]bool{"health_event": true}
+
 // assetSeries answers GET /api/v1/assets/{id}/series?measurement=&field=
 // &start=&stop=&every=&fn=. start and stop are RFC 3339 times or durations
 // relative to now ("-6h"); every is a Go duration for windowed aggregates.
 func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
-	p, as, err := a.visibleAsset(r)
+	_, as, acc, err := a.visibleAsset(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
+	if serviceOnly[q.Get("measurement")] && acc.Class < visibility.Service {
+		return &HTTPError{Code: http.StatusForbidden, Msg: "health and service events are shown to the owner and service partners only"}
+	}
 	now := a.now()
 	start, err := parseTime(q.Get("start"), now.Add(-time.Hour), now)
 	if err != nil {
@@ -105,7 +143,7 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("stop: %v", err)
 	}
-	sq := tsdb.SeriesQuery{OrgID: p.OrgID, AssetID: as.ID, Measurement: q.Get("measurement"),
+	sq := tsdb.SeriesQuery{OrgID: as.OrgID, AssetID: as.ID, Measurement: q.Get("measurement"),
 		Field: q.Get("field"), Start: start, Stop: stop, Fn: q.Get("fn")}
 	if e := q.Get("every"); e != "" {
 		if sq.Every, err = time.ParseDuration(e); err != nil {
@@ -128,7 +166,7 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 
 // assetLatest answers the newest value of every series of an asset.
 func (a *API) assetLatest(w http.ResponseWriter, r *http.Request) error {
-	p, as, err := a.visibleAsset(r)
+	_, as, acc, err := a.visibleAsset(r)
 	if err != nil {
 		return err
 	}
@@ -140,9 +178,18 @@ func (a *API) assetLatest(w http.ResponseWriter, r *http.Request) error {
 		}
 		lookback = d
 	}
-	series, err := a.tsdb.Latest(r.Context(), p.OrgID, as.ID, lookback)
+	series, err := a.tsdb.Latest(r.Context(), as.OrgID, as.ID, lookback)
 	if err != nil {
 		return unavailable("InfluxDB", err)
+	}
+	if acc.Class < visibility.Service {
+		kept := series[:0]
+		for _, s := range series {
+			if !serviceOnly[s.Measurement] {
+				kept = append(kept, s)
+			}
+		}
+		series = kept
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "series": nonNil(series)})
 	return nil

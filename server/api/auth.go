@@ -18,32 +18,50 @@ const (
 	principalKey ctxKey = iota
 	agentKey
 	sessionKey
+	apiTokenKey
 )
 
 var errUnauthenticated = &HTTPError{Code: http.StatusUnauthorized, Msg: "authentication required: send Authorization: Bearer <token>"}
 
-// userAuth resolves a session token to the principal acting in the
-// session's organization. Agent credentials are not accepted here.
+// userAuth resolves a session token or an API token to the principal
+// acting in its organization. Agent credentials are not accepted here.
 func (a *API) userAuth(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		tok, ok := auth.BearerToken(r.Header.Get("Authorization"))
-		if !ok || !strings.HasPrefix(tok, auth.PrefixSession) {
+		if !ok {
 			return errUnauthenticated
 		}
 		ctx := r.Context()
-		s, err := a.store.SessionByHash(ctx, auth.Hash(tok), a.now())
-		if errors.Is(err, store.ErrNotFound) {
+		var userID, orgID string
+		switch {
+		case strings.HasPrefix(tok, auth.PrefixSession):
+			s, err := a.store.SessionByHash(ctx, auth.Hash(tok), a.now())
+			if errors.Is(err, store.ErrNotFound) {
+				return errUnauthenticated
+			}
+			if err != nil {
+				return err
+			}
+			userID, orgID = s.UserID, s.OrgID
+			ctx = context.WithValue(ctx, sessionKey, s)
+		case strings.HasPrefix(tok, auth.PrefixAPIToken):
+			t, err := a.store.APITokenByHash(ctx, auth.Hash(tok), a.now())
+			if errors.Is(err, store.ErrNotFound) {
+				return errUnauthenticated
+			}
+			if err != nil {
+				return err
+			}
+			userID, orgID = t.UserID, t.OrgID
+			ctx = context.WithValue(ctx, apiTokenKey, t)
+		default:
 			return errUnauthenticated
 		}
-		if err != nil {
-			return err
-		}
-		p, err := a.principal(ctx, s.UserID, s.OrgID)
+		p, err := a.principal(ctx, userID, orgID)
 		if err != nil {
 			return err
 		}
 		ctx = context.WithValue(ctx, principalKey, p)
-		ctx = context.WithValue(ctx, sessionKey, s)
 		return h(w, r.WithContext(ctx))
 	}
 }
@@ -57,7 +75,11 @@ func (a *API) principal(ctx context.Context, userID, orgID string) (visibility.P
 	}
 	for _, m := range ms {
 		if m.OrgID == orgID {
-			return visibility.Principal{UserID: userID, OrgID: orgID, OUID: m.OUID, Role: m.Role}, nil
+			org, err := a.store.Organization(ctx, orgID)
+			if err != nil {
+				return visibility.Principal{}, err
+			}
+			return visibility.Principal{UserID: userID, OrgID: orgID, OrgKind: org.Kind, OUID: m.OUID, Role: m.Role}, nil
 		}
 	}
 	return visibility.Principal{}, errUnauthenticated
@@ -104,14 +126,25 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	u, err := a.store.UserByEmail(ctx, req.Email)
+	email := strings.ToLower(strings.TrimSpace(req.Email))
+	if email == "" || len(email) > 254 {
+		return badRequest("email: missing or too long")
+	}
+	n := a.limits.LoginFailures
+	done, err := a.attempt(r, "login", bucket{"email:" + email, n}, bucket{"ip:" + clientIP(r), 2 * n})
+	if err != nil {
+		return err
+	}
+	u, err := a.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	// CheckPassword spends the same time for unknown users.
 	if !auth.CheckPassword(u.PasswordHash, req.Password) {
+		done(false)
 		return &HTTPError{Code: http.StatusUnauthorized, Msg: "wrong email or password"}
 	}
+	done(true)
 	ms, err := a.store.Memberships(ctx, u.ID)
 	if err != nil {
 		return err
@@ -155,10 +188,31 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ms, err := a.store.Memberships(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.OrgID)
+	}
+	orgs, err := a.store.OrganizationsByIDs(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	role := map[string]store.Role{}
+	for _, m := range ms {
+		role[m.OrgID] = m.Role
+	}
+	memberships := []map[string]any{}
+	for _, o := range orgs {
+		memberships = append(memberships, map[string]any{"organization_id": o.ID, "name": o.Name, "kind": o.Kind, "role": role[o.ID]})
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user_id": u.ID, "email": u.Email, "role": p.Role,
 		"organization": map[string]any{"id": org.ID, "name": org.Name, "kind": org.Kind},
 		"ou_id":        p.OUID,
+		"memberships":  memberships,
 	})
 	return nil
 }
@@ -174,6 +228,9 @@ func (a *API) createEnrollmentToken(w http.ResponseWriter, r *http.Request) erro
 	p := principalFrom(r.Context())
 	if !p.IsAdmin() {
 		return &HTTPError{Code: http.StatusForbidden, Msg: "only admins may create enrollment tokens"}
+	}
+	if p.IsPartner() {
+		return errCustomerOnly
 	}
 	var req enrollmentTokenRequest
 	if r.ContentLength != 0 {
@@ -204,6 +261,9 @@ func (a *API) createEnrollmentToken(w http.ResponseWriter, r *http.Request) erro
 	now := a.now()
 	t := store.EnrollmentToken{TokenHash: hash, OrgID: p.OrgID, OUID: ou, CreatedBy: p.UserID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if err := a.store.CreateEnrollmentToken(r.Context(), t); err != nil {
+		return err
+	}
+	if err := a.audit(r, p.OrgID, "enrollment_token.create", "ou", ou, map[string]any{"expires_at": t.ExpiresAt.UTC()}); err != nil {
 		return err
 	}
 	a.log.Info("enrollment token created", "org_id", p.OrgID, "ou_id", ou, "by", p.UserID, "expires_at", t.ExpiresAt)

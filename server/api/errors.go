@@ -107,6 +107,8 @@ type apiMetrics struct {
 	duration *prometheus.HistogramVec
 	ingest   *prometheus.CounterVec
 	samples  *prometheus.CounterVec
+	limited  *prometheus.CounterVec
+	mails    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) apiMetrics {
@@ -124,7 +126,13 @@ func newMetrics(reg prometheus.Registerer) apiMetrics {
 		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kpilot_server_ingest_samples_total", Help: "Samples by result: stored or rejected.",
 		}, []string{"result"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_server_rate_limited_total", Help: "Requests refused by a rate limit (login, key guesses, partner ID checks, password resets).",
+		}, []string{"limit"}),
+		mails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_server_mails_total", Help: "Emails by kind and result (sent, failed).",
+		}, []string{"kind", "result"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.ingest, m.samples)
+	reg.MustRegister(m.requests, m.duration, m.ingest, m.samples, m.limited, m.mails)
 	return m
 }

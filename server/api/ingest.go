@@ -261,9 +261,10 @@ func (a *API) storeInventory(ctx context.Context, assets *assetResolver, inv []k
 	return rejects, nil
 }
 
-// categories are the asset categories the portal groups assets by.
+// categories are the asset categories the portal groups assets by
+// (DESIGN.md, "Domain model").
 var categories = map[string]bool{"server": true, "storage": true, "backup": true, "network": true,
-	"power": true, "printer": true, "software": true}
+	"power": true, "printer": true, "software": true, "licence": true}
 
 // assetFacts takes category, manufacturer, model and serial from an
 // inventory; an unknown category or a value that is not a short string

@@ -1,26 +1,71 @@
-// Package visibility decides which assets a principal may see. It is pure:
-// callers load the OU tree and the candidate assets, and every read path
-// filters through here before it touches KPI data or inventory.
+// Package visibility decides which assets a principal may see, and how
+// much of each. It is pure: callers load the OU tree, the partner's grants
+// and channel links, and every read path filters through here before it
+// touches KPI data or inventory.
 //
-// The rules implemented so far (DESIGN.md, "Visibility"):
-//  1. A customer user sees the assets of the OU they belong to and of every
-//     OU below it, in the organization they are acting in.
-//  2. Nothing else: no principal sees another organization's assets. Partner
-//     grants (created, system-key, channel) extend this set.
+// The rules (DESIGN.md, "Visibility"):
+//  1. A user sees the assets of the OU of their membership and of every OU
+//     below it, in the organization they act in (Owner access).
+//  2. A partner organization also sees an asset while it holds a live
+//     grant for it: `created` (it created the asset with the OU key) or
+//     `system-key` (it entered the asset's system key). Both give Reseller
+//     access.
+//  3. Channel assignment: a customer's device belongs, per role, to the
+//     partner it is assigned to, else to the partner its device group is
+//     assigned to, else to the customer's default partner for that role.
+//     Only while the customer consents: the reseller role gives Reseller
+//     access, the service role Service access.
+//  4. Partner access is read-only, always; only the asset's own
+//     organization's admins read and send keys.
+//  5. Nothing else: a principal never sees another organization's assets.
 package visibility
 
-import "github.com/kpilot/kpilot/server/store"
+import (
+	"sort"
+
+	"github.com/kpilot/kpilot/server/store"
+)
 
 // Principal is an authenticated user acting in one organization.
 type Principal struct {
-	UserID string
-	OrgID  string
-	OUID   string // the OU of the user's membership; sees it and below
-	Role   store.Role
+	UserID  string
+	OrgID   string
+	OrgKind store.OrgKind
+	OUID    string // the OU of the user's membership; sees it and below
+	Role    store.Role
 }
 
 // IsAdmin reports whether the principal administers its OU.
 func (p Principal) IsAdmin() bool { return p.Role == store.Admin }
+
+// IsPartner reports whether the principal acts for a reseller or
+// distributor.
+func (p Principal) IsPartner() bool {
+	return p.OrgKind == store.Reseller || p.OrgKind == store.Distributor
+}
+
+// Class is how much of an asset a principal may see. Higher includes lower.
+type Class int
+
+// Classes, from nothing to everything.
+const (
+	None     Class = iota
+	Reseller       // inventory, KPIs and reports (seed 003, table 1)
+	Service        // also health and service events and check-up findings
+	Owner          // the asset's own organization: everything (keys for admins)
+)
+
+func (c Class) String() string {
+	return [...]string{"none", "reseller", "service", "owner"}[c]
+}
+
+// Access is what a principal may do with one asset and why.
+type Access struct {
+	Class Class
+	// Via lists why a partner sees the asset (created, system-key,
+	// channel); empty for the owner.
+	Via []store.GrantKind
+}
 
 // Subtree returns the ids of root and every OU below it, using only OUs of
 // orgID (a parent link into another organization is ignored).
@@ -55,23 +100,172 @@ func Subtree(orgID, root string, ous []store.OU) map[string]bool {
 	return out
 }
 
-// Set is the resolved visibility of one principal.
-type Set struct {
-	orgID string
-	ous   map[string]bool
+// Channel is one customer's channel set-up, as a partner's visibility
+// needs it.
+type Channel struct {
+	Customer    store.Organization // ChannelConsent is read from here
+	Partners    []store.ChannelPartner
+	Assignments []store.ChannelAssignment
+	Groups      []store.DeviceGroup
+	Assets      []store.Asset
 }
 
-// Resolve computes p's visible set from the OU tree of p's organization.
-func Resolve(p Principal, ous []store.OU) Set {
+// Shared is what other organizations share with a partner.
+type Shared struct {
+	Grants   []store.Grant // live grants to the partner
+	Channels []Channel     // customers that list the partner
+}
+
+// Set is the resolved visibility of one principal.
+type Set struct {
+	orgID  string
+	ous    map[string]bool
+	shared map[string]Access // asset id → access through grants or channel
+}
+
+// Resolve computes p's visible set from the OU tree of p's organization
+// and, for a partner, what is shared with it.
+func Resolve(p Principal, ous []store.OU, sh Shared) Set {
 	if p.OrgID == "" || p.OUID == "" {
 		return Set{}
 	}
-	return Set{orgID: p.OrgID, ous: Subtree(p.OrgID, p.OUID, ous)}
+	s := Set{orgID: p.OrgID, ous: Subtree(p.OrgID, p.OUID, ous), shared: map[string]Access{}}
+	if !p.IsPartner() {
+		return s
+	}
+	add := func(asset string, c Class, via store.GrantKind) {
+		a := s.shared[asset]
+		a.Class = max(a.Class, c)
+		for _, v := range a.Via {
+			if v == via {
+				s.shared[asset] = a
+				return
+			}
+		}
+		a.Via = append(a.Via, via)
+		s.shared[asset] = a
+	}
+	for _, g := range sh.Grants {
+		if g.PartnerOrgID == p.OrgID && g.Live() && g.CustomerOrgID != p.OrgID {
+			add(g.AssetID, Reseller, g.Kind)
+		}
+	}
+	for _, ch := range sh.Channels {
+		if !ch.Customer.ChannelConsent || ch.Customer.ID == p.OrgID {
+			continue
+		}
+		for asset, roles := range EffectivePartners(ch) {
+			if roles[store.RoleReseller] == p.OrgID {
+				add(asset, Reseller, store.GrantChannel)
+			}
+			if roles[store.RoleService] == p.OrgID {
+				add(asset, Service, store.GrantChannel)
+			}
+		}
+	}
+	return s
 }
 
-// CanSee reports whether the asset is visible.
-func (s Set) CanSee(a store.Asset) bool {
-	return s.orgID != "" && a.OrgID == s.orgID && s.ous[a.OUID]
+// EffectivePartners returns, for every asset of the customer, the partner
+// organization that holds it in each role: its own assignment, else its
+// device group's (the latest assigned when several groups are), else the
+// default partner. Assets with no partner in a role have no entry for it.
+func EffectivePartners(ch Channel) map[string]map[store.ChannelRole]string {
+	cust := ch.Customer.ID
+	listed := map[string]bool{}
+	defaults := map[store.ChannelRole]string{}
+	for _, cp := range ch.Partners {
+		if cp.CustomerOrgID != cust {
+			continue
+		}
+		listed[cp.PartnerOrgID] = true
+		if cp.DefaultReseller {
+			defaults[store.RoleReseller] = cp.PartnerOrgID
+		}
+		if cp.DefaultService {
+			defaults[store.RoleService] = cp.PartnerOrgID
+		}
+	}
+	groupsOf := map[string][]string{}
+	for _, g := range ch.Groups {
+		if g.OrgID != cust {
+			continue
+		}
+		for _, a := range g.AssetIDs {
+			groupsOf[a] = append(groupsOf[a], g.ID)
+		}
+	}
+	type key struct {
+		target string
+		role   store.ChannelRole
+	}
+	direct := map[key]store.ChannelAssignment{}
+	assigns := append([]store.ChannelAssignment(nil), ch.Assignments...)
+	sort.SliceStable(assigns, func(i, j int) bool { return assigns[i].AssignedAt.Before(assigns[j].AssignedAt) })
+	for _, as := range assigns {
+		if as.CustomerOrgID != cust || !listed[as.PartnerOrgID] {
+			continue
+		}
+		t := as.AssetID
+		if t == "" {
+			t = "group:" + as.GroupID
+		}
+		direct[key{t, as.Role}] = as // later assignments win
+	}
+	out := map[string]map[store.ChannelRole]string{}
+	for _, a := range ch.Assets {
+		if a.OrgID != cust {
+			continue
+		}
+		roles := map[store.ChannelRole]string{}
+		for _, role := range []store.ChannelRole{store.RoleReseller, store.RoleService} {
+			if as, ok := direct[key{a.ID, role}]; ok {
+				roles[role] = as.PartnerOrgID
+				continue
+			}
+			var best *store.ChannelAssignment
+			for _, g := range groupsOf[a.ID] {
+				if as, ok := direct[key{"group:" + g, role}]; ok && (best == nil || as.AssignedAt.After(best.AssignedAt)) {
+					best = &as
+				}
+			}
+			if best != nil {
+				roles[role] = best.PartnerOrgID
+			} else if d := defaults[role]; d != "" {
+				roles[role] = d
+			}
+		}
+		out[a.ID] = roles
+	}
+	return out
+}
+
+// Access returns what the principal may see of an asset.
+func (s Set) Access(a store.Asset) Access {
+	if s.orgID == "" {
+		return Access{}
+	}
+	if a.OrgID == s.orgID {
+		if s.ous[a.OUID] {
+			return Access{Class: Owner}
+		}
+		return Access{}
+	}
+	return s.shared[a.ID]
+}
+
+// CanSee reports whether the asset is visible at all.
+func (s Set) CanSee(a store.Asset) bool { return s.Access(a).Class > None }
+
+// SharedAssetIDs returns the ids of assets other organizations share with
+// the principal, sorted.
+func (s Set) SharedAssetIDs() []string {
+	out := make([]string, 0, len(s.shared))
+	for id := range s.shared {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Filter returns the visible assets, in their order.

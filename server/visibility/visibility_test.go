@@ -2,6 +2,7 @@ package visibility_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -64,7 +65,7 @@ func TestResolve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ids(visibility.Resolve(tt.p, ous).Filter(assets))
+			got := ids(visibility.Resolve(tt.p, ous, visibility.Shared{}).Filter(assets))
 			require.Equal(t, tt.want, got)
 		})
 	}
@@ -74,4 +75,70 @@ func TestSubtreeSurvivesCycle(t *testing.T) {
 	cyclic := []store.OU{{ID: "x", OrgID: "o", ParentID: "y"}, {ID: "y", OrgID: "o", ParentID: "x"}}
 	got := visibility.Subtree("o", "x", cyclic)
 	require.Equal(t, map[string]bool{"x": true, "y": true}, got)
+}
+
+func TestPartnerGrants(t *testing.T) {
+	now := time.Now()
+	reseller := visibility.Principal{OrgID: "res", OrgKind: store.Reseller, OUID: "res-root", Role: store.Viewer}
+	partnerOUs := []store.OU{{ID: "res-root", OrgID: "res"}}
+	sh := visibility.Shared{Grants: []store.Grant{
+		{AssetID: "a-north", CustomerOrgID: "acme", PartnerOrgID: "res", Kind: store.GrantCreated},
+		{AssetID: "a-south", CustomerOrgID: "acme", PartnerOrgID: "res", Kind: store.GrantSystemKey, RevokedAt: now},
+		{AssetID: "b-other", CustomerOrgID: "other", PartnerOrgID: "someone-else", Kind: store.GrantSystemKey},
+	}}
+	set := visibility.Resolve(reseller, partnerOUs, sh)
+	require.Equal(t, []string{"a-north"}, ids(set.Filter(assets)), "a live grant shows its one asset; a revoked one nothing")
+	acc := set.Access(assets[1])
+	require.Equal(t, visibility.Reseller, acc.Class)
+	require.Equal(t, []store.GrantKind{store.GrantCreated}, acc.Via)
+
+	customer := visibility.Principal{OrgID: "other", OrgKind: store.Customer, OUID: "other-root"}
+	sh.Grants = append(sh.Grants, store.Grant{AssetID: "a-root", CustomerOrgID: "acme", PartnerOrgID: "other", Kind: store.GrantSystemKey})
+	require.Equal(t, []string{"b-other"}, ids(visibility.Resolve(customer, ous, sh).Filter(assets)),
+		"a customer organization never gains assets through grants")
+}
+
+func TestChannelAssignment(t *testing.T) {
+	t0 := time.Now()
+	acme := store.Organization{ID: "acme", Kind: store.Customer, ChannelConsent: true}
+	ch := visibility.Channel{
+		Customer: acme,
+		Partners: []store.ChannelPartner{
+			{CustomerOrgID: "acme", PartnerOrgID: "def", DefaultReseller: true, DefaultService: true},
+			{CustomerOrgID: "acme", PartnerOrgID: "grp"},
+			{CustomerOrgID: "acme", PartnerOrgID: "dev"},
+		},
+		Groups: []store.DeviceGroup{{ID: "g1", OrgID: "acme", AssetIDs: []string{"a-north", "a-branch"}}},
+		Assignments: []store.ChannelAssignment{
+			{CustomerOrgID: "acme", PartnerOrgID: "grp", Role: store.RoleService, GroupID: "g1", AssignedAt: t0},
+			{CustomerOrgID: "acme", PartnerOrgID: "dev", Role: store.RoleReseller, AssetID: "a-branch", AssignedAt: t0},
+			{CustomerOrgID: "acme", PartnerOrgID: "removed-partner", Role: store.RoleReseller, AssetID: "a-root", AssignedAt: t0},
+		},
+		Assets: assets[:4],
+	}
+	eff := visibility.EffectivePartners(ch)
+	require.Equal(t, map[store.ChannelRole]string{store.RoleReseller: "def", store.RoleService: "def"}, eff["a-root"],
+		"unassigned devices follow the defaults; an assignment to a partner no longer listed is ignored")
+	require.Equal(t, map[store.ChannelRole]string{store.RoleReseller: "def", store.RoleService: "grp"}, eff["a-north"], "the group's service partner")
+	require.Equal(t, map[store.ChannelRole]string{store.RoleReseller: "dev", store.RoleService: "grp"}, eff["a-branch"], "the device's own reseller")
+
+	view := func(org string, c visibility.Channel) visibility.Set {
+		p := visibility.Principal{OrgID: org, OrgKind: store.Reseller, OUID: org + "-root"}
+		return visibility.Resolve(p, []store.OU{{ID: org + "-root", OrgID: org}}, visibility.Shared{Channels: []visibility.Channel{c}})
+	}
+	def := view("def", ch)
+	require.Equal(t, []string{"a-root", "a-north", "a-south"}, ids(def.Filter(assets)),
+		"a-branch has its own reseller and its group's service partner: the default holds it in no role")
+	require.Equal(t, visibility.Service, def.Access(assets[0]).Class, "default service partner of a-root")
+	require.Equal(t, visibility.Reseller, def.Access(assets[1]).Class, "only reseller of a-north: its group has another service partner")
+	require.Equal(t, []string{"a-north", "a-branch"}, ids(view("grp", ch).Filter(assets)))
+	require.Equal(t, visibility.Service, view("grp", ch).Access(assets[2]).Class)
+	require.Equal(t, []string{"a-branch"}, ids(view("dev", ch).Filter(assets)))
+	require.Equal(t, visibility.Reseller, view("dev", ch).Access(assets[2]).Class)
+	require.Empty(t, ids(view("removed-partner", ch).Filter(assets)))
+
+	ch.Customer.ChannelConsent = false
+	for _, p := range []string{"def", "grp", "dev"} {
+		require.Empty(t, ids(view(p, ch).Filter(assets)), "%s: no channel visibility without the customer's consent", p)
+	}
 }

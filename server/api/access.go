@@ -1,0 +1,239 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/visibility"
+)
+
+// Errors of the access checks. A caller who may not see a thing gets the
+// same 404 as for a thing that does not exist, so ids of other tenants
+// cannot be probed; a caller who sees it but may not change it gets 403.
+var (
+	errAdminOnly    = &HTTPError{Code: http.StatusForbidden, Msg: "only admins of this organization may do this"}
+	errReadOnly     = &HTTPError{Code: http.StatusForbidden, Msg: "partner access is read-only"}
+	errCustomerOnly = &HTTPError{Code: http.StatusForbidden, Msg: "only customer organizations may do this"}
+	errPartnerOnly  = &HTTPError{Code: http.StatusForbidden, Msg: "only partner organizations (resellers, distributors) may do this"}
+)
+
+// visibleSet resolves the caller's visibility. Every read path starts here.
+func (a *API) visibleSet(r *http.Request) (visibility.Principal, visibility.Set, error) {
+	p := principalFrom(r.Context())
+	set, err := a.resolve(r.Context(), p)
+	return p, set, err
+}
+
+// resolve loads what the visibility rules need for p and applies them.
+func (a *API) resolve(ctx context.Context, p visibility.Principal) (visibility.Set, error) {
+	ous, err := a.store.OUs(ctx, p.OrgID)
+	if err != nil {
+		return visibility.Set{}, err
+	}
+	var sh visibility.Shared
+	if p.IsPartner() {
+		if sh, err = a.shared(ctx, p.OrgID); err != nil {
+			return visibility.Set{}, err
+		}
+	}
+	return visibility.Resolve(p, ous, sh), nil
+}
+
+// shared loads the live grants of a partner and the channel set-up of
+// every consenting customer that lists it.
+func (a *API) shared(ctx context.Context, partner string) (visibility.Shared, error) {
+	var sh visibility.Shared
+	var err error
+	if sh.Grants, err = a.store.Grants(ctx, store.GrantFilter{PartnerOrgID: partner, LiveOnly: true}); err != nil {
+		return sh, err
+	}
+	links, err := a.store.ChannelCustomers(ctx, partner)
+	if err != nil {
+		return sh, err
+	}
+	for _, l := range links {
+		cust, err := a.store.Organization(ctx, l.CustomerOrgID)
+		if err != nil {
+			return sh, err
+		}
+		if !cust.ChannelConsent {
+			continue // withdrawn consent: nothing to load, nothing shown
+		}
+		ch := visibility.Channel{Customer: cust}
+		if ch.Partners, err = a.store.ChannelPartners(ctx, cust.ID); err != nil {
+			return sh, err
+		}
+		if ch.Assignments, err = a.store.ChannelAssignments(ctx, cust.ID); err != nil {
+			return sh, err
+		}
+		if ch.Groups, err = a.store.DeviceGroups(ctx, cust.ID); err != nil {
+			return sh, err
+		}
+		if ch.Assets, err = a.store.Assets(ctx, cust.ID); err != nil {
+			return sh, err
+		}
+		sh.Channels = append(sh.Channels, ch)
+	}
+	return sh, nil
+}
+
+// visibleAsset loads the asset named by the path value "id" if the caller
+// may see it. Invisible and missing assets get the same 404.
+func (a *API) visibleAsset(r *http.Request) (visibility.Principal, store.Asset, visibility.Access, error) {
+	p, set, err := a.visibleSet(r)
+	if err != nil {
+		return p, store.Asset{}, visibility.Access{}, err
+	}
+	as, err := a.store.Asset(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return p, store.Asset{}, visibility.Access{}, errNotFound
+	}
+	if err != nil {
+		return p, as, visibility.Access{}, err
+	}
+	acc := set.Access(as)
+	if acc.Class == visibility.None {
+		return p, store.Asset{}, acc, errNotFound
+	}
+	return p, as, acc, nil
+}
+
+// ownedAsset is visibleAsset for changes and keys: only admins of the
+// asset's own organization (at its OU or above) pass.
+func (a *API) ownedAsset(r *http.Request) (visibility.Principal, store.Asset, error) {
+	p, as, acc, err := a.visibleAsset(r)
+	if err != nil {
+		return p, as, err
+	}
+	if acc.Class != visibility.Owner {
+		return p, as, errReadOnly
+	}
+	if !p.IsAdmin() {
+		return p, as, errAdminOnly
+	}
+	return p, as, nil
+}
+
+// adminOU checks that the caller administers the OU id (its own OU or one
+// below it) and returns the OU. Unknown and foreign OUs are 404.
+func (a *API) adminOU(r *http.Request, id string) (visibility.Principal, store.OU, []store.OU, error) {
+	p := principalFrom(r.Context())
+	ous, err := a.store.OUs(r.Context(), p.OrgID)
+	if err != nil {
+		return p, store.OU{}, nil, err
+	}
+	sub := visibility.Subtree(p.OrgID, p.OUID, ous)
+	if !sub[id] {
+		return p, store.OU{}, ous, errNotFound
+	}
+	if !p.IsAdmin() {
+		return p, store.OU{}, ous, errAdminOnly
+	}
+	for _, u := range ous {
+		if u.ID == id {
+			return p, u, ous, nil
+		}
+	}
+	return p, store.OU{}, ous, errNotFound
+}
+
+// requireAdmin passes admins of the caller's organization.
+func requireAdmin(p visibility.Principal) error {
+	if !p.IsAdmin() {
+		return errAdminOnly
+	}
+	return nil
+}
+
+// audit writes one audit event for the calling principal. Callers that
+// reveal a secret write the event first and fail if it cannot be written:
+// no key leaves the server unrecorded.
+func (a *API) audit(r *http.Request, orgID, action, targetType, targetID string, detail map[string]any) error {
+	p := principalFrom(r.Context())
+	e := store.AuditEvent{OrgID: orgID, ActorUserID: p.UserID, Action: action, TargetType: targetType,
+		TargetID: targetID, RemoteAddr: clientIP(r), At: a.now()}
+	if p.OrgID != orgID {
+		e.ActorOrgID = p.OrgID
+	}
+	if via, ok := r.Context().Value(apiTokenKey).(store.APIToken); ok {
+		if detail == nil {
+			detail = map[string]any{}
+		}
+		detail["api_token_id"] = via.ID
+	}
+	if len(detail) > 0 {
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return fmt.Errorf("audit detail: %w", err)
+		}
+		e.Detail = string(b)
+	}
+	return a.store.AppendAudit(r.Context(), e)
+}
+
+// clientIP is the remote address without port. The server does not trust
+// X-Forwarded-For: behind a proxy, rate limits are per proxy address.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// bucket is one rate-limit counter: at most n attempts per window.
+type bucket struct {
+	key string
+	n   int
+}
+
+// attemptWindow is the fixed window of every rate limit.
+const attemptWindow = 15 * time.Minute
+
+// attempt counts an attempt against every bucket and answers 429 once any
+// is over its limit. done(true) takes the attempt back after a success, so
+// only failures use up the allowance.
+func (a *API) attempt(r *http.Request, limit string, buckets ...bucket) (done func(success bool), err error) {
+	now := a.now()
+	var over time.Time
+	for _, b := range buckets {
+		n, reset, err := a.store.Hit(r.Context(), limit+":"+b.key, attemptWindow, now)
+		if err != nil {
+			return nil, err
+		}
+		if n > b.n && reset.After(over) {
+			over = reset
+		}
+	}
+	if !over.IsZero() {
+		a.m.limited.WithLabelValues(limit).Inc()
+		a.log.Warn("rate limit reached", "limit", limit, "remote", clientIP(r), "org_id", principalFrom(r.Context()).OrgID)
+		wait := max(time.Second, over.Sub(now))
+		return nil, &HTTPError{Code: http.StatusTooManyRequests, RetryAfter: wait,
+			Msg: fmt.Sprintf("too many attempts; try again in %s", wait.Round(time.Second))}
+	}
+	return func(success bool) {
+		if !success {
+			return
+		}
+		for _, b := range buckets {
+			if err := a.store.Unhit(context.WithoutCancel(r.Context()), limit+":"+b.key); err != nil {
+				a.log.Warn("rate limit: taking back attempt", "bucket", b.key, "err", err)
+			}
+		}
+	}, nil
+}
+
+// keyGuess starts one guess of a key or partner ID by the caller's
+// organization from its address.
+func (a *API) keyGuess(r *http.Request) (func(bool), error) {
+	p := principalFrom(r.Context())
+	n := a.limits.KeyGuesses
+	return a.attempt(r, "key_guess", bucket{"org:" + p.OrgID, n}, bucket{"ip:" + clientIP(r), 3 * n})
+}

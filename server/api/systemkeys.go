@@ -1,0 +1,212 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/visibility"
+)
+
+type assetInput struct {
+	Name         string `json:"name"`
+	Category     string `json:"category"`
+	Manufacturer string `json:"manufacturer"`
+	Product      string `json:"product"`
+	Type         string `json:"type"`
+	Version      string `json:"version"`
+	Serial       string `json:"serial"`
+}
+
+// asset validates the input into an asset without organization or OU.
+func (in assetInput) asset() (store.Asset, error) {
+	name, err := checkName("asset.name", in.Name)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	cat := strings.ToLower(strings.TrimSpace(in.Category))
+	if !categories[cat] {
+		return store.Asset{}, badRequest("asset.category %q: one of server, storage, backup, network, power, printer, software, licence", in.Category)
+	}
+	a := store.Asset{Name: name, Category: cat}
+	for _, f := range []struct {
+		name string
+		in   string
+		out  *string
+	}{{"manufacturer", in.Manufacturer, &a.Manufacturer}, {"product", in.Product, &a.Product},
+		{"type", in.Type, &a.Type}, {"version", in.Version, &a.Version}, {"serial", in.Serial, &a.Serial}} {
+		v := strings.TrimSpace(f.in)
+		if len(v) > 200 || strings.ContainsAny(v, "\x00\r\n") {
+			return store.Asset{}, badRequest("asset.%s: at most 200 characters on one line", f.name)
+		}
+		*f.out = v
+	}
+	return a, nil
+}
+
+type createAssetRequest struct {
+	OUID string `json:"ou_id"`
+	assetInput
+}
+
+// createAsset lets a customer admin enter an asset by hand (one no agent
+// reports, such as a licence) into an OU it administers.
+func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
+	var req createAssetRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	as, err := req.asset()
+	if err != nil {
+		return err
+	}
+	p := principalFrom(r.Context())
+	if req.OUID == "" {
+		req.OUID = p.OUID
+	}
+	p, u, _, err := a.adminOU(r, req.OUID)
+	if err != nil {
+		return err
+	}
+	as.OrgID, as.OUID = p.OrgID, u.ID
+	if err := a.store.CreateAsset(r.Context(), &as, nil); err != nil {
+		return err
+	}
+	if err := a.audit(r, p.OrgID, "asset.create", "asset", as.ID, map[string]any{"name": as.Name, "ou_id": u.ID}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"asset": toAssetJSON(as, visibility.Access{Class: visibility.Owner})})
+	return nil
+}
+
+func (a *API) readSystemKey(w http.ResponseWriter, r *http.Request) error {
+	p, as, err := a.ownedAsset(r)
+	if err != nil {
+		return err
+	}
+	key, err := a.store.SystemKey(r.Context(), as.ID)
+	if err != nil {
+		return err
+	}
+	if err := a.audit(r, p.OrgID, "system_key.read", "asset", as.ID, nil); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"asset_id": as.ID, "system_key": key})
+	return nil
+}
+
+func (a *API) sendSystemKey(w http.ResponseWriter, r *http.Request) error {
+	var req sendKeyRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	to, err := parseEmail("email", req.Email)
+	if err != nil {
+		return err
+	}
+	p, as, err := a.ownedAsset(r)
+	if err != nil {
+		return err
+	}
+	key, err := a.store.SystemKey(r.Context(), as.ID)
+	if err != nil {
+		return err
+	}
+	sender, err := a.store.User(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	if err := a.audit(r, p.OrgID, "system_key.send", "asset", as.ID, map[string]any{"to": to}); err != nil {
+		return err
+	}
+	if err := a.send(r, "system_key", keyMail(to, "system key", as.Name, sender.Email, key)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"sent_to": to})
+	return nil
+}
+
+func (a *API) rotateSystemKey(w http.ResponseWriter, r *http.Request) error {
+	p, as, err := a.ownedAsset(r)
+	if err != nil {
+		return err
+	}
+	key, err := a.store.RotateSystemKey(r.Context(), as.ID)
+	if err != nil {
+		return err
+	}
+	if err := a.audit(r, p.OrgID, "system_key.rotate", "asset", as.ID, nil); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"asset_id": as.ID, "system_key": key})
+	return nil
+}
+
+type assetPartnerJSON struct {
+	PartnerID string          `json:"partner_id"`
+	Name      string          `json:"name"`
+	Via       store.GrantKind `json:"via"`
+	Role      string          `json:"role"`                // reseller or service
+	GrantID   string          `json:"grant_id,omitempty"`  // created and system-key grants
+	Effective bool            `json:"effective,omitempty"` // channel: sees it now (consent given)
+}
+
+// assetPartners tells the asset's owner which partners see it and why.
+func (a *API) assetPartners(w http.ResponseWriter, r *http.Request) error {
+	_, as, acc, err := a.visibleAsset(r)
+	if err != nil {
+		return err
+	}
+	if acc.Class != visibility.Owner {
+		return errReadOnly
+	}
+	ctx := r.Context()
+	grants, err := a.store.Grants(ctx, store.GrantFilter{CustomerOrgID: as.OrgID, AssetID: as.ID, LiveOnly: true})
+	if err != nil {
+		return err
+	}
+	cust, err := a.store.Organization(ctx, as.OrgID)
+	if err != nil {
+		return err
+	}
+	ch := visibility.Channel{Customer: cust, Assets: []store.Asset{as}}
+	if ch.Partners, err = a.store.ChannelPartners(ctx, cust.ID); err != nil {
+		return err
+	}
+	if ch.Assignments, err = a.store.ChannelAssignments(ctx, cust.ID); err != nil {
+		return err
+	}
+	if ch.Groups, err = a.store.DeviceGroups(ctx, cust.ID); err != nil {
+		return err
+	}
+	roles := visibility.EffectivePartners(ch)[as.ID]
+	ids := []string{}
+	for _, g := range grants {
+		ids = append(ids, g.PartnerOrgID)
+	}
+	for _, pid := range roles {
+		ids = append(ids, pid)
+	}
+	orgs, err := a.store.OrganizationsByIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	byID := map[string]store.Organization{}
+	for _, o := range orgs {
+		byID[o.ID] = o
+	}
+	out := []assetPartnerJSON{}
+	for _, g := range grants {
+		o := byID[g.PartnerOrgID]
+		out = append(out, assetPartnerJSON{PartnerID: o.PartnerID, Name: o.Name, Via: g.Kind, Role: "reseller", GrantID: g.ID})
+	}
+	for _, role := range []store.ChannelRole{store.RoleReseller, store.RoleService} {
+		if pid, ok := roles[role]; ok {
+			o := byID[pid]
+			out = append(out, assetPartnerJSON{PartnerID: o.PartnerID, Name: o.Name, Via: store.GrantChannel, Role: string(role),
+				Effective: cust.ChannelConsent})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "partners": out})
+	return nil
+}
