@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	netmail "net/mail"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,30 @@ type Config struct {
 	InfluxDB    InfluxConfig   `yaml:"influxdb"`
 	Limits      LimitsConfig   `yaml:"limits"`
 	Sessions    SessionsConfig `yaml:"sessions"`
+	// PublicURL is the server's address as users reach it; links in
+	// invitations and password resets start with it.
+	PublicURL string     `yaml:"public_url"`
+	Mail      MailConfig `yaml:"mail"`
+}
+
+// MailConfig selects how the server sends email: through SMTP when
+// smtp.host is set, else into outbox_dir (default <data_dir>/outbox) as
+// .eml files, for the demo and development.
+type MailConfig struct {
+	From      string     `yaml:"from"`
+	OutboxDir string     `yaml:"outbox_dir"`
+	SMTP      SMTPConfig `yaml:"smtp"`
+}
+
+// SMTPConfig is the mail server.
+type SMTPConfig struct {
+	Host     string            `yaml:"host"`
+	Port     int               `yaml:"port"`
+	TLS      string            `yaml:"tls"` // starttls (default), tls, none
+	Username string            `yaml:"username"`
+	Password yamlconf.Secret   `yaml:"password"`
+	CAFile   string            `yaml:"ca_file"`
+	Timeout  yamlconf.Duration `yaml:"timeout"`
 }
 
 // DatabaseConfig selects the metadata store.
@@ -45,12 +70,20 @@ type InfluxConfig struct {
 type LimitsConfig struct {
 	IngestMaxBytes             int64 `yaml:"ingest_max_bytes"`
 	IngestMaxDecompressedBytes int64 `yaml:"ingest_max_decompressed_bytes"`
+	// KeyGuesses: wrong OU keys, system keys and partner IDs per
+	// organization (three times as many per client address) per 15 min.
+	KeyGuesses int `yaml:"key_guesses"`
+	// LoginFailures: failed logins per email (twice as many per client
+	// address) per 15 minutes.
+	LoginFailures int `yaml:"login_failures"`
 }
 
 // SessionsConfig sets token lifetimes.
 type SessionsConfig struct {
 	TTL                yamlconf.Duration `yaml:"ttl"`
 	EnrollmentTokenTTL yamlconf.Duration `yaml:"enrollment_token_ttl"`
+	InvitationTTL      yamlconf.Duration `yaml:"invitation_ttl"`
+	PasswordResetTTL   yamlconf.Duration `yaml:"password_reset_ttl"`
 }
 
 // DefaultConfig returns the defaults every config file starts from.
@@ -64,11 +97,17 @@ func DefaultConfig() Config {
 		Limits: LimitsConfig{
 			IngestMaxBytes:             8 << 20,
 			IngestMaxDecompressedBytes: 64 << 20,
+			KeyGuesses:                 10,
+			LoginFailures:              10,
 		},
 		Sessions: SessionsConfig{
 			TTL:                yamlconf.Duration(12 * time.Hour),
 			EnrollmentTokenTTL: yamlconf.Duration(time.Hour),
+			InvitationTTL:      yamlconf.Duration(7 * 24 * time.Hour),
+			PasswordResetTTL:   yamlconf.Duration(time.Hour),
 		},
+		PublicURL: "http://127.0.0.1:8080",
+		Mail:      MailConfig{From: "kpilot <noreply@kpilot.invalid>"},
 	}
 }
 
@@ -129,6 +168,26 @@ func (c *Config) Validate() error {
 	}
 	if c.Sessions.EnrollmentTokenTTL.D() < time.Minute {
 		errs = append(errs, errors.New("sessions.enrollment_token_ttl: must be at least 1m"))
+	}
+	if c.Sessions.InvitationTTL.D() < time.Hour || c.Sessions.PasswordResetTTL.D() < 5*time.Minute {
+		errs = append(errs, errors.New("sessions: invitation_ttl must be at least 1h and password_reset_ttl at least 5m"))
+	}
+	if c.Limits.KeyGuesses < 1 || c.Limits.LoginFailures < 1 {
+		errs = append(errs, errors.New("limits: key_guesses and login_failures must be at least 1"))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("public_url %q: must be the http:// or https:// address users reach the server at", c.PublicURL))
+	}
+	if _, err := netmail.ParseAddress(c.Mail.From); err != nil {
+		errs = append(errs, fmt.Errorf("mail.from %q: not an email address", c.Mail.From))
+	}
+	switch c.Mail.SMTP.TLS {
+	case "", "starttls", "tls", "none":
+	default:
+		errs = append(errs, fmt.Errorf("mail.smtp.tls %q: must be starttls, tls or none", c.Mail.SMTP.TLS))
+	}
+	if c.Mail.SMTP.Host == "" && c.Mail.OutboxDir == "" && c.DataDir != "" {
+		c.Mail.OutboxDir = filepath.Join(c.DataDir, "outbox")
 	}
 	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/server/api"
+	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -59,9 +60,34 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
 		IngestMaxDecompressedBytes: cfg.Limits.IngestMaxDecompressedBytes,
 		SessionTTL:                 cfg.Sessions.TTL.D(),
 		EnrollmentTokenTTL:         cfg.Sessions.EnrollmentTokenTTL.D(),
+		InvitationTTL:              cfg.Sessions.InvitationTTL.D(),
+		PasswordResetTTL:           cfg.Sessions.PasswordResetTTL.D(),
+		KeyGuesses:                 cfg.Limits.KeyGuesses,
+		LoginFailures:              cfg.Limits.LoginFailures,
+	}
+	sender, err := newMailer(cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg,
-		api: api.New(st, influx, limits, log.With("part", "api"), reg)}, nil
+		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL))}, nil
+}
+
+// newMailer returns the SMTP sender, or the outbox when no SMTP host is
+// configured.
+func newMailer(cfg *Config, log *slog.Logger) (mail.Sender, error) {
+	m := cfg.Mail
+	if m.SMTP.Host != "" {
+		return mail.NewSMTP(m.From, mail.SMTPOptions{Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: m.SMTP.TLS,
+			Username: m.SMTP.Username, Password: m.SMTP.Password.Reveal(), CAFile: m.SMTP.CAFile, Timeout: m.SMTP.Timeout.D()})
+	}
+	o, err := mail.NewOutbox(m.From, m.OutboxDir)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("mail goes to the outbox directory (no mail.smtp.host set)", "dir", o.Dir())
+	return o, nil
 }
 
 // Store returns the metadata store (for the admin commands).

@@ -312,7 +312,7 @@ func (a *API) setAssignment(w http.ResponseWriter, r *http.Request) error {
 	}
 	po, err := a.store.OrganizationByPartnerID(r.Context(), req.PartnerID)
 	if errors.Is(err, store.ErrNotFound) {
-		return badRequest("partner_id %q: not a channel partner; add it first", req.PartnerID)
+		return &HTTPError{Code: http.StatusNotFound, Msg: "partner_id: not a channel partner of this organization; add it first"}
 	}
 	if err != nil {
 		return err
@@ -321,7 +321,7 @@ func (a *API) setAssignment(w http.ResponseWriter, r *http.Request) error {
 		GroupID: req.GroupID, AssignedBy: p.UserID, AssignedAt: a.now()}
 	err = a.store.SetChannelAssignment(r.Context(), &as)
 	if errors.Is(err, store.ErrNotFound) {
-		return badRequest("the partner must be a channel partner, and the device or group this organization's")
+		return &HTTPError{Code: http.StatusNotFound, Msg: "no such channel partner, device or device group in this organization"}
 	}
 	if err != nil {
 		return err

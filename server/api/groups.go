@@ -8,6 +8,8 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
+var errNoSuchAsset = &HTTPError{Code: http.StatusNotFound, Msg: "asset_ids: no such asset in this organization"}
+
 type groupJSON struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
@@ -64,7 +66,7 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) error {
 	g := store.DeviceGroup{OrgID: p.OrgID, Name: name, AssetIDs: req.AssetIDs}
 	err = a.store.CreateDeviceGroup(r.Context(), &g)
 	if errors.Is(err, store.ErrNotFound) {
-		return badRequest("asset_ids: every asset must belong to this organization")
+		return errNoSuchAsset
 	}
 	if err != nil {
 		return err
@@ -101,7 +103,7 @@ func (a *API) setGroupMembers(w http.ResponseWriter, r *http.Request) error {
 		}
 		for _, g := range gs {
 			if g.ID == id {
-				return badRequest("asset_ids: every asset must belong to this organization")
+				return errNoSuchAsset
 			}
 		}
 		return errNotFound

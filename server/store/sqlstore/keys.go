@@ -73,7 +73,9 @@ func (d *DB) ownerByKey(ctx context.Context, k keyTable, key string) (string, er
 }
 
 // OUKey implements store.Store.
-func (d *DB) OUKey(ctx context.Context, ouID string) (string, error) { return d.key(ctx, ouKeys, ouID, false) }
+func (d *DB) OUKey(ctx context.Context, ouID string) (string, error) {
+	return d.key(ctx, ouKeys, ouID, false)
+}
 
 // RotateOUKey implements store.Store.
 func (d *DB) RotateOUKey(ctx context.Context, ouID string) (string, error) {

@@ -1,0 +1,228 @@
+package api_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// endpoint is one row of the authorization matrix: a request built from
+// the world, and the callers who may make it. Every other caller must be
+// refused (401 anonymous; 403 or 404 for the rest) with an error body
+// that carries nothing but the message.
+type endpoint struct {
+	method string
+	path   func(w *world) string
+	body   func(w *world) any
+	allow  []string
+	// mutates: each allowed caller gets a fresh world, so one caller's
+	// change does not decide the next caller's answer.
+	mutates bool
+}
+
+var (
+	authenticated = callers[1:]
+	customers     = []string{"acme_admin", "acme_viewer", "branch_admin", "globex_admin"}
+	custRootAdms  = []string{"acme_admin", "globex_admin"}
+	acmeOUAdmins  = []string{"acme_admin", "branch_admin"}
+	partnerAdmins = []string{"r1_admin", "r3_admin", "s1_admin", "d_admin", "r4_admin", "w_admin"}
+	admins        = []string{"acme_admin", "branch_admin", "globex_admin", "r1_admin", "r3_admin", "s1_admin", "d_admin", "r4_admin", "w_admin"}
+	seesARoot     = []string{"acme_admin", "acme_viewer", "r1_admin", "r1_viewer", "s1_admin"}
+)
+
+func fixed(p string) func(*world) string { return func(*world) string { return p } }
+
+func assetPath(key, suffix string) func(*world) string {
+	return func(w *world) string { return "/api/v1/assets/" + w.assets[key].ID + suffix }
+}
+
+func newAsset(string) func(*world) any {
+	return func(*world) any { return map[string]any{"name": "New box", "category": "storage"} }
+}
+
+func ouKey(w *world) string {
+	k, err := w.store.OUKey(w.t.Context(), w.branch.ID)
+	require.NoError(w.t, err)
+	return k
+}
+
+func systemKey(w *world) string {
+	k, err := w.store.SystemKey(w.t.Context(), w.assets["a_branch"].ID)
+	require.NoError(w.t, err)
+	return k
+}
+
+var matrix = []endpoint{
+	{method: "GET", path: fixed("/api/v1/me"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/logout"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/session/organization"), body: func(w *world) any {
+		return map[string]string{"organization_id": w.orgs["acme"].ID}
+	}, allow: []string{"acme_admin", "acme_viewer", "branch_admin"}},
+	{method: "GET", path: fixed("/api/v1/organization"), allow: authenticated},
+	{method: "GET", path: fixed("/api/v1/ous"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/ous"), body: func(w *world) any {
+		return map[string]string{"parent_id": w.orgs["acme"].RootOU, "name": "New"}
+	}, allow: []string{"acme_admin"}},
+	{method: "PATCH", path: func(w *world) string { return "/api/v1/ous/" + w.branch.ID }, body: func(*world) any {
+		return map[string]string{"name": "Renamed"}
+	}, allow: acmeOUAdmins, mutates: true},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/ous/" + w.spare.ID }, allow: []string{"acme_admin"}, mutates: true},
+	{method: "GET", path: func(w *world) string { return "/api/v1/ous/" + w.branch.ID + "/key" }, allow: acmeOUAdmins},
+	{method: "POST", path: func(w *world) string { return "/api/v1/ous/" + w.branch.ID + "/key/send" }, body: func(*world) any {
+		return map[string]string{"email": "partner@reseller.example"}
+	}, allow: acmeOUAdmins},
+	{method: "POST", path: func(w *world) string { return "/api/v1/ous/" + w.branch.ID + "/key/rotate" }, allow: acmeOUAdmins, mutates: true},
+	{method: "POST", path: fixed("/api/v1/enrollment-tokens"), body: func(w *world) any {
+		return map[string]string{"ou_id": w.branch.ID}
+	}, allow: acmeOUAdmins},
+
+	{method: "GET", path: fixed("/api/v1/assets"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/assets"), body: func(w *world) any {
+		return map[string]string{"ou_id": w.branch.ID, "name": "Licence", "category": "licence"}
+	}, allow: acmeOUAdmins},
+	{method: "GET", path: assetPath("a_root", ""), allow: seesARoot},
+	{method: "GET", path: assetPath("a_root", "/series?measurement=cpu&field=usage_percent"), allow: seesARoot},
+	{method: "GET", path: assetPath("a_root", "/latest"), allow: seesARoot},
+	{method: "GET", path: assetPath("a_branch", ""), allow: []string{"acme_admin", "acme_viewer", "branch_admin", "s1_admin"}},
+	{method: "GET", path: assetPath("g1", ""), allow: []string{"globex_admin"}},
+	{method: "GET", path: assetPath("a_root", "/system-key"), allow: []string{"acme_admin"}},
+	{method: "POST", path: assetPath("a_root", "/system-key/send"), body: func(*world) any {
+		return map[string]string{"email": "partner@reseller.example"}
+	}, allow: []string{"acme_admin"}},
+	{method: "POST", path: assetPath("a_root", "/system-key/rotate"), allow: []string{"acme_admin"}, mutates: true},
+	{method: "GET", path: assetPath("a_root", "/partners"), allow: []string{"acme_admin", "acme_viewer"}},
+
+	{method: "POST", path: fixed("/api/v1/partner/ou-keys/verify"), body: func(w *world) any {
+		return map[string]string{"ou_key": ouKey(w)}
+	}, allow: partnerAdmins},
+	{method: "POST", path: fixed("/api/v1/partner/assets"), body: func(w *world) any {
+		return map[string]any{"ou_key": ouKey(w), "asset": map[string]string{"name": "New box", "category": "storage"}}
+	}, allow: partnerAdmins, mutates: true},
+	{method: "POST", path: fixed("/api/v1/partner/system-keys/verify"), body: func(w *world) any {
+		return map[string]string{"system_key": systemKey(w)}
+	}, allow: partnerAdmins},
+	{method: "POST", path: fixed("/api/v1/partner/system-keys"), body: func(w *world) any {
+		return map[string]string{"system_key": systemKey(w)}
+	}, allow: partnerAdmins, mutates: true},
+	{method: "POST", path: fixed("/api/v1/partner/customer-invitations"), body: func(*world) any {
+		return map[string]any{"company": "NewCo", "email": "it@newco.example", "asset": map[string]string{"name": "ESX", "category": "server"}}
+	}, allow: partnerAdmins},
+	{method: "POST", path: fixed("/api/v1/distributor/reseller-invitations"), body: func(*world) any {
+		return map[string]string{"company": "NewReseller", "email": "boss@newreseller.example"}
+	}, allow: []string{"d_admin"}},
+
+	{method: "GET", path: fixed("/api/v1/grants"), allow: authenticated},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/grants/" + w.r1Grant.ID }, allow: []string{"acme_admin", "r1_admin"}, mutates: true},
+
+	{method: "GET", path: fixed("/api/v1/partners/P-R1"), allow: custRootAdms},
+	{method: "GET", path: fixed("/api/v1/channel-partners"), allow: customers},
+	{method: "POST", path: fixed("/api/v1/channel-partners"), body: func(*world) any {
+		return map[string]any{"partner_id": "P-R1"}
+	}, allow: custRootAdms},
+	{method: "PATCH", path: fixed("/api/v1/channel-partners/P-R3"), body: func(*world) any {
+		return map[string]any{"default_service": true}
+	}, allow: []string{"acme_admin"}},
+	{method: "DELETE", path: fixed("/api/v1/channel-partners/P-R3"), allow: []string{"acme_admin"}},
+	{method: "GET", path: fixed("/api/v1/channel-assignments"), allow: customers},
+	{method: "PUT", path: fixed("/api/v1/channel-assignments"), body: func(w *world) any {
+		return map[string]any{"partner_id": "P-S1", "role": "reseller", "asset_id": w.assets["a_branch"].ID}
+	}, allow: []string{"acme_admin"}},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/channel-assignments/" + w.assign.ID }, allow: []string{"acme_admin"}},
+	{method: "PUT", path: fixed("/api/v1/channel-consent"), body: func(*world) any {
+		return map[string]any{"consent": true}
+	}, allow: custRootAdms},
+
+	{method: "GET", path: fixed("/api/v1/device-groups"), allow: customers},
+	{method: "POST", path: fixed("/api/v1/device-groups"), body: func(w *world) any {
+		return map[string]any{"name": "Storage", "asset_ids": []string{w.assets["a_branch"].ID}}
+	}, allow: []string{"acme_admin"}},
+	{method: "PUT", path: func(w *world) string { return "/api/v1/device-groups/" + w.group.ID + "/members" }, body: func(w *world) any {
+		return map[string]any{"asset_ids": []string{w.assets["a_branch"].ID}}
+	}, allow: []string{"acme_admin"}},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/device-groups/" + w.group.ID }, allow: []string{"acme_admin"}},
+
+	{method: "GET", path: fixed("/api/v1/users"), allow: admins},
+	{method: "PATCH", path: func(w *world) string { return "/api/v1/users/" + w.users["acme_viewer"] }, body: func(*world) any {
+		return map[string]string{"role": "admin"}
+	}, allow: []string{"acme_admin"}},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/users/" + w.users["acme_viewer"] }, allow: []string{"acme_admin"}},
+	{method: "GET", path: fixed("/api/v1/invitations"), allow: admins},
+	{method: "POST", path: fixed("/api/v1/invitations"), body: func(w *world) any {
+		return map[string]string{"email": "colleague@acme.example", "role": "viewer", "ou_id": w.branch.ID}
+	}, allow: acmeOUAdmins},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/invitations/" + w.invite.ID }, allow: acmeOUAdmins, mutates: true},
+
+	{method: "GET", path: fixed("/api/v1/api-tokens"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/api-tokens"), body: func(*world) any { return map[string]string{"name": "grafana"} }, allow: authenticated},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/api-tokens/" + w.token }, allow: []string{"acme_admin"}},
+
+	{method: "GET", path: fixed("/api/v1/audit"), allow: admins},
+	{method: "GET", path: fixed("/api/v1/openapi.yaml"), allow: callers},
+	{method: "GET", path: fixed("/api/v1/agents/self")},
+	{method: "POST", path: fixed("/api/v1/ingest")},
+}
+
+// TestAuthorizationMatrix calls every endpoint as every kind of caller.
+func TestAuthorizationMatrix(t *testing.T) {
+	base := newWorld(t)
+	covered := map[string]bool{}
+	for _, ep := range matrix {
+		name := ep.method + " " + ep.path(base)
+		covered[ep.method+" "+routeOf(ep.path(base), base)] = true
+		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
+			w := newWorld(t)
+			var body any
+			if ep.body != nil {
+				body = ep.body(w)
+			}
+			// Refused callers first: they must change nothing.
+			for _, c := range callers {
+				if slices.Contains(ep.allow, c) {
+					continue
+				}
+				r := w.do(c, ep.method, ep.path(w), body)
+				if c == "anonymous" {
+					require.Equal(t, http.StatusUnauthorized, r.code, "%s: %s", c, r.raw)
+				} else {
+					require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound, http.StatusUnauthorized}, r.code, "%s must be refused: %s", c, r.raw)
+				}
+				require.Len(t, r.body, 1, "%s: a refusal carries only the error: %s", c, r.raw)
+				require.Contains(t, r.body, "error")
+			}
+			for i, c := range ep.allow {
+				if ep.mutates && i > 0 {
+					w = newWorld(t)
+					if ep.body != nil {
+						body = ep.body(w)
+					}
+				}
+				r := w.do(c, ep.method, ep.path(w), body)
+				require.NotContains(t, []int{401, 403, 404, 400, 500}, r.code, "%s must be allowed: %s", c, r.raw)
+			}
+		})
+	}
+	// Every route of the API has a row (the public ones have their own tests).
+	public := []string{"POST /api/v1/agents/enroll", "POST /api/v1/login", "POST /api/v1/password-reset",
+		"POST /api/v1/password-reset/confirm", "POST /api/v1/invitations/lookup", "POST /api/v1/invitations/accept"}
+	for _, r := range newTestAPI(t).Routes() {
+		if !slices.Contains(public, r) {
+			require.True(t, covered[r], "route %s has no row in the authorization matrix", r)
+		}
+	}
+}
+
+// routeOf turns a concrete path back into its route pattern.
+func routeOf(p string, w *world) string {
+	p, _, _ = strings.Cut(p, "?")
+	for _, id := range []string{w.branch.ID, w.spare.ID, w.assets["a_root"].ID, w.assets["a_branch"].ID, w.assets["g1"].ID,
+		w.r1Grant.ID, w.assign.ID, w.group.ID, w.users["acme_viewer"], w.invite.ID, w.token} {
+		p = strings.ReplaceAll(p, "/"+id, "/{id}")
+	}
+	for _, pid := range []string{"P-R1", "P-R3"} {
+		p = strings.ReplaceAll(p, "/"+pid, "/{partner_id}")
+	}
+	return p
+}

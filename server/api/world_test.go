@@ -1,0 +1,223 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/api"
+	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/mail/mailtest"
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/store/sqlstore"
+	"github.com/kpilot/kpilot/server/tsdb"
+)
+
+// world is a server with every kind of caller the visibility rules know:
+//
+//	Acme (customer, consent given): root OU ─ branch OU, spare OU (empty)
+//	  a_root "Acme ESX" in root; a_branch "Acme NAS" in branch
+//	  channel partners: S1 (default reseller and service), R3 (listed, nothing assigned)
+//	  assignment: a_branch service → S1; device group "Core" = {a_root}
+//	  users: acme_admin, acme_viewer (root); branch_admin (branch)
+//	Globex (customer, no consent): g1 "Globex Switch"; default reseller W
+//	R1 (reseller): created grant on a_root; users r1_admin, r1_viewer
+//	R3 (reseller, no grant), S1 (service partner), D (distributor)
+//	R4 (reseller): its system-key grant on a_branch was revoked
+//	W (reseller): Globex's default partner, but Globex withdrew consent
+type world struct {
+	t     *testing.T
+	url   string
+	store store.Store
+	smtp  *mailtest.Server
+	reg   *prometheus.Registry
+
+	orgs    map[string]store.Organization
+	tokens  map[string]string // caller → session token ("" for anonymous)
+	users   map[string]string // caller → user id
+	assets  map[string]store.Asset
+	branch  store.OU
+	spare   store.OU
+	r1Grant store.Grant
+	r4Grant store.Grant
+	assign  store.ChannelAssignment
+	group   store.DeviceGroup
+	invite  store.Invitation
+	token   string // acme_admin's API token id
+}
+
+// callers, in the order the matrix reports them.
+var callers = []string{"anonymous", "acme_admin", "acme_viewer", "branch_admin", "globex_admin",
+	"r1_admin", "r1_viewer", "r3_admin", "s1_admin", "d_admin", "r4_admin", "w_admin"}
+
+func newWorld(t *testing.T, limits ...func(*api.Limits)) *world {
+	t.Helper()
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "k.db"), discard)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	w := &world{t: t, store: st, smtp: mailtest.Start(t), reg: prometheus.NewRegistry(),
+		orgs: map[string]store.Organization{}, tokens: map[string]string{"anonymous": ""},
+		users: map[string]string{}, assets: map[string]store.Asset{}}
+
+	org := func(key, name string, kind store.OrgKind, pid string, consent bool) store.Organization {
+		o := store.Organization{Name: name, Kind: kind, PartnerID: pid, ChannelConsent: consent}
+		require.NoError(t, st.CreateOrganization(ctx, &o))
+		w.orgs[key] = o
+		return o
+	}
+	acme := org("acme", "Acme GmbH", store.Customer, "", true)
+	globex := org("globex", "Globex AG", store.Customer, "", false)
+	r1 := org("r1", "Reseller One", store.Reseller, "P-R1", false)
+	r3 := org("r3", "Reseller Three", store.Reseller, "P-R3", false)
+	s1 := org("s1", "Service One", store.Reseller, "P-S1", false)
+	org("d", "Distri", store.Distributor, "P-D", false)
+	r4 := org("r4", "Reseller Four", store.Reseller, "P-R4", false)
+	wo := org("w", "Withdrawn Partner", store.Reseller, "P-W", false)
+
+	w.branch = store.OU{OrgID: acme.ID, ParentID: acme.RootOU, Name: "Branch"}
+	require.NoError(t, st.CreateOU(ctx, &w.branch))
+	w.spare = store.OU{OrgID: acme.ID, ParentID: acme.RootOU, Name: "Spare"}
+	require.NoError(t, st.CreateOU(ctx, &w.spare))
+
+	hash, err := auth.HashPassword("correct-horse-battery")
+	require.NoError(t, err)
+	now := time.Now()
+	user := func(caller, orgKey, ou string, role store.Role) {
+		o := w.orgs[orgKey]
+		if ou == "" {
+			ou = o.RootOU
+		}
+		u := store.User{Email: caller + "@example.com", PasswordHash: hash}
+		require.NoError(t, st.CreateUser(ctx, &u))
+		require.NoError(t, st.AddMembership(ctx, store.Membership{UserID: u.ID, OrgID: o.ID, OUID: ou, Role: role}))
+		tok, th := auth.NewToken(auth.PrefixSession)
+		require.NoError(t, st.CreateSession(ctx, store.Session{TokenHash: th, UserID: u.ID, OrgID: o.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+		w.tokens[caller], w.users[caller] = tok, u.ID
+	}
+	user("acme_admin", "acme", "", store.Admin)
+	user("acme_viewer", "acme", "", store.Viewer)
+	user("branch_admin", "acme", w.branch.ID, store.Admin)
+	user("globex_admin", "globex", "", store.Admin)
+	user("r1_admin", "r1", "", store.Admin)
+	user("r1_viewer", "r1", "", store.Viewer)
+	user("r3_admin", "r3", "", store.Admin)
+	user("s1_admin", "s1", "", store.Admin)
+	user("d_admin", "d", "", store.Admin)
+	user("r4_admin", "r4", "", store.Admin)
+	user("w_admin", "w", "", store.Admin)
+
+	asset := func(key, orgKey, ou, name string) store.Asset {
+		a := store.Asset{OrgID: w.orgs[orgKey].ID, OUID: ou, Name: name, Category: "server"}
+		require.NoError(t, st.CreateAsset(ctx, &a, nil))
+		w.assets[key] = a
+		return a
+	}
+	aRoot := asset("a_root", "acme", acme.RootOU, "Acme ESX")
+	aBranch := asset("a_branch", "acme", w.branch.ID, "Acme NAS")
+	asset("g1", "globex", globex.RootOU, "Globex Switch")
+
+	w.r1Grant = store.Grant{AssetID: aRoot.ID, CustomerOrgID: acme.ID, PartnerOrgID: r1.ID, Kind: store.GrantCreated, GrantedBy: w.users["r1_admin"]}
+	require.NoError(t, st.CreateGrant(ctx, &w.r1Grant))
+	w.r4Grant = store.Grant{AssetID: aBranch.ID, CustomerOrgID: acme.ID, PartnerOrgID: r4.ID, Kind: store.GrantSystemKey, GrantedBy: w.users["r4_admin"]}
+	require.NoError(t, st.CreateGrant(ctx, &w.r4Grant))
+	require.NoError(t, st.RevokeGrant(ctx, w.r4Grant.ID, w.users["acme_admin"], now))
+
+	require.NoError(t, st.AddChannelPartner(ctx, store.ChannelPartner{CustomerOrgID: acme.ID, PartnerOrgID: s1.ID, DefaultReseller: true, DefaultService: true, AddedBy: "t"}))
+	require.NoError(t, st.AddChannelPartner(ctx, store.ChannelPartner{CustomerOrgID: acme.ID, PartnerOrgID: r3.ID, AddedBy: "t"}))
+	require.NoError(t, st.AddChannelPartner(ctx, store.ChannelPartner{CustomerOrgID: globex.ID, PartnerOrgID: wo.ID, DefaultReseller: true, DefaultService: true, AddedBy: "t"}))
+	w.assign = store.ChannelAssignment{CustomerOrgID: acme.ID, PartnerOrgID: s1.ID, Role: store.RoleService, AssetID: aBranch.ID, AssignedBy: "t"}
+	require.NoError(t, st.SetChannelAssignment(ctx, &w.assign))
+	w.group = store.DeviceGroup{OrgID: acme.ID, Name: "Core", AssetIDs: []string{aRoot.ID}}
+	require.NoError(t, st.CreateDeviceGroup(ctx, &w.group))
+
+	_, ih := auth.NewToken(auth.PrefixInvitation)
+	w.invite = store.Invitation{TokenHash: ih, Kind: store.InviteUser, Email: "new@acme.example", OrgID: acme.ID, OUID: w.branch.ID,
+		Role: store.Viewer, InvitedBy: w.users["acme_admin"], InvitedByOrg: acme.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, st.CreateInvitation(ctx, &w.invite))
+	tok := store.APIToken{TokenHash: "unused", UserID: w.users["acme_admin"], OrgID: acme.ID, Name: "ci", Hint: "kpt_xxxx", CreatedAt: now}
+	require.NoError(t, st.CreateAPIToken(ctx, &tok))
+	w.token = tok.ID
+
+	sender, err := mail.NewSMTP("kpilot <noreply@kpilot.example>", mail.SMTPOptions{Host: w.smtp.Host, Port: w.smtp.Port,
+		Username: w.smtp.Username, Password: w.smtp.Password, CAFile: w.smtp.CAFile})
+	require.NoError(t, err)
+	ts := tsdb.New(tsdb.Options{URL: "http://127.0.0.1:1", Bucket: "kpilot/autogen", Timeout: time.Second})
+	t.Cleanup(ts.Close)
+	l := api.Limits{SessionTTL: time.Hour}
+	for _, f := range limits {
+		f(&l)
+	}
+	mux := http.NewServeMux()
+	api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example")).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	w.url = srv.URL
+	return w
+}
+
+type reply struct {
+	code   int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+// do calls the API as caller (a key of w.tokens, or a raw bearer token).
+func (w *world) do(caller, method, path string, body any) reply {
+	w.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(w.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(w.t.Context(), method, w.url+path, rd)
+	require.NoError(w.t, err)
+	tok, ok := w.tokens[caller]
+	if !ok {
+		tok = caller
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(w.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(w.t, err)
+	out := reply{code: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// names returns the "name" of every element of the list at key.
+func names(r reply, key string) []string {
+	out := []string{}
+	list, _ := r.body[key].([]any)
+	for _, x := range list {
+		m, _ := x.(map[string]any)
+		out = append(out, m["name"].(string))
+	}
+	return out
+}
+
+var keyInMail = regexp.MustCompile(`kp(ou|sk)_[A-Za-z0-9_-]{43}`)
+var linkInMail = regexp.MustCompile(`#(kp[ir]_[A-Za-z0-9_-]{43})`)
+
+func newTestAPI(t *testing.T) *api.API {
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "routes.db"), discard)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return api.New(st, nil, api.Limits{}, discard, prometheus.NewRegistry())
+}
