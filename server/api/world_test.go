@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +57,16 @@ type world struct {
 	token   string // acme_admin's API token id
 }
 
+// passwordHash is the bcrypt hash of every world user's password, made
+// once: bcrypt is slow on purpose, more so under the race detector.
+var passwordHash = sync.OnceValue(func() string {
+	h, err := auth.HashPassword("correct-horse-battery")
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
 // callers, in the order the matrix reports them.
 var callers = []string{"anonymous", "acme_admin", "acme_viewer", "branch_admin", "globex_admin",
 	"r1_admin", "r1_viewer", "r3_admin", "s1_admin", "d_admin", "r4_admin", "w_admin"}
@@ -90,8 +101,7 @@ func newWorld(t *testing.T, limits ...func(*api.Limits)) *world {
 	w.spare = store.OU{OrgID: acme.ID, ParentID: acme.RootOU, Name: "Spare"}
 	require.NoError(t, st.CreateOU(ctx, &w.spare))
 
-	hash, err := auth.HashPassword("correct-horse-battery")
-	require.NoError(t, err)
+	hash := passwordHash()
 	now := time.Now()
 	user := func(caller, orgKey, ou string, role store.Role) {
 		o := w.orgs[orgKey]
