@@ -1,11 +1,9 @@
 package api
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"strings"
 	"time"
@@ -191,7 +189,7 @@ func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
 	var res store.Accepted
 	for range 3 { // a fresh partner ID on the rare collision
 		if inv.Kind == store.InviteReseller {
-			acc.PartnerID = newPartnerID()
+			acc.PartnerID = auth.NewPartnerID()
 		}
 		res, err = a.store.AcceptInvitation(r.Context(), auth.Hash(req.Token), acc)
 		if !errors.Is(err, store.ErrConflict) || inv.Kind != store.InviteReseller {
@@ -231,13 +229,6 @@ func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
-}
-
-// newPartnerID returns a public partner id like KP-4821-0937.
-func newPartnerID() string {
-	n, _ := rand.Int(rand.Reader, big.NewInt(100_000_000))
-	s := fmt.Sprintf("%08d", n.Int64())
-	return "KP-" + s[:4] + "-" + s[4:]
 }
 
 type memberJSON struct {

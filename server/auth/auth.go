@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -98,4 +99,13 @@ func RandomPassword() string {
 	var b [15]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewPartnerID returns a public partner ID like KP-4821-0937: short enough
+// to read out on the phone. It is not a secret; customers find a partner
+// by it (guesses are rate-limited like key guesses).
+func NewPartnerID() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	s := fmt.Sprintf("%08d", n.Int64())
+	return "KP-" + s[:4] + "-" + s[4:]
 }

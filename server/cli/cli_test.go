@@ -82,3 +82,16 @@ func TestBootstrapAndEnrollToken(t *testing.T) {
 	code, _, _ = run(t, "enroll-token", "--config", cfg, "--org", org, "--ttl", "1s")
 	require.Equal(t, 2, code)
 }
+
+func TestBootstrapPartnerGetsPartnerID(t *testing.T) {
+	cfg := config(t)
+	code, out, errOut := run(t, "bootstrap", "--config", cfg, "--org", "Reseller", "--kind", "reseller", "--admin", "boss@reseller.example")
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `(?m)^partner_id: KP-\d{4}-\d{4}$`, out)
+	code, out, errOut = run(t, "bootstrap", "--config", cfg, "--org", "Distri", "--kind", "distributor", "--partner-id", "D-42", "--admin", "boss@distri.example")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "partner_id: D-42")
+	code, _, errOut = run(t, "bootstrap", "--config", cfg, "--org", "C", "--partner-id", "X", "--admin", "c@c.example")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "--partner-id: only resellers and distributors")
+}

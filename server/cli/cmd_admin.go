@@ -28,7 +28,7 @@ func openStore(ctx context.Context, configPath string, stderr io.Writer) (store.
 }
 
 func newBootstrapCmd() *cobra.Command {
-	var configPath, org, kind, admin, passwordFile string
+	var configPath, org, kind, admin, passwordFile, partnerID string
 	cmd := &cobra.Command{
 		Use:   "bootstrap",
 		Short: "Create an organization and its first admin user",
@@ -62,7 +62,13 @@ password is generated and printed once.`,
 				return err
 			}
 			defer st.Close()
-			o := store.Organization{Name: org, Kind: k}
+			o := store.Organization{Name: org, Kind: k, PartnerID: partnerID}
+			if k != store.Customer && partnerID == "" {
+				o.PartnerID = auth.NewPartnerID()
+			}
+			if k == store.Customer && partnerID != "" {
+				return command.Usage(errors.New("--partner-id: only resellers and distributors have one"))
+			}
 			if err := st.CreateOrganization(ctx, &o); err != nil {
 				return err
 			}
@@ -75,6 +81,9 @@ password is generated and printed once.`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "organization_id: %s\nroot_ou_id: %s\nadmin: %s\n", o.ID, o.RootOU, u.Email)
+			if o.PartnerID != "" {
+				fmt.Fprintf(w, "partner_id: %s\n", o.PartnerID)
+			}
 			if passwordFile == "" {
 				fmt.Fprintf(w, "password: %s\n", password)
 			}
@@ -87,6 +96,7 @@ password is generated and printed once.`,
 	f.StringVar(&kind, "kind", "customer", "organization kind: customer, reseller or distributor")
 	f.StringVar(&admin, "admin", "", "email of the first admin user")
 	f.StringVar(&passwordFile, "password-file", "", "file holding the admin's password (default: generate one)")
+	f.StringVar(&partnerID, "partner-id", "", "public partner ID of a reseller or distributor (default: generate one)")
 	return cmd
 }
 
