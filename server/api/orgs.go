@@ -169,80 +169,43 @@ func (a *API) deleteOU(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readOUKey shows an OU key to an admin of the OU; the read is audited
-// before the key leaves the server.
-func (a *API) readOUKey(w http.ResponseWriter, r *http.Request) error {
+// keyOU is the OU named in the path, for an admin of it in a customer
+// organization: only they read, send and rotate its key.
+func (a *API) keyOU(r *http.Request) (visibility.Principal, store.OU, error) {
 	p, u, _, err := a.adminOU(r, r.PathValue("id"))
 	if err != nil {
-		return err
+		return p, u, err
 	}
 	if p.IsPartner() {
-		return errCustomerOnly
+		return p, u, errCustomerOnly
 	}
-	key, err := a.store.OUKey(r.Context(), u.ID)
+	return p, u, nil
+}
+
+func (a *API) readOUKey(w http.ResponseWriter, r *http.Request) error {
+	p, u, err := a.keyOU(r)
 	if err != nil {
 		return err
 	}
-	if err := a.audit(r, p.OrgID, "ou_key.read", "ou", u.ID, nil); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"ou_id": u.ID, "ou_key": key})
-	return nil
-}
-
-type sendKeyRequest struct {
-	Email string `json:"email"`
+	return a.showKey(w, r, a.ouKeys(), p.OrgID, u.ID, false)
 }
 
 func (a *API) sendOUKey(w http.ResponseWriter, r *http.Request) error {
-	var req sendKeyRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	to, err := parseEmail("email", req.Email)
+	to, err := decodeKeyMail(w, r)
 	if err != nil {
 		return err
 	}
-	p, u, _, err := a.adminOU(r, r.PathValue("id"))
+	p, u, err := a.keyOU(r)
 	if err != nil {
 		return err
 	}
-	if p.IsPartner() {
-		return errCustomerOnly
-	}
-	key, err := a.store.OUKey(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	sender, err := a.store.User(r.Context(), p.UserID)
-	if err != nil {
-		return err
-	}
-	if err := a.audit(r, p.OrgID, "ou_key.send", "ou", u.ID, map[string]any{"to": to}); err != nil {
-		return err
-	}
-	if err := a.send(r, "ou_key", keyMail(to, "OU key", u.Name, sender.Email, key)); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"sent_to": to})
-	return nil
+	return a.mailKey(w, r, a.ouKeys(), p, u.ID, u.Name, to)
 }
 
 func (a *API) rotateOUKey(w http.ResponseWriter, r *http.Request) error {
-	p, u, _, err := a.adminOU(r, r.PathValue("id"))
+	p, u, err := a.keyOU(r)
 	if err != nil {
 		return err
 	}
-	if p.IsPartner() {
-		return errCustomerOnly
-	}
-	key, err := a.store.RotateOUKey(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	if err := a.audit(r, p.OrgID, "ou_key.rotate", "ou", u.ID, nil); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"ou_id": u.ID, "ou_key": key})
-	return nil
+	return a.showKey(w, r, a.ouKeys(), p.OrgID, u.ID, true)
 }

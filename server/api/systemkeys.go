@@ -84,23 +84,11 @@ func (a *API) readSystemKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	key, err := a.store.SystemKey(r.Context(), as.ID)
-	if err != nil {
-		return err
-	}
-	if err := a.audit(r, p.OrgID, "system_key.read", "asset", as.ID, nil); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"asset_id": as.ID, "system_key": key})
-	return nil
+	return a.showKey(w, r, a.systemKeys(), p.OrgID, as.ID, false)
 }
 
 func (a *API) sendSystemKey(w http.ResponseWriter, r *http.Request) error {
-	var req sendKeyRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	to, err := parseEmail("email", req.Email)
+	to, err := decodeKeyMail(w, r)
 	if err != nil {
 		return err
 	}
@@ -108,22 +96,7 @@ func (a *API) sendSystemKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	key, err := a.store.SystemKey(r.Context(), as.ID)
-	if err != nil {
-		return err
-	}
-	sender, err := a.store.User(r.Context(), p.UserID)
-	if err != nil {
-		return err
-	}
-	if err := a.audit(r, p.OrgID, "system_key.send", "asset", as.ID, map[string]any{"to": to}); err != nil {
-		return err
-	}
-	if err := a.send(r, "system_key", keyMail(to, "system key", as.Name, sender.Email, key)); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"sent_to": to})
-	return nil
+	return a.mailKey(w, r, a.systemKeys(), p, as.ID, as.Name, to)
 }
 
 func (a *API) rotateSystemKey(w http.ResponseWriter, r *http.Request) error {
@@ -131,15 +104,7 @@ func (a *API) rotateSystemKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	key, err := a.store.RotateSystemKey(r.Context(), as.ID)
-	if err != nil {
-		return err
-	}
-	if err := a.audit(r, p.OrgID, "system_key.rotate", "asset", as.ID, nil); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"asset_id": as.ID, "system_key": key})
-	return nil
+	return a.showKey(w, r, a.systemKeys(), p.OrgID, as.ID, true)
 }
 
 type assetPartnerJSON struct {

@@ -1,6 +1,7 @@
 // Package sqlstore implements store.Store on database/sql. The SQL is
 // written once, with $N placeholders, for SQLite (modernc.org/sqlite, no
-// cgo) and PostgreSQL; schema changes are goose migrations per dialect.
+// cgo) and PostgreSQL; schema changes are goose migrations whose SQL is
+// common to both (split a version per dialect only when the two differ).
 package sqlstore
 
 import (
@@ -54,7 +55,7 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 	if err != nil {
 		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
 	}
-	if err := migrate(ctx, db, goose.DialectSQLite3, "migrations/sqlite", log); err != nil {
+	if err := migrate(ctx, db, goose.DialectSQLite3, "migrations", log); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("SQLite database %s: %w", path, err)
 	}
@@ -87,7 +88,7 @@ func OpenPostgres(ctx context.Context, dsn string, log *slog.Logger) (*DB, error
 		db.Close()
 		return nil, fmt.Errorf("preparing migration lock: %w", err)
 	}
-	if err := migrate(ctx, db, goose.DialectPostgres, "migrations/postgres", log, goose.WithSessionLocker(locker)); err != nil {
+	if err := migrate(ctx, db, goose.DialectPostgres, "migrations", log, goose.WithSessionLocker(locker)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("PostgreSQL database: %w", err)
 	}

@@ -1,6 +1,5 @@
 -- Keys, partner sharing, device groups, invitations, API tokens, audit
--- trail and rate limits (issue 7). The same text is the PostgreSQL
--- migration of this version.
+-- trail and rate limits (issue 7). SQLite and PostgreSQL run the same text.
 
 -- +goose Up
 ALTER TABLE organizations ADD COLUMN channel_consent BOOLEAN NOT NULL DEFAULT FALSE;
