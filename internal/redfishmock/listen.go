@@ -1,20 +1,15 @@
 package redfishmock
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/kpilot/kpilot/internal/tlsconf"
 )
 
 // Running is a mockup served over HTTPS, as the demo and end-to-end tests
@@ -36,7 +31,7 @@ func ListenTLS(addr, name string, o Options) (*Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, certPEM, err := selfSigned()
+	cert, certPEM, err := tlsconf.SelfSigned("kpilot redfish mockup")
 	if err != nil {
 		return nil, err
 	}
@@ -49,28 +44,4 @@ func ListenTLS(addr, name string, o Options) (*Running, error) {
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
 	go srv.ServeTLS(ln, "", "")
 	return &Running{Server: m, URL: "https://" + ln.Addr().String(), CAPEM: certPEM, srv: srv}, nil
-}
-
-func selfSigned() (tls.Certificate, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "kpilot redfish mockup"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }

@@ -4,16 +4,9 @@
 package mailtest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/mail"
 	"os"
@@ -25,6 +18,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/kpilot/kpilot/internal/tlsconf"
 )
 
 // Received is one delivered message.
@@ -51,7 +46,10 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{Host: "127.0.0.1", Username: "kpilot", Password: "smtp-secret", c: make(chan struct{}, 100)}
-	cert, pemBytes := selfSigned(t)
+	cert, pemBytes, err := tlsconf.SelfSigned("kpilot test SMTP")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.CAFile = filepath.Join(t.TempDir(), "smtp-ca.pem")
 	if err := os.WriteFile(s.CAFile, pemBytes, 0o600); err != nil {
 		t.Fatal(err)
@@ -154,23 +152,3 @@ func (ss *session) Data(r io.Reader) error {
 
 func (ss *session) Reset()        { ss.from, ss.to = "", nil }
 func (ss *session) Logout() error { return nil }
-
-func selfSigned(t testing.TB) (tls.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kpilot test SMTP"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}

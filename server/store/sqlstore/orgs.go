@@ -110,16 +110,25 @@ func (d *DB) RenameOU(ctx context.Context, orgID, id, name string) error {
 	return d.exec1(ctx, "OU "+id, `UPDATE ous SET name = $3 WHERE id = $1 AND org_id = $2`, id, orgID, name)
 }
 
+// nonRootOU checks, inside tx, that id is an OU of orgID other than the
+// root; verb names the refused change.
+func nonRootOU(ctx context.Context, tx *sql.Tx, orgID, id, verb string) error {
+	var parent sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT parent_id FROM ous WHERE id = $1 AND org_id = $2`, id, orgID).Scan(&parent)
+	if err != nil {
+		return notFound(err, "OU "+id)
+	}
+	if !parent.Valid {
+		return fmt.Errorf("%s the root OU: %w", verb, store.ErrInvalid)
+	}
+	return nil
+}
+
 // MoveOU implements store.Store.
 func (d *DB) MoveOU(ctx context.Context, orgID, id, parentID string) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
-		var parent sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT parent_id FROM ous WHERE id = $1 AND org_id = $2`, id, orgID).Scan(&parent)
-		if err != nil {
-			return notFound(err, "OU "+id)
-		}
-		if !parent.Valid {
-			return fmt.Errorf("moving the root OU: %w", store.ErrInvalid)
+		if err := nonRootOU(ctx, tx, orgID, id, "moving"); err != nil {
+			return err
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ous WHERE id = $1 AND org_id = $2`, parentID, orgID).Scan(&n); err != nil {
@@ -129,7 +138,7 @@ func (d *DB) MoveOU(ctx context.Context, orgID, id, parentID string) error {
 			return fmt.Errorf("new parent OU %s: %w", parentID, store.ErrNotFound)
 		}
 		// The new parent must not lie in the moved subtree.
-		err = tx.QueryRowContext(ctx,
+		err := tx.QueryRowContext(ctx,
 			`WITH RECURSIVE up (id, parent_id) AS (
 			     SELECT id, parent_id FROM ous WHERE id = $1
 			     UNION ALL
@@ -149,16 +158,11 @@ func (d *DB) MoveOU(ctx context.Context, orgID, id, parentID string) error {
 // DeleteOU implements store.Store.
 func (d *DB) DeleteOU(ctx context.Context, orgID, id string) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
-		var parent sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT parent_id FROM ous WHERE id = $1 AND org_id = $2`, id, orgID).Scan(&parent)
-		if err != nil {
-			return notFound(err, "OU "+id)
-		}
-		if !parent.Valid {
-			return fmt.Errorf("deleting the root OU: %w", store.ErrInvalid)
+		if err := nonRootOU(ctx, tx, orgID, id, "deleting"); err != nil {
+			return err
 		}
 		var n int
-		err = tx.QueryRowContext(ctx, `SELECT
+		err := tx.QueryRowContext(ctx, `SELECT
 		      (SELECT COUNT(*) FROM ous WHERE parent_id = $1)
 		    + (SELECT COUNT(*) FROM assets WHERE ou_id = $1)
 		    + (SELECT COUNT(*) FROM agents WHERE ou_id = $1)
