@@ -36,7 +36,7 @@ type Inventory struct {
 // (^[a-z][a-z0-9_]{0,62}$). The server builds Flux queries only from names
 // that pass this check. It runs for every field of every sample, so it is a
 // loop rather than a regexp.
-func ValidName(s string) bool {
+func ValidName[T string | []byte](s T) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -31,6 +32,14 @@ type TSDB interface {
 type Limits struct {
 	IngestMaxBytes             int64 // compressed request body
 	IngestMaxDecompressedBytes int64 // after gunzip; a gzip bomb stops here
+	// IngestConcurrency batches are decoded and written at once; others
+	// wait up to IngestQueueWait, then get 429. Memory for ingest stays
+	// below about IngestConcurrency × 3 × IngestMaxDecompressedBytes.
+	IngestConcurrency int
+	IngestQueueWait   time.Duration
+	// InfluxRetries is how often a failed InfluxDB write is retried within
+	// the request (with backoff) before the agent is told to retry later.
+	InfluxRetries int
 	SessionTTL                 time.Duration
 	EnrollmentTokenTTL         time.Duration
 	InvitationTTL              time.Duration
@@ -45,7 +54,9 @@ type Limits struct {
 
 // DefaultLimits returns the limits used where a field is zero.
 func DefaultLimits() Limits {
-	return Limits{IngestMaxBytes: 8 << 20, IngestMaxDecompressedBytes: 64 << 20, SessionTTL: 12 * time.Hour,
+	return Limits{IngestMaxBytes: 8 << 20, IngestMaxDecompressedBytes: 64 << 20,
+		IngestConcurrency: max(4, 2*runtime.GOMAXPROCS(0)), IngestQueueWait: 2 * time.Second, InfluxRetries: 2,
+		SessionTTL: 12 * time.Hour,
 		EnrollmentTokenTTL: time.Hour, InvitationTTL: 7 * 24 * time.Hour, PasswordResetTTL: time.Hour,
 		KeyGuesses: 10, LoginFailures: 10}
 }
@@ -66,6 +77,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.IngestMaxDecompressedBytes == 0 {
 		l.IngestMaxDecompressedBytes = d.IngestMaxDecompressedBytes
+	}
+	if l.IngestConcurrency == 0 {
+		l.IngestConcurrency = d.IngestConcurrency
+	}
+	fill(&l.IngestQueueWait, d.IngestQueueWait)
+	if l.InfluxRetries == 0 {
+		l.InfluxRetries = d.InfluxRetries
+	} else if l.InfluxRetries < 0 {
+		l.InfluxRetries = 0
 	}
 	if l.KeyGuesses == 0 {
 		l.KeyGuesses = d.KeyGuesses
@@ -97,11 +117,15 @@ type API struct {
 
 	mail      mail.Sender
 	publicURL string
+
+	ingestSlots chan struct{} // IngestConcurrency tokens
+	assets      assetCache    // agent key → asset, briefly
 }
 
 // New returns the API. reg receives the request and ingest metrics.
 func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *API {
 	a := &API{store: s, tsdb: ts, log: log, limits: limits.withDefaults(), m: newMetrics(reg), now: time.Now}
+	a.ingestSlots = make(chan struct{}, a.limits.IngestConcurrency)
 	for _, o := range opts {
 		o(a)
 	}

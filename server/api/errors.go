@@ -109,6 +109,12 @@ type apiMetrics struct {
 	samples  *prometheus.CounterVec
 	limited  *prometheus.CounterVec
 	mails    *prometheus.CounterVec
+
+	inFlight     prometheus.Gauge
+	batchBytes   *prometheus.HistogramVec
+	batchSamples prometheus.Histogram
+	influxWrite  prometheus.Histogram
+	influxErrors *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) apiMetrics {
@@ -121,7 +127,7 @@ func newMetrics(reg prometheus.Registerer) apiMetrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"handler"}),
 		ingest: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kpilot_server_ingest_batches_total", Help: "Agent batches by result: stored, duplicate, refused, unavailable.",
+			Name: "kpilot_server_ingest_batches_total", Help: "Agent batches by result: stored, duplicate, refused, too_large, busy, unavailable.",
 		}, []string{"result"}),
 		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kpilot_server_ingest_samples_total", Help: "Samples by result: stored or rejected.",
@@ -133,6 +139,25 @@ func newMetrics(reg prometheus.Registerer) apiMetrics {
 			Name: "kpilot_server_mails_total", Help: "Emails by kind and result (sent, failed).",
 		}, []string{"kind", "result"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.ingest, m.samples, m.limited, m.mails)
+	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kpilot_server_ingest_in_flight", Help: "Agent batches being decoded and written now.",
+	})
+	m.batchBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "kpilot_server_ingest_batch_bytes", Help: "Size of agent batches: compressed request body, and samples text after decompression.",
+		Buckets: prometheus.ExponentialBuckets(1024, 4, 9),
+	}, []string{"form"})
+	m.batchSamples = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "kpilot_server_ingest_batch_samples", Help: "Samples per agent batch.",
+		Buckets: prometheus.ExponentialBuckets(1, 4, 9),
+	})
+	m.influxWrite = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "kpilot_server_influxdb_write_duration_seconds", Help: "Latency of InfluxDB writes (each attempt).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	})
+	m.influxErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kpilot_server_influxdb_write_errors_total", Help: "Failed InfluxDB writes by kind: unavailable (retried) or partial (points refused).",
+	}, []string{"kind"})
+	reg.MustRegister(m.requests, m.duration, m.ingest, m.samples, m.limited, m.mails,
+		m.inFlight, m.batchBytes, m.batchSamples, m.influxWrite, m.influxErrors)
 	return m
 }

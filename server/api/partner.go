@@ -106,7 +106,7 @@ func (a *API) partnerCreateAsset(w http.ResponseWriter, r *http.Request) error {
 	}
 	as.OrgID, as.OUID, as.CreatedByOrg = cust.ID, u.ID, p.OrgID
 	g := store.Grant{PartnerOrgID: p.OrgID, Kind: store.GrantCreated, GrantedBy: p.UserID}
-	if err := a.store.CreateAsset(r.Context(), &as, &g); err != nil {
+	if err := a.createStoredAsset(r, &as, &g); err != nil {
 		return err
 	}
 	if err := a.audit(r, cust.ID, "ou_key.use", "asset", as.ID, map[string]any{"ou_id": u.ID, "name": as.Name, "grant_id": g.ID}); err != nil {

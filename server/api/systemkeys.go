@@ -1,9 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/kpilot/kpilot/server/inventory"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -41,7 +43,22 @@ func (in assetInput) asset() (store.Asset, error) {
 		}
 		*f.out = v
 	}
+	if id := inventory.SerialIdentity(a.Manufacturer, a.Serial); id != "" {
+		// An agent that reports this device later finds this asset.
+		a.Identities = []string{id}
+	}
 	return a, nil
+}
+
+// createStoredAsset stores an asset entered by hand; a device the
+// organization already has (same manufacturer and serial) is a conflict.
+func (a *API) createStoredAsset(r *http.Request, as *store.Asset, g *store.Grant) error {
+	err := a.store.CreateAsset(r.Context(), as, g)
+	if errors.Is(err, store.ErrConflict) {
+		return &HTTPError{Code: http.StatusConflict, Err: err,
+			Msg: "the organization already has an asset with this manufacturer and serial number"}
+	}
+	return err
 }
 
 type createAssetRequest struct {
@@ -69,7 +86,7 @@ func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	as.OrgID, as.OUID = p.OrgID, u.ID
-	if err := a.store.CreateAsset(r.Context(), &as, nil); err != nil {
+	if err := a.createStoredAsset(r, &as, nil); err != nil {
 		return err
 	}
 	if err := a.audit(r, p.OrgID, "asset.create", "asset", as.ID, map[string]any{"name": as.Name, "ou_id": u.ID}); err != nil {

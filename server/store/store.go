@@ -132,6 +132,17 @@ type Asset struct {
 	Serial       string
 	CreatedByOrg string // a partner that created it with the OU key
 	CreatedAt    time.Time
+	// Identities are stored with the asset by CreateAsset (see package
+	// server/inventory); they are not read back.
+	Identities []string
+}
+
+// InventoryChange is one inventory snapshot that differed from the one
+// before it: Changes is a JSON list of inventory.Change, empty for the
+// first snapshot of an asset.
+type InventoryChange struct {
+	CollectedAt time.Time
+	Changes     []byte
 }
 
 // AssetFacts are the fields of an asset that its inventory sets.
@@ -175,16 +186,27 @@ type Store interface {
 	AgentByTokenHash(ctx context.Context, hash string) (Agent, error)
 	TouchAgent(ctx context.Context, id, version string, seen time.Time) error
 
-	// EnsureAsset returns the asset of org identified by sourceKey, creating
-	// it in the agent's OU on first sight. If it exists in an OU that is not
-	// the agent's or below it, EnsureAsset returns ErrOutsideOU.
-	EnsureAsset(ctx context.Context, a Agent, sourceKey string) (Asset, error)
+	// EnsureAsset returns the asset of the agent's organization that the
+	// agent-side id sourceKey reports, creating it in the agent's OU on
+	// first sight. identities (strongest first, see package
+	// server/inventory) name the device itself: when an asset of the
+	// organization already has one of them, sourceKey is pointed at that
+	// asset (a re-installed agent, a renamed target, an asset a partner
+	// entered by hand), and the asset gains the others. If the asset lies
+	// in an OU that is not the agent's or below it, EnsureAsset returns
+	// ErrOutsideOU and changes nothing.
+	EnsureAsset(ctx context.Context, a Agent, sourceKey string, identities []string) (Asset, error)
 	Asset(ctx context.Context, id string) (Asset, error)
 	// Assets returns every asset of an organization.
 	Assets(ctx context.Context, orgID string) ([]Asset, error)
 	// PutInventory replaces the latest inventory document of an asset if
-	// collectedAt is newer than the stored one.
-	PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc []byte) error
+	// collectedAt is newer than the stored one and then, when changes is
+	// not nil, adds it to the asset's inventory history. It reports
+	// whether the document was newer.
+	PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc, changes []byte) (bool, error)
+	// InventoryHistory returns up to limit history entries of an asset
+	// collected before before (any time when zero), newest first.
+	InventoryHistory(ctx context.Context, assetID string, before time.Time, limit int) ([]InventoryChange, error)
 	Inventory(ctx context.Context, assetID string) (collectedAt time.Time, doc []byte, err error)
 	// SetAssetFacts records what an inventory says about an asset: each
 	// non-empty field of f replaces the stored one.

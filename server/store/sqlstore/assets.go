@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,43 +24,171 @@ func scanAsset(row interface{ Scan(...any) error }) (store.Asset, error) {
 	return a, err
 }
 
-// EnsureAsset implements store.Store.
-func (d *DB) EnsureAsset(ctx context.Context, ag store.Agent, sourceKey string) (store.Asset, error) {
-	for range 2 { // a second round covers losing a race to create the same asset
-		a, err := scanAsset(d.db.QueryRowContext(ctx,
-			`SELECT `+assetCols+` FROM assets WHERE org_id = $1 AND source_key = $2`, ag.OrgID, sourceKey))
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// EnsureAsset implements store.Store. The common call, a sample of a known
+// target, is one read; a write transaction runs only to create an asset or
+// to record identities.
+func (d *DB) EnsureAsset(ctx context.Context, ag store.Agent, sourceKey string, identities []string) (store.Asset, error) {
+	if len(identities) == 0 {
+		a, err := d.sourceAsset(ctx, d.db, ag.OrgID, sourceKey)
 		switch {
 		case err == nil:
-			ok, err := d.ouWithin(ctx, a.OUID, ag.OUID)
-			if err != nil {
-				return a, err
-			}
-			if !ok {
-				return store.Asset{}, fmt.Errorf("asset %q: %w", sourceKey, store.ErrOutsideOU)
-			}
-			return a, nil
+			return a, d.checkWithin(ctx, d.db, a, ag, sourceKey)
 		case !errors.Is(err, sql.ErrNoRows):
 			return a, fmt.Errorf("looking up asset %q: %w", sourceKey, err)
 		}
-		a = store.Asset{ID: uuid.NewString(), OrgID: ag.OrgID, OUID: ag.OUID, SourceKey: sourceKey,
-			Name: sourceKey, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-		_, err = d.db.ExecContext(ctx,
-			`INSERT INTO assets (id, org_id, ou_id, source_key, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			a.ID, a.OrgID, a.OUID, a.SourceKey, a.Name, ms(a.CreatedAt))
-		if err == nil {
-			return a, nil
-		}
+	}
+	for range 3 { // further rounds cover losing a race to create the same asset
+		var a store.Asset
+		err := d.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			a, err = d.ensureAsset(ctx, tx, ag, sourceKey, identities)
+			return err
+		})
 		if !isUnique(err) {
-			return a, fmt.Errorf("creating asset %q: %w", sourceKey, err)
+			return a, err
 		}
 	}
-	return store.Asset{}, fmt.Errorf("creating asset %q: lost a race twice", sourceKey)
+	return store.Asset{}, fmt.Errorf("creating asset %q: lost a race three times", sourceKey)
+}
+
+func (d *DB) ensureAsset(ctx context.Context, tx *sql.Tx, ag store.Agent, sourceKey string, identities []string) (store.Asset, error) {
+	now := ms(time.Now())
+	mapped, err := d.sourceAsset(ctx, tx, ag.OrgID, sourceKey)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return mapped, fmt.Errorf("looking up asset %q: %w", sourceKey, err)
+	}
+	known := err == nil
+	target, found, err := identified(ctx, tx, ag.OrgID, identities)
+	if err != nil {
+		return target, err
+	}
+	switch {
+	case found:
+		if err := d.checkWithin(ctx, tx, target, ag, sourceKey); err != nil {
+			return store.Asset{}, err
+		}
+		if !known || mapped.ID != target.ID {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO asset_sources (org_id, source_key, asset_id, updated_at) VALUES ($1, $2, $3, $4)
+				 ON CONFLICT (org_id, source_key) DO UPDATE SET asset_id = excluded.asset_id, updated_at = excluded.updated_at`,
+				ag.OrgID, sourceKey, target.ID, now); err != nil {
+				return target, fmt.Errorf("pointing %q at asset %s: %w", sourceKey, target.ID, err)
+			}
+		}
+	case known:
+		if err := d.checkWithin(ctx, tx, mapped, ag, sourceKey); err != nil {
+			return store.Asset{}, err
+		}
+		target = mapped
+	default:
+		target = store.Asset{ID: uuid.NewString(), OrgID: ag.OrgID, OUID: ag.OUID, SourceKey: sourceKey,
+			Name: sourceKey, CreatedAt: fromMS(now)}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO assets (id, org_id, ou_id, source_key, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			target.ID, target.OrgID, target.OUID, target.SourceKey, target.Name, now); err != nil {
+			return target, fmt.Errorf("creating asset %q: %w", sourceKey, err)
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO asset_sources (org_id, source_key, asset_id, updated_at) VALUES ($1, $2, $3, $4)`,
+			ag.OrgID, sourceKey, target.ID, now); err != nil {
+			return target, fmt.Errorf("creating asset %q: %w", sourceKey, err)
+		}
+	}
+	return target, addIdentities(ctx, tx, target, identities, false)
+}
+
+// sourceAsset returns the asset an agent-side id points at.
+func (d *DB) sourceAsset(ctx context.Context, q querier, orgID, sourceKey string) (store.Asset, error) {
+	return scanAsset(q.QueryRowContext(ctx, `SELECT `+prefixed("a.", assetCols)+`
+		FROM asset_sources s JOIN assets a ON a.id = s.asset_id
+		WHERE s.org_id = $1 AND s.source_key = $2`, orgID, sourceKey))
+}
+
+// identified returns the asset of the organization that has the first of
+// identities any asset has.
+func identified(ctx context.Context, q querier, orgID string, identities []string) (store.Asset, bool, error) {
+	if len(identities) == 0 {
+		return store.Asset{}, false, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT identity, asset_id FROM asset_identities
+		WHERE org_id = $1 AND identity IN (`+placeholders(2, len(identities))+`)`, append([]any{orgID}, anys(identities)...)...)
+	if err != nil {
+		return store.Asset{}, false, fmt.Errorf("looking up asset identities: %w", err)
+	}
+	owner := map[string]string{}
+	for rows.Next() {
+		var id, asset string
+		if err := rows.Scan(&id, &asset); err != nil {
+			rows.Close()
+			return store.Asset{}, false, fmt.Errorf("looking up asset identities: %w", err)
+		}
+		owner[id] = asset
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.Asset{}, false, fmt.Errorf("looking up asset identities: %w", err)
+	}
+	for _, id := range identities {
+		if asset, ok := owner[id]; ok {
+			a, err := scanAsset(q.QueryRowContext(ctx, `SELECT `+assetCols+` FROM assets WHERE id = $1`, asset))
+			if err != nil {
+				return a, false, fmt.Errorf("reading asset %s: %w", asset, err)
+			}
+			return a, true, nil
+		}
+	}
+	return store.Asset{}, false, nil
+}
+
+// addIdentities records identities of an asset. An identity another asset
+// already has stays with it, unless strict, which makes it a conflict.
+func addIdentities(ctx context.Context, tx *sql.Tx, a store.Asset, identities []string, strict bool) error {
+	q := `INSERT INTO asset_identities (org_id, identity, asset_id) VALUES ($1, $2, $3)`
+	if !strict {
+		q += ` ON CONFLICT (org_id, identity) DO NOTHING`
+	}
+	for _, id := range identities {
+		if _, err := tx.ExecContext(ctx, q, a.OrgID, id, a.ID); err != nil {
+			if strict && isUnique(err) {
+				return fmt.Errorf("asset %q: another asset of the organization has %s: %w", a.Name, id, store.ErrConflict)
+			}
+			return fmt.Errorf("recording identity of asset %s: %w", a.ID, err)
+		}
+	}
+	return nil
+}
+
+// checkWithin returns ErrOutsideOU when asset a lies outside the agent's OU.
+func (d *DB) checkWithin(ctx context.Context, q querier, a store.Asset, ag store.Agent, sourceKey string) error {
+	ok, err := ouWithin(ctx, q, a.OUID, ag.OUID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("asset %q: %w", sourceKey, store.ErrOutsideOU)
+	}
+	return nil
+}
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ouWithin reports whether ou is anc or lies below it.
-func (d *DB) ouWithin(ctx context.Context, ou, anc string) (bool, error) {
+func ouWithin(ctx context.Context, q querier, ou, anc string) (bool, error) {
 	var one int
-	err := d.db.QueryRowContext(ctx,
+	err := q.QueryRowContext(ctx,
 		`WITH RECURSIVE up (id, parent_id) AS (
 		     SELECT id, parent_id FROM ous WHERE id = $1
 		     UNION ALL
@@ -106,16 +235,56 @@ func (d *DB) queryAssets(ctx context.Context, query string, args ...any) ([]stor
 }
 
 // PutInventory implements store.Store.
-func (d *DB) PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc []byte) error {
-	_, err := d.db.ExecContext(ctx,
-		`INSERT INTO inventory_latest (asset_id, collected_at, document) VALUES ($1, $2, $3)
-		 ON CONFLICT (asset_id) DO UPDATE SET collected_at = excluded.collected_at, document = excluded.document
-		 WHERE excluded.collected_at > inventory_latest.collected_at`,
-		assetID, ms(collectedAt), string(doc))
+func (d *DB) PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc, changes []byte) (bool, error) {
+	newer := false
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO inventory_latest (asset_id, collected_at, document) VALUES ($1, $2, $3)
+			 ON CONFLICT (asset_id) DO UPDATE SET collected_at = excluded.collected_at, document = excluded.document
+			 WHERE excluded.collected_at > inventory_latest.collected_at`,
+			assetID, ms(collectedAt), string(doc))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 || changes == nil {
+			newer = n > 0
+			return err
+		}
+		newer = true
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO inventory_changes (asset_id, collected_at, changes) VALUES ($1, $2, $3)
+			 ON CONFLICT (asset_id, collected_at) DO NOTHING`, assetID, ms(collectedAt), string(changes))
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("storing inventory of asset %s: %w", assetID, err)
+		return false, fmt.Errorf("storing inventory of asset %s: %w", assetID, err)
 	}
-	return nil
+	return newer, nil
+}
+
+// InventoryHistory implements store.Store.
+func (d *DB) InventoryHistory(ctx context.Context, assetID string, before time.Time, limit int) ([]store.InventoryChange, error) {
+	bound := int64(1<<63 - 1)
+	if !before.IsZero() {
+		bound = ms(before)
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT collected_at, changes FROM inventory_changes
+		WHERE asset_id = $1 AND collected_at < $2 ORDER BY collected_at DESC LIMIT $3`, assetID, bound, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading inventory history of asset %s: %w", assetID, err)
+	}
+	defer rows.Close()
+	var out []store.InventoryChange
+	for rows.Next() {
+		var at int64
+		var ch string
+		if err := rows.Scan(&at, &ch); err != nil {
+			return nil, fmt.Errorf("reading inventory history of asset %s: %w", assetID, err)
+		}
+		out = append(out, store.InventoryChange{CollectedAt: fromMS(at), Changes: []byte(ch)})
+	}
+	return out, rows.Err()
 }
 
 // SetAssetFacts implements store.Store.

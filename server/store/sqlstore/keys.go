@@ -148,7 +148,12 @@ func insertAsset(ctx context.Context, tx *sql.Tx, a *store.Asset) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("creating asset %q: OU %s of organization %s: %w", a.Name, a.OUID, a.OrgID, store.ErrNotFound)
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO asset_sources (org_id, source_key, asset_id, updated_at) VALUES ($1, $2, $3, $4)`,
+		a.OrgID, a.SourceKey, a.ID, ms(a.CreatedAt)); err != nil {
+		return fmt.Errorf("creating asset %q: %w", a.Name, err)
+	}
+	return addIdentities(ctx, tx, *a, a.Identities, true)
 }
 
 // AssetsByIDs implements store.Store.
