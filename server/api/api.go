@@ -39,11 +39,11 @@ type Limits struct {
 	IngestQueueWait   time.Duration
 	// InfluxRetries is how often a failed InfluxDB write is retried within
 	// the request (with backoff) before the agent is told to retry later.
-	InfluxRetries int
-	SessionTTL                 time.Duration
-	EnrollmentTokenTTL         time.Duration
-	InvitationTTL              time.Duration
-	PasswordResetTTL           time.Duration
+	InfluxRetries      int
+	SessionTTL         time.Duration
+	EnrollmentTokenTTL time.Duration
+	InvitationTTL      time.Duration
+	PasswordResetTTL   time.Duration
 	// KeyGuesses is how many wrong OU keys, system keys or partner IDs one
 	// organization, and one client address, may try per 15 minutes.
 	KeyGuesses int
@@ -56,7 +56,7 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{IngestMaxBytes: 8 << 20, IngestMaxDecompressedBytes: 64 << 20,
 		IngestConcurrency: max(4, 2*runtime.GOMAXPROCS(0)), IngestQueueWait: 2 * time.Second, InfluxRetries: 2,
-		SessionTTL: 12 * time.Hour,
+		SessionTTL:         12 * time.Hour,
 		EnrollmentTokenTTL: time.Hour, InvitationTTL: 7 * 24 * time.Hour, PasswordResetTTL: time.Hour,
 		KeyGuesses: 10, LoginFailures: 10}
 }
