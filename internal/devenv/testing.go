@@ -22,6 +22,18 @@ func Influx(t testing.TB) *Influxd {
 	return i
 }
 
+// InfluxAt starts influxd for a test with its data in dir, listening on
+// port, and stops it at cleanup. Stopping it and calling InfluxAt again
+// with the same dir and port restarts it with its data.
+func InfluxAt(t testing.TB, dir string, port int) *Influxd {
+	t.Helper()
+	skipShort(t, "influxd")
+	i, err := StartInfluxd(t.Context(), dir, port, "kpilot", nil)
+	skipOrFail(t, err)
+	t.Cleanup(func() { i.Stop() })
+	return i
+}
+
 // SNMP starts snmpd for a test and stops it at cleanup.
 func SNMP(t testing.TB) *Snmpd {
 	t.Helper()

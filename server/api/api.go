@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -25,6 +26,8 @@ type TSDB interface {
 	Write(ctx context.Context, lines []byte) error
 	Series(ctx context.Context, q tsdb.SeriesQuery) ([]tsdb.Series, error)
 	Latest(ctx context.Context, orgID, assetID string, lookback time.Duration) ([]tsdb.Series, error)
+	LatestMany(ctx context.Context, refs []tsdb.AssetRef, lookback time.Duration) (map[string][]tsdb.Series, error)
+	AvailabilityData(ctx context.Context, orgID, assetID string, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
 }
 
 // Limits bound what one request may cost the server and how long its
@@ -171,6 +174,10 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/assets/{id}", "asset", user(a.getAsset)},
 		{"GET", "/api/v1/assets/{id}/series", "asset_series", user(a.assetSeries)},
 		{"GET", "/api/v1/assets/{id}/latest", "asset_latest", user(a.assetLatest)},
+		{"GET", "/api/v1/assets/{id}/availability", "asset_availability", user(a.assetAvailability)},
+		{"GET", "/api/v1/assets/{id}/inventory", "asset_inventory", user(a.assetInventory)},
+		{"GET", "/api/v1/assets/{id}/inventory/history", "asset_inventory_history", user(a.assetInventoryHistory)},
+		{"GET", "/api/v1/metrics", "exposition", user(a.exposition)},
 		{"GET", "/api/v1/assets/{id}/system-key", "system_key", user(a.readSystemKey)},
 		{"POST", "/api/v1/assets/{id}/system-key/send", "system_key_send", user(a.sendSystemKey)},
 		{"POST", "/api/v1/assets/{id}/system-key/rotate", "system_key_rotate", user(a.rotateSystemKey)},

@@ -43,38 +43,39 @@ func toAssetJSON(a store.Asset, acc visibility.Access) assetJSON {
 		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via}
 }
 
-// listAssets answers every asset the caller may see: its own
-// organization's (below its OU) and, for partners, what customers share.
-func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
+// visibleAssets returns every asset the caller may see, filtered by the
+// category and customer_id query parameters, with the names of the
+// organizations they belong to.
+func (a *API) visibleAssets(r *http.Request) (visibility.Principal, visibility.Set, []store.Asset, map[string]string, error) {
 	p, set, err := a.visibleSet(r)
 	if err != nil {
-		return err
+		return p, set, nil, nil, err
 	}
 	own, err := a.store.Assets(r.Context(), p.OrgID)
 	if err != nil {
-		return err
+		return p, set, nil, nil, err
 	}
 	shared, err := a.store.AssetsByIDs(r.Context(), set.SharedAssetIDs())
 	if err != nil {
-		return err
+		return p, set, nil, nil, err
 	}
 	names := map[string]string{}
-	var custIDs []string
+	ids := []string{p.OrgID}
 	for _, as := range shared {
 		if _, ok := names[as.OrgID]; !ok {
 			names[as.OrgID] = ""
-			custIDs = append(custIDs, as.OrgID)
+			ids = append(ids, as.OrgID)
 		}
 	}
-	orgs, err := a.store.OrganizationsByIDs(r.Context(), custIDs)
+	orgs, err := a.store.OrganizationsByIDs(r.Context(), ids)
 	if err != nil {
-		return err
+		return p, set, nil, nil, err
 	}
 	for _, o := range orgs {
 		names[o.ID] = o.Name
 	}
 	q := r.URL.Query()
-	out := []assetJSON{}
+	var out []store.Asset
 	for _, as := range set.Filter(append(own, shared...)) {
 		if c := q.Get("category"); c != "" && as.Category != c {
 			continue
@@ -82,6 +83,20 @@ func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
 		if c := q.Get("customer_id"); c != "" && as.OrgID != c {
 			continue
 		}
+		out = append(out, as)
+	}
+	return p, set, out, names, nil
+}
+
+// listAssets answers every asset the caller may see: its own
+// organization's (below its OU) and, for partners, what customers share.
+func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
+	p, set, assets, names, err := a.visibleAssets(r)
+	if err != nil {
+		return err
+	}
+	out := []assetJSON{}
+	for _, as := range assets {
 		j := toAssetJSON(as, set.Access(as))
 		if as.OrgID != p.OrgID {
 			j.Customer = &orgRef{ID: as.OrgID, Name: names[as.OrgID]}

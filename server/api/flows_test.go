@@ -195,6 +195,11 @@ func TestAPITokens(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, w.do("acme_admin", "DELETE", "/api/v1/api-tokens/"+id, nil).code, "only its owner deletes it")
 	require.Equal(t, http.StatusNoContent, w.do("acme_viewer", "DELETE", "/api/v1/api-tokens/"+id, nil).code)
 	require.Equal(t, http.StatusUnauthorized, w.do(tok, "GET", "/api/v1/assets", nil).code)
+
+	forever := w.do("acme_viewer", "POST", "/api/v1/api-tokens", map[string]string{"name": "no ttl"})
+	require.Equal(t, http.StatusCreated, forever.code, "%s", forever.raw)
+	require.Equal(t, http.StatusOK, w.do(forever.body["token"].(string), "GET", "/api/v1/assets", nil).code,
+		"a token without ttl does not expire")
 }
 
 // TestHostileInput: malformed and oversized bodies and ids answer clear

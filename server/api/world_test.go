@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/server/api"
 	"github.com/kpilot/kpilot/server/auth"
 	"github.com/kpilot/kpilot/server/mail"
@@ -55,6 +56,7 @@ type world struct {
 	group   store.DeviceGroup
 	invite  store.Invitation
 	token   string // acme_admin's API token id
+	tsdb    *tsdb.Influx
 }
 
 // passwordHash is the bcrypt hash of every world user's password, made
@@ -72,6 +74,17 @@ var callers = []string{"anonymous", "acme_admin", "acme_viewer", "branch_admin",
 	"r1_admin", "r1_viewer", "r3_admin", "s1_admin", "d_admin", "r4_admin", "w_admin"}
 
 func newWorld(t *testing.T, limits ...func(*api.Limits)) *world {
+	t.Helper()
+	return buildWorld(t, nil, limits...)
+}
+
+// newWorldInflux is newWorld with a real influxd behind the API.
+func newWorldInflux(t *testing.T, influx *devenv.Influxd) *world {
+	t.Helper()
+	return buildWorld(t, influx)
+}
+
+func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits)) *world {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "k.db"), discard)
@@ -162,8 +175,13 @@ func newWorld(t *testing.T, limits ...func(*api.Limits)) *world {
 	sender, err := mail.NewSMTP("kpilot <noreply@kpilot.example>", mail.SMTPOptions{Host: w.smtp.Host, Port: w.smtp.Port,
 		Username: w.smtp.Username, Password: w.smtp.Password, CAFile: w.smtp.CAFile})
 	require.NoError(t, err)
-	ts := tsdb.New(tsdb.Options{URL: "http://127.0.0.1:1", Bucket: "kpilot/autogen", Timeout: time.Second})
+	opts := tsdb.Options{URL: "http://127.0.0.1:1", Bucket: "kpilot/autogen", Timeout: time.Second}
+	if influx != nil {
+		opts.URL, opts.Bucket = influx.URL, influx.Bucket
+	}
+	ts := tsdb.New(opts)
 	t.Cleanup(ts.Close)
+	w.tsdb = ts
 	l := api.Limits{SessionTTL: time.Hour}
 	for _, f := range limits {
 		f(&l)

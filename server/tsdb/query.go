@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,6 +94,7 @@ type Point struct {
 // Series is the points of one series: a measurement, a field and the
 // series' own tags (without the server's tenant tags).
 type Series struct {
+	AssetID     string            `json:"-"` // set by LatestMany
 	Measurement string            `json:"measurement"`
 	Field       string            `json:"field"`
 	Tags        map[string]string `json:"tags"`
@@ -125,6 +127,51 @@ func (i *Influx) Latest(ctx context.Context, orgID, assetID string, lookback tim
 	return i.run(ctx, flux)
 }
 
+// AssetRef names an asset and the organization it belongs to; reads
+// filter on both tags.
+type AssetRef struct{ OrgID, AssetID string }
+
+// latestChunk bounds the assets of one Flux query, so that the filter
+// stays short enough to be pushed down to the storage engine.
+const latestChunk = 100
+
+// LatestMany is Latest for many assets: the newest value of every field
+// of every series of each asset within lookback, grouped by asset id.
+func (i *Influx) LatestMany(ctx context.Context, refs []AssetRef, lookback time.Duration) (map[string][]Series, error) {
+	out := map[string][]Series{}
+	for c := range slices.Chunk(refs, latestChunk) {
+		byOrg := map[string][]string{}
+		var orgs []string
+		for _, r := range c {
+			if !idRE.MatchString(r.OrgID) || !idRE.MatchString(r.AssetID) {
+				return nil, errors.New("invalid organization or asset id")
+			}
+			if byOrg[r.OrgID] == nil {
+				orgs = append(orgs, r.OrgID)
+			}
+			byOrg[r.OrgID] = append(byOrg[r.OrgID], r.AssetID)
+		}
+		var pred []string
+		for _, o := range orgs {
+			var as []string
+			for _, id := range byOrg[o] {
+				as = append(as, "r."+AssetTag+" == "+fluxString(id))
+			}
+			pred = append(pred, fmt.Sprintf("(r.%s == %s and (%s))", OrgTag, fluxString(o), strings.Join(as, " or ")))
+		}
+		flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: -%ds)\n  |> filter(fn: (r) => %s)\n  |> last()\n",
+			fluxString(i.bucket), int64(lookback/time.Second), strings.Join(pred, " or "))
+		series, err := i.run(ctx, flux)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range series {
+			out[s.AssetID] = append(out[s.AssetID], s)
+		}
+	}
+	return out, nil
+}
+
 func (i *Influx) run(ctx context.Context, flux string) ([]Series, error) {
 	res, err := i.query.Query(ctx, flux)
 	if err != nil {
@@ -141,10 +188,11 @@ func (i *Influx) run(ctx context.Context, flux string) ([]Series, error) {
 				tags[k] = s
 			}
 		}
-		key := seriesKey(r.Measurement(), r.Field(), tags)
+		asset, _ := r.ValueByKey(AssetTag).(string)
+		key := asset + " " + seriesKey(r.Measurement(), r.Field(), tags)
 		s := byKey[key]
 		if s == nil {
-			s = &Series{Measurement: r.Measurement(), Field: r.Field(), Tags: tags}
+			s = &Series{AssetID: asset, Measurement: r.Measurement(), Field: r.Field(), Tags: tags}
 			byKey[key] = s
 			order = append(order, key)
 		}

@@ -117,7 +117,14 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string,
 // Close closes the database.
 func (d *DB) Close() error { return d.db.Close() }
 
-func ms(t time.Time) int64 { return t.UnixMilli() }
+// ms stores a time as Unix milliseconds; the zero time is 0, as fromMS
+// reads it back.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
 
 func fromMS(v int64) time.Time {
 	if v == 0 {

@@ -1,0 +1,264 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kpilot/kpilot/server/availability"
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/tsdb"
+	"github.com/kpilot/kpilot/server/visibility"
+)
+
+// maxAvailabilitySpan bounds one availability query (its raw
+// observations are read into memory: a year of 1-minute polls is about
+// half a million).
+const maxAvailabilitySpan = 400 * 24 * time.Hour
+
+// period parses start and stop (RFC 3339, now, or relative durations)
+// with the defaults given.
+func (a *API) period(r *http.Request, defStart time.Duration, maxSpan time.Duration) (time.Time, time.Time, error) {
+	q := r.URL.Query()
+	now := a.now()
+	start, err := parseTime(q.Get("start"), now.Add(defStart), now)
+	if err != nil {
+		return start, start, badRequest("start: %v", err)
+	}
+	stop, err := parseTime(q.Get("stop"), now, now)
+	if err != nil {
+		return start, stop, badRequest("stop: %v", err)
+	}
+	if !start.Before(stop) {
+		return start, stop, badRequest("start must be before stop")
+	}
+	if stop.Sub(start) > maxSpan {
+		return start, stop, badRequest("the period may be at most %s long", maxSpan)
+	}
+	return start, stop, nil
+}
+
+// assetAvailability answers GET /api/v1/assets/{id}/availability
+// ?start=&stop=&every=: availability, downtime, outages and reboots of
+// the period, and with every also per window of that length.
+func (a *API) assetAvailability(w http.ResponseWriter, r *http.Request) error {
+	_, as, _, err := a.visibleAsset(r)
+	if err != nil {
+		return err
+	}
+	start, stop, err := a.period(r, -24*time.Hour, maxAvailabilitySpan)
+	if err != nil {
+		return err
+	}
+	var every time.Duration
+	if e := r.URL.Query().Get("every"); e != "" {
+		if every, err = time.ParseDuration(e); err != nil || every < time.Minute {
+			return badRequest("every %q: a duration of at least 1m", e)
+		}
+		if stop.Sub(start)/every > 1000 {
+			return badRequest("every %q: at most 1000 windows per query", e)
+		}
+	}
+	obs, reboots, err := a.tsdb.AvailabilityData(r.Context(), as.OrgID, as.ID, start, stop)
+	if err != nil {
+		return unavailable("InfluxDB", err)
+	}
+	segs := availability.Timeline(obs, reboots, 0)
+	out := map[string]any{"asset_id": as.ID, "summary": availability.Summarize(segs, reboots, start, stop)}
+	if every > 0 {
+		periods := []availability.Report{}
+		for t := start; t.Before(stop); t = t.Add(every) {
+			periods = append(periods, availability.Summarize(segs, reboots, t, minTime(t.Add(every), stop)))
+		}
+		out["periods"] = periods
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// assetInventory answers the latest inventory snapshot of an asset.
+func (a *API) assetInventory(w http.ResponseWriter, r *http.Request) error {
+	_, as, _, err := a.visibleAsset(r)
+	if err != nil {
+		return err
+	}
+	at, doc, err := a.store.Inventory(r.Context(), as.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return &HTTPError{Code: http.StatusNotFound, Msg: "no inventory has been collected for this asset yet"}
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "collected_at": at, "inventory": json.RawMessage(doc)})
+	return nil
+}
+
+type inventoryChangeJSON struct {
+	CollectedAt time.Time       `json:"collected_at"`
+	First       bool            `json:"first,omitempty"` // the asset's first snapshot
+	Changes     json.RawMessage `json:"changes"`
+}
+
+// assetInventoryHistory answers GET /api/v1/assets/{id}/inventory/history
+// ?before=&limit=: the snapshots that changed something, newest first;
+// next_before pages on.
+func (a *API) assetInventoryHistory(w http.ResponseWriter, r *http.Request) error {
+	_, as, _, err := a.visibleAsset(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit := 50
+	if l := q.Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 500 {
+			return badRequest("limit %q: a number from 1 to 500", l)
+		}
+	}
+	var before time.Time
+	if b := q.Get("before"); b != "" {
+		if before, err = time.Parse(time.RFC3339Nano, b); err != nil {
+			return badRequest("before %q: an RFC 3339 time", b)
+		}
+	}
+	hist, err := a.store.InventoryHistory(r.Context(), as.ID, before, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]inventoryChangeJSON, 0, len(hist))
+	for _, h := range hist {
+		out = append(out, inventoryChangeJSON{CollectedAt: h.CollectedAt, First: string(h.Changes) == "[]", Changes: h.Changes})
+	}
+	res := map[string]any{"asset_id": as.ID, "history": out}
+	if len(hist) == limit {
+		res["next_before"] = hist[len(hist)-1].CollectedAt.Format(time.RFC3339Nano)
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// exposition answers GET /api/v1/metrics: the latest KPIs of every asset
+// the caller may see, in the Prometheus text format, for a customer's or
+// partner's Prometheus that scrapes with an API token. Each numeric field
+// becomes a gauge kpilot_<measurement>_<field> labelled with the asset,
+// its organization and the series' own tags; kpilot_asset_info carries
+// the asset's facts.
+func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
+	lookback := 15 * time.Minute
+	if l := r.URL.Query().Get("lookback"); l != "" {
+		d, err := time.ParseDuration(l)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			return badRequest("lookback %q: a duration from 1m to 24h", l)
+		}
+		lookback = d
+	}
+	_, set, assets, names, err := a.visibleAssets(r)
+	if err != nil {
+		return err
+	}
+	refs := make([]tsdb.AssetRef, 0, len(assets))
+	for _, as := range assets {
+		refs = append(refs, tsdb.AssetRef{OrgID: as.OrgID, AssetID: as.ID})
+	}
+	latest, err := a.tsdb.LatestMany(r.Context(), refs, lookback)
+	if err != nil {
+		return unavailable("InfluxDB", err)
+	}
+
+	fams := map[string]*dto.MetricFamily{}
+	add := func(name, help string, labels map[string]string, v float64) {
+		f := fams[name]
+		if f == nil {
+			f = &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help), Type: dto.MetricType_GAUGE.Enum()}
+			fams[name] = f
+		}
+		m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(v)}}
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
+			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(k), Value: proto.String(labels[k])})
+		}
+		f.Metric = append(f.Metric, m)
+	}
+	for _, as := range assets {
+		base := map[string]string{"asset_id": as.ID, "asset": as.Name, "customer_id": as.OrgID, "customer": names[as.OrgID]}
+		info := maps.Clone(base)
+		info["category"], info["manufacturer"], info["model"], info["serial"] = as.Category, as.Manufacturer, as.Product, as.Serial
+		info["access"] = set.Access(as).Class.String()
+		add("kpilot_asset_info", "An asset the token may see, with its facts; always 1.", info, 1)
+		service := set.Access(as).Class >= visibility.Service
+		var newest time.Time
+		for _, s := range latest[as.ID] {
+			if serviceOnly[s.Measurement] && !service || len(s.Points) == 0 {
+				continue
+			}
+			p := s.Points[len(s.Points)-1]
+			v, ok := promValue(p.Value)
+			if !ok {
+				continue // strings are not metrics
+			}
+			if p.Time.After(newest) {
+				newest = p.Time
+			}
+			labels := maps.Clone(base)
+			for k, tv := range s.Tags {
+				if _, taken := labels[k]; taken {
+					k = "tag_" + k
+				}
+				labels[k] = tv
+			}
+			add("kpilot_"+s.Measurement+"_"+s.Field,
+				fmt.Sprintf("Latest %s.%s of the asset (kpilot KPI).", s.Measurement, s.Field), labels, v)
+		}
+		if !newest.IsZero() {
+			add("kpilot_asset_last_sample_timestamp_seconds", "Time of the asset's newest sample within the lookback.",
+				base, float64(newest.UnixMilli())/1000)
+		}
+	}
+	format := expfmt.Negotiate(r.Header)
+	w.Header().Set("Content-Type", string(format))
+	w.Header().Set("Cache-Control", "no-store")
+	enc := expfmt.NewEncoder(w, format)
+	for _, name := range slices.Sorted(maps.Keys(fams)) {
+		if err := enc.Encode(fams[name]); err != nil {
+			return fmt.Errorf("writing metrics: %w", err)
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// promValue turns a field value into a sample value: numbers as they are,
+// booleans as 1 or 0.
+func promValue(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, !math.IsNaN(x)
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}

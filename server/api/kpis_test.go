@@ -1,0 +1,152 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/internal/devenv"
+)
+
+// TestExpositionShowsOnlyWhatTheTokenMaySee scrapes GET /api/v1/metrics
+// with API tokens of every kind of caller, with KPIs of every asset in a
+// real influxd.
+func TestExpositionShowsOnlyWhatTheTokenMaySee(t *testing.T) {
+	influx := devenv.Influx(t)
+	w := newWorldInflux(t, influx)
+	now := time.Now().Add(-time.Minute).UnixNano()
+	var lines []string
+	for _, key := range []string{"a_root", "a_branch", "g1"} {
+		as := w.assets[key]
+		tags := fmt.Sprintf("asset_id=%s,org_id=%s,ou_id=%s", as.ID, as.OrgID, as.OUID)
+		lines = append(lines,
+			fmt.Sprintf("cpu,%s,core=total utilization_percent=42.5,busy=true,note=\"text is no metric\" %d", tags, now),
+			fmt.Sprintf("health_event,%s severity=2i %d", tags, now),
+			fmt.Sprintf("stale,%s v=1 %d", tags, time.Now().Add(-2*time.Hour).UnixNano()))
+	}
+	require.NoError(t, w.tsdb.Write(t.Context(), []byte(strings.Join(lines, "\n"))))
+
+	type view struct {
+		assets []string // keys of the assets whose KPIs the caller gets
+		health bool     // service-only measurements included
+	}
+	want := map[string]view{
+		"acme_admin":   {[]string{"a_branch", "a_root"}, true},
+		"acme_viewer":  {[]string{"a_branch", "a_root"}, true},
+		"branch_admin": {[]string{"a_branch"}, true},
+		"globex_admin": {[]string{"g1"}, true},
+		"r1_admin":     {[]string{"a_root"}, false}, // reseller grant: no health events
+		"r1_viewer":    {[]string{"a_root"}, false},
+		"r3_admin":     {nil, false}, // channel partner without an assignment
+		"s1_admin":     {[]string{"a_branch", "a_root"}, true},
+		"d_admin":      {nil, false},
+		"r4_admin":     {nil, false}, // revoked
+		"w_admin":      {nil, false}, // customer withdrew consent
+	}
+	keyOf := map[string]string{}
+	for k, as := range w.assets {
+		keyOf[as.ID] = k
+	}
+	for caller, v := range want {
+		t.Run(caller, func(t *testing.T) {
+			tok := w.do(caller, "POST", "/api/v1/api-tokens", map[string]any{"name": "prometheus"})
+			require.Equal(t, http.StatusCreated, tok.code, "%s", tok.raw)
+			r := w.do(tok.body["token"].(string), "GET", "/api/v1/metrics", nil)
+			require.Equal(t, http.StatusOK, r.code, "%s", r.raw)
+			require.True(t, strings.HasPrefix(r.header.Get("Content-Type"), "text/plain"), r.header.Get("Content-Type"))
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			fams, err := parser.TextToMetricFamilies(strings.NewReader(string(r.raw)))
+			require.NoError(t, err, "the answer is valid Prometheus text")
+
+			seen := func(name string) []string {
+				var out []string
+				if f := fams[name]; f != nil {
+					for _, m := range f.Metric {
+						for _, l := range m.Label {
+							if l.GetName() == "asset_id" {
+								out = append(out, keyOf[l.GetValue()])
+							}
+						}
+					}
+				}
+				slices.Sort(out)
+				return slices.Compact(out)
+			}
+			require.Equal(t, v.assets, seen("kpilot_cpu_utilization_percent"))
+			require.Equal(t, v.assets, seen("kpilot_asset_info"))
+			require.Equal(t, v.assets, seen("kpilot_cpu_busy"), "booleans are 0 or 1")
+			if v.health {
+				require.Equal(t, v.assets, seen("kpilot_health_event_severity"))
+			} else {
+				require.Nil(t, fams["kpilot_health_event_severity"], "resellers do not see health events")
+			}
+			require.Nil(t, fams["kpilot_cpu_note"], "strings are not metrics")
+			require.Nil(t, fams["kpilot_stale_v"], "values older than the lookback are left out")
+			if len(v.assets) > 0 {
+				m := fams["kpilot_cpu_utilization_percent"].Metric[0]
+				require.Equal(t, 42.5, m.GetGauge().GetValue())
+				labels := map[string]string{}
+				for _, l := range m.Label {
+					labels[l.GetName()] = l.GetValue()
+				}
+				require.Equal(t, "total", labels["core"], "series tags become labels")
+				require.NotEmpty(t, labels["customer"])
+				require.NotContains(t, labels, "org_id", "tenant tags stay inside")
+			}
+		})
+	}
+	t.Run("anonymous", func(t *testing.T) {
+		r := w.do("anonymous", "GET", "/api/v1/metrics", nil)
+		require.Equal(t, http.StatusUnauthorized, r.code)
+		require.NotContains(t, string(r.raw), "kpilot_")
+	})
+	t.Run("a longer lookback includes older values", func(t *testing.T) {
+		r := w.do("acme_admin", "GET", "/api/v1/metrics?lookback=3h", nil)
+		require.Equal(t, http.StatusOK, r.code)
+		require.Contains(t, string(r.raw), "kpilot_stale_v{")
+	})
+}
+
+// TestQueriesRefuseHostileInput sends injection attempts and nonsense to
+// every KPI read; each is refused with 400 before a query is built.
+func TestQueriesRefuseHostileInput(t *testing.T) {
+	w := newWorld(t) // InfluxDB is unreachable: a query that got through would answer 503
+	id := w.assets["a_root"].ID
+	flux := `") |> drop(columns: ["org_id"]) |> yield(name: "x`
+	for _, path := range []string{
+		"/api/v1/assets/" + id + "/series?measurement=" + url.QueryEscape(flux) + "&field=v",
+		"/api/v1/assets/" + id + "/series?measurement=cpu&field=" + url.QueryEscape(`v" or r._field != "`),
+		"/api/v1/assets/" + id + "/series?measurement=cpu&field=v&start=" + url.QueryEscape(`2026-01-01T00:00:00Z) |> yield(`),
+		"/api/v1/assets/" + id + "/series?measurement=cpu&field=v&every=1ms",
+		"/api/v1/assets/" + id + "/series?measurement=cpu&field=v&every=1m&fn=" + url.QueryEscape("mean) |> drop("),
+		"/api/v1/assets/" + id + "/series?measurement=cpu&field=v&start=-1000000h&every=1s",
+		"/api/v1/assets/" + id + "/series?measurement=CPU&field=v",
+		"/api/v1/assets/" + id + "/latest?lookback=" + url.QueryEscape("1h) |> drop("),
+		"/api/v1/assets/" + id + "/latest?lookback=-5m",
+		"/api/v1/assets/" + id + "/availability?start=" + url.QueryEscape(flux),
+		"/api/v1/assets/" + id + "/availability?start=-10000h",
+		"/api/v1/assets/" + id + "/availability?start=now&stop=-1h",
+		"/api/v1/assets/" + id + "/availability?every=1s",
+		"/api/v1/assets/" + id + "/availability?start=-30d&every=1m",
+		"/api/v1/assets/" + id + "/inventory/history?limit=100000",
+		"/api/v1/assets/" + id + "/inventory/history?before=yesterday",
+		"/api/v1/metrics?lookback=" + url.QueryEscape("15m) |> yield("),
+	} {
+		r := w.do("acme_admin", "GET", path, nil)
+		require.Equal(t, http.StatusBadRequest, r.code, "%s: %s", path, r.raw)
+		require.NotContains(t, r.body["error"], "127.0.0.1", "no internals in the answer")
+	}
+	// An id that is not an asset of the caller is 404 whatever it holds.
+	for _, bad := range []string{url.PathEscape(`x" or true or "`), "..%2F..%2Fmetrics", w.assets["g1"].ID} {
+		r := w.do("acme_admin", "GET", "/api/v1/assets/"+bad+"/availability", nil)
+		require.Equal(t, http.StatusNotFound, r.code, bad)
+	}
+}
