@@ -424,12 +424,14 @@ func appendFieldValue(dst []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
 		if !decimal(v, kind) {
 			return dst, fmt.Errorf("invalid number %q", v)
 		}
+		if kind == lp.Uint && !fitsInt64(v) {
+			return dst, fmt.Errorf("unsigned value %s is over 9223372036854775807, which InfluxDB 1.x cannot store", v)
+		}
 		dst = append(dst, v...)
-		switch kind {
-		case lp.Int:
+		if kind != lp.Float {
+			// Unsigned values are written as integers: InfluxDB 1.x has no
+			// unsigned type, and one field keeps one type either way.
 			dst = append(dst, 'i')
-		case lp.Uint:
-			dst = append(dst, 'u')
 		}
 		return dst, nil
 	case lp.Bool:
@@ -440,13 +442,33 @@ func appendFieldValue(dst []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
 			return append(dst, "false"...), nil
 		}
 		return dst, fmt.Errorf("invalid bool %q", v)
-	default: // strings through the library's own escaping
-		val, err := lp.NewValueFromBytes(kind, v)
-		if err != nil {
-			return dst, err
+	case lp.String:
+		// Only the quote and the backslash are escaped: InfluxDB reads other
+		// characters inside the quotes as they are (a "\n" escape, which
+		// the line-protocol encoder writes, would be stored as two
+		// characters).
+		if !utf8.Valid(v) {
+			return dst, errors.New("string is not valid UTF-8")
 		}
-		return val.AppendBytes(dst), nil
+		dst = append(dst, '"')
+		for _, c := range v {
+			if c == '"' || c == '\\' {
+				dst = append(dst, '\\')
+			}
+			dst = append(dst, c)
+		}
+		return append(dst, '"'), nil
 	}
+	return dst, fmt.Errorf("unknown value kind %v", kind)
+}
+
+// fitsInt64 reports whether the digits v are at most the largest int64.
+func fitsInt64(v []byte) bool {
+	if len(v) < 19 {
+		return true
+	}
+	_, err := lp.NewValueFromBytes(lp.Int, v)
+	return err == nil
 }
 
 // decimal reports whether v is a number of the kind in plain decimal

@@ -53,6 +53,12 @@ func limits() api.Limits {
 // real influxd unless a test wants an unreachable one.
 func newEnv(t *testing.T, influx *devenv.Influxd, influxURL string) *env {
 	t.Helper()
+	return newEnvWith(t, influx, influxURL, nil)
+}
+
+// newEnvWith is newEnv with changed limits.
+func newEnvWith(t *testing.T, influx *devenv.Influxd, influxURL string, change func(*api.Limits)) *env {
+	t.Helper()
 	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "k.db"), discard)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
@@ -70,7 +76,11 @@ func newEnv(t *testing.T, influx *devenv.Influxd, influxURL string) *env {
 	ts := tsdb.New(tsdb.Options{URL: influxURL, Bucket: bucket, Timeout: 2 * time.Second})
 	t.Cleanup(ts.Close)
 	mux := http.NewServeMux()
-	api.New(st, ts, limits(), discard, e.reg).Register(mux)
+	l := limits()
+	if change != nil {
+		change(&l)
+	}
+	api.New(st, ts, l, discard, e.reg).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL

@@ -101,7 +101,9 @@ func (a *API) assetInventory(w http.ResponseWriter, r *http.Request) error {
 	}
 	at, doc, err := a.store.Inventory(r.Context(), as.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return &HTTPError{Code: http.StatusNotFound, Msg: "no inventory has been collected for this asset yet"}
+		// Nothing collected yet (or an asset entered by hand).
+		writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "collected_at": nil, "inventory": nil})
+		return nil
 	}
 	if err != nil {
 		return err
