@@ -237,7 +237,9 @@ func TestIngestBackpressure(t *testing.T) {
 			}
 		}()
 		first := make(chan result, 1)
-		go func() { first <- slow.post(slow.cred, batchBody(t, uuid.NewString(), fmt.Sprintf("hang,asset=sw1 v=1 %d", ts()))) }()
+		go func() {
+			first <- slow.post(slow.cred, batchBody(t, uuid.NewString(), fmt.Sprintf("hang,asset=sw1 v=1 %d", ts())))
+		}()
 		require.Eventually(t, func() bool {
 			return metricValue(t, slow.reg, "kpilot_server_ingest_in_flight", "") == 1
 		}, 5*time.Second, 10*time.Millisecond)
