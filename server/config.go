@@ -64,12 +64,25 @@ type InfluxConfig struct {
 	Org     string            `yaml:"org"`    // 2.x organization; ignored by 1.8
 	Bucket  string            `yaml:"bucket"` // 2.x bucket, or "database/retention" for 1.8
 	Timeout yamlconf.Duration `yaml:"timeout"`
+	// WriteRetries: a failed write (InfluxDB down, overloaded, timed out)
+	// is retried this often within the agent's request before the agent is
+	// told to retry later (503).
+	WriteRetries int `yaml:"write_retries"`
+	// Gzip compresses writes: worth it when InfluxDB is across a network,
+	// CPU spent for nothing when it runs beside the server.
+	Gzip bool `yaml:"gzip"`
 }
 
 // LimitsConfig bounds requests.
 type LimitsConfig struct {
 	IngestMaxBytes             int64 `yaml:"ingest_max_bytes"`
 	IngestMaxDecompressedBytes int64 `yaml:"ingest_max_decompressed_bytes"`
+	// IngestConcurrency batches are decoded and written at once (0: twice
+	// the CPUs, at least 4); further batches wait IngestQueueWait, then
+	// are answered 429. Ingest memory stays below about
+	// ingest_concurrency × 3 × ingest_max_decompressed_bytes.
+	IngestConcurrency int               `yaml:"ingest_concurrency"`
+	IngestQueueWait   yamlconf.Duration `yaml:"ingest_queue_wait"`
 	// KeyGuesses: wrong OU keys, system keys and partner IDs per
 	// organization (three times as many per client address) per 15 min.
 	KeyGuesses int `yaml:"key_guesses"`
@@ -93,10 +106,11 @@ func DefaultConfig() Config {
 		DataDir:  "/var/lib/kpilot-server",
 		LogLevel: "info",
 		Database: DatabaseConfig{Driver: "sqlite"},
-		InfluxDB: InfluxConfig{Bucket: "kpilot/autogen", Timeout: yamlconf.Duration(10 * time.Second)},
+		InfluxDB: InfluxConfig{Bucket: "kpilot/autogen", Timeout: yamlconf.Duration(10 * time.Second), WriteRetries: 2},
 		Limits: LimitsConfig{
 			IngestMaxBytes:             8 << 20,
 			IngestMaxDecompressedBytes: 64 << 20,
+			IngestQueueWait:            yamlconf.Duration(2 * time.Second),
 			KeyGuesses:                 10,
 			LoginFailures:              10,
 		},
@@ -171,6 +185,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Sessions.InvitationTTL.D() < time.Hour || c.Sessions.PasswordResetTTL.D() < 5*time.Minute {
 		errs = append(errs, errors.New("sessions: invitation_ttl must be at least 1h and password_reset_ttl at least 5m"))
+	}
+	if c.Limits.IngestConcurrency < 0 || c.Limits.IngestQueueWait < 0 || c.InfluxDB.WriteRetries < 0 || c.InfluxDB.WriteRetries > 10 {
+		errs = append(errs, errors.New("limits.ingest_concurrency and limits.ingest_queue_wait must not be negative, influxdb.write_retries from 0 to 10"))
 	}
 	if c.Limits.KeyGuesses < 1 || c.Limits.LoginFailures < 1 {
 		errs = append(errs, errors.New("limits: key_guesses and login_failures must be at least 1"))

@@ -50,14 +50,25 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	influx := tsdb.New(tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(),
-		Org: cfg.InfluxDB.Org, Bucket: cfg.InfluxDB.Bucket, Timeout: cfg.InfluxDB.Timeout.D()})
+		Org: cfg.InfluxDB.Org, Bucket: cfg.InfluxDB.Bucket, Timeout: cfg.InfluxDB.Timeout.D(), Gzip: cfg.InfluxDB.Gzip})
 	reg := prometheus.NewRegistry()
+	if in, ok := st.(interface {
+		Instrument(prometheus.Registerer) error
+	}); ok {
+		if err := in.Instrument(reg); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("registering store metrics: %w", err)
+		}
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_server_build_info", Help: "Build of the running server.",
 			ConstLabels: prometheus.Labels{"version": buildinfo.Version}}, func() float64 { return 1 }))
 	limits := api.Limits{
 		IngestMaxBytes:             cfg.Limits.IngestMaxBytes,
 		IngestMaxDecompressedBytes: cfg.Limits.IngestMaxDecompressedBytes,
+		IngestConcurrency:          cfg.Limits.IngestConcurrency,
+		IngestQueueWait:            cfg.Limits.IngestQueueWait.D(),
+		InfluxRetries:              retries(cfg.InfluxDB.WriteRetries),
 		SessionTTL:                 cfg.Sessions.TTL.D(),
 		EnrollmentTokenTTL:         cfg.Sessions.EnrollmentTokenTTL.D(),
 		InvitationTTL:              cfg.Sessions.InvitationTTL.D(),
@@ -72,6 +83,15 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
 	}
 	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg,
 		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL))}, nil
+}
+
+// retries maps influxdb.write_retries to api.Limits, where 0 means the
+// default and a negative number none.
+func retries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // newMailer returns the SMTP sender, or the outbox when no SMTP host is

@@ -410,6 +410,11 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		body, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		require.Regexp(t, `kpilot_server_ingest_batches_total\{result="stored"\} [1-9]`, string(body))
+		for _, m := range []string{"kpilot_server_build_info", "kpilot_server_ingest_batch_samples_count",
+			"kpilot_server_ingest_batch_bytes_count", "kpilot_server_influxdb_write_duration_seconds_count",
+			`kpilot_server_store_query_duration_seconds_count{op="select"}`, `kpilot_server_http_request_duration_seconds_count{handler="ingest"}`} {
+			require.Contains(t, string(body), m, "server metrics cover ingest, InfluxDB and the store")
+		}
 	})
 
 	t.Run("SIGHUP reloads the config", func(t *testing.T) {

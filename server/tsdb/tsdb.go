@@ -37,6 +37,7 @@ type Options struct {
 	Org     string // ignored by InfluxDB 1.8
 	Bucket  string // "database/retention-policy" for 1.8
 	Timeout time.Duration
+	Gzip    bool // compress writes
 }
 
 // Influx is the InfluxDB client for writes and reads.
@@ -52,7 +53,7 @@ func New(o Options) *Influx {
 	opts := influxdb2.DefaultOptions().
 		SetHTTPRequestTimeout(uint(max(o.Timeout, time.Second).Seconds())).
 		SetLogLevel(0). // errors are returned and logged by the caller
-		SetUseGZip(true)
+		SetUseGZip(o.Gzip)
 	c := influxdb2.NewClientWithOptions(o.URL, o.Token, opts)
 	return &Influx{client: c, write: c.WriteAPIBlocking(o.Org, o.Bucket), query: c.QueryAPI(o.Org), bucket: o.Bucket}
 }

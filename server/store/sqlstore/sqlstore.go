@@ -31,7 +31,7 @@ var migrations embed.FS
 
 // DB is a store.Store on a SQL database.
 type DB struct {
-	db *sql.DB
+	db *timedDB
 }
 
 var _ store.Store = (*DB)(nil)
@@ -59,7 +59,7 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 		db.Close()
 		return nil, fmt.Errorf("SQLite database %s: %w", path, err)
 	}
-	return &DB{db: db}, nil
+	return &DB{db: &timedDB{DB: db}}, nil
 }
 
 // OpenPostgres connects to the PostgreSQL database named by dsn (a
@@ -92,7 +92,7 @@ func OpenPostgres(ctx context.Context, dsn string, log *slog.Logger) (*DB, error
 		db.Close()
 		return nil, fmt.Errorf("PostgreSQL database: %w", err)
 	}
-	return &DB{db: db}, nil
+	return &DB{db: &timedDB{DB: db}}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string, log *slog.Logger, opts ...goose.ProviderOption) error {
@@ -151,6 +151,7 @@ func isUnique(err error) bool {
 }
 
 func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	defer d.db.observe("tx", time.Now())
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
