@@ -15,11 +15,14 @@ import (
 
 // Config is the server's YAML configuration file.
 type Config struct {
-	Listen      string         `yaml:"listen"`        // host:port
-	TLSCertFile string         `yaml:"tls_cert_file"` // serve HTTPS when set (with tls_key_file)
-	TLSKeyFile  string         `yaml:"tls_key_file"`
-	DataDir     string         `yaml:"data_dir"`
-	LogLevel    string         `yaml:"log_level"`
+	Listen      string `yaml:"listen"`        // host:port
+	TLSCertFile string `yaml:"tls_cert_file"` // serve HTTPS when set (with tls_key_file)
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	DataDir     string `yaml:"data_dir"`
+	LogLevel    string `yaml:"log_level"`
+	// DebugListen serves Go's profiler (/debug/pprof/) on its own
+	// address when set; keep it on 127.0.0.1.
+	DebugListen string         `yaml:"debug_listen"`
 	Database    DatabaseConfig `yaml:"database"`
 	InfluxDB    InfluxConfig   `yaml:"influxdb"`
 	Limits      LimitsConfig   `yaml:"limits"`

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -166,7 +167,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if s.cfg.DebugListen != "" {
+		dbg, err := s.debugServer()
+		if err != nil {
+			return err
+		}
+		defer dbg.Close()
+	}
 	go func() {
 		if s.cfg.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
@@ -191,6 +199,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+// debugServer serves net/http/pprof on debug_listen.
+func (s *Server) debugServer() (*http.Server, error) {
+	ln, err := net.Listen("tcp", s.cfg.DebugListen)
+	if err != nil {
+		return nil, fmt.Errorf("debug_listen %s: %w", s.cfg.DebugListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	s.log.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return srv, nil
 }
 
 // Close releases the store and the InfluxDB client.

@@ -1,11 +1,16 @@
 // Package wire is the only contract between kpilot-agent and kpilot-server:
 // the batch an agent ships to POST /api/v1/ingest.
 //
-// A batch is a JSON document, gzip-compressed on the wire, that carries the
-// samples as InfluxDB line protocol (one line per sample, tagged with the
-// agent-side asset id under AssetTag) and the inventory snapshots as JSON.
-// Every batch has an ID chosen by the agent; the server remembers IDs it has
-// stored, so a retried batch is acknowledged without being written twice.
+// A batch is gzip-compressed. Version 2, which this build writes, is a
+// JSON header on the first line ({"version":2,"id":…,"inventory":[…]})
+// followed by the samples as InfluxDB line protocol (one line per sample,
+// tagged with the agent-side asset id under AssetTag) up to the end. The
+// samples are not a JSON string, so neither side escapes or scans them
+// byte by byte. Version 1, a single JSON document with the samples in a
+// "samples" string, is still read (batches spooled by older agents).
+// Every batch has an ID chosen by the agent; the server remembers IDs it
+// has stored, so a retried batch is acknowledged without being written
+// twice.
 package wire
 
 import (
@@ -24,15 +29,18 @@ import (
 	"github.com/kpilot/kpilot/internal/kpi"
 )
 
-// Version is the batch format version this build writes and reads.
-const Version = 1
+// Version is the batch format version this build writes. Decode reads
+// versions 1 and 2.
+const Version = 2
 
 // AssetTag is the line-protocol tag that carries the agent-side asset id.
 const AssetTag = "asset"
 
 // Header names used by the ingest endpoint.
 const (
-	ContentType   = "application/vnd.kpilot.batch.v1+json"
+	ContentType = "application/vnd.kpilot.batch"
+	// ContentTypeV1 is what agents that wrote version 1 send.
+	ContentTypeV1 = "application/vnd.kpilot.batch.v1+json"
 	HeaderBatchID = "Kpilot-Batch-Id"
 )
 
@@ -40,7 +48,7 @@ const (
 type Batch struct {
 	Version   int             `json:"version"`
 	ID        string          `json:"id"`
-	Samples   string          `json:"samples,omitempty"` // line protocol, nanosecond precision
+	Samples   string          `json:"samples,omitempty"` // line protocol, nanosecond precision; after the header in version 2
 	Inventory []kpi.Inventory `json:"inventory,omitempty"`
 }
 
@@ -113,18 +121,31 @@ func encodeSample(enc *lp.Encoder, s kpi.Sample, scratch *keyScratch) error {
 // Lines reports the number of samples in the batch.
 func (b *Batch) Lines() int { return strings.Count(b.Samples, "\n") }
 
-// Marshal returns the gzip-compressed JSON form sent on the wire and kept in
-// the agent's spool.
+// Marshal returns the gzip-compressed form sent on the wire and kept in
+// the agent's spool, in the batch's version (2 unless set to 1).
 func (b *Batch) Marshal() ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(b); err != nil {
+	if err := b.write(zw); err != nil {
 		return nil, fmt.Errorf("encoding batch %s: %w", b.ID, err)
 	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("compressing batch %s: %w", b.ID, err)
 	}
 	return buf.Bytes(), nil
+}
+
+func (b *Batch) write(w io.Writer) error {
+	if b.Version == 1 {
+		return json.NewEncoder(w).Encode(b)
+	}
+	header := *b
+	header.Version, header.Samples = 2, ""
+	if err := json.NewEncoder(w).Encode(header); err != nil { // ends with a newline
+		return err
+	}
+	_, err := io.WriteString(w, b.Samples)
+	return err
 }
 
 // ErrTooLarge is returned by Decode when the decompressed batch exceeds the
@@ -150,11 +171,28 @@ func Decode(r io.Reader, maxBytes int64) (*Batch, error) {
 		}
 		return nil, fmt.Errorf("decoding batch JSON: %w", err)
 	}
+	switch b.Version {
+	case 1:
+		if rest, _ := io.ReadAll(io.MultiReader(dec.Buffered(), lr)); len(bytes.TrimSpace(rest)) > 0 {
+			return nil, errors.New("version 1 batch: data after the JSON document")
+		}
+	case 2:
+		if b.Samples != "" {
+			return nil, errors.New(`version 2 batch: samples follow the header line, not in "samples"`)
+		}
+		rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), lr))
+		if err != nil {
+			return nil, fmt.Errorf("reading samples: %w", err)
+		}
+		if len(rest) > 0 && rest[0] == '\n' {
+			rest = rest[1:]
+		}
+		b.Samples = string(rest)
+	default:
+		return nil, fmt.Errorf("unsupported batch version %d (this server reads versions 1 and 2)", b.Version)
+	}
 	if lr.N <= 0 {
 		return nil, ErrTooLarge
-	}
-	if b.Version != Version {
-		return nil, fmt.Errorf("unsupported batch version %d (this server reads version %d)", b.Version, Version)
 	}
 	if _, err := uuid.Parse(b.ID); err != nil {
 		return nil, fmt.Errorf("batch id %q is not a UUID", b.ID)

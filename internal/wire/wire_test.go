@@ -32,6 +32,17 @@ func TestRoundTrip(t *testing.T) {
 	require.Equal(t, b.ID, got.ID)
 	require.Equal(t, b.Samples, got.Samples)
 	require.Equal(t, "X1", got.Inventory[0].Attributes["serial"])
+	require.Equal(t, Version, got.Version)
+
+	// A version 1 batch, as older agents spooled it, reads the same.
+	b.Version = 1
+	v1, err := b.Marshal()
+	require.NoError(t, err)
+	got, err = Decode(bytes.NewReader(v1), 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Version)
+	require.Equal(t, b.Samples, got.Samples)
+	require.Equal(t, "X1", got.Inventory[0].Attributes["serial"])
 }
 
 func TestReservedAssetTag(t *testing.T) {
@@ -55,6 +66,19 @@ func TestDecodeRefusesGzipBomb(t *testing.T) {
 	require.ErrorIs(t, err, ErrTooLarge)
 }
 
+func TestDecodeRefusesGzipBombInV2Samples(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"version":2,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11"}` + "\n"))
+	chunk := bytes.Repeat([]byte("a"), 1<<20)
+	for range 64 {
+		zw.Write(chunk)
+	}
+	zw.Close()
+	_, err := Decode(&buf, 1<<20)
+	require.ErrorIs(t, err, ErrTooLarge)
+}
+
 func TestDecodeErrors(t *testing.T) {
 	enc := func(s string) *bytes.Reader {
 		var buf bytes.Buffer
@@ -64,7 +88,9 @@ func TestDecodeErrors(t *testing.T) {
 		return bytes.NewReader(buf.Bytes())
 	}
 	tests := []struct{ name, body, want string }{
-		{"version", `{"version":2,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11"}`, "unsupported batch version 2"},
+		{"version", `{"version":3,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11"}`, "unsupported batch version 3"},
+		{"samples in a v2 header", `{"version":2,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11","samples":"m v=1 1"}`, "samples follow the header"},
+		{"trailing data after v1", `{"version":1,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11"} m v=1 1`, "data after the JSON document"},
 		{"id", `{"version":1,"id":"x"}`, `batch id "x" is not a UUID`},
 		{"unknown field", `{"version":1,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11","extra":1}`, "unknown field"},
 		{"truncated", `{"version":1,"id":"5f0c`, "decoding batch JSON"},

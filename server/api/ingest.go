@@ -49,7 +49,7 @@ type ingestResponse struct {
 func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 	ag, _ := r.Context().Value(agentKey).(store.Agent)
 	ctx := r.Context()
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != wire.ContentType {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != wire.ContentType && ct != wire.ContentTypeV1 {
 		return &HTTPError{Code: http.StatusUnsupportedMediaType, Msg: "Content-Type must be " + wire.ContentType}
 	}
 	if r.Header.Get("Content-Encoding") != "gzip" {

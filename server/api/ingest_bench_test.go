@@ -1,19 +1,27 @@
 package api
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/wire"
 	"github.com/kpilot/kpilot/server/auth"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
+	"github.com/kpilot/kpilot/server/tsdb"
 )
 
 // benchLines returns n lines of the kind an agent sends: the interface
@@ -73,6 +81,57 @@ func BenchmarkReencode(b *testing.B) {
 		res := &assetResolver{a: a, agent: ag, cache: map[string]assetResult{}}
 		if _, n, _, err := x.reencode(b.Context(), now, res, samples); err != nil || n != lines {
 			b.Fatalf("%d accepted, err %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*lines)/b.Elapsed().Seconds(), "points/s")
+}
+
+// BenchmarkIngestHandler runs whole agent batches through the ingest
+// handler into a real influxd (started by the benchmark), for profiling:
+//
+//	go test -run '^$' -bench IngestHandler -cpuprofile cpu.out ./server/api
+func BenchmarkIngestHandler(b *testing.B) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	influx := devenv.Influx(b)
+	st, err := sqlstore.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "k.db"), log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	if err := st.CreateOrganization(b.Context(), &o); err != nil {
+		b.Fatal(err)
+	}
+	ag := store.Agent{ID: "bench", OrgID: o.ID, OUID: o.RootOU}
+	ts := tsdb.New(tsdb.Options{URL: influx.URL, Bucket: influx.Bucket, Timeout: 10 * time.Second})
+	defer ts.Close()
+	a := New(st, ts, Limits{}, log, prometheus.NewRegistry())
+	const lines = 5000
+	now := time.Now()
+	var bodies [][]byte
+	for i := range 20 {
+		samples := benchLines(lines, 50, now.Add(-time.Duration(i+1)*time.Hour))
+		data, err := (&wire.Batch{Version: wire.Version, ID: uuid.NewString(), Samples: string(samples)}).Marshal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, data)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/ingest", bytes.NewReader(bodies[i%len(bodies)]))
+		i++
+		req.Header.Set("Content-Type", wire.ContentType)
+		req.Header.Set("Content-Encoding", "gzip")
+		req = req.WithContext(context.WithValue(req.Context(), agentKey, ag))
+		rec := httptest.NewRecorder()
+		if err := a.ingest(rec, req); err != nil {
+			b.Fatal(err)
+		}
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%d: %s", rec.Code, rec.Body)
 		}
 	}
 	b.ReportMetric(float64(b.N*lines)/b.Elapsed().Seconds(), "points/s")

@@ -1,0 +1,405 @@
+// Command ingest compares end-to-end ingest through kpilot-server with
+// writing the same points straight to influxd. Both runs start a fresh
+// influxd 1.8 on 127.0.0.1 and send the same number of points in agent
+// sized batches from the same number of concurrent clients:
+//
+//   - direct: line protocol with the tenant tags the server would add,
+//     POSTed to influxd's /api/v2/write;
+//   - server: the agent's gzip wire batches POSTed to a kpilot-server
+//     process (built from this tree) that decodes, checks, enriches and
+//     writes them to its influxd.
+//
+// It reports points per second for both and their ratio, and the server
+// process's CPU time per million points and peak resident memory (from
+// /proc, so the load generator's own work is not counted). Results and
+// how to reproduce them: bench/README.md.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/wire"
+)
+
+type options struct {
+	points, batch, assets, clients int
+	keep                           bool
+	cpuprofile                     string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.points, "points", 1_000_000, "points to write in each run")
+	flag.IntVar(&o.batch, "batch", 5000, "points per batch (the agent's spool.max_batch_lines)")
+	flag.IntVar(&o.assets, "assets", 200, "assets the points belong to")
+	flag.IntVar(&o.clients, "clients", 4, "concurrent senders")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a 5-second CPU profile of the server, taken during the run, to this file")
+	flag.Parse()
+	if err := run(context.Background(), o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	dir, err := os.MkdirTemp("", "kpilot-bench-ingest-")
+	if err != nil {
+		return err
+	}
+	if !o.keep {
+		defer os.RemoveAll(dir)
+	}
+	bin := filepath.Join(dir, "kpilot-server")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/kpilot-server")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building kpilot-server (run from the repository root): %w", err)
+	}
+
+	start := time.Now().Add(-24 * time.Hour)
+	batches, direct := makeBatches(o, start)
+	fmt.Printf("%d points in %d batches of %d over %d assets, %d clients\n", o.points, len(batches), o.batch, o.assets, o.clients)
+
+	directRate, err := runDirect(ctx, o, filepath.Join(dir, "direct"), direct)
+	if err != nil {
+		return fmt.Errorf("direct run: %w", err)
+	}
+	res, err := runServer(ctx, o, dir, bin, batches)
+	if err != nil {
+		return fmt.Errorf("server run: %w", err)
+	}
+	fmt.Printf("\n%-34s %12.0f points/s\n", "influxd directly", directRate)
+	fmt.Printf("%-34s %12.0f points/s  (%.0f%% of direct)\n", "through kpilot-server", res.rate, 100*res.rate/directRate)
+	fmt.Printf("%-34s %12.2f CPU-seconds per million points\n", "kpilot-server CPU", res.cpu.Seconds()/float64(o.points)*1e6)
+	fmt.Printf("%-34s %12.0f MB\n", "kpilot-server peak RSS", float64(res.peakRSS)/(1<<20))
+	return nil
+}
+
+// makeBatches returns the agent's gzip batches and, for the direct run,
+// the same points as the server writes them (with tenant tags).
+func makeBatches(o options, start time.Time) ([][]byte, [][]byte) {
+	type ids struct{ asset, org, ou string }
+	org, ou := uuid.NewString(), uuid.NewString()
+	tenant := make([]ids, o.assets)
+	for i := range tenant {
+		tenant[i] = ids{uuid.NewString(), org, ou}
+	}
+	var batches, direct [][]byte
+	perAsset := max(o.batch/o.assets, 1)
+	for n := 0; n < o.points; n += o.batch {
+		var samples []kpi.Sample
+		var lines bytes.Buffer
+		for i := n; i < min(n+o.batch, o.points); i++ {
+			a := (i / perAsset) % o.assets // one poll's samples together, as the agent sends them
+			at := start.Add(time.Duration(i) * time.Millisecond)
+			port := i%48 + 1
+			s := kpi.Sample{Asset: fmt.Sprintf("switch-%03d", a), Measurement: "interface",
+				Tags:   map[string]string{"ifindex": strconv.Itoa(port), "ifname": fmt.Sprintf("GigabitEthernet1/0/%d", port)},
+				Fields: map[string]any{"in_bps": float64(i) * 31.5, "out_bps": float64(i) * 17.25, "in_errors_rate": 0.0, "oper_status": int64(1), "admin_up": true},
+				Time:   at}
+			samples = append(samples, s)
+			fmt.Fprintf(&lines, "interface,asset_id=%s,ifindex=%d,ifname=GigabitEthernet1/0/%d,org_id=%s,ou_id=%s admin_up=true,in_bps=%g,in_errors_rate=0,oper_status=1i,out_bps=%g %d\n",
+				tenant[a].asset, port, port, tenant[a].org, tenant[a].ou, float64(i)*31.5, float64(i)*17.25, at.UnixNano())
+		}
+		b, err := wire.NewBatch(samples, nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		data, err := b.Marshal()
+		if err != nil {
+			log.Fatal(err)
+		}
+		batches = append(batches, data)
+		direct = append(direct, bytes.Clone(lines.Bytes()))
+	}
+	return batches, direct
+}
+
+// send posts every body with o.clients concurrent senders and returns the
+// wall time.
+func send(o options, bodies [][]byte, post func([]byte) error) (time.Duration, error) {
+	work := make(chan []byte)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	begin := time.Now()
+	for range o.clients {
+		wg.Go(func() {
+			for b := range work {
+				if err := post(b); err != nil {
+					mu.Lock()
+					first = cmpErr(first, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, b := range bodies {
+		work <- b
+	}
+	close(work)
+	wg.Wait()
+	return time.Since(begin), first
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func runDirect(ctx context.Context, o options, dir string, bodies [][]byte) (float64, error) {
+	influx, err := devenv.StartInfluxd(ctx, dir, 0, "kpilot", nil)
+	if err != nil {
+		return 0, err
+	}
+	defer influx.Stop()
+	u := influx.URL + "/api/v2/write?" + url.Values{"bucket": {influx.Bucket}, "precision": {"ns"}}.Encode()
+	took, err := send(o, bodies, func(b []byte) error {
+		resp, err := http.Post(u, "text/plain; charset=utf-8", bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			msg, _ := io.ReadAll(resp.Body)
+			return fmt.Errorf("influxd answered %s: %s", resp.Status, msg)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := checkCount(influx, o.points); err != nil {
+		return 0, err
+	}
+	return float64(o.points) / took.Seconds(), nil
+}
+
+type serverResult struct {
+	rate    float64
+	cpu     time.Duration
+	peakRSS int64
+}
+
+func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte) (serverResult, error) {
+	var res serverResult
+	influx, err := devenv.StartInfluxd(ctx, filepath.Join(dir, "via-server"), 0, "kpilot", nil)
+	if err != nil {
+		return res, err
+	}
+	defer influx.Stop()
+	port, err := devenv.FreePort("tcp")
+	if err != nil {
+		return res, err
+	}
+	debugPort, err := devenv.FreePort("tcp")
+	if err != nil {
+		return res, err
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg := filepath.Join(dir, "server.yaml")
+	if err := devenv.RewriteConfig("configs/server.example.yaml", cfg,
+		"127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", port),
+		"http://127.0.0.1:8086", influx.URL,
+		"/var/lib/kpilot-server", filepath.Join(dir, "server"),
+		"log_level: info", "log_level: warn",
+		"# debug_listen: 127.0.0.1:6060", fmt.Sprintf("debug_listen: 127.0.0.1:%d", debugPort)); err != nil {
+		return res, err
+	}
+	boot, err := exec.CommandContext(ctx, bin, "bootstrap", "--config", cfg, "--org", "Bench GmbH", "--admin", "bench@example.com").Output()
+	if err != nil {
+		return res, fmt.Errorf("bootstrap: %w", err)
+	}
+	orgID := value(string(boot), "organization_id")
+	tok, err := exec.CommandContext(ctx, bin, "enroll-token", "--config", cfg, "--org", orgID).Output()
+	if err != nil {
+		return res, fmt.Errorf("enroll-token: %w", err)
+	}
+	srv, err := devenv.Start("kpilot-server", exec.Command(bin, "run", "--config", cfg), os.Stderr)
+	if err != nil {
+		return res, err
+	}
+	defer srv.Stop()
+	if err := srv.WaitFor(ctx, 30*time.Second, func() error { return get(base + "/readyz") }); err != nil {
+		return res, err
+	}
+	cred, err := enroll(base, strings.TrimSpace(string(tok)))
+	if err != nil {
+		return res, err
+	}
+	post := func(b []byte) error {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/ingest", bytes.NewReader(b))
+		req.Header.Set("Content-Type", wire.ContentType)
+		req.Header.Set("Content-Encoding", "gzip")
+		req.Header.Set("Authorization", "Bearer "+cred)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			msg, _ := io.ReadAll(resp.Body)
+			return fmt.Errorf("kpilot-server answered %s: %s", resp.Status, msg)
+		}
+		return nil
+	}
+	// Warm up: the first batch creates the assets (one store write each).
+	warm, _ := makeBatches(options{points: o.assets, batch: o.assets, assets: o.assets}, time.Now().Add(-48*time.Hour))
+	if err := post(warm[0]); err != nil {
+		return res, err
+	}
+	pid := srv.Pid()
+	cpu0, err := cpuTime(pid)
+	if err != nil {
+		return res, err
+	}
+	profiled := make(chan error, 1)
+	if o.cpuprofile != "" {
+		go func() { profiled <- profile(fmt.Sprintf("http://127.0.0.1:%d", debugPort), o.cpuprofile) }()
+	} else {
+		profiled <- nil
+	}
+	took, err := send(o, bodies, post)
+	if err != nil {
+		return res, err
+	}
+	if err := <-profiled; err != nil {
+		return res, err
+	}
+	cpu1, err := cpuTime(pid)
+	if err != nil {
+		return res, err
+	}
+	res.rate, res.cpu = float64(o.points)/took.Seconds(), cpu1-cpu0
+	if res.peakRSS, err = peakRSS(pid); err != nil {
+		return res, err
+	}
+	return res, checkCount(influx, o.points+o.assets)
+}
+
+func profile(debug, file string) error {
+	resp, err := http.Get(debug + "/debug/pprof/profile?seconds=5")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+func enroll(base, token string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"token": token, "name": "bench", "hostname": "bench", "version": "bench"})
+	resp, err := http.Post(base+"/api/v1/agents/enroll", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", err
+	}
+	for _, v := range out {
+		if s, ok := v.(string); ok && strings.HasPrefix(s, "kpa_") {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("enrollment answered %s without a credential: %v", resp.Status, out)
+}
+
+// checkCount makes sure every point arrived.
+func checkCount(influx *devenv.Influxd, want int) error {
+	resp, err := http.PostForm(influx.URL+"/query", url.Values{"db": {influx.Database}, "q": {`SELECT count("in_bps") FROM "interface"`}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Results []struct{ Series []struct{ Values [][]any } }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return err
+	}
+	if len(out.Results) == 0 || len(out.Results[0].Series) == 0 {
+		return errors.New("no points in influxd")
+	}
+	if got := int(out.Results[0].Series[0].Values[0][1].(float64)); got != want {
+		return fmt.Errorf("influxd holds %d points, want %d", got, want)
+	}
+	return nil
+}
+
+// cpuTime reads a process's user + system time from /proc (clock ticks of
+// 1/100 s on Linux).
+func cpuTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// peakRSS reads VmHWM, the process's peak resident set.
+func peakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+func value(out, key string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func get(u string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", u, resp.Status)
+	}
+	return nil
+}
