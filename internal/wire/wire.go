@@ -22,6 +22,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/google/uuid"
 	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
@@ -187,7 +188,9 @@ func Decode(r io.Reader, maxBytes int64) (*Batch, error) {
 		if len(rest) > 0 && rest[0] == '\n' {
 			rest = rest[1:]
 		}
-		b.Samples = string(rest)
+		// rest is this batch's alone and never written again: the string
+		// shares its memory instead of copying a megabyte per batch.
+		b.Samples = unsafe.String(unsafe.SliceData(rest), len(rest))
 	default:
 		return nil, fmt.Errorf("unsupported batch version %d (this server reads versions 1 and 2)", b.Version)
 	}
