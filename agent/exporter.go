@@ -85,7 +85,7 @@ func (e *exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, ts := range e.store.targets {
 		for _, s := range ts.samples {
 			for f, v := range s.Fields {
-				val, ok := numeric(v)
+				val, ok := kpi.Numeric(v)
 				if !ok {
 					continue
 				}
@@ -131,31 +131,6 @@ func (e *exporter) Collect(ch chan<- prometheus.Metric) {
 			ch <- m
 		}
 	}
-}
-
-func numeric(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
 }
 
 // promName maps a measurement or field name to [a-zA-Z0-9_].

@@ -81,3 +81,30 @@ func (s Sample) Validate() error {
 	}
 	return nil
 }
+
+// Numeric returns a field value as a metric sample: numbers as they are,
+// booleans as 1 or 0. Strings and other types are not numeric.
+func Numeric(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}

@@ -37,6 +37,23 @@ func benchLines(n, assets int, at time.Time) []byte {
 	return []byte(b.String())
 }
 
+// benchStore opens a SQLite store with one organization, closed at the
+// end of the benchmark.
+func benchStore(b *testing.B) (*slog.Logger, *sqlstore.DB, store.Organization) {
+	b.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := sqlstore.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "k.db"), log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	if err := st.CreateOrganization(b.Context(), &o); err != nil {
+		b.Fatal(err)
+	}
+	return log, st, o
+}
+
 // BenchmarkReencode measures the server's own parse, check and enrich path
 // for one agent batch of 5,000 lines over 50 assets (asset lookups hit the
 // per-batch cache after the first line of each asset, as in production).
@@ -44,16 +61,7 @@ func benchLines(n, assets int, at time.Time) []byte {
 //
 //	go test -run '^$' -bench Reencode -benchmem -cpu 1 ./server/api
 func BenchmarkReencode(b *testing.B) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlstore.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "k.db"), log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	o := store.Organization{Name: "Acme", Kind: store.Customer}
-	if err := st.CreateOrganization(b.Context(), &o); err != nil {
-		b.Fatal(err)
-	}
+	log, st, o := benchStore(b)
 	tok, hash := auth.NewToken(auth.PrefixEnrollment)
 	now := time.Now()
 	if err := st.CreateEnrollmentToken(b.Context(), store.EnrollmentToken{TokenHash: hash, OrgID: o.ID, OUID: o.RootOU,
@@ -91,17 +99,8 @@ func BenchmarkReencode(b *testing.B) {
 //
 //	go test -run '^$' -bench IngestHandler -cpuprofile cpu.out ./server/api
 func BenchmarkIngestHandler(b *testing.B) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	influx := devenv.Influx(b)
-	st, err := sqlstore.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "k.db"), log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	o := store.Organization{Name: "Acme", Kind: store.Customer}
-	if err := st.CreateOrganization(b.Context(), &o); err != nil {
-		b.Fatal(err)
-	}
+	log, st, o := benchStore(b)
 	ag := store.Agent{ID: "bench", OrgID: o.ID, OUID: o.RootOU}
 	ts := tsdb.New(tsdb.Options{URL: influx.URL, Bucket: influx.Bucket, Timeout: 10 * time.Second})
 	defer ts.Close()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -209,8 +210,8 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			p := s.Points[len(s.Points)-1]
-			v, ok := promValue(p.Value)
-			if !ok {
+			v, ok := kpi.Numeric(p.Value)
+			if !ok || math.IsNaN(v) {
 				continue // strings are not metrics
 			}
 			if p.Time.After(newest) {
@@ -244,23 +245,4 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 		return c.Close()
 	}
 	return nil
-}
-
-// promValue turns a field value into a sample value: numbers as they are,
-// booleans as 1 or 0.
-func promValue(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, !math.IsNaN(x)
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
 }

@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unsafe"
 	"time"
+	"unsafe"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
