@@ -121,7 +121,7 @@ func (d *DB) CreateInvitation(ctx context.Context, inv *store.Invitation) error 
 const invitationCols = `id, token_hash, kind, email, org_id, ou_id, role, company, asset, invited_by, invited_by_org,
 	created_at, expires_at, accepted_at, revoked_at, result_org_id`
 
-func scanInvitation(row interface{ Scan(...any) error }) (store.Invitation, error) {
+func scanInvitation(row rowScanner) (store.Invitation, error) {
 	var inv store.Invitation
 	var kind, role, asset string
 	var created, expires int64
@@ -157,20 +157,8 @@ func (d *DB) Invitation(ctx context.Context, hash string, now time.Time) (store.
 
 // InvitationsByOrg implements store.Store.
 func (d *DB) InvitationsByOrg(ctx context.Context, org string) ([]store.Invitation, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+invitationCols+` FROM invitations WHERE invited_by_org = $1 ORDER BY created_at DESC, id`, org)
-	if err != nil {
-		return nil, fmt.Errorf("listing invitations: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Invitation
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing invitations: %w", err)
-		}
-		out = append(out, inv)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.db, "listing invitations", scanInvitation,
+		`SELECT `+invitationCols+` FROM invitations WHERE invited_by_org = $1 ORDER BY created_at DESC, id`, org)
 }
 
 // RevokeInvitation implements store.Store.
@@ -299,7 +287,7 @@ func (d *DB) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
 
 const tokenCols = `id, token_hash, user_id, org_id, name, hint, created_at, expires_at, last_used_at`
 
-func scanToken(row interface{ Scan(...any) error }) (store.APIToken, error) {
+func scanToken(row rowScanner) (store.APIToken, error) {
 	var t store.APIToken
 	var created, expires, used int64
 	err := row.Scan(&t.ID, &t.TokenHash, &t.UserID, &t.OrgID, &t.Name, &t.Hint, &created, &expires, &used)
@@ -325,20 +313,8 @@ func (d *DB) APITokenByHash(ctx context.Context, hash string, now time.Time) (st
 
 // APITokens implements store.Store.
 func (d *DB) APITokens(ctx context.Context, userID, orgID string) ([]store.APIToken, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE user_id = $1 AND org_id = $2 ORDER BY created_at, id`, userID, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("listing API tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []store.APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing API tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.db, "listing API tokens", scanToken,
+		`SELECT `+tokenCols+` FROM api_tokens WHERE user_id = $1 AND org_id = $2 ORDER BY created_at, id`, userID, orgID)
 }
 
 // DeleteAPIToken implements store.Store.

@@ -15,7 +15,7 @@ import (
 
 const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at`
 
-func scanAsset(row interface{ Scan(...any) error }) (store.Asset, error) {
+func scanAsset(row rowScanner) (store.Asset, error) {
 	var a store.Asset
 	var created int64
 	err := row.Scan(&a.ID, &a.OrgID, &a.OUID, &a.SourceKey, &a.Name, &a.Category,
@@ -218,20 +218,7 @@ func (d *DB) Assets(ctx context.Context, orgID string) ([]store.Asset, error) {
 }
 
 func (d *DB) queryAssets(ctx context.Context, query string, args ...any) ([]store.Asset, error) {
-	rows, err := d.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing assets: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Asset
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing assets: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.db, "listing assets", scanAsset, query, args...)
 }
 
 // PutInventory implements store.Store.
@@ -269,22 +256,13 @@ func (d *DB) InventoryHistory(ctx context.Context, assetID string, before time.T
 	if !before.IsZero() {
 		bound = ms(before)
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT collected_at, changes FROM inventory_changes
-		WHERE asset_id = $1 AND collected_at < $2 ORDER BY collected_at DESC LIMIT $3`, assetID, bound, limit)
-	if err != nil {
-		return nil, fmt.Errorf("reading inventory history of asset %s: %w", assetID, err)
-	}
-	defer rows.Close()
-	var out []store.InventoryChange
-	for rows.Next() {
+	return queryAll(ctx, d.db, "reading inventory history of asset "+assetID, func(r rowScanner) (store.InventoryChange, error) {
 		var at int64
 		var ch string
-		if err := rows.Scan(&at, &ch); err != nil {
-			return nil, fmt.Errorf("reading inventory history of asset %s: %w", assetID, err)
-		}
-		out = append(out, store.InventoryChange{CollectedAt: fromMS(at), Changes: []byte(ch)})
-	}
-	return out, rows.Err()
+		err := r.Scan(&at, &ch)
+		return store.InventoryChange{CollectedAt: fromMS(at), Changes: []byte(ch)}, err
+	}, `SELECT collected_at, changes FROM inventory_changes
+		WHERE asset_id = $1 AND collected_at < $2 ORDER BY collected_at DESC LIMIT $3`, assetID, bound, limit)
 }
 
 // SetAssetFacts implements store.Store.

@@ -41,7 +41,7 @@ func insertOrg(ctx context.Context, tx *sql.Tx, o *store.Organization) error {
 
 const orgCols = `id, name, kind, partner_id, root_ou, created_at, channel_consent, invited_by_org`
 
-func scanOrg(row interface{ Scan(...any) error }) (store.Organization, error) {
+func scanOrg(row rowScanner) (store.Organization, error) {
 	var o store.Organization
 	var kind string
 	var partner sql.NullString
@@ -74,22 +74,12 @@ func (d *DB) OrganizationByPartnerID(ctx context.Context, partnerID string) (sto
 func (d *DB) OrganizationsByIDs(ctx context.Context, ids []string) ([]store.Organization, error) {
 	var out []store.Organization
 	for _, chunk := range chunks(ids) {
-		rows, err := d.db.QueryContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE id IN (`+placeholders(1, len(chunk))+`) ORDER BY name, id`, anys(chunk)...)
+		orgs, err := queryAll(ctx, d.db, "listing organizations", scanOrg,
+			`SELECT `+orgCols+` FROM organizations WHERE id IN (`+placeholders(1, len(chunk))+`) ORDER BY name, id`, anys(chunk)...)
 		if err != nil {
-			return nil, fmt.Errorf("listing organizations: %w", err)
+			return nil, err
 		}
-		for rows.Next() {
-			o, err := scanOrg(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("listing organizations: %w", err)
-			}
-			out = append(out, o)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("listing organizations: %w", err)
-		}
+		out = append(out, orgs...)
 	}
 	return out, nil
 }
@@ -185,21 +175,10 @@ func (d *DB) DeleteOU(ctx context.Context, orgID, id string) error {
 
 // OUs implements store.Store.
 func (d *DB) OUs(ctx context.Context, orgID string) ([]store.OU, error) {
-	rows, err := d.db.QueryContext(ctx,
-		`SELECT id, org_id, COALESCE(parent_id, ''), name FROM ous WHERE org_id = $1 ORDER BY created_at, id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("listing OUs: %w", err)
-	}
-	defer rows.Close()
-	var out []store.OU
-	for rows.Next() {
+	return queryAll(ctx, d.db, "listing OUs", func(r rowScanner) (store.OU, error) {
 		var u store.OU
-		if err := rows.Scan(&u.ID, &u.OrgID, &u.ParentID, &u.Name); err != nil {
-			return nil, fmt.Errorf("listing OUs: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+		return u, r.Scan(&u.ID, &u.OrgID, &u.ParentID, &u.Name)
+	}, `SELECT id, org_id, COALESCE(parent_id, ''), name FROM ous WHERE org_id = $1 ORDER BY created_at, id`, orgID)
 }
 
 // CreateOU implements store.Store.

@@ -47,7 +47,7 @@ func (d *DB) CreateGrant(ctx context.Context, g *store.Grant) error {
 
 const grantCols = `id, asset_id, customer_org_id, partner_org_id, kind, granted_by, granted_at, revoked_at, revoked_by`
 
-func scanGrant(row interface{ Scan(...any) error }) (store.Grant, error) {
+func scanGrant(row rowScanner) (store.Grant, error) {
 	var g store.Grant
 	var kind string
 	var at int64
@@ -85,20 +85,8 @@ func (d *DB) Grants(ctx context.Context, f store.GrantFilter) ([]store.Grant, er
 	if f.LiveOnly {
 		conds = append(conds, "revoked_at IS NULL")
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT `+grantCols+` FROM grants WHERE `+strings.Join(conds, " AND ")+` ORDER BY granted_at, id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing grants: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Grant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing grants: %w", err)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.db, "listing grants", scanGrant,
+		`SELECT `+grantCols+` FROM grants WHERE `+strings.Join(conds, " AND ")+` ORDER BY granted_at, id`, args...)
 }
 
 // RevokeGrant implements store.Store.

@@ -150,6 +150,30 @@ func isUnique(err error) bool {
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "duplicate key value")
 }
 
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// queryAll runs a query and scans every row; what names the rows in errors.
+func queryAll[T any](ctx context.Context, q querier, what string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
 func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	defer d.db.observe("tx", time.Now())
 	tx, err := d.db.BeginTx(ctx, nil)

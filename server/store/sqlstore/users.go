@@ -77,23 +77,13 @@ func (d *DB) AddMembership(ctx context.Context, m store.Membership) error {
 
 // Memberships implements store.Store.
 func (d *DB) Memberships(ctx context.Context, userID string) ([]store.Membership, error) {
-	rows, err := d.db.QueryContext(ctx,
-		`SELECT user_id, org_id, ou_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("listing memberships: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Membership
-	for rows.Next() {
+	return queryAll(ctx, d.db, "listing memberships", func(r rowScanner) (store.Membership, error) {
 		var m store.Membership
 		var role string
-		if err := rows.Scan(&m.UserID, &m.OrgID, &m.OUID, &role); err != nil {
-			return nil, fmt.Errorf("listing memberships: %w", err)
-		}
+		err := r.Scan(&m.UserID, &m.OrgID, &m.OUID, &role)
 		m.Role = store.Role(role)
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		return m, err
+	}, `SELECT user_id, org_id, ou_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id`, userID)
 }
 
 // CreateSession implements store.Store.
