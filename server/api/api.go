@@ -168,6 +168,7 @@ func (a *API) routes() []route {
 		{"POST", "/api/v1/ous/{id}/key/send", "ou_key_send", user(a.sendOUKey)},
 		{"POST", "/api/v1/ous/{id}/key/rotate", "ou_key_rotate", user(a.rotateOUKey)},
 		{"POST", "/api/v1/enrollment-tokens", "enrollment_token", user(a.createEnrollmentToken)},
+		{"GET", "/api/v1/agents", "agents", user(a.listAgents)},
 
 		{"GET", "/api/v1/assets", "assets", user(a.listAssets)},
 		{"POST", "/api/v1/assets", "asset_create", user(a.createAsset)},

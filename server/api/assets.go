@@ -30,6 +30,10 @@ type assetJSON struct {
 	Via    []store.GrantKind `json:"via,omitempty"`
 	// Customer names the asset's organization when it is not the caller's.
 	Customer *orgRef `json:"customer,omitempty"`
+	// Status is up, down, stale or unknown (see assetStatus), as of
+	// LastPollAt.
+	Status     string     `json:"status"`
+	LastPollAt *time.Time `json:"last_poll_at"`
 }
 
 type orgRef struct {
@@ -37,10 +41,11 @@ type orgRef struct {
 	Name string `json:"name"`
 }
 
-func toAssetJSON(a store.Asset, acc visibility.Access) assetJSON {
+func toAssetJSON(a store.Asset, acc visibility.Access, now time.Time) assetJSON {
 	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category,
 		Manufacturer: a.Manufacturer, Product: a.Product, Type: a.Type, Version: a.Version, Serial: a.Serial,
-		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via}
+		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via,
+		Status: assetStatus(a, now), LastPollAt: timePtr(a.LastPollAt)}
 }
 
 // visibleAssets returns every asset the caller may see, filtered by the
@@ -97,7 +102,7 @@ func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []assetJSON{}
 	for _, as := range assets {
-		j := toAssetJSON(as, set.Access(as))
+		j := toAssetJSON(as, set.Access(as), a.now())
 		if as.OrgID != p.OrgID {
 			j.Customer = &orgRef{ID: as.OrgID, Name: names[as.OrgID]}
 		}
@@ -112,7 +117,7 @@ func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	j := toAssetJSON(as, acc)
+	j := toAssetJSON(as, acc, a.now())
 	if as.OrgID != p.OrgID {
 		o, err := a.store.Organization(r.Context(), as.OrgID)
 		if err != nil {

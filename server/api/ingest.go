@@ -123,6 +123,12 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 	a.m.samples.WithLabelValues("stored").Add(float64(accepted))
 	a.m.samples.WithLabelValues("rejected").Add(float64(len(rejects)))
 
+	if len(rejects) > 0 {
+		// The agents page shows it: refused data is lost data.
+		if err := a.store.SetAgentError(ctx, ag.ID, truncate(fmt.Sprintf("%d points refused; first: %s", len(rejects), rejects[0]), 500), a.now()); err != nil {
+			a.log.Warn("recording an agent error", "agent_id", ag.ID, "err", err)
+		}
+	}
 	if accepted == 0 && len(batch.Inventory) == len(invRejects) && len(rejects) > 0 {
 		// Nothing in the batch can ever be stored: tell the agent to drop it.
 		a.m.ingest.WithLabelValues("refused").Inc()
@@ -135,6 +141,9 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := a.store.RecordBatch(ctx, ag.ID, batch.ID, a.now()); err != nil {
 		return unavailable("store", err)
+	}
+	if err := a.store.SetAssetPolls(ctx, rx.assetPolls()); err != nil {
+		a.log.Warn("recording asset polls", "agent_id", ag.ID, "err", err)
 	}
 	version, _ := strings.CutPrefix(r.UserAgent(), "kpilot-agent/")
 	if err := a.store.TouchAgent(ctx, ag.ID, truncate(version, 64), a.now()); err != nil {
@@ -231,6 +240,34 @@ type reencoder struct {
 	out   []byte
 	arena []byte // copies of the current line's tag keys and values
 	tags  []tagSpan
+	// polls is the latest agent_poll per asset and collector: what the
+	// portal shows as the asset's status.
+	polls map[pollKey]store.AssetPoll
+}
+
+type pollKey struct{ asset, collector string }
+
+// assetPolls folds the batch's polls per asset: the latest time, and up
+// when any collector (BMC, operating system) reached the device.
+func (x *reencoder) assetPolls() []store.AssetPoll {
+	by := map[string]store.AssetPoll{}
+	for k, p := range x.polls {
+		q, ok := by[k.asset]
+		if !ok {
+			by[k.asset] = p
+			continue
+		}
+		if p.At.After(q.At) {
+			q.At = p.At
+		}
+		q.Up = q.Up || p.Up
+		by[k.asset] = q
+	}
+	out := make([]store.AssetPoll, 0, len(by))
+	for _, p := range by {
+		out = append(out, p)
+	}
+	return out
 }
 
 // tagSpan is a tag's key and value as arena offsets.
@@ -338,6 +375,7 @@ func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetReso
 		}
 	}
 	sep := byte(' ')
+	poll, up := string(m) == "agent_poll", false
 	for {
 		k, kind, v, err := dec.NextFieldBytes()
 		if err != nil {
@@ -354,6 +392,9 @@ func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetReso
 		x.out = append(x.out, '=')
 		if x.out, err = appendFieldValue(x.out, kind, v); err != nil {
 			return fmt.Errorf("field %s: %w", k, err)
+		}
+		if poll && kind == lp.Bool && string(k) == "up" {
+			up = v[0] == 't' || v[0] == 'T'
 		}
 		sep = ','
 	}
@@ -372,7 +413,26 @@ func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetReso
 	x.out = append(x.out, ' ')
 	x.out = strconv.AppendInt(x.out, ts.UnixNano(), 10)
 	x.out = append(x.out, '\n')
+	if poll {
+		x.notePoll(as.ID, ts, up)
+	}
 	return nil
+}
+
+func (x *reencoder) notePoll(assetID string, at time.Time, up bool) {
+	collector := ""
+	for _, t := range x.tags {
+		if string(x.arena[t.k0:t.k1]) == "collector" {
+			collector = string(x.arena[t.v0:t.v1])
+		}
+	}
+	if x.polls == nil {
+		x.polls = map[pollKey]store.AssetPoll{}
+	}
+	k := pollKey{assetID, collector}
+	if p, ok := x.polls[k]; !ok || at.After(p.At) {
+		x.polls[k] = store.AssetPoll{AssetID: assetID, At: at, Up: up}
+	}
 }
 
 func (x *reencoder) addTag(k, v []byte, escape bool) {

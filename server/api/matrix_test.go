@@ -78,6 +78,7 @@ var matrix = []endpoint{
 	{method: "POST", path: fixed("/api/v1/enrollment-tokens"), body: func(w *world) any {
 		return map[string]string{"ou_id": w.branch.ID}
 	}, allow: acmeOUAdmins},
+	{method: "GET", path: fixed("/api/v1/agents"), allow: customers},
 
 	{method: "GET", path: fixed("/api/v1/assets"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/assets"), body: func(w *world) any {

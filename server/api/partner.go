@@ -112,7 +112,7 @@ func (a *API) partnerCreateAsset(w http.ResponseWriter, r *http.Request) error {
 	if err := a.audit(r, cust.ID, "ou_key.use", "asset", as.ID, map[string]any{"ou_id": u.ID, "name": as.Name, "grant_id": g.ID}); err != nil {
 		return err
 	}
-	j := toAssetJSON(as, visibility.Access{Class: visibility.Reseller, Via: []store.GrantKind{store.GrantCreated}})
+	j := toAssetJSON(as, visibility.Access{Class: visibility.Reseller, Via: []store.GrantKind{store.GrantCreated}}, a.now())
 	j.Customer = &orgRef{ID: cust.ID, Name: cust.Name}
 	writeJSON(w, http.StatusCreated, map[string]any{"asset": j, "grant_id": g.ID})
 	return nil
@@ -194,7 +194,7 @@ func (a *API) useSystemKey(w http.ResponseWriter, r *http.Request) error {
 	if err := a.audit(r, cust.ID, "system_key.use", "asset", as.ID, map[string]any{"grant_id": g.ID}); err != nil {
 		return err
 	}
-	j := toAssetJSON(as, visibility.Access{Class: visibility.Reseller, Via: []store.GrantKind{store.GrantSystemKey}})
+	j := toAssetJSON(as, visibility.Access{Class: visibility.Reseller, Via: []store.GrantKind{store.GrantSystemKey}}, a.now())
 	j.Customer = &orgRef{ID: cust.ID, Name: cust.Name}
 	writeJSON(w, http.StatusCreated, map[string]any{"asset": j, "grant_id": g.ID})
 	return nil

@@ -92,7 +92,7 @@ func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
 	if err := a.audit(r, p.OrgID, "asset.create", "asset", as.ID, map[string]any{"name": as.Name, "ou_id": u.ID}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"asset": toAssetJSON(as, visibility.Access{Class: visibility.Owner})})
+	writeJSON(w, http.StatusCreated, map[string]any{"asset": toAssetJSON(as, visibility.Access{Class: visibility.Owner}, a.now())})
 	return nil
 }
 

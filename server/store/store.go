@@ -115,6 +115,9 @@ type Agent struct {
 	TokenHash  string
 	CreatedAt  time.Time
 	LastSeenAt time.Time
+	// LastError is the latest problem with the agent's data, at LastErrorAt.
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // Asset is a hardware or software component in one OU.
@@ -135,6 +138,17 @@ type Asset struct {
 	// Identities are stored with the asset by CreateAsset (see package
 	// server/inventory); they are not read back.
 	Identities []string
+	// LastPollAt and LastPollUp are the latest agent poll of the asset
+	// (zero before the first): whether the device answered.
+	LastPollAt time.Time
+	LastPollUp bool
+}
+
+// AssetPoll is the latest poll result of an asset in one ingested batch.
+type AssetPoll struct {
+	AssetID string
+	At      time.Time
+	Up      bool
 }
 
 // InventoryChange is one inventory snapshot that differed from the one
@@ -185,6 +199,11 @@ type Store interface {
 	EnrollAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent) error
 	AgentByTokenHash(ctx context.Context, hash string) (Agent, error)
 	TouchAgent(ctx context.Context, id, version string, seen time.Time) error
+	// SetAgentError records the latest problem with an agent's data (a
+	// refused point, say); an empty msg keeps the last one.
+	SetAgentError(ctx context.Context, id, msg string, at time.Time) error
+	// Agents returns every agent of an organization.
+	Agents(ctx context.Context, orgID string) ([]Agent, error)
 
 	// EnsureAsset returns the asset of the agent's organization that the
 	// agent-side id sourceKey reports, creating it in the agent's OU on
@@ -211,6 +230,9 @@ type Store interface {
 	// SetAssetFacts records what an inventory says about an asset: each
 	// non-empty field of f replaces the stored one.
 	SetAssetFacts(ctx context.Context, assetID string, f AssetFacts) error
+	// SetAssetPolls records the latest poll of assets; an older poll than
+	// the stored one is ignored.
+	SetAssetPolls(ctx context.Context, polls []AssetPoll) error
 
 	// BatchSeen reports whether an agent's batch id was stored before.
 	BatchSeen(ctx context.Context, agentID, batchID string) (bool, error)

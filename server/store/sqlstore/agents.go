@@ -57,19 +57,42 @@ func (d *DB) EnrollAgent(ctx context.Context, tokenHash string, now time.Time, a
 	})
 }
 
+const agentCols = `id, org_id, ou_id, name, hostname, version, token_hash, created_at, last_seen_at, last_error, last_error_at`
+
+func scanAgent(row rowScanner) (store.Agent, error) {
+	var a store.Agent
+	var created, seen, errAt int64
+	err := row.Scan(&a.ID, &a.OrgID, &a.OUID, &a.Name, &a.Hostname, &a.Version, &a.TokenHash, &created, &seen,
+		&a.LastError, &errAt)
+	a.CreatedAt, a.LastSeenAt, a.LastErrorAt = fromMS(created), fromMS(seen), fromMS(errAt)
+	return a, err
+}
+
 // AgentByTokenHash implements store.Store.
 func (d *DB) AgentByTokenHash(ctx context.Context, hash string) (store.Agent, error) {
-	var a store.Agent
-	var created, seen int64
-	err := d.db.QueryRowContext(ctx,
-		`SELECT id, org_id, ou_id, name, hostname, version, token_hash, created_at, last_seen_at
-		 FROM agents WHERE token_hash = $1`, hash).
-		Scan(&a.ID, &a.OrgID, &a.OUID, &a.Name, &a.Hostname, &a.Version, &a.TokenHash, &created, &seen)
+	a, err := scanAgent(d.db.QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE token_hash = $1`, hash))
 	if err != nil {
 		return a, notFound(err, "agent")
 	}
-	a.CreatedAt, a.LastSeenAt = fromMS(created), fromMS(seen)
 	return a, nil
+}
+
+// Agents implements store.Store.
+func (d *DB) Agents(ctx context.Context, orgID string) ([]store.Agent, error) {
+	return queryAll(ctx, d.db, "agents", scanAgent,
+		`SELECT `+agentCols+` FROM agents WHERE org_id = $1 ORDER BY name, id`, orgID)
+}
+
+// SetAgentError implements store.Store.
+func (d *DB) SetAgentError(ctx context.Context, id, msg string, at time.Time) error {
+	if msg == "" {
+		return nil
+	}
+	if _, err := d.db.ExecContext(ctx, `UPDATE agents SET last_error = $1, last_error_at = $2 WHERE id = $3`,
+		msg, ms(at), id); err != nil {
+		return fmt.Errorf("recording an error of agent %s: %w", id, err)
+	}
+	return nil
 }
 
 // TouchAgent implements store.Store.

@@ -13,15 +13,32 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at`
+const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at, last_poll_at, last_poll_up`
 
 func scanAsset(row rowScanner) (store.Asset, error) {
 	var a store.Asset
-	var created int64
+	var created, polled int64
+	var up int
 	err := row.Scan(&a.ID, &a.OrgID, &a.OUID, &a.SourceKey, &a.Name, &a.Category,
-		&a.Manufacturer, &a.Product, &a.Type, &a.Version, &a.Serial, &a.CreatedByOrg, &created)
-	a.CreatedAt = fromMS(created)
+		&a.Manufacturer, &a.Product, &a.Type, &a.Version, &a.Serial, &a.CreatedByOrg, &created, &polled, &up)
+	a.CreatedAt, a.LastPollAt, a.LastPollUp = fromMS(created), fromMS(polled), up != 0
 	return a, err
+}
+
+// SetAssetPolls implements store.Store.
+func (d *DB) SetAssetPolls(ctx context.Context, polls []store.AssetPoll) error {
+	for _, p := range polls {
+		up := 0
+		if p.Up {
+			up = 1
+		}
+		if _, err := d.db.ExecContext(ctx,
+			`UPDATE assets SET last_poll_at = $1, last_poll_up = $2 WHERE id = $3 AND last_poll_at <= $1`,
+			ms(p.At), up, p.AssetID); err != nil {
+			return fmt.Errorf("recording the last poll of asset %s: %w", p.AssetID, err)
+		}
+	}
+	return nil
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
