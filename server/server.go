@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/server/api"
 	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/portal"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -114,19 +116,29 @@ func newMailer(cfg *Config, log *slog.Logger) (mail.Sender, error) {
 // Store returns the metadata store (for the admin commands).
 func (s *Server) Store() store.Store { return s.store }
 
-// Handler returns the server's HTTP handler.
-func (s *Server) Handler() http.Handler {
+// Handler returns the server's HTTP handler: the JSON API under /api/,
+// the web portal, /metrics and the health checks.
+func (s *Server) Handler() (http.Handler, error) {
+	apiMux := http.NewServeMux()
+	s.api.Register(apiMux)
+	// Users reach the portal over HTTPS when the server serves TLS or sits
+	// behind a proxy that does (public_url https://…): cookies are Secure.
+	secure := s.cfg.TLSCertFile != "" || strings.HasPrefix(s.cfg.PublicURL, "https://")
+	web, err := portal.New(apiMux, portal.Options{Secure: secure, Log: s.log.With("part", "portal")})
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
-	s.api.Register(mux)
+	mux.Handle("/api/", apiMux)
+	web.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "%s\n\nJSON API under /api/v1 (POST /api/v1/login, GET /api/v1/assets), metrics on /metrics.\n",
-			buildinfo.String("kpilot-server"))
+		fmt.Fprintln(w, buildinfo.String("kpilot-server"))
 	})
-	return mux
+	return mux, nil
 }
 
 // ready reports whether InfluxDB answers; the store is checked at start.
@@ -158,8 +170,12 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a given listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	h, err := s.Handler()
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,

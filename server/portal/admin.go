@@ -1,0 +1,454 @@
+package portal
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+type ou struct {
+	ID       string `json:"id"`
+	ParentID string `json:"parent_id"`
+	Name     string `json:"name"`
+	Depth    int    `json:"-"`
+}
+
+// tree orders OUs depth first, each with its depth, for an indented list.
+func tree(ous []ou) []ou {
+	children := map[string][]ou{}
+	ids := map[string]bool{}
+	for _, u := range ous {
+		ids[u.ID] = true
+	}
+	var roots []ou
+	for _, u := range ous {
+		if u.ParentID == "" || !ids[u.ParentID] {
+			roots = append(roots, u)
+			continue
+		}
+		children[u.ParentID] = append(children[u.ParentID], u)
+	}
+	byName := func(a, b ou) int { return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) }
+	var out []ou
+	var walk func(u ou, depth int)
+	walk = func(u ou, depth int) {
+		u.Depth = depth
+		out = append(out, u)
+		kids := children[u.ID]
+		slices.SortFunc(kids, byName)
+		for _, k := range kids {
+			walk(k, depth+1)
+		}
+	}
+	slices.SortFunc(roots, byName)
+	for _, u := range roots {
+		walk(u, 0)
+	}
+	return out
+}
+
+func (p *Portal) ous(r *http.Request, s *session) ([]ou, error) {
+	var res struct {
+		OUs []ou `json:"ous"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/ous", nil, &res); err != nil {
+		return nil, err
+	}
+	return tree(res.OUs), nil
+}
+
+// done redirects after a successful form to a page that confirms it.
+func done(w http.ResponseWriter, r *http.Request, path, what string) {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, path+sep+"done="+what, http.StatusSeeOther)
+}
+
+// form re-renders a page with the failure of a form; render re-reads
+// what it shows.
+func (p *Portal) form(w http.ResponseWriter, r *http.Request, s *session, err error, show func(w http.ResponseWriter, errMsg string)) {
+	show(withStatus(w, statusOf(err)), p.message(r, err))
+}
+
+// --- Configuration > Assets ---
+
+func (p *Portal) configAssets(w http.ResponseWriter, r *http.Request, s *session) {
+	p.showConfigAssets(w, r, s, "", nil)
+}
+
+func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *session, errMsg string, input map[string]string) {
+	var res struct {
+		Assets []asset `json:"assets"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/assets", nil, &res); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	ous, err := p.ous(r, s)
+	if err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	names := map[string]string{}
+	for _, u := range ous {
+		names[u.ID] = u.Name
+	}
+	p.render(w, r, s, "config_assets", errMsg, map[string]any{"Assets": res.Assets, "OUs": ous, "OUNames": names,
+		"Categories": categories, "Input": input})
+}
+
+func assetForm(r *http.Request) map[string]string {
+	in := map[string]string{}
+	for _, k := range []string{"name", "category", "manufacturer", "product", "type", "version", "serial", "ou_id"} {
+		in[k] = strings.TrimSpace(r.PostFormValue(k))
+	}
+	return in
+}
+
+func (p *Portal) createAsset(w http.ResponseWriter, r *http.Request, s *session) {
+	in := assetForm(r)
+	if err := p.call(r, s.token, "POST", "/api/v1/assets", in, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showConfigAssets(w, r, s, msg, in) })
+		return
+	}
+	done(w, r, "/config/assets", "asset_added")
+}
+
+// --- Organization: OU tree, keys, users ---
+
+type member struct {
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+	Role   string `json:"role"`
+	OUID   string `json:"ou_id"`
+}
+
+type invitation struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	OUID      string    `json:"ou_id"`
+	Company   string    `json:"company"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (p *Portal) orgPage(w http.ResponseWriter, r *http.Request, s *session) {
+	p.showOrg(w, r, s, "")
+}
+
+func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, errMsg string) {
+	var org struct {
+		Name      string `json:"name"`
+		Kind      string `json:"kind"`
+		PartnerID string `json:"partner_id"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/organization", nil, &org); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	ous, err := p.ous(r, s)
+	if err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	var users struct {
+		Users []member `json:"users"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/users", nil, &users); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	var invs struct {
+		Invitations []invitation `json:"invitations"`
+	}
+	if s.me.IsAdmin() {
+		if err := p.call(r, s.token, "GET", "/api/v1/invitations", nil, &invs); err != nil {
+			p.failIn(w, r, s, err)
+			return
+		}
+	}
+	names := map[string]string{}
+	for _, u := range ous {
+		names[u.ID] = u.Name
+	}
+	p.render(w, r, s, "organization", errMsg, map[string]any{"Org": org, "OUs": ous, "OUNames": names,
+		"Users": users.Users, "Invitations": invs.Invitations})
+}
+
+func (p *Portal) addOU(w http.ResponseWriter, r *http.Request, s *session) {
+	in := map[string]string{"parent_id": r.PostFormValue("parent_id"), "name": strings.TrimSpace(r.PostFormValue("name"))}
+	if err := p.call(r, s.token, "POST", "/api/v1/ous", in, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		return
+	}
+	done(w, r, "/organization", "ou_added")
+}
+
+func (p *Portal) sendOUKey(w http.ResponseWriter, r *http.Request, s *session) {
+	path := "/api/v1/ous/" + r.PathValue("id") + "/key/send"
+	if err := p.call(r, s.token, "POST", path, map[string]string{"email": r.PostFormValue("email")}, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		return
+	}
+	done(w, r, "/organization", "key_sent")
+}
+
+func (p *Portal) addUser(w http.ResponseWriter, r *http.Request, s *session) {
+	in := map[string]string{"email": r.PostFormValue("email"), "role": r.PostFormValue("role"), "ou_id": r.PostFormValue("ou_id")}
+	if err := p.call(r, s.token, "POST", "/api/v1/invitations", in, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		return
+	}
+	done(w, r, "/organization", "user_invited")
+}
+
+// --- Channel partners ---
+
+type channelPartner struct {
+	PartnerID       string     `json:"partner_id"`
+	Name            string     `json:"name"`
+	Kind            string     `json:"kind"`
+	DefaultReseller bool       `json:"default_reseller"`
+	DefaultService  bool       `json:"default_service"`
+	AddedAt         *time.Time `json:"added_at"`
+}
+
+func (p *Portal) channelPage(w http.ResponseWriter, r *http.Request, s *session) {
+	p.showChannel(w, r, s, "", nil)
+}
+
+func (p *Portal) showChannel(w http.ResponseWriter, r *http.Request, s *session, errMsg string, checked *channelPartner) {
+	var cps struct {
+		Partners []channelPartner `json:"channel_partners"`
+		Consent  bool             `json:"consent"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/channel-partners", nil, &cps); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	var as struct {
+		Assignments []struct {
+			ID         string    `json:"id"`
+			PartnerID  string    `json:"partner_id"`
+			Role       string    `json:"role"`
+			AssetID    string    `json:"asset_id"`
+			GroupID    string    `json:"group_id"`
+			AssignedAt time.Time `json:"assigned_at"`
+		} `json:"assignments"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/channel-assignments", nil, &as); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	var assets struct {
+		Assets []asset `json:"assets"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/assets", nil, &assets); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	var groups struct {
+		Groups []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"device_groups"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/device-groups", nil, &groups); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	names := map[string]string{}
+	for _, a := range assets.Assets {
+		names[a.ID] = a.Name
+	}
+	for _, g := range groups.Groups {
+		names[g.ID] = g.Name
+	}
+	pnames := map[string]string{}
+	for _, cp := range cps.Partners {
+		pnames[cp.PartnerID] = cp.Name
+	}
+	p.render(w, r, s, "channel", errMsg, map[string]any{"Partners": cps.Partners, "Consent": cps.Consent,
+		"Assignments": as.Assignments, "Assets": assets.Assets, "Groups": groups.Groups, "Names": names,
+		"PartnerNames": pnames, "Checked": checked, "PartnerID": strings.TrimSpace(r.PostFormValue("partner_id"))})
+}
+
+// addChannelPartner is "Check ID" (step=check: shows whose ID it is) and
+// then "Add" with the default roles.
+func (p *Portal) addChannelPartner(w http.ResponseWriter, r *http.Request, s *session) {
+	pid := strings.TrimSpace(r.PostFormValue("partner_id"))
+	if r.PostFormValue("step") == "check" {
+		var cp channelPartner
+		if err := p.call(r, s.token, "GET", "/api/v1/partners/"+pathEscape(pid), nil, &cp); err != nil {
+			p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
+			return
+		}
+		p.showChannel(w, r, s, "", &cp)
+		return
+	}
+	in := map[string]any{"partner_id": pid, "default_reseller": r.PostFormValue("default_reseller") == "on",
+		"default_service": r.PostFormValue("default_service") == "on"}
+	if err := p.call(r, s.token, "POST", "/api/v1/channel-partners", in, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
+		return
+	}
+	done(w, r, "/channel", "partner_added")
+}
+
+func (p *Portal) removeChannelPartner(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := p.call(r, s.token, "DELETE", "/api/v1/channel-partners/"+pathEscape(r.PathValue("pid")), nil, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
+		return
+	}
+	done(w, r, "/channel", "partner_removed")
+}
+
+func (p *Portal) assign(w http.ResponseWriter, r *http.Request, s *session) {
+	in := map[string]string{"partner_id": r.PostFormValue("partner_id"), "role": r.PostFormValue("role")}
+	target := r.PostFormValue("target") // asset:<id> or group:<id>
+	if kind, id, ok := strings.Cut(target, ":"); ok {
+		in[kind+"_id"] = id
+	}
+	if err := p.call(r, s.token, "PUT", "/api/v1/channel-assignments", in, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
+		return
+	}
+	done(w, r, "/channel", "assigned")
+}
+
+func (p *Portal) setConsent(w http.ResponseWriter, r *http.Request, s *session) {
+	in := map[string]bool{"consent": r.PostFormValue("consent") == "on"}
+	if err := p.call(r, s.token, "PUT", "/api/v1/channel-consent", in, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
+		return
+	}
+	done(w, r, "/channel", "consent")
+}
+
+// --- API tokens ---
+
+type apiToken struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Hint       string     `json:"hint"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	Token      string     `json:"token"`
+}
+
+func (p *Portal) tokensPage(w http.ResponseWriter, r *http.Request, s *session) {
+	p.showTokens(w, r, s, "", "")
+}
+
+func (p *Portal) showTokens(w http.ResponseWriter, r *http.Request, s *session, errMsg, created string) {
+	var res struct {
+		Tokens []apiToken `json:"api_tokens"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/api-tokens", nil, &res); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	p.render(w, r, s, "tokens", errMsg, map[string]any{"Tokens": res.Tokens, "Created": created})
+}
+
+func (p *Portal) createToken(w http.ResponseWriter, r *http.Request, s *session) {
+	in := map[string]string{"name": strings.TrimSpace(r.PostFormValue("name")), "ttl": r.PostFormValue("ttl")}
+	var t apiToken
+	if err := p.call(r, s.token, "POST", "/api/v1/api-tokens", in, &t); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showTokens(w, r, s, msg, "") })
+		return
+	}
+	// Shown once, on this answer; it is not kept.
+	p.showTokens(w, r, s, "", t.Token)
+}
+
+func (p *Portal) deleteToken(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := p.call(r, s.token, "DELETE", "/api/v1/api-tokens/"+pathEscape(r.PathValue("id")), nil, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showTokens(w, r, s, msg, "") })
+		return
+	}
+	done(w, r, "/tokens", "token_deleted")
+}
+
+// --- Agents ---
+
+type agentRow struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Hostname    string     `json:"hostname"`
+	OUID        string     `json:"ou_id"`
+	Version     string     `json:"version"`
+	EnrolledAt  time.Time  `json:"enrolled_at"`
+	LastSeenAt  *time.Time `json:"last_seen_at"`
+	Status      string     `json:"status"`
+	LastError   string     `json:"last_error"`
+	LastErrorAt *time.Time `json:"last_error_at"`
+}
+
+func (p *Portal) agentsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	p.showAgents(w, r, s, "", nil)
+}
+
+func (p *Portal) showAgents(w http.ResponseWriter, r *http.Request, s *session, errMsg string, created map[string]any) {
+	var res struct {
+		Agents []agentRow `json:"agents"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/agents", nil, &res); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	ous, err := p.ous(r, s)
+	if err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	names := map[string]string{}
+	for _, u := range ous {
+		names[u.ID] = u.Name
+	}
+	p.render(w, r, s, "agents", errMsg, map[string]any{"Agents": res.Agents, "OUs": ous, "OUNames": names, "Created": created})
+}
+
+func (p *Portal) createEnrollmentToken(w http.ResponseWriter, r *http.Request, s *session) {
+	in := map[string]string{"ou_id": r.PostFormValue("ou_id"), "ttl": r.PostFormValue("ttl")}
+	var res map[string]any
+	if err := p.call(r, s.token, "POST", "/api/v1/enrollment-tokens", in, &res); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showAgents(w, r, s, msg, nil) })
+		return
+	}
+	p.showAgents(w, r, s, "", res)
+}
+
+// --- Audit log ---
+
+func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request, s *session) {
+	var res struct {
+		Events []struct {
+			ID          string          `json:"id"`
+			At          time.Time       `json:"at"`
+			Action      string          `json:"action"`
+			ActorUserID string          `json:"actor_user_id"`
+			ActorOrgID  string          `json:"actor_organization_id"`
+			TargetType  string          `json:"target_type"`
+			TargetID    string          `json:"target_id"`
+			Detail      json.RawMessage `json:"detail"`
+			RemoteAddr  string          `json:"remote_addr"`
+		} `json:"events"`
+		NextBefore string `json:"next_before"`
+	}
+	path := "/api/v1/audit" + q("before", r.URL.Query().Get("before"), "limit", "100")
+	if err := p.call(r, s.token, "GET", path, nil, &res); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	p.render(w, r, s, "audit", "", map[string]any{"Events": res.Events, "Next": res.NextBefore})
+}

@@ -1,0 +1,317 @@
+package portal
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ranges a chart can show, with the aggregation window for each: about
+// 240 points per line, never finer than the agent's usual poll interval.
+var ranges = []struct {
+	Key   string
+	Span  time.Duration
+	Every time.Duration
+}{
+	{"1h", time.Hour, time.Minute},
+	{"24h", 24 * time.Hour, 6 * time.Minute},
+	{"7d", 7 * 24 * time.Hour, 42 * time.Minute},
+	{"30d", 30 * 24 * time.Hour, 3 * time.Hour},
+}
+
+// maxCharts and maxLines bound what one asset page asks of InfluxDB.
+const (
+	maxCharts = 8
+	maxLines  = 12
+)
+
+type series struct {
+	Measurement string            `json:"measurement"`
+	Field       string            `json:"field"`
+	Tags        map[string]string `json:"tags"`
+	Points      []struct {
+		Time  time.Time `json:"time"`
+		Value any       `json:"value"`
+	} `json:"points"`
+}
+
+// chart is what the page's script draws with uPlot: times in Unix
+// seconds, one value list per line (null where a line has no point).
+type chart struct {
+	ID     string       `json:"id"`
+	Title  string       `json:"title"`
+	Labels []string     `json:"labels"`
+	Times  []int64      `json:"times"`
+	Values [][]*float64 `json:"values"`
+}
+
+// kpiField is one numeric field an asset reports, for the chart picker.
+type kpiField struct {
+	Key, Measurement, Field string
+	Latest                  string
+}
+
+// chartable lists the numeric fields of an asset's latest values:
+// percentages first, then the rest by name.
+func chartable(latest []series) []kpiField {
+	seen := map[string]bool{}
+	var out []kpiField
+	for _, s := range latest {
+		if len(s.Points) == 0 {
+			continue
+		}
+		if _, ok := s.Points[0].Value.(float64); !ok {
+			continue
+		}
+		if s.Measurement == "agent_poll" {
+			continue
+		}
+		key := s.Measurement + "." + s.Field
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, kpiField{Key: key, Measurement: s.Measurement, Field: s.Field,
+			Latest: fmt.Sprintf("%.4g", s.Points[0].Value.(float64))})
+	}
+	slices.SortFunc(out, func(a, b kpiField) int {
+		ap, bp := strings.HasSuffix(a.Field, "_percent"), strings.HasSuffix(b.Field, "_percent")
+		if ap != bp {
+			if ap {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	return out
+}
+
+// toChart joins series of one field into one chart.
+func toChart(id, title string, ss []series) chart {
+	c := chart{ID: id, Title: title}
+	times := map[int64]bool{}
+	for _, s := range ss {
+		for _, pt := range s.Points {
+			times[pt.Time.Unix()] = true
+		}
+	}
+	for t := range times {
+		c.Times = append(c.Times, t)
+	}
+	slices.Sort(c.Times)
+	index := make(map[int64]int, len(c.Times))
+	for i, t := range c.Times {
+		index[t] = i
+	}
+	for _, s := range ss[:min(len(ss), maxLines)] {
+		c.Labels = append(c.Labels, seriesLabel(s))
+		vals := make([]*float64, len(c.Times))
+		for _, pt := range s.Points {
+			if f, ok := pt.Value.(float64); ok {
+				vals[index[pt.Time.Unix()]] = &f
+			}
+		}
+		c.Values = append(c.Values, vals)
+	}
+	return c
+}
+
+func seriesLabel(s series) string {
+	if len(s.Tags) == 0 {
+		return s.Field
+	}
+	keys := make([]string, 0, len(s.Tags))
+	for k := range s.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+s.Tags[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// invTable is one kind of inventory component as a table.
+type invTable struct {
+	Kind    string
+	Columns []string
+	Rows    [][]string
+}
+
+// inventoryView turns an inventory document into attribute pairs and a
+// table per component kind.
+func inventoryView(doc json.RawMessage) (attrs [][2]string, tables []invTable) {
+	var inv struct {
+		Attributes map[string]any              `json:"attributes"`
+		Components map[string][]map[string]any `json:"components"`
+	}
+	if len(doc) == 0 || json.Unmarshal(doc, &inv) != nil {
+		return nil, nil
+	}
+	for k, v := range inv.Attributes {
+		attrs = append(attrs, [2]string{k, scalar(v)})
+	}
+	slices.SortFunc(attrs, func(a, b [2]string) int { return cmp.Compare(a[0], b[0]) })
+	for kind, items := range inv.Components {
+		t := invTable{Kind: kind}
+		cols := map[string]bool{}
+		for _, it := range items {
+			for k := range it {
+				cols[k] = true
+			}
+		}
+		for k := range cols {
+			t.Columns = append(t.Columns, k)
+		}
+		slices.SortFunc(t.Columns, func(a, b string) int {
+			// names and ids first: they say which row is which
+			ra, rb := colRank(a), colRank(b)
+			if ra != rb {
+				return cmp.Compare(ra, rb)
+			}
+			return cmp.Compare(a, b)
+		})
+		t.Columns = t.Columns[:min(len(t.Columns), 8)]
+		for _, it := range items[:min(len(items), 200)] {
+			row := make([]string, len(t.Columns))
+			for i, c := range t.Columns {
+				row[i] = scalar(it[c])
+			}
+			t.Rows = append(t.Rows, row)
+		}
+		tables = append(tables, t)
+	}
+	slices.SortFunc(tables, func(a, b invTable) int { return cmp.Compare(a.Kind, b.Kind) })
+	return attrs, tables
+}
+
+func colRank(c string) int {
+	switch c {
+	case "name":
+		return 0
+	case "id", "index", "slot":
+		return 1
+	case "model", "serial":
+		return 2
+	}
+	return 3
+}
+
+func scalar(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return fmt.Sprintf("%.10g", x)
+	case bool:
+		return fmt.Sprint(x)
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+type change struct {
+	Path   string `json:"path"`
+	Op     string `json:"op"`
+	Before any    `json:"before"`
+	After  any    `json:"after"`
+}
+
+// assetPage: an asset's status, KPI charts over a chosen range, its
+// inventory and the history of inventory changes; for its owner's admins,
+// the key icon that shows and mails the system key.
+func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	base := "/api/v1/assets/" + id
+	var res struct {
+		Asset       asset           `json:"asset"`
+		Inventory   json.RawMessage `json:"inventory"`
+		CollectedAt *time.Time      `json:"inventory_collected_at"`
+	}
+	if err := p.call(r, s.token, "GET", base, nil, &res); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	qv := r.URL.Query()
+	rng := ranges[1]
+	for _, x := range ranges {
+		if x.Key == qv.Get("range") {
+			rng = x
+		}
+	}
+	var latest struct {
+		Series []series `json:"series"`
+	}
+	if err := p.call(r, s.token, "GET", base+"/latest"+q("lookback", "720h"), nil, &latest); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	fields := chartable(latest.Series)
+	picked := fields[:min(len(fields), maxCharts)]
+	if want := qv.Get("kpi"); want != "" {
+		if i := slices.IndexFunc(fields, func(f kpiField) bool { return f.Key == want }); i >= 0 {
+			picked = []kpiField{fields[i]}
+		}
+	}
+	now := time.Now().UTC()
+	start := now.Add(-rng.Span)
+	var charts []chart
+	for i, f := range picked {
+		var sr struct {
+			Series []series `json:"series"`
+		}
+		path := base + "/series" + q("measurement", f.Measurement, "field", f.Field,
+			"start", start.Format(time.RFC3339), "stop", now.Format(time.RFC3339), "every", rng.Every.String())
+		if err := p.call(r, s.token, "GET", path, nil, &sr); err != nil {
+			p.failIn(w, r, s, err)
+			return
+		}
+		charts = append(charts, toChart(fmt.Sprintf("chart-%d", i), f.Key, sr.Series))
+	}
+	var hist struct {
+		History []struct {
+			CollectedAt time.Time `json:"collected_at"`
+			First       bool      `json:"first"`
+			Changes     []change  `json:"changes"`
+		} `json:"history"`
+	}
+	if err := p.call(r, s.token, "GET", base+"/inventory/history"+q("limit", "20"), nil, &hist); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	attrs, tables := inventoryView(res.Inventory)
+	data := map[string]any{"Asset": res.Asset, "Ranges": ranges, "Range": rng.Key, "Charts": charts,
+		"Fields": fields, "Picked": qv.Get("kpi"), "Attrs": attrs, "Tables": tables, "CollectedAt": res.CollectedAt,
+		"History": hist.History, "KeyAllowed": s.me.IsAdmin() && res.Asset.Access == "owner"}
+	if data["KeyAllowed"].(bool) && qv.Get("key") == "show" {
+		var key struct {
+			Key string `json:"system_key"`
+		}
+		if err := p.call(r, s.token, "GET", base+"/system-key", nil, &key); err != nil {
+			p.failIn(w, r, s, err)
+			return
+		}
+		data["SystemKey"] = key.Key
+	}
+	p.render(w, r, s, "asset", "", data)
+}
+
+func (p *Portal) sendSystemKey(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	err := p.call(r, s.token, "POST", "/api/v1/assets/"+id+"/system-key/send", map[string]string{"email": r.PostFormValue("email")}, nil)
+	if err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/assets/"+id+"?done=key_sent", http.StatusSeeOther)
+}

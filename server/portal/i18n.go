@@ -1,0 +1,82 @@
+package portal
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed locales/*.yaml
+var localeFS embed.FS
+
+// catalog holds the portal's texts: one YAML file per language under
+// locales/ (English is the default and the fallback). A translator adds a
+// language by adding a file; a test checks that every file has every
+// message the templates use.
+type catalog struct {
+	bundle  *i18n.Bundle
+	langs   []string
+	matcher language.Matcher
+}
+
+const langCookie = "kpilot_lang"
+
+func loadCatalog() (*catalog, error) {
+	b := i18n.NewBundle(language.English)
+	b.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
+	files, err := fs.Glob(localeFS, "locales/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	c := &catalog{bundle: b}
+	tags := []language.Tag{language.English}
+	for _, f := range files {
+		data, err := localeFS.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		mf, err := b.ParseMessageFileBytes(data, path.Base(f))
+		if err != nil {
+			return nil, fmt.Errorf("portal translations %s: %w", f, err)
+		}
+		base, _ := mf.Tag.Base()
+		c.langs = append(c.langs, base.String())
+		if mf.Tag != language.English {
+			tags = append(tags, mf.Tag)
+		}
+	}
+	c.matcher = language.NewMatcher(tags)
+	return c, nil
+}
+
+// localizerFor picks the language: ?lang=, then the language cookie,
+// then the browser's Accept-Language.
+func (c *catalog) localizerFor(r *http.Request) (string, *i18n.Localizer) {
+	want := r.URL.Query().Get("lang")
+	if want == "" {
+		if ck, err := r.Cookie(langCookie); err == nil {
+			want = ck.Value
+		}
+	}
+	tag, _ := language.MatchStrings(c.matcher, want, r.Header.Get("Accept-Language"))
+	base, _ := tag.Base()
+	lang := base.String()
+	return lang, i18n.NewLocalizer(c.bundle, lang)
+}
+
+// localizer is localizerFor and remembers a language chosen with ?lang=.
+func (c *catalog) localizer(w http.ResponseWriter, r *http.Request) (string, *i18n.Localizer) {
+	lang, loc := c.localizerFor(r)
+	if want := r.URL.Query().Get("lang"); want != "" && strings.EqualFold(want, lang) {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+			SameSite: http.SameSiteLaxMode})
+	}
+	return lang, loc
+}

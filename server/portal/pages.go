@@ -1,0 +1,120 @@
+package portal
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// asset is an asset as the API lists it.
+type asset struct {
+	ID           string     `json:"id"`
+	Name         string     `json:"name"`
+	OUID         string     `json:"ou_id"`
+	Category     string     `json:"category"`
+	Manufacturer string     `json:"manufacturer"`
+	Product      string     `json:"product"`
+	Type         string     `json:"type"`
+	Version      string     `json:"version"`
+	Serial       string     `json:"serial"`
+	Access       string     `json:"access"`
+	Via          []string   `json:"via"`
+	Status       string     `json:"status"`
+	LastPollAt   *time.Time `json:"last_poll_at"`
+	CreatedAt    time.Time  `json:"created_at"`
+	Customer     *struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"customer"`
+}
+
+// categories are the dashboard's groups, in the order the product names
+// them; assets of any other category come last under "other".
+var categories = []string{"server", "storage", "backup", "network", "power", "printer", "software"}
+
+type categoryGroup struct {
+	Category string
+	Assets   []asset
+	Down     int
+}
+
+type customerGroup struct {
+	ID, Name   string
+	Categories []categoryGroup
+	Count      int
+	Down       int
+}
+
+// group sorts assets into customers (one group for the caller's own) and
+// categories.
+func group(assets []asset) []customerGroup {
+	byCustomer := map[string]*customerGroup{}
+	var order []*customerGroup
+	for _, a := range assets {
+		id, name := "", ""
+		if a.Customer != nil {
+			id, name = a.Customer.ID, a.Customer.Name
+		}
+		g := byCustomer[id]
+		if g == nil {
+			g = &customerGroup{ID: id, Name: name}
+			byCustomer[id] = g
+			order = append(order, g)
+		}
+		cat := a.Category
+		if !slices.Contains(categories, cat) {
+			cat = "other"
+		}
+		i := slices.IndexFunc(g.Categories, func(c categoryGroup) bool { return c.Category == cat })
+		if i < 0 {
+			g.Categories = append(g.Categories, categoryGroup{Category: cat})
+			i = len(g.Categories) - 1
+		}
+		g.Categories[i].Assets = append(g.Categories[i].Assets, a)
+		g.Count++
+		if a.Status == "down" || a.Status == "stale" {
+			g.Categories[i].Down++
+			g.Down++
+		}
+	}
+	rank := func(c string) int {
+		if i := slices.Index(categories, c); i >= 0 {
+			return i
+		}
+		return len(categories)
+	}
+	out := make([]customerGroup, 0, len(order))
+	for _, g := range order {
+		slices.SortFunc(g.Categories, func(a, b categoryGroup) int { return cmp.Compare(rank(a.Category), rank(b.Category)) })
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b customerGroup) int {
+		if (a.ID == "") != (b.ID == "") {
+			if a.ID == "" {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return out
+}
+
+// dashboard: every asset the user may see, grouped by customer (partners)
+// and category, with its status.
+func (p *Portal) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
+	var res struct {
+		Assets []asset `json:"assets"`
+	}
+	if err := p.call(r, s.token, "GET", "/api/v1/assets"+q("category", r.URL.Query().Get("category")), nil, &res); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	counts := map[string]int{}
+	for _, a := range res.Assets {
+		counts[a.Status]++
+	}
+	p.render(w, r, s, "dashboard", "", map[string]any{"Groups": group(res.Assets), "Total": len(res.Assets), "Counts": counts})
+}

@@ -1,0 +1,204 @@
+package portal
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+)
+
+// view is what every page template gets.
+type view struct {
+	Lang  string
+	Langs []string
+	Me    *me
+	CSRF  string
+	Page  string // the template's name, for the navigation
+	Path  string // the current address, for the language switch
+	Done  string // a translated confirmation after a form
+	Error string
+	Data  any
+	loc   *i18n.Localizer
+	log   func(msg string, args ...any)
+}
+
+// T translates a message id; args are pairs of names and values for the
+// message's {{.Name}} placeholders.
+func (v *view) T(id string, args ...any) string {
+	data := map[string]any{}
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, ok := args[i].(string); ok {
+			data[k] = args[i+1]
+		}
+	}
+	s, err := v.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		v.log("missing translation", "id", id, "lang", v.Lang, "err", err)
+		if s == "" {
+			return id
+		}
+	}
+	return s
+}
+
+// LangURL is the current page in another language.
+func (v *view) LangURL(lang string) string {
+	u, err := url.Parse(v.Path)
+	if err != nil {
+		return "/?lang=" + lang
+	}
+	qs := u.Query()
+	qs.Set("lang", lang)
+	qs.Del("done")
+	u.RawQuery = qs.Encode()
+	return u.RequestURI()
+}
+
+// Time formats a time for the page (UTC; the page states it).
+func (v *view) Time(t any) string {
+	var tt time.Time
+	switch x := t.(type) {
+	case time.Time:
+		tt = x
+	case *time.Time:
+		if x == nil {
+			return "–"
+		}
+		tt = *x
+	case string:
+		var err error
+		if tt, err = time.Parse(time.RFC3339Nano, x); err != nil {
+			return x
+		}
+	default:
+		return "–"
+	}
+	if tt.IsZero() {
+		return "–"
+	}
+	if v.Lang == "de" {
+		return tt.UTC().Format("02.01.2006 15:04") + " UTC"
+	}
+	return tt.UTC().Format("2006-01-02 15:04") + " UTC"
+}
+
+var funcs = template.FuncMap{
+	"join": strings.Join,
+	"mul2": func(a int) int { return 2 * a }, // indentation of an OU in a select
+}
+
+// render writes a page. s is nil on pages for signed-out visitors.
+func (p *Portal) render(w http.ResponseWriter, r *http.Request, s *session, page, errMsg string, data any) {
+	lang, loc := p.i18n.localizer(w, r)
+	v := &view{Lang: lang, Langs: p.i18n.langs, Page: page, Path: r.URL.RequestURI(), Error: errMsg, Data: data, loc: loc,
+		log: func(msg string, args ...any) { p.log.Warn(msg, args...) }}
+	if s != nil {
+		v.Me, v.CSRF = &s.me, csrfToken(s.token)
+	}
+	if d := r.URL.Query().Get("done"); d != "" && validDone[d] {
+		v.Done = v.T("done." + d)
+	}
+	t, ok := p.pages[page]
+	if !ok {
+		http.Error(w, "no such page", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		p.log.Error("rendering a page", "page", page, "err", err)
+		http.Error(w, "the page could not be shown", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", lang)
+	w.Write(buf.Bytes())
+}
+
+// validDone are the confirmations a redirect after a form may show.
+var validDone = map[string]bool{"welcome": true, "ou_added": true, "key_sent": true, "user_invited": true,
+	"partner_added": true, "partner_removed": true, "assigned": true, "consent": true, "token_deleted": true,
+	"asset_added": true, "customer_invited": true, "system_created": true, "system_assigned": true}
+
+// message is what a page says about a failed API call: a translated
+// sentence for the kind of failure, with the API's detail where it names
+// what to correct.
+func (p *Portal) message(r *http.Request, err error) string {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		p.log.Error("portal request failed", "path", r.URL.Path, "err", err)
+		return p.tr(r, "error.internal")
+	}
+	switch ae.Code {
+	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:
+		return p.tr(r, "error.input") + " " + ae.Msg
+	case http.StatusUnauthorized:
+		if r.URL.Path == "/login" {
+			return p.tr(r, "error.login")
+		}
+		return p.tr(r, "error.unauthorized") + " " + ae.Msg
+	case http.StatusForbidden:
+		return p.tr(r, "error.forbidden") + " " + ae.Msg
+	case http.StatusNotFound, http.StatusGone:
+		return p.tr(r, "error.notfound")
+	case http.StatusTooManyRequests:
+		return p.tr(r, "error.toomany")
+	case http.StatusServiceUnavailable:
+		return p.tr(r, "error.unavailable")
+	}
+	if ae.Code >= 500 {
+		p.log.Error("portal request failed", "path", r.URL.Path, "err", err)
+		return p.tr(r, "error.internal")
+	}
+	return ae.Msg
+}
+
+// tr translates one message for the request's language.
+func (p *Portal) tr(r *http.Request, id string) string {
+	_, loc := p.i18n.localizerFor(r)
+	s, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id})
+	if err != nil && s == "" {
+		return id
+	}
+	return s
+}
+
+// fail shows an error page with the status of err.
+func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := statusOf(err)
+	p.render(withStatus(w, code), r, nil, "error", p.message(r, err), map[string]any{"Code": code})
+}
+
+// failIn shows an error page inside the signed-in layout.
+func (p *Portal) failIn(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	code := statusOf(err)
+	p.render(withStatus(w, code), r, s, "error", p.message(r, err), map[string]any{"Code": code})
+}
+
+// withStatus answers with code instead of 200 while letting the page set
+// its headers first.
+func withStatus(w http.ResponseWriter, code int) http.ResponseWriter {
+	return &statusFirst{ResponseWriter: w, code: code}
+}
+
+type statusFirst struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusFirst) WriteHeader(code int) {
+	s.code = 0
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusFirst) Write(b []byte) (int, error) {
+	if s.code != 0 {
+		s.ResponseWriter.WriteHeader(s.code)
+		s.code = 0
+	}
+	return s.ResponseWriter.Write(b)
+}
