@@ -293,6 +293,23 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 	data := map[string]any{"Asset": res.Asset, "Ranges": ranges, "Range": rng.Key, "Charts": charts,
 		"Fields": fields, "Picked": qv.Get("kpi"), "Attrs": attrs, "Tables": tables, "CollectedAt": res.CollectedAt,
 		"History": hist.History, "KeyAllowed": s.me.IsAdmin() && res.Asset.Access == "owner"}
+	if res.Asset.Access == "owner" {
+		var ps struct {
+			Partners []struct {
+				PartnerID string `json:"partner_id"`
+				Name      string `json:"name"`
+				Via       string `json:"via"`
+				Role      string `json:"role"`
+				GrantID   string `json:"grant_id"`
+				Effective bool   `json:"effective"`
+			} `json:"partners"`
+		}
+		if err := p.call(r, s.token, "GET", base+"/partners", nil, &ps); err != nil {
+			p.failIn(w, r, s, err)
+			return
+		}
+		data["Partners"] = ps.Partners
+	}
 	if data["KeyAllowed"].(bool) && qv.Get("key") == "show" {
 		var key struct {
 			Key string `json:"system_key"`
@@ -314,4 +331,15 @@ func (p *Portal) sendSystemKey(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	http.Redirect(w, r, "/assets/"+id+"?done=key_sent", http.StatusSeeOther)
+}
+
+// revokeGrant ends a partner's access to an asset that was given by a
+// system key or by the partner creating it.
+func (p *Portal) revokeGrant(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	if err := p.call(r, s.token, "DELETE", "/api/v1/grants/"+pathEscape(r.PathValue("grant")), nil, nil); err != nil {
+		p.failIn(w, r, s, err)
+		return
+	}
+	done(w, r, "/assets/"+pathEscape(id), "revoked")
 }

@@ -116,6 +116,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	h("GET /{$}", p.authed(p.dashboard))
 	h("GET /assets/{id}", p.authed(p.assetPage))
 	h("POST /assets/{id}/system-key/send", p.authed(p.sendSystemKey))
+	h("POST /assets/{id}/grants/{grant}/revoke", p.authed(p.revokeGrant))
 	h("GET /config/assets", p.authed(p.configAssets))
 	h("POST /config/assets", p.authed(p.createAsset))
 	h("GET /organization", p.authed(p.orgPage))

@@ -160,6 +160,7 @@ func TestTranslationsAreComplete(t *testing.T) {
 		"status.":   {"up", "down", "stale", "unknown"}, "range.": {"1h", "24h", "7d", "30d"},
 		"change.": {"added", "removed", "changed"}, "invitation.": {"open", "accepted", "revoked", "expired"},
 		"role.": {"admin", "viewer", "reseller", "service"}, "agents.status_": {"ok", "stale"},
+		"via.": {"created", "system-key", "channel"},
 	}
 	files, err := filepath.Glob("templates/*.html")
 	require.NoError(t, err)
@@ -183,7 +184,7 @@ func TestTranslationsAreComplete(t *testing.T) {
 		}
 	}
 	for _, d := range []string{"welcome", "ou_added", "key_sent", "user_invited", "partner_added", "partner_removed", "assigned",
-		"consent", "token_deleted", "asset_added", "customer_invited", "system_created", "system_assigned"} {
+		"consent", "token_deleted", "asset_added", "customer_invited", "system_created", "system_assigned", "revoked"} {
 		used["done."+d] = true
 	}
 	require.Greater(t, len(used), 150)

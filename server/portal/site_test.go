@@ -27,11 +27,12 @@ import (
 // site is a real kpilot-server (SQLite, a real influxd, mail to a test
 // SMTP server) on 127.0.0.1 with a few tenants.
 type site struct {
-	t     *testing.T
-	url   string
-	store store.Store
-	smtp  *mailtest.Server
-	orgs  map[string]store.Organization
+	t      *testing.T
+	url    string
+	store  store.Store
+	smtp   *mailtest.Server
+	influx *devenv.Influxd
+	orgs   map[string]store.Organization
 	// assets by name
 	assets map[string]store.Asset
 }
@@ -63,7 +64,7 @@ func newSite(t *testing.T) *site {
 		<-done
 		srv.Close()
 	})
-	s := &site{t: t, url: base, store: srv.Store(), smtp: smtp, orgs: map[string]store.Organization{}, assets: map[string]store.Asset{}}
+	s := &site{t: t, url: base, store: srv.Store(), smtp: smtp, influx: influx, orgs: map[string]store.Organization{}, assets: map[string]store.Asset{}}
 	s.seed()
 	return s
 }
