@@ -12,11 +12,11 @@ LDFLAGS := -s -w -X $(MODULE)/internal/buildinfo.Version=$(VERSION) -X $(MODULE)
 # module proxy (about two minutes, once; go install caches it in GOPATH/bin).
 INFLUXD_VERSION := v1.8.10
 INFLUXD         := $(shell $(GO) env GOPATH)/bin/influxd
-APT_PACKAGES    := snmpd snmp snmpsim postgresql
+APT_PACKAGES    := snmpd snmp snmpsim postgresql chromium
 SUDO            := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_FLAGS      ?=
 
-.PHONY: help build test test-short lint fmt vet tidy check demo deps clean
+.PHONY: help build test screenshots test-short lint fmt vet tidy check demo deps clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,8 +24,8 @@ help: ## Show this help
 build: ## Build kpilot-agent and kpilot-server into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/kpilot-agent ./cmd/kpilot-server
 
-deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, postgresql; influxd)
-	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; }; then \
+deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, postgresql, chromium; influxd)
+	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -x /usr/bin/chromium ]; }; then \
 		echo "installing $(APT_PACKAGES) with apt-get"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
@@ -35,8 +35,15 @@ deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, 
 		$(GO) install github.com/influxdata/influxdb/cmd/influxd@$(INFLUXD_VERSION); \
 	fi
 
+# The browser tests save screenshots of the portal here.
+ARTIFACTS       ?= $(CURDIR)/artifacts
+
 test: deps ## Run every test with the race detector (installs what they need first)
-	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) $(GO) test -race -count=1 -timeout 20m ./...
+	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) KPILOT_ARTIFACTS=$(ARTIFACTS) $(GO) test -race -count=1 -timeout 20m ./...
+
+screenshots: deps ## Refresh docs/screenshots from the portal's browser test
+	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) KPILOT_ARTIFACTS=$(ARTIFACTS) $(GO) test -count=1 -run TestSeedFlowsInChromium ./server/portal
+	mkdir -p docs/screenshots && cp $(ARTIFACTS)/screenshots/*.png docs/screenshots/
 
 test-short: ## Run the unit tests only (no influxd, snmpd or binaries)
 	$(GO) test -short -count=1 ./...

@@ -27,7 +27,7 @@ import (
 // site is a real kpilot-server (SQLite, a real influxd, mail to a test
 // SMTP server) on 127.0.0.1 with a few tenants.
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	store  store.Store
 	smtp   *mailtest.Server
@@ -39,7 +39,7 @@ type site struct {
 
 const password = "portal-test-password"
 
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
 	t.Helper()
 	influx := devenv.Influx(t)
 	smtp := mailtest.Start(t)
@@ -110,7 +110,7 @@ func (s *site) asset(orgKey, name, category string) store.Asset {
 
 // browser is an HTTP client with cookies, for tests without Chromium.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	site *site
 	c    *http.Client
 	csrf string
