@@ -162,7 +162,7 @@ kpilot demo is running: the agent polls snmpd every 15s, a
 Redfish BMC mockup (HPE iLO 5) every 30s and recorded NetApp ONTAP
 REST answers every 60s.
 
-  URL:       %[1]s
+  Portal:    %[1]s/   (open it in a browser and log in)
   login:     %[2]s
   password:  %[3]s
 
