@@ -50,14 +50,19 @@ func tree(ous []ou) []ou {
 	return out
 }
 
-func (p *Portal) ous(r *http.Request, s *session) ([]ou, error) {
+// ous returns the OUs the user sees as a tree, and their names by id.
+func (p *Portal) ous(r *http.Request, s *session) ([]ou, map[string]string, error) {
 	var res struct {
 		OUs []ou `json:"ous"`
 	}
 	if err := p.call(r, s.token, "GET", "/api/v1/ous", nil, &res); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return tree(res.OUs), nil
+	names := make(map[string]string, len(res.OUs))
+	for _, u := range res.OUs {
+		names[u.ID] = u.Name
+	}
+	return tree(res.OUs), names, nil
 }
 
 // done redirects after a successful form to a page that confirms it.
@@ -89,14 +94,10 @@ func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *ses
 		p.failIn(w, r, s, err)
 		return
 	}
-	ous, err := p.ous(r, s)
+	ous, names, err := p.ous(r, s)
 	if err != nil {
 		p.failIn(w, r, s, err)
 		return
-	}
-	names := map[string]string{}
-	for _, u := range ous {
-		names[u.ID] = u.Name
 	}
 	p.render(w, r, s, "config_assets", errMsg, map[string]any{"Assets": res.Assets, "OUs": ous, "OUNames": names,
 		"Categories": categories, "Input": input})
@@ -154,7 +155,7 @@ func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, err
 		p.failIn(w, r, s, err)
 		return
 	}
-	ous, err := p.ous(r, s)
+	ous, names, err := p.ous(r, s)
 	if err != nil {
 		p.failIn(w, r, s, err)
 		return
@@ -174,10 +175,6 @@ func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, err
 			p.failIn(w, r, s, err)
 			return
 		}
-	}
-	names := map[string]string{}
-	for _, u := range ous {
-		names[u.ID] = u.Name
 	}
 	p.render(w, r, s, "organization", errMsg, map[string]any{"Org": org, "OUs": ous, "OUNames": names,
 		"Users": users.Users, "Invitations": invs.Invitations})
@@ -324,6 +321,21 @@ func (p *Portal) assign(w http.ResponseWriter, r *http.Request, s *session) {
 	done(w, r, "/channel", "assigned")
 }
 
+// createGroup makes a device group, which can then be assigned to a
+// partner as one.
+func (p *Portal) createGroup(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := r.ParseForm(); err != nil {
+		p.failIn(w, r, s, &apiError{Code: http.StatusBadRequest, Msg: err.Error()})
+		return
+	}
+	in := map[string]any{"name": strings.TrimSpace(r.PostFormValue("name")), "asset_ids": r.PostForm["asset_ids"]}
+	if err := p.call(r, s.token, "POST", "/api/v1/device-groups", in, nil); err != nil {
+		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
+		return
+	}
+	done(w, r, "/channel", "group_added")
+}
+
 func (p *Portal) setConsent(w http.ResponseWriter, r *http.Request, s *session) {
 	in := map[string]bool{"consent": r.PostFormValue("consent") == "on"}
 	if err := p.call(r, s.token, "PUT", "/api/v1/channel-consent", in, nil); err != nil {
@@ -406,14 +418,10 @@ func (p *Portal) showAgents(w http.ResponseWriter, r *http.Request, s *session, 
 		p.failIn(w, r, s, err)
 		return
 	}
-	ous, err := p.ous(r, s)
+	ous, names, err := p.ous(r, s)
 	if err != nil {
 		p.failIn(w, r, s, err)
 		return
-	}
-	names := map[string]string{}
-	for _, u := range ous {
-		names[u.ID] = u.Name
 	}
 	p.render(w, r, s, "agents", errMsg, map[string]any{"Agents": res.Agents, "OUs": ous, "OUNames": names, "Created": created})
 }

@@ -128,6 +128,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	h("POST /channel/partners/{pid}/remove", p.authed(p.removeChannelPartner))
 	h("POST /channel/assignments", p.authed(p.assign))
 	h("POST /channel/consent", p.authed(p.setConsent))
+	h("POST /channel/groups", p.authed(p.createGroup))
 	h("GET /tokens", p.authed(p.tokensPage))
 	h("POST /tokens", p.authed(p.createToken))
 	h("POST /tokens/{id}/delete", p.authed(p.deleteToken))

@@ -184,7 +184,7 @@ func TestTranslationsAreComplete(t *testing.T) {
 		}
 	}
 	for _, d := range []string{"welcome", "ou_added", "key_sent", "user_invited", "partner_added", "partner_removed", "assigned",
-		"consent", "token_deleted", "asset_added", "customer_invited", "system_created", "system_assigned", "revoked"} {
+		"consent", "token_deleted", "asset_added", "customer_invited", "system_created", "system_assigned", "revoked", "group_added"} {
 		used["done."+d] = true
 	}
 	require.Greater(t, len(used), 150)
@@ -213,4 +213,35 @@ func TestTranslationsAreComplete(t *testing.T) {
 			require.False(t, strings.Contains(v, "{{") && !strings.Contains(v, "{{."), "%s %s: a placeholder is {{.Name}}", f, k)
 		}
 	}
+}
+
+// A customer admin groups devices and assigns the group to a channel
+// partner; with consent the partner sees them, and only them.
+func TestChannelGroupAssignment(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.login("admin@acme.example")
+	b.get("/channel")
+	p := b.post("/channel/partners", url.Values{"partner_id": {"KP-1111-1111"}, "step": {"check"}})
+	require.Contains(t, p.body, "This partner ID belongs to Reseller One.")
+	p = b.post("/channel/partners", url.Values{"partner_id": {"KP-1111-1111"}, "step": {"add"}})
+	require.Contains(t, p.body, "The channel partner was added.")
+	p = b.post("/channel/groups", url.Values{"name": {"Core"}, "asset_ids": {s.assets["Acme ESX"].ID}})
+	require.Contains(t, p.body, "The device group was created.", p.body)
+	groups, err := s.store.DeviceGroups(t.Context(), s.orgs["acme"].ID)
+	require.NoError(t, err)
+	require.Len(t, groups, 1)
+	p = b.post("/channel/assignments", url.Values{"partner_id": {"KP-1111-1111"}, "role": {"service"}, "target": {"group:" + groups[0].ID}})
+	require.Contains(t, p.body, "The assignment was saved.", p.body)
+
+	partner := s.browser()
+	partner.login("admin@r1.example")
+	dash := partner.get("/")
+	require.Contains(t, dash.body, "Acme ESX")
+	require.NotContains(t, dash.body, "Acme NAS", "only the group's devices")
+
+	b.get("/channel")
+	p = b.post("/channel/consent", url.Values{}) // the box unticked
+	require.Contains(t, p.body, "The sharing setting was saved.")
+	require.NotContains(t, partner.get("/").body, "Acme ESX", "without consent the partner sees nothing")
 }
