@@ -184,7 +184,7 @@ func TestTranslationsAreComplete(t *testing.T) {
 		}
 	}
 	for _, d := range []string{"welcome", "ou_added", "key_sent", "user_invited", "partner_added", "partner_removed", "assigned",
-		"consent", "token_deleted", "asset_added", "customer_invited", "system_created", "system_assigned", "revoked", "group_added"} {
+		"consent", "token_deleted", "asset_added", "customer_invited", "system_created", "system_assigned", "revoked", "group_added", "password_set"} {
 		used["done."+d] = true
 	}
 	require.Greater(t, len(used), 150)
@@ -244,4 +244,31 @@ func TestChannelGroupAssignment(t *testing.T) {
 	p = b.post("/channel/consent", url.Values{}) // the box unticked
 	require.Contains(t, p.body, "The sharing setting was saved.")
 	require.NotContains(t, partner.get("/").body, "Acme ESX", "without consent the partner sees nothing")
+}
+
+// The password-reset mail's link leads to a page that sets a new
+// password; an unknown address gets the same answer.
+func TestPasswordReset(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	require.Contains(t, b.get("/login").body, `href="/forgot-password"`)
+	p := b.post("/forgot-password", url.Values{"email": {"nobody@nowhere.example"}})
+	require.Contains(t, p.body, "If the address has an account")
+	p = b.post("/forgot-password", url.Values{"email": {"viewer@acme.example"}})
+	require.Contains(t, p.body, "If the address has an account")
+	m := s.smtp.Wait(t, 1)
+	require.Equal(t, []string{"viewer@acme.example"}, m.To)
+	link := regexp.MustCompile(`(/reset-password)#(kpr_[A-Za-z0-9_-]{43})`).FindStringSubmatch(m.Body)
+	require.NotNil(t, link, m.Body)
+	require.Contains(t, b.get(link[1]).body, "data-hash-token")
+	p = b.post(link[1], url.Values{"token": {link[2]}, "password": {"a-new-password-1"}, "password2": {"a-new-password-2"}})
+	require.Equal(t, http.StatusBadRequest, p.code)
+	require.Contains(t, p.body, "The two passwords differ.")
+	p = b.post(link[1], url.Values{"token": {link[2]}, "password": {"a-new-password-1"}, "password2": {"a-new-password-1"}})
+	require.Equal(t, "/login", p.url)
+	require.Contains(t, p.body, "Your new password is set")
+	p = b.post("/login", url.Values{"email": {"viewer@acme.example"}, "password": {"a-new-password-1"}})
+	require.Equal(t, "/", p.url, p.body)
+	p = b.post(link[1], url.Values{"token": {link[2]}, "password": {"another-password"}, "password2": {"another-password"}})
+	require.NotEqual(t, http.StatusOK, p.code, "a reset link works once")
 }

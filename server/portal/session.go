@@ -196,3 +196,40 @@ func statusOf(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// forgotPage asks for the email address a reset link is sent to.
+func (p *Portal) forgotPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, nil, "forgot", "", map[string]any{})
+}
+
+func (p *Portal) forgotSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	err := p.call(r, "", "POST", "/api/v1/password-reset", map[string]string{"email": r.PostFormValue("email")}, nil)
+	if err != nil {
+		p.render(withStatus(w, statusOf(err)), r, nil, "forgot", p.message(r, err), map[string]any{})
+		return
+	}
+	// The same answer whether or not the address has an account.
+	p.render(w, r, nil, "forgot", "", map[string]any{"Sent": true})
+}
+
+// resetPage sets a new password with the link of a reset mail; like an
+// invitation, the token travels after '#'.
+func (p *Portal) resetPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, nil, "reset", "", map[string]any{})
+}
+
+func (p *Portal) resetSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("password2") {
+		p.render(withStatus(w, http.StatusBadRequest), r, nil, "reset", p.tr(r, "invite.mismatch"), map[string]any{})
+		return
+	}
+	err := p.call(r, "", "POST", "/api/v1/password-reset/confirm", map[string]string{"token": r.PostFormValue("token"), "password": pw}, nil)
+	if err != nil {
+		p.render(withStatus(w, statusOf(err)), r, nil, "reset", p.message(r, err), map[string]any{})
+		return
+	}
+	http.Redirect(w, r, "/login?done=password_set", http.StatusSeeOther)
+}

@@ -3,17 +3,18 @@
 (function () {
   "use strict";
 
-  // The invitation link carries its token after '#', which browsers never
-  // send to a server; move it into the form and out of the address bar.
-  function invite() {
-    var field = document.getElementById("invite-token");
+  // Invitation and password-reset links carry their token after '#',
+  // which browsers never send to a server; move it into the form and out
+  // of the address bar.
+  function hashToken() {
+    var field = document.querySelector("[data-hash-token]");
     if (!field) return;
     var tok = decodeURIComponent((location.hash || "").slice(1));
     if (tok) {
       field.value = tok;
       history.replaceState(null, "", location.pathname);
     } else if (!field.value) {
-      document.getElementById("invite-missing").hidden = false;
+      document.querySelector("[data-hash-missing]").hidden = false;
     }
   }
 
@@ -60,7 +61,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    invite();
+    hashToken();
     charts();
   });
 })();
