@@ -65,6 +65,24 @@ func (p *Portal) ous(r *http.Request, s *session) ([]ou, map[string]string, erro
 	return tree(res.OUs), names, nil
 }
 
+// fetch is one API read of a page.
+type fetch struct {
+	path string
+	out  any
+}
+
+// load makes a page's API reads in order; on the first failure it shows
+// the error page and reports false.
+func (p *Portal) load(w http.ResponseWriter, r *http.Request, s *session, reads ...fetch) bool {
+	for _, f := range reads {
+		if err := p.call(r, s.token, "GET", f.path, nil, f.out); err != nil {
+			p.failIn(w, r, s, err)
+			return false
+		}
+	}
+	return true
+}
+
 // done redirects after a successful form to a page that confirms it.
 func done(w http.ResponseWriter, r *http.Request, path, what string) {
 	sep := "?"
@@ -90,8 +108,7 @@ func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *ses
 	var res struct {
 		Assets []asset `json:"assets"`
 	}
-	if err := p.call(r, s.token, "GET", "/api/v1/assets", nil, &res); err != nil {
-		p.failIn(w, r, s, err)
+	if !p.load(w, r, s, fetch{"/api/v1/assets", &res}) {
 		return
 	}
 	ous, names, err := p.ous(r, s)
@@ -151,30 +168,23 @@ func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, err
 		Kind      string `json:"kind"`
 		PartnerID string `json:"partner_id"`
 	}
-	if err := p.call(r, s.token, "GET", "/api/v1/organization", nil, &org); err != nil {
-		p.failIn(w, r, s, err)
+	var users struct {
+		Users []member `json:"users"`
+	}
+	var invs struct {
+		Invitations []invitation `json:"invitations"`
+	}
+	reads := []fetch{{"/api/v1/organization", &org}, {"/api/v1/users", &users}}
+	if s.me.IsAdmin() { // the invitations are the admins'
+		reads = append(reads, fetch{"/api/v1/invitations", &invs})
+	}
+	if !p.load(w, r, s, reads...) {
 		return
 	}
 	ous, names, err := p.ous(r, s)
 	if err != nil {
 		p.failIn(w, r, s, err)
 		return
-	}
-	var users struct {
-		Users []member `json:"users"`
-	}
-	if err := p.call(r, s.token, "GET", "/api/v1/users", nil, &users); err != nil {
-		p.failIn(w, r, s, err)
-		return
-	}
-	var invs struct {
-		Invitations []invitation `json:"invitations"`
-	}
-	if s.me.IsAdmin() {
-		if err := p.call(r, s.token, "GET", "/api/v1/invitations", nil, &invs); err != nil {
-			p.failIn(w, r, s, err)
-			return
-		}
 	}
 	p.render(w, r, s, "organization", errMsg, map[string]any{"Org": org, "OUs": ous, "OUNames": names,
 		"Users": users.Users, "Invitations": invs.Invitations})
@@ -227,10 +237,6 @@ func (p *Portal) showChannel(w http.ResponseWriter, r *http.Request, s *session,
 		Partners []channelPartner `json:"channel_partners"`
 		Consent  bool             `json:"consent"`
 	}
-	if err := p.call(r, s.token, "GET", "/api/v1/channel-partners", nil, &cps); err != nil {
-		p.failIn(w, r, s, err)
-		return
-	}
 	var as struct {
 		Assignments []struct {
 			ID         string    `json:"id"`
@@ -241,16 +247,8 @@ func (p *Portal) showChannel(w http.ResponseWriter, r *http.Request, s *session,
 			AssignedAt time.Time `json:"assigned_at"`
 		} `json:"assignments"`
 	}
-	if err := p.call(r, s.token, "GET", "/api/v1/channel-assignments", nil, &as); err != nil {
-		p.failIn(w, r, s, err)
-		return
-	}
 	var assets struct {
 		Assets []asset `json:"assets"`
-	}
-	if err := p.call(r, s.token, "GET", "/api/v1/assets", nil, &assets); err != nil {
-		p.failIn(w, r, s, err)
-		return
 	}
 	var groups struct {
 		Groups []struct {
@@ -258,8 +256,8 @@ func (p *Portal) showChannel(w http.ResponseWriter, r *http.Request, s *session,
 			Name string `json:"name"`
 		} `json:"device_groups"`
 	}
-	if err := p.call(r, s.token, "GET", "/api/v1/device-groups", nil, &groups); err != nil {
-		p.failIn(w, r, s, err)
+	if !p.load(w, r, s, fetch{"/api/v1/channel-partners", &cps}, fetch{"/api/v1/channel-assignments", &as},
+		fetch{"/api/v1/assets", &assets}, fetch{"/api/v1/device-groups", &groups}) {
 		return
 	}
 	names := map[string]string{}
@@ -365,8 +363,7 @@ func (p *Portal) showTokens(w http.ResponseWriter, r *http.Request, s *session, 
 	var res struct {
 		Tokens []apiToken `json:"api_tokens"`
 	}
-	if err := p.call(r, s.token, "GET", "/api/v1/api-tokens", nil, &res); err != nil {
-		p.failIn(w, r, s, err)
+	if !p.load(w, r, s, fetch{"/api/v1/api-tokens", &res}) {
 		return
 	}
 	p.render(w, r, s, "tokens", errMsg, map[string]any{"Tokens": res.Tokens, "Created": created})
@@ -414,8 +411,7 @@ func (p *Portal) showAgents(w http.ResponseWriter, r *http.Request, s *session, 
 	var res struct {
 		Agents []agentRow `json:"agents"`
 	}
-	if err := p.call(r, s.token, "GET", "/api/v1/agents", nil, &res); err != nil {
-		p.failIn(w, r, s, err)
+	if !p.load(w, r, s, fetch{"/api/v1/agents", &res}) {
 		return
 	}
 	ous, names, err := p.ous(r, s)
@@ -454,8 +450,7 @@ func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request, s *session) {
 		NextBefore string `json:"next_before"`
 	}
 	path := "/api/v1/audit" + q("before", r.URL.Query().Get("before"), "limit", "100")
-	if err := p.call(r, s.token, "GET", path, nil, &res); err != nil {
-		p.failIn(w, r, s, err)
+	if !p.load(w, r, s, fetch{path, &res}) {
 		return
 	}
 	p.render(w, r, s, "audit", "", map[string]any{"Events": res.Events, "Next": res.NextBefore})
