@@ -6,8 +6,8 @@ import (
 	"context"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -48,11 +48,15 @@ First enroll the agent with a token from the portal, then run it:
 }
 
 // defaultConfigPath is where packages install the config.
-func defaultConfigPath() string {
-	switch runtime.GOOS {
+func defaultConfigPath() string { return configPathFor(runtime.GOOS, os.Getenv) }
+
+// configPathFor is where the config is by default on goos, given the
+// environment.
+func configPathFor(goos string, getenv func(string) string) string {
+	switch goos {
 	case "windows":
-		if pd := os.Getenv("ProgramData"); pd != "" {
-			return filepath.Join(pd, "kpilot", "agent.yaml")
+		if pd := getenv("ProgramData"); pd != "" {
+			return strings.TrimRight(pd, `\`) + `\kpilot\agent.yaml`
 		}
 		return `C:\ProgramData\kpilot\agent.yaml`
 	case "darwin":

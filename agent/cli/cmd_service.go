@@ -22,10 +22,12 @@ import (
 // on one host.
 const defaultServiceName = "kpilot-agent"
 
-// serviceConfig describes the installed service: it runs `kpilot-agent run
-// --config PATH` as the given user, restarts it on failure, and reloads it
-// with SIGHUP (systemctl reload).
-func serviceConfig(name, configPath, user string) *service.Config {
+// serviceConfig describes the service installed on goos: it runs
+// `kpilot-agent run --config PATH` as the given user, restarts it on
+// failure, and reloads it with SIGHUP (systemctl reload). A Windows service
+// logs to agent.log beside the config, starts delayed at boot and is
+// restarted by the service control manager 10 s after a crash.
+func serviceConfig(goos, name, configPath, user string) *service.Config {
 	c := &service.Config{
 		Name:        name,
 		DisplayName: "kpilot agent (" + name + ")",
@@ -47,12 +49,15 @@ func serviceConfig(name, configPath, user string) *service.Config {
 			"RunAtLoad": true,
 		},
 	}
-	if runtime.GOOS == "linux" {
+	switch goos {
+	case "linux":
 		c.Dependencies = []string{"Wants=network-online.target", "After=network-online.target"}
-	}
-	if runtime.GOOS == "windows" {
-		// A Windows service has no console: logs go to a file beside the state.
-		c.Arguments = append(c.Arguments, "--log-file", filepath.Join(filepath.Dir(configPath), "agent.log"))
+	case "windows":
+		// A Windows service has no console: logs go to a file beside the config.
+		dir := configPath[:max(strings.LastIndexAny(configPath, `\/`), 0)]
+		c.Arguments = append(c.Arguments, "--log-file", dir+`\agent.log`)
+		// Start after the network stack (Tcpip) and the DNS client.
+		c.Dependencies = []string{"Tcpip", "Dnscache"}
 	}
 	return c
 }
@@ -114,7 +119,7 @@ func newService(name, configPath, user string, run func(context.Context) error) 
 	if err != nil {
 		return nil, err
 	}
-	s, err := service.New(&program{run: run}, serviceConfig(name, abs, user))
+	s, err := service.New(&program{run: run}, serviceConfig(runtime.GOOS, name, abs, user))
 	if err != nil {
 		return nil, fmt.Errorf("service manager: %w", err)
 	}
