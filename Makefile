@@ -16,13 +16,19 @@ APT_PACKAGES    := snmpd snmp snmpsim postgresql chromium
 SUDO            := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_FLAGS      ?=
 
-.PHONY: help build test screenshots test-short lint fmt vet tidy check demo deps clean
+.PHONY: help build dist test screenshots test-short lint fmt vet tidy check demo deps clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build kpilot-agent and kpilot-server into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/kpilot-agent ./cmd/kpilot-server
+
+# Release artifacts: .deb and .rpm of agent and server (linux/amd64,
+# linux/arm64), the Windows agent zip, SHA256SUMS. packaging/ is a module of
+# its own, so that nfpm and the linters stay out of the programs' go.mod.
+dist: ## Build the release packages into dist/ (.deb, .rpm, Windows zip, SHA256SUMS)
+	$(GO) -C packaging run ./cmd/kpilot-dist -root $(CURDIR) -out $(CURDIR)/dist -version $(VERSION) -commit $(COMMIT)
 
 deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, postgresql, chromium; influxd)
 	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -x /usr/bin/chromium ]; }; then \
@@ -40,6 +46,7 @@ ARTIFACTS       ?= $(CURDIR)/artifacts
 
 test: deps ## Run every test with the race detector (installs what they need first)
 	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) KPILOT_ARTIFACTS=$(ARTIFACTS) $(GO) test -race -count=1 -timeout 20m ./...
+	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) $(GO) -C packaging test -count=1 -timeout 20m ./...
 
 screenshots: deps ## Refresh docs/screenshots from the portal's browser test
 	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) KPILOT_ARTIFACTS=$(ARTIFACTS) $(GO) test -count=1 -run TestSeedFlowsInChromium ./server/portal
@@ -47,18 +54,21 @@ screenshots: deps ## Refresh docs/screenshots from the portal's browser test
 
 test-short: ## Run the unit tests only (no influxd, snmpd or binaries)
 	$(GO) test -short -count=1 ./...
+	$(GO) -C packaging test -short -count=1 ./...
 
 fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
 vet: ## Run go vet
 	$(GO) vet ./...
+	$(GO) -C packaging vet ./...
 
 lint: vet ## Check formatting and vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi
 
 tidy: ## Tidy go.mod (-e: a test-only module of a dependency is not on the proxy)
 	$(GO) mod tidy -e
+	$(GO) -C packaging mod tidy
 
 check: lint test ## What CI runs: lint and every test
 
