@@ -97,7 +97,10 @@ func TestRelease(t *testing.T) {
 
 	t.Run("deb", func(t *testing.T) {
 		requireTool(t, "dpkg-deb")
-		for _, arch := range []struct{ deb string; elf elf.Machine }{{"amd64", elf.EM_X86_64}, {"arm64", elf.EM_AARCH64}} {
+		for _, arch := range []struct {
+			deb string
+			elf elf.Machine
+		}{{"amd64", elf.EM_X86_64}, {"arm64", elf.EM_AARCH64}} {
 			for _, p := range packages {
 				deb := filepath.Join(out, p.Name+"_"+testFull+"_"+arch.deb+".deb")
 				fields, err := command("dpkg-deb", "-f", deb, "Package", "Version", "Architecture", "Depends")
@@ -129,7 +132,10 @@ func TestRelease(t *testing.T) {
 	})
 
 	t.Run("rpm", func(t *testing.T) {
-		for _, arch := range []struct{ rpm string; elf elf.Machine }{{"x86_64", elf.EM_X86_64}, {"aarch64", elf.EM_AARCH64}} {
+		for _, arch := range []struct {
+			rpm string
+			elf elf.Machine
+		}{{"x86_64", elf.EM_X86_64}, {"aarch64", elf.EM_AARCH64}} {
 			for _, p := range packages {
 				pkg, err := rpm.Open(filepath.Join(out, p.Name+"-"+testFull+"-1."+arch.rpm+".rpm"))
 				require.NoError(t, err)
