@@ -68,7 +68,7 @@ lint: vet ## Check formatting and vet
 
 tidy: ## Tidy go.mod (-e: a test-only module of a dependency is not on the proxy)
 	$(GO) mod tidy -e
-	$(GO) -C packaging mod tidy
+	$(GO) -C packaging mod tidy -e
 
 check: lint test ## What CI runs: lint and every test
 
