@@ -317,6 +317,17 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		return up && ifs
 	})
 
+	t.Run("the Grafana dashboard's queries show the agent's data", func(t *testing.T) {
+		waitUntil(t, 30*time.Second, "interface rates (two polls)", func() bool {
+			_, _, ok := influxLast(t, influx, "interface", "in_octets_per_second", assetID, "")
+			return ok
+		})
+		var me struct{ Organization struct{ ID string } }
+		require.Equal(t, http.StatusOK, acmeAdmin.getJSON("/api/v1/me", &me))
+		require.NotEmpty(t, me.Organization.ID)
+		checkGrafanaDashboard(t, influx, me.Organization.ID, []string{assetID, bmcID, ontapID})
+	})
+
 	t.Run("uptime in InfluxDB matches snmpget", func(t *testing.T) {
 		pointTime, uptime, _ := influxLast(t, influx, "system", "uptime_seconds", assetID, "")
 		ticks := snmpgetUint(t, snmpd, ".1.3.6.1.2.1.1.3.0")
@@ -415,6 +426,18 @@ func TestIntegrationEndToEnd(t *testing.T) {
 			`kpilot_server_store_query_duration_seconds_count{op="select"}`, `kpilot_server_http_request_duration_seconds_count{handler="ingest"}`} {
 			require.Contains(t, string(body), m, "server metrics cover ingest, InfluxDB and the store")
 		}
+		scraped := string(body)
+
+		// The example alert rules use only metrics that exist: the agent's,
+		// the server's and the tenant endpoint's.
+		resp, err = http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
+		require.NoError(t, err)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		scraped += string(body)
+		code, kpis := acmeAdmin.do(http.MethodGet, "/api/v1/metrics", nil)
+		require.Equal(t, http.StatusOK, code)
+		checkAlertRules(t, scraped+string(kpis))
 	})
 
 	t.Run("SIGHUP reloads the config", func(t *testing.T) {
