@@ -40,7 +40,7 @@ host only and sends nothing secret. Container images need no curl for it.`,
 				insecure = true
 			}
 			hc := &http.Client{Timeout: timeout, Transport: &http.Transport{
-				Proxy:           nil, // never through a proxy: this host only
+				Proxy:           nil,                                       // never through a proxy: this host only
 				TLSClientConfig: &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // this host's own listener, see Long
 			}}
 			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, target, nil)
