@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -58,9 +59,14 @@ func checkGrafanaDashboard(t *testing.T, influx *devenv.Influxd, org string, ass
 			continue
 		}
 		require.Len(t, p.Targets, 1, p.Title)
-		rows := flux(t, influx, fill.Replace(p.Targets[0].Query), p.Title)
+		query := fill.Replace(p.Targets[0].Query)
+		rows := flux(t, influx, query, p.Title)
 		if !slices.Contains(panelsWithoutE2EData, p.Title) {
-			require.NotEmpty(t, rows, "panel %q shows the agent's data", p.Title)
+			// Rates need two polls that saw the counters move.
+			waitUntil(t, 30*time.Second, "panel "+p.Title+" to show the agent's data", func() bool {
+				rows = flux(t, influx, query, p.Title)
+				return len(rows) > 0
+			})
 		}
 		for _, r := range rows {
 			v, err := strconv.ParseFloat(r["_value"], 64)
