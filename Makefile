@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X $(MODULE)/internal/buildinfo.Version=$(VERSION) -X $(MODULE)
 # module proxy (about two minutes, once; go install caches it in GOPATH/bin).
 INFLUXD_VERSION := v1.8.10
 INFLUXD         := $(shell $(GO) env GOPATH)/bin/influxd
-APT_PACKAGES    := snmpd snmp snmpsim postgresql chromium
+APT_PACKAGES    := snmpd snmp snmpsim postgresql chromium poppler-utils
 SUDO            := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_FLAGS      ?=
 
@@ -30,8 +30,8 @@ build: ## Build kpilot-agent and kpilot-server into bin/
 dist: ## Build the release packages into dist/ (.deb, .rpm, Windows zip, SHA256SUMS)
 	$(GO) -C packaging run ./cmd/kpilot-dist -root $(CURDIR) -out $(CURDIR)/dist -version $(VERSION) -commit $(COMMIT)
 
-deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, postgresql, chromium; influxd)
-	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -x /usr/bin/chromium ]; }; then \
+deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, postgresql, chromium, poppler-utils; influxd)
+	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -x /usr/bin/chromium ] && command -v pdftotext >/dev/null; }; then \
 		echo "installing $(APT_PACKAGES) with apt-get"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \

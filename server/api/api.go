@@ -179,6 +179,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/assets/{id}/inventory", "asset_inventory", user(a.assetInventory)},
 		{"GET", "/api/v1/assets/{id}/inventory/history", "asset_inventory_history", user(a.assetInventoryHistory)},
 		{"GET", "/api/v1/metrics", "exposition", user(a.exposition)},
+		{"GET", "/api/v1/reports/inventory", "report_inventory", user(a.inventoryReport)},
 		{"GET", "/api/v1/assets/{id}/system-key", "system_key", user(a.readSystemKey)},
 		{"POST", "/api/v1/assets/{id}/system-key/send", "system_key_send", user(a.sendSystemKey)},
 		{"POST", "/api/v1/assets/{id}/system-key/rotate", "system_key_rotate", user(a.rotateSystemKey)},

@@ -56,6 +56,10 @@ func systemKey(w *world) string {
 }
 
 var matrix = []endpoint{
+	{method: "GET", path: fixed("/api/v1/reports/inventory"), allow: authenticated},
+	{method: "GET", path: func(w *world) string {
+		return "/api/v1/reports/inventory?format=pdf&asset_id=" + w.assets["a_branch"].ID
+	}, allow: []string{"acme_admin", "acme_viewer", "branch_admin", "s1_admin"}},
 	{method: "GET", path: fixed("/api/v1/me"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/logout"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/session/organization"), body: func(w *world) any {
