@@ -240,6 +240,7 @@ type Store interface {
 	RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error
 
 	Sharing
+	Checkups
 
 	Close() error
 }

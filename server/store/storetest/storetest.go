@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"BatchIDs", testBatchIDs},
 	}
 	tests = append(tests, sharingTests...)
+	tests = append(tests, checkupTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Severity of a check-up finding.
+type Severity string
+
+// Severities, from least to most urgent.
+const (
+	SeverityInfo     Severity = "info"
+	SeverityWarning  Severity = "warning"
+	SeverityCritical Severity = "critical"
+)
+
+// Rank orders severities: info 1, warning 2, critical 3, unknown 0.
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityInfo:
+		return 1
+	case SeverityWarning:
+		return 2
+	case SeverityCritical:
+		return 3
+	}
+	return 0
+}
+
+// FindingResult is what one check-up rule says about one subject (a
+// volume, a backup job, a firmware attribute) of one asset or agent now.
+type FindingResult struct {
+	RuleID   string
+	Kind     string
+	AssetID  string // empty for an agent's finding
+	AgentID  string // set for an agent's finding
+	OUID     string // the asset's or agent's OU
+	Subject  string // what of the asset; empty when the asset as a whole
+	Severity Severity
+	Text     string
+}
+
+// Key identifies a finding across evaluations.
+func (r FindingResult) Key() string {
+	return r.RuleID + "\x00" + r.AssetID + "\x00" + r.AgentID + "\x00" + r.Subject
+}
+
+// Finding is a FindingResult with its history: opened when a rule first
+// said it, refreshed while it keeps saying it, resolved when it stops.
+// A finding that comes back after it was resolved is a new finding.
+type Finding struct {
+	ID    string
+	OrgID string // the organization the asset or agent belongs to
+	FindingResult
+	OpenedAt   time.Time
+	LastSeenAt time.Time
+	ResolvedAt time.Time // zero while open
+	AckedAt    time.Time // zero until acknowledged
+	AckedBy    string    // user id
+	AckNote    string
+}
+
+// Open reports whether the finding still holds.
+func (f Finding) Open() bool { return f.ResolvedAt.IsZero() }
+
+// FindingFilter selects findings; OrgID is required.
+type FindingFilter struct {
+	OrgID    string
+	AssetIDs []string // only these assets (nil: any; agent findings only with Agents)
+	Agents   bool     // include agent findings
+	Open     *bool    // nil: open and resolved
+	Since    time.Time
+	Limit    int
+}
+
+// CheckupRules is an organization's own check-up rule set.
+type CheckupRules struct {
+	OrgID     string
+	Doc       []byte // the YAML document as the user sent it
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// Checkups stores check-up rules and findings.
+type Checkups interface {
+	// OrganizationIDs lists every organization's id; the scheduler
+	// evaluates the check-ups of each.
+	OrganizationIDs(ctx context.Context) ([]string, error)
+	// CheckupRules returns an organization's own rules, ErrNotFound when
+	// it has none (the server's defaults apply).
+	CheckupRules(ctx context.Context, orgID string) (CheckupRules, error)
+	// PutCheckupRules replaces them; a nil Doc deletes them.
+	PutCheckupRules(ctx context.Context, r CheckupRules) error
+	// ReconcileFindings records one evaluation of an organization:
+	// results is everything its rules say now. A result without an open
+	// finding opens one; an open finding is refreshed (severity, text,
+	// last seen); an open finding no result names is resolved. It returns
+	// the findings it opened. Concurrent evaluations of one organization
+	// (two replicas) open a finding once.
+	ReconcileFindings(ctx context.Context, orgID string, results []FindingResult, now time.Time) ([]Finding, error)
+	Findings(ctx context.Context, f FindingFilter) ([]Finding, error)
+	Finding(ctx context.Context, id string) (Finding, error)
+	// AckFinding acknowledges a finding (again: the newest note wins).
+	AckFinding(ctx context.Context, id, userID, note string, at time.Time) error
+}

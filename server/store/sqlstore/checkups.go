@@ -1,0 +1,180 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kpilot/kpilot/server/store"
+)
+
+// OrganizationIDs implements store.Checkups.
+func (d *DB) OrganizationIDs(ctx context.Context) ([]string, error) {
+	return queryAll(ctx, d.db, "organizations", func(r rowScanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, `SELECT id FROM organizations ORDER BY id`)
+}
+
+// CheckupRules implements store.Checkups.
+func (d *DB) CheckupRules(ctx context.Context, orgID string) (store.CheckupRules, error) {
+	r := store.CheckupRules{OrgID: orgID}
+	var doc string
+	var at int64
+	err := d.db.QueryRowContext(ctx, `SELECT doc, updated_by, updated_at FROM checkup_rules WHERE org_id = $1`, orgID).
+		Scan(&doc, &r.UpdatedBy, &at)
+	if err != nil {
+		return r, notFound(err, "check-up rules of "+orgID)
+	}
+	r.Doc, r.UpdatedAt = []byte(doc), fromMS(at)
+	return r, nil
+}
+
+// PutCheckupRules implements store.Checkups.
+func (d *DB) PutCheckupRules(ctx context.Context, r store.CheckupRules) error {
+	var err error
+	if r.Doc == nil {
+		_, err = d.db.ExecContext(ctx, `DELETE FROM checkup_rules WHERE org_id = $1`, r.OrgID)
+	} else {
+		_, err = d.db.ExecContext(ctx,
+			`INSERT INTO checkup_rules (org_id, doc, updated_by, updated_at) VALUES ($1, $2, $3, $4)
+			 ON CONFLICT (org_id) DO UPDATE SET doc = excluded.doc, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+			r.OrgID, string(r.Doc), r.UpdatedBy, ms(r.UpdatedAt))
+	}
+	if err != nil {
+		return fmt.Errorf("storing check-up rules of %s: %w", r.OrgID, err)
+	}
+	return nil
+}
+
+const findingCols = `id, org_id, rule_id, kind, asset_id, agent_id, ou_id, subject, severity, text,
+	opened_at, last_seen_at, resolved_at, acked_at, acked_by, ack_note`
+
+func scanFinding(row rowScanner) (store.Finding, error) {
+	var f store.Finding
+	var opened, seen, resolved, acked int64
+	err := row.Scan(&f.ID, &f.OrgID, &f.RuleID, &f.Kind, &f.AssetID, &f.AgentID, &f.OUID, &f.Subject, &f.Severity, &f.Text,
+		&opened, &seen, &resolved, &acked, &f.AckedBy, &f.AckNote)
+	f.OpenedAt, f.LastSeenAt, f.ResolvedAt, f.AckedAt = fromMS(opened), fromMS(seen), fromMS(resolved), fromMS(acked)
+	return f, err
+}
+
+// ReconcileFindings implements store.Checkups.
+func (d *DB) ReconcileFindings(ctx context.Context, orgID string, results []store.FindingResult, now time.Time) ([]store.Finding, error) {
+	var opened []store.Finding
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		opened = nil
+		open, err := queryAll(ctx, tx, "open findings", scanFinding,
+			`SELECT `+findingCols+` FROM findings WHERE org_id = $1 AND resolved_at = 0`, orgID)
+		if err != nil {
+			return err
+		}
+		byKey := make(map[string]store.Finding, len(open))
+		for _, f := range open {
+			byKey[f.Key()] = f
+		}
+		seen := map[string]bool{}
+		for _, r := range results {
+			k := r.Key()
+			if seen[k] {
+				continue // a rule named the same subject twice: the first counts
+			}
+			seen[k] = true
+			if f, ok := byKey[k]; ok {
+				if _, err := tx.ExecContext(ctx,
+					`UPDATE findings SET severity = $1, text = $2, ou_id = $3, last_seen_at = $4 WHERE id = $5`,
+					r.Severity, r.Text, r.OUID, ms(now), f.ID); err != nil {
+					return fmt.Errorf("refreshing finding %s: %w", f.ID, err)
+				}
+				continue
+			}
+			f := store.Finding{ID: uuid.NewString(), OrgID: orgID, FindingResult: r,
+				OpenedAt: now.UTC().Truncate(time.Millisecond), LastSeenAt: now.UTC().Truncate(time.Millisecond)}
+			// DO NOTHING: another replica opened it a moment ago.
+			res, err := tx.ExecContext(ctx, `INSERT INTO findings (`+findingCols+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 0, 0, '', '')
+				ON CONFLICT DO NOTHING`,
+				f.ID, orgID, r.RuleID, r.Kind, r.AssetID, r.AgentID, r.OUID, r.Subject, r.Severity, r.Text, ms(now))
+			if err != nil {
+				return fmt.Errorf("opening finding %s of rule %s: %w", r.Subject, r.RuleID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				opened = append(opened, f)
+			}
+		}
+		for k, f := range byKey {
+			if seen[k] {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE findings SET resolved_at = $1 WHERE id = $2`, ms(now), f.ID); err != nil {
+				return fmt.Errorf("resolving finding %s: %w", f.ID, err)
+			}
+		}
+		return nil
+	})
+	return opened, err
+}
+
+// Findings implements store.Checkups: newest first.
+func (d *DB) Findings(ctx context.Context, f store.FindingFilter) ([]store.Finding, error) {
+	where := []string{"org_id = $1"}
+	args := []any{f.OrgID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.AssetIDs != nil {
+		var who []string
+		if len(f.AssetIDs) > 0 {
+			ph := make([]string, len(f.AssetIDs))
+			for i, id := range f.AssetIDs {
+				ph[i] = arg(id)
+			}
+			who = append(who, "asset_id IN ("+strings.Join(ph, ", ")+")")
+		}
+		if f.Agents {
+			who = append(who, "agent_id <> ''")
+		}
+		if len(who) == 0 {
+			return nil, nil
+		}
+		where = append(where, "("+strings.Join(who, " OR ")+")")
+	} else if !f.Agents {
+		where = append(where, "agent_id = ''")
+	}
+	if f.Open != nil {
+		if *f.Open {
+			where = append(where, "resolved_at = 0")
+		} else {
+			where = append(where, "resolved_at <> 0")
+		}
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "(opened_at >= "+arg(ms(f.Since))+" OR resolved_at = 0 OR resolved_at >= "+arg(ms(f.Since))+")")
+	}
+	q := `SELECT ` + findingCols + ` FROM findings WHERE ` + strings.Join(where, " AND ") + ` ORDER BY opened_at DESC, id`
+	if f.Limit > 0 {
+		q += " LIMIT " + arg(f.Limit)
+	}
+	return queryAll(ctx, d.db, "findings", scanFinding, q, args...)
+}
+
+// Finding implements store.Checkups.
+func (d *DB) Finding(ctx context.Context, id string) (store.Finding, error) {
+	f, err := scanFinding(d.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE id = $1`, id))
+	if err != nil {
+		return f, notFound(err, "finding")
+	}
+	return f, nil
+}
+
+// AckFinding implements store.Checkups.
+func (d *DB) AckFinding(ctx context.Context, id, userID, note string, at time.Time) error {
+	return d.exec1(ctx, "finding "+id, `UPDATE findings SET acked_at = $1, acked_by = $2, ack_note = $3 WHERE id = $4`,
+		ms(at), userID, note, id)
+}
+

@@ -1,0 +1,158 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/store"
+)
+
+var checkupTests = []struct {
+	name string
+	f    func(t *testing.T, s store.Store)
+}{
+	{"CheckupRulesPerOrganization", testCheckupRules},
+	{"FindingsOpenRefreshResolve", testFindingsLifecycle},
+	{"FindingsOpenOnceUnderConcurrency", testFindingsConcurrent},
+	{"FindingsFilter", testFindingsFilter},
+}
+
+func testCheckupRules(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b := newOrg(t, s, "A"), newOrg(t, s, "B")
+	_, err := s.CheckupRules(ctx, a.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	require.NoError(t, s.PutCheckupRules(ctx, store.CheckupRules{OrgID: a.ID, Doc: []byte("rules: []\n"), UpdatedBy: "u1", UpdatedAt: at}))
+	require.NoError(t, s.PutCheckupRules(ctx, store.CheckupRules{OrgID: a.ID, Doc: []byte("rules: [x]\n"), UpdatedBy: "u2", UpdatedAt: at}))
+	got, err := s.CheckupRules(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, "rules: [x]\n", string(got.Doc))
+	require.Equal(t, "u2", got.UpdatedBy)
+	require.Equal(t, at, got.UpdatedAt)
+	_, err = s.CheckupRules(ctx, b.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "another organization's rules are its own")
+	require.NoError(t, s.PutCheckupRules(ctx, store.CheckupRules{OrgID: a.ID}))
+	_, err = s.CheckupRules(ctx, a.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "a nil document deletes")
+
+	ids, err := s.OrganizationIDs(ctx)
+	require.NoError(t, err)
+	require.Subset(t, ids, []string{a.ID, b.ID})
+}
+
+func result(rule, asset, subject string, sev store.Severity, text string) store.FindingResult {
+	return store.FindingResult{RuleID: rule, Kind: "storage_used", AssetID: asset, Subject: subject, Severity: sev, Text: text}
+}
+
+func testFindingsLifecycle(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s, "A")
+	t0 := time.Now().UTC().Truncate(time.Millisecond)
+	r1 := result("storage", "as1", "/var", store.SeverityWarning, "86% full")
+	r2 := result("storage", "as1", "/data", store.SeverityWarning, "90% full")
+	opened, err := s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1, r2}, t0)
+	require.NoError(t, err)
+	require.Len(t, opened, 2)
+
+	// Still /var, now critical; /data is gone.
+	r1.Severity, r1.Text = store.SeverityCritical, "96% full"
+	t1 := t0.Add(time.Minute)
+	opened, err = s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1}, t1)
+	require.NoError(t, err)
+	require.Empty(t, opened, "a finding that holds is refreshed, not opened again")
+	all, err := s.Findings(ctx, store.FindingFilter{OrgID: o.ID})
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	byS := map[string]store.Finding{}
+	for _, f := range all {
+		byS[f.Subject] = f
+	}
+	require.True(t, byS["/var"].Open())
+	require.Equal(t, store.SeverityCritical, byS["/var"].Severity)
+	require.Equal(t, "96% full", byS["/var"].Text)
+	require.Equal(t, t0, byS["/var"].OpenedAt)
+	require.Equal(t, t1, byS["/var"].LastSeenAt)
+	require.False(t, byS["/data"].Open())
+	require.Equal(t, t1, byS["/data"].ResolvedAt)
+
+	require.NoError(t, s.AckFinding(ctx, byS["/var"].ID, "u1", "ordering disks", t1))
+	f, err := s.Finding(ctx, byS["/var"].ID)
+	require.NoError(t, err)
+	require.Equal(t, "u1", f.AckedBy)
+	require.Equal(t, "ordering disks", f.AckNote)
+	require.Equal(t, t1, f.AckedAt)
+	require.ErrorIs(t, s.AckFinding(ctx, "missing", "u1", "", t1), store.ErrNotFound)
+
+	// /data comes back: a new finding; the resolved one stays history.
+	opened, err = s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1, r2}, t1.Add(time.Minute))
+	require.NoError(t, err)
+	require.Len(t, opened, 1)
+	require.Equal(t, "/data", opened[0].Subject)
+	require.NotEqual(t, byS["/data"].ID, opened[0].ID)
+	open := true
+	now, err := s.Findings(ctx, store.FindingFilter{OrgID: o.ID, Open: &open})
+	require.NoError(t, err)
+	require.Len(t, now, 2)
+}
+
+func testFindingsConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s, "A")
+	now := time.Now()
+	rs := []store.FindingResult{result("r", "as1", "x", store.SeverityWarning, "t")}
+	var wg sync.WaitGroup
+	total := make(chan int, 8)
+	for range 8 {
+		wg.Go(func() {
+			opened, err := s.ReconcileFindings(ctx, o.ID, rs, now)
+			if err == nil {
+				total <- len(opened)
+			}
+		})
+	}
+	wg.Wait()
+	close(total)
+	n := 0
+	for v := range total {
+		n += v
+	}
+	require.Equal(t, 1, n, "eight evaluations at once open the finding once")
+	all, err := s.Findings(ctx, store.FindingFilter{OrgID: o.ID})
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+}
+
+func testFindingsFilter(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b := newOrg(t, s, "A"), newOrg(t, s, "B")
+	now := time.Now()
+	agent := store.FindingResult{RuleID: "silent", Kind: "agent_silent", AgentID: "ag1", Severity: store.SeverityWarning, Text: "silent"}
+	_, err := s.ReconcileFindings(ctx, a.ID, []store.FindingResult{
+		result("r", "as1", "x", store.SeverityWarning, "t"), result("r", "as2", "x", store.SeverityWarning, "t"), agent}, now)
+	require.NoError(t, err)
+	_, err = s.ReconcileFindings(ctx, b.ID, []store.FindingResult{result("r", "bs1", "x", store.SeverityWarning, "t")}, now)
+	require.NoError(t, err)
+
+	subjects := func(f store.FindingFilter) []string {
+		got, err := s.Findings(ctx, f)
+		require.NoError(t, err)
+		var out []string
+		for _, x := range got {
+			out = append(out, x.AssetID+x.AgentID)
+		}
+		return out
+	}
+	require.ElementsMatch(t, []string{"as1", "as2"}, subjects(store.FindingFilter{OrgID: a.ID}))
+	require.ElementsMatch(t, []string{"as1", "as2", "ag1"}, subjects(store.FindingFilter{OrgID: a.ID, Agents: true}))
+	require.ElementsMatch(t, []string{"as2"}, subjects(store.FindingFilter{OrgID: a.ID, AssetIDs: []string{"as2", "bs1"}}))
+	require.Empty(t, subjects(store.FindingFilter{OrgID: a.ID, AssetIDs: []string{}}), "an empty list is nothing, not everything")
+	require.ElementsMatch(t, []string{"ag1"}, subjects(store.FindingFilter{OrgID: a.ID, AssetIDs: []string{}, Agents: true}))
+	require.Len(t, subjects(store.FindingFilter{OrgID: a.ID, Limit: 1}), 1)
+	require.ElementsMatch(t, []string{"bs1"}, subjects(store.FindingFilter{OrgID: b.ID, Agents: true}))
+	closed := false
+	require.Empty(t, subjects(store.FindingFilter{OrgID: a.ID, Open: &closed}))
+}

@@ -1,0 +1,114 @@
+package tsdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kpilot/kpilot/internal/kpi"
+)
+
+// OrgQuery asks for some fields of some measurements of every asset of
+// one organization, or of the listed ones: what check-ups and reports
+// read in one query instead of one per asset.
+type OrgQuery struct {
+	OrgID        string
+	AssetIDs     []string // empty: every asset of the organization
+	Measurements []string
+	Fields       []string
+	Start, Stop  time.Time
+	Every        time.Duration // aggregation window; 0 returns raw points
+	Fn           string        // aggregate, with Every
+}
+
+// Validate checks every part that goes into Flux text.
+func (q OrgQuery) Validate() error {
+	var errs []error
+	if !idRE.MatchString(q.OrgID) {
+		errs = append(errs, errors.New("invalid organization id"))
+	}
+	for _, id := range q.AssetIDs {
+		if !idRE.MatchString(id) {
+			errs = append(errs, fmt.Errorf("invalid asset id %q", id))
+		}
+	}
+	if len(q.Measurements) == 0 || len(q.Fields) == 0 {
+		errs = append(errs, errors.New("name at least one measurement and one field"))
+	}
+	for _, n := range append(append([]string(nil), q.Measurements...), q.Fields...) {
+		if !kpi.ValidName(n) {
+			errs = append(errs, fmt.Errorf("name %q: use lowercase letters, digits and _", n))
+		}
+	}
+	if q.Start.IsZero() || q.Stop.IsZero() || !q.Start.Before(q.Stop) {
+		errs = append(errs, errors.New("start must be before stop"))
+	}
+	if q.Every < 0 || (q.Every > 0 && q.Every < time.Second) {
+		errs = append(errs, errors.New("every must be at least 1s"))
+	}
+	if q.Every > 0 && q.Stop.Sub(q.Start)/q.Every > 10_000 {
+		errs = append(errs, errors.New("too many windows: at most 10000 per query; use a larger every"))
+	}
+	if (q.Every > 0 || q.Fn != "") && !Aggregates[q.Fn] {
+		errs = append(errs, fmt.Errorf("fn %q: must be one of mean, max, min, last, sum, count", q.Fn))
+	}
+	if q.Fn != "" && q.Every == 0 {
+		errs = append(errs, errors.New("fn needs every (the aggregation window)"))
+	}
+	return errors.Join(errs...)
+}
+
+// Flux renders the query. Exported for tests that feed it hostile input.
+func (q OrgQuery) Flux(bucket string) (string, error) {
+	if err := q.Validate(); err != nil {
+		return "", err
+	}
+	in := func(col string, vals []string) string {
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = "r." + col + " == " + fluxString(v)
+		}
+		return "(" + strings.Join(parts, " or ") + ")"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "from(bucket: %s)\n", fluxString(bucket))
+	fmt.Fprintf(&b, "  |> range(start: %s, stop: %s)\n", fluxTime(q.Start), fluxTime(q.Stop))
+	fmt.Fprintf(&b, "  |> filter(fn: (r) => r.%s == %s)\n", OrgTag, fluxString(q.OrgID))
+	if len(q.AssetIDs) > 0 {
+		fmt.Fprintf(&b, "  |> filter(fn: (r) => %s)\n", in(AssetTag, q.AssetIDs))
+	}
+	fmt.Fprintf(&b, "  |> filter(fn: (r) => %s and %s)\n", in("_measurement", q.Measurements), in("_field", q.Fields))
+	if q.Every > 0 {
+		fmt.Fprintf(&b, "  |> aggregateWindow(every: %ds, fn: %s, createEmpty: false)\n", int64(q.Every/time.Second), q.Fn)
+	}
+	return b.String(), nil
+}
+
+// OrgSeries runs q; each series carries its asset id.
+func (i *Influx) OrgSeries(ctx context.Context, q OrgQuery) ([]Series, error) {
+	var out []Series
+	ids := q.AssetIDs
+	if len(ids) == 0 {
+		ids = []string{""}
+	}
+	// Asset lists are chunked like LatestMany's, so that the filter
+	// stays short enough to be pushed down to the storage engine.
+	for start := 0; start < len(ids); start += latestChunk {
+		c := q
+		if ids[0] != "" {
+			c.AssetIDs = ids[start:min(start+latestChunk, len(ids))]
+		}
+		flux, err := c.Flux(i.bucket)
+		if err != nil {
+			return nil, err
+		}
+		s, err := i.run(ctx, flux)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
+	}
+	return out, nil
+}
