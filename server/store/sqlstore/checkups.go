@@ -177,4 +177,3 @@ func (d *DB) AckFinding(ctx context.Context, id, userID, note string, at time.Ti
 	return d.exec1(ctx, "finding "+id, `UPDATE findings SET acked_at = $1, acked_by = $2, ack_note = $3 WHERE id = $4`,
 		ms(at), userID, note, id)
 }
-
