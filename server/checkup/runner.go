@@ -1,0 +1,267 @@
+package checkup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/tsdb"
+)
+
+// TSDB is what the runner reads of InfluxDB.
+type TSDB interface {
+	LatestMany(ctx context.Context, refs []tsdb.AssetRef, lookback time.Duration) (map[string][]tsdb.Series, error)
+	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)
+}
+
+// Runner evaluates every organization's check-ups on a schedule.
+type Runner struct {
+	store    store.Store
+	tsdb     TSDB
+	defaults RuleSet
+	log      *slog.Logger
+	now      func() time.Time
+	notify   func(ctx context.Context, orgID string, opened []store.Finding)
+
+	runs     *prometheus.CounterVec
+	duration prometheus.Histogram
+	opened   prometheus.Counter
+}
+
+// Option configures a Runner.
+type Option func(*Runner)
+
+// WithNotify calls f with the findings each evaluation opened (webhooks).
+func WithNotify(f func(ctx context.Context, orgID string, opened []store.Finding)) Option {
+	return func(r *Runner) { r.notify = f }
+}
+
+// WithClock replaces time.Now (tests).
+func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = now } }
+
+// NewRunner returns a runner; defaults are the rules of organizations
+// without their own. reg receives the runner's metrics (may be nil).
+func NewRunner(s store.Store, ts TSDB, defaults RuleSet, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *Runner {
+	r := &Runner{store: s, tsdb: ts, defaults: defaults, log: log, now: time.Now,
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kpilot_checkup_evaluations_total",
+			Help: "Check-up evaluations of one organization, by result (ok, error)."}, []string{"result"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kpilot_checkup_evaluation_duration_seconds",
+			Help: "Time to evaluate one organization's check-ups.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 9)}),
+		opened: prometheus.NewCounter(prometheus.CounterOpts{Name: "kpilot_checkup_findings_opened_total",
+			Help: "Findings check-ups opened."}),
+	}
+	if reg != nil {
+		reg.MustRegister(r.runs, r.duration, r.opened)
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// Rules returns an organization's rule set and whether it is its own
+// (false: the server's defaults).
+func (r *Runner) Rules(ctx context.Context, orgID string) (RuleSet, bool, error) {
+	own, err := r.store.CheckupRules(ctx, orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return r.defaults, false, nil
+	}
+	if err != nil {
+		return RuleSet{}, false, err
+	}
+	rs, err := Parse(own.Doc)
+	if err != nil {
+		return RuleSet{}, true, fmt.Errorf("stored rules of organization %s: %w", orgID, err)
+	}
+	return rs, true, nil
+}
+
+// Run evaluates every organization each interval until ctx ends.
+func (r *Runner) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("check-ups", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce evaluates every organization once. One organization's failure
+// (InfluxDB down, broken stored rules) does not stop the others; their
+// errors are joined.
+func (r *Runner) RunOnce(ctx context.Context) error {
+	ids, err := r.store.OrganizationIDs(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, err := r.Evaluate(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Evaluate evaluates one organization's check-ups now and records the
+// findings; it returns those it opened. Nothing is recorded when any
+// input cannot be read: a finding is resolved only by data that shows it
+// no longer holds, never by InfluxDB being away.
+func (r *Runner) Evaluate(ctx context.Context, orgID string) ([]store.Finding, error) {
+	start := time.Now()
+	opened, err := r.evaluate(ctx, orgID)
+	r.duration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		r.runs.WithLabelValues("error").Inc()
+		return nil, fmt.Errorf("check-ups of organization %s: %w", orgID, err)
+	}
+	r.runs.WithLabelValues("ok").Inc()
+	r.opened.Add(float64(len(opened)))
+	if len(opened) > 0 {
+		r.log.Info("check-ups opened findings", "org", orgID, "count", len(opened))
+		if r.notify != nil {
+			r.notify(ctx, orgID, opened)
+		}
+	}
+	return opened, nil
+}
+
+func (r *Runner) evaluate(ctx context.Context, orgID string) ([]store.Finding, error) {
+	rs, _, err := r.Rules(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.Input(ctx, orgID, rs)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Assets) == 0 && len(in.Agents) == 0 {
+		// Nothing to check (a partner organization): skip the write,
+		// unless findings are left open from assets since deleted.
+		open := true
+		left, err := r.store.Findings(ctx, store.FindingFilter{OrgID: orgID, Agents: true, Open: &open, Limit: 1})
+		if err != nil || len(left) == 0 {
+			return nil, err
+		}
+	}
+	return r.store.ReconcileFindings(ctx, orgID, Evaluate(rs, in), in.Now)
+}
+
+// Input gathers what rs needs of one organization.
+func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, error) {
+	in := Input{Now: r.now(), OrgID: orgID, Attributes: map[string]map[string]any{}}
+	var err error
+	if in.Assets, err = r.store.Assets(ctx, orgID); err != nil {
+		return in, err
+	}
+	if in.OUs, err = r.store.OUs(ctx, orgID); err != nil {
+		return in, err
+	}
+	if in.Agents, err = r.store.Agents(ctx, orgID); err != nil {
+		return in, err
+	}
+	if len(in.Assets) == 0 {
+		return in, nil
+	}
+	need := map[Kind]bool{}
+	history, window := 0.0, 0.0
+	for _, rule := range rs.Rules {
+		if rule.Disabled {
+			continue
+		}
+		need[rule.Kind] = true
+		if rule.Kind == StorageForecast {
+			history = max(history, cmpOr(rule.HistoryDays, 14))
+		}
+		if rule.Kind == UnexpectedReboot {
+			window = max(window, cmpOr(rule.WindowHours, 24))
+		}
+	}
+	if need[FirmwareDrift] {
+		for _, a := range in.Assets {
+			_, doc, err := r.store.Inventory(ctx, a.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return in, err
+			}
+			var inv struct {
+				Attributes map[string]any `json:"attributes"`
+			}
+			if err := json.Unmarshal(doc, &inv); err != nil {
+				return in, fmt.Errorf("inventory of asset %s: %w", a.ID, err)
+			}
+			in.Attributes[a.ID] = inv.Attributes
+		}
+	}
+	if need[StorageUsed] || need[Health] || need[BackupFailed] || need[BackupAge] {
+		refs := make([]tsdb.AssetRef, len(in.Assets))
+		for i, a := range in.Assets {
+			refs[i] = tsdb.AssetRef{OrgID: orgID, AssetID: a.ID}
+		}
+		if in.Latest, err = r.tsdb.LatestMany(ctx, refs, LatestLookback); err != nil {
+			return in, err
+		}
+	}
+	if history > 0 {
+		span := time.Duration(history * 24 * float64(time.Hour))
+		// About 56 windows: four a day over two weeks.
+		every := max(time.Hour, (span/56).Truncate(time.Hour))
+		ss, err := r.tsdb.OrgSeries(ctx, tsdb.OrgQuery{OrgID: orgID, Measurements: StorageMeasurements, Fields: StorageFields,
+			Start: in.Now.Add(-span), Stop: in.Now, Every: every, Fn: "mean"})
+		if err != nil {
+			return in, err
+		}
+		in.Storage = bySeriesAsset(ss)
+	}
+	if window > 0 {
+		ss, err := r.tsdb.OrgSeries(ctx, tsdb.OrgQuery{OrgID: orgID, Measurements: []string{"reboot"}, Fields: []string{"last_seen_up"},
+			Start: in.Now.Add(-time.Duration(window * float64(time.Hour))), Stop: in.Now.Add(time.Second)})
+		if err != nil {
+			return in, err
+		}
+		in.Reboots = map[string][]time.Time{}
+		for _, s := range ss {
+			for _, p := range s.Points {
+				in.Reboots[s.AssetID] = append(in.Reboots[s.AssetID], p.Time)
+			}
+		}
+		for id := range in.Reboots {
+			slices.SortFunc(in.Reboots[id], time.Time.Compare)
+			in.Reboots[id] = slices.Compact(in.Reboots[id])
+		}
+	}
+	return in, nil
+}
+
+func bySeriesAsset(ss []tsdb.Series) map[string][]tsdb.Series {
+	out := map[string][]tsdb.Series{}
+	for _, s := range ss {
+		out[s.AssetID] = append(out[s.AssetID], s)
+	}
+	return out
+}
+
+func cmpOr(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
