@@ -223,7 +223,7 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 	if history > 0 {
 		span := time.Duration(history * 24 * float64(time.Hour))
 		// About 56 windows: four a day over two weeks.
-		every := max(time.Hour, (span/56).Truncate(time.Hour))
+		every := max(time.Hour, (span / 56).Truncate(time.Hour))
 		ss, err := r.tsdb.OrgSeries(ctx, tsdb.OrgQuery{OrgID: orgID, Measurements: StorageMeasurements, Fields: StorageFields,
 			Start: in.Now.Add(-span), Stop: in.Now, Every: every, Fn: "mean"})
 		if err != nil {

@@ -161,18 +161,18 @@ func TestCheckupsOverScriptedHistories(t *testing.T) {
 
 	got := h.open(t)
 	want := map[string]store.Severity{
-		"storage-used nas storage,descr=/volume2":                          store.SeverityCritical,
-		"storage-forecast nas storage,descr=/volume1":                      store.SeverityWarning,
-		"firmware-drift nas os_version":                                    store.SeverityInfo,
-		"health esx server_health,system=1 health_code":                    store.SeverityCritical,
-		"health esx server_health,system=1 fans_health_code":               store.SeverityWarning,
+		"storage-used nas storage,descr=/volume2":                               store.SeverityCritical,
+		"storage-forecast nas storage,descr=/volume1":                           store.SeverityWarning,
+		"firmware-drift nas os_version":                                         store.SeverityInfo,
+		"health esx server_health,system=1 health_code":                         store.SeverityCritical,
+		"health esx server_health,system=1 fans_health_code":                    store.SeverityWarning,
 		"unexpected-reboot esx " + h.now.Add(-3*time.Hour).Format(time.RFC3339): store.SeverityWarning,
-		"backup-failed veeam backup_job,backup_server=b1,job=Daily":        store.SeverityCritical,
-		"backup-failed veeam backup_job,backup_server=b1,job=Monthly":      store.SeverityWarning,
-		"backup-age veeam backup_job,backup_server=b1,job=Daily":           store.SeverityWarning,
-		"backup-age veeam backup_job,backup_server=b1,job=Weekly":          store.SeverityCritical,
-		"backup-age veeam backup_job,backup_server=b1,job=Monthly":         store.SeverityCritical,
-		"agent-silent agent ":                                              store.SeverityWarning,
+		"backup-failed veeam backup_job,backup_server=b1,job=Daily":             store.SeverityCritical,
+		"backup-failed veeam backup_job,backup_server=b1,job=Monthly":           store.SeverityWarning,
+		"backup-age veeam backup_job,backup_server=b1,job=Daily":                store.SeverityWarning,
+		"backup-age veeam backup_job,backup_server=b1,job=Weekly":               store.SeverityCritical,
+		"backup-age veeam backup_job,backup_server=b1,job=Monthly":              store.SeverityCritical,
+		"agent-silent agent ":                                                   store.SeverityWarning,
 	}
 	gotSev := map[string]store.Severity{}
 	for k, f := range got {
