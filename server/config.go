@@ -29,8 +29,19 @@ type Config struct {
 	Sessions    SessionsConfig `yaml:"sessions"`
 	// PublicURL is the server's address as users reach it; links in
 	// invitations and password resets start with it.
-	PublicURL string     `yaml:"public_url"`
-	Mail      MailConfig `yaml:"mail"`
+	PublicURL string        `yaml:"public_url"`
+	Mail      MailConfig    `yaml:"mail"`
+	Checkups  CheckupConfig `yaml:"checkups"`
+}
+
+// CheckupConfig schedules the check-ups (docs/checkups.md).
+type CheckupConfig struct {
+	// Interval between evaluations of every organization; 0 turns the
+	// schedule off (POST /api/v1/checkups/run still evaluates).
+	Interval yamlconf.Duration `yaml:"interval"`
+	// RulesFile holds the rules of organizations without their own; the
+	// built-in defaults when empty.
+	RulesFile string `yaml:"rules_file"`
 }
 
 // MailConfig selects how the server sends email: through SMTP when
@@ -125,6 +136,7 @@ func DefaultConfig() Config {
 		},
 		PublicURL: "http://127.0.0.1:8080",
 		Mail:      MailConfig{From: "kpilot <noreply@kpilot.invalid>"},
+		Checkups:  CheckupConfig{Interval: yamlconf.Duration(5 * time.Minute)},
 	}
 }
 
@@ -205,6 +217,9 @@ func (c *Config) Validate() error {
 	case "", "starttls", "tls", "none":
 	default:
 		errs = append(errs, fmt.Errorf("mail.smtp.tls %q: must be starttls, tls or none", c.Mail.SMTP.TLS))
+	}
+	if i := c.Checkups.Interval.D(); i != 0 && i < time.Minute {
+		errs = append(errs, errors.New("checkups.interval: at least 1m, or 0 to turn the schedule off"))
 	}
 	if c.Mail.SMTP.Host == "" && c.Mail.OutboxDir == "" && c.DataDir != "" {
 		c.Mail.OutboxDir = filepath.Join(c.DataDir, "outbox")

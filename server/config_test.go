@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,6 +26,7 @@ func TestConfigErrors(t *testing.T) {
 		{"limits", "influxdb:\n  url: http://x\nlimits:\n  ingest_max_bytes: 10\n", "limits:"},
 		{"postgres without dsn", "influxdb:\n  url: http://x\ndatabase:\n  driver: postgres\n", "database.dsn: missing"},
 		{"unknown driver", "influxdb:\n  url: http://x\ndatabase:\n  driver: mysql\n", `database.driver "mysql": must be sqlite or postgres`},
+		{"checkups too often", "influxdb:\n  url: http://x\ncheckups:\n  interval: 10s\n", "checkups.interval: at least 1m"},
 		{"token from missing env", "influxdb:\n  url: http://x\n  token: ${KPILOT_NO_SUCH_VAR}\n", "KPILOT_NO_SUCH_VAR is not set"},
 	}
 	for _, tt := range tests {
@@ -35,4 +37,33 @@ func TestConfigErrors(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+func TestCheckupRulesFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.InfluxDB.URL = "http://127.0.0.1:1"
+	cfg.DataDir = dir
+	require.NoError(t, cfg.Validate())
+	cfg.Checkups.RulesFile = filepath.Join(dir, "missing.yaml")
+	_, err := New(t.Context(), &cfg, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "checkups.rules_file: open "+cfg.Checkups.RulesFile)
+
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("rules:\n  - {id: x, kind: storage_used}\n"), 0o600))
+	cfg.Checkups.RulesFile = bad
+	_, err = New(t.Context(), &cfg, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "checkups.rules_file "+bad+": rule 1 (x): storage_used needs warning or critical")
+
+	good := filepath.Join(dir, "good.yaml")
+	require.NoError(t, os.WriteFile(good, []byte("# ours\nrules:\n  - {id: x, kind: health}\n"), 0o600))
+	cfg.Checkups.RulesFile = good
+	s, err := New(t.Context(), &cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer s.Close()
+	rs, own, err := s.checks.Rules(t.Context(), "any")
+	require.NoError(t, err)
+	require.False(t, own)
+	require.Len(t, rs.Rules, 1)
+	require.Equal(t, "# ours\nrules:\n  - {id: x, kind: health}\n", string(s.checks.DefaultsYAML()))
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/server/api"
+	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
 	"github.com/kpilot/kpilot/server/store"
@@ -35,6 +37,7 @@ type Server struct {
 	influx *tsdb.Influx
 	reg    *prometheus.Registry
 	api    *api.API
+	checks *checkup.Runner
 }
 
 // OpenStore opens the configured metadata store, migrating its schema.
@@ -84,8 +87,31 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg,
-		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL))}, nil
+	checks, err := newCheckups(cfg, st, influx, log, reg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks,
+		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
+			api.WithCheckups(checks))}, nil
+}
+
+// newCheckups prepares the check-up runner with the configured default
+// rules (checkups.rules_file, else the built-in ones).
+func newCheckups(cfg *Config, st store.Store, influx *tsdb.Influx, log *slog.Logger, reg prometheus.Registerer) (*checkup.Runner, error) {
+	defaults, opts := checkup.DefaultRules(), []checkup.Option(nil)
+	if f := cfg.Checkups.RulesFile; f != "" {
+		doc, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("checkups.rules_file: %w", err)
+		}
+		if defaults, err = checkup.Parse(doc); err != nil {
+			return nil, fmt.Errorf("checkups.rules_file %s: %w", f, err)
+		}
+		opts = append(opts, checkup.WithDefaultsDoc(doc))
+	}
+	return checkup.NewRunner(st, influx, defaults, log.With("part", "checkups"), reg, opts...), nil
 }
 
 // retries maps influxdb.write_retries to api.Limits, where 0 means the
@@ -190,6 +216,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		defer dbg.Close()
+	}
+	if every := s.cfg.Checkups.Interval.D(); every > 0 {
+		cctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.checks.Run(cctx, every)
 	}
 	go func() {
 		if s.cfg.TLSCertFile != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/server/availability"
+	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -28,6 +29,7 @@ type TSDB interface {
 	Latest(ctx context.Context, orgID, assetID string, lookback time.Duration) ([]tsdb.Series, error)
 	LatestMany(ctx context.Context, refs []tsdb.AssetRef, lookback time.Duration) (map[string][]tsdb.Series, error)
 	AvailabilityData(ctx context.Context, orgID, assetID string, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
+	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)
 }
 
 // Limits bound what one request may cost the server and how long its
@@ -121,6 +123,8 @@ type API struct {
 	mail      mail.Sender
 	publicURL string
 
+	checkups *checkup.Runner
+
 	ingestSlots chan struct{} // IngestConcurrency tokens
 	assets      assetCache    // agent key → asset, briefly
 }
@@ -131,6 +135,9 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 	a.ingestSlots = make(chan struct{}, a.limits.IngestConcurrency)
 	for _, o := range opts {
 		o(a)
+	}
+	if a.checkups == nil {
+		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
 	}
 	return a
 }
@@ -180,6 +187,13 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/assets/{id}/inventory/history", "asset_inventory_history", user(a.assetInventoryHistory)},
 		{"GET", "/api/v1/metrics", "exposition", user(a.exposition)},
 		{"GET", "/api/v1/reports/inventory", "report_inventory", user(a.inventoryReport)},
+		{"GET", "/api/v1/findings", "findings", user(a.listFindings)},
+		{"GET", "/api/v1/findings/{id}", "finding", user(a.getFinding)},
+		{"POST", "/api/v1/findings/{id}/acknowledge", "finding_ack", user(a.ackFinding)},
+		{"GET", "/api/v1/checkup-rules", "checkup_rules", user(a.getCheckupRules)},
+		{"PUT", "/api/v1/checkup-rules", "checkup_rules_put", user(a.putCheckupRules)},
+		{"DELETE", "/api/v1/checkup-rules", "checkup_rules_reset", user(a.deleteCheckupRules)},
+		{"POST", "/api/v1/checkups/run", "checkups_run", user(a.runCheckups)},
 		{"GET", "/api/v1/assets/{id}/system-key", "system_key", user(a.readSystemKey)},
 		{"POST", "/api/v1/assets/{id}/system-key/send", "system_key_send", user(a.sendSystemKey)},
 		{"POST", "/api/v1/assets/{id}/system-key/rotate", "system_key_rotate", user(a.rotateSystemKey)},

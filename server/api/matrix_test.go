@@ -30,8 +30,13 @@ var (
 	acmeOUAdmins  = []string{"acme_admin", "branch_admin"}
 	partnerAdmins = []string{"r1_admin", "r3_admin", "s1_admin", "d_admin", "r4_admin", "w_admin"}
 	admins        = []string{"acme_admin", "branch_admin", "globex_admin", "r1_admin", "r3_admin", "s1_admin", "d_admin", "r4_admin", "w_admin"}
+	rootAdmins    = []string{"acme_admin", "globex_admin", "r1_admin", "r3_admin", "s1_admin", "d_admin", "r4_admin", "w_admin"}
 	seesARoot     = []string{"acme_admin", "acme_viewer", "r1_admin", "r1_viewer", "s1_admin"}
 )
+
+func findingPath(key, suffix string) func(*world) string {
+	return func(w *world) string { return "/api/v1/findings/" + w.findings[key].ID + suffix }
+}
 
 func fixed(p string) func(*world) string { return func(*world) string { return p } }
 
@@ -60,6 +65,19 @@ var matrix = []endpoint{
 	{method: "GET", path: func(w *world) string {
 		return "/api/v1/reports/inventory?format=pdf&asset_id=" + w.assets["a_branch"].ID
 	}, allow: []string{"acme_admin", "acme_viewer", "branch_admin", "s1_admin"}},
+	{method: "GET", path: fixed("/api/v1/findings"), allow: authenticated},
+	{method: "GET", path: findingPath("a_branch", ""), allow: []string{"acme_admin", "acme_viewer", "branch_admin", "s1_admin"}},
+	{method: "GET", path: findingPath("a_root", ""), allow: []string{"acme_admin", "acme_viewer", "s1_admin"}},
+	{method: "GET", path: findingPath("agent", ""), allow: []string{"acme_admin", "acme_viewer"}},
+	{method: "POST", path: findingPath("a_branch", "/acknowledge"), body: func(*world) any {
+		return map[string]string{"note": "on it"}
+	}, allow: acmeOUAdmins, mutates: true},
+	{method: "GET", path: fixed("/api/v1/checkup-rules"), allow: authenticated},
+	{method: "PUT", path: fixed("/api/v1/checkup-rules"), body: func(*world) any {
+		return map[string]any{"rules": []map[string]any{{"id": "full", "kind": "storage_used", "warning": 80}}}
+	}, allow: rootAdmins, mutates: true},
+	{method: "DELETE", path: fixed("/api/v1/checkup-rules"), allow: rootAdmins, mutates: true},
+	{method: "POST", path: fixed("/api/v1/checkups/run"), allow: rootAdmins, mutates: true},
 	{method: "GET", path: fixed("/api/v1/me"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/logout"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/session/organization"), body: func(w *world) any {
@@ -227,7 +245,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 func routeOf(p string, w *world) string {
 	p, _, _ = strings.Cut(p, "?")
 	for _, id := range []string{w.branch.ID, w.spare.ID, w.assets["a_root"].ID, w.assets["a_branch"].ID, w.assets["g1"].ID,
-		w.r1Grant.ID, w.assign.ID, w.group.ID, w.users["acme_viewer"], w.invite.ID, w.token} {
+		w.r1Grant.ID, w.assign.ID, w.group.ID, w.users["acme_viewer"], w.invite.ID, w.token,
+		w.findings["a_root"].ID, w.findings["a_branch"].ID, w.findings["agent"].ID} {
 		p = strings.ReplaceAll(p, "/"+id, "/{id}")
 	}
 	for _, pid := range []string{"P-R1", "P-R3"} {

@@ -56,6 +56,9 @@ type world struct {
 	group   store.DeviceGroup
 	invite  store.Invitation
 	token   string // acme_admin's API token id
+	// findings: check-up findings on a_root, a_branch and g1, and one of
+	// an Acme agent in its root OU.
+	findings map[string]store.Finding
 	tsdb    *tsdb.Influx
 }
 
@@ -172,6 +175,38 @@ func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits
 	require.NoError(t, st.CreateAPIToken(ctx, &tok))
 	w.token = tok.ID
 
+	w.findings = map[string]store.Finding{}
+	finding := func(orgKey string, r store.FindingResult) {
+		opened, err := st.ReconcileFindings(ctx, w.orgs[orgKey].ID, []store.FindingResult{r}, now)
+		require.NoError(t, err)
+		require.Len(t, opened, 1)
+	}
+	// Reconciling replaces what is open: record Acme's findings at once.
+	var acmeResults []store.FindingResult
+	for _, key := range []string{"a_root", "a_branch"} {
+		acmeResults = append(acmeResults, store.FindingResult{RuleID: "storage-used", Kind: "storage_used", AssetID: w.assets[key].ID,
+			OUID: w.assets[key].OUID, Subject: "storage,descr=/", Severity: store.SeverityWarning, Text: "Storage / is 90% full"})
+	}
+	acmeResults = append(acmeResults, store.FindingResult{RuleID: "agent-silent", Kind: "agent_silent", AgentID: "0b7c1f5e-0000-4000-8000-000000000001",
+		OUID: acme.RootOU, Severity: store.SeverityWarning, Text: "Agent has sent nothing for 1 hour"})
+	_, err = st.ReconcileFindings(ctx, acme.ID, acmeResults, now)
+	require.NoError(t, err)
+	finding("globex", store.FindingResult{RuleID: "health", Kind: "health", AssetID: w.assets["g1"].ID, OUID: globex.RootOU,
+		Subject: "server_health health_code", Severity: store.SeverityCritical, Text: "Health is Critical"})
+	for _, org := range []string{"acme", "globex"} {
+		fs, err := st.Findings(ctx, store.FindingFilter{OrgID: w.orgs[org].ID, Agents: true})
+		require.NoError(t, err)
+		for _, f := range fs {
+			key := "agent"
+			for k, as := range w.assets {
+				if as.ID == f.AssetID {
+					key = k
+				}
+			}
+			w.findings[key] = f
+		}
+	}
+
 	sender, err := mail.NewSMTP("kpilot <noreply@kpilot.example>", mail.SMTPOptions{Host: w.smtp.Host, Port: w.smtp.Port,
 		Username: w.smtp.Username, Password: w.smtp.Password, CAFile: w.smtp.CAFile})
 	require.NoError(t, err)
@@ -205,7 +240,9 @@ type reply struct {
 func (w *world) do(caller, method, path string, body any) reply {
 	w.t.Helper()
 	var rd io.Reader
-	if body != nil {
+	if raw, ok := body.([]byte); ok {
+		rd = bytes.NewReader(raw) // sent as it is (YAML, say)
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		require.NoError(w.t, err)
 		rd = bytes.NewReader(b)

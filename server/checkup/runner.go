@@ -23,12 +23,13 @@ type TSDB interface {
 
 // Runner evaluates every organization's check-ups on a schedule.
 type Runner struct {
-	store    store.Store
-	tsdb     TSDB
-	defaults RuleSet
-	log      *slog.Logger
-	now      func() time.Time
-	notify   func(ctx context.Context, orgID string, opened []store.Finding)
+	store       store.Store
+	tsdb        TSDB
+	defaults    RuleSet
+	log         *slog.Logger
+	now         func() time.Time
+	notify      func(ctx context.Context, orgID string, opened []store.Finding)
+	defaultsDoc []byte
 
 	runs     *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -265,3 +266,16 @@ func cmpOr(v, def float64) float64 {
 	}
 	return v
 }
+
+// DefaultsYAML is the document of the runner's default rules: the
+// embedded defaults.yaml, or the server's rules file.
+func (r *Runner) DefaultsYAML() []byte {
+	if r.defaultsDoc != nil {
+		return r.defaultsDoc
+	}
+	return DefaultsYAML()
+}
+
+// WithDefaultsDoc keeps the document the defaults were parsed from (the
+// server's checkups.rules_file), comments and all, for GET ?format=yaml.
+func WithDefaultsDoc(doc []byte) Option { return func(r *Runner) { r.defaultsDoc = doc } }
