@@ -59,7 +59,7 @@ type world struct {
 	// findings: check-up findings on a_root, a_branch and g1, and one of
 	// an Acme agent in its root OU.
 	findings map[string]store.Finding
-	tsdb    *tsdb.Influx
+	tsdb     *tsdb.Influx
 }
 
 // passwordHash is the bcrypt hash of every world user's password, made
