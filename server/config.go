@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	netmail "net/mail"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,18 @@ type Config struct {
 	PublicURL string        `yaml:"public_url"`
 	Mail      MailConfig    `yaml:"mail"`
 	Checkups  CheckupConfig `yaml:"checkups"`
+	Webhooks  WebhookConfig `yaml:"webhooks"`
+}
+
+// WebhookConfig tunes webhook delivery (docs/webhooks.md).
+type WebhookConfig struct {
+	// MaxAttempts before a delivery is given up (8).
+	MaxAttempts int `yaml:"max_attempts"`
+	// Timeout of one attempt (10s).
+	Timeout yamlconf.Duration `yaml:"timeout"`
+	// AllowedNetworks (CIDR) may be reached although loopback or
+	// link-local: e.g. 127.0.0.1/32 for a receiver on the server's host.
+	AllowedNetworks []string `yaml:"allowed_networks"`
 }
 
 // CheckupConfig schedules the check-ups (docs/checkups.md).
@@ -220,6 +233,14 @@ func (c *Config) Validate() error {
 	}
 	if i := c.Checkups.Interval.D(); i != 0 && i < time.Minute {
 		errs = append(errs, errors.New("checkups.interval: at least 1m, or 0 to turn the schedule off"))
+	}
+	if c.Webhooks.MaxAttempts < 0 || c.Webhooks.MaxAttempts > 20 || c.Webhooks.Timeout < 0 {
+		errs = append(errs, errors.New("webhooks: max_attempts from 0 to 20, timeout not negative"))
+	}
+	for _, n := range c.Webhooks.AllowedNetworks {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			errs = append(errs, fmt.Errorf("webhooks.allowed_networks: %q is not a CIDR prefix like 127.0.0.1/32", n))
+		}
 	}
 	if c.Mail.SMTP.Host == "" && c.Mail.OutboxDir == "" && c.DataDir != "" {
 		c.Mail.OutboxDir = filepath.Join(c.DataDir, "outbox")

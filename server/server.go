@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
+	"github.com/kpilot/kpilot/server/webhook"
 )
 
 // Server is one kpilot-server process.
@@ -38,6 +40,7 @@ type Server struct {
 	reg    *prometheus.Registry
 	api    *api.API
 	checks *checkup.Runner
+	hooks  *webhook.Dispatcher
 }
 
 // OpenStore opens the configured metadata store, migrating its schema.
@@ -87,20 +90,32 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	checks, err := newCheckups(cfg, st, influx, log, reg)
+	hooks := newWebhooks(cfg, st, log, reg)
+	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsOpened))
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks,
+	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks,
 		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
-			api.WithCheckups(checks))}, nil
+			api.WithCheckups(checks), api.WithWebhooks(hooks))}, nil
+}
+
+// newWebhooks prepares the webhook dispatcher (config validated already).
+func newWebhooks(cfg *Config, st store.Store, log *slog.Logger, reg prometheus.Registerer) *webhook.Dispatcher {
+	o := webhook.Options{MaxAttempts: cfg.Webhooks.MaxAttempts, Timeout: cfg.Webhooks.Timeout.D()}
+	for _, n := range cfg.Webhooks.AllowedNetworks {
+		if p, err := netip.ParsePrefix(n); err == nil {
+			o.AllowedNetworks = append(o.AllowedNetworks, p)
+		}
+	}
+	return webhook.New(st, o, log.With("part", "webhooks"), reg)
 }
 
 // newCheckups prepares the check-up runner with the configured default
 // rules (checkups.rules_file, else the built-in ones).
-func newCheckups(cfg *Config, st store.Store, influx *tsdb.Influx, log *slog.Logger, reg prometheus.Registerer) (*checkup.Runner, error) {
-	defaults, opts := checkup.DefaultRules(), []checkup.Option(nil)
+func newCheckups(cfg *Config, st store.Store, influx *tsdb.Influx, log *slog.Logger, reg prometheus.Registerer, opts ...checkup.Option) (*checkup.Runner, error) {
+	defaults := checkup.DefaultRules()
 	if f := cfg.Checkups.RulesFile; f != "" {
 		doc, err := os.ReadFile(f)
 		if err != nil {
@@ -217,11 +232,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		defer dbg.Close()
 	}
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
 	if every := s.cfg.Checkups.Interval.D(); every > 0 {
-		cctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go s.checks.Run(cctx, every)
+		go s.checks.Run(bg, every)
 	}
+	go s.hooks.Run(bg, 15*time.Second)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)

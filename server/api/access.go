@@ -174,7 +174,11 @@ func (a *API) audit(r *http.Request, orgID, action, targetType, targetID string,
 		}
 		e.Detail = string(b)
 	}
-	return a.store.AppendAudit(r.Context(), e)
+	if err := a.store.AppendAudit(r.Context(), e); err != nil {
+		return err
+	}
+	a.publishSharing(r, e, targetType, detail)
+	return nil
 }
 
 // clientIP is the remote address without port. The server does not trust

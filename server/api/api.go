@@ -20,6 +20,7 @@ import (
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
+	"github.com/kpilot/kpilot/server/webhook"
 )
 
 // TSDB is what the API needs of the time-series database.
@@ -124,6 +125,7 @@ type API struct {
 	publicURL string
 
 	checkups *checkup.Runner
+	webhooks *webhook.Dispatcher
 
 	ingestSlots chan struct{} // IngestConcurrency tokens
 	assets      assetCache    // agent key → asset, briefly
@@ -135,6 +137,9 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 	a.ingestSlots = make(chan struct{}, a.limits.IngestConcurrency)
 	for _, o := range opts {
 		o(a)
+	}
+	if a.webhooks == nil {
+		a.webhooks = webhook.New(s, webhook.Options{}, log, nil)
 	}
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
@@ -234,6 +239,12 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/api-tokens", "api_tokens", user(a.listAPITokens)},
 		{"POST", "/api/v1/api-tokens", "api_token_create", user(a.createAPIToken)},
 		{"DELETE", "/api/v1/api-tokens/{id}", "api_token_delete", user(a.deleteAPIToken)},
+
+		{"GET", "/api/v1/webhooks", "webhooks", user(a.listWebhooks)},
+		{"POST", "/api/v1/webhooks", "webhook_create", user(a.createWebhook)},
+		{"DELETE", "/api/v1/webhooks/{id}", "webhook_delete", user(a.deleteWebhook)},
+		{"POST", "/api/v1/webhooks/{id}/ping", "webhook_ping", user(a.pingWebhook)},
+		{"GET", "/api/v1/webhooks/{id}/deliveries", "webhook_deliveries", user(a.webhookDeliveries)},
 
 		{"GET", "/api/v1/audit", "audit", user(a.listAudit)},
 		{"GET", "/api/v1/openapi.yaml", "openapi", serveOpenAPI},

@@ -38,6 +38,10 @@ func findingPath(key, suffix string) func(*world) string {
 	return func(w *world) string { return "/api/v1/findings/" + w.findings[key].ID + suffix }
 }
 
+func webhookPath(suffix string) func(*world) string {
+	return func(w *world) string { return "/api/v1/webhooks/" + w.webhook.ID + suffix }
+}
+
 func fixed(p string) func(*world) string { return func(*world) string { return p } }
 
 func assetPath(key, suffix string) func(*world) string {
@@ -78,6 +82,13 @@ var matrix = []endpoint{
 	}, allow: rootAdmins, mutates: true},
 	{method: "DELETE", path: fixed("/api/v1/checkup-rules"), allow: rootAdmins, mutates: true},
 	{method: "POST", path: fixed("/api/v1/checkups/run"), allow: rootAdmins, mutates: true},
+	{method: "GET", path: fixed("/api/v1/webhooks"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/webhooks"), body: func(*world) any {
+		return map[string]any{"url": "https://hooks.example/new", "events": []string{"finding.opened"}}
+	}, allow: rootAdmins, mutates: true},
+	{method: "DELETE", path: webhookPath(""), allow: []string{"acme_admin"}, mutates: true},
+	{method: "POST", path: webhookPath("/ping"), allow: []string{"acme_admin"}},
+	{method: "GET", path: webhookPath("/deliveries"), allow: []string{"acme_admin", "acme_viewer", "branch_admin"}},
 	{method: "GET", path: fixed("/api/v1/me"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/logout"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/session/organization"), body: func(w *world) any {
@@ -246,7 +257,7 @@ func routeOf(p string, w *world) string {
 	p, _, _ = strings.Cut(p, "?")
 	for _, id := range []string{w.branch.ID, w.spare.ID, w.assets["a_root"].ID, w.assets["a_branch"].ID, w.assets["g1"].ID,
 		w.r1Grant.ID, w.assign.ID, w.group.ID, w.users["acme_viewer"], w.invite.ID, w.token,
-		w.findings["a_root"].ID, w.findings["a_branch"].ID, w.findings["agent"].ID} {
+		w.findings["a_root"].ID, w.findings["a_branch"].ID, w.findings["agent"].ID, w.webhook.ID} {
 		p = strings.ReplaceAll(p, "/"+id, "/{id}")
 	}
 	for _, pid := range []string{"P-R1", "P-R3"} {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
+	"github.com/kpilot/kpilot/server/webhook"
 )
 
 // world is a server with every kind of caller the visibility rules know:
@@ -59,7 +61,11 @@ type world struct {
 	// findings: check-up findings on a_root, a_branch and g1, and one of
 	// an Acme agent in its root OU.
 	findings map[string]store.Finding
+	webhook  store.Webhook // Acme's
 	tsdb     *tsdb.Influx
+	// hooks queues the world's webhook deliveries; tests send them with
+	// SendDue. Receivers on 127.0.0.1 are allowed.
+	hooks *webhook.Dispatcher
 }
 
 // passwordHash is the bcrypt hash of every world user's password, made
@@ -207,6 +213,10 @@ func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits
 		}
 	}
 
+	w.webhook = store.Webhook{OrgID: acme.ID, URL: "http://127.0.0.1:9/acme", Secret: "kpwh_test", Events: []string{"finding.opened"},
+		CreatedBy: w.users["acme_admin"], CreatedAt: now}
+	require.NoError(t, st.CreateWebhook(ctx, &w.webhook))
+
 	sender, err := mail.NewSMTP("kpilot <noreply@kpilot.example>", mail.SMTPOptions{Host: w.smtp.Host, Port: w.smtp.Port,
 		Username: w.smtp.Username, Password: w.smtp.Password, CAFile: w.smtp.CAFile})
 	require.NoError(t, err)
@@ -222,7 +232,9 @@ func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits
 		f(&l)
 	}
 	mux := http.NewServeMux()
-	api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example")).Register(mux)
+	w.hooks = webhook.New(st, webhook.Options{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		FirstRetry: time.Minute, MaxAttempts: 3, Timeout: 5 * time.Second}, discard, w.reg)
+	api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example"), api.WithWebhooks(w.hooks)).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	w.url = srv.URL

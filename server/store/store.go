@@ -241,6 +241,7 @@ type Store interface {
 
 	Sharing
 	Checkups
+	Webhooks
 
 	Close() error
 }
