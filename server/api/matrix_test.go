@@ -89,6 +89,9 @@ var matrix = []endpoint{
 	{method: "DELETE", path: webhookPath(""), allow: []string{"acme_admin"}, mutates: true},
 	{method: "POST", path: webhookPath("/ping"), allow: []string{"acme_admin"}},
 	{method: "GET", path: webhookPath("/deliveries"), allow: []string{"acme_admin", "acme_viewer", "branch_admin"}},
+	{method: "GET", path: fixed("/api/v1/reports/availability?format=pdf"), allow: authenticated},
+	{method: "GET", path: fixed("/api/v1/reports/capacity"), allow: authenticated},
+	{method: "GET", path: fixed("/api/v1/reports/backup"), allow: authenticated},
 	{method: "GET", path: fixed("/api/v1/me"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/logout"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/session/organization"), body: func(w *world) any {

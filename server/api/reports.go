@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kpilot/kpilot/server/report"
 	"github.com/kpilot/kpilot/server/store"
@@ -37,55 +38,15 @@ var inventoryColumns = []report.Column{
 // and category) with its configuration. Visibility comes first, through
 // visibleAssets, exactly as for GET /assets.
 func (a *API) inventoryReport(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	format := q.Get("format")
-	if format == "" {
-		format = "csv"
-	}
-	if format != "csv" && format != "pdf" {
-		return badRequest("format: csv or pdf")
-	}
-	p, _, assets, names, err := a.visibleAssets(r)
+	format, err := reportFormat(r)
 	if err != nil {
 		return err
 	}
-	scope := "All assets you may see"
-	ouNames := map[string]string{}
-	own, err := a.store.OUs(r.Context(), p.OrgID)
+	sc, err := a.reportScope(r)
 	if err != nil {
 		return err
 	}
-	mine := visibility.Subtree(p.OrgID, p.OUID, own)
-	for _, u := range own {
-		if mine[u.ID] {
-			ouNames[u.ID] = u.Name
-		}
-	}
-	if id := q.Get("ou_id"); id != "" {
-		if _, ok := ouNames[id]; !ok {
-			return errNotFound
-		}
-		sub := visibility.Subtree(p.OrgID, id, own)
-		assets = slices.DeleteFunc(assets, func(as store.Asset) bool { return as.OrgID != p.OrgID || !sub[as.OUID] })
-		scope = "Organization unit " + ouNames[id]
-	}
-	if id := q.Get("asset_id"); id != "" {
-		assets = slices.DeleteFunc(assets, func(as store.Asset) bool { return as.ID != id })
-		if len(assets) == 0 {
-			return errNotFound
-		}
-		scope = "Asset " + assets[0].Name
-	}
-	if id := q.Get("customer_id"); id != "" {
-		scope = "Customer " + names[id]
-	}
-	if c := q.Get("category"); c != "" {
-		scope += ", category " + c
-	}
-	slices.SortFunc(assets, func(x, y store.Asset) int {
-		return cmpJoin(names[x.OrgID], names[y.OrgID], x.Name, y.Name, x.ID, y.ID)
-	})
-
+	assets, names, scope := sc.assets, sc.names, sc.label
 	now := a.now()
 	t := report.Table{Title: "Inventory report", Scope: scope, Generated: now, Columns: inventoryColumns}
 	for _, as := range assets {
@@ -103,17 +64,30 @@ func (a *API) inventoryReport(w http.ResponseWriter, r *http.Request) error {
 				version = attrString(attrs, k)
 			}
 		}
-		ou := ""
-		if as.OrgID == p.OrgID {
-			ou = ouNames[as.OUID]
-		}
-		t.Rows = append(t.Rows, []any{names[as.OrgID], ou, as.ID, as.Name, as.Category, as.Manufacturer,
+		t.Rows = append(t.Rows, []any{names[as.OrgID], sc.ou(as), as.ID, as.Name, as.Category, as.Manufacturer,
 			model, as.Serial, version, attrInt(attrs, "cpu_count"), attrInt(attrs, "memory_bytes"),
 			assetStatus(as, now), as.LastPollAt})
 	}
 
+	return writeReport(w, t, "inventory", format, now)
+}
+
+func reportFormat(r *http.Request) (string, error) {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "csv"
+	}
+	if format != "csv" && format != "pdf" {
+		return "", badRequest("format: csv or pdf")
+	}
+	return format, nil
+}
+
+// writeReport renders t as an attachment named after the template.
+func writeReport(w http.ResponseWriter, t report.Table, template, format string, now time.Time) error {
 	var buf bytes.Buffer
-	name := "kpilot-inventory-" + now.UTC().Format("2006-01-02")
+	var err error
+	name := "kpilot-" + template + "-" + now.UTC().Format("2006-01-02")
 	if format == "pdf" {
 		err = report.WritePDF(&buf, t)
 		w.Header().Set("Content-Type", "application/pdf")
@@ -122,12 +96,76 @@ func (a *API) inventoryReport(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	}
 	if err != nil {
-		return fmt.Errorf("inventory report: %w", err)
+		return fmt.Errorf("%s report: %w", template, err)
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// reportScope is what a report covers: the caller's visible assets,
+// narrowed by asset_id, ou_id, customer_id and category, sorted by
+// customer and name.
+type reportScope struct {
+	p       visibility.Principal
+	assets  []store.Asset
+	names   map[string]string // organization id → name
+	ouNames map[string]string // the caller's own OUs (its subtree)
+	label   string
+}
+
+// ou is the OU name of an asset for the caller ("" for other customers').
+func (sc reportScope) ou(as store.Asset) string {
+	if as.OrgID == sc.p.OrgID {
+		return sc.ouNames[as.OUID]
+	}
+	return ""
+}
+
+func (a *API) reportScope(r *http.Request) (reportScope, error) {
+	q := r.URL.Query()
+	p, _, assets, names, err := a.visibleAssets(r)
+	if err != nil {
+		return reportScope{}, err
+	}
+	sc := reportScope{p: p, names: names, ouNames: map[string]string{}, label: "All assets you may see"}
+	own, err := a.store.OUs(r.Context(), p.OrgID)
+	if err != nil {
+		return sc, err
+	}
+	mine := visibility.Subtree(p.OrgID, p.OUID, own)
+	for _, u := range own {
+		if mine[u.ID] {
+			sc.ouNames[u.ID] = u.Name
+		}
+	}
+	if id := q.Get("ou_id"); id != "" {
+		if _, ok := sc.ouNames[id]; !ok {
+			return sc, errNotFound
+		}
+		sub := visibility.Subtree(p.OrgID, id, own)
+		assets = slices.DeleteFunc(assets, func(as store.Asset) bool { return as.OrgID != p.OrgID || !sub[as.OUID] })
+		sc.label = "Organization unit " + sc.ouNames[id]
+	}
+	if id := q.Get("asset_id"); id != "" {
+		assets = slices.DeleteFunc(assets, func(as store.Asset) bool { return as.ID != id })
+		if len(assets) == 0 {
+			return sc, errNotFound
+		}
+		sc.label = "Asset " + assets[0].Name
+	}
+	if id := q.Get("customer_id"); id != "" {
+		sc.label = "Customer " + names[id]
+	}
+	if c := q.Get("category"); c != "" {
+		sc.label += ", category " + c
+	}
+	slices.SortFunc(assets, func(x, y store.Asset) int {
+		return cmpJoin(names[x.OrgID], names[y.OrgID], x.Name, y.Name, x.ID, y.ID)
+	})
+	sc.assets = assets
+	return sc, nil
 }
 
 // inventoryAttributes is the attributes of an asset's latest inventory,

@@ -656,3 +656,53 @@ func capitalize(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// Fill is one storage series' fill level over time, for reports.
+type Fill struct {
+	AssetID     string
+	Measurement string
+	Tags        map[string]string
+	Label       string       // "storage /var"
+	SizeBytes   int64        // newest size, when the series has one
+	Points      []tsdb.Point // percent used, oldest first
+}
+
+// Fills groups storage series (StorageMeasurements) per asset and
+// series and computes their fill level per time, as the rules do.
+func Fills(ss []tsdb.Series) []Fill {
+	byAsset := bySeriesAssetOrdered(ss)
+	var out []Fill
+	for _, id := range byAsset.order {
+		for _, s := range group(byAsset.m[id]) {
+			if !isStorage(s.measurement) {
+				continue
+			}
+			f := Fill{AssetID: id, Measurement: s.measurement, Tags: s.tags, Label: label(s.measurement, s.tags), Points: s.fills()}
+			for _, k := range []string{"size_bytes", "total_bytes", "capacity_bytes"} {
+				if v, _, ok := s.last(k); ok && f.SizeBytes == 0 {
+					f.SizeBytes = int64(v)
+				}
+			}
+			if len(f.Points) > 0 {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+type orderedSeries struct {
+	order []string
+	m     map[string][]tsdb.Series
+}
+
+func bySeriesAssetOrdered(ss []tsdb.Series) orderedSeries {
+	o := orderedSeries{m: map[string][]tsdb.Series{}}
+	for _, s := range ss {
+		if _, ok := o.m[s.AssetID]; !ok {
+			o.order = append(o.order, s.AssetID)
+		}
+		o.m[s.AssetID] = append(o.m[s.AssetID], s)
+	}
+	return o
+}

@@ -19,10 +19,11 @@ import (
 type Kind int
 
 const (
-	Text  Kind = iota
-	Bytes      // an integer count of bytes, shown as GiB/TiB
-	Count      // an integer
-	Time       // RFC 3339 in CSV, "2006-01-02 15:04 UTC" in the PDF
+	Text    Kind = iota
+	Bytes        // an integer count of bytes, shown as GiB/TiB
+	Count        // an integer
+	Time         // RFC 3339 in CSV, "2006-01-02 15:04 UTC" in the PDF
+	Percent      // a float64 from 0 to 100, shown with two decimals and "%"
 )
 
 // Column is one column: Key heads the CSV, Label the PDF.
@@ -101,6 +102,9 @@ func pdfCell(c Column, v any) string {
 		}
 		return strconv.FormatInt(v, 10)
 	case float64:
+		if c.Kind == Percent {
+			return strconv.FormatFloat(v, 'f', 2, 64) + " %"
+		}
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	case time.Time:
 		if v.IsZero() {
