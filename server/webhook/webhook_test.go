@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,25 +65,25 @@ func TestInternalAddressesAreRefused(t *testing.T) {
 	require.ErrorContains(t, d.CheckURL("https://hooks.example/"+strings.Repeat("x", 2001)), "at most 2000")
 
 	// A name is checked when it is connected to, whatever it resolves to.
-	hit := false
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit = true }))
+	var hit atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit.Store(true) }))
 	defer srv.Close()
 	url := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	require.NoError(t, d.CheckURL(url), "a name passes registration")
 	_, err := d.send(t.Context(), store.Webhook{URL: url, Secret: "s"}, store.WebhookDelivery{ID: "d", Event: "ping", Payload: []byte("{}")})
 	require.ErrorIs(t, err, ErrAddressRefused)
-	require.False(t, hit)
+	require.False(t, hit.Load())
 
 	allowed := New(nil, Options{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, slog.New(slog.DiscardHandler), nil)
 	status, err := allowed.send(t.Context(), store.Webhook{URL: srv.URL, Secret: "s"}, store.WebhookDelivery{ID: "d", Event: "ping", Payload: []byte("{}")})
 	require.NoError(t, err)
 	require.Equal(t, 200, status)
-	require.True(t, hit)
+	require.True(t, hit.Load())
 }
 
 func TestRedirectIsNotFollowed(t *testing.T) {
-	target := false
-	dst := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { target = true }))
+	var target atomic.Bool
+	dst := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { target.Store(true) }))
 	defer dst.Close()
 	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -93,7 +94,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	status, err := d.send(t.Context(), store.Webhook{URL: src.URL, Secret: "s"}, store.WebhookDelivery{ID: "d", Payload: []byte("{}")})
 	require.ErrorContains(t, err, "HTTP 307")
 	require.Equal(t, 307, status)
-	require.False(t, target, "the signed body is not sent elsewhere")
+	require.False(t, target.Load(), "the signed body is not sent elsewhere")
 }
 
 func TestBackoffDoublesUpToTheCap(t *testing.T) {
