@@ -238,6 +238,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go s.checks.Run(bg, every)
 	}
 	go s.hooks.Run(bg, 15*time.Second)
+	go s.api.RunSchedules(bg, time.Minute)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)

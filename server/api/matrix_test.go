@@ -92,6 +92,11 @@ var matrix = []endpoint{
 	{method: "GET", path: fixed("/api/v1/reports/availability?format=pdf"), allow: authenticated},
 	{method: "GET", path: fixed("/api/v1/reports/capacity"), allow: authenticated},
 	{method: "GET", path: fixed("/api/v1/reports/backup"), allow: authenticated},
+	{method: "GET", path: fixed("/api/v1/report-schedules"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/report-schedules"), body: func(*world) any {
+		return map[string]any{"template": "inventory", "every": "daily", "recipients": []string{"boss@example.com"}}
+	}, allow: admins, mutates: true},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/report-schedules/" + w.schedule.ID }, allow: []string{"acme_admin"}, mutates: true},
 	{method: "GET", path: fixed("/api/v1/me"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/logout"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/session/organization"), body: func(w *world) any {
@@ -260,7 +265,7 @@ func routeOf(p string, w *world) string {
 	p, _, _ = strings.Cut(p, "?")
 	for _, id := range []string{w.branch.ID, w.spare.ID, w.assets["a_root"].ID, w.assets["a_branch"].ID, w.assets["g1"].ID,
 		w.r1Grant.ID, w.assign.ID, w.group.ID, w.users["acme_viewer"], w.invite.ID, w.token,
-		w.findings["a_root"].ID, w.findings["a_branch"].ID, w.findings["agent"].ID, w.webhook.ID} {
+		w.findings["a_root"].ID, w.findings["a_branch"].ID, w.findings["agent"].ID, w.webhook.ID, w.schedule.ID} {
 		p = strings.ReplaceAll(p, "/"+id, "/{id}")
 	}
 	for _, pid := range []string{"P-R1", "P-R3"} {

@@ -61,11 +61,13 @@ type world struct {
 	// findings: check-up findings on a_root, a_branch and g1, and one of
 	// an Acme agent in its root OU.
 	findings map[string]store.Finding
-	webhook  store.Webhook // Acme's
+	webhook  store.Webhook        // Acme's
+	schedule store.ReportSchedule // acme_admin's
 	tsdb     *tsdb.Influx
 	// hooks queues the world's webhook deliveries; tests send them with
 	// SendDue. Receivers on 127.0.0.1 are allowed.
 	hooks *webhook.Dispatcher
+	api   *api.API
 }
 
 // passwordHash is the bcrypt hash of every world user's password, made
@@ -217,6 +219,10 @@ func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits
 		CreatedBy: w.users["acme_admin"], CreatedAt: now}
 	require.NoError(t, st.CreateWebhook(ctx, &w.webhook))
 
+	w.schedule = store.ReportSchedule{OrgID: acme.ID, UserID: w.users["acme_admin"], Template: "inventory", Format: "pdf",
+		Every: "weekly", Recipients: []string{"boss@acme.example"}, NextRunAt: now.Add(24 * time.Hour), CreatedAt: now}
+	require.NoError(t, st.CreateReportSchedule(ctx, &w.schedule))
+
 	sender, err := mail.NewSMTP("kpilot <noreply@kpilot.example>", mail.SMTPOptions{Host: w.smtp.Host, Port: w.smtp.Port,
 		Username: w.smtp.Username, Password: w.smtp.Password, CAFile: w.smtp.CAFile})
 	require.NoError(t, err)
@@ -234,7 +240,8 @@ func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits
 	mux := http.NewServeMux()
 	w.hooks = webhook.New(st, webhook.Options{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		FirstRetry: time.Minute, MaxAttempts: 3, Timeout: 5 * time.Second}, discard, w.reg)
-	api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example"), api.WithWebhooks(w.hooks)).Register(mux)
+	w.api = api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example"), api.WithWebhooks(w.hooks))
+	w.api.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	w.url = srv.URL

@@ -242,6 +242,7 @@ type Store interface {
 	Sharing
 	Checkups
 	Webhooks
+	ReportSchedules
 
 	Close() error
 }

@@ -76,3 +76,37 @@ type Webhooks interface {
 	// Attempts returns a delivery's attempts, oldest first.
 	Attempts(ctx context.Context, deliveryID string) ([]WebhookAttempt, error)
 }
+
+// ReportSchedule mails a report to recipients on a schedule, as the
+// user who set it up sees the assets at the time it runs.
+type ReportSchedule struct {
+	ID         string
+	OrgID      string
+	UserID     string // the report is made with this user's visibility
+	Template   string // inventory, availability, capacity, backup
+	Format     string // csv or pdf
+	Query      string // the report's scope parameters, URL-encoded
+	Every      string // daily, weekly, monthly
+	Recipients []string
+	NextRunAt  time.Time
+	LastRunAt  time.Time
+	LastError  string
+	CreatedAt  time.Time
+}
+
+// ReportSchedules stores report schedules.
+type ReportSchedules interface {
+	// CreateReportSchedule stores s and sets s.ID.
+	CreateReportSchedule(ctx context.Context, s *ReportSchedule) error
+	ReportSchedule(ctx context.Context, id string) (ReportSchedule, error)
+	ReportSchedulesOf(ctx context.Context, orgID string) ([]ReportSchedule, error)
+	DeleteReportSchedule(ctx context.Context, id string) error
+	// DueReportSchedules returns up to limit schedules due at now.
+	DueReportSchedules(ctx context.Context, now time.Time, limit int) ([]ReportSchedule, error)
+	// ClaimReportSchedule moves a due schedule's next run to next; false
+	// when another replica claimed it first.
+	ClaimReportSchedule(ctx context.Context, s ReportSchedule, next time.Time) (bool, error)
+	// FinishReportSchedule records a run: its time and error ("" when
+	// every recipient got the report).
+	FinishReportSchedule(ctx context.Context, id string, at time.Time, errMsg string) error
+}
