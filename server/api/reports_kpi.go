@@ -43,15 +43,7 @@ var availabilityColumns = []report.Column{
 // stop; the last 30 days by default), computed as GET
 // /assets/{id}/availability does.
 func (a *API) availabilityReport(w http.ResponseWriter, r *http.Request) error {
-	format, err := reportFormat(r)
-	if err != nil {
-		return err
-	}
-	start, stop, err := a.period(r, -30*24*time.Hour, maxReportSpan)
-	if err != nil {
-		return err
-	}
-	sc, err := a.reportScope(r)
+	format, start, stop, sc, err := a.kpiReportInput(r)
 	if err != nil {
 		return err
 	}
@@ -78,6 +70,21 @@ func (a *API) availabilityReport(w http.ResponseWriter, r *http.Request) error {
 			round(sum.MonitoredSeconds/3600, 2), round(sum.DownSeconds/60, 1), int64(len(sum.Outages)), longest, int64(sum.Reboots)})
 	}
 	return writeReport(w, t, "availability", format, now)
+}
+
+// kpiReportInput reads what every KPI report takes: the format, the
+// period (the last 30 days by default) and the scope.
+func (a *API) kpiReportInput(r *http.Request) (string, time.Time, time.Time, reportScope, error) {
+	format, err := reportFormat(r)
+	if err != nil {
+		return "", time.Time{}, time.Time{}, reportScope{}, err
+	}
+	start, stop, err := a.period(r, -30*24*time.Hour, maxReportSpan)
+	if err != nil {
+		return "", start, stop, reportScope{}, err
+	}
+	sc, err := a.reportScope(r)
+	return format, start, stop, sc, err
 }
 
 func round(v float64, digits int) float64 {
@@ -113,15 +120,7 @@ var utilization = map[string]struct{ resource, field string }{
 // and a forecast of the days until full, as the storage_forecast
 // check-up computes them.
 func (a *API) capacityReport(w http.ResponseWriter, r *http.Request) error {
-	format, err := reportFormat(r)
-	if err != nil {
-		return err
-	}
-	start, stop, err := a.period(r, -30*24*time.Hour, maxReportSpan)
-	if err != nil {
-		return err
-	}
-	sc, err := a.reportScope(r)
+	format, start, stop, sc, err := a.kpiReportInput(r)
 	if err != nil {
 		return err
 	}
@@ -244,15 +243,7 @@ var backupResults = map[int64]string{0: "success", 1: "warning", 2: "failed", 3:
 // (each distinct last_run_time the agent saw, with the status it last had)
 // with how many failed.
 func (a *API) backupReport(w http.ResponseWriter, r *http.Request) error {
-	format, err := reportFormat(r)
-	if err != nil {
-		return err
-	}
-	start, stop, err := a.period(r, -30*24*time.Hour, maxReportSpan)
-	if err != nil {
-		return err
-	}
-	sc, err := a.reportScope(r)
+	format, start, stop, sc, err := a.kpiReportInput(r)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -193,21 +194,10 @@ func label(m string, tags map[string]string) string {
 	return what + " " + strings.Join(vals, " ")
 }
 
+// num is a value as a number; NaN and infinities are not.
 func num(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
+	f, ok := kpi.Numeric(v)
+	return f, ok && !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 // last is the newest numeric value of a field.

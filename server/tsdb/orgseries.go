@@ -42,21 +42,7 @@ func (q OrgQuery) Validate() error {
 			errs = append(errs, fmt.Errorf("name %q: use lowercase letters, digits and _", n))
 		}
 	}
-	if q.Start.IsZero() || q.Stop.IsZero() || !q.Start.Before(q.Stop) {
-		errs = append(errs, errors.New("start must be before stop"))
-	}
-	if q.Every < 0 || (q.Every > 0 && q.Every < time.Second) {
-		errs = append(errs, errors.New("every must be at least 1s"))
-	}
-	if q.Every > 0 && q.Stop.Sub(q.Start)/q.Every > 10_000 {
-		errs = append(errs, errors.New("too many windows: at most 10000 per query; use a larger every"))
-	}
-	if (q.Every > 0 || q.Fn != "") && !Aggregates[q.Fn] {
-		errs = append(errs, fmt.Errorf("fn %q: must be one of mean, max, min, last, sum, count", q.Fn))
-	}
-	if q.Fn != "" && q.Every == 0 {
-		errs = append(errs, errors.New("fn needs every (the aggregation window)"))
-	}
+	errs = append(errs, validateWindow(q.Start, q.Stop, q.Every, q.Fn)...)
 	return errors.Join(errs...)
 }
 

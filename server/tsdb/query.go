@@ -41,22 +41,29 @@ func (q SeriesQuery) Validate() error {
 	if !kpi.ValidName(q.Field) {
 		errs = append(errs, fmt.Errorf("field %q: use lowercase letters, digits and _", q.Field))
 	}
-	if q.Start.IsZero() || q.Stop.IsZero() || !q.Start.Before(q.Stop) {
+	errs = append(errs, validateWindow(q.Start, q.Stop, q.Every, q.Fn)...)
+	return errors.Join(errs...)
+}
+
+// validateWindow checks a query's period and aggregation.
+func validateWindow(start, stop time.Time, every time.Duration, fn string) []error {
+	var errs []error
+	if start.IsZero() || stop.IsZero() || !start.Before(stop) {
 		errs = append(errs, errors.New("start must be before stop"))
 	}
-	if q.Every < 0 || (q.Every > 0 && q.Every < time.Second) {
+	if every < 0 || (every > 0 && every < time.Second) {
 		errs = append(errs, errors.New("every must be at least 1s"))
 	}
-	if q.Every > 0 && q.Stop.Sub(q.Start)/q.Every > 10_000 {
+	if every > 0 && stop.Sub(start)/every > 10_000 {
 		errs = append(errs, errors.New("too many windows: at most 10000 per query; use a larger every"))
 	}
-	if (q.Every > 0 || q.Fn != "") && !Aggregates[q.Fn] {
-		errs = append(errs, fmt.Errorf("fn %q: must be one of mean, max, min, last, sum, count", q.Fn))
+	if (every > 0 || fn != "") && !Aggregates[fn] {
+		errs = append(errs, fmt.Errorf("fn %q: must be one of mean, max, min, last, sum, count", fn))
 	}
-	if q.Fn != "" && q.Every == 0 {
+	if fn != "" && every == 0 {
 		errs = append(errs, errors.New("fn needs every (the aggregation window)"))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // fluxString quotes s as a Flux string literal. Inputs are validated

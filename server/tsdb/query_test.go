@@ -79,3 +79,27 @@ func TestValidateRanges(t *testing.T) {
 func TestFluxStringEscapes(t *testing.T) {
 	require.Equal(t, `"a\"b\\c\${d}\n"`, fluxString("a\"b\\c${d}\n"))
 }
+
+func TestOrgQueryRefusesHostileInput(t *testing.T) {
+	good := OrgQuery{OrgID: "0b7c1f5e-0000-4000-8000-000000000001", Measurements: []string{"storage"}, Fields: []string{"used_percent"},
+		Start: time.Unix(0, 0), Stop: time.Unix(3600, 0), Every: time.Minute, Fn: "mean"}
+	flux, err := good.Flux("kpilot/autogen")
+	require.NoError(t, err)
+	require.Contains(t, flux, `r.org_id == "0b7c1f5e-0000-4000-8000-000000000001"`)
+	require.NotContains(t, flux, "asset_id", "no asset list: the whole organization")
+	for name, mutate := range map[string]func(*OrgQuery){
+		"org":         func(q *OrgQuery) { q.OrgID = `x" or true or r.a == "` },
+		"asset":       func(q *OrgQuery) { q.AssetIDs = []string{"0b7c1f5e-0000-4000-8000-000000000001", `") |> drop(`} },
+		"measurement": func(q *OrgQuery) { q.Measurements = []string{`storage" or r._measurement != "`} },
+		"field":       func(q *OrgQuery) { q.Fields = []string{"used percent"} },
+		"none":        func(q *OrgQuery) { q.Fields = nil },
+		"fn":          func(q *OrgQuery) { q.Fn = "exec" },
+		"windows":     func(q *OrgQuery) { q.Every = time.Millisecond },
+		"period":      func(q *OrgQuery) { q.Stop = q.Start },
+	} {
+		q := good
+		mutate(&q)
+		_, err := q.Flux("kpilot/autogen")
+		require.Error(t, err, name)
+	}
+}
