@@ -54,7 +54,7 @@ func main() {
 	flag.IntVar(&o.assets, "assets", 200, "assets the points belong to")
 	flag.IntVar(&o.clients, "clients", 4, "concurrent senders")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a 5-second CPU profile of the server, taken during the run, to this file")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the server, taken during the first 10 seconds of the run (or all of it), to this file")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		log.Fatal(err)
@@ -300,7 +300,7 @@ func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte)
 }
 
 func profile(debug, file string) error {
-	resp, err := http.Get(debug + "/debug/pprof/profile?seconds=5")
+	resp, err := http.Get(debug + "/debug/pprof/profile?seconds=10")
 	if err != nil {
 		return err
 	}

@@ -41,13 +41,20 @@ func ValidName[T string | []byte](s T) bool {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+		if !nameByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// nameByte marks the bytes a name may have after its first: [a-z0-9_].
+var nameByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
+	}
+	return t
+}()
 
 // Validate checks a sample before it is spooled, so that a collector bug is
 // reported where it happens instead of being refused by the server later.

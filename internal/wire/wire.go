@@ -15,7 +15,6 @@ package wire
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/google/uuid"
 	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/kpilot/kpilot/internal/kpi"
 )
@@ -157,48 +157,82 @@ var ErrTooLarge = errors.New("batch exceeds the decompressed size limit")
 // than maxBytes (a gzip bomb stops at the limit, it is never held in memory),
 // and checks its version and ID.
 func Decode(r io.Reader, maxBytes int64) (*Batch, error) {
-	zr, err := gzip.NewReader(r)
+	var d Decoder
+	b, err := d.Decode(r, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	b.Samples = strings.Clone(b.Samples) // d's buffer is not kept
+	return b, nil
+}
+
+// A Decoder decodes batches as Decode does, reusing its decompressor and
+// its buffer from one batch to the next. The Samples of a batch it returns
+// share that buffer: they are valid until the decoder's next Decode. The
+// zero value is ready to use.
+type Decoder struct {
+	zr  *gzip.Reader
+	in  bytes.Buffer // the compressed batch
+	br  bytes.Reader // reads in; a byte reader saves the decompressor a bufio
+	buf bytes.Buffer // the decompressed batch
+}
+
+// Decode reads one batch; see the package function Decode.
+func (d *Decoder) Decode(r io.Reader, maxBytes int64) (*Batch, error) {
+	d.in.Reset()
+	if _, err := d.in.ReadFrom(r); err != nil {
+		return nil, fmt.Errorf("reading the batch: %w", err)
+	}
+	d.br.Reset(d.in.Bytes())
+	var err error
+	if d.zr == nil {
+		d.zr, err = gzip.NewReader(&d.br)
+	} else {
+		err = d.zr.Reset(&d.br)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading gzip header: %w", err)
 	}
-	defer zr.Close()
-	lr := &io.LimitedReader{R: zr, N: maxBytes + 1}
+	d.buf.Reset()
+	lr := &io.LimitedReader{R: d.zr, N: maxBytes + 1}
+	if _, err := d.buf.ReadFrom(lr); err != nil {
+		return nil, fmt.Errorf("decompressing: %w", err)
+	}
+	if lr.N <= 0 {
+		return nil, ErrTooLarge
+	}
+	data := d.buf.Bytes()
 	var b Batch
-	dec := json.NewDecoder(lr)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
-		if lr.N <= 0 {
-			return nil, ErrTooLarge
-		}
 		return nil, fmt.Errorf("decoding batch JSON: %w", err)
 	}
+	rest := data[dec.InputOffset():]
 	switch b.Version {
 	case 1:
-		if rest, _ := io.ReadAll(io.MultiReader(dec.Buffered(), lr)); len(bytes.TrimSpace(rest)) > 0 {
+		if len(bytes.TrimSpace(rest)) > 0 {
 			return nil, errors.New("version 1 batch: data after the JSON document")
 		}
 	case 2:
 		if b.Samples != "" {
 			return nil, errors.New(`version 2 batch: samples follow the header line, not in "samples"`)
 		}
-		rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), lr))
-		if err != nil {
-			return nil, fmt.Errorf("reading samples: %w", err)
-		}
 		if len(rest) > 0 && rest[0] == '\n' {
 			rest = rest[1:]
 		}
-		// rest is this batch's alone and never written again: the string
-		// shares its memory instead of copying a megabyte per batch.
+		// The samples are read where they lie in the buffer: no copy of
+		// a megabyte per batch.
 		b.Samples = unsafe.String(unsafe.SliceData(rest), len(rest))
 	default:
 		return nil, fmt.Errorf("unsupported batch version %d (this server reads versions 1 and 2)", b.Version)
-	}
-	if lr.N <= 0 {
-		return nil, ErrTooLarge
 	}
 	if _, err := uuid.Parse(b.ID); err != nil {
 		return nil, fmt.Errorf("batch id %q is not a UUID", b.ID)
 	}
 	return &b, nil
 }
+
+// Cap is the capacity of the decoder's buffer, for callers that keep
+// decoders and would rather not keep an outsized one.
+func (d *Decoder) Cap() int { return max(d.buf.Cap(), d.in.Cap()) }

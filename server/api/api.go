@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kpilot/kpilot/internal/wire"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/mail"
@@ -129,12 +131,18 @@ type API struct {
 
 	ingestSlots chan struct{} // IngestConcurrency tokens
 	assets      assetCache    // agent key → asset, briefly
+	// lineBufs holds the re-encoded lines' buffers between batches, so a
+	// steady stream of batches does not allocate and clear a megabyte each.
+	lineBufs sync.Pool // *[]byte
+	decoders sync.Pool // *wire.Decoder
 }
 
 // New returns the API. reg receives the request and ingest metrics.
 func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *API {
 	a := &API{store: s, tsdb: ts, log: log, limits: limits.withDefaults(), m: newMetrics(reg), now: time.Now}
 	a.ingestSlots = make(chan struct{}, a.limits.IngestConcurrency)
+	a.lineBufs.New = func() any { return new([]byte) }
+	a.decoders.New = func() any { return new(wire.Decoder) }
 	for _, o := range opts {
 		o(a)
 	}

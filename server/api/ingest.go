@@ -9,15 +9,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"unsafe"
-
-	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
 
 	"github.com/kpilot/kpilot/internal/backoff"
 	"github.com/kpilot/kpilot/internal/kpi"
@@ -30,8 +25,10 @@ import (
 // maxRejections bounds the rejection messages returned in one answer.
 const maxRejections = 20
 
-// maxFuture is how far ahead of the server clock a sample may be stamped.
-const maxFuture = time.Hour
+// maxPooledLines is the largest buffer (decompressed batch, re-encoded
+// lines) kept for the next batch: a default agent batch (5,000 lines)
+// needs about 1 and 1.5 MB.
+const maxPooledLines = 8 << 20
 
 type ingestResponse struct {
 	BatchID   string   `json:"batch_id"`
@@ -68,7 +65,15 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 	defer release()
 
 	body := &countingReader{r: http.MaxBytesReader(w, r.Body, a.limits.IngestMaxBytes)}
-	batch, err := wire.Decode(body, a.limits.IngestMaxDecompressedBytes)
+	wd := a.decoders.Get().(*wire.Decoder)
+	defer func() {
+		// batch.Samples shares the decoder's buffer: it is kept for the
+		// next batch only after this one is done with.
+		if wd.Cap() <= maxPooledLines {
+			a.decoders.Put(wd)
+		}
+	}()
+	batch, err := wd.Decode(body, a.limits.IngestMaxDecompressedBytes)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe) || errors.Is(err, wire.ErrTooLarge):
@@ -104,7 +109,16 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 	var rx reencoder
 	// The decoder only reads the samples: no copy of them is needed.
 	samples := unsafe.Slice(unsafe.StringData(batch.Samples), len(batch.Samples))
-	lines, accepted, rejects, err := rx.reencode(ctx, a.now(), assets, samples)
+	buf := a.lineBufs.Get().(*[]byte)
+	lines, accepted, rejects, err := rx.reencode(ctx, a.now(), assets, samples, *buf)
+	defer func() {
+		// The InfluxDB client is done with the lines once Write returned.
+		// An outsized batch's buffer is left to the garbage collector.
+		if cap(lines) <= maxPooledLines {
+			*buf = lines[:0]
+			a.lineBufs.Put(buf)
+		}
+	}()
 	if err != nil {
 		return unavailable("store", err)
 	}
@@ -223,366 +237,6 @@ func unavailable(what string, err error) *HTTPError {
 		Err: err, RetryAfter: 10 * time.Second}
 }
 
-// reserved tag keys are set by the server; an agent sending them is refused
-// so it cannot write into another tenant's series.
-var reserved = map[string]bool{tsdb.AssetTag: true, tsdb.OrgTag: true, tsdb.OUTag: true}
-
-// reencoder turns an agent's line protocol into the server's. The
-// well-kept decoder of influxdata/line-protocol/v2 splits each line into
-// tokens; every token is checked (names by kpi.ValidName, values by kind)
-// and written anew with the tenant tags, so the agent's text is never
-// forwarded: no tag or field value can smuggle an extra line or a foreign
-// tenant tag. Numbers are copied as the decimal text that was checked
-// rather than parsed and formatted again, which is what makes the path
-// fast; its buffers are reused from line to line, so the common path does
-// not allocate per point.
-type reencoder struct {
-	out   []byte
-	arena []byte // copies of the current line's tag keys and values
-	tags  []tagSpan
-	// polls is the latest agent_poll per asset and collector: what the
-	// portal shows as the asset's status.
-	polls map[pollKey]store.AssetPoll
-}
-
-type pollKey struct{ asset, collector string }
-
-// assetPolls folds the batch's polls per asset: the latest time, and up
-// when any collector (BMC, operating system) reached the device.
-func (x *reencoder) assetPolls() []store.AssetPoll {
-	by := map[string]store.AssetPoll{}
-	for k, p := range x.polls {
-		q, ok := by[k.asset]
-		if !ok {
-			by[k.asset] = p
-			continue
-		}
-		if p.At.After(q.At) {
-			q.At = p.At
-		}
-		q.Up = q.Up || p.Up
-		by[k.asset] = q
-	}
-	out := make([]store.AssetPoll, 0, len(by))
-	for _, p := range by {
-		out = append(out, p)
-	}
-	return out
-}
-
-// tagSpan is a tag's key and value as arena offsets.
-type tagSpan struct {
-	k0, k1, v0, v1 int
-	escape         bool // the value has characters to escape
-}
-
-// reencode returns the re-encoded lines, the number of accepted points
-// and a message per refused line. The error is a store failure (the batch
-// is retried); bad points are rejections.
-func (x *reencoder) reencode(ctx context.Context, now time.Time, assets *assetResolver, samples []byte) ([]byte, int, []string, error) {
-	dec := lp.NewDecoderWithBytes(samples)
-	// Room for the text plus the three tenant tags (about 120 bytes) per line.
-	x.out = make([]byte, 0, len(samples)+bytes.Count(samples, []byte{'\n'})*128)
-	var rejects []string
-	accepted := 0
-	future := now.Add(maxFuture)
-	for line := 1; dec.Next(); line++ {
-		mark := len(x.out)
-		err := x.line(ctx, dec, assets, future)
-		if err != nil {
-			var se storeError
-			if errors.As(err, &se) {
-				return nil, 0, nil, se.err
-			}
-			x.out = x.out[:mark] // drop what was written of the line
-			rejects = append(rejects, fmt.Sprintf("line %d: %v", line, err))
-			continue
-		}
-		accepted++
-	}
-	return x.out, accepted, rejects, nil
-}
-
-// storeError marks a store failure, which is not the line's fault.
-type storeError struct{ err error }
-
-func (e storeError) Error() string { return e.err.Error() }
-
-func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetResolver, future time.Time) error {
-	m, err := dec.Measurement()
-	if err != nil {
-		return err
-	}
-	if !kpi.ValidName(m) {
-		return fmt.Errorf("invalid measurement name %q", m)
-	}
-	x.arena, x.tags = x.arena[:0], x.tags[:0]
-	var asset []byte
-	for {
-		k, v, err := dec.NextTag()
-		if err != nil {
-			return err
-		}
-		if k == nil {
-			break
-		}
-		switch {
-		case string(k) == wire.AssetTag:
-			asset = v
-			continue
-		case reserved[string(k)] || !kpi.ValidName(k):
-			return fmt.Errorf("tag key %q is not allowed", k)
-		}
-		ok, esc := checkTagValue(v)
-		if !ok {
-			return fmt.Errorf("tag %s: value %q has control characters, invalid UTF-8 or a trailing backslash", k, v)
-		}
-		x.addTag(k, v, esc)
-	}
-	if len(asset) == 0 {
-		return fmt.Errorf("no %s tag", wire.AssetTag)
-	}
-	as, err := assets.resolveBytes(ctx, asset)
-	if err != nil {
-		if errors.Is(err, store.ErrOutsideOU) || errors.Is(err, errBadAsset) {
-			return err
-		}
-		return storeError{err}
-	}
-	// The tenant tags join the agent's, in key order as line protocol wants.
-	x.addTag([]byte(tsdb.AssetTag), []byte(as.ID), false) // ids are UUIDs
-	x.addTag([]byte(tsdb.OrgTag), []byte(as.OrgID), false)
-	x.addTag([]byte(tsdb.OUTag), []byte(as.OUID), false)
-	arena := x.arena
-	slices.SortFunc(x.tags, func(a, b tagSpan) int { return bytes.Compare(arena[a.k0:a.k1], arena[b.k0:b.k1]) })
-
-	x.out = append(x.out, m...) // a valid name needs no escaping
-	for i, t := range x.tags {
-		k, v := arena[t.k0:t.k1], arena[t.v0:t.v1]
-		if i > 0 && bytes.Equal(k, arena[x.tags[i-1].k0:x.tags[i-1].k1]) {
-			return fmt.Errorf("tag key %q appears twice", k)
-		}
-		if len(v) == 0 {
-			continue // line protocol has no empty tag values
-		}
-		x.out = append(x.out, ',')
-		x.out = append(x.out, k...)
-		x.out = append(x.out, '=')
-		if t.escape {
-			x.out = appendTagValue(x.out, v)
-		} else {
-			x.out = append(x.out, v...)
-		}
-	}
-	sep := byte(' ')
-	poll, up := string(m) == "agent_poll", false
-	for {
-		k, kind, v, err := dec.NextFieldBytes()
-		if err != nil {
-			return err
-		}
-		if k == nil {
-			break
-		}
-		if !kpi.ValidName(k) {
-			return fmt.Errorf("field key %q is not allowed", k)
-		}
-		x.out = append(x.out, sep)
-		x.out = append(x.out, k...)
-		x.out = append(x.out, '=')
-		if x.out, err = appendFieldValue(x.out, kind, v); err != nil {
-			return fmt.Errorf("field %s: %w", k, err)
-		}
-		if poll && kind == lp.Bool && string(k) == "up" {
-			up = v[0] == 't' || v[0] == 'T'
-		}
-		sep = ','
-	}
-	if sep == ' ' {
-		return errors.New("no fields")
-	}
-	ts, err := dec.Time(lp.Nanosecond, time.Time{})
-	switch {
-	case err != nil:
-		return err
-	case ts.IsZero():
-		return errors.New("no timestamp (samples carry their collection time)")
-	case ts.After(future):
-		return fmt.Errorf("timestamp %s is more than %s in the future", ts.UTC().Format(time.RFC3339), maxFuture)
-	}
-	x.out = append(x.out, ' ')
-	x.out = strconv.AppendInt(x.out, ts.UnixNano(), 10)
-	x.out = append(x.out, '\n')
-	if poll {
-		x.notePoll(as.ID, ts, up)
-	}
-	return nil
-}
-
-func (x *reencoder) notePoll(assetID string, at time.Time, up bool) {
-	collector := ""
-	for _, t := range x.tags {
-		if string(x.arena[t.k0:t.k1]) == "collector" {
-			collector = string(x.arena[t.v0:t.v1])
-		}
-	}
-	if x.polls == nil {
-		x.polls = map[pollKey]store.AssetPoll{}
-	}
-	k := pollKey{assetID, collector}
-	if p, ok := x.polls[k]; !ok || at.After(p.At) {
-		x.polls[k] = store.AssetPoll{AssetID: assetID, At: at, Up: up}
-	}
-}
-
-func (x *reencoder) addTag(k, v []byte, escape bool) {
-	t := tagSpan{k0: len(x.arena), escape: escape}
-	x.arena = append(x.arena, k...)
-	t.k1, t.v0 = len(x.arena), len(x.arena)
-	x.arena = append(x.arena, v...)
-	t.v1 = len(x.arena)
-	x.tags = append(x.tags, t)
-}
-
-// checkTagValue refuses what line protocol cannot carry in a tag value:
-// control characters, invalid UTF-8, and a trailing backslash (which would
-// escape the separator after it). It also reports whether the value has
-// characters that need escaping.
-func checkTagValue(v []byte) (ok, escape bool) {
-	if len(v) > 0 && v[len(v)-1] == '\\' {
-		return false, false
-	}
-	ascii := true
-	for _, c := range v {
-		switch {
-		case c < 0x20 || c == 0x7f:
-			return false, false
-		case c == ',' || c == '=' || c == ' ':
-			escape = true
-		case c >= 0x80:
-			ascii = false
-		}
-	}
-	return ascii || utf8.Valid(v), escape
-}
-
-// appendTagValue escapes the characters that end a tag value.
-func appendTagValue(dst, v []byte) []byte {
-	for _, c := range v {
-		if c == ',' || c == '=' || c == ' ' {
-			dst = append(dst, '\\')
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-// appendFieldValue checks a field value token and appends its canonical
-// line-protocol form.
-func appendFieldValue(dst []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
-	switch kind {
-	case lp.Float, lp.Int, lp.Uint:
-		// Only plain decimal text is taken (no hex floats, no "Inf"), and
-		// the text sent on is exactly what was checked.
-		if !decimal(v, kind) {
-			return dst, fmt.Errorf("invalid number %q", v)
-		}
-		if kind == lp.Uint && !fitsInt64(v) {
-			return dst, fmt.Errorf("unsigned value %s is over 9223372036854775807, which InfluxDB 1.x cannot store", v)
-		}
-		dst = append(dst, v...)
-		if kind != lp.Float {
-			// Unsigned values are written as integers: InfluxDB 1.x has no
-			// unsigned type, and one field keeps one type either way.
-			dst = append(dst, 'i')
-		}
-		return dst, nil
-	case lp.Bool:
-		switch string(v) {
-		case "t", "T", "true", "True", "TRUE":
-			return append(dst, "true"...), nil
-		case "f", "F", "false", "False", "FALSE":
-			return append(dst, "false"...), nil
-		}
-		return dst, fmt.Errorf("invalid bool %q", v)
-	case lp.String:
-		// Only the quote and the backslash are escaped: InfluxDB reads other
-		// characters inside the quotes as they are (a "\n" escape, which
-		// the line-protocol encoder writes, would be stored as two
-		// characters).
-		if !utf8.Valid(v) {
-			return dst, errors.New("string is not valid UTF-8")
-		}
-		dst = append(dst, '"')
-		for _, c := range v {
-			if c == '"' || c == '\\' {
-				dst = append(dst, '\\')
-			}
-			dst = append(dst, c)
-		}
-		return append(dst, '"'), nil
-	}
-	return dst, fmt.Errorf("unknown value kind %v", kind)
-}
-
-// fitsInt64 reports whether the digits v are at most the largest int64.
-func fitsInt64(v []byte) bool {
-	if len(v) < 19 {
-		return true
-	}
-	_, err := lp.NewValueFromBytes(lp.Int, v)
-	return err == nil
-}
-
-// decimal reports whether v is a number of the kind in plain decimal
-// notation: [-]digits for Int, digits for Uint, and for Float
-// [-]digits[.digits][(e|E)[+|-]digits] (either side of the point may be
-// empty, not both). Values that may be out of range are parsed to be sure.
-func decimal(v []byte, kind lp.ValueKind) bool {
-	i := 0
-	if i < len(v) && v[i] == '-' && kind != lp.Uint {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	n := digits()
-	if kind != lp.Float {
-		if n == 0 || i != len(v) {
-			return false
-		}
-		if n < 19 {
-			return true
-		}
-		_, err := lp.NewValueFromBytes(kind, v) // near the limits of 64 bits
-		return err == nil
-	}
-	if i < len(v) && v[i] == '.' {
-		i++
-		n += digits()
-	}
-	if n == 0 {
-		return false
-	}
-	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
-		i++
-		if i < len(v) && (v[i] == '+' || v[i] == '-') {
-			i++
-		}
-		if digits() == 0 || i != len(v) {
-			return false
-		}
-		_, err := lp.NewValueFromBytes(kind, v) // an exponent may overflow
-		return err == nil
-	}
-	return i == len(v)
-}
-
 // storeInventory keeps the newest inventory snapshot of each asset and,
 // when it differs from the one before, what changed. The document's
 // identities (UUID, manufacturer and serial) decide which asset it is.
@@ -694,19 +348,19 @@ type assetResolver struct {
 
 // resolveBytes is resolve for a key the line-protocol decoder returned; a
 // cached key costs no allocation.
-func (r *assetResolver) resolveBytes(ctx context.Context, key []byte) (store.Asset, error) {
+func (r *assetResolver) resolveBytes(ctx context.Context, key []byte) (*store.Asset, error) {
 	if r.last != nil && bytes.Equal(key, r.last) {
-		return r.lastR.asset, r.lastR.err
+		return &r.lastR.asset, r.lastR.err
 	}
 	res, ok := r.cache[string(key)]
 	if !ok {
 		res.asset, res.err = r.identify(ctx, string(key), nil)
 		if res.err != nil && !errors.Is(res.err, store.ErrOutsideOU) && !errors.Is(res.err, errBadAsset) {
-			return res.asset, res.err
+			return nil, res.err
 		}
 	}
 	r.last, r.lastR = append(r.last[:0], key...), res
-	return res.asset, res.err
+	return &r.lastR.asset, res.err
 }
 
 // identify returns the asset of an agent-side key; identities from an

@@ -38,20 +38,38 @@ func benchLines(n, assets int, at time.Time) []byte {
 }
 
 // benchStore opens a SQLite store with one organization, closed at the
-// end of the benchmark.
-func benchStore(b *testing.B) (*slog.Logger, *sqlstore.DB, store.Organization) {
-	b.Helper()
+// end of the test.
+func benchStore(tb testing.TB) (*slog.Logger, *sqlstore.DB, store.Organization) {
+	tb.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlstore.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "k.db"), log)
+	st, err := sqlstore.OpenSQLite(tb.Context(), filepath.Join(tb.TempDir(), "k.db"), log)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
+	tb.Cleanup(func() { st.Close() })
 	o := store.Organization{Name: "Acme", Kind: store.Customer}
-	if err := st.CreateOrganization(b.Context(), &o); err != nil {
-		b.Fatal(err)
+	if err := st.CreateOrganization(tb.Context(), &o); err != nil {
+		tb.Fatal(err)
 	}
 	return log, st, o
+}
+
+// agentAPI returns an API without InfluxDB and an agent enrolled into the
+// root OU of its organization: enough to re-encode batches.
+func agentAPI(tb testing.TB) (*API, store.Agent) {
+	tb.Helper()
+	log, st, o := benchStore(tb)
+	tok, hash := auth.NewToken(auth.PrefixEnrollment)
+	now := time.Now()
+	if err := st.CreateEnrollmentToken(tb.Context(), store.EnrollmentToken{TokenHash: hash, OrgID: o.ID, OUID: o.RootOU,
+		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		tb.Fatal(err)
+	}
+	ag := store.Agent{Name: "test", TokenHash: "x"}
+	if err := st.EnrollAgent(tb.Context(), auth.Hash(tok), now, &ag); err != nil {
+		tb.Fatal(err)
+	}
+	return New(st, nil, Limits{}, log, prometheus.NewRegistry()), ag
 }
 
 // BenchmarkReencode measures the server's own parse, check and enrich path
@@ -61,23 +79,13 @@ func benchStore(b *testing.B) (*slog.Logger, *sqlstore.DB, store.Organization) {
 //
 //	go test -run '^$' -bench Reencode -benchmem -cpu 1 ./server/api
 func BenchmarkReencode(b *testing.B) {
-	log, st, o := benchStore(b)
-	tok, hash := auth.NewToken(auth.PrefixEnrollment)
+	a, ag := agentAPI(b)
 	now := time.Now()
-	if err := st.CreateEnrollmentToken(b.Context(), store.EnrollmentToken{TokenHash: hash, OrgID: o.ID, OUID: o.RootOU,
-		CreatedBy: "bench", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		b.Fatal(err)
-	}
-	ag := store.Agent{Name: "bench", TokenHash: "x"}
-	if err := st.EnrollAgent(b.Context(), auth.Hash(tok), now, &ag); err != nil {
-		b.Fatal(err)
-	}
-	a := New(st, nil, Limits{}, log, prometheus.NewRegistry())
 	const lines = 5000
 	samples := benchLines(lines, 50, now.Add(-time.Minute))
 	warm := &assetResolver{a: a, agent: ag, cache: map[string]assetResult{}}
 	var x reencoder
-	if _, n, rej, err := x.reencode(b.Context(), now, warm, samples); err != nil || n != lines {
+	if _, n, rej, err := x.reencode(b.Context(), now, warm, samples, nil); err != nil || n != lines {
 		b.Fatalf("warm-up: %d accepted, rejections %v, err %v", n, rej, err)
 	}
 	b.SetBytes(int64(len(samples)))
@@ -87,7 +95,7 @@ func BenchmarkReencode(b *testing.B) {
 		// A fresh resolver per batch, as in ingest, but with the assets
 		// already in the store.
 		res := &assetResolver{a: a, agent: ag, cache: map[string]assetResult{}}
-		if _, n, _, err := x.reencode(b.Context(), now, res, samples); err != nil || n != lines {
+		if _, n, _, err := x.reencode(b.Context(), now, res, samples, x.out); err != nil || n != lines {
 			b.Fatalf("%d accepted, err %v", n, err)
 		}
 	}

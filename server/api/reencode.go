@@ -1,0 +1,744 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
+
+	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/wire"
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/tsdb"
+)
+
+// maxFuture is how far ahead of the server clock a sample may be stamped.
+const maxFuture = time.Hour
+
+// reencoder turns an agent's line protocol into the server's. Every line
+// is split into tokens, every token is checked (names by kpi.ValidName,
+// values by kind) and written anew with the tenant tags, so the agent's
+// text is never forwarded: no tag or field value can smuggle an extra line
+// or a foreign tenant tag.
+//
+// The decoder of influxdata/line-protocol/v2 is the reference: any line
+// can be read by it. It costs about as much as everything else together,
+// so the canonical lines the agent writes (no escapes, one space between
+// sections, a timestamp) take a fast path that scans and checks them in
+// one pass, and falls back to the library for anything else. Numbers and
+// timestamps are copied as the decimal text that was checked rather than
+// parsed and formatted again, tokens are used where they lie instead of
+// being copied, and buffers are reused: the common path does not allocate
+// per point.
+type reencoder struct {
+	out  []byte
+	tags []agentTag // the current line's, reused from line to line
+	// polls is the latest agent_poll per asset and collector: what the
+	// portal shows as the asset's status.
+	polls map[pollKey]store.AssetPoll
+
+	future            int64 // the latest timestamp taken, in Unix nanoseconds
+	entries, accepted int
+	fast              int // lines taken by the fast path
+	rejects           []string
+	libraryOnly       bool // no fast path (the fuzz test's reference)
+
+	// tenant holds ",asset_id=…", ",org_id=…" and ",ou_id=…" of the
+	// asset tenantOf, as written: lines of one asset come together.
+	tenant   [len(tenantTags)][]byte
+	tenantOf string
+}
+
+type pollKey struct{ asset, collector string }
+
+// assetPolls folds the batch's polls per asset: the latest time, and up
+// when any collector (BMC, operating system) reached the device.
+func (x *reencoder) assetPolls() []store.AssetPoll {
+	by := map[string]store.AssetPoll{}
+	for k, p := range x.polls {
+		q, ok := by[k.asset]
+		if !ok {
+			by[k.asset] = p
+			continue
+		}
+		if p.At.After(q.At) {
+			q.At = p.At
+		}
+		q.Up = q.Up || p.Up
+		by[k.asset] = q
+	}
+	out := make([]store.AssetPoll, 0, len(by))
+	for _, p := range by {
+		out = append(out, p)
+	}
+	return out
+}
+
+// agentTag is one tag of the line being re-encoded. Its slices are the
+// decoder's tokens, valid until the decoder moves to the next line: they
+// point into the batch, or for a token with escapes into the decoder's
+// unescape buffer, which only grows within a line.
+type agentTag struct {
+	k, v   []byte
+	escape bool // the value has characters to escape
+}
+
+// tenantTags are the tags the server adds, in key order.
+var tenantTags = [...]string{tsdb.AssetTag, tsdb.OrgTag, tsdb.OUTag}
+
+// reencode appends the re-encoded lines to buf and returns them, the
+// number of accepted points and a message per refused line. The error is a
+// store failure (the batch is retried); bad points are rejections.
+//
+// Each line is first tried on the fast path (fastLine), which takes the
+// canonical form the agent writes. A line it does not take, for whatever
+// reason, is decoded by the library as if the fast path did not exist: so
+// a line is accepted, written and refused exactly as the library path
+// would (FuzzReencodeFastPath holds the two to that).
+func (x *reencoder) reencode(ctx context.Context, now time.Time, assets *assetResolver, samples, buf []byte) ([]byte, int, []string, error) {
+	// Room for the text plus the three tenant tags (about 120 bytes) per line.
+	x.out = slices.Grow(buf[:0], len(samples)+bytes.Count(samples, []byte{'\n'})*128)
+	x.future = now.Add(maxFuture).UnixNano()
+	x.entries, x.accepted, x.fast, x.rejects = 0, 0, 0, nil
+	for p := 0; p < len(samples); {
+		end := len(samples)
+		if i := bytes.IndexByte(samples[p:], '\n'); i >= 0 {
+			end = p + i
+		}
+		line, next := samples[p:end], min(end+1, len(samples))
+		if !x.libraryOnly && len(line) > 0 && x.fastLine(ctx, line, assets) {
+			x.entries++
+			x.accepted++
+			x.fast++
+			p = next
+			continue
+		}
+		// Without a quote the entry ends at the newline; a quoted string
+		// may hold newlines, so then the library reads the rest.
+		chunk := samples[p:next]
+		if x.libraryOnly || bytes.IndexByte(line, '"') >= 0 {
+			chunk, next = samples[p:], len(samples)
+		}
+		if err := x.decode(ctx, chunk, assets); err != nil {
+			return x.out[:0], 0, nil, err
+		}
+		p = next
+	}
+	return x.out, x.accepted, x.rejects, nil
+}
+
+// decode re-encodes the entries of text with the library decoder. The
+// error is a store failure.
+func (x *reencoder) decode(ctx context.Context, text []byte, assets *assetResolver) error {
+	dec := lp.NewDecoderWithBytes(text)
+	for dec.Next() {
+		x.entries++
+		err := x.line(ctx, dec, assets)
+		if err != nil {
+			var se storeError
+			if errors.As(err, &se) {
+				return se.err
+			}
+			x.rejects = append(x.rejects, rejection(x.entries, err))
+			continue
+		}
+		x.accepted++
+	}
+	return nil
+}
+
+// rejection describes why an entry was refused. A decoder error's own
+// position counts lines from where the decoder started, which is not the
+// start of the batch: only its column is kept.
+func rejection(entry int, err error) string {
+	var de *lp.DecodeError
+	if errors.As(err, &de) {
+		return fmt.Sprintf("line %d, column %d: %v", entry, de.Column, de.Err)
+	}
+	return fmt.Sprintf("line %d: %v", entry, err)
+}
+
+// storeError marks a store failure, which is not the line's fault.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
+
+// line re-encodes the decoder's current entry onto x.out; on error nothing
+// of it is kept.
+func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetResolver) error {
+	m, err := dec.Measurement()
+	if err != nil {
+		return err
+	}
+	if !kpi.ValidName(m) {
+		return fmt.Errorf("invalid measurement name %q", m)
+	}
+	x.tags = x.tags[:0]
+	var asset []byte
+	for {
+		k, v, err := dec.NextTag()
+		if err != nil {
+			return err
+		}
+		if k == nil {
+			break
+		}
+		if string(k) == wire.AssetTag {
+			asset = v
+			continue
+		}
+		ok, esc := checkTagValue(v)
+		if err := x.addTag(k, v, ok, esc); err != nil {
+			return err
+		}
+	}
+	as, err := x.series(ctx, assets, asset)
+	if err != nil {
+		return err
+	}
+	out := x.appendSeries(x.out, m, as)
+	sep := byte(' ')
+	poll, up := string(m) == "agent_poll", false
+	for {
+		k, kind, v, err := dec.NextFieldBytes()
+		if err != nil {
+			return err
+		}
+		if k == nil {
+			break
+		}
+		if out, err = appendField(out, sep, k, kind, v); err != nil {
+			return err
+		}
+		if poll && kind == lp.Bool && string(k) == "up" {
+			up = v[0] == 't' || v[0] == 'T'
+		}
+		sep = ','
+	}
+	if sep == ' ' {
+		return errors.New("no fields")
+	}
+	tb, err := dec.TimeBytes()
+	if err != nil {
+		return err
+	}
+	ts, err := x.checkTime(tb)
+	if err != nil {
+		return err
+	}
+	out = append(out, ' ')
+	out = append(out, tb...) // the digits just checked
+	x.out = append(out, '\n')
+	if poll {
+		x.notePoll(as.ID, time.Unix(0, ts), up)
+	}
+	return nil
+}
+
+// fastLine re-encodes one line in the canonical form the agent writes:
+//
+//	measurement[,key=value…] key=value[,key=value…] timestamp
+//
+// with names of kpi.ValidName, tag values without escapes, quotes or
+// controls, string field values without backslashes, numbers and booleans
+// in the forms the library writes, single spaces and no carriage return.
+// It reports false, having written nothing, for any other line and for
+// any line with an error: the library then decodes the line, takes it or
+// refuses it with its message. Whatever it takes, the library would take
+// and re-encode alike.
+func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetResolver) bool {
+	i := scan(line, 0, lpName)
+	m := line[:i]
+	if !scannedName(m) || i == len(line) {
+		return false
+	}
+	x.tags = x.tags[:0]
+	var asset []byte
+	for line[i] == ',' {
+		k0 := i + 1
+		i = scan(line, k0, lpName)
+		if i == len(line) || line[i] != '=' {
+			return false
+		}
+		k := line[k0:i]
+		v0 := i + 1
+		var class byte
+		for i = v0; i < len(line) && lpClass[line[i]]&(lpPlain|lpHigh) != 0; i++ {
+			class |= lpClass[line[i]]
+		}
+		if i == len(line) || i == v0 || (line[i] != ',' && line[i] != ' ') {
+			return false
+		}
+		v := line[v0:i]
+		ok := class&lpHigh == 0 || utf8.Valid(v)
+		if string(k) == wire.AssetTag {
+			if !ok {
+				return false
+			}
+			asset = v
+			continue
+		}
+		if x.addTag(k, v, ok, false) != nil {
+			return false
+		}
+	}
+	if line[i] != ' ' {
+		return false
+	}
+	i++
+	as, err := x.series(ctx, assets, asset)
+	if err != nil {
+		return false // the library path reports it, or the store failure
+	}
+	out := x.appendSeries(x.out, m, as)
+	poll, up := string(m) == "agent_poll", false
+	for sep := byte(' '); ; sep = ',' {
+		k0 := i
+		i = scan(line, k0, lpName)
+		if i == len(line) || line[i] != '=' {
+			return false
+		}
+		k := line[k0:i]
+		i++
+		if i == len(line) {
+			return false
+		}
+		var kind lp.ValueKind
+		var v []byte
+		c := line[i]
+		switch {
+		case c == '"':
+			v0 := i + 1
+			for i = v0; i < len(line) && line[i] != '"' && line[i] != '\\'; i++ {
+			}
+			if i == len(line) || line[i] != '"' {
+				return false
+			}
+			kind, v = lp.String, line[v0:i]
+			i++
+		case c == 't' || c == 'f' || c == 'T' || c == 'F' || c == '-' || c == '.' || isDigit(c):
+			v0 := i
+			i = scan(line, v0, lpPlain)
+			v = line[v0:i]
+			switch {
+			case c > '9': // a letter
+				kind = lp.Bool
+			case v[len(v)-1] == 'i':
+				kind, v = lp.Int, v[:len(v)-1]
+			case v[len(v)-1] == 'u':
+				kind, v = lp.Uint, v[:len(v)-1]
+			default:
+				kind = lp.Float
+			}
+		default:
+			return false
+		}
+		if i == len(line) || (line[i] != ',' && line[i] != ' ') {
+			return false
+		}
+		if !scannedName(k) {
+			return false
+		}
+		if out, err = appendFieldOfName(out, sep, k, kind, v); err != nil {
+			return false
+		}
+		if poll && kind == lp.Bool && string(k) == "up" {
+			up = c == 't' || c == 'T'
+		}
+		if line[i] == ' ' {
+			break
+		}
+		i++
+	}
+	tb := line[i+1:]
+	ts, err := x.checkTime(tb)
+	if err != nil {
+		return false
+	}
+	out = append(out, ' ')
+	out = append(out, tb...)
+	x.out = append(out, '\n')
+	if poll {
+		x.notePoll(as.ID, time.Unix(0, ts), up)
+	}
+	return true
+}
+
+// addTag checks one of the agent's tags (ok and esc from checkTagValue)
+// and adds it to x.tags.
+func (x *reencoder) addTag(k, v []byte, ok, esc bool) error {
+	if !kpi.ValidName(k) || isTenantTag(k) {
+		// The tenant tags are the server's: an agent sending them could
+		// write into another tenant's series.
+		return fmt.Errorf("tag key %q is not allowed", k)
+	}
+	if !ok {
+		return fmt.Errorf("tag %s: value %q has control characters, invalid UTF-8 or a trailing backslash", k, v)
+	}
+	x.tags = append(x.tags, agentTag{k, v, esc})
+	return nil
+}
+
+// series checks the line's tags as a whole (sorts them if the sender did
+// not) and resolves its asset. A store failure is a storeError.
+func (x *reencoder) series(ctx context.Context, assets *assetResolver, asset []byte) (*store.Asset, error) {
+	tags := x.tags
+	for i := 1; i < len(tags); i++ {
+		if bytes.Compare(tags[i-1].k, tags[i].k) < 0 {
+			continue
+		}
+		// The agent sorts its tags; anyone else may not.
+		slices.SortFunc(tags, func(a, b agentTag) int { return bytes.Compare(a.k, b.k) })
+		for i := 1; i < len(tags); i++ {
+			if bytes.Equal(tags[i-1].k, tags[i].k) {
+				return nil, fmt.Errorf("tag key %q appears twice", tags[i].k)
+			}
+		}
+		break
+	}
+	if len(asset) == 0 {
+		return nil, fmt.Errorf("no %s tag", wire.AssetTag)
+	}
+	as, err := assets.resolveBytes(ctx, asset)
+	if err != nil {
+		if errors.Is(err, store.ErrOutsideOU) || errors.Is(err, errBadAsset) {
+			return nil, err
+		}
+		return nil, storeError{err}
+	}
+	return as, nil
+}
+
+// appendSeries appends the measurement and the tags, the agent's and the
+// tenant's, in key order as line protocol wants.
+func (x *reencoder) appendSeries(out, m []byte, as *store.Asset) []byte {
+	if as.ID != x.tenantOf {
+		for i, v := range [...]string{as.ID, as.OrgID, as.OUID} { // UUIDs need no escaping
+			x.tenant[i] = append(append(append(append(x.tenant[i][:0], ','), tenantTags[i]...), '='), v...)
+		}
+		x.tenantOf = as.ID
+	}
+	out = append(out, m...) // a valid name needs no escaping
+	ti := 0
+	for _, t := range x.tags {
+		for ; ti < len(tenantTags) && tenantTags[ti] < string(t.k); ti++ {
+			out = append(out, x.tenant[ti]...)
+		}
+		if len(t.v) == 0 {
+			continue // line protocol has no empty tag values
+		}
+		out = append(out, ',')
+		out = append(out, t.k...)
+		out = append(out, '=')
+		if t.escape {
+			out = appendTagValue(out, t.v)
+		} else {
+			out = append(out, t.v...)
+		}
+	}
+	for ; ti < len(tenantTags); ti++ {
+		out = append(out, x.tenant[ti]...)
+	}
+	return out
+}
+
+// appendField checks a field and appends it after sep.
+func appendField(out []byte, sep byte, k []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
+	if !kpi.ValidName(k) {
+		return out, fmt.Errorf("field key %q is not allowed", k)
+	}
+	return appendFieldOfName(out, sep, k, kind, v)
+}
+
+// appendFieldOfName is appendField for a key known to be a valid name.
+func appendFieldOfName(out []byte, sep byte, k []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
+	out = append(out, sep)
+	out = append(out, k...)
+	out = append(out, '=')
+	out, err := appendFieldValue(out, kind, v)
+	if err != nil {
+		return out, fmt.Errorf("field %s: %w", k, err)
+	}
+	return out, nil
+}
+
+// scannedName is kpi.ValidName for bytes scanned as lpName: only the
+// first byte and the length are left to check.
+func scannedName(k []byte) bool {
+	return len(k) > 0 && len(k) <= 63 && k[0] >= 'a' && k[0] <= 'z'
+}
+
+// checkTime checks a timestamp's text and returns it in nanoseconds.
+func (x *reencoder) checkTime(tb []byte) (int64, error) {
+	ts, ok := unixNanos(tb)
+	switch {
+	case len(tb) == 0:
+		return 0, errors.New("no timestamp (samples carry their collection time)")
+	case !ok:
+		return 0, fmt.Errorf("invalid timestamp %q: not nanoseconds since 1970 in 64 bits", tb)
+	case ts > x.future:
+		return 0, fmt.Errorf("timestamp %s is more than %s in the future", time.Unix(0, ts).UTC().Format(time.RFC3339), maxFuture)
+	}
+	return ts, nil
+}
+
+// Classes of bytes for the fast path.
+const (
+	lpName  = 1 << iota // [a-z0-9_]
+	lpPlain             // printable ASCII but for space , = " \ : a tag value or number
+	lpHigh              // part of a multi-byte UTF-8 sequence
+)
+
+var lpClass = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_':
+			t[c] = lpName | lpPlain
+		case c > ' ' && c < 0x7f && c != ',' && c != '=' && c != '"' && c != '\\':
+			t[c] = lpPlain
+		case c >= 0x80:
+			t[c] = lpHigh
+		}
+	}
+	return t
+}()
+
+// scan returns the index of the first byte from i on that is not of class.
+func scan(b []byte, i int, class byte) int {
+	for i < len(b) && lpClass[b[i]]&class != 0 {
+		i++
+	}
+	return i
+}
+
+func isTenantTag(k []byte) bool {
+	switch string(k) {
+	case tsdb.AssetTag, tsdb.OrgTag, tsdb.OUTag:
+		return true
+	}
+	return false
+}
+
+// unixNanos parses a line-protocol timestamp: an optional minus and at
+// most 19 decimal digits that fit in an int64.
+func unixNanos(b []byte) (int64, bool) {
+	digits, neg := b, len(b) > 0 && b[0] == '-'
+	if neg {
+		digits = digits[1:]
+	}
+	const maxInt64 = "9223372036854775807"
+	switch {
+	case len(digits) == 0 || len(digits) > len(maxInt64):
+		return 0, false
+	case len(digits) == len(maxInt64) && string(digits) > maxInt64:
+		// Digits of equal length compare as numbers; the smallest
+		// int64 has no positive counterpart.
+		if !neg || string(digits) != "9223372036854775808" {
+			return 0, false
+		}
+		return math.MinInt64, true
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+func (x *reencoder) notePoll(assetID string, at time.Time, up bool) {
+	collector := ""
+	for _, t := range x.tags {
+		if string(t.k) == "collector" {
+			collector = string(t.v)
+		}
+	}
+	if x.polls == nil {
+		x.polls = map[pollKey]store.AssetPoll{}
+	}
+	k := pollKey{assetID, collector}
+	if p, ok := x.polls[k]; !ok || at.After(p.At) {
+		x.polls[k] = store.AssetPoll{AssetID: assetID, At: at, Up: up}
+	}
+}
+
+// checkTagValue refuses what line protocol cannot carry in a tag value:
+// control characters, invalid UTF-8, and a trailing backslash (which would
+// escape the separator after it). It also reports whether the value has
+// characters that need escaping.
+func checkTagValue(v []byte) (ok, escape bool) {
+	if len(v) > 0 && v[len(v)-1] == '\\' {
+		return false, false
+	}
+	var class byte
+	for _, c := range v {
+		class |= tagByte[c]
+	}
+	switch {
+	case class&tagControl != 0:
+		return false, false
+	case class&tagNonASCII != 0 && !utf8.Valid(v):
+		return false, false
+	}
+	return true, class&tagEscape != 0
+}
+
+// Classes of the bytes of a tag value.
+const (
+	tagControl  = 1 << iota // cannot be carried
+	tagEscape               // ends a tag value unless escaped
+	tagNonASCII             // part of a multi-byte UTF-8 sequence
+)
+
+var tagByte = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c < 0x20 || c == 0x7f:
+			t[c] = tagControl
+		case c == ',' || c == '=' || c == ' ':
+			t[c] = tagEscape
+		case c >= 0x80:
+			t[c] = tagNonASCII
+		}
+	}
+	return t
+}()
+
+// appendTagValue escapes the characters that end a tag value.
+func appendTagValue(dst, v []byte) []byte {
+	for _, c := range v {
+		if c == ',' || c == '=' || c == ' ' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendFieldValue checks a field value token and appends its canonical
+// line-protocol form.
+func appendFieldValue(dst []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
+	switch kind {
+	case lp.Float, lp.Int, lp.Uint:
+		// Only plain decimal text is taken (no hex floats, no "Inf"), and
+		// the text sent on is exactly what was checked.
+		if !decimal(v, kind) {
+			return dst, fmt.Errorf("invalid number %q", v)
+		}
+		if kind == lp.Uint && !fitsInt64(v) {
+			return dst, fmt.Errorf("unsigned value %s is over 9223372036854775807, which InfluxDB 1.x cannot store", v)
+		}
+		dst = append(dst, v...)
+		if kind != lp.Float {
+			// Unsigned values are written as integers: InfluxDB 1.x has no
+			// unsigned type, and one field keeps one type either way.
+			dst = append(dst, 'i')
+		}
+		return dst, nil
+	case lp.Bool:
+		switch string(v) {
+		case "t", "T", "true", "True", "TRUE":
+			return append(dst, "true"...), nil
+		case "f", "F", "false", "False", "FALSE":
+			return append(dst, "false"...), nil
+		}
+		return dst, fmt.Errorf("invalid bool %q", v)
+	case lp.String:
+		// Only the quote and the backslash are escaped: InfluxDB reads other
+		// characters inside the quotes as they are (a "\n" escape, which
+		// the line-protocol encoder writes, would be stored as two
+		// characters).
+		if !utf8.Valid(v) {
+			return dst, errors.New("string is not valid UTF-8")
+		}
+		dst = append(dst, '"')
+		for _, c := range v {
+			if c == '"' || c == '\\' {
+				dst = append(dst, '\\')
+			}
+			dst = append(dst, c)
+		}
+		return append(dst, '"'), nil
+	}
+	return dst, fmt.Errorf("unknown value kind %v", kind)
+}
+
+// fitsInt64 reports whether the digits v are at most the largest int64.
+func fitsInt64(v []byte) bool {
+	if len(v) < 19 {
+		return true
+	}
+	_, err := lp.NewValueFromBytes(lp.Int, v)
+	return err == nil
+}
+
+// decimal reports whether v is a number of the kind in plain decimal
+// notation: [-]digits for Int, digits for Uint, and for Float
+// [-]digits[.digits][(e|E)[+|-]digits] (either side of the point may be
+// empty, not both). Values that may be out of range are parsed to be sure.
+func decimal(v []byte, kind lp.ValueKind) bool {
+	i := 0
+	if i < len(v) && v[i] == '-' && kind != lp.Uint {
+		i++
+	}
+	i0 := i
+	for i < len(v) && isDigit(v[i]) {
+		i++
+	}
+	n := i - i0
+	if kind != lp.Float {
+		if n == 0 || i != len(v) {
+			return false
+		}
+		if n < 19 {
+			return true
+		}
+		_, err := lp.NewValueFromBytes(kind, v) // near the limits of 64 bits
+		return err == nil
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		f0 := i
+		for i < len(v) && isDigit(v[i]) {
+			i++
+		}
+		n += i - f0
+	}
+	if n == 0 {
+		return false
+	}
+	if i == len(v) {
+		return true
+	}
+	if v[i] != 'e' && v[i] != 'E' {
+		return false
+	}
+	i++
+	if i < len(v) && (v[i] == '+' || v[i] == '-') {
+		i++
+	}
+	e0 := i
+	for i < len(v) && isDigit(v[i]) {
+		i++
+	}
+	if e := i - e0; e == 0 || i != len(v) {
+		return false
+	} else if e <= 2 && n <= 200 {
+		return true // under 10^299: no overflow, and underflow is zero
+	}
+	_, err := lp.NewValueFromBytes(kind, v) // the exponent may overflow
+	return err == nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
