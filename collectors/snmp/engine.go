@@ -34,9 +34,8 @@ type cell struct {
 type reading struct {
 	scalars  []cell
 	hasScal  []bool
-	read     []bool // scalars asked for this run
-	cols     []map[string]cell
-	order    [][]string // row indexes per column, in walk order
+	read     []bool    // scalars asked for this run
+	cols     []*column // walked columns by plan col id; nil if not walked
 	colsRead []bool
 	rowCache map[*cgroup][]string
 }
@@ -45,9 +44,51 @@ func newReading(p *plan) *reading {
 	return &reading{
 		scalars: make([]cell, len(p.scalars)), hasScal: make([]bool, len(p.scalars)),
 		read: make([]bool, len(p.scalars)),
-		cols: make([]map[string]cell, len(p.cols)), order: make([][]string, len(p.cols)),
-		colsRead: make([]bool, len(p.cols)),
+		cols: make([]*column, len(p.cols)), colsRead: make([]bool, len(p.cols)),
 	}
+}
+
+// column is one walked column: row indexes and cells in walk order. The
+// columns of a table usually have the same rows in the same order, so a
+// cell is looked up by its row's position first; the index by row is
+// built only for a column where that fails.
+type column struct {
+	rows  []string
+	cells []cell
+	byRow map[string]int
+}
+
+func newColumn(n int) *column {
+	return &column{rows: make([]string, 0, n), cells: make([]cell, 0, n)}
+}
+
+func (c *column) len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.rows)
+}
+
+// get returns the cell of row idx; pos is where the row is expected (its
+// position in the group's rows), or -1.
+func (c *column) get(idx string, pos int) (cell, bool) {
+	if c == nil {
+		return cell{}, false
+	}
+	if pos >= 0 && pos < len(c.rows) && c.rows[pos] == idx {
+		return c.cells[pos], true
+	}
+	if c.byRow == nil {
+		c.byRow = make(map[string]int, len(c.rows))
+		for i, r := range c.rows {
+			c.byRow[r] = i
+		}
+	}
+	i, ok := c.byRow[idx]
+	if !ok {
+		return cell{}, false
+	}
+	return c.cells[i], true
 }
 
 // state is what a target's collector keeps between runs.
@@ -56,7 +97,7 @@ type state struct {
 	lastRefresh  time.Time
 	forceRefresh bool
 	empty        map[string]bool             // OIDs that had no value at the last refresh
-	cache        map[int]map[string]cell     // lookup columns, by plan col id
+	cache        map[int]*column             // lookup columns, by plan col id
 	knownRows    map[int]map[string]bool     // group -> row indexes seen at the last refresh
 	counters     map[counterKey]counterState // last raw value of every counter
 	rowsSeen     map[int]int                 // rows of each column last time, to size maps
@@ -80,7 +121,7 @@ type uptimeState struct {
 }
 
 func (st *state) reset(p *plan) {
-	*st = state{plan: p, empty: map[string]bool{}, cache: map[int]map[string]cell{},
+	*st = state{plan: p, empty: map[string]bool{}, cache: map[int]*column{},
 		knownRows: map[int]map[string]bool{}, counters: map[counterKey]counterState{}, rowsSeen: map[int]int{},
 		uptime: st.uptime}
 }
@@ -144,7 +185,7 @@ func (st *state) read(s *session, refresh bool) (*reading, error) {
 			st.empty[u.oid] = !rd.hasScal[i]
 		}
 		for i, u := range p.cols {
-			st.empty[u.oid] = len(rd.order[i]) == 0
+			st.empty[u.oid] = rd.cols[i].len() == 0
 			if u.lookup {
 				st.cache[i] = rd.cols[i]
 			}
@@ -162,20 +203,18 @@ func (st *state) walk(s *session, rd *reading, ids []int) error {
 		oids[k] = st.plan.cols[i].oid
 		rd.colsRead[i] = true
 		if rd.cols[i] == nil {
-			n := st.rowsSeen[i] // size the maps as last time
-			rd.cols[i] = make(map[string]cell, n)
-			rd.order[i] = make([]string, 0, n)
+			rd.cols[i] = newColumn(st.rowsSeen[i]) // sized as last time
 		}
 	}
 	err := s.walk(oids, func(k int, idx string, v gosnmp.SnmpPDU, at time.Time) {
-		i := ids[k]
 		// The walker hands out strictly increasing OIDs per column, so an
 		// index never comes twice.
-		rd.order[i] = append(rd.order[i], idx)
-		rd.cols[i][idx] = cell{v: v, at: at}
+		c := rd.cols[ids[k]]
+		c.rows = append(c.rows, idx)
+		c.cells = append(c.cells, cell{v: v, at: at})
 	})
 	for _, i := range ids {
-		st.rowsSeen[i] = len(rd.order[i])
+		st.rowsSeen[i] = rd.cols[i].len()
 	}
 	return err
 }
@@ -193,21 +232,22 @@ func (rd *reading) scalar(c ccol) (cell, bool) {
 	return cell{}, false
 }
 
-// value returns a table cell of this run, the lookup cache, or the fallback.
-func (st *state) value(rd *reading, c ccol, idx string) (cell, bool) {
-	for _, id := range []int{c.id, c.fb} {
+// value returns a table cell of this run, the lookup cache, or the
+// fallback; pos is the row's position in the group's rows, or -1.
+func (st *state) value(rd *reading, c ccol, idx string, pos int) (cell, bool) {
+	for _, id := range [2]int{c.id, c.fb} {
 		if id < 0 {
 			continue
 		}
 		if rd.colsRead[id] {
-			if v, ok := rd.cols[id][idx]; ok {
+			if v, ok := rd.cols[id].get(idx, pos); ok {
 				v.fb = id == c.fb
 				return v, true
 			}
 			continue
 		}
 		if st.plan.cols[id].lookup {
-			if v, ok := st.cache[id][idx]; ok {
+			if v, ok := st.cache[id].get(idx, pos); ok {
 				v.fb = id == c.fb
 				return v, true
 			}
@@ -240,10 +280,10 @@ func (rd *reading) computeRows(g *cgroup) []string {
 				continue
 			}
 			if out == nil {
-				out = rd.order[id]
+				out = rd.cols[id].rows
 				continue
 			}
-			if len(rd.order[id]) <= len(out) && sameRows(rd.cols[id], out) {
+			if rd.cols[id].len() <= len(out) && sameRows(rd.cols[id], out) {
 				continue
 			}
 			if seen == nil {
@@ -253,7 +293,7 @@ func (rd *reading) computeRows(g *cgroup) []string {
 				}
 				out = slices.Clone(out)
 			}
-			for _, idx := range rd.order[id] {
+			for _, idx := range rd.cols[id].rows {
 				if !seen[idx] {
 					seen[idx] = true
 					out = append(out, idx)
@@ -266,14 +306,17 @@ func (rd *reading) computeRows(g *cgroup) []string {
 
 // sameRows reports whether every row of col is among rows (col has at most
 // as many as rows).
-func sameRows(col map[string]cell, rows []string) bool {
+func sameRows(col *column, rows []string) bool {
+	if slices.Equal(col.rows, rows) {
+		return true
+	}
 	n := 0
-	for _, idx := range rows {
-		if _, ok := col[idx]; ok {
+	for pos, idx := range rows {
+		if _, ok := col.get(idx, pos); ok {
 			n++
 		}
 	}
-	return n == len(col)
+	return n == col.len()
 }
 
 // refreshLookups walks the lookup columns of groups that show rows unknown
@@ -394,7 +437,15 @@ func (st *state) rate(key counterKey, v cell, raw uint64) (float64, bool) {
 
 // build turns a reading into samples and, on refresh runs, the inventory.
 func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) ([]kpi.Sample, map[string]any, map[string][]map[string]any, []error) {
-	var samples []kpi.Sample
+	n := 0 // samples at most: a row per table group, one per scalar group
+	for gi := range st.plan.groups {
+		if g := &st.plan.groups[gi]; g.table {
+			n += len(rd.rows(g))
+		} else {
+			n++
+		}
+	}
+	samples := make([]kpi.Sample, 0, n)
 	var errs []error
 	components := map[string][]map[string]any{}
 	for gi := range st.plan.groups {
@@ -419,10 +470,16 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 			}
 			continue
 		}
-		known := map[string]bool{}
-		for _, idx := range rd.rows(g) {
-			known[idx] = true
-			if !st.where(rd, g, idx) {
+		rows := rd.rows(g)
+		if refresh {
+			known := make(map[string]bool, len(rows))
+			for _, idx := range rows {
+				known[idx] = true
+			}
+			st.knownRows[gi] = known
+		}
+		for pos, idx := range rows {
+			if !st.where(rd, g, idx, pos) {
 				continue
 			}
 			tags := cloneTags(g.ConstTags, g.ntags)
@@ -437,7 +494,7 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 				comp = map[string]any{g.IndexTag: indexValue(idx)}
 			}
 			for _, c := range g.cols {
-				v, ok := st.value(rd, c, idx)
+				v, ok := st.value(rd, c, idx, pos)
 				if !ok {
 					continue
 				}
@@ -476,9 +533,6 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 			if len(fields) > 0 {
 				samples = append(samples, kpi.Sample{Asset: asset, Measurement: g.Measurement, Time: now, Tags: tags, Fields: fields})
 			}
-		}
-		if refresh {
-			st.knownRows[gi] = known
 		}
 	}
 	var attrs map[string]any
@@ -588,10 +642,10 @@ func computeFields(g *Group, fields map[string]any, vals map[string]float64) {
 	}
 }
 
-func (st *state) where(rd *reading, g *cgroup, idx string) bool {
+func (st *state) where(rd *reading, g *cgroup, idx string, pos int) bool {
 	for _, w := range g.Where {
 		i := slices.IndexFunc(g.cols, func(c ccol) bool { return c.Name == w.Column })
-		v, ok := st.value(rd, g.cols[i], idx)
+		v, ok := st.value(rd, g.cols[i], idx, pos)
 		text := ""
 		if ok {
 			text = strings.TrimPrefix(enumText(nil, v.v, g.cols[i].Format), ".")
@@ -622,18 +676,19 @@ func (st *state) attributes(rd *reading) map[string]any {
 				x = attrValue(a.Attr, rd.scalars[a.id].v)
 			}
 		case a.Count != "":
-			if n := len(rd.order[a.id]); n > 0 {
+			if n := rd.cols[a.id].len(); n > 0 {
 				x = n
 			}
-		case a.Column != "":
-			for _, idx := range rd.order[a.id] {
+		case a.Column != "" && rd.cols[a.id] != nil:
+			col := rd.cols[a.id]
+			for pos, idx := range col.rows {
 				if a.whereID >= 0 {
-					w, ok := rd.cols[a.whereID][idx]
+					w, ok := rd.cols[a.whereID].get(idx, pos)
 					if !ok || !slices.Contains(a.Where.In, strings.TrimPrefix(toText(w.v, ""), ".")) {
 						continue
 					}
 				}
-				if x = attrValue(a.Attr, rd.cols[a.id][idx].v); x != nil {
+				if x = attrValue(a.Attr, col.cells[pos].v); x != nil {
 					break
 				}
 			}

@@ -6,6 +6,7 @@ package kpi
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Sample is one reading of an asset at one time. Measurement, tag keys and
@@ -48,6 +49,25 @@ func ValidName[T string | []byte](s T) bool {
 	return true
 }
 
+// ValidTagValue reports whether line protocol can carry v as a tag value:
+// no control characters, valid UTF-8 and no trailing backslash (which
+// would escape the separator after it). The server refuses the rest.
+func ValidTagValue(v string) bool {
+	if len(v) > 0 && v[len(v)-1] == '\\' {
+		return false
+	}
+	ascii := true
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < 0x20 || c == 0x7f:
+			return false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return ascii || utf8.ValidString(v)
+}
+
 // nameByte marks the bytes a name may have after its first: [a-z0-9_].
 var nameByte = func() (t [256]bool) {
 	for c := range 256 {
@@ -62,15 +82,21 @@ func (s Sample) Validate() error {
 	if s.Asset == "" {
 		return fmt.Errorf("sample %s: empty asset", s.Measurement)
 	}
+	if !ValidTagValue(s.Asset) {
+		return fmt.Errorf("sample %s: asset %q has control characters, invalid UTF-8 or a trailing backslash", s.Measurement, s.Asset)
+	}
 	if !ValidName(s.Measurement) {
 		return fmt.Errorf("sample of asset %s: invalid measurement name %q", s.Asset, s.Measurement)
 	}
 	if len(s.Fields) == 0 {
 		return fmt.Errorf("sample %s of asset %s: no fields", s.Measurement, s.Asset)
 	}
-	for k := range s.Tags {
+	for k, v := range s.Tags {
 		if !ValidName(k) {
 			return fmt.Errorf("sample %s of asset %s: invalid tag key %q", s.Measurement, s.Asset, k)
+		}
+		if !ValidTagValue(v) {
+			return fmt.Errorf("sample %s of asset %s: tag %s: value %q has control characters, invalid UTF-8 or a trailing backslash", s.Measurement, s.Asset, k, v)
 		}
 	}
 	for k, v := range s.Fields {

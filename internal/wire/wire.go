@@ -59,6 +59,11 @@ type Batch struct {
 func NewBatch(samples []kpi.Sample, inv []kpi.Inventory) (*Batch, error) {
 	var enc lp.Encoder
 	enc.SetPrecision(lp.Nanosecond)
+	// Validate checks every name and tag value and encodeSample sorts the
+	// tags, so the encoder need not check them again; an error in one
+	// sample leaves it out instead of failing the batch.
+	enc.SetLax(true)
+	enc.SetBuffer(make([]byte, 0, len(samples)*bytesPerSample))
 	var errs []error
 	var scratch keyScratch // sorted keys, reused from sample to sample
 	for _, s := range samples {
@@ -73,17 +78,42 @@ func NewBatch(samples []kpi.Sample, inv []kpi.Inventory) (*Batch, error) {
 	if err := enc.Err(); err != nil {
 		return nil, fmt.Errorf("encoding line protocol: %w", err)
 	}
-	b := &Batch{Version: Version, ID: uuid.NewString(), Samples: string(enc.Bytes()), Inventory: inv}
+	// The encoder is dropped here: its buffer becomes the string without
+	// a copy.
+	text := enc.Bytes()
+	b := &Batch{Version: Version, ID: uuid.NewString(), Samples: unsafe.String(unsafe.SliceData(text), len(text)), Inventory: inv}
 	return b, errors.Join(errs...)
 }
 
-// keyScratch holds the slices encodeSample sorts keys in, reused so that
-// encoding does not allocate per sample.
-type keyScratch struct{ tags, fields []string }
+// bytesPerSample is room for a typical sample's line (an interface's
+// rates, a volume's sizes), so the encoder's buffer seldom grows.
+const bytesPerSample = 160
+
+// keyScratch holds the slices encodeSample sorts keys and converts values
+// in, reused so that encoding does not allocate per sample.
+type keyScratch struct {
+	tags, fields []string
+	values       []lp.Value
+}
 
 func encodeSample(enc *lp.Encoder, s kpi.Sample, scratch *keyScratch) error {
 	if _, reserved := s.Tags[AssetTag]; reserved {
 		return fmt.Errorf("sample %s of asset %s: tag %q is reserved", s.Measurement, s.Asset, AssetTag)
+	}
+	// Every value is converted before the line is started, so a sample
+	// that cannot be encoded leaves nothing behind.
+	fields := scratch.fields[:0]
+	for k := range s.Fields {
+		fields = append(fields, k)
+	}
+	slices.Sort(fields)
+	values := scratch.values[:0]
+	for _, k := range fields {
+		v, ok := lp.NewValue(s.Fields[k])
+		if !ok {
+			return fmt.Errorf("sample %s of asset %s: field %s: value %v cannot be encoded", s.Measurement, s.Asset, k, s.Fields[k])
+		}
+		values = append(values, v)
 	}
 	keys := scratch.tags[:0]
 	for k := range s.Tags {
@@ -91,6 +121,7 @@ func encodeSample(enc *lp.Encoder, s kpi.Sample, scratch *keyScratch) error {
 	}
 	keys = append(keys, AssetTag)
 	slices.Sort(keys) // line protocol wants tags in key order
+	scratch.tags, scratch.fields, scratch.values = keys, fields, values
 	enc.StartLine(s.Measurement)
 	for _, k := range keys {
 		v := s.Tags[k]
@@ -102,18 +133,8 @@ func encodeSample(enc *lp.Encoder, s kpi.Sample, scratch *keyScratch) error {
 		}
 		enc.AddTag(k, v)
 	}
-	fields := scratch.fields[:0]
-	for k := range s.Fields {
-		fields = append(fields, k)
-	}
-	slices.Sort(fields)
-	scratch.tags, scratch.fields = keys, fields
-	for _, k := range fields {
-		v, ok := lp.NewValue(s.Fields[k])
-		if !ok {
-			return fmt.Errorf("sample %s of asset %s: field %s: value %v cannot be encoded", s.Measurement, s.Asset, k, s.Fields[k])
-		}
-		enc.AddField(k, v)
+	for i, k := range fields {
+		enc.AddField(k, values[i])
 	}
 	enc.EndLine(s.Time)
 	return nil

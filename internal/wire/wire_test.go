@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"compress/gzip"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,23 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	_, err := Decode(strings.NewReader("not gzip"), 1<<20)
 	require.ErrorContains(t, err, "gzip header")
+}
+
+// One sample that cannot be encoded (a control character in a tag value
+// from a device, a NaN) is left out with an error naming it; the batch
+// holds the others.
+func TestBadSampleLeavesTheRestOfTheBatch(t *testing.T) {
+	at := time.Unix(1700000000, 0)
+	good := kpi.Sample{Asset: "sw1", Measurement: "interface", Time: at,
+		Tags: map[string]string{"ifname": "Gi 1/0/1"}, Fields: map[string]any{"in_bps": 1.5}}
+	b, err := NewBatch([]kpi.Sample{
+		{Asset: "sw1", Measurement: "interface", Time: at, Tags: map[string]string{"ifalias": "bad\x01alias"}, Fields: map[string]any{"in_bps": 1.0}},
+		{Asset: "sw1", Measurement: "interface", Time: at, Tags: map[string]string{"ifalias": `trailing\`}, Fields: map[string]any{"in_bps": 1.0}},
+		{Asset: "sw1", Measurement: "interface", Time: at, Tags: map[string]string{"ifalias": "bad\xffutf8"}, Fields: map[string]any{"in_bps": 1.0}},
+		{Asset: "sw1", Measurement: "cpu", Time: at, Fields: map[string]any{"load": math.NaN()}},
+		good,
+	}, nil)
+	require.ErrorContains(t, err, "ifalias")
+	require.ErrorContains(t, err, "field load")
+	require.Equal(t, "interface,asset=sw1,ifname=Gi\\ 1/0/1 in_bps=1.5 1700000000000000000\n", b.Samples)
 }
