@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -232,8 +233,7 @@ func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetReso
 	if err != nil {
 		return err
 	}
-	out = append(out, ' ')
-	out = append(out, tb...) // the digits just checked
+	out = appendTime(out, tb, ts)
 	x.out = append(out, '\n')
 	if poll {
 		x.notePoll(as.ID, time.Unix(0, ts), up)
@@ -361,8 +361,7 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	if err != nil {
 		return false
 	}
-	out = append(out, ' ')
-	out = append(out, tb...)
+	out = appendTime(out, tb, ts)
 	x.out = append(out, '\n')
 	if poll {
 		x.notePoll(as.ID, time.Unix(0, ts), up)
@@ -523,6 +522,17 @@ func isTenantTag(k []byte) bool {
 		return true
 	}
 	return false
+}
+
+// appendTime appends " " and the timestamp: the digits just checked, or
+// ts formatted anew when they are not in canonical form (leading zeros,
+// "-0").
+func appendTime(out, tb []byte, ts int64) []byte {
+	out = append(out, ' ')
+	if len(tb) > 1 && (tb[0] == '0' || tb[0] == '-' && tb[1] == '0') {
+		return strconv.AppendInt(out, ts, 10)
+	}
+	return append(out, tb...)
 }
 
 // unixNanos parses a line-protocol timestamp: an optional minus and at
