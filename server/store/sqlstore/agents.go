@@ -70,7 +70,7 @@ func scanAgent(row rowScanner) (store.Agent, error) {
 
 // AgentByTokenHash implements store.Store.
 func (d *DB) AgentByTokenHash(ctx context.Context, hash string) (store.Agent, error) {
-	a, err := scanAgent(d.db.QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE token_hash = $1`, hash))
+	a, err := scanAgent(d.db.QueryRowPrepared(ctx, `SELECT `+agentCols+` FROM agents WHERE token_hash = $1`, hash))
 	if err != nil {
 		return a, notFound(err, "agent")
 	}
@@ -97,7 +97,7 @@ func (d *DB) SetAgentError(ctx context.Context, id, msg string, at time.Time) er
 
 // TouchAgent implements store.Store.
 func (d *DB) TouchAgent(ctx context.Context, id, version string, seen time.Time) error {
-	if _, err := d.db.ExecContext(ctx,
+	if _, err := d.db.ExecPrepared(ctx,
 		`UPDATE agents SET last_seen_at = $1, version = CASE WHEN $2 = '' THEN version ELSE $2 END WHERE id = $3`,
 		ms(seen), version, id); err != nil {
 		return fmt.Errorf("updating agent %s: %w", id, err)
@@ -108,7 +108,7 @@ func (d *DB) TouchAgent(ctx context.Context, id, version string, seen time.Time)
 // BatchSeen implements store.Store.
 func (d *DB) BatchSeen(ctx context.Context, agentID, batchID string) (bool, error) {
 	var one int
-	err := d.db.QueryRowContext(ctx,
+	err := d.db.QueryRowPrepared(ctx,
 		`SELECT 1 FROM ingested_batches WHERE agent_id = $1 AND batch_id = $2`, agentID, batchID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -121,7 +121,7 @@ func (d *DB) BatchSeen(ctx context.Context, agentID, batchID string) (bool, erro
 
 // RecordBatch implements store.Store. Recording an id twice is harmless.
 func (d *DB) RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error {
-	_, err := d.db.ExecContext(ctx,
+	_, err := d.db.ExecPrepared(ctx,
 		`INSERT INTO ingested_batches (agent_id, batch_id, received_at) VALUES ($1, $2, $3)
 		 ON CONFLICT (agent_id, batch_id) DO NOTHING`, agentID, batchID, ms(at))
 	if err != nil {

@@ -32,7 +32,7 @@ func (d *DB) SetAssetPolls(ctx context.Context, polls []store.AssetPoll) error {
 		if p.Up {
 			up = 1
 		}
-		if _, err := d.db.ExecContext(ctx,
+		if _, err := d.db.ExecPrepared(ctx,
 			`UPDATE assets SET last_poll_at = $1, last_poll_up = $2 WHERE id = $3 AND last_poll_at <= $1`,
 			ms(p.At), up, p.AssetID); err != nil {
 			return fmt.Errorf("recording the last poll of asset %s: %w", p.AssetID, err)

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,9 +13,68 @@ import (
 
 // timedDB is a *sql.DB whose statements are timed, by kind (select,
 // insert, update, delete), once Instrument has been called.
+//
+// With prepare set (SQLite: its driver compiles every statement anew,
+// while pgx caches statements per connection itself), the statements the
+// ingest path runs for every batch go through QueryRowPrepared and
+// ExecPrepared, which prepare each once and reuse it: compiling them cost
+// as much as running them. Only constant queries may go there (not ones
+// with IN lists of varying length); maxPrepared bounds the cache anyway.
 type timedDB struct {
 	*sql.DB
 	latency *prometheus.HistogramVec
+
+	prepare bool
+	mu      sync.RWMutex
+	stmts   map[string]*sql.Stmt
+}
+
+// maxPrepared bounds the statement cache; queries beyond it run unprepared.
+const maxPrepared = 256
+
+// stmt returns the prepared form of query, preparing it on first use, or
+// nil to run it unprepared (no cache, cache full, or preparing failed:
+// the unprepared run then reports the error).
+func (t *timedDB) stmt(ctx context.Context, query string) *sql.Stmt {
+	if !t.prepare {
+		return nil
+	}
+	t.mu.RLock()
+	st, ok := t.stmts[query]
+	t.mu.RUnlock()
+	if ok {
+		return st
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st, ok := t.stmts[query]; ok {
+		return st
+	}
+	if len(t.stmts) >= maxPrepared {
+		return nil
+	}
+	// Not cancelled with the request that happens to prepare it first.
+	st, err := t.DB.PrepareContext(context.WithoutCancel(ctx), query)
+	if err != nil {
+		return nil
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st
+}
+
+// Close closes the prepared statements and the database.
+func (t *timedDB) Close() error {
+	t.mu.Lock()
+	var errs []error
+	for q, st := range t.stmts {
+		errs = append(errs, st.Close())
+		delete(t.stmts, q)
+	}
+	t.mu.Unlock()
+	return errors.Join(append(errs, t.DB.Close())...)
 }
 
 // Instrument registers kpilot_server_store_query_duration_seconds with reg
@@ -63,5 +124,25 @@ func (t *timedDB) QueryContext(ctx context.Context, query string, args ...any) (
 
 func (t *timedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	defer t.observe(opOf(query), time.Now())
+	return t.DB.ExecContext(ctx, query, args...)
+}
+
+// QueryRowPrepared is QueryRowContext for a constant query run often: it
+// is prepared once (see timedDB).
+func (t *timedDB) QueryRowPrepared(ctx context.Context, query string, args ...any) *sql.Row {
+	defer t.observe(opOf(query), time.Now())
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.DB.QueryRowContext(ctx, query, args...)
+}
+
+// ExecPrepared is ExecContext for a constant statement run often: it is
+// prepared once (see timedDB).
+func (t *timedDB) ExecPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer t.observe(opOf(query), time.Now())
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.DB.ExecContext(ctx, query, args...)
 }

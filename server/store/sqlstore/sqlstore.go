@@ -59,7 +59,7 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 		db.Close()
 		return nil, fmt.Errorf("SQLite database %s: %w", path, err)
 	}
-	return &DB{db: &timedDB{DB: db}}, nil
+	return &DB{db: &timedDB{DB: db, prepare: true}}, nil
 }
 
 // OpenPostgres connects to the PostgreSQL database named by dsn (a
