@@ -268,15 +268,18 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 		}
 		k := line[k0:i]
 		v0 := i + 1
-		var class byte
-		for i = v0; i < len(line) && lpClass[line[i]]&(lpPlain|lpHigh) != 0; i++ {
-			class |= lpClass[line[i]]
+		i = scan(line, v0, lpPlain)
+		ok := true
+		if i < len(line) && line[i] >= 0x80 {
+			// Not ASCII: the rest of the value is scanned for both kinds and
+			// checked as UTF-8.
+			i = scan(line, i, lpPlain|lpHigh)
+			ok = utf8.Valid(line[v0:i])
 		}
 		if i == len(line) || i == v0 || (line[i] != ',' && line[i] != ' ') {
 			return false
 		}
 		v := line[v0:i]
-		ok := class&lpHigh == 0 || utf8.Valid(v)
 		if string(k) == wire.AssetTag {
 			if !ok {
 				return false
@@ -296,9 +299,12 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	if err != nil {
 		return false // the library path reports it, or the store failure
 	}
-	out := x.appendSeries(x.out, m, as)
+	out := append(x.appendSeries(x.out, m, as), ' ')
 	poll, up := string(m) == "agent_poll", false
-	for sep := byte(' '); ; sep = ',' {
+	// Fields already in canonical form (the agent's) are copied as one run
+	// of text: line[from:] up to the field being read is still to copy.
+	from := i
+	for {
 		k0 := i
 		i = scan(line, k0, lpName)
 		if i == len(line) || line[i] != '=' {
@@ -311,6 +317,7 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 		}
 		var kind lp.ValueKind
 		var v []byte
+		canonical := true
 		c := line[i]
 		switch {
 		case c == '"':
@@ -322,6 +329,9 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 			}
 			kind, v = lp.String, line[v0:i]
 			i++
+			if !utf8.Valid(v) {
+				return false
+			}
 		case c == 't' || c == 'f' || c == 'T' || c == 'F' || c == '-' || c == '.' || isDigit(c):
 			v0 := i
 			i = scan(line, v0, lpPlain)
@@ -329,12 +339,16 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 			switch {
 			case c > '9': // a letter
 				kind = lp.Bool
+				canonical = string(v) == "true" || string(v) == "false"
 			case v[len(v)-1] == 'i':
 				kind, v = lp.Int, v[:len(v)-1]
+				canonical = decimal(v, kind)
 			case v[len(v)-1] == 'u':
 				kind, v = lp.Uint, v[:len(v)-1]
+				canonical = false // written as an integer
 			default:
 				kind = lp.Float
+				canonical = decimal(v, kind)
 			}
 		default:
 			return false
@@ -345,8 +359,15 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 		if !scannedName(k) {
 			return false
 		}
-		if out, err = appendFieldOfName(out, sep, k, kind, v); err != nil {
-			return false
+		if !canonical {
+			// Checked and written anew by appendFieldValue, which refuses
+			// what is invalid rather than merely not canonical.
+			out = append(out, line[from:k0]...)
+			out = append(append(out, k...), '=')
+			if out, err = appendFieldValue(out, kind, v); err != nil {
+				return false
+			}
+			from = i
 		}
 		if poll && kind == lp.Bool && string(k) == "up" {
 			up = c == 't' || c == 'T'
@@ -356,6 +377,7 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 		}
 		i++
 	}
+	out = append(out, line[from:i]...)
 	tb := line[i+1:]
 	ts, err := x.checkTime(tb)
 	if err != nil {

@@ -66,6 +66,7 @@ storage,asset=nas1 used_percent=-0.5,free=.5,big=9223372036854775807i,neg=-92233
 		"future timestamp":        {fmt.Sprintf("m,asset=sw1 v=1 %d\n", now.Add(2*time.Hour).UnixNano()), 0, 0},
 		"timestamps at the edges": {"m,asset=sw1 v=1 -9223372036854775808\nm,asset=sw1 v=1 9223372036854775808\nm,asset=sw1 v=1 -0\nm,asset=sw1 v=1 0012\n", 3, 3},
 		"bad numbers":             {fmt.Sprintf("m,asset=sw1 v=0x10 %[1]d\nm,asset=sw1 v=1e400 %[1]d\nm,asset=sw1 v=18446744073709551615u %[1]d\nm,asset=sw1 v=1.2.3 %[1]d\nm,asset=sw1 v=-1u %[1]d\nm,asset=sw1 v=1e99 %[1]d\n", at), 1, 1},
+		"mixed field forms":       {fmt.Sprintf("m,asset=sw1 a=1.5,b=2u,c=3i,d=t,e=\"x\",f=true,g=7u %[1]d\nm,asset=sw1 a=1u,b=2 %[1]d\n", at), 2, 2},
 		"bool spellings":          {fmt.Sprintf("m,asset=sw1 a=t,b=F,c=True,d=FALSE %[1]d\nm,asset=sw1 a=yes %[1]d\n", at), 1, 1},
 		"control characters":      {fmt.Sprintf("m,asset=sw1,t=a\x01b v=1 %d\nm,asset=sw1 s=\"a\x01b\" %d\n", at, at), 1, 1},
 		"invalid utf-8":           {fmt.Sprintf("m,asset=sw1,t=a\xffb v=1 %d\nm,asset=sw1 s=\"a\xffb\" %d\n", at, at), 0, 0},
