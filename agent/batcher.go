@@ -98,8 +98,11 @@ func (b *batcher) flush() {
 	}
 }
 
+// store spools a batch as zstd: cheaper to compress here and to
+// decompress on the server than gzip. The shipper recodes it to gzip for
+// a server that has not said it takes zstd.
 func (b *batcher) store(batch *wire.Batch) error {
-	data, err := batch.Marshal()
+	data, err := batch.MarshalAs(wire.Zstd)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,6 +41,10 @@ type Shipper struct {
 	log     *slog.Logger
 	backoff backoff.Backoff
 	m       metrics
+	// zstd is set once the server has said it takes zstd (Accept-Encoding
+	// on an answer, RFC 7694) and cleared if it refuses it: until then
+	// zstd batches are recoded to gzip, which every server takes.
+	zstd atomic.Bool
 }
 
 type metrics struct {
@@ -209,13 +214,25 @@ func (s *Shipper) send(ctx context.Context, data []byte, depth int) error {
 //   - other 4xx: the batch itself is refused (malformed, or assets the agent
 //     may not write) and will be refused again; drop it so it does not
 //     block the queue.
+//   - 415 to a zstd batch: the server does not take zstd (an older one, or
+//     one replaced by one); it is sent again at once as gzip.
+//   - 415 otherwise: the server does not read this batch format yet (an
+//     agent upgraded before its server); keep the batch until it does.
 func (s *Shipper) post(ctx context.Context, data []byte) error {
+	coding := wire.Coding(data)
+	if coding == wire.Zstd && !s.zstd.Load() {
+		recoded, err := wire.Recode(data, wire.Gzip)
+		if err != nil {
+			return fmt.Errorf("recoding batch to gzip: %w", err)
+		}
+		data, coding = recoded, wire.Gzip
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Content-Type", wire.ContentType)
-	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Content-Encoding", coding)
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	req.Header.Set("User-Agent", UserAgent())
 	start := time.Now()
@@ -232,9 +249,19 @@ func (s *Shipper) post(ctx context.Context, data []byte) error {
 	}()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msg := serverMessage(body)
+	if ae := resp.Header.Get("Accept-Encoding"); ae != "" {
+		s.zstd.Store(wire.Accepts(ae, wire.Zstd))
+	}
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		return nil
+	case code == http.StatusUnsupportedMediaType && coding == wire.Zstd:
+		s.zstd.Store(false)
+		s.log.Info("server does not take zstd; sending gzip", "answer", msg)
+		return s.post(ctx, data)
+	case code == http.StatusUnsupportedMediaType:
+		return &RetryableError{RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
+			Err: fmt.Errorf("server answered %s (upgrade the server to a version that reads this agent's batches): %s", resp.Status, msg)}
 	case code == http.StatusRequestEntityTooLarge:
 		return errTooLarge
 	case code == http.StatusTooManyRequests || code >= 500 || code == http.StatusUnauthorized:
@@ -299,7 +326,7 @@ func split(data []byte) ([][]byte, error) {
 	}
 	out := make([][]byte, 0, 2)
 	for _, p := range parts {
-		enc, err := p.Marshal()
+		enc, err := p.MarshalAs(wire.Coding(data))
 		if err != nil {
 			return nil, err
 		}

@@ -5,7 +5,8 @@
 //
 //   - direct: line protocol with the tenant tags the server would add,
 //     POSTed to influxd's /api/v2/write;
-//   - server: the agent's gzip wire batches POSTed to a kpilot-server
+//   - server: the agent's wire batches (zstd, as the agent sends them to
+//     a server that takes it; -coding gzip for older agents) POSTed to a kpilot-server
 //     process (built from this tree) that decodes, checks, enriches and
 //     writes them to its influxd.
 //
@@ -44,7 +45,7 @@ import (
 type options struct {
 	points, batch, assets, clients int
 	keep                           bool
-	cpuprofile                     string
+	cpuprofile, coding             string
 }
 
 func main() {
@@ -54,6 +55,7 @@ func main() {
 	flag.IntVar(&o.assets, "assets", 200, "assets the points belong to")
 	flag.IntVar(&o.clients, "clients", 4, "concurrent senders")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.StringVar(&o.coding, "coding", wire.Zstd, "content coding of the agent's batches: zstd (what the agent sends a server that takes it) or gzip")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the server, taken during the first 10 seconds of the run (or all of it), to this file")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -78,7 +80,7 @@ func run(ctx context.Context, o options) error {
 
 	start := time.Now().Add(-24 * time.Hour)
 	batches, direct := makeBatches(o, start)
-	fmt.Printf("%d points in %d batches of %d over %d assets, %d clients\n", o.points, len(batches), o.batch, o.assets, o.clients)
+	fmt.Printf("%d points in %d %s batches of %d over %d assets, %d clients\n", o.points, len(batches), o.coding, o.batch, o.assets, o.clients)
 
 	directRate, err := runDirect(ctx, o, filepath.Join(dir, "direct"), direct)
 	if err != nil {
@@ -95,7 +97,7 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// makeBatches returns the agent's gzip batches and, for the direct run,
+// makeBatches returns the agent's batches and, for the direct run,
 // the same points as the server writes them (with tenant tags).
 func makeBatches(o options, start time.Time) ([][]byte, [][]byte) {
 	type ids struct{ asset, org, ou string }
@@ -125,7 +127,7 @@ func makeBatches(o options, start time.Time) ([][]byte, [][]byte) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		data, err := b.Marshal()
+		data, err := b.MarshalAs(o.coding)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -252,7 +254,7 @@ func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte)
 	post := func(b []byte) error {
 		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/ingest", bytes.NewReader(b))
 		req.Header.Set("Content-Type", wire.ContentType)
-		req.Header.Set("Content-Encoding", "gzip")
+		req.Header.Set("Content-Encoding", wire.Coding(b))
 		req.Header.Set("Authorization", "Bearer "+cred)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -266,7 +268,7 @@ func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte)
 		return nil
 	}
 	// Warm up: the first batch creates the assets (one store write each).
-	warm, _ := makeBatches(options{points: o.assets, batch: o.assets, assets: o.assets}, time.Now().Add(-48*time.Hour))
+	warm, _ := makeBatches(options{points: o.assets, batch: o.assets, assets: o.assets, coding: o.coding}, time.Now().Add(-48*time.Hour))
 	if err := post(warm[0]); err != nil {
 		return res, err
 	}

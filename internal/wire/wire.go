@@ -1,7 +1,8 @@
 // Package wire is the only contract between kpilot-agent and kpilot-server:
 // the batch an agent ships to POST /api/v1/ingest.
 //
-// A batch is gzip-compressed. Version 2, which this build writes, is a
+// A batch is compressed with gzip or zstd (its HTTP Content-Encoding;
+// Decode tells them apart by their magic numbers). Version 2, which this build writes, is a
 // JSON header on the first line ({"version":2,"id":…,"inventory":[…]})
 // followed by the samples as InfluxDB line protocol (one line per sample,
 // tagged with the agent-side asset id under AssetTag) up to the end. The
@@ -21,11 +22,13 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/google/uuid"
 	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/kpilot/kpilot/internal/kpi"
 )
@@ -44,6 +47,43 @@ const (
 	ContentTypeV1 = "application/vnd.kpilot.batch.v1+json"
 	HeaderBatchID = "Kpilot-Batch-Id"
 )
+
+// Content codings of a marshalled batch, as named in HTTP's
+// Content-Encoding. Every server takes Gzip; servers since 2026-11 also
+// take Zstd, which costs them about half as much CPU to decompress, and
+// say so with AcceptEncoding on their ingest answers (RFC 7694).
+const (
+	Gzip = "gzip"
+	Zstd = "zstd"
+	// AcceptEncoding is the server's Accept-Encoding answer header.
+	AcceptEncoding = Zstd + ", " + Gzip
+)
+
+// Coding reports the content coding of a marshalled batch from its
+// magic number: Gzip, Zstd, or "" for neither.
+func Coding(data []byte) string {
+	switch {
+	case len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b:
+		return Gzip
+	case len(data) >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f && data[3] == 0xfd:
+		return Zstd
+	}
+	return ""
+}
+
+// Accepts reports whether an Accept-Encoding header value lists coding
+// with a non-zero weight.
+func Accepts(header, coding string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(name), coding) {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+		return !ok || strings.Trim(q, "0.") != ""
+	}
+	return false
+}
 
 // Batch is one unit of shipping and of acknowledgement.
 type Batch struct {
@@ -144,18 +184,68 @@ func encodeSample(enc *lp.Encoder, s kpi.Sample, scratch *keyScratch) error {
 func (b *Batch) Lines() int { return strings.Count(b.Samples, "\n") }
 
 // Marshal returns the gzip-compressed form sent on the wire and kept in
-// the agent's spool, in the batch's version (2 unless set to 1).
-func (b *Batch) Marshal() ([]byte, error) {
+// the agent's spool, in the batch's version (2 unless set to 1). Gzip is
+// what every server takes; MarshalAs chooses the coding.
+func (b *Batch) Marshal() ([]byte, error) { return b.MarshalAs(Gzip) }
+
+// MarshalAs is Marshal in the given content coding, Gzip or Zstd.
+func (b *Batch) MarshalAs(coding string) ([]byte, error) {
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if err := b.write(zw); err != nil {
+	if err := b.write(&buf); err != nil {
 		return nil, fmt.Errorf("encoding batch %s: %w", b.ID, err)
 	}
-	if err := zw.Close(); err != nil {
+	out, err := compress(buf.Bytes(), coding)
+	if err != nil {
 		return nil, fmt.Errorf("compressing batch %s: %w", b.ID, err)
 	}
-	return buf.Bytes(), nil
+	return out, nil
 }
+
+// Recode returns a marshalled batch in another content coding, without
+// decoding the batch itself: the agent spools zstd and sends gzip to a
+// server that has not said it takes zstd.
+func Recode(data []byte, coding string) ([]byte, error) {
+	if Coding(data) == coding {
+		return data, nil
+	}
+	var d Decoder
+	raw, err := d.decompress(data, "", 1<<40)
+	if err != nil {
+		return nil, err
+	}
+	return compress(raw, coding)
+}
+
+func compress(raw []byte, coding string) ([]byte, error) {
+	switch coding {
+	case Gzip:
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(raw); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	case Zstd:
+		enc, err := zstdEncoder()
+		if err != nil {
+			return nil, err
+		}
+		return enc.EncodeAll(raw, make([]byte, 0, len(raw)/4)), nil
+	}
+	return nil, fmt.Errorf("unknown content coding %q (want %s or %s)", coding, Gzip, Zstd)
+}
+
+// zstdEncoder is the process's one zstd encoder: EncodeAll may be called
+// concurrently, and an encoder's state is too large to make per batch.
+// Windows stay within 8 MB, which every decoder must support (RFC 8878).
+var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdMaxWindow))
+})
+
+const zstdMaxWindow = 8 << 20
 
 func (b *Batch) write(w io.Writer) error {
 	if b.Version == 1 {
@@ -174,12 +264,13 @@ func (b *Batch) write(w io.Writer) error {
 // limit: the server answers 413 and the agent splits the batch.
 var ErrTooLarge = errors.New("batch exceeds the decompressed size limit")
 
-// Decode reads a gzip-compressed batch from r, refusing to decompress more
-// than maxBytes (a gzip bomb stops at the limit, it is never held in memory),
-// and checks its version and ID.
+// Decode reads a compressed batch (gzip or zstd, told apart by the magic
+// number) from r, refusing to decompress more than maxBytes (a
+// decompression bomb stops at the limit, it is never held in memory), and
+// checks its version and ID.
 func Decode(r io.Reader, maxBytes int64) (*Batch, error) {
 	var d Decoder
-	b, err := d.Decode(r, maxBytes)
+	b, err := d.Decode(r, "", maxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -192,37 +283,27 @@ func Decode(r io.Reader, maxBytes int64) (*Batch, error) {
 // share that buffer: they are valid until the decoder's next Decode. The
 // zero value is ready to use.
 type Decoder struct {
-	zr  *gzip.Reader
-	in  bytes.Buffer // the compressed batch
-	br  bytes.Reader // reads in; a byte reader saves the decompressor a bufio
-	buf bytes.Buffer // the decompressed batch
+	zr    *gzip.Reader
+	zd    *zstd.Decoder
+	zdMax int64        // the decompressed size limit zd was made with
+	in    bytes.Buffer // the compressed batch
+	br    bytes.Reader // reads in; a byte reader saves the decompressor a bufio
+	buf   bytes.Buffer // the decompressed batch (gzip)
+	zbuf  []byte       // the decompressed batch (zstd)
 }
 
-// Decode reads one batch; see the package function Decode.
-func (d *Decoder) Decode(r io.Reader, maxBytes int64) (*Batch, error) {
+// Decode reads one batch; see the package function Decode. coding is
+// the batch's declared Content-Encoding, Gzip or Zstd: a body in another
+// is refused. An empty coding takes either.
+func (d *Decoder) Decode(r io.Reader, coding string, maxBytes int64) (*Batch, error) {
 	d.in.Reset()
 	if _, err := d.in.ReadFrom(r); err != nil {
 		return nil, fmt.Errorf("reading the batch: %w", err)
 	}
-	d.br.Reset(d.in.Bytes())
-	var err error
-	if d.zr == nil {
-		d.zr, err = gzip.NewReader(&d.br)
-	} else {
-		err = d.zr.Reset(&d.br)
-	}
+	data, err := d.decompress(d.in.Bytes(), coding, maxBytes)
 	if err != nil {
-		return nil, fmt.Errorf("reading gzip header: %w", err)
+		return nil, err
 	}
-	d.buf.Reset()
-	lr := &io.LimitedReader{R: d.zr, N: maxBytes + 1}
-	if _, err := d.buf.ReadFrom(lr); err != nil {
-		return nil, fmt.Errorf("decompressing: %w", err)
-	}
-	if lr.N <= 0 {
-		return nil, ErrTooLarge
-	}
-	data := d.buf.Bytes()
 	var b Batch
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -254,6 +335,67 @@ func (d *Decoder) Decode(r io.Reader, maxBytes int64) (*Batch, error) {
 	return &b, nil
 }
 
+// decompress returns data decompressed into d.buf, at most maxBytes.
+func (d *Decoder) decompress(data []byte, coding string, maxBytes int64) ([]byte, error) {
+	got := Coding(data)
+	switch {
+	case got == "" && coding != "":
+		return nil, fmt.Errorf("the body is not %s", coding)
+	case got == "":
+		return nil, errors.New("the body is neither gzip nor zstd")
+	case coding != "" && got != coding:
+		return nil, fmt.Errorf("Content-Encoding is %s but the body is %s", coding, got)
+	}
+	if got == Zstd {
+		if d.zd == nil || d.zdMax != maxBytes {
+			if d.zd != nil {
+				d.zd.Close()
+			}
+			var err error
+			d.zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
+				zstd.WithDecoderMaxMemory(uint64(max(maxBytes, 1))), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+			if err != nil {
+				return nil, fmt.Errorf("starting zstd: %w", err)
+			}
+			d.zdMax = maxBytes
+		}
+		// DecodeAll grows the buffer only as far as the frame says, and
+		// refuses a frame that says more than maxBytes.
+		out, err := d.zd.DecodeAll(data, d.zbuf[:0])
+		switch {
+		case errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded):
+			// The window is bounded by maxBytes too: a frame that needs
+			// more may hold more, so the sender is told to split.
+			return nil, ErrTooLarge
+		case err != nil:
+			return nil, fmt.Errorf("decompressing zstd: %w", err)
+		case int64(len(out)) > maxBytes:
+			return nil, ErrTooLarge
+		}
+		d.zbuf = out
+		return out, nil
+	}
+	d.buf.Reset()
+	d.br.Reset(data)
+	var err error
+	if d.zr == nil {
+		d.zr, err = gzip.NewReader(&d.br)
+	} else {
+		err = d.zr.Reset(&d.br)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading gzip header: %w", err)
+	}
+	lr := &io.LimitedReader{R: d.zr, N: maxBytes + 1}
+	if _, err := d.buf.ReadFrom(lr); err != nil {
+		return nil, fmt.Errorf("decompressing: %w", err)
+	}
+	if lr.N <= 0 {
+		return nil, ErrTooLarge
+	}
+	return d.buf.Bytes(), nil
+}
+
 // Cap is the capacity of the decoder's buffer, for callers that keep
 // decoders and would rather not keep an outsized one.
-func (d *Decoder) Cap() int { return max(d.buf.Cap(), d.in.Cap()) }
+func (d *Decoder) Cap() int { return max(d.buf.Cap(), cap(d.zbuf), d.in.Cap()) }

@@ -103,7 +103,81 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 	_, err := Decode(strings.NewReader("not gzip"), 1<<20)
+	require.ErrorContains(t, err, "neither gzip nor zstd")
+	_, err = Decode(bytes.NewReader([]byte{0x1f, 0x8b, 0}), 1<<20)
 	require.ErrorContains(t, err, "gzip header")
+	_, err = Decode(bytes.NewReader([]byte{0x28, 0xb5, 0x2f, 0xfd, 0}), 1<<20)
+	require.ErrorContains(t, err, "decompressing zstd")
+}
+
+func TestZstdRoundTripAndRecode(t *testing.T) {
+	at := time.Unix(1700000000, 0)
+	b, err := NewBatch([]kpi.Sample{{Asset: "sw1", Measurement: "interface", Time: at,
+		Tags: map[string]string{"ifname": "Gi1/0/1"}, Fields: map[string]any{"in_bps": 1.5}}},
+		[]kpi.Inventory{{Asset: "sw1", Time: at, Attributes: map[string]any{"serial": "X1"}}})
+	require.NoError(t, err)
+	z, err := b.MarshalAs(Zstd)
+	require.NoError(t, err)
+	require.Equal(t, Zstd, Coding(z))
+
+	var d Decoder
+	got, err := d.Decode(bytes.NewReader(z), Zstd, 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, b.ID, got.ID)
+	require.Equal(t, b.Samples, got.Samples)
+	require.Equal(t, "X1", got.Inventory[0].Attributes["serial"])
+
+	_, err = d.Decode(bytes.NewReader(z), Gzip, 1<<20)
+	require.ErrorContains(t, err, "Content-Encoding is gzip but the body is zstd")
+
+	g, err := Recode(z, Gzip)
+	require.NoError(t, err)
+	require.Equal(t, Gzip, Coding(g))
+	got, err = d.Decode(bytes.NewReader(g), Gzip, 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, b.Samples, got.Samples)
+	same, err := Recode(g, Gzip)
+	require.NoError(t, err)
+	require.Equal(t, g, same, "a batch already in the coding is returned as it is")
+
+	_, err = b.MarshalAs("br")
+	require.ErrorContains(t, err, `unknown content coding "br"`)
+}
+
+// A zstd bomb, and a frame that only claims to be huge, are refused at
+// the limit: the decoder never holds more than the limit.
+func TestDecodeRefusesZstdBomb(t *testing.T) {
+	enc, err := zstdEncoder()
+	require.NoError(t, err)
+	bomb := enc.EncodeAll(append([]byte(`{"version":2,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11"}`+"\n"), bytes.Repeat([]byte("a"), 64<<20)...), nil)
+	require.Less(t, len(bomb), 1<<20)
+	var d Decoder
+	_, err = d.Decode(bytes.NewReader(bomb), Zstd, 1<<20)
+	require.ErrorIs(t, err, ErrTooLarge)
+	require.LessOrEqual(t, d.Cap(), 2<<20, "nothing near the bomb's size was held")
+
+	// A frame header claiming 4 GiB of content, and nothing behind it.
+	// Magic, a single-segment header with a 4-byte content size, then one
+	// last raw block of one byte.
+	liar := []byte{0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0xff, 0xff, 0xff, 0xff, 0x09, 0, 0, 'a'}
+	_, err = d.Decode(bytes.NewReader(liar), Zstd, 1<<20)
+	require.ErrorIs(t, err, ErrTooLarge)
+	require.LessOrEqual(t, d.Cap(), 2<<20)
+}
+
+func TestAccepts(t *testing.T) {
+	for h, want := range map[string]bool{
+		"zstd, gzip":       true,
+		"gzip":             false,
+		"":                 false,
+		"gzip;q=1, ZSTD":   true,
+		"zstd;q=0":         false,
+		"zstd; q=0.000":    false,
+		"zstd;q=0.5, gzip": true,
+		"identity, zstdx":  false,
+	} {
+		require.Equal(t, want, Accepts(h, Zstd), "Accept-Encoding %q", h)
+	}
 }
 
 // One sample that cannot be encoded (a control character in a tag value

@@ -50,8 +50,12 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != wire.ContentType && ct != wire.ContentTypeV1 {
 		return &HTTPError{Code: http.StatusUnsupportedMediaType, Msg: "Content-Type must be " + wire.ContentType}
 	}
-	if r.Header.Get("Content-Encoding") != "gzip" {
-		return &HTTPError{Code: http.StatusUnsupportedMediaType, Msg: "Content-Encoding must be gzip"}
+	// Every answer says which codings the server takes (RFC 7694): an
+	// agent sends zstd once it has read that, gzip before.
+	w.Header().Set("Accept-Encoding", wire.AcceptEncoding)
+	coding := r.Header.Get("Content-Encoding")
+	if coding != wire.Gzip && coding != wire.Zstd {
+		return &HTTPError{Code: http.StatusUnsupportedMediaType, Msg: "Content-Encoding must be " + wire.Zstd + " or " + wire.Gzip}
 	}
 	// A bounded number of batches is decoded and written at once, so
 	// memory stays bounded when InfluxDB is slow: the rest wait briefly,
@@ -73,7 +77,7 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 			a.decoders.Put(wd)
 		}
 	}()
-	batch, err := wd.Decode(body, a.limits.IngestMaxDecompressedBytes)
+	batch, err := wd.Decode(body, coding, a.limits.IngestMaxDecompressedBytes)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe) || errors.Is(err, wire.ErrTooLarge):

@@ -239,6 +239,31 @@ func TestIngest(t *testing.T) {
 		require.Equal(t, 0, e.count("big", ""))
 	})
 
+	t.Run("zstd batches, and the codings the server takes on every answer", func(t *testing.T) {
+		b := &wire.Batch{Version: wire.Version, ID: uuid.NewString(), Samples: fmt.Sprintf("zstd,asset=sw1 v=1 %d\nzstd,asset=sw1 v=2 %d\n", ts(), ts()+1)}
+		body, err := b.MarshalAs(wire.Zstd)
+		require.NoError(t, err)
+		zstd := func(r *http.Request) { r.Header.Set("Content-Encoding", wire.Zstd) }
+		r := e.post(e.cred, body, zstd)
+		require.Equal(t, http.StatusOK, r.code, "%v", r.body)
+		require.Equal(t, wire.AcceptEncoding, r.header.Get("Accept-Encoding"))
+		require.Equal(t, 2, e.count("zstd", ""))
+
+		r = e.post(e.cred, body) // declared gzip
+		require.Equal(t, http.StatusBadRequest, r.code)
+		require.Contains(t, r.body["error"], "Content-Encoding is gzip but the body is zstd")
+		r = e.post(e.cred, body, func(r *http.Request) { r.Header.Set("Content-Encoding", "br") })
+		require.Equal(t, http.StatusUnsupportedMediaType, r.code)
+		require.Contains(t, r.body["error"], "Content-Encoding must be zstd or gzip")
+		require.Equal(t, wire.AcceptEncoding, r.header.Get("Accept-Encoding"), "a refusal says what would be taken (RFC 7694)")
+
+		big, err := (&wire.Batch{Version: wire.Version, ID: uuid.NewString(),
+			Samples: strings.Repeat(fmt.Sprintf("big,asset=sw1 v=1 %d\n", ts()), 20000)}).MarshalAs(wire.Zstd)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusRequestEntityTooLarge, e.post(e.cred, big, zstd).code, "the decompressed limit holds for zstd")
+		require.Equal(t, 2, e.count("zstd", ""))
+	})
+
 	t.Run("malformed requests", func(t *testing.T) {
 		r := e.post(e.cred, []byte("{}"), func(r *http.Request) { r.Header.Del("Content-Encoding") })
 		require.Equal(t, http.StatusUnsupportedMediaType, r.code)
