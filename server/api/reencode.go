@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -54,6 +55,10 @@ type reencoder struct {
 	// asset tenantOf, as written: lines of one asset come together.
 	tenant   [len(tenantTags)][]byte
 	tenantOf string
+
+	// futureDigits is future as 19 digits ("" if it has more or fewer):
+	// such timestamps compare as text.
+	futureDigits []byte
 }
 
 type pollKey struct{ asset, collector string }
@@ -106,6 +111,10 @@ func (x *reencoder) reencode(ctx context.Context, now time.Time, assets *assetRe
 	// Room for the text plus the three tenant tags (about 120 bytes) per line.
 	x.out = slices.Grow(buf[:0], len(samples)+bytes.Count(samples, []byte{'\n'})*128)
 	x.future = now.Add(maxFuture).UnixNano()
+	x.futureDigits = strconv.AppendInt(x.futureDigits[:0], x.future, 10)
+	if len(x.futureDigits) != 19 {
+		x.futureDigits = x.futureDigits[:0]
+	}
 	x.entries, x.accepted, x.fast, x.rejects = 0, 0, 0, nil
 	for p := 0; p < len(samples); {
 		end := len(samples)
@@ -262,8 +271,8 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	var asset []byte
 	for line[i] == ',' {
 		k0 := i + 1
-		i = scan(line, k0, lpName)
-		if i == len(line) || line[i] != '=' {
+		i = key(line, k0)
+		if i < 0 {
 			return false
 		}
 		k := line[k0:i]
@@ -287,9 +296,11 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 			asset = v
 			continue
 		}
-		if x.addTag(k, v, ok, false) != nil {
+		// addTag's checks, the name's done by key.
+		if isTenantTag(k) || !ok {
 			return false
 		}
+		x.tags = append(x.tags, agentTag{k, v, false})
 	}
 	if line[i] != ' ' {
 		return false
@@ -306,8 +317,8 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	from := i
 	for {
 		k0 := i
-		i = scan(line, k0, lpName)
-		if i == len(line) || line[i] != '=' {
+		i = key(line, k0)
+		if i < 0 {
 			return false
 		}
 		k := line[k0:i]
@@ -332,14 +343,21 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 			if !utf8.Valid(v) {
 				return false
 			}
-		case c == 't' || c == 'f' || c == 'T' || c == 'F' || c == '-' || c == '.' || isDigit(c):
+		case c == '-' || c == '.' || isDigit(c):
+			// Most values: a number in plain form, scanned and checked in
+			// one go. Anything else (a 'u' suffix, a long exponent) is
+			// scanned and checked as below.
 			v0 := i
+			if j, k := plainNumber(line, i); k != 0 && j < len(line) && (line[j] == ',' || line[j] == ' ') {
+				i, kind, v = j, k, line[v0:j]
+				if k == lp.Int {
+					v = v[:len(v)-1]
+				}
+				break
+			}
 			i = scan(line, v0, lpPlain)
 			v = line[v0:i]
 			switch {
-			case c > '9': // a letter
-				kind = lp.Bool
-				canonical = string(v) == "true" || string(v) == "false"
 			case v[len(v)-1] == 'i':
 				kind, v = lp.Int, v[:len(v)-1]
 				canonical = decimal(v, kind)
@@ -350,13 +368,15 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 				kind = lp.Float
 				canonical = decimal(v, kind)
 			}
+		case c == 't' || c == 'f' || c == 'T' || c == 'F':
+			v0 := i
+			i = scan(line, v0, lpPlain)
+			kind, v = lp.Bool, line[v0:i]
+			canonical = string(v) == "true" || string(v) == "false"
 		default:
 			return false
 		}
 		if i == len(line) || (line[i] != ',' && line[i] != ' ') {
-			return false
-		}
-		if !scannedName(k) {
 			return false
 		}
 		if !canonical {
@@ -379,14 +399,94 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	}
 	out = append(out, line[from:i]...)
 	tb := line[i+1:]
-	ts, err := x.checkTime(tb)
-	if err != nil {
-		return false
+	var ts int64
+	if len(tb) == 19 && tb[0] != '0' && digits19(tb) && len(x.futureDigits) == 19 && string(tb) <= string(x.futureDigits) {
+		// The common timestamp (2001 to 2286), in range and canonical:
+		// checked as text, parsed only when a poll needs its value.
+		if poll {
+			ts, _ = unixNanos(tb)
+		}
+		out = append(append(out, ' '), tb...)
+	} else {
+		if ts, err = x.checkTime(tb); err != nil {
+			return false
+		}
+		out = appendTime(out, tb, ts)
 	}
-	out = appendTime(out, tb, ts)
 	x.out = append(out, '\n')
 	if poll {
 		x.notePoll(as.ID, time.Unix(0, ts), up)
+	}
+	return true
+}
+
+// key returns the end of the name that starts line[k0:] and is followed
+// by '=', or -1.
+func key(line []byte, k0 int) int {
+	i := scan(line, k0, lpName)
+	if i == len(line) || line[i] != '=' || !scannedName(line[k0:i]) {
+		return -1
+	}
+	return i
+}
+
+// plainNumber scans line[i:] for a number that decimal takes without a
+// second look: [-]digits (at most 18) followed by 'i', which is an Int and
+// ends after the 'i'; or [-]digits[.digits][(e|E)[+|-]digits] with at
+// most 200 digits and a one- or two-digit exponent, a Float. It returns
+// the end and the kind, or kind 0 for anything else.
+func plainNumber(line []byte, i int) (int, lp.ValueKind) {
+	if i < len(line) && line[i] == '-' {
+		i++
+	}
+	d0 := i
+	for i < len(line) && isDigit(line[i]) {
+		i++
+	}
+	n := i - d0
+	if i < len(line) && line[i] == 'i' {
+		if n == 0 || n > 18 {
+			return i, 0
+		}
+		return i + 1, lp.Int
+	}
+	if i < len(line) && line[i] == '.' {
+		i++
+		f0 := i
+		for i < len(line) && isDigit(line[i]) {
+			i++
+		}
+		n += i - f0
+	}
+	if n == 0 || n > 200 {
+		return i, 0
+	}
+	if i < len(line) && (line[i] == 'e' || line[i] == 'E') {
+		i++
+		if i < len(line) && (line[i] == '+' || line[i] == '-') {
+			i++
+		}
+		e0 := i
+		for i < len(line) && isDigit(line[i]) {
+			i++
+		}
+		if e := i - e0; e == 0 || e > 2 {
+			return i, 0
+		}
+	}
+	return i, lp.Float
+}
+
+// digits19 reports whether the 19 bytes of b are all decimal digits,
+// eight at a time: a byte is a digit when its high nibble is 3 and adding
+// 6 keeps it so.
+func digits19(b []byte) bool {
+	const hi, three, six = 0xF0F0F0F0F0F0F0F0, 0x3030303030303030, 0x0606060606060606
+	b = b[:19]
+	for _, w := range [...]uint64{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[11:])} {
+		if w&hi != three || (w+six)&hi != three {
+			return false
+		}
 	}
 	return true
 }
