@@ -101,6 +101,30 @@ func (tb *tab) exists(sel string) bool {
 	return ok
 }
 
+// follow runs click (on a link or a submit button) and then waits until
+// the page it leads to has loaded: waiting for an element instead could
+// find it on the old page, which then goes away under the next action.
+func (tb *tab) follow(click chromedp.Action, then ...chromedp.Action) {
+	tb.t.Helper()
+	const mark = "window.__kpilotBefore"
+	left := chromedp.ActionFunc(func(ctx context.Context) error {
+		for {
+			var done bool
+			// Errors are expected while the old document goes.
+			err := chromedp.Evaluate(mark+` === undefined && document.readyState === "complete"`, &done).Do(ctx)
+			if err == nil && done {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for the next page: %w", ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	tb.run(append([]chromedp.Action{chromedp.Evaluate(mark+" = true", nil), click, left}, then...)...)
+}
+
 func (tb *tab) open(path string) {
 	tb.t.Helper()
 	tb.run(chromedp.Navigate(tb.site.url+path), chromedp.WaitReady("body", chromedp.ByQuery))
@@ -109,14 +133,14 @@ func (tb *tab) open(path string) {
 func (tb *tab) login(email string) {
 	tb.t.Helper()
 	tb.open("/login?lang=en")
-	tb.run(chromedp.SendKeys("#email", email, chromedp.ByID), chromedp.SendKeys("#password", password, chromedp.ByID),
-		chromedp.Click(`form[action="/login"] button`, chromedp.ByQuery), chromedp.WaitReady(`form[action="/logout"]`, chromedp.ByQuery))
+	tb.run(chromedp.SendKeys("#email", email, chromedp.ByID), chromedp.SendKeys("#password", password, chromedp.ByID))
+	tb.follow(chromedp.Click(`form[action="/login"] button`, chromedp.ByQuery), chromedp.WaitReady(`form[action="/logout"]`, chromedp.ByQuery))
 	require.Equal(tb.t, "/", tb.location())
 }
 
 func (tb *tab) submit(form string) {
 	tb.t.Helper()
-	tb.run(chromedp.Click(form+` button[type="submit"]`, chromedp.ByQuery), chromedp.WaitReady("main", chromedp.ByQuery))
+	tb.follow(chromedp.Click(form+` button[type="submit"]`, chromedp.ByQuery), chromedp.WaitReady("main", chromedp.ByQuery))
 }
 
 var (
@@ -208,20 +232,20 @@ func TestSeedFlowsInChromium(t *testing.T) {
 	r2.login("admin@r2.example")
 	r2.open("/partner/systems/new")
 	r2.run(chromedp.SendKeys("#ou_key", ouKey, chromedp.ByID))
-	r2.run(chromedp.Click(`button[value="verify"]`, chromedp.ByQuery), chromedp.WaitVisible(".checked", chromedp.ByQuery))
+	r2.follow(chromedp.Click(`button[value="verify"]`, chromedp.ByQuery), chromedp.WaitVisible(".checked", chromedp.ByQuery))
 	require.Contains(t, r2.text(".checked"), "Initech")
 	r2.run(chromedp.SendKeys("#name", "Initech NAS", chromedp.ByID), chromedp.SetValue("#category", "storage", chromedp.ByID))
-	r2.run(chromedp.Click(`button[value="create"]`, chromedp.ByQuery), chromedp.WaitVisible(".flash.ok", chromedp.ByQuery))
+	r2.follow(chromedp.Click(`button[value="create"]`, chromedp.ByQuery), chromedp.WaitVisible(".flash.ok", chromedp.ByQuery))
 	require.Contains(t, r2.text("main h1"), "Initech NAS")
 	require.Contains(t, r2.text(".flash.ok"), "customer system was created")
 
 	// 5. The customer shows the system key of its ESX and mails it.
 	initech.open("/")
-	initech.run(chromedp.Click(`//a[contains(., "Initech ESX")]`, chromedp.BySearch), chromedp.WaitVisible("#kpi-h", chromedp.ByID))
+	initech.follow(chromedp.Click(`//a[contains(., "Initech ESX")]`, chromedp.BySearch), chromedp.WaitVisible("#kpi-h", chromedp.ByID))
 	esxPath := initech.location()
 	esx, err := s.store.Asset(t.Context(), strings.TrimPrefix(esxPath, "/assets/"))
 	require.NoError(t, err)
-	initech.run(chromedp.Click("a.key", chromedp.ByQuery), chromedp.WaitVisible("#system-key", chromedp.ByID))
+	initech.follow(chromedp.Click("a.key", chromedp.ByQuery), chromedp.WaitVisible("#system-key", chromedp.ByID))
 	initech.run(chromedp.SendKeys("#key-email", "admin@r2.example", chromedp.ByID))
 	initech.submit(`form[action$="/system-key/send"]`)
 	sysKey := sysKeyInMail.FindString(mail("admin@r2.example"))
@@ -230,9 +254,9 @@ func TestSeedFlowsInChromium(t *testing.T) {
 	// 6. Reseller Two checks and uses it.
 	r2.open("/partner/systems/assign")
 	r2.run(chromedp.SendKeys("#system_key", sysKey, chromedp.ByID))
-	r2.run(chromedp.Click(`button[value="check"]`, chromedp.ByQuery), chromedp.WaitVisible(".checked", chromedp.ByQuery))
+	r2.follow(chromedp.Click(`button[value="check"]`, chromedp.ByQuery), chromedp.WaitVisible(".checked", chromedp.ByQuery))
 	require.Contains(t, r2.text(".checked"), "Initech ESX")
-	r2.run(chromedp.Click(`button[value="assign"]`, chromedp.ByQuery), chromedp.WaitVisible(".flash.ok", chromedp.ByQuery))
+	r2.follow(chromedp.Click(`button[value="assign"]`, chromedp.ByQuery), chromedp.WaitVisible(".flash.ok", chromedp.ByQuery))
 	require.Equal(t, esxPath+"?done=system_assigned", r2.location())
 
 	// The ESX reports KPIs (as ingest stores them), and Reseller Two
@@ -271,7 +295,7 @@ func TestSeedFlowsInChromium(t *testing.T) {
 	initech.open(esxPath)
 	require.Contains(t, initech.text("main"), "Reseller Two")
 	initech.run(shots.shot("customer-asset"))
-	initech.run(chromedp.Click(`//tr[contains(., "Reseller Two")]//button`, chromedp.BySearch))
+	initech.follow(chromedp.Click(`//tr[contains(., "Reseller Two")]//button`, chromedp.BySearch))
 	require.Contains(t, initech.text(".flash.ok"), "access was revoked")
 	r2.open(esxPath)
 	require.Contains(t, r2.text("main"), "does not exist, or you may not see it")
