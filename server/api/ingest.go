@@ -164,13 +164,22 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 		a.log.Warn("recording asset polls", "agent_id", ag.ID, "err", err)
 	}
 	version, _ := strings.CutPrefix(r.UserAgent(), "kpilot-agent/")
-	if err := a.store.TouchAgent(ctx, ag.ID, truncate(version, 64), a.now()); err != nil {
-		a.log.Warn("updating agent last seen", "agent_id", ag.ID, "err", err)
+	version = truncate(version, 64)
+	// An agent shipping a backlog sends many batches a second: its last
+	// seen time is written at most every touchEvery, and at once when
+	// its version changes.
+	if now := a.now(); now.Sub(ag.LastSeenAt) >= touchEvery || version != "" && version != ag.Version {
+		if err := a.store.TouchAgent(ctx, ag.ID, version, now); err != nil {
+			a.log.Warn("updating agent last seen", "agent_id", ag.ID, "err", err)
+		}
 	}
 	a.m.ingest.WithLabelValues("stored").Inc()
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }
+
+// touchEvery is the resolution of an agent's last seen time.
+const touchEvery = 15 * time.Second
 
 // ingestSlot waits up to IngestQueueWait for one of IngestConcurrency
 // slots.

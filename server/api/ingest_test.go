@@ -264,6 +264,34 @@ func TestIngest(t *testing.T) {
 		require.Equal(t, 2, e.count("zstd", ""))
 	})
 
+	t.Run("the agent's last seen time and version", func(t *testing.T) {
+		cred := e.enroll(e.branch.ID)
+		agent := func() store.Agent {
+			ag, err := e.store.AgentByTokenHash(t.Context(), auth.Hash(cred))
+			require.NoError(t, err)
+			return ag
+		}
+		post := func(version string) {
+			body := batchBody(t, uuid.NewString(), fmt.Sprintf("seen,asset=sw1 v=1 %d", ts()))
+			r := e.post(cred, body, func(r *http.Request) { r.Header.Set("User-Agent", "kpilot-agent/"+version) })
+			require.Equal(t, http.StatusOK, r.code, "%v", r.body)
+		}
+		post("1.0")
+		first := agent()
+		require.Equal(t, "1.0", first.Version)
+		require.WithinDuration(t, time.Now(), first.LastSeenAt, 10*time.Second)
+
+		post("1.0")
+		require.Equal(t, first.LastSeenAt, agent().LastSeenAt, "a backlog of batches does not write last seen for each")
+		post("1.1")
+		require.Equal(t, "1.1", agent().Version, "a new version is written at once")
+
+		past := time.Now().Add(-time.Minute)
+		require.NoError(t, e.store.TouchAgent(t.Context(), first.ID, "", past))
+		post("1.1")
+		require.WithinDuration(t, time.Now(), agent().LastSeenAt, 10*time.Second, "after touchEvery it is written again")
+	})
+
 	t.Run("malformed requests", func(t *testing.T) {
 		r := e.post(e.cred, []byte("{}"), func(r *http.Request) { r.Header.Del("Content-Encoding") })
 		require.Equal(t, http.StatusUnsupportedMediaType, r.code)
