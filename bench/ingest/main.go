@@ -92,7 +92,9 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("\n%-34s %12.0f points/s\n", "influxd directly", directRate)
 	fmt.Printf("%-34s %12.0f points/s  (%.0f%% of direct)\n", "through kpilot-server", res.rate, 100*res.rate/directRate)
-	fmt.Printf("%-34s %12.2f CPU-seconds per million points\n", "kpilot-server CPU", res.cpu.Seconds()/float64(o.points)*1e6)
+	perM := func(d time.Duration) float64 { return d.Seconds() / float64(o.points) * 1e6 }
+	fmt.Printf("%-34s %12.2f CPU-seconds per million points (user %.2f, system %.2f)\n", "kpilot-server CPU",
+		perM(res.cpu.total()), perM(res.cpu.user), perM(res.cpu.sys))
 	fmt.Printf("%-34s %12.0f MB\n", "kpilot-server peak RSS", float64(res.peakRSS)/(1<<20))
 	return nil
 }
@@ -179,11 +181,11 @@ func runDirect(ctx context.Context, o options, dir string, bodies [][]byte) (flo
 	defer influx.Stop()
 	u := influx.URL + "/api/v2/write?" + url.Values{"bucket": {influx.Bucket}, "precision": {"ns"}}.Encode()
 	took, err := send(o, bodies, func(b []byte) error {
-		resp, err := http.Post(u, "text/plain; charset=utf-8", bytes.NewReader(b))
+		resp, err := senders().Post(u, "text/plain; charset=utf-8", bytes.NewReader(b))
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
+		defer drain(resp)
 		if resp.StatusCode != http.StatusNoContent {
 			msg, _ := io.ReadAll(resp.Body)
 			return fmt.Errorf("influxd answered %s: %s", resp.Status, msg)
@@ -201,7 +203,7 @@ func runDirect(ctx context.Context, o options, dir string, bodies [][]byte) (flo
 
 type serverResult struct {
 	rate    float64
-	cpu     time.Duration
+	cpu     cpuTimes
 	peakRSS int64
 }
 
@@ -256,11 +258,11 @@ func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte)
 		req.Header.Set("Content-Type", wire.ContentType)
 		req.Header.Set("Content-Encoding", wire.Coding(b))
 		req.Header.Set("Authorization", "Bearer "+cred)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := senders().Do(req)
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
+		defer drain(resp)
 		if resp.StatusCode != http.StatusOK {
 			msg, _ := io.ReadAll(resp.Body)
 			return fmt.Errorf("kpilot-server answered %s: %s", resp.Status, msg)
@@ -294,7 +296,7 @@ func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte)
 	if err != nil {
 		return res, err
 	}
-	res.rate, res.cpu = float64(o.points)/took.Seconds(), cpu1-cpu0
+	res.rate, res.cpu = float64(o.points)/took.Seconds(), cpuTimes{cpu1.user - cpu0.user, cpu1.sys - cpu0.sys}
 	if res.peakRSS, err = peakRSS(pid); err != nil {
 		return res, err
 	}
@@ -357,17 +359,36 @@ func checkCount(influx *devenv.Influxd, want int) error {
 	return nil
 }
 
-// cpuTime reads a process's user + system time from /proc (clock ticks of
-// 1/100 s on Linux).
-func cpuTime(pid int) (time.Duration, error) {
+// senders is the HTTP client of the concurrent senders: it keeps a
+// connection per sender, as each agent keeps its one (the default client
+// keeps two, so the others would connect anew for every batch).
+var senders = sync.OnceValue(func() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+})
+
+// drain reads an answer to its end before closing it, so that its
+// connection is reused.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// cpuTimes is a process's user and system CPU time.
+type cpuTimes struct{ user, sys time.Duration }
+
+func (c cpuTimes) total() time.Duration { return c.user + c.sys }
+
+// cpuTime reads a process's user and system time from /proc (clock ticks
+// of 1/100 s on Linux).
+func cpuTime(pid int) (cpuTimes, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return cpuTimes{}, err
 	}
 	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+	return cpuTimes{time.Duration(utime) * 10 * time.Millisecond, time.Duration(stime) * 10 * time.Millisecond}, nil
 }
 
 // peakRSS reads VmHWM, the process's peak resident set.
