@@ -1,6 +1,7 @@
 package snmp
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"net"
@@ -130,6 +131,22 @@ func toText(p gosnmp.SnmpPDU, format string) string {
 // hex otherwise (serials and MACs stored as raw bytes), with the trailing
 // NULs and spaces many printer and UPS agents add removed.
 func octetText(b []byte) string {
+	// Most strings are printable ASCII: checked byte by byte and converted
+	// once. Others take the general path.
+	end := len(b)
+	for end > 0 && b[end-1] == 0 {
+		end--
+	}
+	ascii := true
+	for _, c := range b[:end] {
+		if c >= 0x7f || c < 0x20 && (c < '\t' || c > '\r') {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return string(bytes.TrimSpace(b[:end]))
+	}
 	s := strings.TrimRight(string(b), "\x00")
 	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
 		return !unicode.IsPrint(r) && !unicode.IsSpace(r)

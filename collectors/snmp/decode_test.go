@@ -1,8 +1,11 @@
 package snmp
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gosnmp/gosnmp"
@@ -73,5 +76,28 @@ func FuzzDecodeValue(f *testing.F) {
 			t.Fatalf("toFloat returned %v as a number", f)
 		}
 		_ = enumText(map[int64]string{1: "up"}, p, format)
+	})
+}
+
+// octetTextGeneral is octetText without its ASCII fast path: the rule as
+// first written, which the fast path must follow.
+func octetTextGeneral(b []byte) string {
+	s := strings.TrimRight(string(b), "\x00")
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
+		return !unicode.IsPrint(r) && !unicode.IsSpace(r)
+	}) < 0 {
+		return strings.TrimSpace(s)
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+func FuzzOctetText(f *testing.F) {
+	for _, s := range []string{"Linux 6.1", "  padded \x00\x00", "tab\there\r\n", "bell\a", "del\x7f", "Zürich", "\x00mid", "\xff\xfe", "\x0b\x0c", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := octetText(b), octetTextGeneral(b); got != want {
+			t.Fatalf("octetText(%q) = %q, the general rule says %q", b, got, want)
+		}
 	})
 }
