@@ -147,6 +147,12 @@ func octetText(b []byte) string {
 	if ascii {
 		return string(bytes.TrimSpace(b[:end]))
 	}
+	return octetTextGeneral(b)
+}
+
+// octetTextGeneral is octetText for any bytes (FuzzOctetText holds the
+// fast path to it).
+func octetTextGeneral(b []byte) string {
 	s := strings.TrimRight(string(b), "\x00")
 	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
 		return !unicode.IsPrint(r) && !unicode.IsSpace(r)

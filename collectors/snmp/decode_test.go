@@ -1,11 +1,8 @@
 package snmp
 
 import (
-	"fmt"
 	"math"
-	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gosnmp/gosnmp"
@@ -77,18 +74,6 @@ func FuzzDecodeValue(f *testing.F) {
 		}
 		_ = enumText(map[int64]string{1: "up"}, p, format)
 	})
-}
-
-// octetTextGeneral is octetText without its ASCII fast path: the rule as
-// first written, which the fast path must follow.
-func octetTextGeneral(b []byte) string {
-	s := strings.TrimRight(string(b), "\x00")
-	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
-		return !unicode.IsPrint(r) && !unicode.IsSpace(r)
-	}) < 0 {
-		return strings.TrimSpace(s)
-	}
-	return fmt.Sprintf("%x", b)
 }
 
 func FuzzOctetText(f *testing.F) {

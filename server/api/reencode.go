@@ -436,45 +436,56 @@ func key(line []byte, k0 int) int {
 // most 200 digits and a one- or two-digit exponent, a Float. It returns
 // the end and the kind, or kind 0 for anything else.
 func plainNumber(line []byte, i int) (int, lp.ValueKind) {
-	if i < len(line) && line[i] == '-' {
+	if end, n, _ := scanDecimal(line, i, lp.Int); end < len(line) && line[end] == 'i' {
+		if n == 0 || n > 18 {
+			return end, 0
+		}
+		return end + 1, lp.Int
+	}
+	end, n, e := scanDecimal(line, i, lp.Float)
+	if n == 0 || n > 200 || e == 0 || e > 2 {
+		return end, 0
+	}
+	return end, lp.Float
+}
+
+// scanDecimal scans a number of the kind in plain decimal notation from
+// b[i:]: [-]digits for Int, digits for Uint, and for Float
+// [-]digits[.digits][(e|E)[+|-]digits]. It returns where the scan ended,
+// the number of digits before the exponent and the number in the
+// exponent (-1 without one); it stops at the first byte that does not fit.
+func scanDecimal(b []byte, i int, kind lp.ValueKind) (end, digits, exp int) {
+	if i < len(b) && b[i] == '-' && kind != lp.Uint {
 		i++
 	}
 	d0 := i
-	for i < len(line) && isDigit(line[i]) {
+	for i < len(b) && isDigit(b[i]) {
 		i++
 	}
-	n := i - d0
-	if i < len(line) && line[i] == 'i' {
-		if n == 0 || n > 18 {
-			return i, 0
-		}
-		return i + 1, lp.Int
+	digits = i - d0
+	if kind != lp.Float {
+		return i, digits, -1
 	}
-	if i < len(line) && line[i] == '.' {
+	if i < len(b) && b[i] == '.' {
 		i++
 		f0 := i
-		for i < len(line) && isDigit(line[i]) {
+		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
-		n += i - f0
+		digits += i - f0
 	}
-	if n == 0 || n > 200 {
-		return i, 0
+	if digits == 0 || i == len(b) || b[i] != 'e' && b[i] != 'E' {
+		return i, digits, -1
 	}
-	if i < len(line) && (line[i] == 'e' || line[i] == 'E') {
+	i++
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
 		i++
-		if i < len(line) && (line[i] == '+' || line[i] == '-') {
-			i++
-		}
-		e0 := i
-		for i < len(line) && isDigit(line[i]) {
-			i++
-		}
-		if e := i - e0; e == 0 || e > 2 {
-			return i, 0
-		}
 	}
-	return i, lp.Float
+	e0 := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return i, digits, i - e0
 }
 
 // digits19 reports whether the 19 bytes of b are all decimal digits,
@@ -816,60 +827,19 @@ func fitsInt64(v []byte) bool {
 }
 
 // decimal reports whether v is a number of the kind in plain decimal
-// notation: [-]digits for Int, digits for Uint, and for Float
-// [-]digits[.digits][(e|E)[+|-]digits] (either side of the point may be
-// empty, not both). Values that may be out of range are parsed to be sure.
+// notation (see scanDecimal; either side of a float's point may be empty,
+// not both). Values that may be out of range are parsed to be sure.
 func decimal(v []byte, kind lp.ValueKind) bool {
-	i := 0
-	if i < len(v) && v[i] == '-' && kind != lp.Uint {
-		i++
-	}
-	i0 := i
-	for i < len(v) && isDigit(v[i]) {
-		i++
-	}
-	n := i - i0
-	if kind != lp.Float {
-		if n == 0 || i != len(v) {
-			return false
-		}
-		if n < 19 {
-			return true
-		}
-		_, err := lp.NewValueFromBytes(kind, v) // near the limits of 64 bits
-		return err == nil
-	}
-	if i < len(v) && v[i] == '.' {
-		i++
-		f0 := i
-		for i < len(v) && isDigit(v[i]) {
-			i++
-		}
-		n += i - f0
-	}
-	if n == 0 {
+	end, n, e := scanDecimal(v, 0, kind)
+	switch {
+	case end != len(v) || n == 0 || e == 0:
 		return false
-	}
-	if i == len(v) {
+	case kind != lp.Float && n < 19:
 		return true
-	}
-	if v[i] != 'e' && v[i] != 'E' {
-		return false
-	}
-	i++
-	if i < len(v) && (v[i] == '+' || v[i] == '-') {
-		i++
-	}
-	e0 := i
-	for i < len(v) && isDigit(v[i]) {
-		i++
-	}
-	if e := i - e0; e == 0 || i != len(v) {
-		return false
-	} else if e <= 2 && n <= 200 {
+	case kind == lp.Float && (e < 0 || e <= 2 && n <= 200):
 		return true // under 10^299: no overflow, and underflow is zero
 	}
-	_, err := lp.NewValueFromBytes(kind, v) // the exponent may overflow
+	_, err := lp.NewValueFromBytes(kind, v) // near the limits of 64 bits, or a long exponent
 	return err == nil
 }
 
