@@ -155,6 +155,11 @@ func Build(ctx context.Context, o Options) ([]Artifact, error) {
 	return arts, nil
 }
 
+// buildTags are the tags releases are built with, as the Makefile's TAGS:
+// gosnmp_nodebug compiles gosnmp's per-packet debug logging out (kpilot
+// never installs a gosnmp logger), about 10% of the SNMP collector's CPU.
+const buildTags = "gosnmp_nodebug"
+
 // compile builds cmd/<name> for the platform with the version stamped in,
 // statically (CGO_ENABLED=0: the SQLite driver is pure Go).
 func (o Options) compile(ctx context.Context, name string, pl Platform, dir string) error {
@@ -165,7 +170,7 @@ func (o Options) compile(ctx context.Context, name string, pl Platform, dir stri
 	const module = "github.com/kpilot/kpilot"
 	ldflags := fmt.Sprintf("-s -w -X %s/internal/buildinfo.Version=%s -X %s/internal/buildinfo.Commit=%s",
 		module, o.Version, module, o.Commit)
-	cmd := exec.CommandContext(ctx, o.Go, "build", "-trimpath", "-ldflags", ldflags,
+	cmd := exec.CommandContext(ctx, o.Go, "build", "-trimpath", "-tags", buildTags, "-ldflags", ldflags,
 		"-o", filepath.Join(dir, exe), "./cmd/"+name)
 	cmd.Dir = o.Root
 	cmd.Env = append(os.Environ(), "GOOS="+pl.OS, "GOARCH="+pl.Arch, "CGO_ENABLED=0")
