@@ -291,3 +291,91 @@ func BenchmarkNewBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(samples))/b.Elapsed().Seconds(), "samples/s")
 }
+
+// A Row is encoded exactly as the Sample it converts to, and refused
+// exactly when that Sample is (keys given twice aside, which a Sample's
+// maps cannot hold).
+func FuzzRowMatchesSample(f *testing.F) {
+	f.Add("sw 1", "interface", "ifname", `eth0,"x"=y`, "in_octets", 1.5, int64(-3), int64(1700000000123456789))
+	f.Add("sw1", "cpu", "asset", "x", "load", math.NaN(), int64(0), int64(-1))
+	f.Add("a\\", "m", "Tag", "", "i", 1e300, int64(math.MinInt64), int64(0))
+	f.Fuzz(func(t *testing.T, asset, m, tk, tv, fk string, ff float64, fi int64, ns int64) {
+		r := kpi.Row{Asset: asset, Measurement: m, Time: time.Unix(0, ns)}
+		r.Tags = []kpi.Tag{{Key: tk, Value: tv}, {Key: "z_" + tk, Value: tv + "2"}}
+		r.Fields = []kpi.Field{{Key: fk, Float: ff}, {Key: "i", Int: fi, IsInt: true}}
+		var sc scratch
+		got, err := appendRow([]byte("before\n"), &r, &sc)
+		if fk == "i" {
+			if err == nil {
+				t.Fatalf("field i given twice: got %q", got)
+			}
+			return
+		}
+		want, werr := appendSample([]byte("before\n"), r.Sample(), &sc)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("row error %v, sample error %v", err, werr)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("row wrote\n%q\nits sample\n%q", got, want)
+		}
+	})
+}
+
+func TestRowRefusesKeysGivenTwice(t *testing.T) {
+	at := time.Unix(1700000000, 0)
+	for _, r := range []kpi.Row{
+		{Asset: "a", Measurement: "m", Time: at, Tags: []kpi.Tag{{Key: "k", Value: "1"}, {Key: "k", Value: "2"}}, Fields: []kpi.Field{{Key: "f"}}},
+		{Asset: "a", Measurement: "m", Time: at, Fields: []kpi.Field{{Key: "f"}, {Key: "f", IsInt: true}}},
+	} {
+		var e Encoder
+		if err := e.Row(&r); err == nil || !strings.Contains(err.Error(), "given twice") {
+			t.Errorf("%+v: err %v, want given twice", r, err)
+		}
+		if e.Lines() != 0 || len(e.Bytes()) != 0 {
+			t.Errorf("a refused row left %q", e.Bytes())
+		}
+	}
+}
+
+func TestRowSetters(t *testing.T) {
+	var r kpi.Row
+	r.Reset("a", "m", time.Unix(1, 0))
+	r.SetTag("k", "1")
+	r.SetTag("k", "2")
+	r.SetInt("f", 3)
+	r.SetFloat("f", 1.5)
+	r.SetFloat("g", 2)
+	r.DeleteField("g")
+	var e Encoder
+	if err := e.Row(&r); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(e.Bytes()), "m,asset=a,k=2 f=1.5 1000000000\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	b, n := e.Take()
+	if n != 1 || string(b) != "m,asset=a,k=2 f=1.5 1000000000\n" || e.Lines() != 0 || e.Bytes() != nil {
+		t.Errorf("Take: %q %d, left %d %q", b, n, e.Lines(), e.Bytes())
+	}
+}
+
+func BenchmarkEncoderRow(b *testing.B) {
+	at := time.Now()
+	rows := make([]kpi.Row, 1000)
+	for i := range rows {
+		rows[i] = kpi.Row{Asset: "switch-01", Measurement: "software", Time: at,
+			Tags:   []kpi.Tag{{Key: "index", Value: strconv.Itoa(i)}, {Key: "name", Value: fmt.Sprintf("libfoo%d-1.2.3", i)}},
+			Fields: []kpi.Field{{Key: "type", Int: 4, IsInt: true}, {Key: "size", Float: 12345.5}}}
+	}
+	b.ReportAllocs()
+	var e Encoder
+	for b.Loop() {
+		e = Encoder{buf: e.buf[:0]} // as a batch's buffer, sized once
+		for i := range rows {
+			if err := e.Row(&rows[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "rows/s")
+}
