@@ -228,7 +228,8 @@ loop:
 		a.stopJob(j)
 	}
 	a.mu.Unlock()
-	<-batcherDone // the last batch is on disk
+	<-batcherDone
+	a.batcher.flush() // what polls stopped by the shutdown handed over last
 	err = <-shipperDone
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	a.shipper.Drain(dctx)

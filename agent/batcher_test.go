@@ -1,19 +1,26 @@
 package agent
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/agent/spool"
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/wire"
 )
 
 func sample(i int) kpi.Sample {
@@ -23,7 +30,91 @@ func sample(i int) kpi.Sample {
 func heldSamples(b *batcher) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.samples)
+	return b.lines
+}
+
+// spooled reads back every batch in the spool, in order: each batch's
+// lines.
+func spooledBatches(t *testing.T, sp *spool.Disk) [][]string {
+	t.Helper()
+	var out [][]string
+	for {
+		e, err := sp.Peek()
+		if errors.Is(err, spool.ErrEmpty) {
+			return out
+		}
+		require.NoError(t, err)
+		b, err := wire.Decode(bytes.NewReader(e.Data), 1<<20)
+		require.NoError(t, err)
+		out = append(out, strings.SplitAfter(b.Samples, "\n")[:b.Lines()])
+		require.Equal(t, b.Lines(), e.Samples)
+		require.NoError(t, sp.Ack(e.Seq))
+	}
+}
+
+// TestBatcherCutsPollsIntoBatches hands over polls of different sizes:
+// batches hold maxLines lines in the order they came, a poll larger than a
+// batch is split between lines, and nothing is lost or doubled.
+func TestBatcherCutsPollsIntoBatches(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sp, err := spool.Open(t.TempDir(), spool.Options{Log: log})
+	require.NoError(t, err)
+	defer sp.Close()
+	b := newBatcher(sp, 4, log, func(int) {})
+	next := 1
+	var want []string
+	for _, size := range []int{1, 9, 2, 4, 3} { // polls
+		var e wire.Encoder
+		for range size {
+			require.NoError(t, e.Sample(sample(next)))
+			want = append(want, fmt.Sprintf("m,asset=a v=%d %d000000000\n", next, next))
+			next++
+		}
+		b.add(e.Take())
+	}
+	b.flush()
+	var got []string
+	batches := spooledBatches(t, sp)
+	for i, lines := range batches {
+		if i < len(batches)-1 {
+			require.Len(t, lines, 4, "batch %d", i)
+		}
+		got = append(got, lines...)
+	}
+	require.Equal(t, want, got)
+	require.Len(t, batches, 5, "19 lines at 4 per batch")
+}
+
+// TestTargetSinkHandsOverAtClose: a poll's samples and rows reach the
+// batcher when the poll ends, invalid ones are counted and left out, and
+// nothing is taken after the end.
+func TestTargetSinkHandsOverAtClose(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sp, err := spool.Open(t.TempDir(), spool.Options{Log: log})
+	require.NoError(t, err)
+	defer sp.Close()
+	b := newBatcher(sp, 1000, log, func(int) {})
+	drops := map[string]int{}
+	b.onDrop = func(reason string, n int) { drops[reason] += n }
+	partial := prometheus.NewCounter(prometheus.CounterOpts{Name: "p"})
+	s := &targetSink{b: b, log: log, asset: "a", partial: partial, keep: true}
+	s.Sample(sample(1))
+	r := kpi.Row{Asset: "a", Measurement: "m", Time: time.Unix(2, 0), Fields: []kpi.Field{{Key: "v", Float: 2}}}
+	s.Row(&r)
+	s.Sample(kpi.Sample{Asset: "a", Measurement: "Bad", Time: time.Unix(3, 0), Fields: map[string]any{"v": 1.0}})
+	s.Sample(kpi.Sample{Asset: "other", Measurement: "m", Time: time.Unix(4, 0), Fields: map[string]any{"v": 1.0}})
+	require.Zero(t, heldSamples(b), "held by the sink until the poll ends")
+	s.close()
+	s.Sample(sample(5))
+	s.close()
+	n, samples := s.result()
+	require.Equal(t, 2, n)
+	require.Len(t, samples, 2, "kept for the exporter")
+	require.Equal(t, map[string]any{"v": 2.0}, samples[1].Fields)
+	require.Equal(t, 1, drops["invalid"])
+	require.Equal(t, 1.0, testutil.ToFloat64(partial), "the other asset's sample is a partial error")
+	b.flush()
+	require.Equal(t, [][]string{{"m,asset=a v=1 1000000000\n", "m,asset=a v=2 2000000000\n"}}, spooledBatches(t, sp))
 }
 
 func TestBatcherCutsBatches(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kpilot/kpilot/collectors"
 	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/wire"
 )
 
 // job is one collector polling one target.
@@ -107,7 +108,7 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, j.timeout)
 	defer cancel()
-	sink := &targetSink{b: a.batcher, log: j.log, asset: j.target.Asset,
+	sink := &targetSink{b: a.batcher, log: j.log, asset: j.target.Asset, keep: a.latest.isEnabled(),
 		partial: a.m.partial.WithLabelValues(j.collector, j.target.Asset)}
 	start := time.Now()
 	done := make(chan struct{})
@@ -135,8 +136,8 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	if ctx.Err() != nil {
 		return // shutting down or reloading: not a failure of the target
 	}
-	samples := sink.taken()
-	a.m.collected.WithLabelValues(labels...).Add(float64(len(samples)))
+	taken, samples := sink.result()
+	a.m.collected.WithLabelValues(labels...).Add(float64(taken))
 	if err != nil {
 		a.m.success.WithLabelValues(labels...).Set(0)
 		a.m.polls.WithLabelValues(j.collector, j.target.Asset, "failure").Inc()
@@ -144,7 +145,7 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	} else {
 		a.m.success.WithLabelValues(labels...).Set(1)
 		a.m.polls.WithLabelValues(j.collector, j.target.Asset, "success").Inc()
-		j.log.Debug("poll done", "samples", len(samples), "duration", dur.Round(time.Millisecond))
+		j.log.Debug("poll done", "samples", taken, "duration", dur.Round(time.Millisecond))
 	}
 	a.latest.replace(j.collector, j.target.Asset, samples)
 	// Reachability is a KPI too: downtime is computed from it on the server.
@@ -167,16 +168,26 @@ func safeCollect(ctx context.Context, c collectors.Collector, s collectors.Sink)
 // targetSink scopes what one poll reports: partial errors are logged with
 // the target, samples for other assets are refused (a collector may only
 // report the target it polls), and nothing is taken after the poll ended
-// (from a collection that was given up on).
+// (from a collection that was given up on). It encodes samples as they
+// come and hands the lines to the batcher when the poll ends, or every
+// maxLines on a large one; it keeps the samples themselves only for the
+// exporter.
+var _ collectors.RowSink = (*targetSink)(nil)
+
 type targetSink struct {
 	b       *batcher
 	log     *slog.Logger
 	asset   string
 	partial prometheus.Counter
+	keep    bool // keep the samples (exporter mode)
 	closed  atomic.Bool
 
 	mu      sync.Mutex
-	samples []kpi.Sample
+	enc     wire.Encoder
+	taken   int          // samples taken
+	samples []kpi.Sample // with keep
+	invalid int
+	bad     error // the first invalid sample's problem
 }
 
 func (s *targetSink) Sample(x kpi.Sample) {
@@ -188,9 +199,43 @@ func (s *targetSink) Sample(x kpi.Sample) {
 		return
 	}
 	s.mu.Lock()
-	s.samples = append(s.samples, x)
-	s.mu.Unlock()
-	s.b.Sample(x)
+	defer s.mu.Unlock()
+	s.took(s.enc.Sample(x), func() kpi.Sample { return x })
+}
+
+// Row is Sample for a collector that builds rows (collectors.RowSink).
+func (s *targetSink) Row(r *kpi.Row) {
+	if s.closed.Load() {
+		return
+	}
+	if r.Asset != s.asset {
+		s.Error(fmt.Errorf("collector reported asset %q while polling %q; sample dropped", r.Asset, s.asset))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.took(s.enc.Row(r), r.Sample)
+}
+
+// took counts a sample the encoder took or refused; s.mu is held.
+func (s *targetSink) took(err error, sample func() kpi.Sample) {
+	if s.closed.Load() {
+		return // closed while encoding: close has handed over already
+	}
+	if err != nil {
+		s.invalid++
+		if s.bad == nil {
+			s.bad = err
+		}
+		return
+	}
+	s.taken++
+	if s.keep {
+		s.samples = append(s.samples, sample())
+	}
+	if s.enc.Lines() >= s.b.maxLines {
+		s.b.add(s.enc.Take())
+	}
 }
 
 func (s *targetSink) Inventory(x kpi.Inventory) {
@@ -212,11 +257,25 @@ func (s *targetSink) Error(err error) {
 	s.log.Warn("partial poll error", "err", err)
 }
 
-func (s *targetSink) close() { s.closed.Store(true) }
-
-// taken returns the samples of the poll; call after close.
-func (s *targetSink) taken() []kpi.Sample {
+// close ends the poll: nothing is taken afterwards, and what was taken
+// goes to the batcher. It may be called more than once.
+func (s *targetSink) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.samples
+	if s.closed.Swap(true) {
+		return
+	}
+	s.b.add(s.enc.Take())
+	if s.invalid > 0 {
+		s.b.dropped("invalid", s.invalid)
+		s.log.Error("some samples were invalid and left out", "samples", s.invalid, "first", s.bad)
+	}
+}
+
+// result returns how many samples the poll took and, with keep, the
+// samples; call after close.
+func (s *targetSink) result() (int, []kpi.Sample) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken, s.samples
 }

@@ -49,6 +49,24 @@ type Sink interface {
 	Error(error)
 }
 
+// RowSink is a Sink that also takes kpi.Rows: a collector that builds its
+// samples as rows (the SNMP collector, one per table row) hands them over
+// without maps. Row must not keep r or its slices: the collector reuses
+// them for the next row.
+type RowSink interface {
+	Sink
+	Row(r *kpi.Row)
+}
+
+// EmitRow hands r to s, as a row if s takes rows and as a Sample if not.
+func EmitRow(s Sink, r *kpi.Row) {
+	if rs, ok := s.(RowSink); ok {
+		rs.Row(r)
+		return
+	}
+	s.Sample(r.Sample())
+}
+
 // Config is the decoded YAML entry of one collector type. It embeds Common.
 type Config interface {
 	// Base returns the fields every collector shares (provided by Common).
