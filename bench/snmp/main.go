@@ -150,14 +150,17 @@ func pollAll(ctx context.Context, cs []collectors.Collector, workers int) (value
 			pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			defer cancel()
 			err := c.Collect(pctx, sink)
+			lines := sink.enc.Lines()
 			if err == nil {
-				_, err = wire.NewBatch(sink.samples, sink.inv)
+				err = sink.err
+				data, _ := sink.enc.Take()
+				wire.BatchOf(data, sink.inv)
 			}
 			_, v := c.(interface{ Stats() (int, int) }).Stats()
 			mu.Lock()
 			defer mu.Unlock()
 			values += v
-			samples += len(sink.samples)
+			samples += lines
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -170,14 +173,24 @@ func pollAll(ctx context.Context, cs []collectors.Collector, workers int) (value
 	return values, samples, nil
 }
 
+// countSink encodes what a poll reports as the agent's sink does: rows
+// and samples into line protocol as they come.
 type countSink struct {
-	samples []kpi.Sample
-	inv     []kpi.Inventory
+	enc wire.Encoder
+	inv []kpi.Inventory
+	err error // the first sample refused
 }
 
-func (s *countSink) Sample(x kpi.Sample)       { s.samples = append(s.samples, x) }
+func (s *countSink) Sample(x kpi.Sample)       { s.took(s.enc.Sample(x)) }
+func (s *countSink) Row(r *kpi.Row)            { s.took(s.enc.Row(r)) }
 func (s *countSink) Inventory(x kpi.Inventory) { s.inv = append(s.inv, x) }
 func (s *countSink) Error(err error)           { log.Printf("partial error: %v", err) }
+
+func (s *countSink) took(err error) {
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+}
 
 // startSnmpd runs one snmpd answering on n UDP ports: n devices as far as
 // the collector can tell.

@@ -102,6 +102,7 @@ type state struct {
 	counters     map[counterKey]counterState // last raw value of every counter
 	rowsSeen     map[int]int                 // rows of each column last time, to size maps
 	uptime       uptimeState
+	row          kpi.Row // reused for every row build emits
 }
 
 type counterKey struct {
@@ -435,38 +436,50 @@ func (st *state) rate(key counterKey, v cell, raw uint64) (float64, bool) {
 	return float64(delta) / secs, true
 }
 
-// build turns a reading into samples and, on refresh runs, the inventory.
-func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) ([]kpi.Sample, map[string]any, map[string][]map[string]any, []error) {
-	n := 0 // samples at most: a row per table group, one per scalar group
-	for gi := range st.plan.groups {
-		if g := &st.plan.groups[gi]; g.table {
-			n += len(rd.rows(g))
-		} else {
-			n++
-		}
-	}
-	samples := make([]kpi.Sample, 0, n)
+// build turns a reading into samples, handed to emit one row at a time,
+// and on refresh runs into the inventory. The row is reused for the next
+// one: emit must not keep it. labels are the target's, under the rows'
+// own tags. It returns the number of rows emitted.
+func (st *state) build(rd *reading, asset string, now time.Time, refresh bool, labels []kpi.Tag,
+	emit func(*kpi.Row)) (int, map[string]any, map[string][]map[string]any, []error) {
 	var errs []error
 	components := map[string][]map[string]any{}
+	row := &st.row
+	var vals map[string]float64 // numbers by name, for groups that derive values
+	start := func(g *cgroup) map[string]float64 {
+		row.Reset(asset, g.Measurement, now)
+		row.Tags = append(row.Tags, labels...)
+		for _, t := range g.constTags {
+			row.SetTag(t.Key, t.Value)
+		}
+		if !g.derives {
+			return nil
+		}
+		if vals == nil {
+			vals = map[string]float64{}
+		}
+		clear(vals)
+		return vals
+	}
+	emitted := 0
 	for gi := range st.plan.groups {
 		g := &st.plan.groups[gi]
 		if !g.table {
-			vals := map[string]float64{}
-			fields := make(map[string]any, g.nfields)
+			vals := start(g)
 			for _, c := range g.cols {
 				v, ok := rd.scalar(c)
 				if !ok {
 					continue
 				}
-				if err := st.field(fields, vals, c, v, counterKey{col: -1 - c.id}); err != nil {
+				if err := st.field(row, vals, c, v, counterKey{col: -1 - c.id}); err != nil {
 					errs = append(errs, err)
 				}
 			}
-			st.scaleBy(g, fields, vals)
-			computeFields(g.Group, fields, vals)
-			if len(fields) > 0 {
-				samples = append(samples, kpi.Sample{Asset: asset, Measurement: g.Measurement, Time: now,
-					Tags: cloneTags(g.ConstTags, 0), Fields: fields})
+			st.scaleBy(g, row, vals)
+			computeFields(g.Group, row, vals)
+			if len(row.Fields) > 0 {
+				emit(row)
+				emitted++
 			}
 			continue
 		}
@@ -482,13 +495,8 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 			if !st.where(rd, g, idx, pos) {
 				continue
 			}
-			tags := cloneTags(g.ConstTags, g.ntags)
-			tags[g.IndexTag] = idx
-			fields := make(map[string]any, g.nfields)
-			var vals map[string]float64 // only groups that derive values need them
-			if g.derives {
-				vals = map[string]float64{}
-			}
+			vals := start(g)
+			row.SetTag(g.IndexTag, idx)
 			var comp map[string]any
 			if refresh && g.Component != "" {
 				comp = map[string]any{g.IndexTag: indexValue(idx)}
@@ -501,7 +509,7 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 				switch c.Kind {
 				case KindTag:
 					if t := enumText(c.Enum, v.v, c.Format); t != "" {
-						tags[c.Name] = t
+						row.SetTag(c.Name, t)
 						if comp != nil {
 							comp[c.Name] = t
 						}
@@ -513,25 +521,26 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 						}
 					}
 				default:
-					if err := st.field(fields, vals, c, v, counterKey{col: c.id, index: idx}); err != nil {
+					if err := st.field(row, vals, c, v, counterKey{col: c.id, index: idx}); err != nil {
 						errs = append(errs, fmt.Errorf("%s row %s: %w", g.Measurement, idx, err))
 					}
 				}
 			}
-			st.scaleBy(g, fields, vals)
-			computeFields(g.Group, fields, vals)
+			st.scaleBy(g, row, vals)
+			computeFields(g.Group, row, vals)
 			if comp != nil {
 				for _, c := range g.cols {
 					if c.Inventory {
-						if f, ok := fields[c.Name]; ok {
-							comp[c.Name] = f
+						if f, ok := row.Field(c.Name); ok {
+							comp[c.Name] = f.Value()
 						}
 					}
 				}
 				components[g.Component] = append(components[g.Component], comp)
 			}
-			if len(fields) > 0 {
-				samples = append(samples, kpi.Sample{Asset: asset, Measurement: g.Measurement, Time: now, Tags: tags, Fields: fields})
+			if len(row.Fields) > 0 {
+				emit(row)
+				emitted++
 			}
 		}
 	}
@@ -539,22 +548,22 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool) (
 	if refresh {
 		attrs = st.attributes(rd)
 	}
-	return samples, attrs, components, errs
+	return emitted, attrs, components, errs
 }
 
-// field decodes one numeric column into fields (as stored) and vals (as
-// numbers, for scale_by and computed fields).
-func (st *state) field(fields map[string]any, vals map[string]float64, c ccol, v cell, key counterKey) error {
+// field decodes one numeric column into the row (as stored) and vals (as
+// numbers, for scale_by and computed fields; nil when the group has none).
+func (st *state) field(row *kpi.Row, vals map[string]float64, c ccol, v cell, key counterKey) error {
 	switch c.Kind {
 	case KindCounter:
 		raw, ok := toUint64(v.v)
 		if !ok {
 			return fmt.Errorf("%s (%s): %s is not a counter", c.Name, v.v.Name, v.v.Type)
 		}
-		fields[c.Name] = clampInt(raw)
+		row.SetInt(c.Name, clampInt(raw))
 		if r, ok := st.rate(key, v, raw); ok {
 			r *= c.scale(v.fb)
-			fields[c.rateName] = r
+			row.SetFloat(c.rateName, r)
 			if vals != nil {
 				vals[c.rateName] = r
 			}
@@ -564,7 +573,7 @@ func (st *state) field(fields map[string]any, vals map[string]float64, c ccol, v
 		if !ok {
 			return fmt.Errorf("%s (%s): %s is not TimeTicks", c.Name, v.v.Name, v.v.Type)
 		}
-		fields[c.Name] = float64(t) / 100
+		row.SetFloat(c.Name, float64(t)/100)
 	case KindHelper:
 		// Helpers may be text (hrStorageType for where); only numbers
 		// take part in scale_by and computed fields.
@@ -582,14 +591,17 @@ func (st *state) field(fields map[string]any, vals map[string]float64, c ccol, v
 		}
 		// Always float: one field must keep one type in InfluxDB, whatever
 		// the device sends.
-		fields[c.Name] = f
+		row.SetFloat(c.Name, f)
 	}
 	return nil
 }
 
 // scaleBy multiplies columns by another column of the row (hrStorageSize
 // by hrStorageAllocationUnits).
-func (st *state) scaleBy(g *cgroup, fields map[string]any, vals map[string]float64) {
+func (st *state) scaleBy(g *cgroup, row *kpi.Row, vals map[string]float64) {
+	if vals == nil {
+		return
+	}
 	for _, c := range g.cols {
 		if c.ScaleBy == "" {
 			continue
@@ -601,17 +613,20 @@ func (st *state) scaleBy(g *cgroup, fields map[string]any, vals map[string]float
 		by, ok := vals[c.ScaleBy]
 		if !ok {
 			delete(vals, c.Name)
-			delete(fields, c.Name)
+			row.DeleteField(c.Name)
 			continue
 		}
 		vals[c.Name] = f * by
-		if _, isField := fields[c.Name]; isField {
-			fields[c.Name] = f * by
+		if _, isField := row.Field(c.Name); isField {
+			row.SetFloat(c.Name, f*by)
 		}
 	}
 }
 
-func computeFields(g *Group, fields map[string]any, vals map[string]float64) {
+func computeFields(g *Group, row *kpi.Row, vals map[string]float64) {
+	if vals == nil {
+		return
+	}
 	for _, c := range g.Computed {
 		refs, ratio := c.Ratio, true
 		if len(refs) == 0 {
@@ -637,7 +652,7 @@ func computeFields(g *Group, fields map[string]any, vals map[string]float64) {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			continue
 		}
-		fields[c.Name] = f
+		row.SetFloat(c.Name, f)
 		vals[c.Name] = f
 	}
 }
@@ -786,12 +801,4 @@ func scaleOf(s float64) float64 {
 		return 1
 	}
 	return s
-}
-
-func cloneTags(m map[string]string, extra int) map[string]string {
-	out := make(map[string]string, len(m)+extra)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

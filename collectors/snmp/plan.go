@@ -1,8 +1,11 @@
 package snmp
 
 import (
+	"maps"
 	"slices"
 	"strings"
+
+	"github.com/kpilot/kpilot/internal/kpi"
 )
 
 // plan is the compiled form of the profiles selected for one target: every
@@ -30,11 +33,10 @@ type oidUse struct {
 
 type cgroup struct {
 	*Group
-	table   bool
-	cols    []ccol
-	ntags   int  // tags besides the constant ones, to size maps
-	nfields int  // fields at most
-	derives bool // has scale_by or computed fields
+	table     bool
+	cols      []ccol
+	constTags []kpi.Tag // ConstTags in key order
+	derives   bool      // has scale_by or computed fields
 }
 
 type ccol struct {
@@ -83,14 +85,6 @@ func newPlan(profiles []*Profile) *plan {
 				c := &src[ci]
 				refresh := c.Kind == KindInfo || c.Lookup
 				cc := ccol{Column: c, fb: -1, rateName: c.Name + "_per_second"}
-				switch c.Kind {
-				case KindTag:
-					cg.ntags++
-				case KindCounter:
-					cg.nfields += 2
-				case KindGauge, KindUptime:
-					cg.nfields++
-				}
 				if c.ScaleBy != "" {
 					cg.derives = true
 				}
@@ -104,8 +98,9 @@ func newPlan(profiles []*Profile) *plan {
 				}
 				cg.cols = append(cg.cols, cc)
 			}
-			cg.ntags++ // the index tag
-			cg.nfields += len(g.Computed)
+			for _, k := range slices.Sorted(maps.Keys(g.ConstTags)) {
+				cg.constTags = append(cg.constTags, kpi.Tag{Key: k, Value: g.ConstTags[k]})
+			}
 			cg.derives = cg.derives || len(g.Computed) > 0
 			p.groups = append(p.groups, cg)
 		}

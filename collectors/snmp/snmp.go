@@ -58,6 +58,7 @@ type collector struct {
 	dial    dialer
 	now     func() time.Time
 
+	labels   []kpi.Tag // target.Labels in key order
 	auto     bool
 	named    []*Profile
 	st       state
@@ -90,6 +91,9 @@ func (c *Config) New(t collectors.Target, _ collectors.Options) (collectors.Coll
 	col := &collector{cfg: c, target: t, timeout: timeout, host: host, port: port,
 		bulk: c.Walk == "bulk" || (c.Walk == "" && c.Version != "1"),
 		dial: dialGoSNMP, now: time.Now}
+	for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
+		col.labels = append(col.labels, kpi.Tag{Key: k, Value: t.Labels[k]})
+	}
 	for _, name := range c.Profiles {
 		if name == "auto" {
 			col.auto = true
@@ -150,15 +154,13 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 		clear(st.counters) // counters restarted with the device
 		st.forceRefresh = true
 	}
-	samples, attrs, comps, errs := st.build(rd, c.target.Asset, now, refresh)
+	n, attrs, comps, errs := st.build(rd, c.target.Asset, now, refresh, c.labels,
+		func(r *kpi.Row) { collectors.EmitRow(s, r) })
 	for _, e := range errs {
 		s.Error(e)
 	}
-	if len(samples) == 0 && len(attrs) == 0 && len(comps) == 0 {
+	if n == 0 && len(attrs) == 0 && len(comps) == 0 {
 		return fmt.Errorf("%s:%d answered, but with none of the OIDs of profiles %v", c.host, c.port, st.plan.profileNames())
-	}
-	for _, x := range samples {
-		c.emit(s, x)
 	}
 	if refresh {
 		attrs["snmp_profiles"] = st.plan.profileNames()

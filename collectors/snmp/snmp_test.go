@@ -14,6 +14,7 @@ import (
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/wire"
 	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
@@ -209,4 +210,41 @@ func TestUnreachablePortNamesTarget(t *testing.T) {
 	_, err = collectortest.CollectOnce(t, c)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// rowSink takes rows as the agent's sink does, and checks each against
+// the sample it converts to: the same line, the same refusal.
+type rowSink struct {
+	collectortest.Sink
+	t    *testing.T
+	rows int
+}
+
+func (s *rowSink) Row(r *kpi.Row) {
+	s.rows++
+	var byRow, bySample wire.Encoder
+	errRow, errSample := byRow.Row(r), bySample.Sample(r.Sample())
+	if (errRow == nil) != (errSample == nil) || string(byRow.Bytes()) != string(bySample.Bytes()) {
+		s.t.Errorf("row %q (%v) differs from its sample %q (%v)", byRow.Bytes(), errRow, bySample.Bytes(), errSample)
+	}
+	s.Sample(r.Sample())
+}
+
+// TestRowsFromSnmpd collects snmpd twice (the second run has rates and
+// computed fields) through a sink that takes rows, as the agent does.
+func TestRowsFromSnmpd(t *testing.T) {
+	s := devenv.SNMP(t)
+	c := newCollector(t, testConfig(nil), s.Addr())
+	for run := range 2 {
+		sink := &rowSink{t: t}
+		require.NoError(t, c.Collect(t.Context(), sink))
+		require.Empty(t, sink.Errors)
+		require.Equal(t, sink.rows, len(sink.Samples), "every sample came as a row")
+		require.NotEmpty(t, sink.Find("interface"))
+		if run == 1 {
+			lo := findTag(t, sink.Find("interface"), "ifname", "lo")
+			require.Contains(t, lo.Fields, "in_octets_per_second")
+			require.Equal(t, "lab", lo.Tags["site"], "target labels become tags")
+		}
+	}
 }
