@@ -34,6 +34,8 @@ type job struct {
 
 	mu      sync.Mutex
 	running chan struct{} // closed when the current collection returns; nil when idle
+
+	lineBytes int // line protocol the last poll wrote, to size the next one's buffer (poll only)
 }
 
 // key names a job across reloads.
@@ -109,6 +111,7 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	pctx, cancel := context.WithTimeout(ctx, j.timeout)
 	defer cancel()
 	sink := &targetSink{b: a.batcher, log: j.log, asset: j.target.Asset, keep: a.latest.isEnabled(),
+		hint: min(j.lineBytes, maxHint),
 		partial: a.m.partial.WithLabelValues(j.collector, j.target.Asset)}
 	start := time.Now()
 	done := make(chan struct{})
@@ -130,6 +133,7 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 		a.m.stuck.WithLabelValues(j.collector, j.target.Asset).Inc()
 	}
 	sink.close()
+	j.lineBytes = sink.bytes
 	dur := time.Since(start)
 	labels := []string{j.collector, j.target.Asset}
 	a.m.duration.WithLabelValues(labels...).Set(dur.Seconds())
@@ -180,11 +184,13 @@ type targetSink struct {
 	asset   string
 	partial prometheus.Counter
 	keep    bool // keep the samples (exporter mode)
+	hint    int  // bytes of line protocol expected, to size the buffer
 	closed  atomic.Bool
 
 	mu      sync.Mutex
 	enc     wire.Encoder
 	taken   int          // samples taken
+	bytes   int          // line protocol handed to the batcher
 	samples []kpi.Sample // with keep
 	invalid int
 	bad     error // the first invalid sample's problem
@@ -200,6 +206,7 @@ func (s *targetSink) Sample(x kpi.Sample) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.grow()
 	s.took(s.enc.Sample(x), func() kpi.Sample { return x })
 }
 
@@ -214,7 +221,15 @@ func (s *targetSink) Row(r *kpi.Row) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.grow()
 	s.took(s.enc.Row(r), r.Sample)
+}
+
+// grow sizes an empty buffer for what the last poll wrote; s.mu is held.
+func (s *targetSink) grow() {
+	if s.hint > 0 && s.enc.Lines() == 0 {
+		s.enc.Grow(s.hint)
+	}
 }
 
 // took counts a sample the encoder took or refused; s.mu is held.
@@ -234,8 +249,18 @@ func (s *targetSink) took(err error, sample func() kpi.Sample) {
 		s.samples = append(s.samples, sample())
 	}
 	if s.enc.Lines() >= s.b.maxLines {
-		s.b.add(s.enc.Take())
+		s.handOver()
 	}
+}
+
+// maxHint bounds the buffer a poll's sink makes room for at once.
+const maxHint = 8 << 20
+
+// handOver gives the lines encoded so far to the batcher; s.mu is held.
+func (s *targetSink) handOver() {
+	data, n := s.enc.Take()
+	s.bytes += len(data)
+	s.b.add(data, n)
 }
 
 func (s *targetSink) Inventory(x kpi.Inventory) {
@@ -265,7 +290,7 @@ func (s *targetSink) close() {
 	if s.closed.Swap(true) {
 		return
 	}
-	s.b.add(s.enc.Take())
+	s.handOver()
 	if s.invalid > 0 {
 		s.b.dropped("invalid", s.invalid)
 		s.log.Error("some samples were invalid and left out", "samples", s.invalid, "first", s.bad)

@@ -101,7 +101,8 @@ func run(devices, rounds, workers int, profiles []string, telegraf string) error
 
 	// Warm-up: the first run of every device reads lookups and inventory.
 	t0 := time.Now()
-	wv, _, err := pollAll(ctx, cs, workers)
+	hints := make([]int, len(cs)) // bytes each device's last poll encoded, as the agent keeps
+	wv, _, err := pollAll(ctx, cs, workers, hints)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func run(devices, rounds, workers int, profiles []string, telegraf string) error
 	var slowest time.Duration
 	for r := 0; r < rounds; r++ {
 		t0 := time.Now()
-		v, s, err := pollAll(ctx, cs, workers)
+		v, s, err := pollAll(ctx, cs, workers, hints)
 		if err != nil {
 			return err
 		}
@@ -135,18 +136,19 @@ func run(devices, rounds, workers int, profiles []string, telegraf string) error
 
 // pollAll polls every collector once, workers at a time, and encodes each
 // device's samples into a wire batch as the agent does.
-func pollAll(ctx context.Context, cs []collectors.Collector, workers int) (values, samples int, err error) {
+func pollAll(ctx context.Context, cs []collectors.Collector, workers int, hints []int) (values, samples int, err error) {
 	var mu sync.Mutex
 	var errs []error
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
-	for _, c := range cs {
+	for i, c := range cs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			sink := &countSink{}
+			sink.enc.Grow(hints[i])
 			pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			defer cancel()
 			err := c.Collect(pctx, sink)
@@ -154,6 +156,7 @@ func pollAll(ctx context.Context, cs []collectors.Collector, workers int) (value
 			if err == nil {
 				err = sink.err
 				data, _ := sink.enc.Take()
+				hints[i] = len(data)
 				wire.BatchOf(data, sink.inv)
 			}
 			_, v := c.(interface{ Stats() (int, int) }).Stats()

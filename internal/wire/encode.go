@@ -76,11 +76,19 @@ func (e *Encoder) Row(r *kpi.Row) error {
 	return err
 }
 
-// Lines is the number of lines written since the last Reset.
+// Grow makes room for n more bytes of lines, so that an encoder told how
+// much the last poll wrote does not grow its buffer step by step.
+func (e *Encoder) Grow(n int) {
+	if n > cap(e.buf)-len(e.buf) {
+		e.buf = slices.Grow(e.buf, n)
+	}
+}
+
+// Lines is the number of lines written since the last Take.
 func (e *Encoder) Lines() int { return e.lines }
 
-// Bytes returns the lines written since the last Reset, each ending in a
-// newline. They stay valid until the next call of Sample, Row or Reset.
+// Bytes returns the lines written since the last Take, each ending in a
+// newline. They stay valid until the next call of Sample, Row or Take.
 func (e *Encoder) Bytes() []byte { return e.buf }
 
 // Take returns the lines written and starts the Encoder afresh, with a new

@@ -347,6 +347,10 @@ func TestRowSetters(t *testing.T) {
 	r.SetFloat("g", 2)
 	r.DeleteField("g")
 	var e Encoder
+	e.Grow(1000)
+	if len(e.Bytes()) != 0 || cap(e.Bytes()) < 1000 {
+		t.Fatalf("Grow(1000): len %d cap %d", len(e.Bytes()), cap(e.Bytes()))
+	}
 	if err := e.Row(&r); err != nil {
 		t.Fatal(err)
 	}
