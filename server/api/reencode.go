@@ -59,6 +59,12 @@ type reencoder struct {
 	// futureDigits is future as 19 digits ("" if it has more or fewer):
 	// such timestamps compare as text.
 	futureDigits []byte
+
+	// keys are the field keys of the last line the fast path took, in
+	// order: slices of the batch, checked names. Lines of one measurement
+	// usually have the same keys, and a key whose bytes equal one of
+	// these needs no second check.
+	keys, nextKeys [][]byte
 }
 
 type pollKey struct{ asset, collector string }
@@ -116,6 +122,7 @@ func (x *reencoder) reencode(ctx context.Context, now time.Time, assets *assetRe
 		x.futureDigits = x.futureDigits[:0]
 	}
 	x.entries, x.accepted, x.fast, x.rejects = 0, 0, 0, nil
+	x.keys = x.keys[:0] // slices of the last batch
 	for p := 0; p < len(samples); {
 		end := len(samples)
 		if i := bytes.IndexByte(samples[p:], '\n'); i >= 0 {
@@ -315,13 +322,17 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	// Fields already in canonical form (the agent's) are copied as one run
 	// of text: line[from:] up to the field being read is still to copy.
 	from := i
+	keys := x.nextKeys[:0]
 	for {
 		k0 := i
-		i = key(line, k0)
-		if i < 0 {
+		if n := len(keys); n < len(x.keys) && bytes.HasPrefix(line[k0:], x.keys[n]) &&
+			k0+len(x.keys[n]) < len(line) && line[k0+len(x.keys[n])] == '=' {
+			i = k0 + len(x.keys[n]) // the key of the last line, checked then
+		} else if i = key(line, k0); i < 0 {
 			return false
 		}
 		k := line[k0:i]
+		keys = append(keys, k)
 		i++
 		if i == len(line) {
 			return false
@@ -417,6 +428,7 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	if poll {
 		x.notePoll(as.ID, time.Unix(0, ts), up)
 	}
+	x.keys, x.nextKeys = keys, x.keys
 	return true
 }
 
@@ -436,13 +448,23 @@ func key(line []byte, k0 int) int {
 // most 200 digits and a one- or two-digit exponent, a Float. It returns
 // the end and the kind, or kind 0 for anything else.
 func plainNumber(line []byte, i int) (int, lp.ValueKind) {
-	if end, n, _ := scanDecimal(line, i, lp.Int); end < len(line) && line[end] == 'i' {
-		if n == 0 || n > 18 {
-			return end, 0
-		}
-		return end + 1, lp.Int
+	// One pass: [-]digits, then 'i' (an Int) or the rest of a Float.
+	j := i
+	if j < len(line) && line[j] == '-' {
+		j++
 	}
-	end, n, e := scanDecimal(line, i, lp.Float)
+	d0 := j
+	for j < len(line) && isDigit(line[j]) {
+		j++
+	}
+	n := j - d0
+	if j < len(line) && line[j] == 'i' {
+		if n == 0 || n > 18 {
+			return j, 0
+		}
+		return j + 1, lp.Int
+	}
+	end, n, e := scanFloatRest(line, j, n)
 	if n == 0 || n > 200 || e == 0 || e > 2 {
 		return end, 0
 	}
@@ -466,6 +488,12 @@ func scanDecimal(b []byte, i int, kind lp.ValueKind) (end, digits, exp int) {
 	if kind != lp.Float {
 		return i, digits, -1
 	}
+	return scanFloatRest(b, i, digits)
+}
+
+// scanFloatRest is scanDecimal for a Float after its integer digits,
+// which end at b[i]: [.digits][(e|E)[+|-]digits].
+func scanFloatRest(b []byte, i, digits int) (end, n, exp int) {
 	if i < len(b) && b[i] == '.' {
 		i++
 		f0 := i

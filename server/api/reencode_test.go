@@ -107,6 +107,8 @@ func FuzzReencodeFastPath(f *testing.F) {
 		fmt.Sprintf("m,asset=sw1 s=\"two\nlines\" %d\n# c\nm,asset=sw2 v=-.5 %d\r\n", at, at),
 		fmt.Sprintf("agent_poll,asset=sw1,collector=snmp up=false %d\n", at),
 		"m,asset=sw1 v=1 -9223372036854775808\nm,z=1,asset=a v=t 1\n",
+		// Field keys like, and unlike, the last line's.
+		fmt.Sprintf("m,asset=sw1 in_bps=1,out=2 %d\nm,asset=sw1 in_bps_x=1,out=2 %d\nm,asset=sw1 in_bps=1,OUT=2 %d\nm,asset=sw1 in_bps %d\n", at, at, at, at),
 	} {
 		f.Add(s)
 	}
