@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,7 @@ import (
 
 type options struct {
 	points, batch, assets, clients int
+	rounds                         int
 	keep                           bool
 	cpuprofile, coding             string
 }
@@ -54,6 +56,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 5000, "points per batch (the agent's spool.max_batch_lines)")
 	flag.IntVar(&o.assets, "assets", 200, "assets the points belong to")
 	flag.IntVar(&o.clients, "clients", 4, "concurrent senders")
+	flag.IntVar(&o.rounds, "rounds", 1, "rounds of direct then through the server, each on fresh influxd; the medians are reported")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.coding, "coding", wire.Zstd, "content coding of the agent's batches: zstd (what the agent sends a server that takes it) or gzip")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the server, taken during the first 10 seconds of the run (or all of it), to this file")
@@ -82,20 +85,38 @@ func run(ctx context.Context, o options) error {
 	batches, direct := makeBatches(o, start)
 	fmt.Printf("%d points in %d %s batches of %d over %d assets, %d clients\n", o.points, len(batches), o.coding, o.batch, o.assets, o.clients)
 
-	directRate, err := runDirect(ctx, o, filepath.Join(dir, "direct"), direct)
-	if err != nil {
-		return fmt.Errorf("direct run: %w", err)
-	}
-	res, err := runServer(ctx, o, dir, bin, batches)
-	if err != nil {
-		return fmt.Errorf("server run: %w", err)
-	}
-	fmt.Printf("\n%-34s %12.0f points/s\n", "influxd directly", directRate)
-	fmt.Printf("%-34s %12.0f points/s  (%.0f%% of direct)\n", "through kpilot-server", res.rate, 100*res.rate/directRate)
 	perM := func(d time.Duration) float64 { return d.Seconds() / float64(o.points) * 1e6 }
-	fmt.Printf("%-34s %12.2f CPU-seconds per million points (user %.2f, system %.2f)\n", "kpilot-server CPU",
-		perM(res.cpu.total()), perM(res.cpu.user), perM(res.cpu.sys))
-	fmt.Printf("%-34s %12.0f MB\n", "kpilot-server peak RSS", float64(res.peakRSS)/(1<<20))
+	// Direct and through the server one right after the other, so that
+	// the host's speed, which drifts, is about the same for both.
+	var ratios, cpus []float64
+	for r := range max(o.rounds, 1) {
+		if r > 0 && o.cpuprofile != "" {
+			o.cpuprofile = "" // the first round's
+		}
+		round := filepath.Join(dir, fmt.Sprintf("round-%d", r))
+		directRate, err := runDirect(ctx, o, filepath.Join(round, "direct"), direct)
+		if err != nil {
+			return fmt.Errorf("direct run: %w", err)
+		}
+		res, err := runServer(ctx, o, round, bin, batches)
+		if err != nil {
+			return fmt.Errorf("server run: %w", err)
+		}
+		if o.rounds > 1 {
+			fmt.Printf("\nround %d of %d", r+1, o.rounds)
+		}
+		fmt.Printf("\n%-34s %12.0f points/s\n", "influxd directly", directRate)
+		fmt.Printf("%-34s %12.0f points/s  (%.0f%% of direct)\n", "through kpilot-server", res.rate, 100*res.rate/directRate)
+		fmt.Printf("%-34s %12.2f CPU-seconds per million points (user %.2f, system %.2f)\n", "kpilot-server CPU",
+			perM(res.cpu.total()), perM(res.cpu.user), perM(res.cpu.sys))
+		fmt.Printf("%-34s %12.0f MB\n", "kpilot-server peak RSS", float64(res.peakRSS)/(1<<20))
+		ratios = append(ratios, 100*res.rate/directRate)
+		cpus = append(cpus, perM(res.cpu.total()))
+	}
+	if len(ratios) > 1 {
+		fmt.Printf("\nmedian of %d rounds: %.0f%% of direct (%.0f%% to %.0f%%), %.2f CPU-seconds per million points (%.2f to %.2f)\n",
+			len(ratios), median(ratios), slices.Min(ratios), slices.Max(ratios), median(cpus), slices.Min(cpus), slices.Max(cpus))
+	}
 	return nil
 }
 
@@ -164,6 +185,14 @@ func send(o options, bodies [][]byte, post func([]byte) error) (time.Duration, e
 	close(work)
 	wg.Wait()
 	return time.Since(begin), first
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func cmpErr(a, b error) error {
