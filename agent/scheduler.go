@@ -197,32 +197,28 @@ type targetSink struct {
 }
 
 func (s *targetSink) Sample(x kpi.Sample) {
-	if s.closed.Load() {
-		return
-	}
-	if x.Asset != s.asset {
-		s.Error(fmt.Errorf("collector reported asset %q while polling %q; sample dropped", x.Asset, s.asset))
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.grow()
-	s.took(s.enc.Sample(x), func() kpi.Sample { return x })
+	s.take(x.Asset, func(e *wire.Encoder) error { return e.Sample(x) }, func() kpi.Sample { return x })
 }
 
 // Row is Sample for a collector that builds rows (collectors.RowSink).
 func (s *targetSink) Row(r *kpi.Row) {
+	s.take(r.Asset, func(e *wire.Encoder) error { return e.Row(r) }, r.Sample)
+}
+
+// take encodes one sample of asset unless the poll has ended or the
+// asset is not the target's; sample gives it as a kpi.Sample for keep.
+func (s *targetSink) take(asset string, encode func(*wire.Encoder) error, sample func() kpi.Sample) {
 	if s.closed.Load() {
 		return
 	}
-	if r.Asset != s.asset {
-		s.Error(fmt.Errorf("collector reported asset %q while polling %q; sample dropped", r.Asset, s.asset))
+	if asset != s.asset {
+		s.Error(fmt.Errorf("collector reported asset %q while polling %q; sample dropped", asset, s.asset))
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.grow()
-	s.took(s.enc.Row(r), r.Sample)
+	s.took(encode(&s.enc), sample)
 }
 
 // grow sizes an empty buffer for what the last poll wrote; s.mu is held.
