@@ -111,7 +111,7 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	pctx, cancel := context.WithTimeout(ctx, j.timeout)
 	defer cancel()
 	sink := &targetSink{b: a.batcher, log: j.log, asset: j.target.Asset, keep: a.latest.isEnabled(),
-		hint: min(j.lineBytes, maxHint),
+		hint:    min(j.lineBytes, maxHint),
 		partial: a.m.partial.WithLabelValues(j.collector, j.target.Asset)}
 	start := time.Now()
 	done := make(chan struct{})
