@@ -78,6 +78,7 @@ storage,asset=nas1 used_percent=-0.5,free=.5,big=9223372036854775807i,neg=-92233
 		"trailing comma":                   {fmt.Sprintf("m,asset=sw1 v=1, %d\nm,asset=sw1, v=1 %d\n", at, at), 0, 0},
 		"manual asset key":                 {fmt.Sprintf("m,asset=manual:x v=1 %d\n", at), 0, 0},
 		"no final newline":                 {fmt.Sprintf("m,asset=sw1 v=1 %d", at), 1, 1},
+		"field keys like the last line's":  {fmt.Sprintf("m,asset=sw1 in_bps=1,out=2 %[1]d\nm,asset=sw1 in_bps_x=1,out=2 %[1]d\nm,asset=sw1 in_bps=1,OUT=2 %[1]d\nm,asset=sw1 in_bps %[1]d\nm,asset=sw1 in_bps=3,out=4 %[1]d\n", at), 3, 3},
 		"line injection in tag":            {fmt.Sprintf("m,asset=sw1,t=a\\\nevil,asset_id=x v=1 %d\n", at), 0, 0},
 	}
 	for name, c := range cases {
