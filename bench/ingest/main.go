@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,8 +46,8 @@ import (
 
 type options struct {
 	points, batch, assets, clients int
-	rounds                         int
-	keep                           bool
+	rounds, segments               int
+	keep, calibrate                bool
 	cpuprofile, coding             string
 }
 
@@ -56,10 +57,12 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 5000, "points per batch (the agent's spool.max_batch_lines)")
 	flag.IntVar(&o.assets, "assets", 200, "assets the points belong to")
 	flag.IntVar(&o.clients, "clients", 4, "concurrent senders")
-	flag.IntVar(&o.rounds, "rounds", 1, "rounds of direct then through the server, each on fresh influxd; the medians are reported")
+	flag.IntVar(&o.rounds, "rounds", 1, "rounds, each on fresh influxd and server processes; the medians are reported")
+	flag.IntVar(&o.segments, "segments", 10, "segments of the points in a round, sent directly and through the server in turn")
+	flag.BoolVar(&o.calibrate, "calibrate", false, "send both ways straight to an influxd of its own, to see how far apart two equal ways come out on this host")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.coding, "coding", wire.Zstd, "content coding of the agent's batches: zstd (what the agent sends a server that takes it) or gzip")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the server, taken during the first 10 seconds of the run (or all of it), to this file")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the server, taken during the first 10 seconds of the first round, to this file")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		log.Fatal(err)
@@ -67,6 +70,12 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
+	if o.segments < 1 || o.segments > o.points/o.batch {
+		return fmt.Errorf("-segments %d: want 1 to %d (a segment is at least one batch)", o.segments, o.points/o.batch)
+	}
+	if o.calibrate && o.cpuprofile != "" {
+		return errors.New("-cpuprofile profiles the server, which -calibrate does not start")
+	}
 	dir, err := os.MkdirTemp("", "kpilot-bench-ingest-")
 	if err != nil {
 		return err
@@ -83,41 +92,151 @@ func run(ctx context.Context, o options) error {
 
 	start := time.Now().Add(-24 * time.Hour)
 	batches, direct := makeBatches(o, start)
-	fmt.Printf("%d points in %d %s batches of %d over %d assets, %d clients\n", o.points, len(batches), o.coding, o.batch, o.assets, o.clients)
+	fmt.Printf("%d points in %d %s batches of %d over %d assets, %d clients, %d segments\n",
+		o.points, len(batches), o.coding, o.batch, o.assets, o.clients, o.segments)
 
 	perM := func(d time.Duration) float64 { return d.Seconds() / float64(o.points) * 1e6 }
-	// Direct and through the server one right after the other, so that
-	// the host's speed, which drifts, is about the same for both.
 	var ratios, cpus []float64
 	for r := range max(o.rounds, 1) {
-		if r > 0 && o.cpuprofile != "" {
+		if r > 0 {
 			o.cpuprofile = "" // the first round's
 		}
-		round := filepath.Join(dir, fmt.Sprintf("round-%d", r))
-		directRate, err := runDirect(ctx, o, filepath.Join(round, "direct"), direct)
+		res, err := runRound(ctx, o, filepath.Join(dir, fmt.Sprintf("round-%d", r)), bin, batches, direct, r%2 == 1)
 		if err != nil {
-			return fmt.Errorf("direct run: %w", err)
-		}
-		res, err := runServer(ctx, o, round, bin, batches)
-		if err != nil {
-			return fmt.Errorf("server run: %w", err)
+			return err
 		}
 		if o.rounds > 1 {
 			fmt.Printf("\nround %d of %d", r+1, o.rounds)
 		}
+		directRate, rate := float64(o.points)/res.direct.Seconds(), float64(o.points)/res.server.Seconds()
 		fmt.Printf("\n%-34s %12.0f points/s\n", "influxd directly", directRate)
-		fmt.Printf("%-34s %12.0f points/s  (%.0f%% of direct)\n", "through kpilot-server", res.rate, 100*res.rate/directRate)
+		other := "through kpilot-server"
+		if o.calibrate {
+			other = "influxd directly, the other"
+		}
+		fmt.Printf("%-34s %12.0f points/s  (%.0f%% of direct", other, rate, 100*rate/directRate)
+		if len(res.pairs) > 1 {
+			fmt.Printf("; segments %.0f%% to %.0f%%", slices.Min(res.pairs), slices.Max(res.pairs))
+		}
+		fmt.Printf(")\n")
+		if o.calibrate {
+			ratios = append(ratios, 100*rate/directRate)
+			continue
+		}
 		fmt.Printf("%-34s %12.2f CPU-seconds per million points (user %.2f, system %.2f)\n", "kpilot-server CPU",
 			perM(res.cpu.total()), perM(res.cpu.user), perM(res.cpu.sys))
 		fmt.Printf("%-34s %12.0f MB\n", "kpilot-server peak RSS", float64(res.peakRSS)/(1<<20))
-		ratios = append(ratios, 100*res.rate/directRate)
+		ratios = append(ratios, 100*rate/directRate)
 		cpus = append(cpus, perM(res.cpu.total()))
 	}
 	if len(ratios) > 1 {
-		fmt.Printf("\nmedian of %d rounds: %.0f%% of direct (%.0f%% to %.0f%%), %.2f CPU-seconds per million points (%.2f to %.2f)\n",
-			len(ratios), median(ratios), slices.Min(ratios), slices.Max(ratios), median(cpus), slices.Min(cpus), slices.Max(cpus))
+		fmt.Printf("\nmedian of %d rounds: %.0f%% of direct (%.0f%% to %.0f%%)", len(ratios), median(ratios), slices.Min(ratios), slices.Max(ratios))
+		if len(cpus) > 0 {
+			fmt.Printf(", %.2f CPU-seconds per million points (%.2f to %.2f)", median(cpus), slices.Min(cpus), slices.Max(cpus))
+		}
+		fmt.Println()
 	}
 	return nil
+}
+
+// roundResult is one round: the time each way took for all points, the
+// server's CPU time while it ingested, its peak memory, and the ratio of
+// the two rates in each segment.
+type roundResult struct {
+	direct, server time.Duration
+	cpu            cpuTimes
+	peakRSS        int64
+	pairs          []float64
+}
+
+// runRound starts both ways — an influxd written to directly, and a
+// kpilot-server with its own influxd — and sends the points in segments,
+// taking turns between the two (direct first in even segments, the
+// server first in odd ones; the other way round when swap is set), so
+// the host's speed, which drifts from minute to minute on a shared
+// machine, weighs the same on both. Each influxd ends up with the same
+// points, and both are checked to hold every one.
+func runRound(ctx context.Context, o options, dir, bin string, batches, direct [][]byte, swap bool) (roundResult, error) {
+	var res roundResult
+	d, err := startDirect(ctx, filepath.Join(dir, "direct"))
+	if err != nil {
+		return res, fmt.Errorf("direct: %w", err)
+	}
+	defer d.stop()
+	s, sent, extra := (*way)(nil), batches, o.assets
+	if o.calibrate {
+		// Both ways direct: what the harness and the host alone make of
+		// two equal ways.
+		s, sent, extra = nil, direct, 0
+		s, err = startDirect(ctx, filepath.Join(dir, "direct-again"))
+	} else {
+		s, err = startServer(ctx, o, dir, bin)
+	}
+	if err != nil {
+		return res, fmt.Errorf("server: %w", err)
+	}
+	defer s.stop()
+	settle()
+
+	profiled := make(chan error, 1)
+	profiled <- nil
+	for seg := range o.segments {
+		lo, hi := seg*len(batches)/o.segments, (seg+1)*len(batches)/o.segments
+		var took [2]time.Duration
+		for _, way := range order(seg%2 == 1 != swap) {
+			if way == 0 {
+				t, err := send(o, direct[lo:hi], d.post)
+				if err != nil {
+					return res, fmt.Errorf("direct: %w", err)
+				}
+				took[0] = t
+				continue
+			}
+			if seg == 0 && o.cpuprofile != "" {
+				<-profiled
+				go func() { profiled <- profile(s.debug, o.cpuprofile) }()
+			}
+			cpu0, err := cpuTime(s.pid)
+			if err != nil {
+				return res, err
+			}
+			t, err := send(o, sent[lo:hi], s.post)
+			if err != nil {
+				return res, fmt.Errorf("server: %w", err)
+			}
+			cpu1, err := cpuTime(s.pid)
+			if err != nil {
+				return res, err
+			}
+			took[1] = t
+			res.cpu.user += cpu1.user - cpu0.user
+			res.cpu.sys += cpu1.sys - cpu0.sys
+		}
+		res.direct += took[0]
+		res.server += took[1]
+		res.pairs = append(res.pairs, 100*took[0].Seconds()/took[1].Seconds())
+	}
+	if err := <-profiled; err != nil {
+		return res, err
+	}
+	if res.peakRSS, err = peakRSS(s.pid); err != nil {
+		return res, err
+	}
+	if err := checkCount(d.influx, o.points); err != nil {
+		return res, fmt.Errorf("direct: %w", err)
+	}
+	if err := checkCount(s.influx, o.points+extra); err != nil {
+		return res, fmt.Errorf("server: %w", err)
+	}
+	return res, nil
+}
+
+// order is the order of the two ways in a segment: 0 direct, 1 the server.
+func order(serverFirst bool) []int {
+	if serverFirst {
+		return []int{1, 0}
+	}
+	return []int{0, 1}
 }
 
 // makeBatches returns the agent's batches and, for the direct run,
@@ -187,6 +306,13 @@ func send(o options, bodies [][]byte, post func([]byte) error) (time.Duration, e
 	return time.Since(begin), first
 }
 
+// settle writes out what starting the processes left dirty in the page
+// cache and lets the host calm down before the timed segments.
+func settle() {
+	syscall.Sync()
+	time.Sleep(2 * time.Second)
+}
+
 func median(xs []float64) float64 {
 	s := slices.Sorted(slices.Values(xs))
 	if len(s)%2 == 1 {
@@ -202,14 +328,24 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-func runDirect(ctx context.Context, o options, dir string, bodies [][]byte) (float64, error) {
+// way is where one side of a round sends its batches.
+type way struct {
+	influx *devenv.Influxd
+	post   func([]byte) error
+	pid    int    // the server's process, whose CPU time is counted
+	debug  string // the server's debug listener, for -cpuprofile
+	stop   func()
+}
+
+// startDirect starts an influxd that the batches are written to as line
+// protocol, the way the server writes them.
+func startDirect(ctx context.Context, dir string) (*way, error) {
 	influx, err := devenv.StartInfluxd(ctx, dir, 0, "kpilot", nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer influx.Stop()
 	u := influx.URL + "/api/v2/write?" + url.Values{"bucket": {influx.Bucket}, "precision": {"ns"}}.Encode()
-	took, err := send(o, bodies, func(b []byte) error {
+	post := func(b []byte) error {
 		resp, err := senders().Post(u, "text/plain; charset=utf-8", bytes.NewReader(b))
 		if err != nil {
 			return err
@@ -220,38 +356,33 @@ func runDirect(ctx context.Context, o options, dir string, bodies [][]byte) (flo
 			return fmt.Errorf("influxd answered %s: %s", resp.Status, msg)
 		}
 		return nil
-	})
-	if err != nil {
-		return 0, err
 	}
-	if err := checkCount(influx, o.points); err != nil {
-		return 0, err
-	}
-	return float64(o.points) / took.Seconds(), nil
+	return &way{influx: influx, post: post, stop: func() { _ = influx.Stop() }}, nil
 }
 
-type serverResult struct {
-	rate    float64
-	cpu     cpuTimes
-	peakRSS int64
-}
-
-func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte) (serverResult, error) {
-	var res serverResult
+// startServer starts an influxd and a kpilot-server writing to it,
+// enrolls an agent and sends a first batch, which creates the assets.
+func startServer(ctx context.Context, o options, dir, bin string) (w *way, err error) {
 	influx, err := devenv.StartInfluxd(ctx, filepath.Join(dir, "via-server"), 0, "kpilot", nil)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer influx.Stop()
+	w = &way{influx: influx, stop: func() { _ = influx.Stop() }}
+	defer func() {
+		if err != nil {
+			w.stop()
+		}
+	}()
 	port, err := devenv.FreePort("tcp")
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	debugPort, err := devenv.FreePort("tcp")
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	w.debug = fmt.Sprintf("http://127.0.0.1:%d", debugPort)
 	cfg := filepath.Join(dir, "server.yaml")
 	if err := devenv.RewriteConfig("configs/server.example.yaml", cfg,
 		"127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", port),
@@ -259,30 +390,31 @@ func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte)
 		"/var/lib/kpilot-server", filepath.Join(dir, "server"),
 		"log_level: info", "log_level: warn",
 		"# debug_listen: 127.0.0.1:6060", fmt.Sprintf("debug_listen: 127.0.0.1:%d", debugPort)); err != nil {
-		return res, err
+		return nil, err
 	}
 	boot, err := exec.CommandContext(ctx, bin, "bootstrap", "--config", cfg, "--org", "Bench GmbH", "--admin", "bench@example.com").Output()
 	if err != nil {
-		return res, fmt.Errorf("bootstrap: %w", err)
+		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	orgID := value(string(boot), "organization_id")
 	tok, err := exec.CommandContext(ctx, bin, "enroll-token", "--config", cfg, "--org", orgID).Output()
 	if err != nil {
-		return res, fmt.Errorf("enroll-token: %w", err)
+		return nil, fmt.Errorf("enroll-token: %w", err)
 	}
 	srv, err := devenv.Start("kpilot-server", exec.Command(bin, "run", "--config", cfg), os.Stderr)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer srv.Stop()
+	w.stop = func() { _ = srv.Stop(); _ = influx.Stop() }
+	w.pid = srv.Pid()
 	if err := srv.WaitFor(ctx, 30*time.Second, func() error { return get(base + "/readyz") }); err != nil {
-		return res, err
+		return nil, err
 	}
 	cred, err := enroll(base, strings.TrimSpace(string(tok)))
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	post := func(b []byte) error {
+	w.post = func(b []byte) error {
 		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/ingest", bytes.NewReader(b))
 		req.Header.Set("Content-Type", wire.ContentType)
 		req.Header.Set("Content-Encoding", wire.Coding(b))
@@ -300,36 +432,10 @@ func runServer(ctx context.Context, o options, dir, bin string, bodies [][]byte)
 	}
 	// Warm up: the first batch creates the assets (one store write each).
 	warm, _ := makeBatches(options{points: o.assets, batch: o.assets, assets: o.assets, coding: o.coding}, time.Now().Add(-48*time.Hour))
-	if err := post(warm[0]); err != nil {
-		return res, err
+	if err := w.post(warm[0]); err != nil {
+		return nil, err
 	}
-	pid := srv.Pid()
-	cpu0, err := cpuTime(pid)
-	if err != nil {
-		return res, err
-	}
-	profiled := make(chan error, 1)
-	if o.cpuprofile != "" {
-		go func() { profiled <- profile(fmt.Sprintf("http://127.0.0.1:%d", debugPort), o.cpuprofile) }()
-	} else {
-		profiled <- nil
-	}
-	took, err := send(o, bodies, post)
-	if err != nil {
-		return res, err
-	}
-	if err := <-profiled; err != nil {
-		return res, err
-	}
-	cpu1, err := cpuTime(pid)
-	if err != nil {
-		return res, err
-	}
-	res.rate, res.cpu = float64(o.points)/took.Seconds(), cpuTimes{cpu1.user - cpu0.user, cpu1.sys - cpu0.sys}
-	if res.peakRSS, err = peakRSS(pid); err != nil {
-		return res, err
-	}
-	return res, checkCount(influx, o.points+o.assets)
+	return w, nil
 }
 
 func profile(debug, file string) error {
@@ -410,6 +516,9 @@ func (c cpuTimes) total() time.Duration { return c.user + c.sys }
 // cpuTime reads a process's user and system time from /proc (clock ticks
 // of 1/100 s on Linux).
 func cpuTime(pid int) (cpuTimes, error) {
+	if pid == 0 {
+		return cpuTimes{}, nil // no server (-calibrate)
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return cpuTimes{}, err
@@ -422,6 +531,9 @@ func cpuTime(pid int) (cpuTimes, error) {
 
 // peakRSS reads VmHWM, the process's peak resident set.
 func peakRSS(pid int) (int64, error) {
+	if pid == 0 {
+		return 0, nil
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
