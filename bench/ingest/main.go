@@ -1,14 +1,22 @@
 // Command ingest compares end-to-end ingest through kpilot-server with
-// writing the same points straight to influxd. Both runs start a fresh
-// influxd 1.8 on 127.0.0.1 and send the same number of points in agent
-// sized batches from the same number of concurrent clients:
+// writing the same points straight to influxd. A round starts two
+// influxd 1.8 on 127.0.0.1, one written to directly and one behind a
+// kpilot-server process built from this tree, and sends both the same
+// points in agent sized batches from the same number of concurrent
+// clients:
 //
 //   - direct: line protocol with the tenant tags the server would add,
 //     POSTed to influxd's /api/v2/write;
 //   - server: the agent's wire batches (zstd, as the agent sends them to
-//     a server that takes it; -coding gzip for older agents) POSTed to a kpilot-server
-//     process (built from this tree) that decodes, checks, enriches and
-//     writes them to its influxd.
+//     a server that takes it; -coding gzip for older agents) POSTed to
+//     the server, which decodes, checks, enriches and writes them to its
+//     influxd.
+//
+// The points go in segments, to one way and then the other, the order
+// alternating from segment to segment, so that the speed of a shared
+// host, which drifts from minute to minute, weighs on both alike.
+// -calibrate sends both ways straight to influxd, to show how far apart
+// two equal ways come out on the host.
 //
 // It reports points per second for both and their ratio, and the server
 // process's CPU time per million points and peak resident memory (from
