@@ -243,6 +243,7 @@ type Store interface {
 	Checkups
 	Webhooks
 	ReportSchedules
+	Pruner
 
 	Close() error
 }

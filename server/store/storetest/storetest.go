@@ -31,6 +31,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AssetIdentityAcrossAgentsAndNames", testAssetIdentity},
 		{"AssetFactsFromInventory", testAssetFacts},
 		{"BatchIDs", testBatchIDs},
+		{"Prune", testPrune},
+		{"PruneInChunks", testPruneInChunks},
 	}
 	tests = append(tests, sharingTests...)
 	tests = append(tests, checkupTests...)
