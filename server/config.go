@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/internal/yamlconf"
+	"github.com/kpilot/kpilot/server/store"
 )
 
 // Config is the server's YAML configuration file.
@@ -30,10 +31,48 @@ type Config struct {
 	Sessions    SessionsConfig `yaml:"sessions"`
 	// PublicURL is the server's address as users reach it; links in
 	// invitations and password resets start with it.
-	PublicURL string        `yaml:"public_url"`
-	Mail      MailConfig    `yaml:"mail"`
-	Checkups  CheckupConfig `yaml:"checkups"`
-	Webhooks  WebhookConfig `yaml:"webhooks"`
+	PublicURL string          `yaml:"public_url"`
+	Mail      MailConfig      `yaml:"mail"`
+	Checkups  CheckupConfig   `yaml:"checkups"`
+	Webhooks  WebhookConfig   `yaml:"webhooks"`
+	Retention RetentionConfig `yaml:"retention"`
+}
+
+// RetentionConfig is the housekeeping of the metadata store
+// (docs/install.md#housekeeping): how long it keeps what piles up while
+// the server runs. A period of 0 keeps those rows for good. Expired
+// sessions and password resets, and rate-limit windows older than a day,
+// always go.
+type RetentionConfig struct {
+	// Interval between runs (1h); 0 turns the housekeeping off.
+	Interval yamlconf.Duration `yaml:"interval"`
+	// IngestedBatches: the ids by which retried batches are recognised
+	// (30d). A batch sent again later is written again, which InfluxDB
+	// takes as an overwrite of the same points.
+	IngestedBatches yamlconf.Duration `yaml:"ingested_batches"`
+	// WebhookDeliveries: delivered and given-up deliveries (30d).
+	WebhookDeliveries yamlconf.Duration `yaml:"webhook_deliveries"`
+	// ResolvedFindings: findings resolved this long ago (90d).
+	ResolvedFindings yamlconf.Duration `yaml:"resolved_findings"`
+	// InventoryChanges: inventory history (0, for good).
+	InventoryChanges yamlconf.Duration `yaml:"inventory_changes"`
+	// AuditEvents: the audit trail (0, for good).
+	AuditEvents yamlconf.Duration `yaml:"audit_events"`
+}
+
+// rateLimitKeep outlasts the longest rate-limit window (15 minutes).
+const rateLimitKeep = 24 * time.Hour
+
+// Store returns the retention periods for the store.
+func (r RetentionConfig) Store() store.Retention {
+	return store.Retention{
+		Batches:           r.IngestedBatches.D(),
+		RateLimits:        rateLimitKeep,
+		WebhookDeliveries: r.WebhookDeliveries.D(),
+		ResolvedFindings:  r.ResolvedFindings.D(),
+		InventoryChanges:  r.InventoryChanges.D(),
+		AuditEvents:       r.AuditEvents.D(),
+	}
 }
 
 // WebhookConfig tunes webhook delivery (docs/webhooks.md).
@@ -150,8 +189,16 @@ func DefaultConfig() Config {
 		PublicURL: "http://127.0.0.1:8080",
 		Mail:      MailConfig{From: "kpilot <noreply@kpilot.invalid>"},
 		Checkups:  CheckupConfig{Interval: yamlconf.Duration(5 * time.Minute)},
+		Retention: RetentionConfig{
+			Interval:          yamlconf.Duration(time.Hour),
+			IngestedBatches:   yamlconf.Duration(30 * day),
+			WebhookDeliveries: yamlconf.Duration(30 * day),
+			ResolvedFindings:  yamlconf.Duration(90 * day),
+		},
 	}
 }
+
+const day = 24 * time.Hour
 
 // LoadConfig reads, defaults and validates the server config at path.
 func LoadConfig(path string) (*Config, error) {
@@ -242,6 +289,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("webhooks.allowed_networks: %q is not a CIDR prefix like 127.0.0.1/32", n))
 		}
 	}
+	errs = append(errs, c.Retention.validate()...)
 	if c.Mail.SMTP.Host == "" && c.Mail.OutboxDir == "" && c.DataDir != "" {
 		c.Mail.OutboxDir = filepath.Join(c.DataDir, "outbox")
 	}
@@ -253,4 +301,29 @@ func (c *Config) Level() slog.Level {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(c.LogLevel))
 	return l
+}
+
+func (r RetentionConfig) validate() []error {
+	var errs []error
+	if i := r.Interval.D(); i != 0 && (i < time.Minute || i > day) {
+		errs = append(errs, fmt.Errorf("retention.interval %s: from 1m to 24h, or 0 to turn the housekeeping off", i))
+	}
+	for _, p := range []struct {
+		name string
+		d    time.Duration
+		min  time.Duration
+	}{
+		// A retried batch must still be recognised: an agent retries
+		// within minutes, or hours after an outage.
+		{"ingested_batches", r.IngestedBatches.D(), day},
+		{"webhook_deliveries", r.WebhookDeliveries.D(), day},
+		{"resolved_findings", r.ResolvedFindings.D(), day},
+		{"inventory_changes", r.InventoryChanges.D(), day},
+		{"audit_events", r.AuditEvents.D(), day},
+	} {
+		if p.d != 0 && p.d < p.min {
+			errs = append(errs, fmt.Errorf("retention.%s %s: at least 1d, or 0 to keep for good", p.name, p.d))
+		}
+	}
+	return errs
 }

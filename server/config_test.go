@@ -16,6 +16,23 @@ func TestExampleConfigLoads(t *testing.T) {
 	require.Equal(t, "/var/lib/kpilot-server/kpilot.db", cfg.Database.Path)
 	require.Equal(t, "kpilot/autogen", cfg.InfluxDB.Bucket)
 	require.Equal(t, 12*time.Hour, cfg.Sessions.TTL.D())
+	require.Equal(t, DefaultConfig().Retention, cfg.Retention, "the example states the defaults")
+}
+
+func TestRetentionConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.yaml")
+	require.NoError(t, os.WriteFile(p, []byte("influxdb:\n  url: http://x\nretention:\n  ingested_batches: 7d\n  audit_events: 365d\n  resolved_findings: 0s\n"), 0o600))
+	cfg, err := LoadConfig(p)
+	require.NoError(t, err)
+	day := 24 * time.Hour
+	r := cfg.Retention.Store()
+	require.Equal(t, 7*day, r.Batches)
+	require.Equal(t, 365*day, r.AuditEvents)
+	require.Zero(t, r.ResolvedFindings, "0 keeps for good")
+	require.Equal(t, 30*day, r.WebhookDeliveries, "unset: the default")
+	require.Zero(t, r.InventoryChanges, "inventory history is kept by default")
+	require.Equal(t, day, r.RateLimits)
+	require.Equal(t, time.Hour, cfg.Retention.Interval.D())
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -27,6 +44,10 @@ func TestConfigErrors(t *testing.T) {
 		{"postgres without dsn", "influxdb:\n  url: http://x\ndatabase:\n  driver: postgres\n", "database.dsn: missing"},
 		{"unknown driver", "influxdb:\n  url: http://x\ndatabase:\n  driver: mysql\n", `database.driver "mysql": must be sqlite or postgres`},
 		{"checkups too often", "influxdb:\n  url: http://x\ncheckups:\n  interval: 10s\n", "checkups.interval: at least 1m"},
+		{"retention too short", "influxdb:\n  url: http://x\nretention:\n  ingested_batches: 10m\n", "retention.ingested_batches 10m0s: at least 1d"},
+		{"retention negative", "influxdb:\n  url: http://x\nretention:\n  audit_events: -1h\n", "retention.audit_events -1h0m0s: at least 1d"},
+		{"retention in weeks", "influxdb:\n  url: http://x\nretention:\n  resolved_findings: 2w\n", `"2w" is not a duration`},
+		{"housekeeping too often", "influxdb:\n  url: http://x\nretention:\n  interval: 5s\n", "retention.interval 5s: from 1m to 24h"},
 		{"token from missing env", "influxdb:\n  url: http://x\n  token: ${KPILOT_NO_SUCH_VAR}\n", "KPILOT_NO_SUCH_VAR is not set"},
 	}
 	for _, tt := range tests {

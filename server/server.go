@@ -23,6 +23,7 @@ import (
 	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/server/api"
 	"github.com/kpilot/kpilot/server/checkup"
+	"github.com/kpilot/kpilot/server/housekeeping"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
 	"github.com/kpilot/kpilot/server/store"
@@ -37,10 +38,11 @@ type Server struct {
 	log    *slog.Logger
 	store  store.Store
 	influx *tsdb.Influx
-	reg    *prometheus.Registry
+	reg    registry
 	api    *api.API
 	checks *checkup.Runner
 	hooks  *webhook.Dispatcher
+	keeper *housekeeping.Keeper
 }
 
 // OpenStore opens the configured metadata store, migrating its schema.
@@ -54,13 +56,23 @@ func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store,
 // New opens the store and prepares the InfluxDB client (which connects on
 // first use). Close releases both.
 func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
+	return newServer(ctx, cfg, log, prometheus.NewRegistry())
+}
+
+// registry is where the server's metrics are registered and gathered
+// from for /metrics.
+type registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry) (*Server, error) {
 	st, err := OpenStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	influx := tsdb.New(tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(),
 		Org: cfg.InfluxDB.Org, Bucket: cfg.InfluxDB.Bucket, Timeout: cfg.InfluxDB.Timeout.D(), Gzip: cfg.InfluxDB.Gzip})
-	reg := prometheus.NewRegistry()
 	if in, ok := st.(interface {
 		Instrument(prometheus.Registerer) error
 	}); ok {
@@ -96,7 +108,8 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks,
+	keeper := housekeeping.New(st, cfg.Retention.Store(), log.With("part", "housekeeping"), reg)
+	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper,
 		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
 			api.WithCheckups(checks), api.WithWebhooks(hooks))}, nil
 }
@@ -238,6 +251,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go s.checks.Run(bg, every)
 	}
 	go s.hooks.Run(bg, 15*time.Second)
+	if every := s.cfg.Retention.Interval.D(); every > 0 {
+		go s.keeper.Run(bg, every)
+	}
 	go s.api.RunSchedules(bg, time.Minute)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
