@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/internal/yamlconf"
+	"github.com/kpilot/kpilot/server/clientaddr"
 	"github.com/kpilot/kpilot/server/store"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 	InfluxDB    InfluxConfig   `yaml:"influxdb"`
 	Limits      LimitsConfig   `yaml:"limits"`
 	Sessions    SessionsConfig `yaml:"sessions"`
+	// TrustedProxies are reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For names the client: for rate limits per client
+	// address and the audit trail. Empty: the peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// PublicURL is the server's address as users reach it; links in
 	// invitations and password resets start with it.
 	PublicURL string          `yaml:"public_url"`
@@ -290,6 +295,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Retention.validate()...)
+	if _, err := clientaddr.Parse(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("trusted_proxies: %w", err))
+	}
 	if c.Mail.SMTP.Host == "" && c.Mail.OutboxDir == "" && c.DataDir != "" {
 		c.Mail.OutboxDir = filepath.Join(c.DataDir, "outbox")
 	}

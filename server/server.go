@@ -23,6 +23,7 @@ import (
 	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/server/api"
 	"github.com/kpilot/kpilot/server/checkup"
+	"github.com/kpilot/kpilot/server/clientaddr"
 	"github.com/kpilot/kpilot/server/housekeeping"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
@@ -192,7 +193,11 @@ func (s *Server) Handler() (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, buildinfo.String("kpilot-server"))
 	})
-	return mux, nil
+	trusted, err := clientaddr.Parse(s.cfg.TrustedProxies) // validated with the config
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
+	return trusted.Middleware(mux), nil
 }
 
 // ready reports whether InfluxDB answers; the store is checked at start.

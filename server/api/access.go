@@ -181,8 +181,9 @@ func (a *API) audit(r *http.Request, orgID, action, targetType, targetID string,
 	return nil
 }
 
-// clientIP is the remote address without port. The server does not trust
-// X-Forwarded-For: behind a proxy, rate limits are per proxy address.
+// clientIP is the remote address without port: the peer's, or behind a
+// proxy in trusted_proxies the client's it forwarded (server/clientaddr
+// sets RemoteAddr before the API sees the request).
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
