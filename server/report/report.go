@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
 )
 
 // Kind says how a column's values are shown in the PDF; CSV always has
@@ -128,43 +130,50 @@ func humanBytes(n int64) string {
 	}
 }
 
+// font is the family of the PDF's text: the Go fonts, embedded (the
+// characters used only), which cover the Latin, Greek and Cyrillic
+// scripts — names like Łódź, Plzeň or Москва print as written.
+const font = "go"
+
 // WritePDF lays the table out on A4 landscape pages with the title, scope
 // and time on top, the header repeated on each page and page numbers.
-// Text is written in the PDF core fonts' Windows-1252 encoding (Western
-// European languages); other characters show as "?".
 func WritePDF(w io.Writer, t Table) error {
 	pdf := fpdf.New("L", "mm", "A4", "")
 	pdf.SetTitle(t.Title, true)
 	pdf.SetCreator("kpilot", true)
 	pdf.SetMargins(10, 12, 10)
 	pdf.SetAutoPageBreak(true, 14)
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // cp1252
+	pdf.AddUTF8FontFromBytes(font, "", goregular.TTF)
+	pdf.AddUTF8FontFromBytes(font, "B", gobold.TTF)
+	if err := pdf.Error(); err != nil {
+		return fmt.Errorf("loading the PDF font: %w", err)
+	}
 	pageW, _ := pdf.GetPageSize()
 	left, _, right, _ := pdf.GetMargins()
 	usable := pageW - left - right
 	widths := columnWidths(t.Columns, usable)
 
 	header := func() {
-		pdf.SetFont("Helvetica", "B", 8)
+		pdf.SetFont(font, "B", 8)
 		pdf.SetFillColor(230, 233, 238)
 		for i, c := range t.Columns {
-			pdf.CellFormat(widths[i], 6, tr(c.Label), "1", 0, "L", true, 0, "")
+			pdf.CellFormat(widths[i], 6, c.Label, "1", 0, "L", true, 0, "")
 		}
 		pdf.Ln(-1)
-		pdf.SetFont("Helvetica", "", 8)
+		pdf.SetFont(font, "", 8)
 	}
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-10)
-		pdf.SetFont("Helvetica", "", 7)
-		pdf.CellFormat(0, 5, tr(fmt.Sprintf("%s · page %d/{nb}", t.Title, pdf.PageNo())), "", 0, "R", false, 0, "")
+		pdf.SetFont(font, "", 7)
+		pdf.CellFormat(0, 5, fmt.Sprintf("%s · page %d/{nb}", t.Title, pdf.PageNo()), "", 0, "R", false, 0, "")
 	})
 	pdf.AliasNbPages("")
 	pdf.AddPage()
-	pdf.SetFont("Helvetica", "B", 14)
-	pdf.CellFormat(0, 8, tr(t.Title), "", 1, "L", false, 0, "")
-	pdf.SetFont("Helvetica", "", 9)
-	pdf.CellFormat(0, 5, tr(fmt.Sprintf("%s · %d assets · generated %s", t.Scope, len(t.Rows),
-		t.Generated.UTC().Format("2006-01-02 15:04 UTC"))), "", 1, "L", false, 0, "")
+	pdf.SetFont(font, "B", 14)
+	pdf.CellFormat(0, 8, t.Title, "", 1, "L", false, 0, "")
+	pdf.SetFont(font, "", 9)
+	pdf.CellFormat(0, 5, fmt.Sprintf("%s · %d assets · generated %s", t.Scope, len(t.Rows),
+		t.Generated.UTC().Format("2006-01-02 15:04 UTC")), "", 1, "L", false, 0, "")
 	pdf.Ln(3)
 	header()
 	_, pageH := pdf.GetPageSize()
@@ -174,15 +183,7 @@ func WritePDF(w io.Writer, t Table) error {
 			header()
 		}
 		for i, c := range t.Columns {
-			text := tr(pdfCell(c, row[i]))
-			// Cut what does not fit the column, marked with "...". The
-			// translated text is single-byte, so bytes are characters.
-			if pdf.GetStringWidth(text) > widths[i]-2 {
-				for len(text) > 1 && pdf.GetStringWidth(text+"...") > widths[i]-2 {
-					text = text[:len(text)-1]
-				}
-				text += "..."
-			}
+			text := fit(pdf, pdfCell(c, row[i]), widths[i]-2)
 			align := "L"
 			if c.Kind == Bytes || c.Kind == Count {
 				align = "R"
@@ -192,9 +193,22 @@ func WritePDF(w io.Writer, t Table) error {
 		pdf.Ln(-1)
 	}
 	if len(t.Rows) == 0 {
-		pdf.CellFormat(0, 6, tr("No assets."), "", 1, "L", false, 0, "")
+		pdf.CellFormat(0, 6, "No assets.", "", 1, "L", false, 0, "")
 	}
 	return pdf.Output(w)
+}
+
+// fit cuts text to width, marked with "…" where it was cut, at a
+// character boundary.
+func fit(pdf *fpdf.Fpdf, text string, width float64) string {
+	if pdf.GetStringWidth(text) <= width {
+		return text
+	}
+	r := []rune(text)
+	for len(r) > 1 && pdf.GetStringWidth(string(r)+"…") > width {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
 }
 
 func columnWidths(cols []Column, usable float64) []float64 {

@@ -72,6 +72,35 @@ func TestWritePDF(t *testing.T) {
 	require.Contains(t, pages[0], "2026-11-22 09:01 UTC")
 	require.Contains(t, pages[1], "Server 059")
 	require.Contains(t, string(out), "SN-XXXX", "long serial is cut")
-	require.Contains(t, string(out), "...")
+	require.Contains(t, string(out), "…")
 	require.NotContains(t, string(out), "SN-"+strings.Repeat("X", 80))
+}
+
+// Names beyond Western European letters print as written, not as "?":
+// Central European, Greek and Cyrillic ones.
+func TestWritePDFScripts(t *testing.T) {
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("KPILOT_REQUIRE_ENV") == "1" {
+			t.Fatal("pdftotext is not installed (make deps installs poppler-utils)")
+		}
+		t.Skip("pdftotext is not installed")
+	}
+	names := []string{"Łódź Świętochłowice", "Škoda Plzeň", "Győr Nyúl Őrség", "Αθήνα", "Москва ЦОД", "İzmir Ağ"}
+	tb := Table{Title: "Inventory report", Scope: "Klient Żółć sp. z o.o.", Generated: time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC),
+		Columns: []Column{{Key: "asset", Label: "Asset", Width: 0.5}, {Key: "serial", Label: "Seriennummer"}}}
+	for _, n := range names {
+		tb.Rows = append(tb.Rows, []any{n, "SN-" + n})
+	}
+	var buf bytes.Buffer
+	require.NoError(t, WritePDF(&buf, tb))
+	path := filepath.Join(t.TempDir(), "scripts.pdf")
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
+	require.NoError(t, err)
+	require.Contains(t, string(out), "Klient Żółć sp. z o.o.")
+	for _, n := range names {
+		require.Contains(t, string(out), n)
+	}
+	require.NotContains(t, string(out), "?")
+	require.Less(t, buf.Len(), 200<<10, "the font is embedded with the characters used only")
 }
