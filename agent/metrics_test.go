@@ -10,37 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/agent/ship"
 	"github.com/kpilot/kpilot/agent/spool"
+	"github.com/kpilot/kpilot/internal/promtest"
 )
-
-// describer records the names of every metric registered with it, also of
-// vectors that have no series yet.
-type describer struct{ names []string }
-
-var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
-
-func (d *describer) Register(c prometheus.Collector) error {
-	ch := make(chan *prometheus.Desc, 64)
-	go func() { c.Describe(ch); close(ch) }()
-	for desc := range ch {
-		if m := fqName.FindStringSubmatch(desc.String()); m != nil {
-			d.names = append(d.names, m[1])
-		}
-	}
-	return nil
-}
-
-func (d *describer) MustRegister(cs ...prometheus.Collector) {
-	for _, c := range cs {
-		_ = d.Register(c)
-	}
-}
-
-func (d *describer) Unregister(prometheus.Collector) bool { return true }
 
 // TestMetricNamesAreDocumented keeps docs/agent.md's metrics table and the
 // code in step: every kpilot_agent_ metric is listed, and nothing listed is
@@ -49,11 +24,11 @@ func TestMetricNamesAreDocumented(t *testing.T) {
 	sp, err := spool.Open(t.TempDir(), spool.Options{})
 	require.NoError(t, err)
 	defer sp.Close()
-	d := &describer{}
+	d := promtest.NewRecorder()
 	newMetrics(d, sp)
 	ship.New(http.DefaultClient, "http://127.0.0.1:9", "t", sp, slog.New(slog.NewTextHandler(io.Discard, nil)), d)
 	var code []string
-	for _, n := range d.names {
+	for _, n := range d.Names {
 		if strings.HasPrefix(n, "kpilot_agent_") {
 			code = append(code, n)
 		}

@@ -10,37 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/internal/promtest"
 )
-
-// describing is a registry that also records the name of every metric
-// registered with it, also of vectors that have no series yet.
-type describing struct {
-	*prometheus.Registry
-	names []string
-}
-
-var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
-
-func (d *describing) Register(c prometheus.Collector) error {
-	ch := make(chan *prometheus.Desc, 64)
-	go func() { c.Describe(ch); close(ch) }()
-	for desc := range ch {
-		if m := fqName.FindStringSubmatch(desc.String()); m != nil {
-			d.names = append(d.names, m[1])
-		}
-	}
-	return d.Registry.Register(c)
-}
-
-func (d *describing) MustRegister(cs ...prometheus.Collector) {
-	for _, c := range cs {
-		if err := d.Register(c); err != nil {
-			panic(err)
-		}
-	}
-}
 
 // TestMetricNamesAreDocumented keeps the metric tables of the docs and
 // the code in step: docs/kpis.md lists exactly the kpilot_server_
@@ -51,13 +24,13 @@ func TestMetricNamesAreDocumented(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.InfluxDB.URL = "http://127.0.0.1:9" // not dialled while the server is built
 	require.NoError(t, cfg.Validate())
-	reg := &describing{Registry: prometheus.NewRegistry()}
+	reg := promtest.NewRecorder()
 	s, err := newServer(t.Context(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	require.NoError(t, err)
 	defer s.store.Close()
 
 	var server, other []string
-	for _, n := range reg.names {
+	for _, n := range reg.Names {
 		switch {
 		case strings.HasPrefix(n, "kpilot_server_"):
 			server = append(server, n)
