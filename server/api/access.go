@@ -2,13 +2,13 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -155,30 +155,8 @@ func requireAdmin(p visibility.Principal) error {
 // reveal a secret write the event first and fail if it cannot be written:
 // no key leaves the server unrecorded.
 func (a *API) audit(r *http.Request, orgID, action, targetType, targetID string, detail map[string]any) error {
-	p := principalFrom(r.Context())
-	e := store.AuditEvent{OrgID: orgID, ActorUserID: p.UserID, Action: action, TargetType: targetType,
-		TargetID: targetID, RemoteAddr: clientIP(r), At: a.now()}
-	if p.OrgID != orgID {
-		e.ActorOrgID = p.OrgID
-	}
-	if via, ok := r.Context().Value(apiTokenKey).(store.APIToken); ok {
-		if detail == nil {
-			detail = map[string]any{}
-		}
-		detail["api_token_id"] = via.ID
-	}
-	if len(detail) > 0 {
-		b, err := json.Marshal(detail)
-		if err != nil {
-			return fmt.Errorf("audit detail: %w", err)
-		}
-		e.Detail = string(b)
-	}
-	if err := a.store.AppendAudit(r.Context(), e); err != nil {
-		return err
-	}
-	a.publishSharing(r, e, targetType, detail)
-	return nil
+	return a.auditLog.Record(r.Context(), a.actor(r), audit.Entry{OrgID: orgID, Action: action,
+		TargetType: targetType, TargetID: targetID, Detail: detail})
 }
 
 // clientIP is the remote address without port: the peer's, or behind a

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/internal/wire"
+	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/mail"
@@ -128,6 +129,7 @@ type API struct {
 
 	checkups *checkup.Runner
 	webhooks *webhook.Dispatcher
+	auditLog *audit.Log // the trail domain packages record to; see actor
 
 	ingestSlots chan struct{} // IngestConcurrency tokens
 	assets      assetCache    // agent key → asset, briefly
@@ -149,6 +151,7 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 	if a.webhooks == nil {
 		a.webhooks = webhook.New(s, webhook.Options{}, log, nil)
 	}
+	a.auditLog = audit.New(s, a.publishSharing, func() time.Time { return a.now() })
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
 	}

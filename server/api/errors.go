@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kpilot/kpilot/server/problem"
 )
 
 // HTTPError is a handler failure: Msg goes to the client, Err only to the
@@ -51,10 +53,7 @@ func (a *API) handle(name string, h handlerFunc) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		err := h(sw, r)
 		if err != nil {
-			var he *HTTPError
-			if !errors.As(err, &he) {
-				he = httpErr(http.StatusInternalServerError, "internal error", err)
-			}
+			he := asHTTPError(err)
 			level := slog.LevelDebug
 			if he.Code >= 500 {
 				level = slog.LevelError
@@ -72,6 +71,35 @@ func (a *API) handle(name string, h handlerFunc) http.Handler {
 		a.m.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
 		a.m.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	})
+}
+
+// problemStatus is the HTTP status of each kind of domain error.
+var problemStatus = map[problem.Kind]int{
+	problem.Invalid:      http.StatusBadRequest,
+	problem.Unauthorized: http.StatusUnauthorized,
+	problem.Forbidden:    http.StatusForbidden,
+	problem.NotFound:     http.StatusNotFound,
+	problem.Conflict:     http.StatusConflict,
+	problem.TooMany:      http.StatusTooManyRequests,
+	problem.Unavailable:  http.StatusServiceUnavailable,
+	problem.BadGateway:   http.StatusBadGateway,
+}
+
+// asHTTPError turns a handler's error into the answer: an HTTPError as it
+// is, a domain package's problem.Error with the status of its kind, and
+// anything else as an internal error whose detail only the log sees.
+func asHTTPError(err error) *HTTPError {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he
+	}
+	var pe *problem.Error
+	if errors.As(err, &pe) {
+		if code, ok := problemStatus[pe.Kind]; ok {
+			return &HTTPError{Code: code, Msg: pe.Msg, Err: err, RetryAfter: pe.RetryAfter}
+		}
+	}
+	return httpErr(http.StatusInternalServerError, "internal error", err)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

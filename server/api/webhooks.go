@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -210,19 +211,19 @@ func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request) error {
 // publishSharing passes a sharing audit event on to the webhooks of the
 // organizations involved: where it happened, the acting partner and the
 // partner it concerns.
-func (a *API) publishSharing(r *http.Request, e store.AuditEvent, targetType string, detail map[string]any) {
+func (a *API) publishSharing(ctx context.Context, e store.AuditEvent, detail map[string]any) {
 	if !webhook.IsSharing(e.Action) {
 		return
 	}
 	to := []string{e.OrgID, e.ActorOrgID}
-	if targetType == "partner" {
+	if e.TargetType == "partner" {
 		to = append(to, e.TargetID)
 	}
 	if id, ok := detail["partner_org_id"].(string); ok {
 		to = append(to, id)
 	}
 	if pid, ok := detail["partner_id"].(string); ok {
-		if o, err := a.store.OrganizationByPartnerID(r.Context(), pid); err == nil {
+		if o, err := a.store.OrganizationByPartnerID(ctx, pid); err == nil {
 			to = append(to, o.ID)
 		}
 	}
@@ -232,6 +233,6 @@ func (a *API) publishSharing(r *http.Request, e store.AuditEvent, targetType str
 			d[k] = v
 		}
 	}
-	a.webhooks.Sharing(r.Context(), to, webhook.SharingData{Action: e.Action, CustomerID: e.OrgID, ActorOrganizationID: e.ActorOrgID,
+	a.webhooks.Sharing(ctx, to, webhook.SharingData{Action: e.Action, CustomerID: e.OrgID, ActorOrganizationID: e.ActorOrgID,
 		TargetType: e.TargetType, TargetID: e.TargetID, Detail: d, At: e.At})
 }
