@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -96,37 +95,22 @@ func probe(ctx context.Context, cc CollectorConfig, t collectors.Target, log *sl
 		Started: time.Now(), PartialErrors: []string{}, Samples: []ProbeSample{}}
 	pctx, cancel := context.WithTimeout(ctx, b.Timeout.D())
 	defer cancel()
-	sink := &probeSink{}
+	sink := &collectors.Recorder{}
 	err = safeCollect(pctx, c, sink)
 	res.DurationSeconds = time.Since(res.Started).Seconds()
 	res.OK = err == nil
 	if err != nil {
 		res.Error = err.Error()
 	}
-	for _, e := range sink.errs {
+	for _, e := range sink.Errors {
 		res.PartialErrors = append(res.PartialErrors, e.Error())
 	}
-	for _, s := range sink.samples {
+	for _, s := range sink.Samples {
 		res.Samples = append(res.Samples, ProbeSample{Measurement: s.Measurement, Tags: s.Tags, Fields: s.Fields, Time: s.Time})
 	}
 	slices.SortStableFunc(res.Samples, func(a, b ProbeSample) int { return strings.Compare(a.Measurement, b.Measurement) })
-	if len(sink.inv) > 0 {
-		res.Inventory = &sink.inv[len(sink.inv)-1]
+	if len(sink.Inventories) > 0 {
+		res.Inventory = &sink.Inventories[len(sink.Inventories)-1]
 	}
 	return res, nil
 }
-
-type probeSink struct {
-	mu      sync.Mutex
-	samples []kpi.Sample
-	inv     []kpi.Inventory
-	errs    []error
-}
-
-func (s *probeSink) Sample(x kpi.Sample) {
-	s.mu.Lock()
-	s.samples = append(s.samples, x)
-	s.mu.Unlock()
-}
-func (s *probeSink) Inventory(x kpi.Inventory) { s.mu.Lock(); s.inv = append(s.inv, x); s.mu.Unlock() }
-func (s *probeSink) Error(err error)           { s.mu.Lock(); s.errs = append(s.errs, err); s.mu.Unlock() }
