@@ -141,7 +141,7 @@ func group(ss []tsdb.Series) []*series {
 	byKey := map[string]*series{}
 	var keys []string
 	for _, s := range ss {
-		k := subjectKey(s.Measurement, s.Tags)
+		k := tsdb.SeriesKey(s.Measurement, s.Tags)
 		g := byKey[k]
 		if g == nil {
 			g = &series{measurement: s.Measurement, tags: s.Tags, fields: map[string][]tsdb.Point{}}
@@ -156,21 +156,6 @@ func group(ss []tsdb.Series) []*series {
 		out[i] = byKey[k]
 	}
 	return out
-}
-
-// subjectKey names a series stably: its measurement and sorted tags.
-func subjectKey(m string, tags map[string]string) string {
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(m)
-	for _, k := range keys {
-		b.WriteString("," + k + "=" + tags[k])
-	}
-	return b.String()
 }
 
 // labelTags are the tags that name a series to a person, best first.
@@ -282,7 +267,7 @@ func storageUsed(r Rule, assets []store.Asset, in Input) []store.FindingResult {
 				continue
 			}
 			if sev, t, ok := r.grade(fill, false); ok {
-				out = append(out, r.result(a, subjectKey(s.measurement, s.tags), sev,
+				out = append(out, r.result(a, tsdb.SeriesKey(s.measurement, s.tags), sev,
 					"%s is %.1f%% full (%s at %g%%)", capitalize(label(s.measurement, s.tags)), fill, sev, t))
 			}
 		}
@@ -346,7 +331,7 @@ func storageForecast(r Rule, assets []store.Asset, in Input) []store.FindingResu
 				continue
 			}
 			if sev, _, ok := r.grade(tr.DaysToFull, true); ok {
-				out = append(out, r.result(a, subjectKey(s.measurement, s.tags), sev,
+				out = append(out, r.result(a, tsdb.SeriesKey(s.measurement, s.tags), sev,
 					"%s will be full in about %s (%.1f%% used, growing %.2f points a day)",
 					capitalize(label(s.measurement, s.tags)), days(tr.DaysToFull), tr.Current, tr.PerDay))
 			}
@@ -498,7 +483,7 @@ func health(r Rule, assets []store.Asset, in Input) []store.FindingResult {
 				if p := strings.TrimSuffix(f, "_health_code"); p != f {
 					part = capitalize(strings.ReplaceAll(p, "_", " ")) + " health"
 				}
-				out = append(out, r.result(a, subjectKey(s.measurement, s.tags)+" "+f, sev,
+				out = append(out, r.result(a, tsdb.SeriesKey(s.measurement, s.tags)+" "+f, sev,
 					"%s of %s is %s", cmp.Or(part, "Health"), what, healthWords[min(v, 2)]))
 			}
 		}
@@ -553,7 +538,7 @@ func backupFailed(r Rule, assets []store.Asset, in Input) []store.FindingResult 
 			} else if !at.IsZero() {
 				when = " (seen at " + at.UTC().Format("2006-01-02 15:04 MST") + ")"
 			}
-			out = append(out, r.result(a, subjectKey(s.measurement, s.tags), sev,
+			out = append(out, r.result(a, tsdb.SeriesKey(s.measurement, s.tags), sev,
 				"The last run of %s %s%s", label(s.measurement, s.tags), word, when))
 		}
 	}
@@ -567,18 +552,18 @@ func backupAge(r Rule, assets []store.Asset, in Input) []store.FindingResult {
 		success := map[string]*series{}
 		for _, s := range groups {
 			if s.measurement == "backup_last_success" {
-				success[subjectKey("", s.tags)] = s
+				success[tsdb.SeriesKey("", s.tags)] = s
 			}
 		}
 		for _, s := range groups {
 			if s.measurement != "backup_job" {
 				continue
 			}
-			subject := subjectKey(s.measurement, s.tags)
+			subject := tsdb.SeriesKey(s.measurement, s.tags)
 			name := label(s.measurement, s.tags)
 			ok := false
 			var end float64
-			if sc := success[subjectKey("", s.tags)]; sc != nil {
+			if sc := success[tsdb.SeriesKey("", s.tags)]; sc != nil {
 				end, _, ok = sc.last("end_time")
 			}
 			if !ok || end <= 0 {

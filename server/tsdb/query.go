@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -196,7 +195,7 @@ func (i *Influx) run(ctx context.Context, flux string) ([]Series, error) {
 			}
 		}
 		asset, _ := r.ValueByKey(AssetTag).(string)
-		key := asset + " " + seriesKey(r.Measurement(), r.Field(), tags)
+		key := asset + " " + SeriesKey(r.Measurement(), tags) + " " + r.Field()
 		s := byKey[key]
 		if s == nil {
 			s = &Series{AssetID: asset, Measurement: r.Measurement(), Field: r.Field(), Tags: tags}
@@ -214,19 +213,4 @@ func (i *Influx) run(ctx context.Context, flux string) ([]Series, error) {
 		out = append(out, *byKey[k])
 	}
 	return out, nil
-}
-
-func seriesKey(m, f string, tags map[string]string) string {
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(m)
-	for _, k := range keys {
-		b.WriteString("," + k + "=" + strconv.Quote(tags[k]))
-	}
-	b.WriteString(" " + f)
-	return b.String()
 }

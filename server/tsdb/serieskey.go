@@ -1,0 +1,30 @@
+package tsdb
+
+import (
+	"sort"
+	"strings"
+)
+
+// SeriesKey names a series of one asset stably: its measurement and its
+// tags sorted by key, "m,k1=v1,k2=v2", values as they are. Check-up
+// findings store it as their subject, so its form must not change: a new
+// form would resolve every open finding and open it again.
+func SeriesKey(measurement string, tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	n := len(measurement)
+	for k, v := range tags {
+		keys = append(keys, k)
+		n += len(k) + len(v) + 2
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(measurement)
+	for _, k := range keys {
+		b.WriteByte(',')
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(tags[k])
+	}
+	return b.String()
+}
