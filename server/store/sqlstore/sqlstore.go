@@ -2,6 +2,8 @@
 // written once, with $N placeholders, for SQLite (modernc.org/sqlite, no
 // cgo) and PostgreSQL; schema changes are goose migrations whose SQL is
 // common to both (split a version per dialect only when the two differ).
+// Each aggregate interface of package store is implemented in the file
+// named like the one that declares it (orgs.go: store.Organizations).
 package sqlstore
 
 import (
@@ -34,6 +36,7 @@ type DB struct {
 	db *timedDB
 }
 
+// DB implements every aggregate, through Store.
 var _ store.Store = (*DB)(nil)
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
