@@ -60,13 +60,14 @@ type AssetFacts struct {
 type Assets interface {
 	// EnsureAsset returns the asset of the agent's organization that the
 	// agent-side id sourceKey reports, creating it in the agent's OU on
-	// first sight (agents racing to create it get one asset). identities
-	// (strongest first, see package server/inventory) name the device
-	// itself: when an asset of the organization already has one of them,
-	// sourceKey is pointed at that asset (a re-installed agent, a renamed
-	// target, an asset a partner entered by hand), and the asset gains the
-	// others. If the asset lies in an OU that is not the agent's or below
-	// it, EnsureAsset returns ErrOutsideOU and changes nothing.
+	// first sight (a creator that loses a race finds the winner's asset
+	// instead). identities (strongest first, see package server/inventory)
+	// name the device itself: when an asset of the organization already
+	// has one of them, sourceKey is pointed at that asset (a re-installed
+	// agent, a renamed target, an asset a partner entered by hand), and the
+	// asset gains the others. If the asset lies in an OU that is not the
+	// agent's or below it, EnsureAsset returns ErrOutsideOU and changes
+	// nothing.
 	EnsureAsset(ctx context.Context, a Agent, sourceKey string, identities []string) (Asset, error)
 	// CreateAsset stores an asset entered by hand (not reported by an
 	// agent) and sets a.ID, a.CreatedAt and, when empty, a.SourceKey.
