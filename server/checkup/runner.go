@@ -21,9 +21,18 @@ type TSDB interface {
 	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)
 }
 
+// Store is what the runner reads of the store (organizations with their
+// OUs, agents, assets with their inventory) and the findings it keeps.
+type Store interface {
+	store.Organizations
+	store.Agents
+	store.Assets
+	store.Checkups
+}
+
 // Runner evaluates every organization's check-ups on a schedule.
 type Runner struct {
-	store       store.Store
+	store       Store
 	tsdb        TSDB
 	defaults    RuleSet
 	log         *slog.Logger
@@ -49,7 +58,7 @@ func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = n
 
 // NewRunner returns a runner; defaults are the rules of organizations
 // without their own. reg receives the runner's metrics (may be nil).
-func NewRunner(s store.Store, ts TSDB, defaults RuleSet, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *Runner {
+func NewRunner(s Store, ts TSDB, defaults RuleSet, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *Runner {
 	r := &Runner{store: s, tsdb: ts, defaults: defaults, log: log, now: time.Now,
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kpilot_checkup_evaluations_total",
 			Help: "Check-up evaluations of one organization, by result (ok, error)."}, []string{"result"}),

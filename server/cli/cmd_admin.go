@@ -27,6 +27,25 @@ func openStore(ctx context.Context, configPath string, stderr io.Writer) (store.
 	return server.OpenStore(ctx, cfg, command.NewLogger(stderr, slog.LevelWarn, "text"))
 }
 
+// bootstrapStore is what bootstrap writes.
+type bootstrapStore interface {
+	store.Organizations
+	store.Accounts
+}
+
+// bootstrap stores the organization o and the user u as its admin at the
+// root OU. It is not one transaction: when the user cannot be stored the
+// error says that the organization was.
+func bootstrap(ctx context.Context, st bootstrapStore, o *store.Organization, u *store.User) error {
+	if err := st.CreateOrganization(ctx, o); err != nil {
+		return err
+	}
+	if err := st.CreateUser(ctx, u); err != nil {
+		return fmt.Errorf("%w (organization %s was created; add the user with another email)", err, o.ID)
+	}
+	return st.AddMembership(ctx, store.Membership{UserID: u.ID, OrgID: o.ID, OUID: o.RootOU, Role: store.Admin})
+}
+
 func newBootstrapCmd() *cobra.Command {
 	var configPath, org, kind, admin, passwordFile, partnerID string
 	cmd := &cobra.Command{
@@ -69,14 +88,8 @@ password is generated and printed once.`,
 			if k == store.Customer && partnerID != "" {
 				return command.Usage(errors.New("--partner-id: only resellers and distributors have one"))
 			}
-			if err := st.CreateOrganization(ctx, &o); err != nil {
-				return err
-			}
 			u := store.User{Email: admin, PasswordHash: hash}
-			if err := st.CreateUser(ctx, &u); err != nil {
-				return fmt.Errorf("%w (organization %s was created; add the user with another email)", err, o.ID)
-			}
-			if err := st.AddMembership(ctx, store.Membership{UserID: u.ID, OrgID: o.ID, OUID: o.RootOU, Role: store.Admin}); err != nil {
+			if err := bootstrap(ctx, st, &o, &u); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -100,6 +113,30 @@ password is generated and printed once.`,
 	return cmd
 }
 
+// enrollTokenStore is what enrollToken uses.
+type enrollTokenStore interface {
+	store.Organizations
+	store.Agents
+}
+
+// enrollToken stores a single-use enrollment token into an OU of orgID
+// (its root OU when ouID is empty), valid for ttl from now, and returns it.
+func enrollToken(ctx context.Context, st enrollTokenStore, orgID, ouID string, now time.Time, ttl time.Duration) (string, error) {
+	o, err := st.Organization(ctx, orgID)
+	if err != nil {
+		return "", err
+	}
+	if ouID == "" {
+		ouID = o.RootOU
+	}
+	tok, hash := auth.NewToken(auth.PrefixEnrollment)
+	if err := st.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: hash, OrgID: o.ID, OUID: ouID,
+		CreatedBy: "cli", CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
 func newEnrollTokenCmd() *cobra.Command {
 	var configPath, org, ou string
 	var ttl time.Duration
@@ -120,17 +157,8 @@ func newEnrollTokenCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			o, err := st.Organization(ctx, org)
+			tok, err := enrollToken(ctx, st, org, ou, time.Now(), ttl)
 			if err != nil {
-				return err
-			}
-			if ou == "" {
-				ou = o.RootOU
-			}
-			tok, hash := auth.NewToken(auth.PrefixEnrollment)
-			now := time.Now()
-			if err := st.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: hash, OrgID: o.ID, OUID: ou,
-				CreatedBy: "cli", CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), tok)

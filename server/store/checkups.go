@@ -82,24 +82,25 @@ type CheckupRules struct {
 	UpdatedAt time.Time
 }
 
-// Checkups stores check-up rules and findings.
+// Checkups stores each organization's own check-up rules and the findings
+// its evaluations open, refresh and resolve.
 type Checkups interface {
-	// OrganizationIDs lists every organization's id; the scheduler
-	// evaluates the check-ups of each.
-	OrganizationIDs(ctx context.Context) ([]string, error)
 	// CheckupRules returns an organization's own rules, ErrNotFound when
 	// it has none (the server's defaults apply).
 	CheckupRules(ctx context.Context, orgID string) (CheckupRules, error)
 	// PutCheckupRules replaces them; a nil Doc deletes them.
 	PutCheckupRules(ctx context.Context, r CheckupRules) error
-	// ReconcileFindings records one evaluation of an organization:
-	// results is everything its rules say now. A result without an open
-	// finding opens one; an open finding is refreshed (severity, text,
-	// last seen); an open finding no result names is resolved. It returns
+	// ReconcileFindings records one evaluation of an organization, in one
+	// transaction: results is everything its rules say now. A result
+	// without an open finding opens one; an open finding is refreshed
+	// (severity, text, OU, last seen); an open finding no result names is
+	// resolved. Of results with the same Key the first counts. It returns
 	// the findings it opened. Concurrent evaluations of one organization
 	// (two replicas) open a finding once.
 	ReconcileFindings(ctx context.Context, orgID string, results []FindingResult, now time.Time) ([]Finding, error)
+	// Findings returns the findings f selects, the newest opened first.
 	Findings(ctx context.Context, f FindingFilter) ([]Finding, error)
+	// Finding returns a finding by id, open or resolved.
 	Finding(ctx context.Context, id string) (Finding, error)
 	// AckFinding acknowledges a finding (again: the newest note wins).
 	AckFinding(ctx context.Context, id, userID, note string, at time.Time) error

@@ -49,64 +49,39 @@ type WebhookAttempt struct {
 	Duration   time.Duration
 }
 
-// Webhooks stores webhooks and their deliveries.
+// Webhooks stores organizations' webhooks and the queue of their
+// deliveries. Several replicas work the one queue: a delivery is claimed
+// before each attempt, so one replica makes it.
 type Webhooks interface {
 	// CreateWebhook stores w and sets w.ID.
 	CreateWebhook(ctx context.Context, w *Webhook) error
+	// Webhook returns a webhook by id.
 	Webhook(ctx context.Context, id string) (Webhook, error)
-	// WebhooksOf returns the webhooks of the organizations.
+	// WebhooksOf returns the webhooks of the organizations, oldest first.
 	WebhooksOf(ctx context.Context, orgIDs []string) ([]Webhook, error)
-	// DeleteWebhook removes a webhook and its deliveries.
+	// DeleteWebhook removes a webhook with its deliveries and their
+	// attempts, in one transaction.
 	DeleteWebhook(ctx context.Context, id string) error
-	// EnqueueDeliveries stores pending deliveries (setting their ids when
-	// empty), due at their NextAttemptAt.
+	// EnqueueDeliveries stores deliveries as pending (setting their ids
+	// when empty and their State), due at their NextAttemptAt, in one
+	// transaction.
 	EnqueueDeliveries(ctx context.Context, ds []*WebhookDelivery) error
-	// DueDeliveries returns up to limit pending deliveries due at now.
+	// DueDeliveries returns up to limit pending deliveries due at now, the
+	// longest due first.
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
 	// ClaimDelivery takes a due delivery for one attempt by postponing it
-	// to until; false when another replica took it first.
+	// to until; false when another replica took it first (it matches on
+	// the delivery's attempts and due time, which a claim changes).
 	ClaimDelivery(ctx context.Context, d WebhookDelivery, now, until time.Time) (bool, error)
 	// RecordAttempt stores an attempt and the delivery's new state
 	// (State, Attempts, NextAttemptAt, LastStatus, LastError,
-	// DeliveredAt).
+	// DeliveredAt), in one transaction.
 	RecordAttempt(ctx context.Context, d WebhookDelivery, a WebhookAttempt) error
-	// Deliveries returns a webhook's newest deliveries.
+	// Deliveries returns up to limit of a webhook's deliveries, newest
+	// first.
 	Deliveries(ctx context.Context, webhookID string, limit int) ([]WebhookDelivery, error)
+	// WebhookDelivery returns a delivery by id.
 	WebhookDelivery(ctx context.Context, id string) (WebhookDelivery, error)
 	// Attempts returns a delivery's attempts, oldest first.
 	Attempts(ctx context.Context, deliveryID string) ([]WebhookAttempt, error)
-}
-
-// ReportSchedule mails a report to recipients on a schedule, as the
-// user who set it up sees the assets at the time it runs.
-type ReportSchedule struct {
-	ID         string
-	OrgID      string
-	UserID     string // the report is made with this user's visibility
-	Template   string // inventory, availability, capacity, backup
-	Format     string // csv or pdf
-	Query      string // the report's scope parameters, URL-encoded
-	Every      string // daily, weekly, monthly
-	Recipients []string
-	NextRunAt  time.Time
-	LastRunAt  time.Time
-	LastError  string
-	CreatedAt  time.Time
-}
-
-// ReportSchedules stores report schedules.
-type ReportSchedules interface {
-	// CreateReportSchedule stores s and sets s.ID.
-	CreateReportSchedule(ctx context.Context, s *ReportSchedule) error
-	ReportSchedule(ctx context.Context, id string) (ReportSchedule, error)
-	ReportSchedulesOf(ctx context.Context, orgID string) ([]ReportSchedule, error)
-	DeleteReportSchedule(ctx context.Context, id string) error
-	// DueReportSchedules returns up to limit schedules due at now.
-	DueReportSchedules(ctx context.Context, now time.Time, limit int) ([]ReportSchedule, error)
-	// ClaimReportSchedule moves a due schedule's next run to next; false
-	// when another replica claimed it first.
-	ClaimReportSchedule(ctx context.Context, s ReportSchedule, next time.Time) (bool, error)
-	// FinishReportSchedule records a run: its time and error ("" when
-	// every recipient got the report).
-	FinishReportSchedule(ctx context.Context, id string, at time.Time, errMsg string) error
 }

@@ -146,9 +146,20 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Store is what the dispatcher uses of the store: the webhooks and their
+// delivery queue, and, to address a new finding to the customer's service
+// partner, the customer, its channel, assets and agents.
+type Store interface {
+	store.Webhooks
+	store.Organizations
+	store.Channel
+	store.Assets
+	store.Agents
+}
+
 // Dispatcher queues and sends deliveries.
 type Dispatcher struct {
-	store  store.Store
+	store  Store
 	opts   Options
 	client *http.Client
 	log    *slog.Logger
@@ -160,7 +171,7 @@ type Dispatcher struct {
 }
 
 // New returns a dispatcher; reg receives its metrics (may be nil).
-func New(s store.Store, opts Options, log *slog.Logger, reg prometheus.Registerer) *Dispatcher {
+func New(s Store, opts Options, log *slog.Logger, reg prometheus.Registerer) *Dispatcher {
 	opts = opts.withDefaults()
 	d := &Dispatcher{store: s, opts: opts, log: log, now: time.Now, wake: make(chan struct{}, 1),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kpilot_webhook_attempts_total",

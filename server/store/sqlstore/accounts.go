@@ -14,7 +14,87 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-// Members implements store.Store.
+// CreateUser implements store.Accounts. Emails are stored lowercased.
+func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
+	u.ID, u.CreatedAt = uuid.NewString(), time.Now().UTC().Truncate(time.Millisecond)
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	_, err := d.db.ExecContext(ctx,
+		`INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
+		u.ID, u.Email, u.PasswordHash, ms(u.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("creating user %s: %w", u.Email, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("creating user %s: %w", u.Email, err)
+	}
+	return nil
+}
+
+const userCols = `id, email, password_hash, created_at`
+
+func (d *DB) userWhere(ctx context.Context, cond string, arg any) (store.User, error) {
+	var u store.User
+	var created int64
+	err := d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+cond, arg).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &created)
+	u.CreatedAt = fromMS(created)
+	return u, err
+}
+
+// UserByEmail implements store.Accounts.
+func (d *DB) UserByEmail(ctx context.Context, email string) (store.User, error) {
+	u, err := d.userWhere(ctx, `email = $1`, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return u, notFound(err, "user")
+	}
+	return u, nil
+}
+
+// User implements store.Accounts.
+func (d *DB) User(ctx context.Context, id string) (store.User, error) {
+	u, err := d.userWhere(ctx, `id = $1`, id)
+	if err != nil {
+		return u, notFound(err, "user "+id)
+	}
+	return u, nil
+}
+
+// SetPassword implements store.Accounts.
+func (d *DB) SetPassword(ctx context.Context, userID, hash string) error {
+	return d.exec1(ctx, "user "+userID, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+}
+
+// AddMembership implements store.Accounts. The OU must belong to the
+// organization.
+func (d *DB) AddMembership(ctx context.Context, m store.Membership) error {
+	res, err := d.db.ExecContext(ctx,
+		`INSERT INTO memberships (user_id, org_id, ou_id, role)
+		 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM ous WHERE id = $3 AND org_id = $2)`,
+		m.UserID, m.OrgID, m.OUID, string(m.Role))
+	if isUnique(err) {
+		return fmt.Errorf("adding membership: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("adding membership: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("adding membership: OU %s of organization %s: %w", m.OUID, m.OrgID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Memberships implements store.Accounts.
+func (d *DB) Memberships(ctx context.Context, userID string) ([]store.Membership, error) {
+	return queryAll(ctx, d.db, "listing memberships", func(r rowScanner) (store.Membership, error) {
+		var m store.Membership
+		var role string
+		err := r.Scan(&m.UserID, &m.OrgID, &m.OUID, &role)
+		m.Role = store.Role(role)
+		return m, err
+	}, `SELECT user_id, org_id, ou_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id`, userID)
+}
+
+// Members implements store.Accounts.
 func (d *DB) Members(ctx context.Context, orgID string) ([]store.Member, error) {
 	rows, err := d.db.QueryContext(ctx,
 		`SELECT u.id, u.email, u.created_at, m.org_id, m.ou_id, m.role
@@ -37,7 +117,7 @@ func (d *DB) Members(ctx context.Context, orgID string) ([]store.Member, error) 
 	return out, rows.Err()
 }
 
-// SetMembership implements store.Store: it changes the role and OU of an
+// SetMembership implements store.Accounts: it changes the role and OU of an
 // existing membership.
 func (d *DB) SetMembership(ctx context.Context, m store.Membership) error {
 	return d.exec1(ctx, "membership of user "+m.UserID,
@@ -46,7 +126,7 @@ func (d *DB) SetMembership(ctx context.Context, m store.Membership) error {
 		m.UserID, m.OrgID, string(m.Role), m.OUID)
 }
 
-// RemoveMembership implements store.Store. The user's sessions and API
+// RemoveMembership implements store.Accounts. The user's sessions and API
 // tokens in that organization end with it.
 func (d *DB) RemoveMembership(ctx context.Context, userID, orgID string) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
@@ -66,26 +146,6 @@ func (d *DB) RemoveMembership(ctx context.Context, userID, orgID string) error {
 	})
 }
 
-// SetPassword implements store.Store.
-func (d *DB) SetPassword(ctx context.Context, userID, hash string) error {
-	return d.exec1(ctx, "user "+userID, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
-}
-
-// DeleteUserSessions implements store.Store.
-func (d *DB) DeleteUserSessions(ctx context.Context, userID string) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("ending sessions: %w", err)
-	}
-	return nil
-}
-
-// SetSessionOrg implements store.Store.
-func (d *DB) SetSessionOrg(ctx context.Context, hash, orgID string) error {
-	return d.exec1(ctx, "session",
-		`UPDATE sessions SET org_id = $2 WHERE token_hash = $1
-		 AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = sessions.user_id AND m.org_id = $2)`, hash, orgID)
-}
-
 // invitationAsset is the stored form of an invitation's first asset.
 type invitationAsset struct {
 	Name         string `json:"name"`
@@ -97,7 +157,7 @@ type invitationAsset struct {
 	Serial       string `json:"serial,omitempty"`
 }
 
-// CreateInvitation implements store.Store.
+// CreateInvitation implements store.Accounts.
 func (d *DB) CreateInvitation(ctx context.Context, inv *store.Invitation) error {
 	inv.ID = uuid.NewString()
 	inv.Email = strings.ToLower(strings.TrimSpace(inv.Email))
@@ -144,7 +204,7 @@ func scanInvitation(row rowScanner) (store.Invitation, error) {
 	return inv, nil
 }
 
-// Invitation implements store.Store.
+// Invitation implements store.Accounts.
 func (d *DB) Invitation(ctx context.Context, hash string, now time.Time) (store.Invitation, error) {
 	inv, err := scanInvitation(d.db.QueryRowContext(ctx,
 		`SELECT `+invitationCols+` FROM invitations
@@ -155,20 +215,20 @@ func (d *DB) Invitation(ctx context.Context, hash string, now time.Time) (store.
 	return inv, nil
 }
 
-// InvitationsByOrg implements store.Store.
+// InvitationsByOrg implements store.Accounts.
 func (d *DB) InvitationsByOrg(ctx context.Context, org string) ([]store.Invitation, error) {
 	return queryAll(ctx, d.db, "listing invitations", scanInvitation,
 		`SELECT `+invitationCols+` FROM invitations WHERE invited_by_org = $1 ORDER BY created_at DESC, id`, org)
 }
 
-// RevokeInvitation implements store.Store.
+// RevokeInvitation implements store.Accounts.
 func (d *DB) RevokeInvitation(ctx context.Context, org, id string, at time.Time) error {
 	return d.exec1(ctx, "open invitation "+id,
 		`UPDATE invitations SET revoked_at = $3 WHERE id = $1 AND invited_by_org = $2 AND accepted_at IS NULL AND revoked_at IS NULL`,
 		id, org, ms(at))
 }
 
-// AcceptInvitation implements store.Store.
+// AcceptInvitation implements store.Accounts.
 func (d *DB) AcceptInvitation(ctx context.Context, hash string, acc store.Acceptance) (store.Accepted, error) {
 	var out store.Accepted
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
@@ -250,7 +310,7 @@ func (d *DB) AcceptInvitation(ctx context.Context, hash string, acc store.Accept
 	return out, err
 }
 
-// CreatePasswordReset implements store.Store.
+// CreatePasswordReset implements store.Accounts.
 func (d *DB) CreatePasswordReset(ctx context.Context, hash, userID string, now, expires time.Time) error {
 	_, err := d.db.ExecContext(ctx, `INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		hash, userID, ms(now), ms(expires))
@@ -260,7 +320,7 @@ func (d *DB) CreatePasswordReset(ctx context.Context, hash, userID string, now, 
 	return nil
 }
 
-// UsePasswordReset implements store.Store.
+// UsePasswordReset implements store.Accounts.
 func (d *DB) UsePasswordReset(ctx context.Context, hash string, now time.Time) (string, error) {
 	var user string
 	err := d.db.QueryRowContext(ctx,
@@ -270,135 +330,4 @@ func (d *DB) UsePasswordReset(ctx context.Context, hash string, now time.Time) (
 		return "", notFound(err, "password reset")
 	}
 	return user, nil
-}
-
-// CreateAPIToken implements store.Store.
-func (d *DB) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
-	t.ID = uuid.NewString()
-	_, err := d.db.ExecContext(ctx,
-		`INSERT INTO api_tokens (id, token_hash, user_id, org_id, name, hint, created_at, expires_at)
-		 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM memberships WHERE user_id = $3 AND org_id = $4)`,
-		t.ID, t.TokenHash, t.UserID, t.OrgID, t.Name, t.Hint, ms(t.CreatedAt), ms(t.ExpiresAt))
-	if err != nil {
-		return fmt.Errorf("storing API token: %w", err)
-	}
-	return nil
-}
-
-const tokenCols = `id, token_hash, user_id, org_id, name, hint, created_at, expires_at, last_used_at`
-
-func scanToken(row rowScanner) (store.APIToken, error) {
-	var t store.APIToken
-	var created, expires, used int64
-	err := row.Scan(&t.ID, &t.TokenHash, &t.UserID, &t.OrgID, &t.Name, &t.Hint, &created, &expires, &used)
-	t.CreatedAt, t.ExpiresAt, t.LastUsedAt = fromMS(created), fromMS(expires), fromMS(used)
-	return t, err
-}
-
-// APITokenByHash implements store.Store. Last use is recorded at most
-// once a minute, so a busy script does not write on every request.
-func (d *DB) APITokenByHash(ctx context.Context, hash string, now time.Time) (store.APIToken, error) {
-	t, err := scanToken(d.db.QueryRowContext(ctx,
-		`SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = $1 AND (expires_at = 0 OR expires_at > $2)`, hash, ms(now)))
-	if err != nil {
-		return t, notFound(err, "API token")
-	}
-	if now.Sub(t.LastUsedAt) > time.Minute {
-		if _, err := d.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE id = $1`, t.ID, ms(now)); err != nil {
-			return t, fmt.Errorf("recording API token use: %w", err)
-		}
-	}
-	return t, nil
-}
-
-// APITokens implements store.Store.
-func (d *DB) APITokens(ctx context.Context, userID, orgID string) ([]store.APIToken, error) {
-	return queryAll(ctx, d.db, "listing API tokens", scanToken,
-		`SELECT `+tokenCols+` FROM api_tokens WHERE user_id = $1 AND org_id = $2 ORDER BY created_at, id`, userID, orgID)
-}
-
-// DeleteAPIToken implements store.Store.
-func (d *DB) DeleteAPIToken(ctx context.Context, userID, orgID, id string) error {
-	return d.exec1(ctx, "API token "+id, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2 AND org_id = $3`, id, userID, orgID)
-}
-
-// AppendAudit implements store.Store.
-func (d *DB) AppendAudit(ctx context.Context, e store.AuditEvent) error {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return fmt.Errorf("audit event id: %w", err)
-	}
-	if e.At.IsZero() {
-		e.At = time.Now()
-	}
-	_, err = d.db.ExecContext(ctx,
-		`INSERT INTO audit_events (id, org_id, actor_org_id, actor_user_id, action, target_type, target_id, detail, remote_addr, at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id.String(), e.OrgID, e.ActorOrgID, e.ActorUserID, e.Action, e.TargetType, e.TargetID, e.Detail, e.RemoteAddr, ms(e.At))
-	if err != nil {
-		return fmt.Errorf("writing audit event %s: %w", e.Action, err)
-	}
-	return nil
-}
-
-// AuditEvents implements store.Store.
-func (d *DB) AuditEvents(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 100
-	}
-	q := `SELECT id, org_id, actor_org_id, actor_user_id, action, target_type, target_id, detail, remote_addr, at
-	      FROM audit_events WHERE (org_id = $1 OR actor_org_id = $1)`
-	args := []any{f.OrgID}
-	if f.BeforeID != "" {
-		args = append(args, f.BeforeID)
-		q += fmt.Sprintf(" AND id < $%d", len(args))
-	}
-	if f.Action != "" {
-		args = append(args, f.Action)
-		q += fmt.Sprintf(" AND action = $%d", len(args))
-	}
-	args = append(args, f.Limit)
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args))
-	rows, err := d.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading audit trail: %w", err)
-	}
-	defer rows.Close()
-	var out []store.AuditEvent
-	for rows.Next() {
-		var e store.AuditEvent
-		var at int64
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.ActorOrgID, &e.ActorUserID, &e.Action, &e.TargetType, &e.TargetID, &e.Detail, &e.RemoteAddr, &at); err != nil {
-			return nil, fmt.Errorf("reading audit trail: %w", err)
-		}
-		e.At = fromMS(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-// Hit implements store.Store: one atomic upsert, so concurrent attempts on
-// any replica are all counted.
-func (d *DB) Hit(ctx context.Context, bucket string, window time.Duration, now time.Time) (int, time.Time, error) {
-	var hits int
-	var start int64
-	err := d.db.QueryRowContext(ctx,
-		`INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1)
-		 ON CONFLICT (bucket) DO UPDATE SET
-		     hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
-		     window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
-		 RETURNING hits, window_start`,
-		bucket, ms(now), ms(now.Add(-window))).Scan(&hits, &start)
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("counting attempt: %w", err)
-	}
-	return hits, fromMS(start).Add(window), nil
-}
-
-// Unhit implements store.Store.
-func (d *DB) Unhit(ctx context.Context, bucket string) error {
-	if _, err := d.db.ExecContext(ctx, `UPDATE rate_limits SET hits = hits - 1 WHERE bucket = $1 AND hits > 0`, bucket); err != nil {
-		return fmt.Errorf("taking back attempt: %w", err)
-	}
-	return nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-// CreateEnrollmentToken implements store.Store.
+// CreateEnrollmentToken implements store.Agents.
 func (d *DB) CreateEnrollmentToken(ctx context.Context, t store.EnrollmentToken) error {
 	res, err := d.db.ExecContext(ctx,
 		`INSERT INTO enrollment_tokens (token_hash, org_id, ou_id, created_by, created_at, expires_at)
@@ -31,7 +31,7 @@ func (d *DB) CreateEnrollmentToken(ctx context.Context, t store.EnrollmentToken)
 // token; the three are not told apart to the caller.
 var ErrTokenUnusable = errors.New("enrollment token is unknown, expired or already used")
 
-// EnrollAgent implements store.Store. The UPDATE … WHERE used_at IS NULL is
+// EnrollAgent implements store.Agents. The UPDATE … WHERE used_at IS NULL is
 // the single-use guarantee: only one transaction can flip it.
 func (d *DB) EnrollAgent(ctx context.Context, tokenHash string, now time.Time, a *store.Agent) error {
 	a.ID, a.CreatedAt = uuid.NewString(), now.UTC().Truncate(time.Millisecond)
@@ -68,7 +68,7 @@ func scanAgent(row rowScanner) (store.Agent, error) {
 	return a, err
 }
 
-// AgentByTokenHash implements store.Store.
+// AgentByTokenHash implements store.Agents.
 func (d *DB) AgentByTokenHash(ctx context.Context, hash string) (store.Agent, error) {
 	a, err := scanAgent(d.db.QueryRowPrepared(ctx, `SELECT `+agentCols+` FROM agents WHERE token_hash = $1`, hash))
 	if err != nil {
@@ -77,13 +77,13 @@ func (d *DB) AgentByTokenHash(ctx context.Context, hash string) (store.Agent, er
 	return a, nil
 }
 
-// Agents implements store.Store.
+// Agents implements store.Agents.
 func (d *DB) Agents(ctx context.Context, orgID string) ([]store.Agent, error) {
 	return queryAll(ctx, d.db, "agents", scanAgent,
 		`SELECT `+agentCols+` FROM agents WHERE org_id = $1 ORDER BY name, id`, orgID)
 }
 
-// SetAgentError implements store.Store.
+// SetAgentError implements store.Agents.
 func (d *DB) SetAgentError(ctx context.Context, id, msg string, at time.Time) error {
 	if msg == "" {
 		return nil
@@ -95,7 +95,7 @@ func (d *DB) SetAgentError(ctx context.Context, id, msg string, at time.Time) er
 	return nil
 }
 
-// TouchAgent implements store.Store.
+// TouchAgent implements store.Agents.
 func (d *DB) TouchAgent(ctx context.Context, id, version string, seen time.Time) error {
 	if _, err := d.db.ExecPrepared(ctx,
 		`UPDATE agents SET last_seen_at = $1, version = CASE WHEN $2 = '' THEN version ELSE $2 END WHERE id = $3`,
@@ -105,7 +105,7 @@ func (d *DB) TouchAgent(ctx context.Context, id, version string, seen time.Time)
 	return nil
 }
 
-// BatchSeen implements store.Store.
+// BatchSeen implements store.Agents.
 func (d *DB) BatchSeen(ctx context.Context, agentID, batchID string) (bool, error) {
 	var one int
 	err := d.db.QueryRowPrepared(ctx,
@@ -119,7 +119,7 @@ func (d *DB) BatchSeen(ctx context.Context, agentID, batchID string) (bool, erro
 	return true, nil
 }
 
-// RecordBatch implements store.Store. Recording an id twice is harmless.
+// RecordBatch implements store.Agents. Recording an id twice is harmless.
 func (d *DB) RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error {
 	_, err := d.db.ExecPrepared(ctx,
 		`INSERT INTO ingested_batches (agent_id, batch_id, received_at) VALUES ($1, $2, $3)

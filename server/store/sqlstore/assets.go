@@ -25,7 +25,7 @@ func scanAsset(row rowScanner) (store.Asset, error) {
 	return a, err
 }
 
-// SetAssetPolls implements store.Store.
+// SetAssetPolls implements store.Assets.
 func (d *DB) SetAssetPolls(ctx context.Context, polls []store.AssetPoll) error {
 	for _, p := range polls {
 		up := 0
@@ -41,14 +41,7 @@ func (d *DB) SetAssetPolls(ctx context.Context, polls []store.AssetPoll) error {
 	return nil
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// EnsureAsset implements store.Store. The common call, a sample of a known
+// EnsureAsset implements store.Assets. The common call, a sample of a known
 // target, is one read; a write transaction runs only to create an asset or
 // to record identities.
 func (d *DB) EnsureAsset(ctx context.Context, ag store.Agent, sourceKey string, identities []string) (store.Asset, error) {
@@ -220,7 +213,7 @@ func ouWithin(ctx context.Context, q querier, ou, anc string) (bool, error) {
 	return true, nil
 }
 
-// Asset implements store.Store.
+// Asset implements store.Assets.
 func (d *DB) Asset(ctx context.Context, id string) (store.Asset, error) {
 	a, err := scanAsset(d.db.QueryRowContext(ctx, `SELECT `+assetCols+` FROM assets WHERE id = $1`, id))
 	if err != nil {
@@ -229,7 +222,7 @@ func (d *DB) Asset(ctx context.Context, id string) (store.Asset, error) {
 	return a, nil
 }
 
-// Assets implements store.Store.
+// Assets implements store.Assets.
 func (d *DB) Assets(ctx context.Context, orgID string) ([]store.Asset, error) {
 	return d.queryAssets(ctx, `SELECT `+assetCols+` FROM assets WHERE org_id = $1 ORDER BY name, id`, orgID)
 }
@@ -238,7 +231,60 @@ func (d *DB) queryAssets(ctx context.Context, query string, args ...any) ([]stor
 	return queryAll(ctx, d.db, "listing assets", scanAsset, query, args...)
 }
 
-// PutInventory implements store.Store.
+// AssetsByIDs implements store.Assets.
+func (d *DB) AssetsByIDs(ctx context.Context, ids []string) ([]store.Asset, error) {
+	var out []store.Asset
+	for _, c := range chunks(ids) {
+		as, err := d.queryAssets(ctx, `SELECT `+assetCols+` FROM assets WHERE id IN (`+placeholders(1, len(c))+`) ORDER BY name, id`, anys(c)...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+	}
+	return out, nil
+}
+
+// CreateAsset implements store.Assets.
+func (d *DB) CreateAsset(ctx context.Context, a *store.Asset, grant *store.Grant) error {
+	a.ID, a.CreatedAt = uuid.NewString(), time.Now().UTC().Truncate(time.Millisecond)
+	if a.SourceKey == "" {
+		a.SourceKey = "manual:" + a.ID
+	}
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		if err := insertAsset(ctx, tx, a); err != nil {
+			return err
+		}
+		if grant != nil {
+			grant.AssetID, grant.CustomerOrgID = a.ID, a.OrgID
+			return insertGrant(ctx, tx, grant)
+		}
+		return nil
+	})
+}
+
+func insertAsset(ctx context.Context, tx *sql.Tx, a *store.Asset) error {
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO assets (id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at)
+		 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT 1 FROM ous WHERE id = $3 AND org_id = $2)`,
+		a.ID, a.OrgID, a.OUID, a.SourceKey, a.Name, a.Category, a.Manufacturer, a.Product, a.Type, a.Version, a.Serial, a.CreatedByOrg, ms(a.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("creating asset %q: %w", a.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("creating asset %q: %w", a.Name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("creating asset %q: OU %s of organization %s: %w", a.Name, a.OUID, a.OrgID, store.ErrNotFound)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO asset_sources (org_id, source_key, asset_id, updated_at) VALUES ($1, $2, $3, $4)`,
+		a.OrgID, a.SourceKey, a.ID, ms(a.CreatedAt)); err != nil {
+		return fmt.Errorf("creating asset %q: %w", a.Name, err)
+	}
+	return addIdentities(ctx, tx, *a, a.Identities, true)
+}
+
+// PutInventory implements store.Assets.
 func (d *DB) PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc, changes []byte) (bool, error) {
 	newer := false
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
@@ -267,7 +313,7 @@ func (d *DB) PutInventory(ctx context.Context, assetID string, collectedAt time.
 	return newer, nil
 }
 
-// InventoryHistory implements store.Store.
+// InventoryHistory implements store.Assets.
 func (d *DB) InventoryHistory(ctx context.Context, assetID string, before time.Time, limit int) ([]store.InventoryChange, error) {
 	bound := int64(1<<63 - 1)
 	if !before.IsZero() {
@@ -282,7 +328,7 @@ func (d *DB) InventoryHistory(ctx context.Context, assetID string, before time.T
 		WHERE asset_id = $1 AND collected_at < $2 ORDER BY collected_at DESC LIMIT $3`, assetID, bound, limit)
 }
 
-// SetAssetFacts implements store.Store.
+// SetAssetFacts implements store.Assets.
 func (d *DB) SetAssetFacts(ctx context.Context, assetID string, f store.AssetFacts) error {
 	_, err := d.db.ExecContext(ctx,
 		`UPDATE assets SET
@@ -298,7 +344,7 @@ func (d *DB) SetAssetFacts(ctx context.Context, assetID string, f store.AssetFac
 	return nil
 }
 
-// Inventory implements store.Store.
+// Inventory implements store.Assets.
 func (d *DB) Inventory(ctx context.Context, assetID string) (time.Time, []byte, error) {
 	var at int64
 	var doc string

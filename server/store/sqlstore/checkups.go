@@ -12,14 +12,6 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-// OrganizationIDs implements store.Checkups.
-func (d *DB) OrganizationIDs(ctx context.Context) ([]string, error) {
-	return queryAll(ctx, d.db, "organizations", func(r rowScanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	}, `SELECT id FROM organizations ORDER BY id`)
-}
-
 // CheckupRules implements store.Checkups.
 func (d *DB) CheckupRules(ctx context.Context, orgID string) (store.CheckupRules, error) {
 	r := store.CheckupRules{OrgID: orgID}

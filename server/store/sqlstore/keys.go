@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/kpilot/kpilot/server/auth"
 	"github.com/kpilot/kpilot/server/store"
 )
@@ -72,17 +70,17 @@ func (d *DB) ownerByKey(ctx context.Context, k keyTable, key string) (string, er
 	return owner, nil
 }
 
-// OUKey implements store.Store.
+// OUKey implements store.Keys.
 func (d *DB) OUKey(ctx context.Context, ouID string) (string, error) {
 	return d.key(ctx, ouKeys, ouID, false)
 }
 
-// RotateOUKey implements store.Store.
+// RotateOUKey implements store.Keys.
 func (d *DB) RotateOUKey(ctx context.Context, ouID string) (string, error) {
 	return d.key(ctx, ouKeys, ouID, true)
 }
 
-// OUByKey implements store.Store.
+// OUByKey implements store.Keys.
 func (d *DB) OUByKey(ctx context.Context, key string) (store.OU, error) {
 	id, err := d.ownerByKey(ctx, ouKeys, key)
 	if err != nil {
@@ -97,74 +95,21 @@ func (d *DB) OUByKey(ctx context.Context, key string) (store.OU, error) {
 	return u, nil
 }
 
-// SystemKey implements store.Store.
+// SystemKey implements store.Keys.
 func (d *DB) SystemKey(ctx context.Context, assetID string) (string, error) {
 	return d.key(ctx, systemKeys, assetID, false)
 }
 
-// RotateSystemKey implements store.Store.
+// RotateSystemKey implements store.Keys.
 func (d *DB) RotateSystemKey(ctx context.Context, assetID string) (string, error) {
 	return d.key(ctx, systemKeys, assetID, true)
 }
 
-// AssetBySystemKey implements store.Store.
+// AssetBySystemKey implements store.Keys.
 func (d *DB) AssetBySystemKey(ctx context.Context, key string) (store.Asset, error) {
 	id, err := d.ownerByKey(ctx, systemKeys, key)
 	if err != nil {
 		return store.Asset{}, err
 	}
 	return d.Asset(ctx, id)
-}
-
-// CreateAsset implements store.Store.
-func (d *DB) CreateAsset(ctx context.Context, a *store.Asset, grant *store.Grant) error {
-	a.ID, a.CreatedAt = uuid.NewString(), time.Now().UTC().Truncate(time.Millisecond)
-	if a.SourceKey == "" {
-		a.SourceKey = "manual:" + a.ID
-	}
-	return d.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertAsset(ctx, tx, a); err != nil {
-			return err
-		}
-		if grant != nil {
-			grant.AssetID, grant.CustomerOrgID = a.ID, a.OrgID
-			return insertGrant(ctx, tx, grant)
-		}
-		return nil
-	})
-}
-
-func insertAsset(ctx context.Context, tx *sql.Tx, a *store.Asset) error {
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO assets (id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at)
-		 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT 1 FROM ous WHERE id = $3 AND org_id = $2)`,
-		a.ID, a.OrgID, a.OUID, a.SourceKey, a.Name, a.Category, a.Manufacturer, a.Product, a.Type, a.Version, a.Serial, a.CreatedByOrg, ms(a.CreatedAt))
-	if isUnique(err) {
-		return fmt.Errorf("creating asset %q: %w", a.Name, store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("creating asset %q: %w", a.Name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("creating asset %q: OU %s of organization %s: %w", a.Name, a.OUID, a.OrgID, store.ErrNotFound)
-	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO asset_sources (org_id, source_key, asset_id, updated_at) VALUES ($1, $2, $3, $4)`,
-		a.OrgID, a.SourceKey, a.ID, ms(a.CreatedAt)); err != nil {
-		return fmt.Errorf("creating asset %q: %w", a.Name, err)
-	}
-	return addIdentities(ctx, tx, *a, a.Identities, true)
-}
-
-// AssetsByIDs implements store.Store.
-func (d *DB) AssetsByIDs(ctx context.Context, ids []string) ([]store.Asset, error) {
-	var out []store.Asset
-	for _, c := range chunks(ids) {
-		as, err := d.queryAssets(ctx, `SELECT `+assetCols+` FROM assets WHERE id IN (`+placeholders(1, len(c))+`) ORDER BY name, id`, anys(c)...)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, as...)
-	}
-	return out, nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-// CreateOrganization implements store.Store.
+// CreateOrganization implements store.Organizations.
 func (d *DB) CreateOrganization(ctx context.Context, o *store.Organization) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error { return insertOrg(ctx, tx, o) })
 }
@@ -51,7 +51,7 @@ func scanOrg(row rowScanner) (store.Organization, error) {
 	return o, err
 }
 
-// Organization implements store.Store.
+// Organization implements store.Organizations.
 func (d *DB) Organization(ctx context.Context, id string) (store.Organization, error) {
 	o, err := scanOrg(d.db.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = $1`, id))
 	if err != nil {
@@ -60,7 +60,7 @@ func (d *DB) Organization(ctx context.Context, id string) (store.Organization, e
 	return o, nil
 }
 
-// OrganizationByPartnerID implements store.Store.
+// OrganizationByPartnerID implements store.Organizations.
 func (d *DB) OrganizationByPartnerID(ctx context.Context, partnerID string) (store.Organization, error) {
 	o, err := scanOrg(d.db.QueryRowContext(ctx,
 		`SELECT `+orgCols+` FROM organizations WHERE partner_id = $1 AND kind IN ('reseller', 'distributor')`, partnerID))
@@ -70,7 +70,7 @@ func (d *DB) OrganizationByPartnerID(ctx context.Context, partnerID string) (sto
 	return o, nil
 }
 
-// OrganizationsByIDs implements store.Store.
+// OrganizationsByIDs implements store.Organizations.
 func (d *DB) OrganizationsByIDs(ctx context.Context, ids []string) ([]store.Organization, error) {
 	var out []store.Organization
 	for _, chunk := range chunks(ids) {
@@ -84,18 +84,50 @@ func (d *DB) OrganizationsByIDs(ctx context.Context, ids []string) ([]store.Orga
 	return out, nil
 }
 
-// SetChannelConsent implements store.Store.
+// OrganizationIDs implements store.Organizations.
+func (d *DB) OrganizationIDs(ctx context.Context) ([]string, error) {
+	return queryAll(ctx, d.db, "organizations", func(r rowScanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, `SELECT id FROM organizations ORDER BY id`)
+}
+
+// SetChannelConsent implements store.Organizations.
 func (d *DB) SetChannelConsent(ctx context.Context, orgID string, consent bool) error {
 	return d.exec1(ctx, "organization "+orgID, `UPDATE organizations SET channel_consent = $2 WHERE id = $1`, orgID, consent)
 }
 
-// ChannelConsent implements store.Store.
+// ChannelConsent implements store.Organizations.
 func (d *DB) ChannelConsent(ctx context.Context, orgID string) (bool, error) {
 	o, err := d.Organization(ctx, orgID)
 	return o.ChannelConsent, err
 }
 
-// RenameOU implements store.Store.
+// CreateOU implements store.Organizations.
+func (d *DB) CreateOU(ctx context.Context, u *store.OU) error {
+	u.ID = uuid.NewString()
+	res, err := d.db.ExecContext(ctx,
+		`INSERT INTO ous (id, org_id, parent_id, name, created_at)
+		 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM ous WHERE id = $3 AND org_id = $2)`,
+		u.ID, u.OrgID, u.ParentID, u.Name, ms(time.Now()))
+	if err != nil {
+		return fmt.Errorf("creating OU %q: %w", u.Name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("creating OU %q: parent %s in organization %s: %w", u.Name, u.ParentID, u.OrgID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// OUs implements store.Organizations.
+func (d *DB) OUs(ctx context.Context, orgID string) ([]store.OU, error) {
+	return queryAll(ctx, d.db, "listing OUs", func(r rowScanner) (store.OU, error) {
+		var u store.OU
+		return u, r.Scan(&u.ID, &u.OrgID, &u.ParentID, &u.Name)
+	}, `SELECT id, org_id, COALESCE(parent_id, ''), name FROM ous WHERE org_id = $1 ORDER BY created_at, id`, orgID)
+}
+
+// RenameOU implements store.Organizations.
 func (d *DB) RenameOU(ctx context.Context, orgID, id, name string) error {
 	return d.exec1(ctx, "OU "+id, `UPDATE ous SET name = $3 WHERE id = $1 AND org_id = $2`, id, orgID, name)
 }
@@ -114,7 +146,7 @@ func nonRootOU(ctx context.Context, tx *sql.Tx, orgID, id, verb string) error {
 	return nil
 }
 
-// MoveOU implements store.Store.
+// MoveOU implements store.Organizations.
 func (d *DB) MoveOU(ctx context.Context, orgID, id, parentID string) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		if err := nonRootOU(ctx, tx, orgID, id, "moving"); err != nil {
@@ -145,7 +177,7 @@ func (d *DB) MoveOU(ctx context.Context, orgID, id, parentID string) error {
 	})
 }
 
-// DeleteOU implements store.Store.
+// DeleteOU implements store.Organizations.
 func (d *DB) DeleteOU(ctx context.Context, orgID, id string) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		if err := nonRootOU(ctx, tx, orgID, id, "deleting"); err != nil {
@@ -171,28 +203,4 @@ func (d *DB) DeleteOU(ctx context.Context, orgID, id string) error {
 		}
 		return nil
 	})
-}
-
-// OUs implements store.Store.
-func (d *DB) OUs(ctx context.Context, orgID string) ([]store.OU, error) {
-	return queryAll(ctx, d.db, "listing OUs", func(r rowScanner) (store.OU, error) {
-		var u store.OU
-		return u, r.Scan(&u.ID, &u.OrgID, &u.ParentID, &u.Name)
-	}, `SELECT id, org_id, COALESCE(parent_id, ''), name FROM ous WHERE org_id = $1 ORDER BY created_at, id`, orgID)
-}
-
-// CreateOU implements store.Store.
-func (d *DB) CreateOU(ctx context.Context, u *store.OU) error {
-	u.ID = uuid.NewString()
-	res, err := d.db.ExecContext(ctx,
-		`INSERT INTO ous (id, org_id, parent_id, name, created_at)
-		 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM ous WHERE id = $3 AND org_id = $2)`,
-		u.ID, u.OrgID, u.ParentID, u.Name, ms(time.Now()))
-	if err != nil {
-		return fmt.Errorf("creating OU %q: %w", u.Name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("creating OU %q: parent %s in organization %s: %w", u.Name, u.ParentID, u.OrgID, store.ErrNotFound)
-	}
-	return nil
 }

@@ -2,6 +2,8 @@
 // written once, with $N placeholders, for SQLite (modernc.org/sqlite, no
 // cgo) and PostgreSQL; schema changes are goose migrations whose SQL is
 // common to both (split a version per dialect only when the two differ).
+// Each aggregate interface of package store is implemented in the file
+// named like the one that declares it (orgs.go: store.Organizations).
 package sqlstore
 
 import (
@@ -34,6 +36,7 @@ type DB struct {
 	db *timedDB
 }
 
+// DB implements every aggregate, through Store.
 var _ store.Store = (*DB)(nil)
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
@@ -152,6 +155,13 @@ func isUnique(err error) bool {
 
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
 
 // queryAll runs a query and scans every row; what names the rows in errors.
 func queryAll[T any](ctx context.Context, q querier, what string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {

@@ -10,16 +10,12 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-var checkupTests = []struct {
-	name string
-	f    func(t *testing.T, s store.Store)
-}{
+// checkupTests cover store.Checkups: check-up rules and findings.
+var checkupTests = []test{
 	{"CheckupRulesPerOrganization", testCheckupRules},
 	{"FindingsOpenRefreshResolve", testFindingsLifecycle},
 	{"FindingsOpenOnceUnderConcurrency", testFindingsConcurrent},
 	{"FindingsFilter", testFindingsFilter},
-	{"Webhooks", testWebhooks},
-	{"ReportSchedules", testReportSchedules},
 }
 
 func testCheckupRules(t *testing.T, s store.Store) {
@@ -157,103 +153,4 @@ func testFindingsFilter(t *testing.T, s store.Store) {
 	require.ElementsMatch(t, []string{"bs1"}, subjects(store.FindingFilter{OrgID: b.ID, Agents: true}))
 	closed := false
 	require.Empty(t, subjects(store.FindingFilter{OrgID: a.ID, Open: &closed}))
-}
-
-func testWebhooks(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	a, b := newOrg(t, s, "A"), newOrg(t, s, "B")
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	wa := store.Webhook{OrgID: a.ID, URL: "https://hooks.example/a", Secret: "s", Events: []string{"finding.opened", "sharing.*"}, CreatedBy: "u", CreatedAt: now}
-	require.NoError(t, s.CreateWebhook(ctx, &wa))
-	wb := store.Webhook{OrgID: b.ID, URL: "https://hooks.example/b", Secret: "s", Events: []string{"finding.opened"}, CreatedBy: "u", CreatedAt: now}
-	require.NoError(t, s.CreateWebhook(ctx, &wb))
-	got, err := s.WebhooksOf(ctx, []string{a.ID})
-	require.NoError(t, err)
-	require.Len(t, got, 1)
-	require.Equal(t, wa, got[0])
-
-	d1 := &store.WebhookDelivery{WebhookID: wa.ID, OrgID: a.ID, Event: "finding.opened", Payload: []byte(`{"x":1}`), CreatedAt: now, NextAttemptAt: now}
-	d2 := &store.WebhookDelivery{WebhookID: wa.ID, OrgID: a.ID, Event: "sharing.grant.revoke", Payload: []byte(`{}`), CreatedAt: now, NextAttemptAt: now.Add(time.Hour)}
-	require.NoError(t, s.EnqueueDeliveries(ctx, []*store.WebhookDelivery{d1, d2}))
-	due, err := s.DueDeliveries(ctx, now, 10)
-	require.NoError(t, err)
-	require.Len(t, due, 1, "only what is due")
-	require.Equal(t, d1.ID, due[0].ID)
-	require.Equal(t, `{"x":1}`, string(due[0].Payload))
-
-	ok, err := s.ClaimDelivery(ctx, due[0], now, now.Add(time.Minute))
-	require.NoError(t, err)
-	require.True(t, ok)
-	ok, err = s.ClaimDelivery(ctx, due[0], now, now.Add(time.Minute))
-	require.NoError(t, err)
-	require.False(t, ok, "a delivery is claimed once")
-	due, err = s.DueDeliveries(ctx, now, 10)
-	require.NoError(t, err)
-	require.Empty(t, due, "a claimed delivery is not due")
-
-	v := due0(d1)
-	v.Attempts, v.LastStatus, v.LastError, v.NextAttemptAt = 1, 500, "HTTP 500", now.Add(30*time.Second)
-	require.NoError(t, s.RecordAttempt(ctx, v, store.WebhookAttempt{At: now, StatusCode: 500, Error: "HTTP 500", Duration: 12 * time.Millisecond}))
-	v.Attempts, v.State, v.LastStatus, v.LastError, v.DeliveredAt = 2, store.DeliveryDelivered, 204, "", now.Add(time.Minute)
-	require.NoError(t, s.RecordAttempt(ctx, v, store.WebhookAttempt{At: now.Add(time.Minute), StatusCode: 204}))
-	stored, err := s.WebhookDelivery(ctx, d1.ID)
-	require.NoError(t, err)
-	require.Equal(t, store.DeliveryDelivered, stored.State)
-	require.Equal(t, 2, stored.Attempts)
-	require.Equal(t, now.Add(time.Minute), stored.DeliveredAt)
-	atts, err := s.Attempts(ctx, d1.ID)
-	require.NoError(t, err)
-	require.Len(t, atts, 2)
-	require.Equal(t, 500, atts[0].StatusCode)
-	require.Equal(t, 12*time.Millisecond, atts[0].Duration)
-	require.Equal(t, 204, atts[1].StatusCode)
-
-	ds, err := s.Deliveries(ctx, wa.ID, 10)
-	require.NoError(t, err)
-	require.Len(t, ds, 2)
-
-	require.NoError(t, s.DeleteWebhook(ctx, wa.ID))
-	_, err = s.Webhook(ctx, wa.ID)
-	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.WebhookDelivery(ctx, d1.ID)
-	require.ErrorIs(t, err, store.ErrNotFound, "deliveries go with their webhook")
-	require.ErrorIs(t, s.DeleteWebhook(ctx, wa.ID), store.ErrNotFound)
-	left, err := s.WebhooksOf(ctx, []string{a.ID, b.ID})
-	require.NoError(t, err)
-	require.Len(t, left, 1)
-}
-
-func due0(d *store.WebhookDelivery) store.WebhookDelivery { return *d }
-
-func testReportSchedules(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	o := newOrg(t, s, "A")
-	u := user(t, s, "a@example.com", o, store.Admin)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	sc := store.ReportSchedule{OrgID: o.ID, UserID: u.ID, Template: "capacity", Format: "pdf", Query: "category=storage",
-		Every: "weekly", Recipients: []string{"a@example.com", "b@example.com"}, NextRunAt: now, CreatedAt: now}
-	require.NoError(t, s.CreateReportSchedule(ctx, &sc))
-	got, err := s.ReportSchedulesOf(ctx, o.ID)
-	require.NoError(t, err)
-	require.Equal(t, []store.ReportSchedule{sc}, got)
-	due, err := s.DueReportSchedules(ctx, now, 10)
-	require.NoError(t, err)
-	require.Len(t, due, 1)
-	ok, err := s.ClaimReportSchedule(ctx, due[0], now.Add(7*24*time.Hour))
-	require.NoError(t, err)
-	require.True(t, ok)
-	ok, err = s.ClaimReportSchedule(ctx, due[0], now.Add(7*24*time.Hour))
-	require.NoError(t, err)
-	require.False(t, ok, "claimed once")
-	due, err = s.DueReportSchedules(ctx, now, 10)
-	require.NoError(t, err)
-	require.Empty(t, due)
-	require.NoError(t, s.FinishReportSchedule(ctx, sc.ID, now, "mail to b@example.com: refused"))
-	one, err := s.ReportSchedule(ctx, sc.ID)
-	require.NoError(t, err)
-	require.Equal(t, now, one.LastRunAt)
-	require.Equal(t, "mail to b@example.com: refused", one.LastError)
-	require.Equal(t, now.Add(7*24*time.Hour), one.NextRunAt)
-	require.NoError(t, s.DeleteReportSchedule(ctx, sc.ID))
-	require.ErrorIs(t, s.DeleteReportSchedule(ctx, sc.ID), store.ErrNotFound)
 }

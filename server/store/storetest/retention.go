@@ -10,6 +10,12 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
+// retentionTests cover store.Pruner.
+var retentionTests = []test{
+	{"Prune", testPrune},
+	{"PruneInChunks", testPruneInChunks},
+}
+
 // testPrune fills every table a prune looks at with rows that have and
 // have not outlived a retention, and checks that exactly the former go.
 func testPrune(t *testing.T, s store.Store) {

@@ -40,7 +40,7 @@ func insertGrant(ctx context.Context, tx *sql.Tx, g *store.Grant) error {
 	return nil
 }
 
-// CreateGrant implements store.Store.
+// CreateGrant implements store.Channel.
 func (d *DB) CreateGrant(ctx context.Context, g *store.Grant) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error { return insertGrant(ctx, tx, g) })
 }
@@ -57,7 +57,7 @@ func scanGrant(row rowScanner) (store.Grant, error) {
 	return g, err
 }
 
-// Grant implements store.Store.
+// Grant implements store.Channel.
 func (d *DB) Grant(ctx context.Context, id string) (store.Grant, error) {
 	g, err := scanGrant(d.db.QueryRowContext(ctx, `SELECT `+grantCols+` FROM grants WHERE id = $1`, id))
 	if err != nil {
@@ -66,7 +66,7 @@ func (d *DB) Grant(ctx context.Context, id string) (store.Grant, error) {
 	return g, nil
 }
 
-// Grants implements store.Store.
+// Grants implements store.Channel.
 func (d *DB) Grants(ctx context.Context, f store.GrantFilter) ([]store.Grant, error) {
 	if f.PartnerOrgID == "" && f.CustomerOrgID == "" {
 		return nil, fmt.Errorf("listing grants: name a partner or a customer: %w", store.ErrInvalid)
@@ -89,13 +89,13 @@ func (d *DB) Grants(ctx context.Context, f store.GrantFilter) ([]store.Grant, er
 		`SELECT `+grantCols+` FROM grants WHERE `+strings.Join(conds, " AND ")+` ORDER BY granted_at, id`, args...)
 }
 
-// RevokeGrant implements store.Store.
+// RevokeGrant implements store.Channel.
 func (d *DB) RevokeGrant(ctx context.Context, id, by string, at time.Time) error {
 	return d.exec1(ctx, "live grant "+id,
 		`UPDATE grants SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL`, id, ms(at), by)
 }
 
-// AddChannelPartner implements store.Store.
+// AddChannelPartner implements store.Channel.
 func (d *DB) AddChannelPartner(ctx context.Context, cp store.ChannelPartner) error {
 	if cp.AddedAt.IsZero() {
 		cp.AddedAt = time.Now()
@@ -135,12 +135,12 @@ func setDefaults(ctx context.Context, tx *sql.Tx, customer, partner string, rese
 	return nil
 }
 
-// SetChannelDefaults implements store.Store.
+// SetChannelDefaults implements store.Channel.
 func (d *DB) SetChannelDefaults(ctx context.Context, customer, partner string, reseller, service bool) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error { return setDefaults(ctx, tx, customer, partner, reseller, service) })
 }
 
-// RemoveChannelPartner implements store.Store.
+// RemoveChannelPartner implements store.Channel.
 func (d *DB) RemoveChannelPartner(ctx context.Context, customer, partner string) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		var r, s bool
@@ -181,17 +181,17 @@ func (d *DB) channelPartners(ctx context.Context, col, id string) ([]store.Chann
 	return out, rows.Err()
 }
 
-// ChannelPartners implements store.Store.
+// ChannelPartners implements store.Channel.
 func (d *DB) ChannelPartners(ctx context.Context, customer string) ([]store.ChannelPartner, error) {
 	return d.channelPartners(ctx, "customer_org_id", customer)
 }
 
-// ChannelCustomers implements store.Store.
+// ChannelCustomers implements store.Channel.
 func (d *DB) ChannelCustomers(ctx context.Context, partner string) ([]store.ChannelPartner, error) {
 	return d.channelPartners(ctx, "partner_org_id", partner)
 }
 
-// SetChannelAssignment implements store.Store.
+// SetChannelAssignment implements store.Channel.
 func (d *DB) SetChannelAssignment(ctx context.Context, a *store.ChannelAssignment) error {
 	if (a.AssetID == "") == (a.GroupID == "") {
 		return fmt.Errorf("channel assignment: name a device or a device group: %w", store.ErrInvalid)
@@ -244,12 +244,12 @@ func nullStr(s string) any {
 	return s
 }
 
-// DeleteChannelAssignment implements store.Store.
+// DeleteChannelAssignment implements store.Channel.
 func (d *DB) DeleteChannelAssignment(ctx context.Context, customer, id string) error {
 	return d.exec1(ctx, "channel assignment "+id, `DELETE FROM channel_assignments WHERE id = $1 AND customer_org_id = $2`, id, customer)
 }
 
-// ChannelAssignments implements store.Store.
+// ChannelAssignments implements store.Channel.
 func (d *DB) ChannelAssignments(ctx context.Context, customer string) ([]store.ChannelAssignment, error) {
 	rows, err := d.db.QueryContext(ctx,
 		`SELECT id, customer_org_id, partner_org_id, role, COALESCE(asset_id, ''), COALESCE(group_id, ''), assigned_by, assigned_at
@@ -272,7 +272,7 @@ func (d *DB) ChannelAssignments(ctx context.Context, customer string) ([]store.C
 	return out, rows.Err()
 }
 
-// CreateDeviceGroup implements store.Store.
+// CreateDeviceGroup implements store.Channel.
 func (d *DB) CreateDeviceGroup(ctx context.Context, g *store.DeviceGroup) error {
 	g.ID, g.CreatedAt = uuid.NewString(), time.Now().UTC().Truncate(time.Millisecond)
 	return d.inTx(ctx, func(tx *sql.Tx) error {
@@ -306,7 +306,7 @@ func setMembers(ctx context.Context, tx *sql.Tx, org, group string, assets []str
 	return nil
 }
 
-// SetDeviceGroupMembers implements store.Store.
+// SetDeviceGroupMembers implements store.Channel.
 func (d *DB) SetDeviceGroupMembers(ctx context.Context, org, group string, assets []string) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -320,7 +320,7 @@ func (d *DB) SetDeviceGroupMembers(ctx context.Context, org, group string, asset
 	})
 }
 
-// DeleteDeviceGroup implements store.Store. Its assignments go with it,
+// DeleteDeviceGroup implements store.Channel. Its assignments go with it,
 // so its devices return to their defaults.
 func (d *DB) DeleteDeviceGroup(ctx context.Context, org, group string) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
@@ -335,7 +335,7 @@ func (d *DB) DeleteDeviceGroup(ctx context.Context, org, group string) error {
 	})
 }
 
-// DeviceGroups implements store.Store.
+// DeviceGroups implements store.Channel.
 func (d *DB) DeviceGroups(ctx context.Context, org string) ([]store.DeviceGroup, error) {
 	rows, err := d.db.QueryContext(ctx,
 		`SELECT g.id, g.org_id, g.name, g.created_at, COALESCE(m.asset_id, '')

@@ -22,7 +22,7 @@ type pruneRule struct {
 	cutoff            time.Time
 }
 
-// Prune implements store.Store.
+// Prune implements store.Pruner.
 func (d *DB) Prune(ctx context.Context, r store.Retention, now time.Time) (store.Pruned, error) {
 	before := func(keep time.Duration) time.Time {
 		if keep <= 0 {

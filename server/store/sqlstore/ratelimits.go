@@ -1,0 +1,33 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Hit implements store.RateLimits: one atomic upsert, so concurrent attempts on
+// any replica are all counted.
+func (d *DB) Hit(ctx context.Context, bucket string, window time.Duration, now time.Time) (int, time.Time, error) {
+	var hits int
+	var start int64
+	err := d.db.QueryRowContext(ctx,
+		`INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1)
+		 ON CONFLICT (bucket) DO UPDATE SET
+		     hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
+		     window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
+		 RETURNING hits, window_start`,
+		bucket, ms(now), ms(now.Add(-window))).Scan(&hits, &start)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("counting attempt: %w", err)
+	}
+	return hits, fromMS(start).Add(window), nil
+}
+
+// Unhit implements store.RateLimits.
+func (d *DB) Unhit(ctx context.Context, bucket string) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE rate_limits SET hits = hits - 1 WHERE bucket = $1 AND hits > 0`, bucket); err != nil {
+		return fmt.Errorf("taking back attempt: %w", err)
+	}
+	return nil
+}
