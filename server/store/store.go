@@ -244,6 +244,7 @@ type Store interface {
 	Webhooks
 	ReportSchedules
 	Pruner
+	Leases
 
 	Close() error
 }
