@@ -156,8 +156,9 @@ func (x *jobRun) loop(ctx context.Context) {
 // just gained it.
 func (x *jobRun) renew(ctx context.Context) bool {
 	now := time.Now()
-	// A renewal that hangs must not outlive the lease it renews.
-	actx, cancel := context.WithTimeout(ctx, x.r.period/3)
+	// A renewal that hangs must not outlive the lease it renews: given up
+	// after half a period, it leaves time to stop the cycle (below).
+	actx, cancel := context.WithTimeout(ctx, x.r.period/2)
 	ok, err := x.r.store.AcquireLease(actx, x.j.Name, x.r.holder, now, x.r.period)
 	cancel()
 	if err != nil {
