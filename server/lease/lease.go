@@ -33,8 +33,8 @@ const releaseTimeout = 5 * time.Second
 type Job struct {
 	// Name names the job's lease and labels its metrics and log lines.
 	Name string
-	// Every is the time between the starts of two cycles. A cycle that
-	// takes longer delays the next; cycles never overlap.
+	// Every (positive) is the time between the starts of two cycles. A
+	// cycle that takes longer delays the next; cycles never overlap.
 	Every time.Duration
 	// Cycle runs the job once. Its ctx ends when the replica stops or
 	// loses the lease. An error is logged, and the next cycle comes as
