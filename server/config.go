@@ -13,6 +13,7 @@ import (
 
 	"github.com/kpilot/kpilot/internal/yamlconf"
 	"github.com/kpilot/kpilot/server/clientaddr"
+	"github.com/kpilot/kpilot/server/lease"
 	"github.com/kpilot/kpilot/server/store"
 )
 
@@ -41,6 +42,18 @@ type Config struct {
 	Checkups  CheckupConfig   `yaml:"checkups"`
 	Webhooks  WebhookConfig   `yaml:"webhooks"`
 	Retention RetentionConfig `yaml:"retention"`
+	Jobs      JobsConfig      `yaml:"jobs"`
+}
+
+// JobsConfig is how replicas share the periodic jobs (check-ups, report
+// schedules, webhook delivery, housekeeping): each runs on the replica
+// that holds its lease in the database (docs/install.md#several-replicas).
+type JobsConfig struct {
+	// LeasePeriod (30s): how long a lease lasts unless its holder renews
+	// it, every third of the period. A job pauses up to about this long
+	// when its replica dies; a replica that stops cleanly hands its jobs
+	// over at once.
+	LeasePeriod yamlconf.Duration `yaml:"lease_period"`
 }
 
 // RetentionConfig is the housekeeping of the metadata store
@@ -200,6 +213,7 @@ func DefaultConfig() Config {
 			WebhookDeliveries: yamlconf.Duration(30 * day),
 			ResolvedFindings:  yamlconf.Duration(90 * day),
 		},
+		Jobs: JobsConfig{LeasePeriod: yamlconf.Duration(lease.DefaultPeriod)},
 	}
 }
 
@@ -295,6 +309,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Retention.validate()...)
+	if p := c.Jobs.LeasePeriod.D(); p < 3*time.Second || p > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("jobs.lease_period %s: from 3s to 10m", p))
+	}
 	if _, err := clientaddr.Parse(c.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("trusted_proxies: %w", err))
 	}

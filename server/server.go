@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,7 @@ import (
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/clientaddr"
 	"github.com/kpilot/kpilot/server/housekeeping"
+	"github.com/kpilot/kpilot/server/lease"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
 	"github.com/kpilot/kpilot/server/store"
@@ -44,6 +46,7 @@ type Server struct {
 	checks *checkup.Runner
 	hooks  *webhook.Dispatcher
 	keeper *housekeeping.Keeper
+	jobs   *lease.Runner
 }
 
 // OpenStore opens the configured metadata store, migrating its schema.
@@ -110,7 +113,8 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		return nil, err
 	}
 	keeper := housekeeping.New(st, cfg.Retention.Store(), log.With("part", "housekeeping"), reg)
-	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper,
+	jobs := lease.New(st, cfg.Jobs.LeasePeriod.D(), log.With("part", "jobs"), reg)
+	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper, jobs: jobs,
 		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
 			api.WithCheckups(checks), api.WithWebhooks(hooks))}, nil
 }
@@ -250,16 +254,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		defer dbg.Close()
 	}
+	var jobs sync.WaitGroup
+	defer jobs.Wait() // after stopBG: each job ends its cycle and releases its lease
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	if every := s.cfg.Checkups.Interval.D(); every > 0 {
-		go s.checks.Run(bg, every)
+	for _, j := range s.periodicJobs() {
+		jobs.Go(func() { s.jobs.Run(bg, j) })
 	}
-	go s.hooks.Run(bg, 15*time.Second)
-	if every := s.cfg.Retention.Interval.D(); every > 0 {
-		go s.keeper.Run(bg, every)
-	}
-	go s.api.RunSchedules(bg, time.Minute)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
@@ -284,6 +285,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+// periodicJobs are the server's background jobs. Each runs on one
+// replica at a time, the holder of its lease (package lease).
+func (s *Server) periodicJobs() []lease.Job {
+	jobs := []lease.Job{
+		{Name: "webhooks", Every: 15 * time.Second, Cycle: s.hooks.SendDue, Wake: s.hooks.Woken()},
+		{Name: "report_schedules", Every: time.Minute, Cycle: func(ctx context.Context) error {
+			return s.api.RunReportSchedules(ctx, time.Now())
+		}},
+	}
+	if every := s.cfg.Checkups.Interval.D(); every > 0 {
+		jobs = append(jobs, lease.Job{Name: "checkups", Every: every, Cycle: s.checks.RunOnce})
+	}
+	if every := s.cfg.Retention.Interval.D(); every > 0 {
+		jobs = append(jobs, lease.Job{Name: "housekeeping", Every: every, Cycle: func(ctx context.Context) error {
+			_, _ = s.keeper.Once(ctx) // logs and counts its errors itself
+			return nil
+		}})
+	}
+	return jobs
 }
 
 // debugServer serves net/http/pprof on debug_listen.

@@ -59,6 +59,7 @@ type Store interface {
 	Webhooks
 	ReportSchedules
 	Pruner
+	Leases
 
 	// Close releases the database; the Store must not be used after.
 	Close() error

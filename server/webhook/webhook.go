@@ -333,6 +333,11 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
+// Woken receives when Publish or Ping queued a delivery: a loop that
+// calls SendDue itself (a leased job, package server/lease) sends it at
+// once, as Run does.
+func (d *Dispatcher) Woken() <-chan struct{} { return d.wake }
+
 // SendDue makes one attempt at every due delivery.
 func (d *Dispatcher) SendDue(ctx context.Context) error {
 	for {
