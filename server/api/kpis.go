@@ -19,7 +19,6 @@ import (
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
-	"github.com/kpilot/kpilot/server/visibility"
 )
 
 // maxAvailabilitySpan bounds one availability query (its raw
@@ -201,12 +200,12 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 		base := map[string]string{"asset_id": as.ID, "asset": as.Name, "customer_id": as.OrgID, "customer": names[as.OrgID]}
 		info := maps.Clone(base)
 		info["category"], info["manufacturer"], info["model"], info["serial"] = as.Category, as.Manufacturer, as.Product, as.Serial
-		info["access"] = set.Access(as).Class.String()
+		acc := set.Access(as)
+		info["access"] = acc.Class.String()
 		add("kpilot_asset_info", "An asset the token may see, with its facts; always 1.", info, 1)
-		service := set.Access(as).Class >= visibility.Service
 		var newest time.Time
 		for _, s := range latest[as.ID] {
-			if serviceOnly[s.Measurement] && !service || len(s.Points) == 0 {
+			if !acc.Sees(s.Measurement) || len(s.Points) == 0 {
 				continue
 			}
 			p := s.Points[len(s.Points)-1]
