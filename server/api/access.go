@@ -23,83 +23,30 @@ var (
 	errPartnerOnly  = &HTTPError{Code: http.StatusForbidden, Msg: "only partner organizations (resellers, distributors) may do this"}
 )
 
-// visibleSet resolves the caller's visibility. Every read path starts here.
+// visibleSet resolves the caller's visibility. Every list starts here.
 func (a *API) visibleSet(r *http.Request) (visibility.Principal, visibility.Set, error) {
 	p := principalFrom(r.Context())
-	set, err := a.resolve(r.Context(), p)
+	set, err := a.vis.Set(r.Context(), p)
 	return p, set, err
-}
-
-// resolve loads what the visibility rules need for p and applies them.
-func (a *API) resolve(ctx context.Context, p visibility.Principal) (visibility.Set, error) {
-	ous, err := a.store.OUs(ctx, p.OrgID)
-	if err != nil {
-		return visibility.Set{}, err
-	}
-	var sh visibility.Shared
-	if p.IsPartner() {
-		if sh, err = a.shared(ctx, p.OrgID); err != nil {
-			return visibility.Set{}, err
-		}
-	}
-	return visibility.Resolve(p, ous, sh), nil
-}
-
-// shared loads the live grants of a partner and the channel set-up of
-// every consenting customer that lists it.
-func (a *API) shared(ctx context.Context, partner string) (visibility.Shared, error) {
-	var sh visibility.Shared
-	var err error
-	if sh.Grants, err = a.store.Grants(ctx, store.GrantFilter{PartnerOrgID: partner, LiveOnly: true}); err != nil {
-		return sh, err
-	}
-	links, err := a.store.ChannelCustomers(ctx, partner)
-	if err != nil {
-		return sh, err
-	}
-	for _, l := range links {
-		cust, err := a.store.Organization(ctx, l.CustomerOrgID)
-		if err != nil {
-			return sh, err
-		}
-		if !cust.ChannelConsent {
-			continue // withdrawn consent: nothing to load, nothing shown
-		}
-		ch := visibility.Channel{Customer: cust}
-		if ch.Partners, err = a.store.ChannelPartners(ctx, cust.ID); err != nil {
-			return sh, err
-		}
-		if ch.Assignments, err = a.store.ChannelAssignments(ctx, cust.ID); err != nil {
-			return sh, err
-		}
-		if ch.Groups, err = a.store.DeviceGroups(ctx, cust.ID); err != nil {
-			return sh, err
-		}
-		if ch.Assets, err = a.store.Assets(ctx, cust.ID); err != nil {
-			return sh, err
-		}
-		sh.Channels = append(sh.Channels, ch)
-	}
-	return sh, nil
 }
 
 // visibleAsset loads the asset named by the path value "id" if the caller
 // may see it. Invisible and missing assets get the same 404.
 func (a *API) visibleAsset(r *http.Request) (visibility.Principal, store.Asset, visibility.Access, error) {
-	p, set, err := a.visibleSet(r)
-	if err != nil {
-		return p, store.Asset{}, visibility.Access{}, err
-	}
-	as, err := a.store.Asset(r.Context(), r.PathValue("id"))
+	return a.visibleAssetID(r, r.PathValue("id"))
+}
+
+// visibleAssetID is visibleAsset for an asset id from elsewhere (a
+// finding's, a grant's). Every single-asset read starts here: it loads
+// only what this one asset's access depends on.
+func (a *API) visibleAssetID(r *http.Request, id string) (visibility.Principal, store.Asset, visibility.Access, error) {
+	p := principalFrom(r.Context())
+	as, acc, err := a.vis.Asset(r.Context(), p, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, store.Asset{}, visibility.Access{}, errNotFound
 	}
 	if err != nil {
-		return p, as, visibility.Access{}, err
-	}
-	acc := set.Access(as)
-	if acc.Class == visibility.None {
-		return p, store.Asset{}, acc, errNotFound
+		return p, store.Asset{}, visibility.Access{}, err
 	}
 	return p, as, acc, nil
 }

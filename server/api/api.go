@@ -23,6 +23,7 @@ import (
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
+	"github.com/kpilot/kpilot/server/visibility"
 	"github.com/kpilot/kpilot/server/webhook"
 )
 
@@ -123,6 +124,7 @@ type API struct {
 	limits Limits
 	m      apiMetrics
 	now    func() time.Time
+	vis    *visibility.Loader // every read path asks it what the caller sees
 
 	mail      mail.Sender
 	publicURL string
@@ -142,6 +144,7 @@ type API struct {
 // New returns the API. reg receives the request and ingest metrics.
 func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *API {
 	a := &API{store: s, tsdb: ts, log: log, limits: limits.withDefaults(), m: newMetrics(reg), now: time.Now}
+	a.vis = visibility.NewLoader(s)
 	a.ingestSlots = make(chan struct{}, a.limits.IngestConcurrency)
 	a.lineBufs.New = func() any { return new([]byte) }
 	a.decoders.New = func() any { return new(wire.Decoder) }

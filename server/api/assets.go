@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,10 +139,6 @@ func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// serviceOnly are the measurements a reseller does not see: health and
-// service events belong to service partners and the owner (seed 003).
-var serviceOnly = map[string]bool{"health_event": true}
-
 // assetSeries answers GET /api/v1/assets/{id}/series?measurement=&field=
 // &start=&stop=&every=&fn=. start and stop are RFC 3339 times or durations
 // relative to now ("-6h"); every is a Go duration for windowed aggregates.
@@ -151,7 +148,7 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	if serviceOnly[q.Get("measurement")] && acc.Class < visibility.Service {
+	if !acc.Sees(q.Get("measurement")) {
 		return &HTTPError{Code: http.StatusForbidden, Msg: "health and service events are shown to the owner and service partners only"}
 	}
 	now := a.now()
@@ -202,15 +199,7 @@ func (a *API) assetLatest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
-	if acc.Class < visibility.Service {
-		kept := series[:0]
-		for _, s := range series {
-			if !serviceOnly[s.Measurement] {
-				kept = append(kept, s)
-			}
-		}
-		series = kept
-	}
+	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.Sees(s.Measurement) })
 	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "series": nonNil(series)})
 	return nil
 }

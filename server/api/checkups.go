@@ -299,7 +299,7 @@ func (a *API) listFindings(w http.ResponseWriter, r *http.Request) error {
 		if onlyAsset != "" && as.ID != onlyAsset {
 			continue
 		}
-		if set.Access(as).Class < visibility.Service {
+		if !set.Access(as).SeesFindings() {
 			if onlyAsset != "" {
 				return errFindingsClass
 			}
@@ -366,10 +366,7 @@ func (a *API) listFindings(w http.ResponseWriter, r *http.Request) error {
 // asset at service class or more, or its agent in the caller's own OU
 // subtree. Anything else is 404, like a finding that does not exist.
 func (a *API) visibleFinding(r *http.Request) (visibility.Principal, store.Finding, visibility.Class, error) {
-	p, set, err := a.visibleSet(r)
-	if err != nil {
-		return p, store.Finding{}, visibility.None, err
-	}
+	p := principalFrom(r.Context())
 	f, err := a.store.Finding(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return p, f, visibility.None, errNotFound
@@ -390,18 +387,14 @@ func (a *API) visibleFinding(r *http.Request) (visibility.Principal, store.Findi
 		}
 		return p, f, visibility.Owner, nil
 	}
-	as, err := a.store.Asset(r.Context(), f.AssetID)
-	if errors.Is(err, store.ErrNotFound) {
-		return p, store.Finding{}, visibility.None, errNotFound
-	}
+	_, _, acc, err := a.visibleAssetID(r, f.AssetID)
 	if err != nil {
-		return p, f, visibility.None, err
+		return p, store.Finding{}, visibility.None, err
 	}
-	c := set.Access(as).Class
-	if c < visibility.Service {
-		return p, store.Finding{}, c, errNotFound
+	if !acc.SeesFindings() {
+		return p, store.Finding{}, acc.Class, errNotFound
 	}
-	return p, f, c, nil
+	return p, f, acc.Class, nil
 }
 
 func (a *API) getFinding(w http.ResponseWriter, r *http.Request) error {

@@ -96,10 +96,7 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request) error {
 // (for an asset they administer); a partner's admins may give one up.
 // Either takes effect on the partner's next request.
 func (a *API) revokeGrant(w http.ResponseWriter, r *http.Request) error {
-	p, set, err := a.visibleSet(r)
-	if err != nil {
-		return err
-	}
+	p := principalFrom(r.Context())
 	g, err := a.store.Grant(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound
@@ -109,11 +106,11 @@ func (a *API) revokeGrant(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch {
 	case g.CustomerOrgID == p.OrgID:
-		as, err := a.store.Asset(r.Context(), g.AssetID)
+		_, _, acc, err := a.visibleAssetID(r, g.AssetID)
 		if err != nil {
 			return err
 		}
-		if set.Access(as).Class != visibility.Owner {
+		if acc.Class != visibility.Owner {
 			return errNotFound
 		}
 	case g.PartnerOrgID == p.OrgID:

@@ -3,23 +3,16 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"maps"
-	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/server/availability"
+	"github.com/kpilot/kpilot/server/exposition"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
-	"github.com/kpilot/kpilot/server/visibility"
 )
 
 // maxAvailabilitySpan bounds one availability query (its raw
@@ -157,11 +150,9 @@ func (a *API) assetInventoryHistory(w http.ResponseWriter, r *http.Request) erro
 }
 
 // exposition answers GET /api/v1/metrics: the latest KPIs of every asset
-// the caller may see, in the Prometheus text format, for a customer's or
-// partner's Prometheus that scrapes with an API token. Each numeric field
-// becomes a gauge kpilot_<measurement>_<field> labelled with the asset,
-// its organization and the series' own tags; kpilot_asset_info carries
-// the asset's facts.
+// the caller may see, in the Prometheus text format (package exposition
+// builds them), for a customer's or partner's Prometheus that scrapes
+// with an API token.
 func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 	lookback := 15 * time.Minute
 	if l := r.URL.Query().Get("lookback"); l != "" {
@@ -176,73 +167,17 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	refs := make([]tsdb.AssetRef, 0, len(assets))
+	shown := make([]exposition.Asset, 0, len(assets))
 	for _, as := range assets {
 		refs = append(refs, tsdb.AssetRef{OrgID: as.OrgID, AssetID: as.ID})
+		shown = append(shown, exposition.Asset{Asset: as, Customer: names[as.OrgID], Access: set.Access(as)})
 	}
 	latest, err := a.tsdb.LatestMany(r.Context(), refs, lookback)
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
-
-	fams := map[string]*dto.MetricFamily{}
-	add := func(name, help string, labels map[string]string, v float64) {
-		f := fams[name]
-		if f == nil {
-			f = &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help), Type: dto.MetricType_GAUGE.Enum()}
-			fams[name] = f
-		}
-		m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(v)}}
-		for _, k := range slices.Sorted(maps.Keys(labels)) {
-			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(k), Value: proto.String(labels[k])})
-		}
-		f.Metric = append(f.Metric, m)
-	}
-	for _, as := range assets {
-		base := map[string]string{"asset_id": as.ID, "asset": as.Name, "customer_id": as.OrgID, "customer": names[as.OrgID]}
-		info := maps.Clone(base)
-		info["category"], info["manufacturer"], info["model"], info["serial"] = as.Category, as.Manufacturer, as.Product, as.Serial
-		info["access"] = set.Access(as).Class.String()
-		add("kpilot_asset_info", "An asset the token may see, with its facts; always 1.", info, 1)
-		service := set.Access(as).Class >= visibility.Service
-		var newest time.Time
-		for _, s := range latest[as.ID] {
-			if serviceOnly[s.Measurement] && !service || len(s.Points) == 0 {
-				continue
-			}
-			p := s.Points[len(s.Points)-1]
-			v, ok := kpi.Numeric(p.Value)
-			if !ok || math.IsNaN(v) {
-				continue // strings are not metrics
-			}
-			if p.Time.After(newest) {
-				newest = p.Time
-			}
-			labels := maps.Clone(base)
-			for k, tv := range s.Tags {
-				if _, taken := labels[k]; taken {
-					k = "tag_" + k
-				}
-				labels[k] = tv
-			}
-			add("kpilot_"+s.Measurement+"_"+s.Field,
-				fmt.Sprintf("Latest %s.%s of the asset (kpilot KPI).", s.Measurement, s.Field), labels, v)
-		}
-		if !newest.IsZero() {
-			add("kpilot_asset_last_sample_timestamp_seconds", "Time of the asset's newest sample within the lookback.",
-				base, float64(newest.UnixMilli())/1000)
-		}
-	}
 	format := expfmt.Negotiate(r.Header)
 	w.Header().Set("Content-Type", string(format))
 	w.Header().Set("Cache-Control", "no-store")
-	enc := expfmt.NewEncoder(w, format)
-	for _, name := range slices.Sorted(maps.Keys(fams)) {
-		if err := enc.Encode(fams[name]); err != nil {
-			return fmt.Errorf("writing metrics: %w", err)
-		}
-	}
-	if c, ok := enc.(expfmt.Closer); ok {
-		return c.Close()
-	}
-	return nil
+	return exposition.Write(w, format, exposition.Families(shown, latest))
 }

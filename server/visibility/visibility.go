@@ -1,7 +1,10 @@
 // Package visibility decides which assets a principal may see, and how
-// much of each. It is pure: callers load the OU tree, the partner's grants
-// and channel links, and every read path filters through here before it
-// touches KPI data or inventory.
+// much of each. Every read path asks here before it touches KPI data or
+// inventory. The rules (Resolve, Set, EffectivePartners) are pure; a
+// Loader reads what they need from the store, for everything a principal
+// sees (Loader.Set) or for one asset (Loader.Asset, which loads only what
+// that asset's access depends on). Access.Sees holds the data rule: which
+// measurements and findings each class shows.
 //
 // The rules (DESIGN.md, "Visibility"):
 //  1. A user sees the assets of the OU of their membership and of every OU
@@ -170,74 +173,95 @@ func Resolve(p Principal, ous []store.OU, sh Shared) Set {
 // organization that holds it in each role: its own assignment, else its
 // device group's (the latest assigned when several groups are), else the
 // default partner. Assets with no partner in a role have no entry for it.
+// For one asset, pass a Channel whose Assets hold only that asset (and
+// whose Groups may be only the groups containing it): the rule is the same.
 func EffectivePartners(ch Channel) map[string]map[store.ChannelRole]string {
+	rules := newChannelRules(ch)
+	out := map[string]map[store.ChannelRole]string{}
+	for _, a := range ch.Assets {
+		if a.OrgID == ch.Customer.ID {
+			out[a.ID] = rules.partners(a.ID)
+		}
+	}
+	return out
+}
+
+// channelRules is one customer's channel set-up, indexed to answer which
+// partner holds an asset in each role.
+type channelRules struct {
+	defaults map[store.ChannelRole]string
+	direct   map[assignTarget]store.ChannelAssignment // the assignment in force per device or group and role
+	groupsOf map[string][]string                      // asset id → ids of the groups containing it
+}
+
+// assignTarget is what an assignment gives to a partner: a device
+// ("asset id") or a group ("group:" + id), in one role.
+type assignTarget struct {
+	target string
+	role   store.ChannelRole
+}
+
+func newChannelRules(ch Channel) channelRules {
 	cust := ch.Customer.ID
+	r := channelRules{defaults: map[store.ChannelRole]string{}, direct: map[assignTarget]store.ChannelAssignment{},
+		groupsOf: map[string][]string{}}
 	listed := map[string]bool{}
-	defaults := map[store.ChannelRole]string{}
 	for _, cp := range ch.Partners {
 		if cp.CustomerOrgID != cust {
 			continue
 		}
 		listed[cp.PartnerOrgID] = true
 		if cp.DefaultReseller {
-			defaults[store.RoleReseller] = cp.PartnerOrgID
+			r.defaults[store.RoleReseller] = cp.PartnerOrgID
 		}
 		if cp.DefaultService {
-			defaults[store.RoleService] = cp.PartnerOrgID
+			r.defaults[store.RoleService] = cp.PartnerOrgID
 		}
 	}
-	groupsOf := map[string][]string{}
 	for _, g := range ch.Groups {
 		if g.OrgID != cust {
 			continue
 		}
 		for _, a := range g.AssetIDs {
-			groupsOf[a] = append(groupsOf[a], g.ID)
+			r.groupsOf[a] = append(r.groupsOf[a], g.ID)
 		}
 	}
-	type key struct {
-		target string
-		role   store.ChannelRole
-	}
-	direct := map[key]store.ChannelAssignment{}
 	assigns := append([]store.ChannelAssignment(nil), ch.Assignments...)
 	sort.SliceStable(assigns, func(i, j int) bool { return assigns[i].AssignedAt.Before(assigns[j].AssignedAt) })
 	for _, as := range assigns {
 		if as.CustomerOrgID != cust || !listed[as.PartnerOrgID] {
-			continue
+			continue // an assignment to a partner no longer listed is void
 		}
 		t := as.AssetID
 		if t == "" {
 			t = "group:" + as.GroupID
 		}
-		direct[key{t, as.Role}] = as // later assignments win
+		r.direct[assignTarget{t, as.Role}] = as // later assignments win
 	}
-	out := map[string]map[store.ChannelRole]string{}
-	for _, a := range ch.Assets {
-		if a.OrgID != cust {
+	return r
+}
+
+// partners returns the partner holding the asset in each role.
+func (r channelRules) partners(assetID string) map[store.ChannelRole]string {
+	roles := map[store.ChannelRole]string{}
+	for _, role := range []store.ChannelRole{store.RoleReseller, store.RoleService} {
+		if as, ok := r.direct[assignTarget{assetID, role}]; ok {
+			roles[role] = as.PartnerOrgID
 			continue
 		}
-		roles := map[store.ChannelRole]string{}
-		for _, role := range []store.ChannelRole{store.RoleReseller, store.RoleService} {
-			if as, ok := direct[key{a.ID, role}]; ok {
-				roles[role] = as.PartnerOrgID
-				continue
-			}
-			var best *store.ChannelAssignment
-			for _, g := range groupsOf[a.ID] {
-				if as, ok := direct[key{"group:" + g, role}]; ok && (best == nil || as.AssignedAt.After(best.AssignedAt)) {
-					best = &as
-				}
-			}
-			if best != nil {
-				roles[role] = best.PartnerOrgID
-			} else if d := defaults[role]; d != "" {
-				roles[role] = d
+		var best *store.ChannelAssignment
+		for _, g := range r.groupsOf[assetID] {
+			if as, ok := r.direct[assignTarget{"group:" + g, role}]; ok && (best == nil || as.AssignedAt.After(best.AssignedAt)) {
+				best = &as
 			}
 		}
-		out[a.ID] = roles
+		if best != nil {
+			roles[role] = best.PartnerOrgID
+		} else if d := r.defaults[role]; d != "" {
+			roles[role] = d
+		}
 	}
-	return out
+	return roles
 }
 
 // Access returns what the principal may see of an asset.
@@ -253,6 +277,23 @@ func (s Set) Access(a store.Asset) Access {
 	}
 	return s.shared[a.ID]
 }
+
+// serviceOnly reports whether a measurement is service data: health and
+// service events belong to service partners and the owner (seed 003).
+func serviceOnly(measurement string) bool { return measurement == "health_event" }
+
+// Sees reports whether the access includes the data of a measurement: a
+// reseller sees KPIs, inventory and reports but not service data.
+func (a Access) Sees(measurement string) bool {
+	if serviceOnly(measurement) {
+		return a.Class >= Service
+	}
+	return a.Class > None
+}
+
+// SeesFindings reports whether the access includes check-up findings,
+// which are service data: the owner and service partners only.
+func (a Access) SeesFindings() bool { return a.Class >= Service }
 
 // CanSee reports whether the asset is visible at all.
 func (s Set) CanSee(a store.Asset) bool { return s.Access(a).Class > None }

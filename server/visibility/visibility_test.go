@@ -142,3 +142,25 @@ func TestChannelAssignment(t *testing.T) {
 		require.Empty(t, ids(view(p, ch).Filter(assets)), "%s: no channel visibility without the customer's consent", p)
 	}
 }
+
+func TestAccessSees(t *testing.T) {
+	tests := []struct {
+		name         string
+		class        visibility.Class
+		kpi, health  bool
+		seesFindings bool
+	}{
+		{"nothing for none", visibility.None, false, false, false},
+		{"a reseller sees KPIs but no service data", visibility.Reseller, true, false, false},
+		{"a service partner sees service data", visibility.Service, true, true, true},
+		{"the owner sees everything", visibility.Owner, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			acc := visibility.Access{Class: tt.class}
+			require.Equal(t, tt.kpi, acc.Sees("cpu"), "cpu")
+			require.Equal(t, tt.health, acc.Sees("health_event"), "health_event")
+			require.Equal(t, tt.seesFindings, acc.SeesFindings(), "findings")
+		})
+	}
+}
