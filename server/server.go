@@ -27,6 +27,7 @@ import (
 	"github.com/kpilot/kpilot/server/housekeeping"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
+	"github.com/kpilot/kpilot/server/schedule"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -44,6 +45,7 @@ type Server struct {
 	checks *checkup.Runner
 	hooks  *webhook.Dispatcher
 	keeper *housekeeping.Keeper
+	sched  *schedule.Runner // mails scheduled reports
 }
 
 // OpenStore opens the configured metadata store, migrating its schema.
@@ -110,9 +112,13 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		return nil, err
 	}
 	keeper := housekeeping.New(st, cfg.Retention.Store(), log.With("part", "housekeeping"), reg)
+	a := api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
+		api.WithCheckups(checks), api.WithWebhooks(hooks))
+	// Until visibility loading has a package of its own, the scheduler
+	// resolves visibility through the API's own code.
+	sched := schedule.New(st, influx, schedule.SetFunc(a.VisibleSet), sender, cfg.PublicURL, log.With("part", "schedules"))
 	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper,
-		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
-			api.WithCheckups(checks), api.WithWebhooks(hooks))}, nil
+		api: a, sched: sched}, nil
 }
 
 // newWebhooks prepares the webhook dispatcher (config validated already).
@@ -259,7 +265,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if every := s.cfg.Retention.Interval.D(); every > 0 {
 		go s.keeper.Run(bg, every)
 	}
-	go s.api.RunSchedules(bg, time.Minute)
+	go s.sched.Run(bg, time.Minute)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
