@@ -29,9 +29,11 @@ import (
 	"github.com/kpilot/kpilot/server/lease"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
+	"github.com/kpilot/kpilot/server/schedule"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
+	"github.com/kpilot/kpilot/server/visibility"
 	"github.com/kpilot/kpilot/server/webhook"
 )
 
@@ -46,6 +48,7 @@ type Server struct {
 	checks *checkup.Runner
 	hooks  *webhook.Dispatcher
 	keeper *housekeeping.Keeper
+	sched  *schedule.Runner // mails scheduled reports
 	jobs   *lease.Runner
 }
 
@@ -114,7 +117,10 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	}
 	keeper := housekeeping.New(st, cfg.Retention.Store(), log.With("part", "housekeeping"), reg)
 	jobs := lease.New(st, cfg.Jobs.LeasePeriod.D(), log.With("part", "jobs"), reg)
-	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper, jobs: jobs,
+	vis := visibility.NewLoader(st)
+	sched := schedule.New(st, influx, vis, sender, cfg.PublicURL, log.With("part", "schedules"))
+	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper,
+		jobs: jobs, sched: sched,
 		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
 			api.WithCheckups(checks), api.WithWebhooks(hooks))}, nil
 }
@@ -293,7 +299,7 @@ func (s *Server) periodicJobs() []lease.Job {
 	jobs := []lease.Job{
 		{Name: "webhooks", Every: 15 * time.Second, Cycle: s.hooks.SendDue, Wake: s.hooks.Woken()},
 		{Name: "report_schedules", Every: time.Minute, Cycle: func(ctx context.Context) error {
-			return s.api.RunReportSchedules(ctx, time.Now())
+			return s.sched.RunDue(ctx, time.Now())
 		}},
 	}
 	if every := s.cfg.Checkups.Interval.D(); every > 0 {

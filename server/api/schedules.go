@@ -3,54 +3,17 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	netmail "net/mail"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/report"
+	"github.com/kpilot/kpilot/server/schedule"
 	"github.com/kpilot/kpilot/server/store"
 )
-
-// reportTemplates maps a template name to its handler's route.
-var reportTemplates = []string{"inventory", "availability", "capacity", "backup"}
-
-// scheduleSpans is the period a scheduled KPI report covers.
-var scheduleSpans = map[string]time.Duration{"daily": 24 * time.Hour, "weekly": 7 * 24 * time.Hour, "monthly": 30 * 24 * time.Hour}
-
-// scheduleHour is when scheduled reports run (UTC).
-const scheduleHour = 6
-
-// NextRun is a schedule's next run after t: 06:00 UTC the next day, the
-// next Monday, or the first of the next month.
-func NextRun(every string, t time.Time) time.Time {
-	t = t.UTC()
-	day := time.Date(t.Year(), t.Month(), t.Day(), scheduleHour, 0, 0, 0, time.UTC)
-	switch every {
-	case "weekly":
-		d := (int(time.Monday) - int(day.Weekday()) + 7) % 7
-		next := day.AddDate(0, 0, d)
-		if !next.After(t) {
-			next = next.AddDate(0, 0, 7)
-		}
-		return next
-	case "monthly":
-		next := time.Date(t.Year(), t.Month(), 1, scheduleHour, 0, 0, 0, time.UTC)
-		if !next.After(t) {
-			next = next.AddDate(0, 1, 0)
-		}
-		return next
-	default:
-		if !day.After(t) {
-			day = day.AddDate(0, 0, 1)
-		}
-		return day
-	}
-}
 
 type scheduleJSON struct {
 	ID         string            `json:"id"`
@@ -115,8 +78,8 @@ func (a *API) createSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if !slices.Contains(reportTemplates, req.Template) {
-		return badRequest("template: one of %s", strings.Join(reportTemplates, ", "))
+	if !slices.Contains(schedule.Templates(), req.Template) {
+		return badRequest("template: one of %s", strings.Join(schedule.Templates(), ", "))
 	}
 	if req.Format == "" {
 		req.Format = "pdf"
@@ -124,7 +87,7 @@ func (a *API) createSchedule(w http.ResponseWriter, r *http.Request) error {
 	if req.Format != "pdf" && req.Format != "csv" {
 		return badRequest("format: pdf or csv")
 	}
-	if _, ok := scheduleSpans[req.Every]; !ok {
+	if _, ok := schedule.Span(req.Every); !ok {
 		return badRequest("every: daily, weekly or monthly")
 	}
 	q := url.Values{}
@@ -144,17 +107,15 @@ func (a *API) createSchedule(w http.ResponseWriter, r *http.Request) error {
 		}
 		req.Recipients[i] = addr.Address
 	}
-	// Make the report once now, as the creator: a scope the creator may
-	// not see is refused here, not discovered at 6 in the morning.
-	if _, err := a.renderReport(r.Context(), p.UserID, p.OrgID, req.Template, req.Format, q, 24*time.Hour); err != nil {
-		var he *HTTPError
-		if errors.As(err, &he) && he.Code < 500 {
-			return he
-		}
+	// Resolve the report's scope once now, as the creator: a scope the
+	// creator may not see is refused here, not discovered at 6 in the
+	// morning.
+	if _, err := a.reportScope(r, report.FilterFrom(q)); err != nil {
+		return err
 	}
 	now := a.now()
 	s := store.ReportSchedule{OrgID: p.OrgID, UserID: p.UserID, Template: req.Template, Format: req.Format, Query: q.Encode(),
-		Every: req.Every, Recipients: req.Recipients, NextRunAt: NextRun(req.Every, now), CreatedAt: now}
+		Every: req.Every, Recipients: req.Recipients, NextRunAt: schedule.NextRun(req.Every, now), CreatedAt: now}
 	if err := a.store.CreateReportSchedule(r.Context(), &s); err != nil {
 		return err
 	}
@@ -190,106 +151,4 @@ func (a *API) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// renderReport makes a report as userID of orgID sees it now: through the
-// same handler as GET /api/v1/reports/{template}.
-func (a *API) renderReport(ctx context.Context, userID, orgID, template, format string, scope url.Values, span time.Duration) ([]byte, error) {
-	p, err := a.principal(ctx, userID, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("the schedule's owner no longer belongs to the organization: %w", err)
-	}
-	q := url.Values{}
-	for k, v := range scope {
-		q[k] = v
-	}
-	q.Set("format", format)
-	if template != "inventory" {
-		q.Set("start", "-"+span.String())
-	}
-	req := httptest.NewRequestWithContext(context.WithValue(ctx, principalKey, p), "GET", "/api/v1/reports/"+template+"?"+q.Encode(), nil)
-	rec := httptest.NewRecorder()
-	h := map[string]handlerFunc{"inventory": a.inventoryReport, "availability": a.availabilityReport,
-		"capacity": a.capacityReport, "backup": a.backupReport}[template]
-	if err := h(rec, req); err != nil {
-		return nil, err
-	}
-	return rec.Body.Bytes(), nil
-}
-
-// RunReportSchedules mails every due scheduled report once; several
-// replicas may call it at once (each schedule is claimed by one).
-func (a *API) RunReportSchedules(ctx context.Context, now time.Time) error {
-	if a.mail == nil {
-		return nil
-	}
-	due, err := a.store.DueReportSchedules(ctx, now, 50)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, s := range due {
-		ok, err := a.store.ClaimReportSchedule(ctx, s, NextRun(s.Every, now))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !ok {
-			continue
-		}
-		msg := ""
-		if err := a.mailReport(ctx, s); err != nil {
-			msg = err.Error()
-			a.log.Warn("scheduled report", "schedule", s.ID, "org", s.OrgID, "err", err)
-		}
-		if err := a.store.FinishReportSchedule(ctx, s.ID, now, msg); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (a *API) mailReport(ctx context.Context, s store.ReportSchedule) error {
-	scope, _ := url.ParseQuery(s.Query)
-	data, err := a.renderReport(ctx, s.UserID, s.OrgID, s.Template, s.Format, scope, scheduleSpans[s.Every])
-	if err != nil {
-		var he *HTTPError
-		if errors.As(err, &he) {
-			return fmt.Errorf("making the %s report: %s", s.Template, he.Msg)
-		}
-		return fmt.Errorf("making the %s report: %w", s.Template, err)
-	}
-	ct := "text/csv"
-	if s.Format == "pdf" {
-		ct = "application/pdf"
-	}
-	name := "kpilot-" + s.Template + "-" + a.now().UTC().Format("2006-01-02") + "." + s.Format
-	title := strings.ToUpper(s.Template[:1]) + s.Template[1:]
-	var errs []error
-	for _, to := range s.Recipients {
-		err := a.mail.Send(ctx, mail.Message{To: to, Subject: "kpilot: " + title + " report (" + s.Every + ")",
-			Text: fmt.Sprintf("Attached is the %s %s report from kpilot.\n\nManage scheduled reports in the portal or at %s/api/v1/report-schedules.\n",
-				s.Every, s.Template, a.publicURL),
-			Attachments: []mail.Attachment{{Name: name, ContentType: ct, Data: data}}})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("mail to %s: %w", to, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// RunSchedules mails due scheduled reports every interval until ctx ends.
-func (a *API) RunSchedules(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if err := a.RunReportSchedules(ctx, a.now()); err != nil && ctx.Err() == nil {
-			a.log.Warn("scheduled reports", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

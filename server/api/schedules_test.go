@@ -7,21 +7,23 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/mail"
+	netmail "net/mail"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kpilot/kpilot/server/api"
+	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/mail/mailtest"
+	"github.com/kpilot/kpilot/server/schedule"
+	"github.com/kpilot/kpilot/server/visibility"
 )
 
 // attachment returns the first attachment of a received message.
 func attachment(t *testing.T, m mailtest.Received) (string, []byte) {
 	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+	msg, err := netmail.ReadMessage(bytes.NewReader(m.Raw))
 	require.NoError(t, err)
 	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	require.NoError(t, err)
@@ -76,13 +78,17 @@ func TestScheduledReportsAreMailedWithTheCreatorsVisibility(t *testing.T) {
 		"recipients": []string{"a@b.example"}})
 	require.Equal(t, http.StatusForbidden, r.code)
 
-	// Nothing is due yet.
-	a := w.api
-	require.NoError(t, a.RunReportSchedules(t.Context(), time.Now()))
+	// The scheduler as the server wires it, resolving visibility through
+	// the API. Nothing is due yet.
+	sender, err := mail.NewSMTP("kpilot <noreply@kpilot.example>", mail.SMTPOptions{Host: w.smtp.Host, Port: w.smtp.Port,
+		Username: w.smtp.Username, Password: w.smtp.Password, CAFile: w.smtp.CAFile})
+	require.NoError(t, err)
+	a := schedule.New(w.store, w.tsdb, visibility.NewLoader(w.store), sender, "https://kpilot.example", discard)
+	require.NoError(t, a.RunDue(t.Context(), time.Now()))
 	require.Empty(t, w.smtp.Messages())
 
 	// A week later: the report arrives, made as r1 sees the assets.
-	require.NoError(t, a.RunReportSchedules(t.Context(), next.Add(time.Minute)))
+	require.NoError(t, a.RunDue(t.Context(), next.Add(time.Minute)))
 	m := w.smtp.Wait(t, 1)
 	require.Equal(t, []string{"meeting@reseller.example"}, m.To)
 	require.Equal(t, "kpilot: Inventory report (weekly)", m.Subject)
@@ -91,12 +97,12 @@ func TestScheduledReportsAreMailedWithTheCreatorsVisibility(t *testing.T) {
 	require.Contains(t, string(data), w.assets["a_root"].ID, "r1 holds a grant for a_root")
 	require.NotContains(t, string(data), w.assets["a_branch"].ID)
 	require.NotContains(t, string(data), w.assets["g1"].ID)
-	require.NoError(t, a.RunReportSchedules(t.Context(), next.Add(2*time.Minute)))
+	require.NoError(t, a.RunDue(t.Context(), next.Add(2*time.Minute)))
 	require.Len(t, w.smtp.Messages(), 1, "once per run")
 
 	// The grant is revoked: next week's report no longer shows the asset.
 	require.Equal(t, http.StatusNoContent, w.do("acme_admin", "DELETE", "/api/v1/grants/"+w.r1Grant.ID, nil).code)
-	require.NoError(t, a.RunReportSchedules(t.Context(), next.Add(7*24*time.Hour+time.Minute)))
+	require.NoError(t, a.RunDue(t.Context(), next.Add(7*24*time.Hour+time.Minute)))
 	_, data = attachment(t, w.smtp.Wait(t, 2))
 	require.NotContains(t, string(data), w.assets["a_root"].ID)
 
@@ -110,14 +116,4 @@ func TestScheduledReportsAreMailedWithTheCreatorsVisibility(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, w.do("acme_admin", "DELETE", "/api/v1/report-schedules/"+id, nil).code)
 	require.Equal(t, http.StatusForbidden, w.do("r1_viewer", "DELETE", "/api/v1/report-schedules/"+id, nil).code)
 	require.Equal(t, http.StatusNoContent, w.do("r1_admin", "DELETE", "/api/v1/report-schedules/"+id, nil).code)
-}
-
-func TestNextRun(t *testing.T) {
-	at := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC) // a Sunday
-	require.Equal(t, time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC), api.NextRun("daily", at))
-	require.Equal(t, time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC), api.NextRun("daily", at.Add(time.Hour)))
-	require.Equal(t, time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC), api.NextRun("weekly", at))
-	require.Equal(t, time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC), api.NextRun("weekly", time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)))
-	require.Equal(t, time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), api.NextRun("monthly", at))
-	require.Equal(t, time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC), api.NextRun("monthly", time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)))
 }

@@ -1,6 +1,10 @@
-// Package report renders report tables as CSV (for spreadsheets and
-// scripts) and PDF (for a customer meeting). The API decides what goes in
-// a table, after visibility; this package only lays it out.
+// Package report makes the reports (inventory, availability, capacity,
+// backup) and renders them as CSV (for spreadsheets and scripts) or PDF
+// (for a customer meeting). A report starts from a Scope, the viewer's
+// visible assets (ResolveScope); each template's builder reads only what
+// it needs of the store and the time-series database through a narrow
+// interface and returns a Table. The API's handlers and the report
+// scheduler call the same builders.
 package report
 
 import (
@@ -43,6 +47,30 @@ type Table struct {
 	Generated time.Time
 	Columns   []Column
 	Rows      [][]any
+}
+
+// Formats are the formats a report is written in.
+const (
+	CSV = "csv"
+	PDF = "pdf"
+)
+
+// Write writes t in format (CSV or PDF).
+func Write(w io.Writer, t Table, format string) error {
+	switch format {
+	case CSV:
+		return WriteCSV(w, t)
+	case PDF:
+		return WritePDF(w, t)
+	default:
+		return fmt.Errorf("unknown report format %q", format)
+	}
+}
+
+// FileName is the name a report of template made at now is saved or
+// mailed under, e.g. kpilot-inventory-2026-11-22.pdf.
+func FileName(template, format string, now time.Time) string {
+	return "kpilot-" + template + "-" + now.UTC().Format("2006-01-02") + "." + format
 }
 
 // WriteCSV writes the table with a header row of column keys.

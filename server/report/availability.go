@@ -1,0 +1,89 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/kpilot/kpilot/server/availability"
+)
+
+// ErrUnavailable marks a failed read of KPI data: the time-series
+// database did not answer, and the same report may succeed later. The
+// API answers it 503 with Retry-After.
+var ErrUnavailable = errors.New("KPI data is unavailable")
+
+// unavailable wraps a KPI read's error so that errors.Is finds
+// ErrUnavailable and the cause stays for the log.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// Period is the time a KPI report covers: from Start up to Stop.
+type Period struct {
+	Start, Stop time.Time
+}
+
+// String is the period as the report's heading shows it.
+func (p Period) String() string {
+	return p.Start.UTC().Format("2006-01-02 15:04") + " to " + p.Stop.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+var availabilityColumns = []Column{
+	{Key: "customer", Label: "Customer", Width: 0.12},
+	{Key: "ou", Label: "OU", Width: 0.08},
+	{Key: "asset_id", Label: "Asset ID", Width: 0},
+	{Key: "asset", Label: "Asset", Width: 0.13},
+	{Key: "category", Label: "Category", Width: 0.06},
+	{Key: "availability_percent", Label: "Availability", Kind: Percent, Width: 0.07},
+	{Key: "monitored_hours", Label: "Monitored h", Width: 0.07},
+	{Key: "downtime_minutes", Label: "Downtime min", Width: 0.07},
+	{Key: "outages", Label: "Outages", Kind: Count, Width: 0.05},
+	{Key: "longest_outage_minutes", Label: "Longest min", Width: 0.07},
+	{Key: "reboots", Label: "Reboots", Kind: Count, Width: 0.05},
+}
+
+// AvailabilitySource is what the availability report reads of the
+// time-series database.
+type AvailabilitySource interface {
+	// AvailabilityData returns an asset's reachability observations and
+	// reboots in [start, stop).
+	AvailabilityData(ctx context.Context, orgID, assetID string, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
+}
+
+// Availability builds the availability report: per asset of sc the
+// availability, downtime, outages and reboots of the period, computed as
+// GET /api/v1/assets/{id}/availability does. An asset with nothing
+// monitored has an empty availability, not 0% or 100%.
+func Availability(ctx context.Context, src AvailabilitySource, sc Scope, p Period, now time.Time) (Table, error) {
+	t := Table{Title: "Availability report", Scope: sc.Label + ", " + p.String(), Generated: now, Columns: availabilityColumns}
+	for _, as := range sc.Assets {
+		obs, reboots, err := src.AvailabilityData(ctx, as.OrgID, as.ID, p.Start, p.Stop)
+		if err != nil {
+			return t, unavailable(err)
+		}
+		sum := availability.Summarize(availability.Timeline(obs, reboots, 0), reboots, p.Start, p.Stop)
+		var avail, longest any
+		if sum.Availability != nil {
+			avail = round(100*(*sum.Availability), 3)
+		}
+		if len(sum.Outages) > 0 {
+			l := 0.0
+			for _, o := range sum.Outages {
+				l = max(l, o.Seconds)
+			}
+			longest = round(l/60, 1)
+		}
+		t.Rows = append(t.Rows, []any{sc.Customers[as.OrgID], sc.OU(as), as.ID, as.Name, as.Category, avail,
+			round(sum.MonitoredSeconds/3600, 2), round(sum.DownSeconds/60, 1), int64(len(sum.Outages)), longest, int64(sum.Reboots)})
+	}
+	return t, nil
+}
+
+// round rounds v to digits decimal places.
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}

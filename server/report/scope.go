@@ -1,0 +1,170 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/visibility"
+)
+
+// ErrNotFound is returned by ResolveScope when the filter names an asset
+// or OU the viewer may not see (or that does not exist): callers answer
+// it like a missing thing, so other tenants' ids cannot be probed.
+var ErrNotFound = errors.New("not found")
+
+// Filter narrows a report to part of what the viewer may see. Empty
+// fields match everything.
+type Filter struct {
+	AssetID    string
+	OUID       string // the OU and every OU below it, of the viewer's organization
+	CustomerID string // an organization: the viewer's own or a customer sharing with it
+	Category   string
+}
+
+// FilterFrom reads a filter from the query parameters asset_id, ou_id,
+// customer_id and category, as GET /api/v1/reports/{template} and
+// report schedules spell it.
+func FilterFrom(q url.Values) Filter {
+	return Filter{AssetID: q.Get("asset_id"), OUID: q.Get("ou_id"), CustomerID: q.Get("customer_id"), Category: q.Get("category")}
+}
+
+// Scope is what a report covers: the viewer's visible assets after the
+// filter, sorted by customer and name, with the names to print beside
+// them. Build one with ResolveScope.
+type Scope struct {
+	Assets    []store.Asset
+	Customers map[string]string // organization id → name, of the viewer's and every shared asset's organization
+	OrgID     string            // the viewer's organization
+	OUs       map[string]string // OU id → name, of the viewer's own OU and those below it
+	Label     string            // what the report covers, e.g. "Organization unit Branch, category storage"
+}
+
+// OU is the name of an asset's OU as the viewer knows it: "" for assets of
+// other organizations, whose OU tree is not the viewer's to see.
+func (s Scope) OU(as store.Asset) string {
+	if as.OrgID == s.OrgID {
+		return s.OUs[as.OUID]
+	}
+	return ""
+}
+
+// ScopeSource is what ResolveScope reads of the store.
+type ScopeSource interface {
+	Assets(ctx context.Context, orgID string) ([]store.Asset, error)
+	AssetsByIDs(ctx context.Context, ids []string) ([]store.Asset, error)
+	OrganizationsByIDs(ctx context.Context, ids []string) ([]store.Organization, error)
+	OUs(ctx context.Context, orgID string) ([]store.OU, error)
+}
+
+// ResolveScope returns the assets of set (p's visible set) that f selects.
+// Visibility comes first: the filter only ever narrows what set allows,
+// exactly as GET /api/v1/assets does. An asset or OU of f that p may not
+// see is ErrNotFound.
+func ResolveScope(ctx context.Context, src ScopeSource, p visibility.Principal, set visibility.Set, f Filter) (Scope, error) {
+	sc := Scope{OrgID: p.OrgID, OUs: map[string]string{}, Label: "All assets you may see"}
+	assets, err := visibleAssets(ctx, src, p, set, f, &sc)
+	if err != nil {
+		return sc, err
+	}
+	own, err := src.OUs(ctx, p.OrgID)
+	if err != nil {
+		return sc, fmt.Errorf("loading the OUs of %s: %w", p.OrgID, err)
+	}
+	mine := visibility.Subtree(p.OrgID, p.OUID, own)
+	for _, u := range own {
+		if mine[u.ID] {
+			sc.OUs[u.ID] = u.Name
+		}
+	}
+	if id := f.OUID; id != "" {
+		if _, ok := sc.OUs[id]; !ok {
+			return sc, ErrNotFound
+		}
+		sub := visibility.Subtree(p.OrgID, id, own)
+		assets = slices.DeleteFunc(assets, func(as store.Asset) bool { return as.OrgID != p.OrgID || !sub[as.OUID] })
+		sc.Label = "Organization unit " + sc.OUs[id]
+	}
+	if id := f.AssetID; id != "" {
+		assets = slices.DeleteFunc(assets, func(as store.Asset) bool { return as.ID != id })
+		if len(assets) == 0 {
+			return sc, ErrNotFound
+		}
+		sc.Label = "Asset " + assets[0].Name
+	}
+	if id := f.CustomerID; id != "" {
+		sc.Label = "Customer " + sc.Customers[id]
+	}
+	if c := f.Category; c != "" {
+		sc.Label += ", category " + c
+	}
+	slices.SortFunc(assets, func(x, y store.Asset) int {
+		return cmpJoin(sc.Customers[x.OrgID], sc.Customers[y.OrgID], x.Name, y.Name, x.ID, y.ID)
+	})
+	sc.Assets = assets
+	return sc, nil
+}
+
+// visibleAssets loads p's own and shared assets, keeps those set allows
+// and f's category and customer select, and fills sc.Customers.
+func visibleAssets(ctx context.Context, src ScopeSource, p visibility.Principal, set visibility.Set, f Filter, sc *Scope) ([]store.Asset, error) {
+	own, err := src.Assets(ctx, p.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("loading the assets of %s: %w", p.OrgID, err)
+	}
+	shared, err := src.AssetsByIDs(ctx, set.SharedAssetIDs())
+	if err != nil {
+		return nil, fmt.Errorf("loading shared assets: %w", err)
+	}
+	sc.Customers = map[string]string{}
+	ids := []string{p.OrgID}
+	for _, as := range shared {
+		if _, ok := sc.Customers[as.OrgID]; !ok {
+			sc.Customers[as.OrgID] = ""
+			ids = append(ids, as.OrgID)
+		}
+	}
+	orgs, err := src.OrganizationsByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("loading organization names: %w", err)
+	}
+	for _, o := range orgs {
+		sc.Customers[o.ID] = o.Name
+	}
+	var out []store.Asset
+	for _, as := range set.Filter(append(own, shared...)) {
+		if f.Category != "" && as.Category != f.Category {
+			continue
+		}
+		if f.CustomerID != "" && as.OrgID != f.CustomerID {
+			continue
+		}
+		out = append(out, as)
+	}
+	return out, nil
+}
+
+// cmpJoin compares pairs in order, ignoring case: the first pair that
+// differs decides.
+func cmpJoin(pairs ...string) int {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if c := strings.Compare(strings.ToLower(pairs[i]), strings.ToLower(pairs[i+1])); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// assetsByOrg groups asset ids by organization: every KPI query filters
+// on the organization and the viewer's visible asset ids.
+func assetsByOrg(assets []store.Asset) map[string][]string {
+	out := map[string][]string{}
+	for _, as := range assets {
+		out[as.OrgID] = append(out[as.OrgID], as.ID)
+	}
+	return out
+}
