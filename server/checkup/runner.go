@@ -93,22 +93,6 @@ func (r *Runner) Rules(ctx context.Context, orgID string) (RuleSet, bool, error)
 	return rs, true, nil
 }
 
-// Run evaluates every organization each interval until ctx ends.
-func (r *Runner) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("check-ups", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // RunOnce evaluates every organization once. One organization's failure
 // (InfluxDB down, broken stored rules) does not stop the others; their
 // errors are joined.

@@ -42,20 +42,6 @@ func New(st store.Pruner, r store.Retention, log *slog.Logger, reg prometheus.Re
 	return k
 }
 
-// Run prunes at once and then every interval until ctx is done.
-func (k *Keeper) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		_, _ = k.Once(ctx) // logged and counted
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // Once prunes what is due now and returns what it removed. An error is
 // logged and counted; what was removed before it stays removed.
 func (k *Keeper) Once(ctx context.Context) (store.Pruned, error) {

@@ -2,7 +2,6 @@ package housekeeping
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -60,23 +59,4 @@ func TestKeeperReportsAFailure(t *testing.T) {
 	require.Equal(t, 1.0, testutil.ToFloat64(k.fails))
 	require.Zero(t, testutil.ToFloat64(k.lastOK))
 	require.True(t, strings.Contains(logs.String(), "level=ERROR") && strings.Contains(logs.String(), "pruning ingested_batches"), logs.String())
-}
-
-func TestKeeperRunsUntilCancelled(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "k.db"), slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	defer st.Close()
-	require.NoError(t, st.RecordBatch(ctx, "agent", "old", time.Now().Add(-48*time.Hour)))
-	k := New(st, store.Retention{Batches: 24 * time.Hour}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	done := make(chan struct{})
-	go func() { k.Run(ctx, time.Hour); close(done) }()
-	require.Eventually(t, func() bool { return testutil.ToFloat64(k.rows.WithLabelValues("ingested_batches")) == 1 },
-		5*time.Second, 10*time.Millisecond, "the first run comes at once")
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
 }

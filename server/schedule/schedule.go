@@ -107,23 +107,6 @@ func New(st Store, kpis KPIs, vis Visibility, m mail.Sender, publicURL string, l
 	return &Runner{store: st, kpis: kpis, vis: vis, mail: m, publicURL: strings.TrimRight(publicURL, "/"), log: log, now: time.Now}
 }
 
-// Run mails due scheduled reports at once and then every interval until
-// ctx is done.
-func (r *Runner) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if err := r.RunDue(ctx, r.now()); err != nil && ctx.Err() == nil {
-			r.log.Warn("scheduled reports", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // RunDue mails every schedule due at now once: it claims each (moving its
 // next run on, so no other replica sends it too), mails the report and
 // records the run with what went wrong, if anything. A report that could

@@ -272,23 +272,3 @@ func TestRunDueWithoutMail(t *testing.T) {
 	require.Equal(t, due, got.NextRunAt.UTC())
 	require.True(t, got.LastRunAt.IsZero())
 }
-
-// Run mails what is due at once, and returns when its context ends.
-func TestRun(t *testing.T) {
-	w := newWorld(t)
-	w.add(t, "inventory", "", time.Now().Add(-time.Minute))
-	r := w.runner(t, w.sender)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		r.Run(ctx, time.Hour)
-		close(done)
-	}()
-	require.Equal(t, "kpilot: Inventory report (weekly)", w.smtp.Wait(t, 1).Subject)
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after its context ended")
-	}
-}

@@ -315,27 +315,9 @@ func (d *Dispatcher) Ping(ctx context.Context, h store.Webhook) (store.WebhookDe
 	return *v, nil
 }
 
-// Run sends due deliveries until ctx ends: at once when something was
-// published, else every poll (other replicas' deliveries, retries).
-func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		if err := d.SendDue(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("webhook deliveries", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-d.wake:
-		}
-	}
-}
-
-// Woken receives when Publish or Ping queued a delivery: a loop that
-// calls SendDue itself (a leased job, package server/lease) sends it at
-// once, as Run does.
+// Woken receives when Publish or Ping queued a delivery, so that the loop
+// calling SendDue (a leased job, package server/lease) sends it at once
+// rather than at its next tick.
 func (d *Dispatcher) Woken() <-chan struct{} { return d.wake }
 
 // SendDue makes one attempt at every due delivery.
