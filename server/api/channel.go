@@ -92,8 +92,6 @@ func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) error {
 	return answer(w, http.StatusOK, map[string]any{"assignments": each(as, toAssignmentJSON)}, err)
 }
 
-// setAssignment gives a device or device group to a channel partner in a
-// role, replacing the previous partner of that role.
 func (a *API) setAssignment(w http.ResponseWriter, r *http.Request) error {
 	var req sharing.AssignmentInput
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -104,14 +102,11 @@ func (a *API) setAssignment(w http.ResponseWriter, r *http.Request) error {
 	return answer(w, http.StatusOK, toAssignmentJSON(x), err)
 }
 
-// deleteAssignment returns a device or group to the default partner.
 func (a *API) deleteAssignment(w http.ResponseWriter, r *http.Request) error {
 	ctx, p, who := a.caller(r)
 	return noContent(w, a.sharing.Unassign(ctx, p, who, r.PathValue("id")))
 }
 
-// setConsent switches channel-partner visibility on or off for the whole
-// customer.
 func (a *API) setConsent(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Consent *bool `json:"consent"`

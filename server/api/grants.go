@@ -25,9 +25,7 @@ type partnerRef struct {
 	PartnerID string `json:"partner_id"`
 }
 
-// listGrants answers the created and system-key grants a customer gave on
-// assets the caller sees, or those a partner holds. ?all=true includes
-// revoked ones.
+// listGrants answers the caller's grants; ?all=true includes revoked ones.
 func (a *API) listGrants(w http.ResponseWriter, r *http.Request) error {
 	p, set, err := a.visibleSet(r)
 	if err != nil {
@@ -49,8 +47,6 @@ func toGrantJSON(g sharing.GrantView) grantJSON {
 	return j
 }
 
-// revokeGrant ends a grant, for the customer that gave it or the partner
-// that holds it.
 func (a *API) revokeGrant(w http.ResponseWriter, r *http.Request) error {
 	p, set, err := a.visibleSet(r)
 	if err != nil {

@@ -70,7 +70,6 @@ func (a *API) createOU(w http.ResponseWriter, r *http.Request) error {
 	return answer(w, http.StatusCreated, toOUJSON(u), err)
 }
 
-// updateOU renames and/or moves an OU.
 func (a *API) updateOU(w http.ResponseWriter, r *http.Request) error {
 	var req ouRequest
 	if err := decodeJSON(w, r, &req); err != nil {

@@ -15,8 +15,7 @@ type ouKeyRequest struct {
 	Asset *sharing.AssetInput `json:"asset,omitempty"`
 }
 
-// verifyOUKey is the partner portal's "Verify": it tells a partner which
-// customer and OU a key belongs to before assets are created with it.
+// verifyOUKey is the partner portal's "Verify".
 func (a *API) verifyOUKey(w http.ResponseWriter, r *http.Request) error {
 	var req ouKeyRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -27,7 +26,6 @@ func (a *API) verifyOUKey(w http.ResponseWriter, r *http.Request) error {
 	return answer(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name}, "ou": ouJSON{ID: u.ID, Name: u.Name}}, err)
 }
 
-// partnerCreateAsset creates an asset in the OU of an OU key.
 func (a *API) partnerCreateAsset(w http.ResponseWriter, r *http.Request) error {
 	var req ouKeyRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -65,7 +63,6 @@ func (a *API) verifySystemKey(w http.ResponseWriter, r *http.Request) error {
 		"asset": map[string]string{"id": as.ID, "name": as.Name, "category": as.Category}}, err)
 }
 
-// useSystemKey adds the one asset of a system key to the partner's view.
 func (a *API) useSystemKey(w http.ResponseWriter, r *http.Request) error {
 	var req systemKeyRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -76,13 +73,10 @@ func (a *API) useSystemKey(w http.ResponseWriter, r *http.Request) error {
 	return a.writeCreated(w, c, store.GrantSystemKey, err)
 }
 
-// inviteCustomer: a partner invites a new customer together with its
-// first asset.
 func (a *API) inviteCustomer(w http.ResponseWriter, r *http.Request) error {
 	return a.inviteOrg(w, r, (*sharing.Service).InviteCustomer)
 }
 
-// inviteReseller: a distributor invites a new reseller.
 func (a *API) inviteReseller(w http.ResponseWriter, r *http.Request) error {
 	return a.inviteOrg(w, r, (*sharing.Service).InviteReseller)
 }

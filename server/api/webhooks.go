@@ -54,33 +54,19 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	return answer(w, http.StatusCreated, out, err)
 }
 
-// adminWebhook loads the webhook {id} of the caller's organization (any
-// other is 404) for an admin of all of it.
-func (a *API) adminWebhook(r *http.Request) (store.Webhook, error) {
-	ctx, p, _ := a.caller(r)
-	h, err := a.sharing.Webhook(ctx, p, r.PathValue("id"))
-	if err != nil {
-		return h, err
-	}
-	_, _, err = a.orgAdmin(r)
-	return h, err
-}
-
 func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
-	h, err := a.adminWebhook(r)
-	if err != nil {
-		return err
-	}
-	return noContent(w, a.sharing.DeleteWebhook(r.Context(), a.actor(r), h))
+	ctx, p, who := a.caller(r)
+	return noContent(w, a.sharing.DeleteWebhook(ctx, p, who, r.PathValue("id")))
 }
 
 // pingWebhook queues a ping event, to try an endpoint.
 func (a *API) pingWebhook(w http.ResponseWriter, r *http.Request) error {
-	h, err := a.adminWebhook(r)
+	ctx, p, _ := a.caller(r)
+	h, err := a.sharing.AdminWebhook(ctx, p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	v, err := a.webhooks.Ping(r.Context(), h)
+	v, err := a.webhooks.Ping(ctx, h)
 	return answer(w, http.StatusAccepted, map[string]any{"delivery": deliveryJSON{ID: v.ID, Event: v.Event, State: v.State,
 		CreatedAt: v.CreatedAt, Attempts: []attemptJSON{}}}, err)
 }
@@ -102,8 +88,8 @@ type attemptJSON struct {
 	DurationMS int64     `json:"duration_ms"`
 }
 
-// webhookDeliveries answers a webhook's newest deliveries with every
-// attempt, to every user of the organization.
+// webhookDeliveries answers a webhook's newest deliveries to every user of
+// the organization.
 func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request) error {
 	ctx, p, _ := a.caller(r)
 	h, err := a.sharing.Webhook(ctx, p, r.PathValue("id"))

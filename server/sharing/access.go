@@ -22,6 +22,11 @@ func (s *Service) customerAdmin(ctx context.Context, p visibility.Principal) (st
 	if p.OrgKind != store.Customer {
 		return store.Organization{}, problem.ErrCustomerOnly
 	}
+	return s.wholeOrgAdmin(ctx, p)
+}
+
+// wholeOrgAdmin passes admins of p's organization at its root OU.
+func (s *Service) wholeOrgAdmin(ctx context.Context, p visibility.Principal) (store.Organization, error) {
 	o, err := s.st.Organization(ctx, p.OrgID)
 	if err != nil {
 		return o, fmt.Errorf("loading organization %s: %w", p.OrgID, err)

@@ -84,8 +84,24 @@ func (s *Service) Webhook(ctx context.Context, p visibility.Principal, id string
 	return h, nil
 }
 
-// DeleteWebhook removes h (from Webhook) with its deliveries.
-func (s *Service) DeleteWebhook(ctx context.Context, who audit.Actor, h store.Webhook) error {
+// AdminWebhook is Webhook for changes: only admins of the whole
+// organization pass.
+func (s *Service) AdminWebhook(ctx context.Context, p visibility.Principal, id string) (store.Webhook, error) {
+	h, err := s.Webhook(ctx, p, id)
+	if err != nil {
+		return h, err
+	}
+	_, err = s.wholeOrgAdmin(ctx, p)
+	return h, err
+}
+
+// DeleteWebhook removes the webhook id of p's organization, with its
+// deliveries, for an admin of all of it.
+func (s *Service) DeleteWebhook(ctx context.Context, p visibility.Principal, who audit.Actor, id string) error {
+	h, err := s.AdminWebhook(ctx, p, id)
+	if err != nil {
+		return err
+	}
 	if err := s.st.DeleteWebhook(ctx, h.ID); err != nil {
 		return fmt.Errorf("deleting webhook %s: %w", h.ID, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/sharing"
+	"github.com/kpilot/kpilot/server/store"
 )
 
 func TestRegisterWebhook(t *testing.T) {
@@ -63,7 +64,12 @@ func TestRegisterWebhook(t *testing.T) {
 	r1, _ := partner(w.r1)
 	_, err = s.Webhook(ctx, r1, hooks[0].ID)
 	require.ErrorIs(t, err, problem.ErrNotFound, "another organization's webhook is not found")
-	require.NoError(t, s.DeleteWebhook(ctx, w.who, hooks[0]))
+	viewer := w.admin
+	viewer.Role = store.Viewer
+	requireProblem(t, s.DeleteWebhook(ctx, viewer, w.who, hooks[0].ID), problem.Forbidden,
+		"only admins of the whole organization (its top OU) may do this")
+	require.ErrorIs(t, s.DeleteWebhook(ctx, r1, w.who, hooks[0].ID), problem.ErrNotFound)
+	require.NoError(t, s.DeleteWebhook(ctx, w.admin, w.who, hooks[0].ID))
 	ds, err := s.Deliveries(ctx, hooks[1], 10)
 	require.NoError(t, err)
 	require.Empty(t, ds)
