@@ -41,29 +41,22 @@ func (a *API) listChannelPartners(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (a *API) addChannelPartner(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		PartnerID       string `json:"partner_id"`
-		DefaultReseller bool   `json:"default_reseller"`
-		DefaultService  bool   `json:"default_service"`
-	}
+	var req sharing.PartnerInput
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	ctx, p, who := a.caller(r)
-	cp, err := a.sharing.AddChannelPartner(ctx, p, who, a.keyGuesser(r), req.PartnerID, req.DefaultReseller, req.DefaultService)
+	cp, err := a.sharing.AddChannelPartner(ctx, p, who, a.keyGuesser(r), req)
 	return answer(w, http.StatusCreated, toPartnerJSON(cp), err)
 }
 
 func (a *API) updateChannelPartner(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		DefaultReseller *bool `json:"default_reseller"`
-		DefaultService  *bool `json:"default_service"`
-	}
+	var req sharing.Defaults
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	ctx, p, who := a.caller(r)
-	cp, err := a.sharing.UpdateChannelPartner(ctx, p, who, r.PathValue("partner_id"), req.DefaultReseller, req.DefaultService)
+	cp, err := a.sharing.UpdateChannelPartner(ctx, p, who, r.PathValue("partner_id"), req)
 	return answer(w, http.StatusOK, toPartnerJSON(cp), err)
 }
 

@@ -79,19 +79,26 @@ func (s *Service) ChannelPartners(ctx context.Context, p visibility.Principal) (
 	return out, o.ChannelConsent, nil
 }
 
-// AddChannelPartner adds the partner of the partner ID pid to p's
-// customer organization, as default reseller and/or service partner if
-// asked (taking the default from any other partner).
-func (s *Service) AddChannelPartner(ctx context.Context, p visibility.Principal, who audit.Actor, guess Guess, pid string, defaultReseller, defaultService bool) (Partner, error) {
+// PartnerInput names a partner to add by its partner ID, and whether it
+// becomes the default reseller and/or service partner.
+type PartnerInput struct {
+	PartnerID       string `json:"partner_id"`
+	DefaultReseller bool   `json:"default_reseller"`
+	DefaultService  bool   `json:"default_service"`
+}
+
+// AddChannelPartner adds a partner to p's customer organization, as a
+// default if asked (taking the default from any other partner).
+func (s *Service) AddChannelPartner(ctx context.Context, p visibility.Principal, who audit.Actor, guess Guess, in PartnerInput) (Partner, error) {
 	if _, err := s.customerAdmin(ctx, p); err != nil {
 		return Partner{}, err
 	}
-	po, err := s.partnerByPublicID(ctx, guess, pid)
+	po, err := s.partnerByPublicID(ctx, guess, in.PartnerID)
 	if err != nil {
 		return Partner{}, err
 	}
-	cp := store.ChannelPartner{CustomerOrgID: p.OrgID, PartnerOrgID: po.ID, DefaultReseller: defaultReseller,
-		DefaultService: defaultService, AddedBy: p.UserID, AddedAt: s.now()}
+	cp := store.ChannelPartner{CustomerOrgID: p.OrgID, PartnerOrgID: po.ID, DefaultReseller: in.DefaultReseller,
+		DefaultService: in.DefaultService, AddedBy: p.UserID, AddedAt: s.now()}
 	err = s.st.AddChannelPartner(ctx, cp)
 	if errors.Is(err, store.ErrConflict) {
 		return Partner{}, problem.New(problem.Conflict, "this partner is already a channel partner")
@@ -100,7 +107,7 @@ func (s *Service) AddChannelPartner(ctx context.Context, p visibility.Principal,
 		return Partner{}, fmt.Errorf("adding channel partner: %w", err)
 	}
 	err = s.record(ctx, who, p.OrgID, "channel_partner.add", "partner", po.ID, map[string]any{"partner_id": po.PartnerID,
-		"default_reseller": defaultReseller, "default_service": defaultService})
+		"default_reseller": in.DefaultReseller, "default_service": in.DefaultService})
 	return Partner{ChannelPartner: cp, Org: po}, err
 }
 
@@ -126,9 +133,16 @@ func (s *Service) channelPartner(ctx context.Context, customer, pid string) (Par
 	return Partner{}, problem.ErrNotFound
 }
 
-// UpdateChannelPartner sets or clears the default flags given (nil keeps
-// one) of the channel partner pid of p's customer organization.
-func (s *Service) UpdateChannelPartner(ctx context.Context, p visibility.Principal, who audit.Actor, pid string, defaultReseller, defaultService *bool) (Partner, error) {
+// Defaults are the default flags of a channel partner to set or clear;
+// nil keeps one as it is.
+type Defaults struct {
+	Reseller *bool `json:"default_reseller"`
+	Service  *bool `json:"default_service"`
+}
+
+// UpdateChannelPartner changes the default flags of the channel partner
+// pid of p's customer organization.
+func (s *Service) UpdateChannelPartner(ctx context.Context, p visibility.Principal, who audit.Actor, pid string, d Defaults) (Partner, error) {
 	if _, err := s.customerAdmin(ctx, p); err != nil {
 		return Partner{}, err
 	}
@@ -136,11 +150,11 @@ func (s *Service) UpdateChannelPartner(ctx context.Context, p visibility.Princip
 	if err != nil {
 		return cp, err
 	}
-	if defaultReseller != nil {
-		cp.DefaultReseller = *defaultReseller
+	if d.Reseller != nil {
+		cp.DefaultReseller = *d.Reseller
 	}
-	if defaultService != nil {
-		cp.DefaultService = *defaultService
+	if d.Service != nil {
+		cp.DefaultService = *d.Service
 	}
 	if err := s.st.SetChannelDefaults(ctx, p.OrgID, cp.Org.ID, cp.DefaultReseller, cp.DefaultService); err != nil {
 		return cp, fmt.Errorf("setting channel defaults: %w", err)

@@ -17,9 +17,9 @@ import (
 func TestDefaultPartnerStaysUntilAnotherIsDefault(t *testing.T) {
 	w, ctx := newWorld(t), t.Context()
 	g := &guesses{}
-	_, err := w.s.AddChannelPartner(ctx, w.admin, w.who, g.guess(), "P-R1", true, false)
+	_, err := w.s.AddChannelPartner(ctx, w.admin, w.who, g.guess(), sharing.PartnerInput{PartnerID: "P-R1", DefaultReseller: true})
 	require.NoError(t, err)
-	_, err = w.s.AddChannelPartner(ctx, w.admin, w.who, g.guess(), " P-R2 ", false, false)
+	_, err = w.s.AddChannelPartner(ctx, w.admin, w.who, g.guess(), sharing.PartnerInput{PartnerID: " P-R2 "})
 	require.NoError(t, err, "the partner ID is trimmed")
 	require.Equal(t, 2, g.right)
 
@@ -27,7 +27,7 @@ func TestDefaultPartnerStaysUntilAnotherIsDefault(t *testing.T) {
 	requireProblem(t, err, problem.Conflict, "a default partner cannot be removed: make another partner the default first")
 
 	yes := true
-	cp, err := w.s.UpdateChannelPartner(ctx, w.admin, w.who, "P-R2", &yes, nil)
+	cp, err := w.s.UpdateChannelPartner(ctx, w.admin, w.who, "P-R2", sharing.Defaults{Reseller: &yes})
 	require.NoError(t, err)
 	require.True(t, cp.DefaultReseller)
 	require.False(t, cp.DefaultService, "an absent flag stays as it was")
@@ -43,7 +43,7 @@ func TestDefaultPartnerStaysUntilAnotherIsDefault(t *testing.T) {
 
 	err = w.s.RemoveChannelPartner(ctx, w.admin, w.who, "P-R1")
 	requireProblem(t, err, problem.NotFound, "not found")
-	_, err = w.s.AddChannelPartner(ctx, w.admin, w.who, g.guess(), "P-R2", false, false)
+	_, err = w.s.AddChannelPartner(ctx, w.admin, w.who, g.guess(), sharing.PartnerInput{PartnerID: "P-R2"})
 	requireProblem(t, err, problem.Conflict, "this partner is already a channel partner")
 }
 
@@ -71,7 +71,7 @@ func TestPartnerIDGuesses(t *testing.T) {
 // role, for exactly one device or group.
 func TestAssign(t *testing.T) {
 	w, ctx := newWorld(t), t.Context()
-	_, err := w.s.AddChannelPartner(ctx, w.admin, w.who, (&guesses{}).guess(), "P-R1", false, false)
+	_, err := w.s.AddChannelPartner(ctx, w.admin, w.who, (&guesses{}).guess(), sharing.PartnerInput{PartnerID: "P-R1"})
 	require.NoError(t, err)
 	tests := []struct {
 		name     string

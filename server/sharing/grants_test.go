@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/server/problem"
+	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -65,7 +66,7 @@ func TestRevokeGrant(t *testing.T) {
 // partner's access is read-only.
 func TestAssetPartners(t *testing.T) {
 	w, ctx := newWorld(t), t.Context()
-	_, err := w.s.AddChannelPartner(ctx, w.admin, w.who, (&guesses{}).guess(), "P-R2", false, true)
+	_, err := w.s.AddChannelPartner(ctx, w.admin, w.who, (&guesses{}).guess(), sharing.PartnerInput{PartnerID: "P-R2", DefaultService: true})
 	require.NoError(t, err)
 	g := store.Grant{AssetID: w.asset.ID, CustomerOrgID: w.cust.ID, PartnerOrgID: w.r1.ID, Kind: store.GrantCreated}
 	require.NoError(t, w.st.CreateGrant(ctx, &g))

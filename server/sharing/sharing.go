@@ -10,6 +10,7 @@ package sharing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -90,7 +91,8 @@ type Options struct {
 	Mail Mailer
 	// Categories are the categories an asset entered by hand may have.
 	Categories map[string]bool
-	// CheckURL refuses webhook endpoints the server must not call.
+	// CheckURL refuses webhook endpoints the server must not call; when
+	// nil, every endpoint is refused.
 	CheckURL func(raw string) error
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -114,7 +116,7 @@ func New(st Store, rec audit.Recorder, o Options) *Service {
 		o.Now = time.Now
 	}
 	if o.CheckURL == nil {
-		o.CheckURL = func(string) error { return nil }
+		o.CheckURL = func(string) error { return errors.New("webhooks are off on this server") }
 	}
 	return &Service{st: st, rec: rec, mail: o.Mail, cats: o.Categories, checkURL: o.CheckURL, now: o.Now}
 }

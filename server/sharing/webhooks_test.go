@@ -51,11 +51,14 @@ func TestRegisterWebhook(t *testing.T) {
 			require.Equal(t, h.URL, got.URL)
 		})
 	}
+	_, err := w.s.RegisterWebhook(ctx, w.admin, w.who, sharing.WebhookInput{URL: url, Events: []string{"*"}})
+	requireProblem(t, err, problem.Invalid, "webhooks are off on this server")
+
 	for i := 1; i < sharing.MaxWebhooks; i++ {
 		_, err := s.RegisterWebhook(ctx, w.admin, w.who, sharing.WebhookInput{URL: url, Events: []string{"*"}, Description: fmt.Sprint(i)})
 		require.NoError(t, err)
 	}
-	_, err := s.RegisterWebhook(ctx, w.admin, w.who, sharing.WebhookInput{URL: url, Events: []string{"*"}})
+	_, err = s.RegisterWebhook(ctx, w.admin, w.who, sharing.WebhookInput{URL: url, Events: []string{"*"}})
 	requireProblem(t, err, problem.Conflict, "at most 20 webhooks per organization")
 
 	hooks, err := s.Webhooks(ctx, w.admin)
