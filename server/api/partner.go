@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-
 	"net/http"
 
 	"github.com/kpilot/kpilot/server/sharing"
