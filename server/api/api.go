@@ -21,6 +21,7 @@ import (
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -132,6 +133,7 @@ type API struct {
 	checkups *checkup.Runner
 	webhooks *webhook.Dispatcher
 	auditLog *audit.Log // the trail domain packages record to; see actor
+	sharing  *sharing.Service
 
 	ingestSlots chan struct{} // IngestConcurrency tokens
 	assets      assetCache    // agent key → asset, briefly
@@ -155,6 +157,7 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 		a.webhooks = webhook.New(s, webhook.Options{}, log, nil)
 	}
 	a.auditLog = audit.New(s, a.publishSharing, func() time.Time { return a.now() })
+	a.sharing = a.newSharing()
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
 	}

@@ -3,75 +3,82 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
+	"github.com/kpilot/kpilot/server/audit"
+	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/visibility"
 )
 
-// keyKind is what differs between OU keys and system keys; reading,
-// sending and rotating work the same for both. Callers check access first.
-type keyKind struct {
-	name   string // ou_key, system_key: the audit action prefix and JSON field
-	what   string // for the mail: "OU key", "system key"
-	target string // ou, asset: the audit target type; JSON has <target>_id
-	read   func(ctx context.Context, id string) (string, error)
-	rotate func(ctx context.Context, id string) (string, error)
-}
-
-func (a *API) ouKeys() keyKind {
-	return keyKind{"ou_key", "OU key", "ou", a.store.OUKey, a.store.RotateOUKey}
-}
-
-func (a *API) systemKeys() keyKind {
-	return keyKind{"system_key", "system key", "asset", a.store.SystemKey, a.store.RotateSystemKey}
-}
-
-// showKey answers the key of id (a new one when rotate is set). The event
-// is written before the key leaves the server.
-func (a *API) showKey(w http.ResponseWriter, r *http.Request, k keyKind, org, id string, rotate bool) error {
-	get, action := k.read, ".read"
-	if rotate {
-		get, action = k.rotate, ".rotate"
+// newSharing builds the sharing rules on the API's store, audit trail,
+// mail and webhook dispatcher.
+func (a *API) newSharing() *sharing.Service {
+	o := sharing.Options{Categories: categories, CheckURL: a.webhooks.CheckURL, Visibility: a.vis, Now: func() time.Time { return a.now() }}
+	if a.mail != nil {
+		o.Mail = countedMailer{a}
 	}
-	key, err := get(r.Context(), id)
+	return sharing.New(a.store, a.auditLog, o)
+}
+
+// countedMailer sends the sharing package's mails, counted by kind.
+type countedMailer struct{ a *API }
+
+func (m countedMailer) Send(ctx context.Context, kind string, msg mail.Message) error {
+	err := m.a.mail.Send(ctx, msg)
+	result := "sent"
 	if err != nil {
-		return err
+		result = "failed"
 	}
-	if err := a.audit(r, org, k.name+action, k.target, id, nil); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{k.target + "_id": id, k.name: key})
-	return nil
+	m.a.m.mails.WithLabelValues(kind, result).Inc()
+	return err
 }
 
-type sendKeyRequest struct {
-	Email string `json:"email"`
+// caller is what every sharing call starts with: the request's context,
+// the calling principal and the actor the audit trail records.
+func (a *API) caller(r *http.Request) (context.Context, visibility.Principal, audit.Actor) {
+	return r.Context(), principalFrom(r.Context()), a.actor(r)
+}
+
+// keyGuesser counts the request's key and partner ID guesses.
+func (a *API) keyGuesser(r *http.Request) sharing.Guess {
+	return func() (func(bool), error) { return a.keyGuess(r) }
 }
 
 // decodeKeyMail reads the recipient of a key mail.
 func decodeKeyMail(w http.ResponseWriter, r *http.Request) (string, error) {
-	var req sendKeyRequest
+	var req struct {
+		Email string `json:"email"`
+	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return "", err
 	}
-	return parseEmail("email", req.Email)
+	return sharing.ParseEmail("email", req.Email)
 }
 
-// mailKey sends the key of id, named owner, to a partner's address.
-func (a *API) mailKey(w http.ResponseWriter, r *http.Request, k keyKind, p visibility.Principal, id, owner, to string) error {
-	key, err := k.read(r.Context(), id)
+// answer writes v with code, unless err, which it returns instead.
+func answer(w http.ResponseWriter, code int, v any, err error) error {
 	if err != nil {
 		return err
 	}
-	sender, err := a.store.User(r.Context(), p.UserID)
-	if err != nil {
-		return err
-	}
-	if err := a.audit(r, p.OrgID, k.name+".send", k.target, id, map[string]any{"to": to}); err != nil {
-		return err
-	}
-	if err := a.send(r, k.name, keyMail(to, k.what, owner, sender.Email, key)); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"sent_to": to})
+	writeJSON(w, code, v)
 	return nil
+}
+
+// noContent answers 204, unless err, which it returns instead.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// each maps xs with f, to a list that is [] in JSON even when empty.
+func each[T, J any](xs []T, f func(T) J) []J {
+	out := make([]J, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, f(x))
+	}
+	return out
 }

@@ -1,13 +1,10 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
+	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
-	"github.com/kpilot/kpilot/server/visibility"
 )
 
 type orgJSON struct {
@@ -36,35 +33,17 @@ type ouJSON struct {
 	Name     string `json:"name"`
 }
 
+func toOUJSON(u store.OU) ouJSON { return ouJSON{ID: u.ID, ParentID: u.ParentID, Name: u.Name} }
+
 // listOUs answers the caller's OU and every OU below it.
 func (a *API) listOUs(w http.ResponseWriter, r *http.Request) error {
-	p := principalFrom(r.Context())
-	ous, err := a.store.OUs(r.Context(), p.OrgID)
-	if err != nil {
-		return err
-	}
-	sub := visibility.Subtree(p.OrgID, p.OUID, ous)
-	out := []ouJSON{}
-	for _, u := range ous {
-		if sub[u.ID] {
-			j := ouJSON{ID: u.ID, Name: u.Name, ParentID: u.ParentID}
-			if u.ID == p.OUID {
-				j.ParentID = "" // the top of what the caller sees
-			}
-			out = append(out, j)
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ous": out})
-	return nil
+	ctx, p, _ := a.caller(r)
+	ous, err := a.sharing.OUs(ctx, p)
+	return answer(w, http.StatusOK, map[string]any{"ous": each(ous, toOUJSON)}, err)
 }
 
-func checkName(field, s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || utf8.RuneCountInString(s) > 200 || strings.ContainsAny(s, "\x00\r\n") {
-		return "", badRequest("%s: 1 to 200 characters on one line", field)
-	}
-	return s, nil
-}
+// checkName is sharing.CheckName, for the API's other names.
+func checkName(field, s string) (string, error) { return sharing.CheckName(field, s) }
 
 type ouRequest struct {
 	ParentID *string `json:"parent_id"`
@@ -87,19 +66,10 @@ func (a *API) createOU(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u := store.OU{OrgID: p.OrgID, ParentID: parent.ID, Name: name}
-	if err := a.store.CreateOU(r.Context(), &u); err != nil {
-		return err
-	}
-	if err := a.audit(r, p.OrgID, "ou.create", "ou", u.ID, map[string]any{"name": name, "parent_id": parent.ID}); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, ouJSON{ID: u.ID, ParentID: u.ParentID, Name: u.Name})
-	return nil
+	u, err := a.sharing.CreateOU(r.Context(), p, a.actor(r), parent, name)
+	return answer(w, http.StatusCreated, toOUJSON(u), err)
 }
 
-// updateOU renames and/or moves an OU. An admin may change OUs below its
-// own, and move them only within its subtree.
 func (a *API) updateOU(w http.ResponseWriter, r *http.Request) error {
 	var req ouRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -109,40 +79,8 @@ func (a *API) updateOU(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if req.Name != nil {
-		name, err := checkName("name", *req.Name)
-		if err != nil {
-			return err
-		}
-		if err := a.store.RenameOU(r.Context(), p.OrgID, u.ID, name); err != nil {
-			return err
-		}
-		if err := a.audit(r, p.OrgID, "ou.rename", "ou", u.ID, map[string]any{"from": u.Name, "to": name}); err != nil {
-			return err
-		}
-		u.Name = name
-	}
-	if req.ParentID != nil && *req.ParentID != u.ParentID {
-		if u.ID == p.OUID {
-			return &HTTPError{Code: http.StatusForbidden, Msg: "an admin cannot move the OU it administers from"}
-		}
-		if !visibility.Subtree(p.OrgID, p.OUID, ous)[*req.ParentID] {
-			return badRequest("parent_id: no such OU")
-		}
-		err := a.store.MoveOU(r.Context(), p.OrgID, u.ID, *req.ParentID)
-		if errors.Is(err, store.ErrInvalid) {
-			return badRequest("parent_id: an OU cannot move below itself, and the root cannot move")
-		}
-		if err != nil {
-			return err
-		}
-		if err := a.audit(r, p.OrgID, "ou.move", "ou", u.ID, map[string]any{"from": u.ParentID, "to": *req.ParentID}); err != nil {
-			return err
-		}
-		u.ParentID = *req.ParentID
-	}
-	writeJSON(w, http.StatusOK, ouJSON{ID: u.ID, ParentID: u.ParentID, Name: u.Name})
-	return nil
+	u, err = a.sharing.UpdateOU(r.Context(), p, a.actor(r), u, ous, req.Name, req.ParentID)
+	return answer(w, http.StatusOK, toOUJSON(u), err)
 }
 
 func (a *API) deleteOU(w http.ResponseWriter, r *http.Request) error {
@@ -150,44 +88,20 @@ func (a *API) deleteOU(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if u.ID == p.OUID {
-		return &HTTPError{Code: http.StatusForbidden, Msg: "an admin cannot delete the OU it administers from"}
-	}
-	err = a.store.DeleteOU(r.Context(), p.OrgID, u.ID)
-	switch {
-	case errors.Is(err, store.ErrNotEmpty):
-		return &HTTPError{Code: http.StatusConflict, Msg: "the OU is not empty: move or delete its OUs, assets, agents, users and open invitations first"}
-	case errors.Is(err, store.ErrInvalid):
-		return &HTTPError{Code: http.StatusConflict, Msg: "the root OU cannot be deleted"}
-	case err != nil:
-		return err
-	}
-	if err := a.audit(r, p.OrgID, "ou.delete", "ou", u.ID, map[string]any{"name": u.Name}); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.sharing.DeleteOU(r.Context(), p, a.actor(r), u))
 }
 
-// keyOU is the OU named in the path, for an admin of it in a customer
-// organization: only they read, send and rotate its key.
-func (a *API) keyOU(r *http.Request) (visibility.Principal, store.OU, error) {
+func (a *API) readOUKey(w http.ResponseWriter, r *http.Request) error { return a.ouKey(w, r, false) }
+
+func (a *API) rotateOUKey(w http.ResponseWriter, r *http.Request) error { return a.ouKey(w, r, true) }
+
+func (a *API) ouKey(w http.ResponseWriter, r *http.Request, rotate bool) error {
 	p, u, _, err := a.adminOU(r, r.PathValue("id"))
 	if err != nil {
-		return p, u, err
-	}
-	if p.IsPartner() {
-		return p, u, errCustomerOnly
-	}
-	return p, u, nil
-}
-
-func (a *API) readOUKey(w http.ResponseWriter, r *http.Request) error {
-	p, u, err := a.keyOU(r)
-	if err != nil {
 		return err
 	}
-	return a.showKey(w, r, a.ouKeys(), p.OrgID, u.ID, false)
+	key, err := a.sharing.OUKey(r.Context(), p, a.actor(r), u, rotate)
+	return answer(w, http.StatusOK, map[string]string{"ou_id": u.ID, "ou_key": key}, err)
 }
 
 func (a *API) sendOUKey(w http.ResponseWriter, r *http.Request) error {
@@ -195,17 +109,10 @@ func (a *API) sendOUKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, u, err := a.keyOU(r)
+	p, u, _, err := a.adminOU(r, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return a.mailKey(w, r, a.ouKeys(), p, u.ID, u.Name, to)
-}
-
-func (a *API) rotateOUKey(w http.ResponseWriter, r *http.Request) error {
-	p, u, err := a.keyOU(r)
-	if err != nil {
-		return err
-	}
-	return a.showKey(w, r, a.ouKeys(), p.OrgID, u.ID, true)
+	err = a.sharing.SendOUKey(r.Context(), p, a.actor(r), u, to)
+	return answer(w, http.StatusAccepted, map[string]string{"sent_to": to}, err)
 }

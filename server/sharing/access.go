@@ -1,0 +1,83 @@
+package sharing
+
+import (
+	"context"
+	"fmt"
+	netmail "net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kpilot/kpilot/server/problem"
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/visibility"
+)
+
+// errWholeOrg refuses admins of a lower OU what concerns the whole
+// organization.
+var errWholeOrg = problem.New(problem.Forbidden, "only admins of the whole organization (its top OU) may do this")
+
+// customerAdmin passes admins of a customer organization at its root OU:
+// channel partners, consent and device groups concern the whole customer.
+func (s *Service) customerAdmin(ctx context.Context, p visibility.Principal) (store.Organization, error) {
+	if p.OrgKind != store.Customer {
+		return store.Organization{}, problem.ErrCustomerOnly
+	}
+	return s.wholeOrgAdmin(ctx, p)
+}
+
+// wholeOrgAdmin passes admins of p's organization at its root OU.
+func (s *Service) wholeOrgAdmin(ctx context.Context, p visibility.Principal) (store.Organization, error) {
+	o, err := s.st.Organization(ctx, p.OrgID)
+	if err != nil {
+		return o, fmt.Errorf("loading organization %s: %w", p.OrgID, err)
+	}
+	if !p.IsAdmin() || p.OUID != o.RootOU {
+		return o, errWholeOrg
+	}
+	return o, nil
+}
+
+// customerReader passes every user of a customer organization.
+func customerReader(p visibility.Principal) error {
+	if p.OrgKind != store.Customer {
+		return problem.ErrCustomerOnly
+	}
+	return nil
+}
+
+// partnerAdmin passes admins of reseller and distributor organizations:
+// only they redeem keys and invite customers.
+func partnerAdmin(p visibility.Principal) error {
+	if !p.IsPartner() {
+		return problem.ErrPartnerOnly
+	}
+	return requireAdmin(p)
+}
+
+func requireAdmin(p visibility.Principal) error {
+	if !p.IsAdmin() {
+		return problem.ErrAdminOnly
+	}
+	return nil
+}
+
+// CheckName trims a name (of an OU, group, company, …) and accepts it if
+// it is 1 to 200 characters on one line; field names it in the message.
+func CheckName(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || utf8.RuneCountInString(s) > 200 || strings.ContainsAny(s, "\x00\r\n") {
+		return "", problem.Invalidf("%s: 1 to 200 characters on one line", field)
+	}
+	return s, nil
+}
+
+// ParseEmail accepts one bare address ("a@b.example") and returns it
+// lowercased; field names it in the message.
+func ParseEmail(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	addr, err := netmail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" || len(s) > 254 {
+		return "", problem.Invalidf("%s %q: not an email address", field, s)
+	}
+	return strings.ToLower(s), nil
+}

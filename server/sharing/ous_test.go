@@ -1,0 +1,80 @@
+package sharing_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/problem"
+	"github.com/kpilot/kpilot/server/store"
+)
+
+// TestOUTree: an OU moves only within the admin's subtree and never below
+// itself; the admin's own OU neither moves nor goes away; a non-empty OU
+// stays.
+func TestOUTree(t *testing.T) {
+	w, ctx := newWorld(t), t.Context()
+	root := store.OU{ID: w.cust.RootOU, OrgID: w.cust.ID, Name: w.cust.Name}
+	a, err := w.s.CreateOU(ctx, w.admin, w.who, root, "A")
+	require.NoError(t, err)
+	b, err := w.s.CreateOU(ctx, w.admin, w.who, a, "B")
+	require.NoError(t, err)
+	c, err := w.s.CreateOU(ctx, w.admin, w.who, root, "C")
+	require.NoError(t, err)
+	ous, err := w.st.OUs(ctx, w.cust.ID)
+	require.NoError(t, err)
+	aAdmin := w.admin
+	aAdmin.OUID = a.ID
+	str := func(s string) *string { return &s }
+
+	tests := []struct {
+		name          string
+		admin         bool // the root admin, else the admin of A
+		ou            store.OU
+		rename, under *string
+		wantKind      problem.Kind
+		wantMsg       string
+	}{
+		{"A below its own child", true, a, nil, str(b.ID), problem.Invalid,
+			"parent_id: an OU cannot move below itself, and the root cannot move"},
+		{"A below itself", true, a, nil, str(a.ID), problem.Invalid,
+			"parent_id: an OU cannot move below itself, and the root cannot move"},
+		{"the root", true, root, nil, str(a.ID), problem.Forbidden, "an admin cannot move the OU it administers from"},
+		{"A by its own admin", false, a, nil, str(c.ID), problem.Forbidden, "an admin cannot move the OU it administers from"},
+		{"B out of A's subtree", false, b, nil, str(c.ID), problem.Invalid, "parent_id: no such OU"},
+		{"bad name", true, b, str(" "), nil, problem.Invalid, "name: 1 to 200 characters on one line"},
+		{"rename and move B below C", true, b, str(" B2 "), str(c.ID), 0, ""},
+		{"same parent is no move", true, c, nil, str(root.ID), 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := w.admin
+			if !tt.admin {
+				p = aAdmin
+			}
+			u, err := w.s.UpdateOU(ctx, p, w.who, tt.ou, ous, tt.rename, tt.under)
+			if tt.wantKind != 0 {
+				requireProblem(t, err, tt.wantKind, tt.wantMsg)
+				return
+			}
+			require.NoError(t, err)
+			if tt.under != nil {
+				require.Equal(t, *tt.under, u.ParentID)
+			}
+		})
+	}
+	require.Equal(t, []string{"ou.create", "ou.create", "ou.create", "ou.rename", "ou.move"}, w.actions(t, w.cust.ID))
+
+	requireProblem(t, w.s.DeleteOU(ctx, aAdmin, w.who, a), problem.Forbidden, "an admin cannot delete the OU it administers from")
+	requireProblem(t, w.s.DeleteOU(ctx, w.admin, w.who, c), problem.Conflict,
+		"the OU is not empty: move or delete its OUs, assets, agents, users and open invitations first")
+	require.NoError(t, w.s.DeleteOU(ctx, w.admin, w.who, a))
+
+	seen, err := w.s.OUs(ctx, aAdmin)
+	require.NoError(t, err)
+	require.Empty(t, seen, "A is gone, and with it all its admin saw")
+	seen, err = w.s.OUs(ctx, w.admin)
+	require.NoError(t, err)
+	require.Len(t, seen, 3)
+	require.Empty(t, seen[0].ParentID, "the top of what the caller sees has no parent")
+}
