@@ -30,11 +30,7 @@ func (a *API) createEnrollmentToken(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	t, err := a.accounts.CreateEnrollmentToken(r.Context(), a.actor(r), p, req.OUID, req.TTL)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"token": t.Token, "ou_id": t.OUID, "expires_at": t.ExpiresAt.UTC()})
-	return nil
+	return reply(w, http.StatusCreated, map[string]any{"token": t.Token, "ou_id": t.OUID, "expires_at": t.ExpiresAt.UTC()}, err)
 }
 
 type enrollRequest struct {
@@ -50,11 +46,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ag, cred, err := a.accounts.Enroll(r.Context(), account.Enrollment(req))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]string{"agent_id": ag.ID, "credential": cred})
-	return nil
+	return reply(w, http.StatusCreated, map[string]string{"agent_id": ag.ID, "credential": cred}, err)
 }
 
 // agentSelf tells an agent who the server takes it for; `kpilot-agent
@@ -84,22 +76,16 @@ type agentJSON struct {
 // each last delivered data and its latest problem.
 func (a *API) listAgents(w http.ResponseWriter, r *http.Request) error {
 	agents, err := a.accounts.Agents(r.Context(), principalFrom(r.Context()))
-	if err != nil {
-		return err
-	}
 	now := a.now()
-	out := []agentJSON{}
-	for _, ag := range agents {
+	return reply(w, http.StatusOK, map[string]any{"agents": each(agents, func(ag store.Agent) agentJSON {
 		j := agentJSON{ID: ag.ID, Name: ag.Name, Hostname: ag.Hostname, OUID: ag.OUID, Version: ag.Version,
 			EnrolledAt: ag.CreatedAt.UTC(), LastSeenAt: timePtr(ag.LastSeenAt), Status: "ok",
 			LastError: ag.LastError, LastErrorAt: timePtr(ag.LastErrorAt)}
 		if now.Sub(ag.LastSeenAt) > StaleAfter {
 			j.Status = "stale"
 		}
-		out = append(out, j)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
-	return nil
+		return j
+	})}, err)
 }
 
 // assetStatus says whether an asset's device answered its latest poll:
@@ -116,14 +102,6 @@ func assetStatus(as store.Asset, now time.Time) string {
 	default:
 		return "down"
 	}
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 // truncate cuts s to at most n bytes.

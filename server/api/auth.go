@@ -95,11 +95,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	n := a.limits.LoginFailures
 	s, err := a.accounts.Login(r.Context(), account.Login{Email: req.Email, Password: req.Password, OrgID: req.OrganizationID},
 		a.limit(r, "login", n, 2*n))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC(), OrganizationID: s.OrgID})
-	return nil
+	return reply(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC(), OrganizationID: s.OrgID}, err)
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
@@ -113,15 +109,13 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	memberships := []map[string]any{}
-	for _, m := range pr.Memberships {
-		memberships = append(memberships, map[string]any{"organization_id": m.Org.ID, "name": m.Org.Name, "kind": m.Org.Kind, "role": m.Role})
-	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user_id": pr.User.ID, "email": pr.User.Email, "role": p.Role,
 		"organization": map[string]any{"id": pr.Org.ID, "name": pr.Org.Name, "kind": pr.Org.Kind},
 		"ou_id":        p.OUID,
-		"memberships":  memberships,
+		"memberships": each(pr.Memberships, func(m account.OrgRole) map[string]any {
+			return map[string]any{"organization_id": m.Org.ID, "name": m.Org.Name, "kind": m.Org.Kind, "role": m.Role}
+		}),
 	})
 	return nil
 }
@@ -137,11 +131,7 @@ func (a *API) switchOrg(w http.ResponseWriter, r *http.Request) error {
 	}
 	s, _ := r.Context().Value(sessionKey).(store.Session) // zero with an API token
 	p, err := a.accounts.SwitchOrg(r.Context(), s, req.OrganizationID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"organization_id": p.OrgID, "role": p.Role, "ou_id": p.OUID})
-	return nil
+	return reply(w, http.StatusOK, map[string]any{"organization_id": p.OrgID, "role": p.Role, "ou_id": p.OUID}, err)
 }
 
 type resetRequest struct {
@@ -153,20 +143,12 @@ func (a *API) passwordReset(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if err := a.accounts.RequestPasswordReset(r.Context(), req.Email, a.limit(r, "password_reset", 3, 20)); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "if the address has an account, a reset link is on its way"})
-	return nil
-}
-
-type resetConfirmRequest struct {
-	Token    string `json:"token"`
-	Password string `json:"password"`
+	err := a.accounts.RequestPasswordReset(r.Context(), req.Email, a.limit(r, "password_reset", 3, 20))
+	return reply(w, http.StatusAccepted, map[string]string{"status": "if the address has an account, a reset link is on its way"}, err)
 }
 
 func (a *API) passwordResetConfirm(w http.ResponseWriter, r *http.Request) error {
-	var req resetConfirmRequest
+	var req tokenPassword
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

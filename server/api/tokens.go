@@ -17,15 +17,6 @@ type apiTokenJSON struct {
 	Token      string     `json:"token,omitempty"` // only in the answer that creates it
 }
 
-// noContent answers 204 if the call it is given succeeded.
-func noContent(w http.ResponseWriter, err error) error {
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func toTokenJSON(t store.APIToken) apiTokenJSON {
 	return apiTokenJSON{ID: t.ID, Name: t.Name, Hint: t.Hint, CreatedAt: t.CreatedAt.UTC(),
 		ExpiresAt: timePtr(t.ExpiresAt), LastUsedAt: timePtr(t.LastUsedAt)}
@@ -33,15 +24,7 @@ func toTokenJSON(t store.APIToken) apiTokenJSON {
 
 func (a *API) listAPITokens(w http.ResponseWriter, r *http.Request) error {
 	ts, err := a.accounts.APITokens(r.Context(), a.actor(r))
-	if err != nil {
-		return err
-	}
-	out := []apiTokenJSON{}
-	for _, t := range ts {
-		out = append(out, toTokenJSON(t))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"api_tokens": out})
-	return nil
+	return reply(w, http.StatusOK, map[string]any{"api_tokens": each(ts, toTokenJSON)}, err)
 }
 
 type createTokenRequest struct {
@@ -55,13 +38,9 @@ func (a *API) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, tok, err := a.accounts.CreateAPIToken(r.Context(), a.actor(r), req.Name, req.TTL)
-	if err != nil {
-		return err
-	}
 	j := toTokenJSON(t)
 	j.Token = tok
-	writeJSON(w, http.StatusCreated, j)
-	return nil
+	return reply(w, http.StatusCreated, j, err)
 }
 
 func (a *API) deleteAPIToken(w http.ResponseWriter, r *http.Request) error {

@@ -21,15 +21,7 @@ func toMemberJSON(m store.Member) memberJSON {
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	ms, err := a.accounts.Members(r.Context(), principalFrom(r.Context()))
-	if err != nil {
-		return err
-	}
-	out := []memberJSON{}
-	for _, m := range ms {
-		out = append(out, toMemberJSON(m))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
-	return nil
+	return reply(w, http.StatusOK, map[string]any{"users": each(ms, toMemberJSON)}, err)
 }
 
 type updateUserRequest struct {
@@ -43,12 +35,8 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, err := a.accounts.UpdateMember(r.Context(), a.actor(r), principalFrom(r.Context()), r.PathValue("id"),
-		account.MemberChange{Role: req.Role, OUID: req.OUID})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toMemberJSON(m))
-	return nil
+		account.MemberChange(req))
+	return reply(w, http.StatusOK, toMemberJSON(m), err)
 }
 
 func (a *API) removeUser(w http.ResponseWriter, r *http.Request) error {
@@ -67,21 +55,13 @@ func (a *API) inviteUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	inv, err := a.accounts.InviteUser(r.Context(), a.actor(r), principalFrom(r.Context()), req.Email, req.Role, req.OUID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, a.invitationJSON(inv))
-	return nil
+	return reply(w, http.StatusCreated, a.invitationJSON(inv), err)
 }
 
 // createInvitation sends inv (see account.Service.Invite) and answers it.
 func (a *API) createInvitation(w http.ResponseWriter, r *http.Request, inv store.Invitation, inviter, what string) error {
 	inv, err := a.accounts.Invite(r.Context(), a.actor(r), inv, inviter, what)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, a.invitationJSON(inv))
-	return nil
+	return reply(w, http.StatusCreated, a.invitationJSON(inv), err)
 }
 
 type invitationOut struct {
@@ -105,54 +85,39 @@ func (a *API) invitationJSON(inv store.Invitation) invitationOut {
 
 func (a *API) listInvitations(w http.ResponseWriter, r *http.Request) error {
 	invs, err := a.accounts.Invitations(r.Context(), principalFrom(r.Context()))
-	if err != nil {
-		return err
-	}
-	out := []invitationOut{}
-	for _, inv := range invs {
-		out = append(out, a.invitationJSON(inv))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"invitations": out})
-	return nil
+	return reply(w, http.StatusOK, map[string]any{"invitations": each(invs, a.invitationJSON)}, err)
 }
 
 func (a *API) revokeInvitation(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, a.accounts.RevokeInvitation(r.Context(), a.actor(r), principalFrom(r.Context()), r.PathValue("id")))
 }
 
-type acceptRequest struct {
+// tokenPassword is a request that proves a link's token, with a password.
+type tokenPassword struct {
 	Token    string `json:"token"`
 	Password string `json:"password"`
 }
 
 // lookupInvitation tells the activation page what an invitation is for.
 func (a *API) lookupInvitation(w http.ResponseWriter, r *http.Request) error {
-	var req acceptRequest
+	var req tokenPassword
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	inv, err := a.accounts.LookupInvitation(r.Context(), req.Token)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"email": inv.Email, "kind": inv.Kind, "role": inv.Role,
-		"expires_at": inv.ExpiresAt.UTC(), "organization": inv.Organization, "existing_account": inv.ExistingAccount})
-	return nil
+	return reply(w, http.StatusOK, map[string]any{"email": inv.Email, "kind": inv.Kind, "role": inv.Role,
+		"expires_at": inv.ExpiresAt.UTC(), "organization": inv.Organization, "existing_account": inv.ExistingAccount}, err)
 }
 
 func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
-	var req acceptRequest
+	var req tokenPassword
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	res, err := a.accounts.AcceptInvitation(r.Context(), a.actor(r), req.Token, req.Password)
-	if err != nil {
-		return err
-	}
 	out := map[string]any{"user_id": res.UserID, "organization_id": res.OrgID, "created_user": res.CreatedUser}
 	if res.AssetID != "" {
 		out["asset_id"] = res.AssetID
 	}
-	writeJSON(w, http.StatusCreated, out)
-	return nil
+	return reply(w, http.StatusCreated, out, err)
 }
