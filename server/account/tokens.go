@@ -17,8 +17,8 @@ import (
 // APITokenMaxTTL is the longest lifetime an API token may ask for: two years.
 const APITokenMaxTTL = 2 * 366 * 24 * time.Hour
 
-// APITokens lists who's own tokens in its organization (their hashes and
-// hints, never the tokens).
+// APITokens lists the caller's own tokens in its organization: names,
+// hints and dates, never the tokens.
 func (s *Service) APITokens(ctx context.Context, who audit.Actor) ([]store.APIToken, error) {
 	ts, err := s.st.APITokens(ctx, who.UserID, who.OrgID)
 	if err != nil {
