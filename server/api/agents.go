@@ -4,14 +4,60 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/store"
-	"github.com/kpilot/kpilot/server/visibility"
 )
 
 // StaleAfter is how long after its last poll an asset, and after its last
 // delivery an agent, counts as stale: three default poll intervals with
 // room for a batch's flush delay.
 const StaleAfter = 15 * time.Minute
+
+type enrollmentTokenRequest struct {
+	OUID string `json:"ou_id,omitempty"` // default: the admin's own OU
+	TTL  string `json:"ttl,omitempty"`   // Go duration, default 1h, at most 7 days
+}
+
+func (a *API) createEnrollmentToken(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	if err := account.MayEnroll(p); err != nil {
+		return err // before the body: a viewer learns nothing from its errors
+	}
+	var req enrollmentTokenRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+	}
+	t, err := a.accounts.CreateEnrollmentToken(r.Context(), a.actor(r), p, req.OUID, req.TTL)
+	return reply(w, http.StatusCreated, map[string]any{"token": t.Token, "ou_id": t.OUID, "expires_at": t.ExpiresAt.UTC()}, err)
+}
+
+type enrollRequest struct {
+	Token    string `json:"token"`
+	Name     string `json:"name"`
+	Hostname string `json:"hostname"`
+	Version  string `json:"version"`
+}
+
+func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
+	var req enrollRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	ag, cred, err := a.accounts.Enroll(r.Context(), account.Enrollment(req))
+	return reply(w, http.StatusCreated, map[string]string{"agent_id": ag.ID, "credential": cred}, err)
+}
+
+// agentSelf tells an agent who the server takes it for; `kpilot-agent
+// check` uses it to verify the server address, TLS trust and credential.
+func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
+	ag, _ := r.Context().Value(agentKey).(store.Agent)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"agent_id": ag.ID, "name": ag.Name, "organization_id": ag.OrgID, "ou_id": ag.OUID,
+	})
+	return nil
+}
 
 type agentJSON struct {
 	ID          string     `json:"id"`
@@ -26,44 +72,20 @@ type agentJSON struct {
 	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
 }
 
-// listAgents answers the agents enrolled into the caller's OU or below
-// it, with when each last delivered data and its latest problem. Agents
-// are the customer's own: partners see the assets shared with them, not
-// the customer's agents.
+// listAgents answers the agents of the caller's OU and below, with when
+// each last delivered data and its latest problem.
 func (a *API) listAgents(w http.ResponseWriter, r *http.Request) error {
-	p := principalFrom(r.Context())
-	if p.IsPartner() {
-		return errCustomerOnly
-	}
-	ous, err := a.store.OUs(r.Context(), p.OrgID)
-	if err != nil {
-		return err
-	}
-	sub := visibility.Subtree(p.OrgID, p.OUID, ous)
-	agents, err := a.store.Agents(r.Context(), p.OrgID)
-	if err != nil {
-		return err
-	}
+	agents, err := a.accounts.Agents(r.Context(), principalFrom(r.Context()))
 	now := a.now()
-	out := []agentJSON{}
-	for _, ag := range agents {
-		if !sub[ag.OUID] {
-			continue
+	return reply(w, http.StatusOK, map[string]any{"agents": each(agents, func(ag store.Agent) agentJSON {
+		j := agentJSON{ID: ag.ID, Name: ag.Name, Hostname: ag.Hostname, OUID: ag.OUID, Version: ag.Version,
+			EnrolledAt: ag.CreatedAt.UTC(), LastSeenAt: timePtr(ag.LastSeenAt), Status: "ok",
+			LastError: ag.LastError, LastErrorAt: timePtr(ag.LastErrorAt)}
+		if now.Sub(ag.LastSeenAt) > StaleAfter {
+			j.Status = "stale"
 		}
-		out = append(out, toAgentJSON(ag, now))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
-	return nil
-}
-
-func toAgentJSON(ag store.Agent, now time.Time) agentJSON {
-	j := agentJSON{ID: ag.ID, Name: ag.Name, Hostname: ag.Hostname, OUID: ag.OUID, Version: ag.Version,
-		EnrolledAt: ag.CreatedAt.UTC(), LastSeenAt: timePtr(ag.LastSeenAt), Status: "ok",
-		LastError: ag.LastError, LastErrorAt: timePtr(ag.LastErrorAt)}
-	if now.Sub(ag.LastSeenAt) > StaleAfter {
-		j.Status = "stale"
-	}
-	return j
+		return j
+	})}, err)
 }
 
 // assetStatus says whether an asset's device answered its latest poll:
@@ -82,10 +104,10 @@ func assetStatus(as store.Asset, now time.Time) string {
 	}
 }
 
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	u := t.UTC()
-	return &u
+	return s[:n]
 }

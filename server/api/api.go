@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/internal/wire"
+	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/checkup"
@@ -134,6 +135,8 @@ type API struct {
 	webhooks *webhook.Dispatcher
 	auditLog *audit.Log // the trail domain packages record to; see actor
 	sharing  *sharing.Service
+	accounts *account.Service
+	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
 
 	ingestSlots chan struct{} // IngestConcurrency tokens
 	assets      assetCache    // agent key → asset, briefly
@@ -157,6 +160,11 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 		a.webhooks = webhook.New(s, webhook.Options{}, log, nil)
 	}
 	a.auditLog = audit.New(s, a.publishSharing, func() time.Time { return a.now() })
+	a.mailer = &account.Mailer{Sender: a.mail, PublicURL: a.publicURL,
+		Count: func(kind, result string) { a.m.mails.WithLabelValues(kind, result).Inc() }}
+	a.accounts = account.New(s, a.auditLog, account.Options{Mailer: a.mailer, Now: func() time.Time { return a.now() }, Log: log,
+		TTL: account.TTLs{Session: a.limits.SessionTTL, Invitation: a.limits.InvitationTTL,
+			PasswordReset: a.limits.PasswordResetTTL, EnrollmentToken: a.limits.EnrollmentTokenTTL}})
 	a.sharing = a.newSharing()
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)

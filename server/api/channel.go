@@ -26,7 +26,7 @@ func toPartnerJSON(cp sharing.Partner) partnerJSON {
 func (a *API) checkPartner(w http.ResponseWriter, r *http.Request) error {
 	ctx, p, _ := a.caller(r)
 	o, err := a.sharing.CheckPartner(ctx, p, a.keyGuesser(r), r.PathValue("partner_id"))
-	return answer(w, http.StatusOK, partnerJSON{PartnerID: o.PartnerID, Name: o.Name, Kind: o.Kind}, err)
+	return reply(w, http.StatusOK, partnerJSON{PartnerID: o.PartnerID, Name: o.Name, Kind: o.Kind}, err)
 }
 
 func (a *API) listChannelPartners(w http.ResponseWriter, r *http.Request) error {
@@ -37,7 +37,7 @@ func (a *API) listChannelPartners(w http.ResponseWriter, r *http.Request) error 
 		j.AddedAt = &at
 		return j
 	})
-	return answer(w, http.StatusOK, map[string]any{"channel_partners": out, "consent": consent}, err)
+	return reply(w, http.StatusOK, map[string]any{"channel_partners": out, "consent": consent}, err)
 }
 
 func (a *API) addChannelPartner(w http.ResponseWriter, r *http.Request) error {
@@ -47,7 +47,7 @@ func (a *API) addChannelPartner(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, p, who := a.caller(r)
 	cp, err := a.sharing.AddChannelPartner(ctx, p, who, a.keyGuesser(r), req)
-	return answer(w, http.StatusCreated, toPartnerJSON(cp), err)
+	return reply(w, http.StatusCreated, toPartnerJSON(cp), err)
 }
 
 func (a *API) updateChannelPartner(w http.ResponseWriter, r *http.Request) error {
@@ -57,7 +57,7 @@ func (a *API) updateChannelPartner(w http.ResponseWriter, r *http.Request) error
 	}
 	ctx, p, who := a.caller(r)
 	cp, err := a.sharing.UpdateChannelPartner(ctx, p, who, r.PathValue("partner_id"), req)
-	return answer(w, http.StatusOK, toPartnerJSON(cp), err)
+	return reply(w, http.StatusOK, toPartnerJSON(cp), err)
 }
 
 func (a *API) removeChannelPartner(w http.ResponseWriter, r *http.Request) error {
@@ -82,7 +82,7 @@ func toAssignmentJSON(x sharing.Assignment) assignmentJSON {
 func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) error {
 	ctx, p, _ := a.caller(r)
 	as, err := a.sharing.Assignments(ctx, p)
-	return answer(w, http.StatusOK, map[string]any{"assignments": each(as, toAssignmentJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"assignments": each(as, toAssignmentJSON)}, err)
 }
 
 func (a *API) setAssignment(w http.ResponseWriter, r *http.Request) error {
@@ -92,7 +92,7 @@ func (a *API) setAssignment(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, p, who := a.caller(r)
 	x, err := a.sharing.Assign(ctx, p, who, req)
-	return answer(w, http.StatusOK, toAssignmentJSON(x), err)
+	return reply(w, http.StatusOK, toAssignmentJSON(x), err)
 }
 
 func (a *API) deleteAssignment(w http.ResponseWriter, r *http.Request) error {

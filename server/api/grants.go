@@ -32,7 +32,7 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	gs, err := a.sharing.Grants(r.Context(), p, set, r.URL.Query().Get("all") == "true")
-	return answer(w, http.StatusOK, map[string]any{"grants": each(gs, toGrantJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"grants": each(gs, toGrantJSON)}, err)
 }
 
 func toGrantJSON(g sharing.GrantView) grantJSON {

@@ -25,7 +25,7 @@ func toGroupJSON(g store.DeviceGroup) groupJSON {
 func (a *API) listGroups(w http.ResponseWriter, r *http.Request) error {
 	ctx, p, _ := a.caller(r)
 	gs, err := a.sharing.Groups(ctx, p)
-	return answer(w, http.StatusOK, map[string]any{"device_groups": each(gs, toGroupJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"device_groups": each(gs, toGroupJSON)}, err)
 }
 
 func (a *API) createGroup(w http.ResponseWriter, r *http.Request) error {
@@ -38,7 +38,7 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, p, who := a.caller(r)
 	g, err := a.sharing.CreateGroup(ctx, p, who, req.Name, req.AssetIDs)
-	return answer(w, http.StatusCreated, toGroupJSON(g), err)
+	return reply(w, http.StatusCreated, toGroupJSON(g), err)
 }
 
 func (a *API) setGroupMembers(w http.ResponseWriter, r *http.Request) error {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/server/audit"
-	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -16,22 +16,9 @@ import (
 func (a *API) newSharing() *sharing.Service {
 	o := sharing.Options{Categories: categories, CheckURL: a.webhooks.CheckURL, Visibility: a.vis, Now: func() time.Time { return a.now() }}
 	if a.mail != nil {
-		o.Mail = countedMailer{a}
+		o.Mail = a.mailer // counted by kind, as every mail
 	}
 	return sharing.New(a.store, a.auditLog, o)
-}
-
-// countedMailer sends the sharing package's mails, counted by kind.
-type countedMailer struct{ a *API }
-
-func (m countedMailer) Send(ctx context.Context, kind string, msg mail.Message) error {
-	err := m.a.mail.Send(ctx, msg)
-	result := "sent"
-	if err != nil {
-		result = "failed"
-	}
-	m.a.m.mails.WithLabelValues(kind, result).Inc()
-	return err
 }
 
 // caller is what every sharing call starts with: the request's context,
@@ -53,32 +40,5 @@ func decodeKeyMail(w http.ResponseWriter, r *http.Request) (string, error) {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return "", err
 	}
-	return sharing.ParseEmail("email", req.Email)
-}
-
-// answer writes v with code, unless err, which it returns instead.
-func answer(w http.ResponseWriter, code int, v any, err error) error {
-	if err != nil {
-		return err
-	}
-	writeJSON(w, code, v)
-	return nil
-}
-
-// noContent answers 204, unless err, which it returns instead.
-func noContent(w http.ResponseWriter, err error) error {
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// each maps xs with f, to a list that is [] in JSON even when empty.
-func each[T, J any](xs []T, f func(T) J) []J {
-	out := make([]J, 0, len(xs))
-	for _, x := range xs {
-		out = append(out, f(x))
-	}
-	return out
+	return input.Email("email", req.Email)
 }

@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/kpilot/kpilot/server/sharing"
+	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/store"
 )
 
@@ -39,11 +39,8 @@ func toOUJSON(u store.OU) ouJSON { return ouJSON{ID: u.ID, ParentID: u.ParentID,
 func (a *API) listOUs(w http.ResponseWriter, r *http.Request) error {
 	ctx, p, _ := a.caller(r)
 	ous, err := a.sharing.OUs(ctx, p)
-	return answer(w, http.StatusOK, map[string]any{"ous": each(ous, toOUJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"ous": each(ous, toOUJSON)}, err)
 }
-
-// checkName is sharing.CheckName, for the API's other names.
-func checkName(field, s string) (string, error) { return sharing.CheckName(field, s) }
 
 type ouRequest struct {
 	ParentID *string `json:"parent_id"`
@@ -58,7 +55,7 @@ func (a *API) createOU(w http.ResponseWriter, r *http.Request) error {
 	if req.ParentID == nil || req.Name == nil {
 		return badRequest("parent_id and name are required")
 	}
-	name, err := checkName("name", *req.Name)
+	name, err := input.Name("name", *req.Name)
 	if err != nil {
 		return err
 	}
@@ -67,7 +64,7 @@ func (a *API) createOU(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := a.sharing.CreateOU(r.Context(), p, a.actor(r), parent, name)
-	return answer(w, http.StatusCreated, toOUJSON(u), err)
+	return reply(w, http.StatusCreated, toOUJSON(u), err)
 }
 
 func (a *API) updateOU(w http.ResponseWriter, r *http.Request) error {
@@ -80,7 +77,7 @@ func (a *API) updateOU(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err = a.sharing.UpdateOU(r.Context(), p, a.actor(r), u, ous, req.Name, req.ParentID)
-	return answer(w, http.StatusOK, toOUJSON(u), err)
+	return reply(w, http.StatusOK, toOUJSON(u), err)
 }
 
 func (a *API) deleteOU(w http.ResponseWriter, r *http.Request) error {
@@ -101,7 +98,7 @@ func (a *API) ouKey(w http.ResponseWriter, r *http.Request, rotate bool) error {
 		return err
 	}
 	key, err := a.sharing.OUKey(r.Context(), p, a.actor(r), u, rotate)
-	return answer(w, http.StatusOK, map[string]string{"ou_id": u.ID, "ou_key": key}, err)
+	return reply(w, http.StatusOK, map[string]string{"ou_id": u.ID, "ou_key": key}, err)
 }
 
 func (a *API) sendOUKey(w http.ResponseWriter, r *http.Request) error {
@@ -114,5 +111,5 @@ func (a *API) sendOUKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = a.sharing.SendOUKey(r.Context(), p, a.actor(r), u, to)
-	return answer(w, http.StatusAccepted, map[string]string{"sent_to": to}, err)
+	return reply(w, http.StatusAccepted, map[string]string{"sent_to": to}, err)
 }

@@ -22,7 +22,7 @@ func (a *API) verifyOUKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, p, who := a.caller(r)
 	u, cust, err := a.sharing.VerifyOUKey(ctx, p, who, a.keyGuesser(r), req.OUKey)
-	return answer(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name}, "ou": ouJSON{ID: u.ID, Name: u.Name}}, err)
+	return reply(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name}, "ou": ouJSON{ID: u.ID, Name: u.Name}}, err)
 }
 
 func (a *API) partnerCreateAsset(w http.ResponseWriter, r *http.Request) error {
@@ -58,7 +58,7 @@ func (a *API) verifySystemKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, p, who := a.caller(r)
 	as, cust, err := a.sharing.VerifySystemKey(ctx, p, who, a.keyGuesser(r), req.SystemKey)
-	return answer(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name},
+	return reply(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name},
 		"asset": map[string]string{"id": as.ID, "name": as.Name, "category": as.Category}}, err)
 }
 

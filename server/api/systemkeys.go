@@ -30,7 +30,7 @@ func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	as, err = a.sharing.CreateAsset(r.Context(), p, a.actor(r), u, as)
-	return answer(w, http.StatusCreated, map[string]any{"asset": toAssetJSON(as, visibility.Access{Class: visibility.Owner}, a.now())}, err)
+	return reply(w, http.StatusCreated, map[string]any{"asset": toAssetJSON(as, visibility.Access{Class: visibility.Owner}, a.now())}, err)
 }
 
 func (a *API) readSystemKey(w http.ResponseWriter, r *http.Request) error {
@@ -47,7 +47,7 @@ func (a *API) systemKey(w http.ResponseWriter, r *http.Request, rotate bool) err
 		return err
 	}
 	key, err := a.sharing.SystemKey(r.Context(), p, a.actor(r), as, rotate)
-	return answer(w, http.StatusOK, map[string]string{"asset_id": as.ID, "system_key": key}, err)
+	return reply(w, http.StatusOK, map[string]string{"asset_id": as.ID, "system_key": key}, err)
 }
 
 func (a *API) sendSystemKey(w http.ResponseWriter, r *http.Request) error {
@@ -60,7 +60,7 @@ func (a *API) sendSystemKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = a.sharing.SendSystemKey(r.Context(), p, a.actor(r), as, to)
-	return answer(w, http.StatusAccepted, map[string]string{"sent_to": to}, err)
+	return reply(w, http.StatusAccepted, map[string]string{"sent_to": to}, err)
 }
 
 type assetPartnerJSON struct {
@@ -83,5 +83,5 @@ func (a *API) assetPartners(w http.ResponseWriter, r *http.Request) error {
 		return assetPartnerJSON{PartnerID: x.Org.PartnerID, Name: x.Org.Name, Via: x.Via, Role: string(x.Role),
 			GrantID: x.GrantID, Effective: x.Effective}
 	})
-	return answer(w, http.StatusOK, map[string]any{"asset_id": as.ID, "partners": out}, err)
+	return reply(w, http.StatusOK, map[string]any{"asset_id": as.ID, "partners": out}, err)
 }

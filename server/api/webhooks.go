@@ -34,7 +34,7 @@ func toWebhookJSON(h store.Webhook) webhookJSON {
 func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	ctx, p, _ := a.caller(r)
 	hooks, err := a.sharing.Webhooks(ctx, p)
-	return answer(w, http.StatusOK, map[string]any{"webhooks": each(hooks, toWebhookJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"webhooks": each(hooks, toWebhookJSON)}, err)
 }
 
 // createWebhook registers an endpoint; the answer carries its signing
@@ -51,7 +51,7 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	h, err := a.sharing.RegisterWebhook(ctx, p, who, req)
 	out := toWebhookJSON(h)
 	out.Secret = h.Secret
-	return answer(w, http.StatusCreated, out, err)
+	return reply(w, http.StatusCreated, out, err)
 }
 
 func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
@@ -67,7 +67,7 @@ func (a *API) pingWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := a.webhooks.Ping(ctx, h)
-	return answer(w, http.StatusAccepted, map[string]any{"delivery": deliveryJSON{ID: v.ID, Event: v.Event, State: v.State,
+	return reply(w, http.StatusAccepted, map[string]any{"delivery": deliveryJSON{ID: v.ID, Event: v.Event, State: v.State,
 		CreatedAt: v.CreatedAt, Attempts: []attemptJSON{}}}, err)
 }
 
@@ -105,7 +105,7 @@ func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request) error {
 		limit = n
 	}
 	ds, err := a.sharing.Deliveries(ctx, h, limit)
-	return answer(w, http.StatusOK, map[string]any{"deliveries": each(ds, toDeliveryJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"deliveries": each(ds, toDeliveryJSON)}, err)
 }
 
 func toDeliveryJSON(v sharing.Delivery) deliveryJSON {

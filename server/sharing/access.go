@@ -3,9 +3,6 @@ package sharing
 import (
 	"context"
 	"fmt"
-	netmail "net/mail"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
@@ -59,25 +56,4 @@ func requireAdmin(p visibility.Principal) error {
 		return problem.ErrAdminOnly
 	}
 	return nil
-}
-
-// CheckName trims a name (of an OU, group, company, …) and accepts it if
-// it is 1 to 200 characters on one line; field names it in the message.
-func CheckName(field, s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || utf8.RuneCountInString(s) > 200 || strings.ContainsAny(s, "\x00\r\n") {
-		return "", problem.Invalidf("%s: 1 to 200 characters on one line", field)
-	}
-	return s, nil
-}
-
-// ParseEmail accepts one bare address ("a@b.example") and returns it
-// lowercased; field names it in the message.
-func ParseEmail(field, s string) (string, error) {
-	s = strings.TrimSpace(s)
-	addr, err := netmail.ParseAddress(s)
-	if err != nil || addr.Address != s || addr.Name != "" || len(s) > 254 {
-		return "", problem.Invalidf("%s %q: not an email address", field, s)
-	}
-	return strings.ToLower(s), nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kpilot/kpilot/server/audit"
+	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/inventory"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
@@ -29,7 +30,7 @@ type AssetInput struct {
 // OU. The manufacturer and serial, when both given, become an identity:
 // an agent that reports the device later finds this asset.
 func (s *Service) NewAsset(in AssetInput) (store.Asset, error) {
-	name, err := CheckName("asset.name", in.Name)
+	name, err := input.Name("asset.name", in.Name)
 	if err != nil {
 		return store.Asset{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kpilot/kpilot/server/audit"
+	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -34,7 +35,7 @@ func (s *Service) Groups(ctx context.Context, p visibility.Principal) ([]store.D
 // CreateGroup adds a device group of assets of p's customer organization;
 // an asset of another organization is not found.
 func (s *Service) CreateGroup(ctx context.Context, p visibility.Principal, who audit.Actor, name string, assetIDs []string) (store.DeviceGroup, error) {
-	name, err := CheckName("name", name)
+	name, err := input.Name("name", name)
 	if err != nil {
 		return store.DeviceGroup{}, err
 	}

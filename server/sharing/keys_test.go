@@ -1,7 +1,6 @@
 package sharing_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -49,29 +48,4 @@ func TestKeysAreRecordedBeforeTheyLeave(t *testing.T) {
 	r1, r1who := partner(w.r1)
 	_, err = w.s.OUKey(ctx, r1, r1who, store.OU{ID: w.r1.RootOU, OrgID: w.r1.ID}, false)
 	require.ErrorIs(t, err, problem.ErrCustomerOnly, "partners have no OU keys to hand out")
-}
-
-func TestParseEmail(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-	}{
-		{"lowercased", " Partner@R1.example ", "partner@r1.example"},
-		{"with a name", "Partner <partner@r1.example>", ""},
-		{"two", "a@r1.example, b@r1.example", ""},
-		{"too long", strings.Repeat("a", 250) + "@r1.example", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := sharing.ParseEmail("email", tt.in)
-			if tt.want == "" {
-				var pe *problem.Error
-				require.ErrorAs(t, err, &pe)
-				require.Equal(t, problem.Invalid, pe.Kind)
-				require.True(t, strings.HasPrefix(pe.Msg, "email "), "got %q", pe.Msg)
-				return
-			}
-			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
-		})
-	}
 }

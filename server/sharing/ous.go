@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kpilot/kpilot/server/audit"
+	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -48,7 +49,7 @@ func (s *Service) CreateOU(ctx context.Context, p visibility.Principal, who audi
 // never the OU it administers from.
 func (s *Service) UpdateOU(ctx context.Context, p visibility.Principal, who audit.Actor, u store.OU, ous []store.OU, name, parentID *string) (store.OU, error) {
 	if name != nil {
-		n, err := CheckName("name", *name)
+		n, err := input.Name("name", *name)
 		if err != nil {
 			return u, err
 		}

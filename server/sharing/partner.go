@@ -8,6 +8,7 @@ import (
 
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -191,11 +192,11 @@ func (s *Service) InviteReseller(ctx context.Context, p visibility.Principal, in
 }
 
 func (s *Service) inviteOrg(ctx context.Context, p visibility.Principal, in InviteInput, kind store.InvitationKind, as *store.Asset) (Invitation, error) {
-	company, err := CheckName("company", in.Company)
+	company, err := input.Name("company", in.Company)
 	if err != nil {
 		return Invitation{}, err
 	}
-	to, err := ParseEmail("email", in.Email)
+	to, err := input.Email("email", in.Email)
 	if err != nil {
 		return Invitation{}, err
 	}

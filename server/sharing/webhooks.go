@@ -9,6 +9,7 @@ import (
 
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -51,7 +52,7 @@ func (s *Service) RegisterWebhook(ctx context.Context, p visibility.Principal, w
 				e, strings.Join(webhook.SharingActions, ", "))
 		}
 	}
-	desc, err := CheckName("description", in.Description)
+	desc, err := input.Name("description", in.Description)
 	if err != nil && in.Description != "" {
 		return store.Webhook{}, err
 	}

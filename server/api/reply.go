@@ -1,0 +1,42 @@
+package api
+
+import (
+	"net/http"
+	"time"
+)
+
+// reply answers v with code if the call that made v succeeded.
+func reply(w http.ResponseWriter, code int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, code, v)
+	return nil
+}
+
+// noContent answers 204 if the call it is given succeeded.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// each converts a list for a JSON answer: [] rather than null when empty.
+func each[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}
+
+// timePtr is t in UTC for an optional JSON time: nil when zero.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
