@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/kpilot/kpilot/server/store"
@@ -30,14 +29,11 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	f := store.AuditFilter{OrgID: p.OrgID, BeforeID: q.Get("before"), Action: q.Get("action"), Limit: 100}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			return badRequest("limit %q: 1 to 1000", l)
-		}
-		f.Limit = n
+	limit, err := limitParam(q, 100, 1000)
+	if err != nil {
+		return err
 	}
+	f := store.AuditFilter{OrgID: p.OrgID, BeforeID: q.Get("before"), Action: q.Get("action"), Limit: limit}
 	evs, err := a.store.AuditEvents(r.Context(), f)
 	if err != nil {
 		return err

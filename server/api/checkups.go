@@ -272,13 +272,9 @@ func (a *API) listFindings(w http.ResponseWriter, r *http.Request) error {
 	if minSev != "" && minSev.Rank() == 0 {
 		return badRequest("severity: info, warning or critical")
 	}
-	limit := 500
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 5000 {
-			return badRequest("limit: 1 to 5000")
-		}
-		limit = n
+	limit, err := limitParam(q, 500, 5000)
+	if err != nil {
+		return err
 	}
 	var since time.Time
 	if s := q.Get("since"); s != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -35,6 +36,35 @@ func TestAsHTTPError(t *testing.T) {
 			require.Equal(t, tt.wantCode, he.Code)
 			require.Equal(t, tt.wantMsg, he.Msg)
 			require.Equal(t, tt.wantRetry, he.RetryAfter)
+		})
+	}
+}
+
+func TestLimitParam(t *testing.T) {
+	tests := []struct {
+		name, query string
+		want        int
+		wantErr     string
+	}{
+		{"absent takes the default", "", 50, ""},
+		{"in range", "limit=500", 500, ""},
+		{"zero", "limit=0", 0, `limit "0": a number from 1 to 500`},
+		{"over the most", "limit=501", 0, `limit "501": a number from 1 to 500`},
+		{"not a number", "limit=x", 0, `limit "x": a number from 1 to 500`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tt.query)
+			require.NoError(t, err)
+			got, err := limitParam(q, 50, 500)
+			if tt.wantErr != "" {
+				he := asHTTPError(err)
+				require.Equal(t, http.StatusBadRequest, he.Code)
+				require.Equal(t, tt.wantErr, he.Msg)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
@@ -121,11 +120,9 @@ func (a *API) assetInventoryHistory(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	q := r.URL.Query()
-	limit := 50
-	if l := q.Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 500 {
-			return badRequest("limit %q: a number from 1 to 500", l)
-		}
+	limit, err := limitParam(q, 50, 500)
+	if err != nil {
+		return err
 	}
 	var before time.Time
 	if b := q.Get("before"); b != "" {

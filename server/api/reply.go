@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -39,4 +41,18 @@ func timePtr(t time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// limitParam reads the query parameter "limit": def when absent, else a
+// whole number from 1 to most.
+func limitParam(q url.Values, def, most int) (int, error) {
+	l := q.Get("limit")
+	if l == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > most {
+		return 0, badRequest("limit %q: a number from 1 to %d", l, most)
+	}
+	return n, nil
 }

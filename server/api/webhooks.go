@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/kpilot/kpilot/server/sharing"
@@ -96,13 +95,9 @@ func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit := 50
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 500 {
-			return badRequest("limit: 1 to 500")
-		}
-		limit = n
+	limit, err := limitParam(r.URL.Query(), 50, 500)
+	if err != nil {
+		return err
 	}
 	ds, err := a.sharing.Deliveries(ctx, h, limit)
 	return reply(w, http.StatusOK, map[string]any{"deliveries": each(ds, toDeliveryJSON)}, err)
