@@ -26,6 +26,7 @@ import (
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/clientaddr"
 	"github.com/kpilot/kpilot/server/housekeeping"
+	"github.com/kpilot/kpilot/server/ingest"
 	"github.com/kpilot/kpilot/server/lease"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
@@ -92,17 +93,19 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_server_build_info", Help: "Build of the running server.",
 			ConstLabels: prometheus.Labels{"version": buildinfo.Version}}, func() float64 { return 1 }))
 	limits := api.Limits{
-		IngestMaxBytes:             cfg.Limits.IngestMaxBytes,
-		IngestMaxDecompressedBytes: cfg.Limits.IngestMaxDecompressedBytes,
-		IngestConcurrency:          cfg.Limits.IngestConcurrency,
-		IngestQueueWait:            cfg.Limits.IngestQueueWait.D(),
-		InfluxRetries:              retries(cfg.InfluxDB.WriteRetries),
-		SessionTTL:                 cfg.Sessions.TTL.D(),
-		EnrollmentTokenTTL:         cfg.Sessions.EnrollmentTokenTTL.D(),
-		InvitationTTL:              cfg.Sessions.InvitationTTL.D(),
-		PasswordResetTTL:           cfg.Sessions.PasswordResetTTL.D(),
-		KeyGuesses:                 cfg.Limits.KeyGuesses,
-		LoginFailures:              cfg.Limits.LoginFailures,
+		Ingest: ingest.Limits{
+			MaxBytes:             cfg.Limits.IngestMaxBytes,
+			MaxDecompressedBytes: cfg.Limits.IngestMaxDecompressedBytes,
+			Concurrency:          cfg.Limits.IngestConcurrency,
+			QueueWait:            cfg.Limits.IngestQueueWait.D(),
+			InfluxRetries:        retries(cfg.InfluxDB.WriteRetries),
+		},
+		SessionTTL:         cfg.Sessions.TTL.D(),
+		EnrollmentTokenTTL: cfg.Sessions.EnrollmentTokenTTL.D(),
+		InvitationTTL:      cfg.Sessions.InvitationTTL.D(),
+		PasswordResetTTL:   cfg.Sessions.PasswordResetTTL.D(),
+		KeyGuesses:         cfg.Limits.KeyGuesses,
+		LoginFailures:      cfg.Limits.LoginFailures,
 	}
 	sender, err := newMailer(cfg, log)
 	if err != nil {
@@ -153,7 +156,7 @@ func newCheckups(cfg *Config, st store.Store, influx *tsdb.Influx, log *slog.Log
 	return checkup.NewRunner(st, influx, defaults, log.With("part", "checkups"), reg, opts...), nil
 }
 
-// retries maps influxdb.write_retries to api.Limits, where 0 means the
+// retries maps influxdb.write_retries to ingest.Limits, where 0 means the
 // default and a negative number none.
 func retries(n int) int {
 	if n == 0 {

@@ -49,6 +49,7 @@ import (
 
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/lineproto"
 	"github.com/kpilot/kpilot/internal/wire"
 )
 
@@ -257,6 +258,7 @@ func makeBatches(o options, start time.Time) ([][]byte, [][]byte) {
 		tenant[i] = ids{uuid.NewString(), org, ou}
 	}
 	var batches, direct [][]byte
+	var line []byte
 	perAsset := max(o.batch/o.assets, 1)
 	for n := 0; n < o.points; n += o.batch {
 		var samples []kpi.Sample
@@ -270,8 +272,14 @@ func makeBatches(o options, start time.Time) ([][]byte, [][]byte) {
 				Fields: map[string]any{"in_bps": float64(i) * 31.5, "out_bps": float64(i) * 17.25, "in_errors_rate": 0.0, "oper_status": int64(1), "admin_up": true},
 				Time:   at}
 			samples = append(samples, s)
-			fmt.Fprintf(&lines, "interface,asset_id=%s,ifindex=%d,ifname=GigabitEthernet1/0/%d,org_id=%s,ou_id=%s admin_up=true,in_bps=%g,in_errors_rate=0,oper_status=1i,out_bps=%g %d\n",
-				tenant[a].asset, port, port, tenant[a].org, tenant[a].ou, float64(i)*31.5, float64(i)*17.25, at.UnixNano())
+			// The line the server writes for s: its tags and the tenant's, in key order.
+			tags := []lineproto.Tag{{Key: "asset_id", Value: tenant[a].asset}, {Key: "ifindex", Value: s.Tags["ifindex"]},
+				{Key: "ifname", Value: s.Tags["ifname"]}, {Key: "org_id", Value: tenant[a].org}, {Key: "ou_id", Value: tenant[a].ou}}
+			fields := []lineproto.Field{{Key: "admin_up", Kind: lineproto.Bool, N: 1}, {Key: "in_bps", Kind: lineproto.Float, F: float64(i) * 31.5},
+				{Key: "in_errors_rate", Kind: lineproto.Float}, {Key: "oper_status", Kind: lineproto.Int, N: 1},
+				{Key: "out_bps", Kind: lineproto.Float, F: float64(i) * 17.25}}
+			line = lineproto.AppendLine(line[:0], "interface", tags, fields, at.UnixNano())
+			lines.Write(line)
 		}
 		b, err := wire.NewBatch(samples, nil)
 		if err != nil {

@@ -6,7 +6,8 @@ package kpi
 import (
 	"fmt"
 	"time"
-	"unicode/utf8"
+
+	"github.com/kpilot/kpilot/internal/lineproto"
 )
 
 // Sample is one reading of an asset at one time. Measurement, tag keys and
@@ -53,19 +54,8 @@ func ValidName[T string | []byte](s T) bool {
 // no control characters, valid UTF-8 and no trailing backslash (which
 // would escape the separator after it). The server refuses the rest.
 func ValidTagValue(v string) bool {
-	if len(v) > 0 && v[len(v)-1] == '\\' {
-		return false
-	}
-	ascii := true
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c < 0x20 || c == 0x7f:
-			return false
-		case c >= 0x80:
-			ascii = false
-		}
-	}
-	return ascii || utf8.ValidString(v)
+	ok, _ := lineproto.CheckTagValue(v)
+	return ok
 }
 
 // nameByte marks the bytes a name may have after its first: [a-z0-9_].

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -14,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/lineproto"
 )
 
 // NewBatch encodes samples and inventories into a batch with a fresh ID.
@@ -46,8 +45,8 @@ const bytesPerSample = 160
 
 // Encoder writes samples as line protocol as they come, checked as
 // kpi.Sample.Validate checks them: exactly as influxdata/line-protocol/v2's
-// Encoder writes them (FuzzAppendSampleMatchesEncoder holds the two to
-// that), with tags (the asset's under AssetTag) and fields in key order,
+// Encoder writes them (lineproto's FuzzEncoderMatchesLibrary holds the
+// two to that), with tags (the asset's under AssetTag) and fields in key order,
 // empty tag values left out, and a nanosecond timestamp. A refused sample
 // leaves nothing behind. The zero Encoder is ready; it is not safe for
 // concurrent use.
@@ -102,30 +101,9 @@ func (e *Encoder) Take() ([]byte, int) {
 // scratch holds the pairs a line is written from, sorted by key, reused
 // so that encoding does not allocate per sample.
 type scratch struct {
-	tags   []tagPair
-	fields []fieldPair
+	tags   []lineproto.Tag
+	fields []lineproto.Field
 }
-
-type tagPair struct{ k, v string }
-
-// fieldPair is one field, unboxed.
-type fieldPair struct {
-	k    string
-	kind fieldKind
-	f    float64
-	n    uint64 // int64 bits, uint64, bool as 0 or 1
-	s    string
-}
-
-type fieldKind uint8
-
-const (
-	kindFloat fieldKind = iota
-	kindInt
-	kindUint
-	kindBool
-	kindString
-)
 
 // Timestamps line protocol can carry: nanoseconds in an int64.
 var (
@@ -161,7 +139,7 @@ func appendSample(dst []byte, s kpi.Sample, sc *scratch) ([]byte, error) {
 	if err := checkHead(s.Asset, s.Measurement, len(s.Fields), s.Time, s.Validate); err != nil {
 		return dst, err
 	}
-	tags := append(sc.tags[:0], tagPair{AssetTag, s.Asset})
+	tags := append(sc.tags[:0], lineproto.Tag{Key: AssetTag, Value: s.Asset})
 	for k, v := range s.Tags {
 		if k == AssetTag {
 			return dst, reservedTag(s.Measurement, s.Asset)
@@ -169,41 +147,42 @@ func appendSample(dst []byte, s kpi.Sample, sc *scratch) ([]byte, error) {
 		if !kpi.ValidName(k) || !kpi.ValidTagValue(v) {
 			return dst, s.Validate()
 		}
-		tags = append(tags, tagPair{k, v})
+		tags = append(tags, lineproto.Tag{Key: k, Value: v})
 	}
 	fields := sc.fields[:0]
 	for k, v := range s.Fields {
 		if !kpi.ValidName(k) {
 			return dst, s.Validate()
 		}
-		f := fieldPair{k: k}
+		f := lineproto.Field{Key: k}
 		switch x := v.(type) {
 		case float64:
 			if err := badFloat(s.Measurement, s.Asset, k, x); err != nil {
 				return dst, err
 			}
-			f.f = x
+			f.Kind, f.F = lineproto.Float, x
 		case int64:
-			f.kind, f.n = kindInt, uint64(x)
+			f.Kind, f.N = lineproto.Int, uint64(x)
 		case uint64:
-			f.kind, f.n = kindUint, x
+			f.Kind, f.N = lineproto.Uint, x
 		case bool:
-			f.kind = kindBool
+			f.Kind = lineproto.Bool
 			if x {
-				f.n = 1
+				f.N = 1
 			}
 		case string:
 			if !utf8.ValidString(x) {
 				return dst, fmt.Errorf("sample %s of asset %s: field %s: value %q is not valid UTF-8", s.Measurement, s.Asset, k, x)
 			}
-			f.kind, f.s = kindString, x
+			f.Kind, f.S = lineproto.String, x
 		default:
 			return dst, s.Validate()
 		}
 		fields = append(fields, f)
 	}
 	sc.tags, sc.fields = tags, fields
-	return appendLine(dst, s.Measurement, tags, fields, s.Time), nil
+	lineproto.SortPairs(tags, fields)
+	return lineproto.AppendLine(dst, s.Measurement, tags, fields, s.Time.UnixNano()), nil
 }
 
 // appendRow is appendSample for a Row. A key given twice is refused.
@@ -212,7 +191,7 @@ func appendRow(dst []byte, r *kpi.Row, sc *scratch) ([]byte, error) {
 	if err := checkHead(r.Asset, r.Measurement, len(r.Fields), r.Time, validate); err != nil {
 		return dst, err
 	}
-	tags := append(sc.tags[:0], tagPair{AssetTag, r.Asset})
+	tags := append(sc.tags[:0], lineproto.Tag{Key: AssetTag, Value: r.Asset})
 	for _, t := range r.Tags {
 		if t.Key == AssetTag {
 			return dst, reservedTag(r.Measurement, r.Asset)
@@ -220,110 +199,32 @@ func appendRow(dst []byte, r *kpi.Row, sc *scratch) ([]byte, error) {
 		if !kpi.ValidName(t.Key) || !kpi.ValidTagValue(t.Value) {
 			return dst, validate()
 		}
-		tags = append(tags, tagPair{t.Key, t.Value})
+		tags = append(tags, lineproto.Tag{Key: t.Key, Value: t.Value})
 	}
 	fields := sc.fields[:0]
 	for _, x := range r.Fields {
 		if !kpi.ValidName(x.Key) {
 			return dst, validate()
 		}
-		f := fieldPair{k: x.Key, f: x.Float}
+		f := lineproto.Field{Key: x.Key, Kind: lineproto.Float, F: x.Float}
 		if x.IsInt {
-			f.kind, f.n = kindInt, uint64(x.Int)
+			f.Kind, f.N = lineproto.Int, uint64(x.Int)
 		} else if err := badFloat(r.Measurement, r.Asset, x.Key, x.Float); err != nil {
 			return dst, err
 		}
 		fields = append(fields, f)
 	}
 	sc.tags, sc.fields = tags, fields
-	sortPairs(tags, fields)
+	lineproto.SortPairs(tags, fields)
 	for i := 1; i < len(tags); i++ {
-		if tags[i].k == tags[i-1].k {
-			return dst, fmt.Errorf("sample %s of asset %s: tag %s given twice", r.Measurement, r.Asset, tags[i].k)
+		if tags[i].Key == tags[i-1].Key {
+			return dst, fmt.Errorf("sample %s of asset %s: tag %s given twice", r.Measurement, r.Asset, tags[i].Key)
 		}
 	}
 	for i := 1; i < len(fields); i++ {
-		if fields[i].k == fields[i-1].k {
-			return dst, fmt.Errorf("sample %s of asset %s: field %s given twice", r.Measurement, r.Asset, fields[i].k)
+		if fields[i].Key == fields[i-1].Key {
+			return dst, fmt.Errorf("sample %s of asset %s: field %s given twice", r.Measurement, r.Asset, fields[i].Key)
 		}
 	}
-	return writeLine(dst, r.Measurement, tags, fields, r.Time), nil
-}
-
-func sortPairs(tags []tagPair, fields []fieldPair) {
-	if len(tags) > 1 {
-		slices.SortFunc(tags, func(a, b tagPair) int { return strings.Compare(a.k, b.k) })
-	}
-	if len(fields) > 1 {
-		slices.SortFunc(fields, func(a, b fieldPair) int { return strings.Compare(a.k, b.k) })
-	}
-}
-
-// appendLine sorts the pairs and writes the line.
-func appendLine(dst []byte, measurement string, tags []tagPair, fields []fieldPair, at time.Time) []byte {
-	sortPairs(tags, fields)
-	return writeLine(dst, measurement, tags, fields, at)
-}
-
-// writeLine writes a line of sorted, checked pairs. Names are valid
-// names, which need no escaping.
-func writeLine(dst []byte, measurement string, tags []tagPair, fields []fieldPair, at time.Time) []byte {
-	dst = append(dst, measurement...)
-	for _, t := range tags {
-		if t.v == "" {
-			continue // line protocol has no empty tag values
-		}
-		dst = append(dst, ',')
-		dst = append(dst, t.k...)
-		dst = append(dst, '=')
-		dst = appendEscaped(dst, t.v, &tagEscapes)
-	}
-	sep := byte(' ')
-	for _, f := range fields {
-		dst = append(dst, sep)
-		dst = append(dst, f.k...)
-		dst = append(dst, '=')
-		switch f.kind {
-		case kindFloat:
-			dst = strconv.AppendFloat(dst, f.f, 'g', -1, 64)
-		case kindInt:
-			dst = append(strconv.AppendInt(dst, int64(f.n), 10), 'i')
-		case kindUint:
-			dst = append(strconv.AppendUint(dst, f.n, 10), 'u')
-		case kindBool:
-			dst = strconv.AppendBool(dst, f.n == 1)
-		case kindString:
-			dst = append(appendEscaped(append(dst, '"'), f.s, &stringEscapes), '"')
-		}
-		sep = ','
-	}
-	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, at.UnixNano(), 10)
-	return append(dst, '\n')
-}
-
-// Escape tables: the character written after a backslash for each byte
-// that needs one, 0 for the others. Tag values escape the separators;
-// string field values the quote, the backslash and three controls.
-var (
-	tagEscapes    = escapes(map[byte]byte{',': ',', '=': '=', ' ': ' '})
-	stringEscapes = escapes(map[byte]byte{'"': '"', '\\': '\\', '\n': 'n', '\r': 'r', '\t': 't'})
-)
-
-func escapes(m map[byte]byte) (t [256]byte) {
-	for c, e := range m {
-		t[c] = e
-	}
-	return t
-}
-
-func appendEscaped(dst []byte, s string, table *[256]byte) []byte {
-	from := 0
-	for i := 0; i < len(s); i++ {
-		if e := table[s[i]]; e != 0 {
-			dst = append(append(append(dst, s[from:i]...), '\\'), e)
-			from = i + 1
-		}
-	}
-	return append(dst, s[from:]...)
+	return lineproto.AppendLine(dst, r.Measurement, tags, fields, r.Time.UnixNano()), nil
 }

@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
 
 	"github.com/stretchr/testify/require"
 
@@ -203,76 +199,6 @@ func TestBadSampleLeavesTheRestOfTheBatch(t *testing.T) {
 	require.ErrorContains(t, err, "ifalias")
 	require.ErrorContains(t, err, "field load")
 	require.Equal(t, "interface,asset=sw1,ifname=Gi\\ 1/0/1 in_bps=1.5 1700000000000000000\n", b.Samples)
-}
-
-// referenceLine is a sample's line as influxdata/line-protocol/v2's
-// Encoder writes it after kpi.Sample.Validate: what NewBatch wrote before
-// appendSample, and what appendSample must still write.
-func referenceLine(s kpi.Sample) (string, bool) {
-	if s.Validate() != nil {
-		return "", false
-	}
-	if _, reserved := s.Tags[AssetTag]; reserved {
-		return "", false
-	}
-	var enc lp.Encoder
-	enc.SetPrecision(lp.Nanosecond)
-	tags := slices.Sorted(maps.Keys(s.Tags))
-	tags = append(tags, AssetTag)
-	slices.Sort(tags)
-	fields := slices.Sorted(maps.Keys(s.Fields))
-	values := make([]lp.Value, len(fields))
-	for i, k := range fields {
-		v, ok := lp.NewValue(s.Fields[k])
-		if !ok {
-			return "", false
-		}
-		values[i] = v
-	}
-	enc.StartLine(s.Measurement)
-	for _, k := range tags {
-		v := s.Tags[k]
-		if k == AssetTag {
-			v = s.Asset
-		}
-		if v != "" {
-			enc.AddTag(k, v)
-		}
-	}
-	for i, k := range fields {
-		enc.AddField(k, values[i])
-	}
-	enc.EndLine(s.Time)
-	if enc.Err() != nil {
-		return "", false
-	}
-	return string(enc.Bytes()), true
-}
-
-// The hand-written encoder writes what the library's writes, and refuses
-// what the library and Validate refuse.
-func FuzzAppendSampleMatchesEncoder(f *testing.F) {
-	f.Add("sw 1", "interface", "ifname", `eth0,"x"=y`, "descr", "a\nb\t\"\\\r", 1.5, int64(-3), uint64(7), true, int64(1700000000123456789))
-	f.Add("sw1", "cpu", "asset", "x", "load", "", math.Inf(1), int64(0), uint64(0), false, int64(-1))
-	f.Add("a\\", "m", "Tag", "", "f", "\xff", 1e300, int64(math.MinInt64), uint64(math.MaxUint64), true, int64(0))
-	f.Fuzz(func(t *testing.T, asset, m, tk, tv, fk, fs string, ff float64, fi int64, fu uint64, fb bool, ns int64) {
-		s := kpi.Sample{Asset: asset, Measurement: m, Tags: map[string]string{tk: tv, "z_" + tk: tv + "2"},
-			Fields: map[string]any{fk: fs, "f": ff, "i": fi, "u": fu, "b": fb}, Time: time.Unix(0, ns)}
-		got, err := appendSample([]byte("before\n"), s, &scratch{})
-		want, ok := referenceLine(s)
-		if ok != (err == nil) {
-			t.Fatalf("appendSample error %v, library encoder ok %v (%q)", err, ok, want)
-		}
-		if !ok {
-			if string(got) != "before\n" {
-				t.Fatalf("a refused sample left %q behind", got)
-			}
-			return
-		}
-		if string(got) != "before\n"+want {
-			t.Fatalf("appendSample wrote\n%q\nthe library encoder\n%q", got, want)
-		}
-	})
 }
 
 func BenchmarkNewBatch(b *testing.B) {

@@ -103,11 +103,3 @@ func assetStatus(as store.Asset, now time.Time) string {
 		return "down"
 	}
 }
-
-// truncate cuts s to at most n bytes.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}

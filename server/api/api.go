@@ -9,18 +9,16 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kpilot/kpilot/internal/wire"
 	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/checkup"
+	"github.com/kpilot/kpilot/server/ingest"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
@@ -42,16 +40,8 @@ type TSDB interface {
 // Limits bound what one request may cost the server and how long its
 // secrets live. Zero values take the defaults of DefaultLimits.
 type Limits struct {
-	IngestMaxBytes             int64 // compressed request body
-	IngestMaxDecompressedBytes int64 // after gunzip; a gzip bomb stops here
-	// IngestConcurrency batches are decoded and written at once; others
-	// wait up to IngestQueueWait, then get 429. Memory for ingest stays
-	// below about IngestConcurrency × 3 × IngestMaxDecompressedBytes.
-	IngestConcurrency int
-	IngestQueueWait   time.Duration
-	// InfluxRetries is how often a failed InfluxDB write is retried within
-	// the request (with backoff) before the agent is told to retry later.
-	InfluxRetries      int
+	// Ingest bounds agent batches; a busy server answers 429.
+	Ingest             ingest.Limits
 	SessionTTL         time.Duration
 	EnrollmentTokenTTL time.Duration
 	InvitationTTL      time.Duration
@@ -66,8 +56,7 @@ type Limits struct {
 
 // DefaultLimits returns the limits used where a field is zero.
 func DefaultLimits() Limits {
-	return Limits{IngestMaxBytes: 8 << 20, IngestMaxDecompressedBytes: 64 << 20,
-		IngestConcurrency: max(4, 2*runtime.GOMAXPROCS(0)), IngestQueueWait: 2 * time.Second, InfluxRetries: 2,
+	return Limits{Ingest: ingest.DefaultLimits(),
 		SessionTTL:         12 * time.Hour,
 		EnrollmentTokenTTL: time.Hour, InvitationTTL: 7 * 24 * time.Hour, PasswordResetTTL: time.Hour,
 		KeyGuesses: 10, LoginFailures: 10}
@@ -84,21 +73,6 @@ func (l Limits) withDefaults() Limits {
 	fill(&l.EnrollmentTokenTTL, d.EnrollmentTokenTTL)
 	fill(&l.InvitationTTL, d.InvitationTTL)
 	fill(&l.PasswordResetTTL, d.PasswordResetTTL)
-	if l.IngestMaxBytes == 0 {
-		l.IngestMaxBytes = d.IngestMaxBytes
-	}
-	if l.IngestMaxDecompressedBytes == 0 {
-		l.IngestMaxDecompressedBytes = d.IngestMaxDecompressedBytes
-	}
-	if l.IngestConcurrency == 0 {
-		l.IngestConcurrency = d.IngestConcurrency
-	}
-	fill(&l.IngestQueueWait, d.IngestQueueWait)
-	if l.InfluxRetries == 0 {
-		l.InfluxRetries = d.InfluxRetries
-	} else if l.InfluxRetries < 0 {
-		l.InfluxRetries = 0
-	}
 	if l.KeyGuesses == 0 {
 		l.KeyGuesses = d.KeyGuesses
 	}
@@ -138,21 +112,14 @@ type API struct {
 	accounts *account.Service
 	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
 
-	ingestSlots chan struct{} // IngestConcurrency tokens
-	assets      assetCache    // agent key → asset, briefly
-	// lineBufs holds the re-encoded lines' buffers between batches, so a
-	// steady stream of batches does not allocate and clear a megabyte each.
-	lineBufs sync.Pool // *[]byte
-	decoders sync.Pool // *wire.Decoder
+	ingester *ingest.Ingester
 }
 
 // New returns the API. reg receives the request and ingest metrics.
 func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *API {
 	a := &API{store: s, tsdb: ts, log: log, limits: limits.withDefaults(), m: newMetrics(reg), now: time.Now}
 	a.vis = visibility.NewLoader(s)
-	a.ingestSlots = make(chan struct{}, a.limits.IngestConcurrency)
-	a.lineBufs.New = func() any { return new([]byte) }
-	a.decoders.New = func() any { return new(wire.Decoder) }
+	a.ingester = ingest.New(s, ts, a.limits.Ingest, log, reg) // defaults filled in by ingest
 	for _, o := range opts {
 		o(a)
 	}

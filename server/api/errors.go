@@ -40,6 +40,13 @@ func badRequest(format string, args ...any) *HTTPError {
 	return &HTTPError{Code: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...)}
 }
 
+// unavailable is a 503 for a dependency (what) that failed: the client
+// is told to retry later, the cause goes to the log.
+func unavailable(what string, err error) *HTTPError {
+	return &HTTPError{Code: http.StatusServiceUnavailable, Msg: what + " is unavailable; retry later",
+		Err: err, RetryAfter: 10 * time.Second}
+}
+
 var errNotFound = &HTTPError{Code: http.StatusNotFound, Msg: "not found"}
 
 // handlerFunc is an HTTP handler that returns its failure.
@@ -130,19 +137,13 @@ type statusWriter struct {
 
 func (s *statusWriter) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
 
+// apiMetrics are the request metrics; the ingest metrics are package
+// ingest's.
 type apiMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	ingest   *prometheus.CounterVec
-	samples  *prometheus.CounterVec
 	limited  *prometheus.CounterVec
 	mails    *prometheus.CounterVec
-
-	inFlight     prometheus.Gauge
-	batchBytes   *prometheus.HistogramVec
-	batchSamples prometheus.Histogram
-	influxWrite  prometheus.Histogram
-	influxErrors *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) apiMetrics {
@@ -154,12 +155,6 @@ func newMetrics(reg prometheus.Registerer) apiMetrics {
 			Name: "kpilot_server_http_request_duration_seconds", Help: "HTTP request latency by handler.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"handler"}),
-		ingest: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kpilot_server_ingest_batches_total", Help: "Agent batches by result: stored, duplicate, refused, too_large, busy, unavailable.",
-		}, []string{"result"}),
-		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kpilot_server_ingest_samples_total", Help: "Samples by result: stored or rejected.",
-		}, []string{"result"}),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kpilot_server_rate_limited_total", Help: "Requests refused by a rate limit (login, key guesses, partner ID checks, password resets).",
 		}, []string{"limit"}),
@@ -167,25 +162,6 @@ func newMetrics(reg prometheus.Registerer) apiMetrics {
 			Name: "kpilot_server_mails_total", Help: "Emails by kind and result (sent, failed).",
 		}, []string{"kind", "result"}),
 	}
-	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "kpilot_server_ingest_in_flight", Help: "Agent batches being decoded and written now.",
-	})
-	m.batchBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "kpilot_server_ingest_batch_bytes", Help: "Size of agent batches: compressed request body, and samples text after decompression.",
-		Buckets: prometheus.ExponentialBuckets(1024, 4, 9),
-	}, []string{"form"})
-	m.batchSamples = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "kpilot_server_ingest_batch_samples", Help: "Samples per agent batch.",
-		Buckets: prometheus.ExponentialBuckets(1, 4, 9),
-	})
-	m.influxWrite = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "kpilot_server_influxdb_write_duration_seconds", Help: "Latency of InfluxDB writes (each attempt).",
-		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-	})
-	m.influxErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "kpilot_server_influxdb_write_errors_total", Help: "Failed InfluxDB writes by kind: unavailable (retried) or partial (points refused).",
-	}, []string{"kind"})
-	reg.MustRegister(m.requests, m.duration, m.ingest, m.samples, m.limited, m.mails,
-		m.inFlight, m.batchBytes, m.batchSamples, m.influxWrite, m.influxErrors)
+	reg.MustRegister(m.requests, m.duration, m.limited, m.mails)
 	return m
 }

@@ -18,13 +18,12 @@ import (
 
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/wire"
-	"github.com/kpilot/kpilot/server/auth"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
 
-// benchLines returns n lines of the kind an agent sends: the interface
+// benchLines (as package ingest's) returns n lines of the kind an agent sends: the interface
 // rates of switches, three tags and five fields each, the lines of one
 // asset together (as one poll's samples are).
 func benchLines(n, assets int, at time.Time) []byte {
@@ -54,56 +53,10 @@ func benchStore(tb testing.TB) (*slog.Logger, *sqlstore.DB, store.Organization) 
 	return log, st, o
 }
 
-// agentAPI returns an API without InfluxDB and an agent enrolled into the
-// root OU of its organization: enough to re-encode batches.
-func agentAPI(tb testing.TB) (*API, store.Agent) {
-	tb.Helper()
-	log, st, o := benchStore(tb)
-	tok, hash := auth.NewToken(auth.PrefixEnrollment)
-	now := time.Now()
-	if err := st.CreateEnrollmentToken(tb.Context(), store.EnrollmentToken{TokenHash: hash, OrgID: o.ID, OUID: o.RootOU,
-		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		tb.Fatal(err)
-	}
-	ag := store.Agent{Name: "test", TokenHash: "x"}
-	if err := st.EnrollAgent(tb.Context(), auth.Hash(tok), now, &ag); err != nil {
-		tb.Fatal(err)
-	}
-	return New(st, nil, Limits{}, log, prometheus.NewRegistry()), ag
-}
-
-// BenchmarkReencode measures the server's own parse, check and enrich path
-// for one agent batch of 5,000 lines over 50 assets (asset lookups hit the
-// per-batch cache after the first line of each asset, as in production).
-// Run on one core:
-//
-//	go test -run '^$' -bench Reencode -benchmem -cpu 1 ./server/api
-func BenchmarkReencode(b *testing.B) {
-	a, ag := agentAPI(b)
-	now := time.Now()
-	const lines = 5000
-	samples := benchLines(lines, 50, now.Add(-time.Minute))
-	warm := &assetResolver{a: a, agent: ag, cache: map[string]assetResult{}}
-	var x reencoder
-	if _, n, rej, err := x.reencode(b.Context(), now, warm, samples, nil); err != nil || n != lines {
-		b.Fatalf("warm-up: %d accepted, rejections %v, err %v", n, rej, err)
-	}
-	b.SetBytes(int64(len(samples)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		// A fresh resolver per batch, as in ingest, but with the assets
-		// already in the store.
-		res := &assetResolver{a: a, agent: ag, cache: map[string]assetResult{}}
-		if _, n, _, err := x.reencode(b.Context(), now, res, samples, x.out); err != nil || n != lines {
-			b.Fatalf("%d accepted, err %v", n, err)
-		}
-	}
-	b.ReportMetric(float64(b.N*lines)/b.Elapsed().Seconds(), "points/s")
-}
-
 // BenchmarkIngestHandler runs whole agent batches through the ingest
-// handler into a real influxd (started by the benchmark), for profiling:
+// handler (headers, package ingest, the answer) into a real influxd
+// (started by the benchmark); package ingest's BenchmarkIngest is the
+// same without HTTP:
 //
 //	go test -run '^$' -bench IngestHandler -cpuprofile cpu.out ./server/api
 func BenchmarkIngestHandler(b *testing.B) {

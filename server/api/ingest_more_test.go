@@ -227,7 +227,7 @@ func TestIngestBackpressure(t *testing.T) {
 
 	t.Run("InfluxDB hanging: later batches get 429 instead of piling up", func(t *testing.T) {
 		slow := newEnvWith(t, influx, influx.URL, func(l *api.Limits) {
-			l.IngestConcurrency, l.IngestQueueWait, l.InfluxRetries = 1, 100*time.Millisecond, -1
+			l.Ingest.Concurrency, l.Ingest.QueueWait, l.Ingest.InfluxRetries = 1, 100*time.Millisecond, -1
 		})
 		require.NoError(t, influx.Signal(syscall.SIGSTOP))
 		stopped := true
@@ -267,7 +267,7 @@ func TestGzipBombIsRefusedWithoutMemoryGrowth(t *testing.T) {
 	bomb := buf.Bytes()
 	require.Less(t, len(bomb), 1<<20)
 
-	bigEnv := newEnvWith(t, nil, "http://127.0.0.1:1", func(l *api.Limits) { l.IngestMaxBytes = 2 << 20 })
+	bigEnv := newEnvWith(t, nil, "http://127.0.0.1:1", func(l *api.Limits) { l.Ingest.MaxBytes = 2 << 20 })
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

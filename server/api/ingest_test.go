@@ -26,6 +26,7 @@ import (
 	"github.com/kpilot/kpilot/internal/wire"
 	"github.com/kpilot/kpilot/server/api"
 	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/ingest"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -45,7 +46,7 @@ type env struct {
 }
 
 func limits() api.Limits {
-	return api.Limits{IngestMaxBytes: 64 << 10, IngestMaxDecompressedBytes: 256 << 10,
+	return api.Limits{Ingest: ingest.Limits{MaxBytes: 64 << 10, MaxDecompressedBytes: 256 << 10},
 		SessionTTL: time.Hour, EnrollmentTokenTTL: time.Hour}
 }
 
@@ -233,7 +234,7 @@ func TestIngest(t *testing.T) {
 		noise := make([]byte, 128<<10)
 		_, _ = rand.Read(noise)
 		body := gz(t, `{"version":1,"id":"`+uuid.NewString()+`","samples":"`+base64.StdEncoding.EncodeToString(noise)+`"}`)
-		require.Greater(t, len(body), int(limits().IngestMaxBytes))
+		require.Greater(t, len(body), int(limits().Ingest.MaxBytes))
 		r = e.post(e.cred, body)
 		require.Equal(t, http.StatusRequestEntityTooLarge, r.code)
 		require.Equal(t, 0, e.count("big", ""))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/server/audit"
+	"github.com/kpilot/kpilot/server/ingest"
 	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -14,7 +15,7 @@ import (
 // newSharing builds the sharing rules on the API's store, audit trail,
 // mail and webhook dispatcher.
 func (a *API) newSharing() *sharing.Service {
-	o := sharing.Options{Categories: categories, CheckURL: a.webhooks.CheckURL, Visibility: a.vis, Now: func() time.Time { return a.now() }}
+	o := sharing.Options{Categories: ingest.Categories(), CheckURL: a.webhooks.CheckURL, Visibility: a.vis, Now: func() time.Time { return a.now() }}
 	if a.mail != nil {
 		o.Mail = a.mailer // counted by kind, as every mail
 	}

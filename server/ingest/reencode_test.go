@@ -1,4 +1,4 @@
-package api
+package ingest
 
 import (
 	"fmt"
@@ -13,11 +13,11 @@ import (
 
 // reencodeBoth re-encodes samples on the fast path (with the library as
 // its fallback) and on the library alone, and returns both results.
-func reencodeBoth(t testing.TB, a *API, ag store.Agent, now time.Time, samples string) (fast, lib reencoded) {
+func reencodeBoth(t testing.TB, in *Ingester, ag store.Agent, now time.Time, samples string) (fast, lib reencoded) {
 	t.Helper()
 	run := func(libraryOnly bool) reencoded {
 		x := reencoder{libraryOnly: libraryOnly}
-		res := &assetResolver{a: a, agent: ag, cache: map[string]assetResult{}}
+		res := &assetResolver{in: in, agent: ag, cache: map[string]assetResult{}}
 		out, n, rejects, err := x.reencode(t.Context(), now, res, []byte(samples), nil)
 		if err != nil {
 			t.Fatalf("store failure: %v", err)
@@ -36,7 +36,7 @@ type reencoded struct {
 }
 
 func TestReencodeFastPathMatchesLibrary(t *testing.T) {
-	a, ag := agentAPI(t)
+	in, ag := agentIngester(t)
 	now := time.Now()
 	at := now.Add(-time.Minute).UnixNano()
 	canonical := fmt.Sprintf(`interface,asset=sw1,ifindex=1,ifname=Gi1/0/1 admin_up=true,in_bps=31.5,in_errors_rate=0,oper_status=1i,out_bps=1.725e+21 %[1]d
@@ -83,7 +83,7 @@ storage,asset=nas1 used_percent=-0.5,free=.5,big=9223372036854775807i,neg=-92233
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			fast, lib := reencodeBoth(t, a, ag, now, c.samples)
+			fast, lib := reencodeBoth(t, in, ag, now, c.samples)
 			require.Equal(t, lib.out, fast.out, "re-encoded lines")
 			require.Equal(t, lib.rejects, fast.rejects, "rejections")
 			require.Equal(t, lib.polls, fast.polls, "polls")
@@ -113,10 +113,10 @@ func FuzzReencodeFastPath(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	a, ag := agentAPI(f)
+	in, ag := agentIngester(f)
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, samples string) {
-		fast, lib := reencodeBoth(t, a, ag, now, samples)
+		fast, lib := reencodeBoth(t, in, ag, now, samples)
 		if fast.out != lib.out || fast.accepted != lib.accepted || fmt.Sprint(fast.rejects) != fmt.Sprint(lib.rejects) || fast.polls != lib.polls {
 			t.Fatalf("fast path differs from the library for %q:\nfast    %q %d %q %s\nlibrary %q %d %q %s",
 				samples, fast.out, fast.accepted, fast.rejects, fast.polls, lib.out, lib.accepted, lib.rejects, lib.polls)

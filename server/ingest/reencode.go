@@ -1,12 +1,10 @@
-package api
+package ingest
 
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -15,6 +13,7 @@ import (
 	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
 
 	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/internal/lineproto"
 	"github.com/kpilot/kpilot/internal/wire"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -37,7 +36,8 @@ const maxFuture = time.Hour
 // timestamps are copied as the decimal text that was checked rather than
 // parsed and formatted again, tokens are used where they lie instead of
 // being copied, and buffers are reused: the common path does not allocate
-// per point.
+// per point. The byte classes, scanners and appenders are package
+// lineproto's, which the agent's encoder writes with too.
 type reencoder struct {
 	out  []byte
 	tags []agentTag // the current line's, reused from line to line
@@ -210,7 +210,7 @@ func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetReso
 			asset = v
 			continue
 		}
-		ok, esc := checkTagValue(v)
+		ok, esc := lineproto.CheckTagValue(v)
 		if err := x.addTag(k, v, ok, esc); err != nil {
 			return err
 		}
@@ -223,17 +223,18 @@ func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetReso
 	sep := byte(' ')
 	poll, up := string(m) == "agent_poll", false
 	for {
-		k, kind, v, err := dec.NextFieldBytes()
+		k, lpKind, v, err := dec.NextFieldBytes()
 		if err != nil {
 			return err
 		}
 		if k == nil {
 			break
 		}
+		kind := lineproto.Kind(lpKind) // the same values (TestKindsAreTheLibrarys)
 		if out, err = appendField(out, sep, k, kind, v); err != nil {
 			return err
 		}
-		if poll && kind == lp.Bool && string(k) == "up" {
+		if poll && kind == lineproto.Bool && string(k) == "up" {
 			up = v[0] == 't' || v[0] == 'T'
 		}
 		sep = ','
@@ -249,7 +250,7 @@ func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetReso
 	if err != nil {
 		return err
 	}
-	out = appendTime(out, tb, ts)
+	out = lineproto.AppendTimestamp(out, tb, ts)
 	x.out = append(out, '\n')
 	if poll {
 		x.notePoll(as.ID, time.Unix(0, ts), up)
@@ -269,27 +270,27 @@ func (x *reencoder) line(ctx context.Context, dec *lp.Decoder, assets *assetReso
 // refuses it with its message. Whatever it takes, the library would take
 // and re-encode alike.
 func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetResolver) bool {
-	i := scan(line, 0, lpName)
+	i := lineproto.Scan(line, 0, lineproto.ClassName)
 	m := line[:i]
-	if !scannedName(m) || i == len(line) {
+	if !lineproto.ScannedName(m) || i == len(line) {
 		return false
 	}
 	x.tags = x.tags[:0]
 	var asset []byte
 	for line[i] == ',' {
 		k0 := i + 1
-		i = key(line, k0)
+		i = lineproto.Key(line, k0)
 		if i < 0 {
 			return false
 		}
 		k := line[k0:i]
 		v0 := i + 1
-		i = scan(line, v0, lpPlain)
+		i = lineproto.Scan(line, v0, lineproto.ClassPlain)
 		ok := true
 		if i < len(line) && line[i] >= 0x80 {
 			// Not ASCII: the rest of the value is scanned for both kinds and
 			// checked as UTF-8.
-			i = scan(line, i, lpPlain|lpHigh)
+			i = lineproto.Scan(line, i, lineproto.ClassPlain|lineproto.ClassHigh)
 			ok = utf8.Valid(line[v0:i])
 		}
 		if i == len(line) || i == v0 || (line[i] != ',' && line[i] != ' ') {
@@ -328,7 +329,7 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 		if n := len(keys); n < len(x.keys) && bytes.HasPrefix(line[k0:], x.keys[n]) &&
 			k0+len(x.keys[n]) < len(line) && line[k0+len(x.keys[n])] == '=' {
 			i = k0 + len(x.keys[n]) // the key of the last line, checked then
-		} else if i = key(line, k0); i < 0 {
+		} else if i = lineproto.Key(line, k0); i < 0 {
 			return false
 		}
 		k := line[k0:i]
@@ -337,7 +338,7 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 		if i == len(line) {
 			return false
 		}
-		var kind lp.ValueKind
+		var kind lineproto.Kind
 		var v []byte
 		canonical := true
 		c := line[i]
@@ -349,40 +350,40 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 			if i == len(line) || line[i] != '"' {
 				return false
 			}
-			kind, v = lp.String, line[v0:i]
+			kind, v = lineproto.String, line[v0:i]
 			i++
 			if !utf8.Valid(v) {
 				return false
 			}
-		case c == '-' || c == '.' || isDigit(c):
+		case c == '-' || c == '.' || lineproto.IsDigit(c):
 			// Most values: a number in plain form, scanned and checked in
 			// one go. Anything else (a 'u' suffix, a long exponent) is
 			// scanned and checked as below.
 			v0 := i
-			if j, k := plainNumber(line, i); k != 0 && j < len(line) && (line[j] == ',' || line[j] == ' ') {
+			if j, k := lineproto.PlainNumber(line, i); k != lineproto.Unknown && j < len(line) && (line[j] == ',' || line[j] == ' ') {
 				i, kind, v = j, k, line[v0:j]
-				if k == lp.Int {
+				if k == lineproto.Int {
 					v = v[:len(v)-1]
 				}
 				break
 			}
-			i = scan(line, v0, lpPlain)
+			i = lineproto.Scan(line, v0, lineproto.ClassPlain)
 			v = line[v0:i]
 			switch {
 			case v[len(v)-1] == 'i':
-				kind, v = lp.Int, v[:len(v)-1]
-				canonical = decimal(v, kind)
+				kind, v = lineproto.Int, v[:len(v)-1]
+				canonical = lineproto.Decimal(v, kind)
 			case v[len(v)-1] == 'u':
-				kind, v = lp.Uint, v[:len(v)-1]
+				kind, v = lineproto.Uint, v[:len(v)-1]
 				canonical = false // written as an integer
 			default:
-				kind = lp.Float
-				canonical = decimal(v, kind)
+				kind = lineproto.Float
+				canonical = lineproto.Decimal(v, kind)
 			}
 		case c == 't' || c == 'f' || c == 'T' || c == 'F':
 			v0 := i
-			i = scan(line, v0, lpPlain)
-			kind, v = lp.Bool, line[v0:i]
+			i = lineproto.Scan(line, v0, lineproto.ClassPlain)
+			kind, v = lineproto.Bool, line[v0:i]
 			canonical = string(v) == "true" || string(v) == "false"
 		default:
 			return false
@@ -391,16 +392,16 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 			return false
 		}
 		if !canonical {
-			// Checked and written anew by appendFieldValue, which refuses
+			// Checked and written anew by AppendFieldValue, which refuses
 			// what is invalid rather than merely not canonical.
 			out = append(out, line[from:k0]...)
 			out = append(append(out, k...), '=')
-			if out, err = appendFieldValue(out, kind, v); err != nil {
+			if out, err = lineproto.AppendFieldValue(out, kind, v); err != nil {
 				return false
 			}
 			from = i
 		}
-		if poll && kind == lp.Bool && string(k) == "up" {
+		if poll && kind == lineproto.Bool && string(k) == "up" {
 			up = c == 't' || c == 'T'
 		}
 		if line[i] == ' ' {
@@ -411,18 +412,18 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	out = append(out, line[from:i]...)
 	tb := line[i+1:]
 	var ts int64
-	if len(tb) == 19 && tb[0] != '0' && digits19(tb) && len(x.futureDigits) == 19 && string(tb) <= string(x.futureDigits) {
+	if len(tb) == 19 && tb[0] != '0' && lineproto.Digits19(tb) && len(x.futureDigits) == 19 && string(tb) <= string(x.futureDigits) {
 		// The common timestamp (2001 to 2286), in range and canonical:
 		// checked as text, parsed only when a poll needs its value.
 		if poll {
-			ts, _ = unixNanos(tb)
+			ts, _ = lineproto.UnixNanos(tb)
 		}
 		out = append(append(out, ' '), tb...)
 	} else {
 		if ts, err = x.checkTime(tb); err != nil {
 			return false
 		}
-		out = appendTime(out, tb, ts)
+		out = lineproto.AppendTimestamp(out, tb, ts)
 	}
 	x.out = append(out, '\n')
 	if poll {
@@ -432,105 +433,7 @@ func (x *reencoder) fastLine(ctx context.Context, line []byte, assets *assetReso
 	return true
 }
 
-// key returns the end of the name that starts line[k0:] and is followed
-// by '=', or -1.
-func key(line []byte, k0 int) int {
-	i := scan(line, k0, lpName)
-	if i == len(line) || line[i] != '=' || !scannedName(line[k0:i]) {
-		return -1
-	}
-	return i
-}
-
-// plainNumber scans line[i:] for a number that decimal takes without a
-// second look: [-]digits (at most 18) followed by 'i', which is an Int and
-// ends after the 'i'; or [-]digits[.digits][(e|E)[+|-]digits] with at
-// most 200 digits and a one- or two-digit exponent, a Float. It returns
-// the end and the kind, or kind 0 for anything else.
-func plainNumber(line []byte, i int) (int, lp.ValueKind) {
-	// One pass: [-]digits, then 'i' (an Int) or the rest of a Float.
-	j := i
-	if j < len(line) && line[j] == '-' {
-		j++
-	}
-	d0 := j
-	for j < len(line) && isDigit(line[j]) {
-		j++
-	}
-	n := j - d0
-	if j < len(line) && line[j] == 'i' {
-		if n == 0 || n > 18 {
-			return j, 0
-		}
-		return j + 1, lp.Int
-	}
-	end, n, e := scanFloatRest(line, j, n)
-	if n == 0 || n > 200 || e == 0 || e > 2 {
-		return end, 0
-	}
-	return end, lp.Float
-}
-
-// scanDecimal scans a number of the kind in plain decimal notation from
-// b[i:]: [-]digits for Int, digits for Uint, and for Float
-// [-]digits[.digits][(e|E)[+|-]digits]. It returns where the scan ended,
-// the number of digits before the exponent and the number in the
-// exponent (-1 without one); it stops at the first byte that does not fit.
-func scanDecimal(b []byte, i int, kind lp.ValueKind) (end, digits, exp int) {
-	if i < len(b) && b[i] == '-' && kind != lp.Uint {
-		i++
-	}
-	d0 := i
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	digits = i - d0
-	if kind != lp.Float {
-		return i, digits, -1
-	}
-	return scanFloatRest(b, i, digits)
-}
-
-// scanFloatRest is scanDecimal for a Float after its integer digits,
-// which end at b[i]: [.digits][(e|E)[+|-]digits].
-func scanFloatRest(b []byte, i, digits int) (end, n, exp int) {
-	if i < len(b) && b[i] == '.' {
-		i++
-		f0 := i
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-		digits += i - f0
-	}
-	if digits == 0 || i == len(b) || b[i] != 'e' && b[i] != 'E' {
-		return i, digits, -1
-	}
-	i++
-	if i < len(b) && (b[i] == '+' || b[i] == '-') {
-		i++
-	}
-	e0 := i
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	return i, digits, i - e0
-}
-
-// digits19 reports whether the 19 bytes of b are all decimal digits,
-// eight at a time: a byte is a digit when its high nibble is 3 and adding
-// 6 keeps it so.
-func digits19(b []byte) bool {
-	const hi, three, six = 0xF0F0F0F0F0F0F0F0, 0x3030303030303030, 0x0606060606060606
-	b = b[:19]
-	for _, w := range [...]uint64{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[11:])} {
-		if w&hi != three || (w+six)&hi != three {
-			return false
-		}
-	}
-	return true
-}
-
-// addTag checks one of the agent's tags (ok and esc from checkTagValue)
+// addTag checks one of the agent's tags (ok and esc from lineproto.CheckTagValue)
 // and adds it to x.tags.
 func (x *reencoder) addTag(k, v []byte, ok, esc bool) error {
 	if !kpi.ValidName(k) || isTenantTag(k) {
@@ -597,7 +500,7 @@ func (x *reencoder) appendSeries(out, m []byte, as *store.Asset) []byte {
 		out = append(out, t.k...)
 		out = append(out, '=')
 		if t.escape {
-			out = appendTagValue(out, t.v)
+			out = lineproto.AppendTagValue(out, t.v)
 		} else {
 			out = append(out, t.v...)
 		}
@@ -609,7 +512,7 @@ func (x *reencoder) appendSeries(out, m []byte, as *store.Asset) []byte {
 }
 
 // appendField checks a field and appends it after sep.
-func appendField(out []byte, sep byte, k []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
+func appendField(out []byte, sep byte, k []byte, kind lineproto.Kind, v []byte) ([]byte, error) {
 	if !kpi.ValidName(k) {
 		return out, fmt.Errorf("field key %q is not allowed", k)
 	}
@@ -617,26 +520,20 @@ func appendField(out []byte, sep byte, k []byte, kind lp.ValueKind, v []byte) ([
 }
 
 // appendFieldOfName is appendField for a key known to be a valid name.
-func appendFieldOfName(out []byte, sep byte, k []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
+func appendFieldOfName(out []byte, sep byte, k []byte, kind lineproto.Kind, v []byte) ([]byte, error) {
 	out = append(out, sep)
 	out = append(out, k...)
 	out = append(out, '=')
-	out, err := appendFieldValue(out, kind, v)
+	out, err := lineproto.AppendFieldValue(out, kind, v)
 	if err != nil {
 		return out, fmt.Errorf("field %s: %w", k, err)
 	}
 	return out, nil
 }
 
-// scannedName is kpi.ValidName for bytes scanned as lpName: only the
-// first byte and the length are left to check.
-func scannedName(k []byte) bool {
-	return len(k) > 0 && len(k) <= 63 && k[0] >= 'a' && k[0] <= 'z'
-}
-
 // checkTime checks a timestamp's text and returns it in nanoseconds.
 func (x *reencoder) checkTime(tb []byte) (int64, error) {
-	ts, ok := unixNanos(tb)
+	ts, ok := lineproto.UnixNanos(tb)
 	switch {
 	case len(tb) == 0:
 		return 0, errors.New("no timestamp (samples carry their collection time)")
@@ -648,84 +545,12 @@ func (x *reencoder) checkTime(tb []byte) (int64, error) {
 	return ts, nil
 }
 
-// Classes of bytes for the fast path.
-const (
-	lpName  = 1 << iota // [a-z0-9_]
-	lpPlain             // printable ASCII but for space , = " \ : a tag value or number
-	lpHigh              // part of a multi-byte UTF-8 sequence
-)
-
-var lpClass = func() (t [256]byte) {
-	for c := range 256 {
-		switch {
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_':
-			t[c] = lpName | lpPlain
-		case c > ' ' && c < 0x7f && c != ',' && c != '=' && c != '"' && c != '\\':
-			t[c] = lpPlain
-		case c >= 0x80:
-			t[c] = lpHigh
-		}
-	}
-	return t
-}()
-
-// scan returns the index of the first byte from i on that is not of class.
-func scan(b []byte, i int, class byte) int {
-	for i < len(b) && lpClass[b[i]]&class != 0 {
-		i++
-	}
-	return i
-}
-
 func isTenantTag(k []byte) bool {
 	switch string(k) {
 	case tsdb.AssetTag, tsdb.OrgTag, tsdb.OUTag:
 		return true
 	}
 	return false
-}
-
-// appendTime appends " " and the timestamp: the digits just checked, or
-// ts formatted anew when they are not in canonical form (leading zeros,
-// "-0").
-func appendTime(out, tb []byte, ts int64) []byte {
-	out = append(out, ' ')
-	if len(tb) > 1 && (tb[0] == '0' || tb[0] == '-' && tb[1] == '0') {
-		return strconv.AppendInt(out, ts, 10)
-	}
-	return append(out, tb...)
-}
-
-// unixNanos parses a line-protocol timestamp: an optional minus and at
-// most 19 decimal digits that fit in an int64.
-func unixNanos(b []byte) (int64, bool) {
-	digits, neg := b, len(b) > 0 && b[0] == '-'
-	if neg {
-		digits = digits[1:]
-	}
-	const maxInt64 = "9223372036854775807"
-	switch {
-	case len(digits) == 0 || len(digits) > len(maxInt64):
-		return 0, false
-	case len(digits) == len(maxInt64) && string(digits) > maxInt64:
-		// Digits of equal length compare as numbers; the smallest
-		// int64 has no positive counterpart.
-		if !neg || string(digits) != "9223372036854775808" {
-			return 0, false
-		}
-		return math.MinInt64, true
-	}
-	var n int64
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
 }
 
 func (x *reencoder) notePoll(assetID string, at time.Time, up bool) {
@@ -743,132 +568,3 @@ func (x *reencoder) notePoll(assetID string, at time.Time, up bool) {
 		x.polls[k] = store.AssetPoll{AssetID: assetID, At: at, Up: up}
 	}
 }
-
-// checkTagValue refuses what line protocol cannot carry in a tag value:
-// control characters, invalid UTF-8, and a trailing backslash (which would
-// escape the separator after it). It also reports whether the value has
-// characters that need escaping.
-func checkTagValue(v []byte) (ok, escape bool) {
-	if len(v) > 0 && v[len(v)-1] == '\\' {
-		return false, false
-	}
-	var class byte
-	for _, c := range v {
-		class |= tagByte[c]
-	}
-	switch {
-	case class&tagControl != 0:
-		return false, false
-	case class&tagNonASCII != 0 && !utf8.Valid(v):
-		return false, false
-	}
-	return true, class&tagEscape != 0
-}
-
-// Classes of the bytes of a tag value.
-const (
-	tagControl  = 1 << iota // cannot be carried
-	tagEscape               // ends a tag value unless escaped
-	tagNonASCII             // part of a multi-byte UTF-8 sequence
-)
-
-var tagByte = func() (t [256]byte) {
-	for c := range 256 {
-		switch {
-		case c < 0x20 || c == 0x7f:
-			t[c] = tagControl
-		case c == ',' || c == '=' || c == ' ':
-			t[c] = tagEscape
-		case c >= 0x80:
-			t[c] = tagNonASCII
-		}
-	}
-	return t
-}()
-
-// appendTagValue escapes the characters that end a tag value.
-func appendTagValue(dst, v []byte) []byte {
-	for _, c := range v {
-		if c == ',' || c == '=' || c == ' ' {
-			dst = append(dst, '\\')
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-// appendFieldValue checks a field value token and appends its canonical
-// line-protocol form.
-func appendFieldValue(dst []byte, kind lp.ValueKind, v []byte) ([]byte, error) {
-	switch kind {
-	case lp.Float, lp.Int, lp.Uint:
-		// Only plain decimal text is taken (no hex floats, no "Inf"), and
-		// the text sent on is exactly what was checked.
-		if !decimal(v, kind) {
-			return dst, fmt.Errorf("invalid number %q", v)
-		}
-		if kind == lp.Uint && !fitsInt64(v) {
-			return dst, fmt.Errorf("unsigned value %s is over 9223372036854775807, which InfluxDB 1.x cannot store", v)
-		}
-		dst = append(dst, v...)
-		if kind != lp.Float {
-			// Unsigned values are written as integers: InfluxDB 1.x has no
-			// unsigned type, and one field keeps one type either way.
-			dst = append(dst, 'i')
-		}
-		return dst, nil
-	case lp.Bool:
-		switch string(v) {
-		case "t", "T", "true", "True", "TRUE":
-			return append(dst, "true"...), nil
-		case "f", "F", "false", "False", "FALSE":
-			return append(dst, "false"...), nil
-		}
-		return dst, fmt.Errorf("invalid bool %q", v)
-	case lp.String:
-		// Only the quote and the backslash are escaped: InfluxDB reads other
-		// characters inside the quotes as they are (a "\n" escape, which
-		// the line-protocol encoder writes, would be stored as two
-		// characters).
-		if !utf8.Valid(v) {
-			return dst, errors.New("string is not valid UTF-8")
-		}
-		dst = append(dst, '"')
-		for _, c := range v {
-			if c == '"' || c == '\\' {
-				dst = append(dst, '\\')
-			}
-			dst = append(dst, c)
-		}
-		return append(dst, '"'), nil
-	}
-	return dst, fmt.Errorf("unknown value kind %v", kind)
-}
-
-// fitsInt64 reports whether the digits v are at most the largest int64.
-func fitsInt64(v []byte) bool {
-	if len(v) < 19 {
-		return true
-	}
-	_, err := lp.NewValueFromBytes(lp.Int, v)
-	return err == nil
-}
-
-// decimal reports whether v is a number of the kind in plain decimal
-// notation (see scanDecimal; either side of a float's point may be empty,
-// not both). Values that may be out of range are parsed to be sure.
-func decimal(v []byte, kind lp.ValueKind) bool {
-	end, n, e := scanDecimal(v, 0, kind)
-	switch {
-	case end != len(v) || n == 0 || e == 0:
-		return false
-	case kind != lp.Float && n < 19:
-		return true
-	case kind == lp.Float && (e < 0 || e <= 2 && n <= 200):
-		return true // under 10^299: no overflow, and underflow is zero
-	}
-	_, err := lp.NewValueFromBytes(kind, v) // near the limits of 64 bits, or a long exponent
-	return err == nil
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -1,0 +1,115 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kpilot/kpilot/server/store"
+)
+
+var errBadAsset = errors.New("invalid asset id")
+
+type assetResult struct {
+	asset store.Asset
+	err   error
+}
+
+// assetResolver maps agent-side asset ids to assets, once per batch.
+type assetResolver struct {
+	in    *Ingester
+	agent store.Agent
+	cache map[string]assetResult
+	last  []byte // the key of the previous sample, usually the next one's too
+	lastR assetResult
+}
+
+// resolveBytes is resolve for a key the line-protocol decoder returned; a
+// cached key costs no allocation.
+func (r *assetResolver) resolveBytes(ctx context.Context, key []byte) (*store.Asset, error) {
+	if r.last != nil && bytes.Equal(key, r.last) {
+		return &r.lastR.asset, r.lastR.err
+	}
+	res, ok := r.cache[string(key)]
+	if !ok {
+		res.asset, res.err = r.identify(ctx, string(key), nil)
+		if res.err != nil && !errors.Is(res.err, store.ErrOutsideOU) && !errors.Is(res.err, errBadAsset) {
+			return nil, res.err
+		}
+	}
+	r.last, r.lastR = append(r.last[:0], key...), res
+	return &r.lastR.asset, res.err
+}
+
+// identify returns the asset of an agent-side key; identities from an
+// inventory let the store find a device it knows under another key.
+func (r *assetResolver) identify(ctx context.Context, key string, identities []string) (store.Asset, error) {
+	if res, ok := r.cache[key]; ok && len(identities) == 0 {
+		return res.asset, res.err
+	}
+	if key == "" || len(key) > 128 || strings.HasPrefix(key, "manual:") {
+		err := fmt.Errorf("%w %q", errBadAsset, key)
+		r.cache[key] = assetResult{err: err}
+		return store.Asset{}, err
+	}
+	if len(identities) == 0 {
+		if as, ok := r.in.assets.get(r.agent.ID, key, r.in.now()); ok {
+			r.cache[key] = assetResult{asset: as}
+			return as, nil
+		}
+	}
+	as, err := r.in.store.EnsureAsset(ctx, r.agent, key, identities)
+	if err != nil && !errors.Is(err, store.ErrOutsideOU) {
+		return as, err // a store failure is not cached: the batch is retried
+	}
+	if err == nil {
+		r.in.assets.put(r.agent.ID, key, as, r.in.now())
+	}
+	r.cache[key] = assetResult{as, err}
+	return as, err
+}
+
+// assetCache remembers for a short time which asset an agent's key
+// resolved to, so that a steady stream of batches does not look up every
+// asset in the store every time. An entry lives assetCacheTTL: an OU moved
+// away from an agent stops taking that agent's samples at most that much
+// later on every replica. Refusals are not cached.
+type assetCache struct {
+	mu      sync.Mutex
+	entries map[assetCacheKey]assetCacheEntry
+}
+
+type assetCacheKey struct{ agent, key string }
+
+type assetCacheEntry struct {
+	asset   store.Asset
+	expires time.Time
+}
+
+const (
+	assetCacheTTL  = 30 * time.Second
+	assetCacheSize = 200_000
+)
+
+func (c *assetCache) get(agent, key string, now time.Time) (store.Asset, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[assetCacheKey{agent, key}]
+	if !ok || now.After(e.expires) {
+		return store.Asset{}, false
+	}
+	return e.asset, true
+}
+
+func (c *assetCache) put(agent, key string, as store.Asset, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= assetCacheSize {
+		c.entries = map[assetCacheKey]assetCacheEntry{} // simple bound: start over
+	}
+	c.entries[assetCacheKey{agent, key}] = assetCacheEntry{as, now.Add(assetCacheTTL)}
+}
