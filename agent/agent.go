@@ -155,9 +155,6 @@ func sameEntry(a, b collectors.Config) bool {
 	return true
 }
 
-// Registry returns the agent's metrics registry.
-func (a *Agent) Registry() *prometheus.Registry { return a.reg }
-
 // Reload reads the config file again and applies it while the agent runs.
 // A config that does not load, validate or build is rejected with the
 // reason, and the running one stays in force. Spooled data is never

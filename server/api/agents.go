@@ -8,11 +8,6 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-// StaleAfter is how long after its last poll an asset, and after its last
-// delivery an agent, counts as stale: three default poll intervals with
-// room for a batch's flush delay.
-const StaleAfter = 15 * time.Minute
-
 type enrollmentTokenRequest struct {
 	OUID string `json:"ou_id,omitempty"` // default: the admin's own OU
 	TTL  string `json:"ttl,omitempty"`   // Go duration, default 1h, at most 7 days
@@ -81,25 +76,9 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request) error {
 		j := agentJSON{ID: ag.ID, Name: ag.Name, Hostname: ag.Hostname, OUID: ag.OUID, Version: ag.Version,
 			EnrolledAt: ag.CreatedAt.UTC(), LastSeenAt: timePtr(ag.LastSeenAt), Status: "ok",
 			LastError: ag.LastError, LastErrorAt: timePtr(ag.LastErrorAt)}
-		if now.Sub(ag.LastSeenAt) > StaleAfter {
+		if now.Sub(ag.LastSeenAt) > store.StaleAfter {
 			j.Status = "stale"
 		}
 		return j
 	})}, err)
-}
-
-// assetStatus says whether an asset's device answered its latest poll:
-// up, down, stale (no poll for StaleAfter) or unknown (never polled, such
-// as an asset entered by hand before its agent reports).
-func assetStatus(as store.Asset, now time.Time) string {
-	switch {
-	case as.LastPollAt.IsZero():
-		return "unknown"
-	case now.Sub(as.LastPollAt) > StaleAfter:
-		return "stale"
-	case as.LastPollUp:
-		return "up"
-	default:
-		return "down"
-	}
 }

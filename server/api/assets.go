@@ -31,7 +31,7 @@ type assetJSON struct {
 	Via    []store.GrantKind `json:"via,omitempty"`
 	// Customer names the asset's organization when it is not the caller's.
 	Customer *orgRef `json:"customer,omitempty"`
-	// Status is up, down, stale or unknown (see assetStatus), as of
+	// Status is up, down, stale or unknown (see store.Asset.Status), as of
 	// LastPollAt.
 	Status     string     `json:"status"`
 	LastPollAt *time.Time `json:"last_poll_at"`
@@ -46,7 +46,7 @@ func toAssetJSON(a store.Asset, acc visibility.Access, now time.Time) assetJSON 
 	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category,
 		Manufacturer: a.Manufacturer, Product: a.Product, Type: a.Type, Version: a.Version, Serial: a.Serial,
 		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via,
-		Status: assetStatus(a, now), LastPollAt: timePtr(a.LastPollAt)}
+		Status: a.Status(now), LastPollAt: timePtr(a.LastPollAt)}
 }
 
 // visibleAssets returns every asset the caller may see, filtered by the

@@ -43,11 +43,6 @@ func (a *API) userAuth(h handlerFunc) handlerFunc {
 	}
 }
 
-// principal looks up the membership that gives a user its role in org.
-func (a *API) principal(ctx context.Context, userID, orgID string) (visibility.Principal, error) {
-	return a.accounts.Principal(ctx, userID, orgID)
-}
-
 func principalFrom(ctx context.Context) visibility.Principal {
 	p, _ := ctx.Value(principalKey).(visibility.Principal)
 	return p

@@ -48,10 +48,6 @@ func assetPath(key, suffix string) func(*world) string {
 	return func(w *world) string { return "/api/v1/assets/" + w.assets[key].ID + suffix }
 }
 
-func newAsset(string) func(*world) any {
-	return func(*world) any { return map[string]any{"name": "New box", "category": "storage"} }
-}
-
 func ouKey(w *world) string {
 	k, err := w.store.OUKey(w.t.Context(), w.branch.ID)
 	require.NoError(w.t, err)

@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/kpilot/kpilot/server/api"
-	"github.com/kpilot/kpilot/server/report"
 )
 
 func csvRows(t *testing.T, r reply) []map[string]string {
@@ -134,10 +131,4 @@ func TestInventoryReportCSVInjection(t *testing.T) {
 	i := slices.IndexFunc(rows, func(r map[string]string) bool { return r["category"] == "storage" && r["asset"] != "Acme NAS" })
 	require.GreaterOrEqual(t, i, 0)
 	require.Equal(t, `'=HYPERLINK("http://evil.example","x")`, rows[i]["asset"])
-}
-
-// The inventory report calls an asset stale after the same time as the
-// API's asset status, so the report and the portal agree.
-func TestReportStaleAfterMatchesTheAPI(t *testing.T) {
-	require.Equal(t, api.StaleAfter, report.StaleAfter)
 }

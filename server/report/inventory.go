@@ -10,11 +10,6 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-// StaleAfter is how long after its last poll an asset's status is
-// "stale". It equals api.StaleAfter (a test holds the two together), so
-// the report and the portal say the same of an asset.
-const StaleAfter = 15 * time.Minute
-
 // inventoryColumns are the inventory report's columns: the asset's
 // identity from the store, its configuration from the latest inventory.
 var inventoryColumns = []Column{
@@ -62,7 +57,7 @@ func Inventory(ctx context.Context, src InventorySource, sc Scope, now time.Time
 		}
 		t.Rows = append(t.Rows, []any{sc.Customers[as.OrgID], sc.OU(as), as.ID, as.Name, as.Category, as.Manufacturer,
 			model, as.Serial, version, attrInt(attrs, "cpu_count"), attrInt(attrs, "memory_bytes"),
-			status(as, now), as.LastPollAt})
+			as.Status(now), as.LastPollAt})
 	}
 	return t, nil
 }
@@ -99,20 +94,4 @@ func attrInt(m map[string]any, k string) any {
 		return int64(f)
 	}
 	return nil
-}
-
-// status says whether an asset's device answered its latest poll: up,
-// down, stale (no poll for StaleAfter) or unknown (never polled, such as
-// an asset entered by hand before its agent reports).
-func status(as store.Asset, now time.Time) string {
-	switch {
-	case as.LastPollAt.IsZero():
-		return "unknown"
-	case now.Sub(as.LastPollAt) > StaleAfter:
-		return "stale"
-	case as.LastPollUp:
-		return "up"
-	default:
-		return "down"
-	}
 }

@@ -77,25 +77,6 @@ func TestInventory(t *testing.T) {
 	require.Nil(t, got["cpu_count"])
 }
 
-func TestStatus(t *testing.T) {
-	now := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
-	for _, tt := range []struct {
-		name string
-		as   store.Asset
-		want string
-	}{
-		{"never polled", store.Asset{}, "unknown"},
-		{"answered", store.Asset{LastPollAt: now.Add(-time.Minute), LastPollUp: true}, "up"},
-		{"did not answer", store.Asset{LastPollAt: now.Add(-time.Minute)}, "down"},
-		{"last poll long ago", store.Asset{LastPollAt: now.Add(-StaleAfter - time.Second), LastPollUp: true}, "stale"},
-		{"last poll just in time", store.Asset{LastPollAt: now.Add(-StaleAfter), LastPollUp: true}, "up"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, status(tt.as, now))
-		})
-	}
-}
-
 func TestAttributes(t *testing.T) {
 	m := map[string]any{"s": "x", "n": float64(3), "neg": float64(-1), "str": "4"}
 	for _, tt := range []struct {

@@ -29,6 +29,27 @@ type Asset struct {
 	LastPollUp bool
 }
 
+// StaleAfter is how long after its last poll an asset, and after its last
+// delivery an agent, counts as stale: three default poll intervals with
+// room for a batch's flush delay.
+const StaleAfter = 15 * time.Minute
+
+// Status says whether the asset's device answered its latest poll as of
+// now: up, down, stale (no poll for StaleAfter) or unknown (never polled,
+// such as an asset entered by hand before its agent reports).
+func (a Asset) Status(now time.Time) string {
+	switch {
+	case a.LastPollAt.IsZero():
+		return "unknown"
+	case now.Sub(a.LastPollAt) > StaleAfter:
+		return "stale"
+	case a.LastPollUp:
+		return "up"
+	default:
+		return "down"
+	}
+}
+
 // AssetPoll is the latest poll result of an asset in one ingested batch.
 type AssetPoll struct {
 	AssetID string

@@ -245,13 +245,6 @@ func chunks(ids []string) [][]string {
 	return out
 }
 
-func nullMS(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return ms(t)
-}
-
 func fromNullMS(v sql.NullInt64) time.Time {
 	if !v.Valid {
 		return time.Time{}
