@@ -57,32 +57,13 @@ func (a *API) visibleAssets(r *http.Request) (visibility.Principal, visibility.S
 	if err != nil {
 		return p, set, nil, nil, err
 	}
-	own, err := a.store.Assets(r.Context(), p.OrgID)
+	l, err := visibility.List(r.Context(), a.store, p, set)
 	if err != nil {
 		return p, set, nil, nil, err
-	}
-	shared, err := a.store.AssetsByIDs(r.Context(), set.SharedAssetIDs())
-	if err != nil {
-		return p, set, nil, nil, err
-	}
-	names := map[string]string{}
-	ids := []string{p.OrgID}
-	for _, as := range shared {
-		if _, ok := names[as.OrgID]; !ok {
-			names[as.OrgID] = ""
-			ids = append(ids, as.OrgID)
-		}
-	}
-	orgs, err := a.store.OrganizationsByIDs(r.Context(), ids)
-	if err != nil {
-		return p, set, nil, nil, err
-	}
-	for _, o := range orgs {
-		names[o.ID] = o.Name
 	}
 	q := r.URL.Query()
 	var out []store.Asset
-	for _, as := range set.Filter(append(own, shared...)) {
+	for _, as := range l.Assets {
 		if c := q.Get("category"); c != "" && as.Category != c {
 			continue
 		}
@@ -91,7 +72,7 @@ func (a *API) visibleAssets(r *http.Request) (visibility.Principal, visibility.S
 		}
 		out = append(out, as)
 	}
-	return p, set, out, names, nil
+	return p, set, out, l.OrgNames, nil
 }
 
 // listAssets answers every asset the caller may see: its own

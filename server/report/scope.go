@@ -55,9 +55,7 @@ func (s Scope) OU(as store.Asset) string {
 
 // ScopeSource is what ResolveScope reads of the store.
 type ScopeSource interface {
-	Assets(ctx context.Context, orgID string) ([]store.Asset, error)
-	AssetsByIDs(ctx context.Context, ids []string) ([]store.Asset, error)
-	OrganizationsByIDs(ctx context.Context, ids []string) ([]store.Organization, error)
+	visibility.ListSource
 	OUs(ctx context.Context, orgID string) ([]store.OU, error)
 }
 
@@ -109,34 +107,16 @@ func ResolveScope(ctx context.Context, src ScopeSource, p visibility.Principal, 
 	return sc, nil
 }
 
-// visibleAssets loads p's own and shared assets, keeps those set allows
-// and f's category and customer select, and fills sc.Customers.
+// visibleAssets lists p's visible assets that f's category and customer
+// select, and fills sc.Customers.
 func visibleAssets(ctx context.Context, src ScopeSource, p visibility.Principal, set visibility.Set, f Filter, sc *Scope) ([]store.Asset, error) {
-	own, err := src.Assets(ctx, p.OrgID)
+	l, err := visibility.List(ctx, src, p, set)
 	if err != nil {
-		return nil, fmt.Errorf("loading the assets of %s: %w", p.OrgID, err)
+		return nil, err
 	}
-	shared, err := src.AssetsByIDs(ctx, set.SharedAssetIDs())
-	if err != nil {
-		return nil, fmt.Errorf("loading shared assets: %w", err)
-	}
-	sc.Customers = map[string]string{}
-	ids := []string{p.OrgID}
-	for _, as := range shared {
-		if _, ok := sc.Customers[as.OrgID]; !ok {
-			sc.Customers[as.OrgID] = ""
-			ids = append(ids, as.OrgID)
-		}
-	}
-	orgs, err := src.OrganizationsByIDs(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("loading organization names: %w", err)
-	}
-	for _, o := range orgs {
-		sc.Customers[o.ID] = o.Name
-	}
+	sc.Customers = l.OrgNames
 	var out []store.Asset
-	for _, as := range set.Filter(append(own, shared...)) {
+	for _, as := range l.Assets {
 		if f.Category != "" && as.Category != f.Category {
 			continue
 		}
