@@ -24,20 +24,15 @@ func (a *API) orgAdmin(r *http.Request) (visibility.Principal, store.Organizatio
 }
 
 type rulesJSON struct {
-	// Source is "organization" for the organization's own rules,
-	// "default" for the server's.
-	Source    string         `json:"source"`
+	Source    string         `json:"source"` // organization (its own) or default (the server's)
 	UpdatedAt *time.Time     `json:"updated_at,omitempty"`
 	UpdatedBy string         `json:"updated_by,omitempty"`
 	Rules     []checkup.Rule `json:"rules"`
 }
 
 func toRulesJSON(rs findings.Rules) rulesJSON {
-	j := rulesJSON{Source: "default", UpdatedAt: timePtr(rs.UpdatedAt), UpdatedBy: rs.UpdatedBy, Rules: rs.Rules}
-	if rs.Own {
-		j.Source = "organization"
-	}
-	return j
+	source := map[bool]string{true: "organization", false: "default"}[rs.Own]
+	return rulesJSON{Source: source, UpdatedAt: timePtr(rs.UpdatedAt), UpdatedBy: rs.UpdatedBy, Rules: rs.Rules}
 }
 
 // getCheckupRules answers the caller's organization's check-up rules;
@@ -58,11 +53,9 @@ func (a *API) getCheckupRules(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// maxRulesBytes bounds a rule document.
-const maxRulesBytes = 256 << 10
+const maxRulesBytes = 256 << 10 // the largest rule document
 
-// putCheckupRules replaces the organization's rules with the YAML (or
-// JSON) document in the body, read once the caller may.
+// putCheckupRules reads the document only once the caller may set rules.
 func (a *API) putCheckupRules(w http.ResponseWriter, r *http.Request) error {
 	if _, _, err := a.orgAdmin(r); err != nil {
 		return err
@@ -116,9 +109,8 @@ func toFindingJSON(v findings.View) findingJSON {
 		OpenedAt: v.OpenedAt, LastSeenAt: v.LastSeenAt, ResolvedAt: timePtr(v.ResolvedAt), Acknowledged: (*ackJSON)(v.Acknowledged)}
 }
 
-// listFindings answers GET /api/v1/findings, narrowed by asset_id,
-// customer_id, category, state (open, resolved, all), severity (the
-// lowest shown) and since (drops findings resolved before it).
+// listFindings answers the findings the caller sees, narrowed by asset_id,
+// customer_id, category, state, severity, since and limit.
 func (a *API) listFindings(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f, err := findings.NewFilter(q.Get("state"), q.Get("severity"))
@@ -143,8 +135,7 @@ func (a *API) getFinding(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, map[string]any{"finding": toFindingJSON(v)}, err)
 }
 
-// ackFinding acknowledges a finding with a note; who may is checked
-// before the body is read.
+// ackFinding reads the note only once the caller may acknowledge.
 func (a *API) ackFinding(w http.ResponseWriter, r *http.Request) error {
 	ctx, p, who := a.caller(r)
 	if err := a.findings.MayAcknowledge(ctx, p, r.PathValue("id")); err != nil {
