@@ -18,6 +18,7 @@ import (
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/checkup"
+	"github.com/kpilot/kpilot/server/findings"
 	"github.com/kpilot/kpilot/server/ingest"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/sharing"
@@ -110,6 +111,7 @@ type API struct {
 	auditLog *audit.Log // the trail domain packages record to; see actor
 	sharing  *sharing.Service
 	accounts *account.Service
+	findings *findings.Service
 	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
 
 	ingester *ingest.Ingester
@@ -136,6 +138,7 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
 	}
+	a.findings = findings.New(s, a.auditLog, findings.Options{Visibility: a.vis, Checkups: a.checkups, Now: func() time.Time { return a.now() }})
 	return a
 }
 
