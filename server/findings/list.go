@@ -189,29 +189,17 @@ func (s *Service) collect(ctx context.Context, sc scope, f Filter) ([]store.Find
 // visibleAssets returns the assets of set that f's category and customer
 // select, with the names of the organizations they belong to.
 func (s *Service) visibleAssets(ctx context.Context, p visibility.Principal, set visibility.Set, f Filter) ([]store.Asset, map[string]string, error) {
-	own, err := s.st.Assets(ctx, p.OrgID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("loading assets of %s: %w", p.OrgID, err)
-	}
-	shared, err := s.st.AssetsByIDs(ctx, set.SharedAssetIDs())
-	if err != nil {
-		return nil, nil, fmt.Errorf("loading shared assets: %w", err)
-	}
-	ids := []string{p.OrgID}
-	for _, as := range shared {
-		ids = append(ids, as.OrgID)
-	}
-	names, err := s.orgNames(ctx, ids)
+	l, err := visibility.List(ctx, s.st, p, set)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []store.Asset
-	for _, as := range set.Filter(append(own, shared...)) {
+	for _, as := range l.Assets {
 		if (f.Category == "" || as.Category == f.Category) && (f.CustomerID == "" || as.OrgID == f.CustomerID) {
 			out = append(out, as)
 		}
 	}
-	return out, names, nil
+	return out, l.OrgNames, nil
 }
 
 // orgNames returns the names of the organizations ids, by id.
