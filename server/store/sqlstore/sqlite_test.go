@@ -1,9 +1,12 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,4 +39,35 @@ func TestSQLiteReopenKeepsData(t *testing.T) {
 	got, err := db.Organization(t.Context(), o.ID)
 	require.NoError(t, err)
 	require.Equal(t, "Acme", got.Name)
+}
+
+// TestSQLiteFilesArePrivate: the database and its WAL files hold keys and
+// password hashes; whatever the umask, only their owner may read them.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kpilot.db")
+	old := syscall.Umask(0o022) // the usual default: files 0644
+	defer syscall.Umask(old)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	db, err := sqlstore.OpenSQLite(t.Context(), path, log)
+	require.NoError(t, err)
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	require.NoError(t, db.CreateOrganization(t.Context(), &o)) // writes the WAL
+	files, err := filepath.Glob(path + "*")
+	require.NoError(t, err)
+	require.Contains(t, files, path+"-wal")
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "%s: got mode %v, want 0600", f, fi.Mode().Perm())
+	}
+	require.NoError(t, db.Close())
+
+	// A file the operator made readable to others stays so, with a warning.
+	require.NoError(t, os.Chmod(path, 0o644))
+	db, err = sqlstore.OpenSQLite(t.Context(), path, log)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	require.Contains(t, logs.String(), "may be read by other users")
 }

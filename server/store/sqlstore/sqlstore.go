@@ -45,6 +45,9 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating database directory: %w", err)
 	}
+	if err := createPrivate(path, log); err != nil {
+		return nil, err
+	}
 	// WAL lets readers run beside the single writer; busy_timeout makes a
 	// second writer wait instead of failing; _txlock=immediate takes the
 	// write lock at BEGIN so read-then-write transactions cannot deadlock.
@@ -63,6 +66,26 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 		return nil, fmt.Errorf("SQLite database %s: %w", path, err)
 	}
 	return &DB{db: &timedDB{DB: db, prepare: true}}, nil
+}
+
+// createPrivate creates the database file readable by its owner only
+// (it holds keys, password hashes and the audit trail): SQLite would
+// create it with the process's umask, typically 0644, and creates its
+// -wal and -shm files with the database file's mode. An existing file
+// is left as the operator made it, with a warning if others may read it.
+func createPrivate(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("creating SQLite database %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the SQLite database may be read by other users; it holds keys and password hashes (chmod 600)",
+			"path", path, "mode", fi.Mode().Perm().String())
+	}
+	return nil
 }
 
 // OpenPostgres connects to the PostgreSQL database named by dsn (a
