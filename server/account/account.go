@@ -32,7 +32,7 @@ type Store interface {
 	SessionByHash(ctx context.Context, hash string, now time.Time) (store.Session, error)
 	SetSessionOrg(ctx context.Context, hash, orgID string) error
 	DeleteSession(ctx context.Context, hash string) error
-	DeleteUserSessions(ctx context.Context, userID string) error
+	EndUserAccess(ctx context.Context, userID string) error
 
 	CreateAPIToken(ctx context.Context, t *store.APIToken) error
 	APITokenByHash(ctx context.Context, hash string, now time.Time) (store.APIToken, error)

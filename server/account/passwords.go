@@ -64,8 +64,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	if err := s.st.SetPassword(ctx, userID, hash); err != nil {
 		return fmt.Errorf("setting password: %w", err)
 	}
-	if err := s.st.DeleteUserSessions(ctx, userID); err != nil {
-		return fmt.Errorf("ending sessions: %w", err)
+	if err := s.st.EndUserAccess(ctx, userID); err != nil {
+		return fmt.Errorf("ending sessions and API tokens: %w", err)
 	}
 	s.log.Info("password reset", "user_id", userID)
 	return nil

@@ -13,12 +13,15 @@ import (
 
 const msgResetGone = "the reset link is unknown, used or expired: ask for a new one"
 
-// A reset link works once, sets the password and ends every session.
+// A reset link works once, sets the password and ends every session and
+// API token.
 func TestPasswordResetIsSingleUse(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	e.user("admin@acme.example", e.org, e.org.RootOU, store.Admin)
+	admin := e.user("admin@acme.example", e.org, e.org.RootOU, store.Admin)
 	old, err := e.svc.Login(ctx, account.Login{Email: "admin@acme.example", Password: password}, (&noLimit{}).limit)
+	require.NoError(t, err)
+	_, apiToken, err := e.svc.CreateAPIToken(ctx, actor(admin), "grafana", "")
 	require.NoError(t, err)
 
 	var l noLimit
@@ -37,6 +40,8 @@ func TestPasswordResetIsSingleUse(t *testing.T) {
 
 	_, err = e.svc.Authenticate(ctx, old.Token)
 	require.ErrorIs(t, err, account.ErrUnauthenticated, "the sessions of the old password end")
+	_, err = e.svc.Authenticate(ctx, apiToken)
+	require.ErrorIs(t, err, account.ErrUnauthenticated, "so do the API tokens made with it")
 	_, err = e.svc.Login(ctx, account.Login{Email: "admin@acme.example", Password: password}, (&noLimit{}).limit)
 	require.Equal(t, problem.Unauthorized, problem.KindOf(err))
 	_, err = e.svc.Login(ctx, account.Login{Email: "admin@acme.example", Password: fresh}, (&noLimit{}).limit)

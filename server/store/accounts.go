@@ -96,8 +96,8 @@ type Accounts interface {
 	User(ctx context.Context, id string) (User, error)
 	// UserByEmail returns the user with an email, in any case.
 	UserByEmail(ctx context.Context, email string) (User, error)
-	// SetPassword replaces a user's password hash. Sessions stay: the
-	// caller ends them (Sessions.DeleteUserSessions).
+	// SetPassword replaces a user's password hash. Sessions and API
+	// tokens stay: the caller ends them (Sessions.EndUserAccess).
 	SetPassword(ctx context.Context, userID, hash string) error
 
 	// AddMembership gives a user a role in an organization; m.OUID must be

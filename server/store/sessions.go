@@ -43,9 +43,10 @@ type Sessions interface {
 	SetSessionOrg(ctx context.Context, hash, orgID string) error
 	// DeleteSession ends a session; ending an unknown one is no error.
 	DeleteSession(ctx context.Context, hash string) error
-	// DeleteUserSessions ends every session of a user, in every
-	// organization.
-	DeleteUserSessions(ctx context.Context, userID string) error
+	// EndUserAccess ends every session and deletes every API token of a
+	// user, in every organization, at once: after a password reset
+	// nothing made with the old password still works.
+	EndUserAccess(ctx context.Context, userID string) error
 
 	// CreateAPIToken stores t and sets t.ID. A token of a user who is no
 	// member of t.OrgID is not stored, and no error says so: the caller

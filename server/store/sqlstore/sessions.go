@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -43,12 +44,16 @@ func (d *DB) DeleteSession(ctx context.Context, hash string) error {
 	return nil
 }
 
-// DeleteUserSessions implements store.Sessions.
-func (d *DB) DeleteUserSessions(ctx context.Context, userID string) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("ending sessions: %w", err)
-	}
-	return nil
+// EndUserAccess implements store.Sessions.
+func (d *DB) EndUserAccess(ctx context.Context, userID string) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+				return fmt.Errorf("ending sessions and API tokens: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // SetSessionOrg implements store.Sessions.

@@ -13,6 +13,36 @@ import (
 var sessionTests = []test{
 	{"SessionsExpire", testSessionsExpire},
 	{"APITokens", testAPITokens},
+	{"EndUserAccess", testEndUserAccess},
+}
+
+// testEndUserAccess: a password reset ends the user's sessions and API
+// tokens in every organization, and nobody else's.
+func testEndUserAccess(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	o, o2 := newOrg(t, s, "Acme"), newOrg(t, s, "Globex")
+	u := user(t, s, "u@example.com", o, store.Admin)
+	require.NoError(t, s.AddMembership(ctx, store.Membership{UserID: u.ID, OrgID: o2.ID, OUID: o2.RootOU, Role: store.Viewer}))
+	other := user(t, s, "other@example.com", o, store.Admin)
+	now := time.Now()
+	for i, c := range []struct{ user, org string }{{u.ID, o.ID}, {u.ID, o2.ID}, {other.ID, o.ID}} {
+		n := string(rune('a' + i))
+		require.NoError(t, s.CreateSession(ctx, store.Session{TokenHash: "s" + n, UserID: c.user, OrgID: c.org, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+		require.NoError(t, s.CreateAPIToken(ctx, &store.APIToken{TokenHash: "t" + n, UserID: c.user, OrgID: c.org, Name: n, Hint: "kpt_" + n, CreatedAt: now}))
+	}
+	require.NoError(t, s.EndUserAccess(ctx, u.ID))
+	for _, h := range []string{"sa", "sb"} {
+		_, err := s.SessionByHash(ctx, h, now)
+		require.ErrorIs(t, err, store.ErrNotFound, "session %s", h)
+	}
+	for _, h := range []string{"ta", "tb"} {
+		_, err := s.APITokenByHash(ctx, h, now)
+		require.ErrorIs(t, err, store.ErrNotFound, "API token %s", h)
+	}
+	_, err := s.SessionByHash(ctx, "sc", now)
+	require.NoError(t, err, "another user's session stays")
+	_, err = s.APITokenByHash(ctx, "tc", now)
+	require.NoError(t, err, "another user's API token stays")
 }
 
 func testSessionsExpire(t *testing.T, s store.Store) {
