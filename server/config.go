@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/internal/yamlconf"
+	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/clientaddr"
 	"github.com/kpilot/kpilot/server/lease"
 	"github.com/kpilot/kpilot/server/store"
@@ -181,6 +182,8 @@ type SessionsConfig struct {
 	EnrollmentTokenTTL yamlconf.Duration `yaml:"enrollment_token_ttl"`
 	InvitationTTL      yamlconf.Duration `yaml:"invitation_ttl"`
 	PasswordResetTTL   yamlconf.Duration `yaml:"password_reset_ttl"`
+	// APITokenTTL is the lifetime of an API token made without one.
+	APITokenTTL yamlconf.Duration `yaml:"api_token_ttl"`
 }
 
 // DefaultConfig returns the defaults every config file starts from.
@@ -203,6 +206,7 @@ func DefaultConfig() Config {
 			EnrollmentTokenTTL: yamlconf.Duration(time.Hour),
 			InvitationTTL:      yamlconf.Duration(7 * 24 * time.Hour),
 			PasswordResetTTL:   yamlconf.Duration(time.Hour),
+			APITokenTTL:        yamlconf.Duration(90 * 24 * time.Hour),
 		},
 		PublicURL: "http://127.0.0.1:8080",
 		Mail:      MailConfig{From: "kpilot <noreply@kpilot.invalid>"},
@@ -279,6 +283,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Sessions.InvitationTTL.D() < time.Hour || c.Sessions.PasswordResetTTL.D() < 5*time.Minute {
 		errs = append(errs, errors.New("sessions: invitation_ttl must be at least 1h and password_reset_ttl at least 5m"))
+	}
+	if d := c.Sessions.APITokenTTL.D(); d < time.Hour || d > account.APITokenMaxTTL {
+		errs = append(errs, errors.New("sessions.api_token_ttl: from 1h to 732d (two years)"))
 	}
 	if c.Limits.IngestConcurrency < 0 || c.Limits.IngestQueueWait < 0 || c.InfluxDB.WriteRetries < 0 || c.InfluxDB.WriteRetries > 10 {
 		errs = append(errs, errors.New("limits.ingest_concurrency and limits.ingest_queue_wait must not be negative, influxdb.write_retries from 0 to 10"))

@@ -104,6 +104,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		EnrollmentTokenTTL: cfg.Sessions.EnrollmentTokenTTL.D(),
 		InvitationTTL:      cfg.Sessions.InvitationTTL.D(),
 		PasswordResetTTL:   cfg.Sessions.PasswordResetTTL.D(),
+		APITokenTTL:        cfg.Sessions.APITokenTTL.D(),
 		KeyGuesses:         cfg.Limits.KeyGuesses,
 		LoginFailures:      cfg.Limits.LoginFailures,
 	}

@@ -60,6 +60,7 @@ type TTLs struct {
 	Invitation      time.Duration
 	PasswordReset   time.Duration
 	EnrollmentToken time.Duration // when the admin asks for none
+	APIToken        time.Duration // when the user asks for none; 90 days when 0
 }
 
 // Options configure a Service.

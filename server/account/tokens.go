@@ -1,6 +1,7 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,10 @@ import (
 // APITokenMaxTTL is the longest lifetime an API token may ask for: two years.
 const APITokenMaxTTL = 2 * 366 * 24 * time.Hour
 
+// DefaultAPITokenTTL is the lifetime of a token made without one, unless
+// the server sets another (TTLs.APIToken).
+const DefaultAPITokenTTL = 90 * 24 * time.Hour
+
 // APITokens lists the caller's own tokens in its organization: names,
 // hints and dates, never the tokens.
 func (s *Service) APITokens(ctx context.Context, who audit.Actor) ([]store.APIToken, error) {
@@ -28,7 +33,8 @@ func (s *Service) APITokens(ctx context.Context, who audit.Actor) ([]store.APITo
 
 // CreateAPIToken makes a token named name that acts as who, with who's
 // role, in who's organization. ttl is a Go duration from 1h to two years,
-// or empty for no expiry. The token is returned once; only its hash is
+// or empty for the server's default lifetime (sessions.api_token_ttl): a
+// token forgotten in a script ends by itself. The token is returned once; only its hash is
 // kept. A request made with an API token cannot make another, so a leaked
 // token cannot outlive its own revocation.
 func (s *Service) CreateAPIToken(ctx context.Context, who audit.Actor, name, ttl string) (store.APIToken, string, error) {
@@ -40,7 +46,8 @@ func (s *Service) CreateAPIToken(ctx context.Context, who audit.Actor, name, ttl
 		return store.APIToken{}, "", problem.New(problem.Forbidden, "API tokens cannot create API tokens; log in")
 	}
 	now := s.now()
-	t := store.APIToken{UserID: who.UserID, OrgID: who.OrgID, Name: name, CreatedAt: now}
+	t := store.APIToken{UserID: who.UserID, OrgID: who.OrgID, Name: name, CreatedAt: now,
+		ExpiresAt: now.Add(cmp.Or(s.ttl.APIToken, DefaultAPITokenTTL))}
 	if ttl != "" {
 		d, ok := parseTTL(ttl, time.Hour, APITokenMaxTTL)
 		if !ok {

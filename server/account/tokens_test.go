@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kpilot/kpilot/server/account"
+	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
 )
@@ -23,7 +25,7 @@ func TestAPITokenScope(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ci script", tk.Name)
 	require.True(t, strings.HasPrefix(tok, tk.Hint), "the hint is the token's start")
-	require.True(t, tk.ExpiresAt.IsZero())
+	require.Equal(t, e.now.Add(account.DefaultAPITokenTTL), tk.ExpiresAt, "without a ttl, the default lifetime")
 
 	c, err := e.svc.Authenticate(ctx, tok)
 	require.NoError(t, err)
@@ -81,6 +83,15 @@ func TestAPITokenTTL(t *testing.T) {
 			require.NoError(t, err)
 		})
 	}
+
+	// The server's default lifetime applies to a token made without one.
+	e2 := newEnv(t)
+	e2.ttl.APIToken = 30 * 24 * time.Hour
+	e2.svc = account.New(e2.st, audit.New(e2.st, nil, func() time.Time { return e2.now }), account.Options{TTL: e2.ttl, Now: func() time.Time { return e2.now }})
+	v2 := e2.user("viewer@acme.example", e2.org, e2.org.RootOU, store.Viewer)
+	tk, _, err := e2.svc.CreateAPIToken(t.Context(), actor(v2), "cron", "")
+	require.NoError(t, err)
+	require.Equal(t, e2.now.Add(30*24*time.Hour), tk.ExpiresAt)
 
 	_, tok, err := e.svc.CreateAPIToken(t.Context(), actor(viewer), "short-lived", "1h")
 	require.NoError(t, err)

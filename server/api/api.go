@@ -47,6 +47,7 @@ type Limits struct {
 	EnrollmentTokenTTL time.Duration
 	InvitationTTL      time.Duration
 	PasswordResetTTL   time.Duration
+	APITokenTTL        time.Duration // of a token made without a lifetime of its own
 	// KeyGuesses is how many wrong OU keys, system keys or partner IDs one
 	// organization, and one client address, may try per 15 minutes.
 	KeyGuesses int
@@ -60,7 +61,8 @@ func DefaultLimits() Limits {
 	return Limits{Ingest: ingest.DefaultLimits(),
 		SessionTTL:         12 * time.Hour,
 		EnrollmentTokenTTL: time.Hour, InvitationTTL: 7 * 24 * time.Hour, PasswordResetTTL: time.Hour,
-		KeyGuesses: 10, LoginFailures: 10}
+		APITokenTTL: 90 * 24 * time.Hour,
+		KeyGuesses:  10, LoginFailures: 10}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -74,6 +76,7 @@ func (l Limits) withDefaults() Limits {
 	fill(&l.EnrollmentTokenTTL, d.EnrollmentTokenTTL)
 	fill(&l.InvitationTTL, d.InvitationTTL)
 	fill(&l.PasswordResetTTL, d.PasswordResetTTL)
+	fill(&l.APITokenTTL, d.APITokenTTL)
 	if l.KeyGuesses == 0 {
 		l.KeyGuesses = d.KeyGuesses
 	}
@@ -133,7 +136,7 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 		Count: func(kind, result string) { a.m.mails.WithLabelValues(kind, result).Inc() }}
 	a.accounts = account.New(s, a.auditLog, account.Options{Mailer: a.mailer, Now: func() time.Time { return a.now() }, Log: log,
 		TTL: account.TTLs{Session: a.limits.SessionTTL, Invitation: a.limits.InvitationTTL,
-			PasswordReset: a.limits.PasswordResetTTL, EnrollmentToken: a.limits.EnrollmentTokenTTL}})
+			PasswordReset: a.limits.PasswordResetTTL, EnrollmentToken: a.limits.EnrollmentTokenTTL, APIToken: a.limits.APITokenTTL}})
 	a.sharing = a.newSharing()
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
