@@ -9,19 +9,15 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/server/audit"
+	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
 
-// Errors of the access checks. A caller who may not see a thing gets the
-// same 404 as for a thing that does not exist, so ids of other tenants
-// cannot be probed; a caller who sees it but may not change it gets 403.
-var (
-	errAdminOnly    = &HTTPError{Code: http.StatusForbidden, Msg: "only admins of this organization may do this"}
-	errReadOnly     = &HTTPError{Code: http.StatusForbidden, Msg: "partner access is read-only"}
-	errCustomerOnly = &HTTPError{Code: http.StatusForbidden, Msg: "only customer organizations may do this"}
-	errPartnerOnly  = &HTTPError{Code: http.StatusForbidden, Msg: "only partner organizations (resellers, distributors) may do this"}
-)
+// A caller who may not see a thing gets the same 404 as for a thing that
+// does not exist, so ids of other tenants cannot be probed; a caller who
+// sees it but may not change it gets 403 (problem.ErrAdminOnly,
+// problem.ErrReadOnly).
 
 // visibleSet resolves the caller's visibility. Every list starts here.
 func (a *API) visibleSet(r *http.Request) (visibility.Principal, visibility.Set, error) {
@@ -59,10 +55,10 @@ func (a *API) ownedAsset(r *http.Request) (visibility.Principal, store.Asset, er
 		return p, as, err
 	}
 	if acc.Class != visibility.Owner {
-		return p, as, errReadOnly
+		return p, as, problem.ErrReadOnly
 	}
 	if !p.IsAdmin() {
-		return p, as, errAdminOnly
+		return p, as, problem.ErrAdminOnly
 	}
 	return p, as, nil
 }
@@ -80,7 +76,7 @@ func (a *API) adminOU(r *http.Request, id string) (visibility.Principal, store.O
 		return p, store.OU{}, ous, errNotFound
 	}
 	if !p.IsAdmin() {
-		return p, store.OU{}, ous, errAdminOnly
+		return p, store.OU{}, ous, problem.ErrAdminOnly
 	}
 	for _, u := range ous {
 		if u.ID == id {
@@ -93,7 +89,7 @@ func (a *API) adminOU(r *http.Request, id string) (visibility.Principal, store.O
 // requireAdmin passes admins of the caller's organization.
 func requireAdmin(p visibility.Principal) error {
 	if !p.IsAdmin() {
-		return errAdminOnly
+		return problem.ErrAdminOnly
 	}
 	return nil
 }

@@ -85,7 +85,6 @@ func New(st Store, rec audit.Recorder, o Options) *Service {
 
 // Errors a caller may read, with the messages the API has always given.
 var (
-	errWholeOrg = problem.New(problem.Forbidden, "only admins of the whole organization (its top OU) may do this")
 	// errFindingsClass answers a reseller that asks for the findings of
 	// an asset it sees: it may know the asset, not its service data.
 	errFindingsClass = problem.New(problem.Forbidden, "check-up findings are shown to the owner and service partners only")
@@ -101,8 +100,8 @@ func (s *Service) OrgAdmin(ctx context.Context, p visibility.Principal) (store.O
 	if err != nil {
 		return o, fmt.Errorf("loading organization %s: %w", p.OrgID, err)
 	}
-	if !p.IsAdmin() || p.OUID != o.RootOU {
-		return o, errWholeOrg
+	if !p.AdministersAll(o) {
+		return o, problem.ErrWholeOrgOnly
 	}
 	return o, nil
 }

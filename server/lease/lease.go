@@ -156,9 +156,15 @@ func (x *jobRun) loop(ctx context.Context) {
 // just gained it.
 func (x *jobRun) renew(ctx context.Context) bool {
 	now := time.Now()
-	// A renewal that hangs must not outlive the lease it renews: given up
-	// after half a period, it leaves time to stop the cycle (below).
-	actx, cancel := context.WithTimeout(ctx, x.r.period/2)
+	// A renewal that hangs must not outlive the lease it renews: it is
+	// given up after half a period, and while this replica holds the
+	// lease no later than a third of a period before it runs out, which
+	// leaves time to stop the cycle (below).
+	deadline := now.Add(x.r.period / 2)
+	if stopBy := x.until.Add(-x.r.period / 3); x.holding && stopBy.Before(deadline) {
+		deadline = stopBy
+	}
+	actx, cancel := context.WithDeadline(ctx, deadline)
 	ok, err := x.r.store.AcquireLease(actx, x.j.Name, x.r.holder, now, x.r.period)
 	cancel()
 	if err != nil {

@@ -63,6 +63,9 @@ var (
 	ErrReadOnly     = New(Forbidden, "partner access is read-only")
 	ErrCustomerOnly = New(Forbidden, "only customer organizations may do this")
 	ErrPartnerOnly  = New(Forbidden, "only partner organizations (resellers, distributors) may do this")
+	// ErrWholeOrgOnly refuses admins of a lower OU what concerns the
+	// whole organization (visibility.Principal.AdministersAll).
+	ErrWholeOrgOnly = New(Forbidden, "only admins of the whole organization (its top OU) may do this")
 )
 
 // KindOf returns the kind of the first *Error in err's chain, or 0.

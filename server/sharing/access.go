@@ -9,10 +9,6 @@ import (
 	"github.com/kpilot/kpilot/server/visibility"
 )
 
-// errWholeOrg refuses admins of a lower OU what concerns the whole
-// organization.
-var errWholeOrg = problem.New(problem.Forbidden, "only admins of the whole organization (its top OU) may do this")
-
 // customerAdmin passes admins of a customer organization at its root OU:
 // channel partners, consent and device groups concern the whole customer.
 func (s *Service) customerAdmin(ctx context.Context, p visibility.Principal) (store.Organization, error) {
@@ -28,8 +24,8 @@ func (s *Service) wholeOrgAdmin(ctx context.Context, p visibility.Principal) (st
 	if err != nil {
 		return o, fmt.Errorf("loading organization %s: %w", p.OrgID, err)
 	}
-	if !p.IsAdmin() || p.OUID != o.RootOU {
-		return o, errWholeOrg
+	if !p.AdministersAll(o) {
+		return o, problem.ErrWholeOrgOnly
 	}
 	return o, nil
 }

@@ -39,7 +39,7 @@ func (s *Service) OUKey(ctx context.Context, p visibility.Principal, who audit.A
 }
 
 // SendOUKey mails the key of u, an OU p administers, to the address to
-// (checked with ParseEmail), for a partner to create assets with.
+// (checked with input.Email), for a partner to create assets with.
 func (s *Service) SendOUKey(ctx context.Context, p visibility.Principal, who audit.Actor, u store.OU, to string) error {
 	if p.IsPartner() {
 		return problem.ErrCustomerOnly
@@ -54,7 +54,7 @@ func (s *Service) SystemKey(ctx context.Context, p visibility.Principal, who aud
 }
 
 // SendSystemKey mails the system key of as, an asset p administers as
-// its owner, to the address to (checked with ParseEmail).
+// its owner, to the address to (checked with input.Email).
 func (s *Service) SendSystemKey(ctx context.Context, p visibility.Principal, who audit.Actor, as store.Asset, to string) error {
 	return s.mailKey(ctx, p, who, s.systemKeys(), as.ID, as.Name, to)
 }

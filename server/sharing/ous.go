@@ -33,7 +33,7 @@ func (s *Service) OUs(ctx context.Context, p visibility.Principal) ([]store.OU, 
 	return out, nil
 }
 
-// CreateOU adds an OU named name (checked with CheckName) below parent,
+// CreateOU adds an OU named name (checked with input.Name) below parent,
 // an OU p administers.
 func (s *Service) CreateOU(ctx context.Context, p visibility.Principal, who audit.Actor, parent store.OU, name string) (store.OU, error) {
 	u := store.OU{OrgID: p.OrgID, ParentID: parent.ID, Name: name}

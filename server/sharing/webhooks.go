@@ -40,6 +40,9 @@ func (s *Service) Webhooks(ctx context.Context, p visibility.Principal) ([]store
 // of all of it). The returned webhook carries the signing secret, which is
 // shown once.
 func (s *Service) RegisterWebhook(ctx context.Context, p visibility.Principal, who audit.Actor, in WebhookInput) (store.Webhook, error) {
+	if _, err := s.wholeOrgAdmin(ctx, p); err != nil {
+		return store.Webhook{}, err
+	}
 	if err := s.checkURL(in.URL); err != nil {
 		return store.Webhook{}, problem.Invalidf("%v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/visibility"
 )
 
 func TestRegisterWebhook(t *testing.T) {
@@ -53,6 +54,17 @@ func TestRegisterWebhook(t *testing.T) {
 	}
 	_, err := w.s.RegisterWebhook(ctx, w.admin, w.who, sharing.WebhookInput{URL: url, Events: []string{"*"}})
 	requireProblem(t, err, problem.Invalid, "webhooks are off on this server")
+
+	// Only admins of the whole organization register outbound URLs,
+	// whoever calls the rule.
+	branch := store.OU{OrgID: w.cust.ID, ParentID: w.cust.RootOU, Name: "Branch"}
+	require.NoError(t, w.st.CreateOU(ctx, &branch))
+	branchAdmin, viewerAtRoot := w.admin, w.admin
+	branchAdmin.OUID, viewerAtRoot.Role = branch.ID, store.Viewer
+	for _, p := range []visibility.Principal{branchAdmin, viewerAtRoot} {
+		_, err = s.RegisterWebhook(ctx, p, w.who, sharing.WebhookInput{URL: url, Events: []string{"*"}})
+		require.ErrorIs(t, err, problem.ErrWholeOrgOnly)
+	}
 
 	for i := 1; i < sharing.MaxWebhooks; i++ {
 		_, err := s.RegisterWebhook(ctx, w.admin, w.who, sharing.WebhookInput{URL: url, Events: []string{"*"}, Description: fmt.Sprint(i)})

@@ -195,7 +195,7 @@ func (i *Influx) run(ctx context.Context, flux string) ([]Series, error) {
 			}
 		}
 		asset, _ := r.ValueByKey(AssetTag).(string)
-		key := asset + " " + SeriesKey(r.Measurement(), tags) + " " + r.Field()
+		key := asset + " " + groupKey(r.Measurement(), tags) + " " + r.Field()
 		s := byKey[key]
 		if s == nil {
 			s = &Series{AssetID: asset, Measurement: r.Measurement(), Field: r.Field(), Tags: tags}

@@ -24,3 +24,12 @@ func TestSeriesKey(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupKeyTellsSeriesApart: tag values with "," and "=" could make
+// two series' SeriesKeys equal; their group keys differ.
+func TestGroupKeyTellsSeriesApart(t *testing.T) {
+	a := map[string]string{"a": "x,b=y"}
+	b := map[string]string{"a": "x", "b": "y"}
+	require.Equal(t, SeriesKey("m", a), SeriesKey("m", b), "the stored subject form cannot tell them apart")
+	require.NotEqual(t, groupKey("m", a), groupKey("m", b))
+}

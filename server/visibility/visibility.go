@@ -41,6 +41,14 @@ type Principal struct {
 // IsAdmin reports whether the principal administers its OU.
 func (p Principal) IsAdmin() bool { return p.Role == store.Admin }
 
+// AdministersAll reports whether p administers the whole of its
+// organization o: an admin at its root OU. What concerns the whole
+// organization (check-up rules, webhooks, consent, channel partners,
+// others' report schedules) is theirs alone.
+func (p Principal) AdministersAll(o store.Organization) bool {
+	return p.IsAdmin() && p.OrgID == o.ID && p.OUID == o.RootOU
+}
+
 // IsPartner reports whether the principal acts for a reseller or
 // distributor.
 func (p Principal) IsPartner() bool {
