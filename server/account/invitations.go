@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,7 +84,10 @@ func InvitationStatus(inv store.Invitation, now time.Time) string {
 	return "open"
 }
 
-// Invitations lists the invitations p's organization sent, to its admins.
+// Invitations lists the invitations an admin of p's OU may see: those
+// into its OU or below. Invitations not into an OU (a partner's invitation
+// of a new customer or reseller) concern the whole organization and are
+// listed to admins at its root OU only.
 func (s *Service) Invitations(ctx context.Context, p visibility.Principal) ([]store.Invitation, error) {
 	if !p.IsAdmin() {
 		return nil, problem.ErrAdminOnly
@@ -92,15 +96,41 @@ func (s *Service) Invitations(ctx context.Context, p visibility.Principal) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("listing invitations: %w", err)
 	}
-	return invs, nil
+	mine, err := s.invitationScope(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(invs, func(inv store.Invitation) bool { return !mine(inv) }), nil
 }
 
-// RevokeInvitation withdraws an open invitation of p's organization.
-func (s *Service) RevokeInvitation(ctx context.Context, who audit.Actor, p visibility.Principal, id string) error {
-	if !p.IsAdmin() {
-		return problem.ErrAdminOnly
+// invitationScope returns whether an invitation of p's organization lies
+// within p's reach (see Invitations).
+func (s *Service) invitationScope(ctx context.Context, p visibility.Principal) (func(store.Invitation) bool, error) {
+	ous, err := s.st.OUs(ctx, p.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("loading OUs: %w", err)
 	}
-	err := s.st.RevokeInvitation(ctx, p.OrgID, id, s.now())
+	sub := visibility.Subtree(p.OrgID, p.OUID, ous)
+	atRoot := slices.ContainsFunc(ous, func(u store.OU) bool { return u.ID == p.OUID && u.ParentID == "" })
+	return func(inv store.Invitation) bool {
+		if inv.OUID == "" {
+			return atRoot
+		}
+		return sub[inv.OUID]
+	}, nil
+}
+
+// RevokeInvitation withdraws an open invitation of p's organization within
+// p's reach; others are not found.
+func (s *Service) RevokeInvitation(ctx context.Context, who audit.Actor, p visibility.Principal, id string) error {
+	invs, err := s.Invitations(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(invs, func(inv store.Invitation) bool { return inv.ID == id }) {
+		return problem.ErrNotFound
+	}
+	err = s.st.RevokeInvitation(ctx, p.OrgID, id, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.ErrNotFound
 	}

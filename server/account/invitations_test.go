@@ -243,3 +243,29 @@ func TestResellerInvitationIsAuditedOnBothSides(t *testing.T) {
 	require.Equal(t, res.OrgID, theirs[0].ActorOrgID, "the distributor sees who acted")
 	require.JSONEq(t, `{"email":"owner@reseller.example","kind":"reseller","role":"admin"}`, theirs[0].Detail)
 }
+
+// An admin of a sub-OU lists and revokes only the invitations into its
+// OU and below; the root's admins see every one.
+func TestInvitationsOfTheAdminsSubtree(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	root := e.user("root@acme.example", e.org, e.org.RootOU, store.Admin)
+	branch := e.user("branch@acme.example", e.org, e.branch.ID, store.Admin)
+	atRoot, err := e.svc.InviteUser(ctx, actor(root), root, "hq@acme.example", store.Viewer, e.org.RootOU)
+	require.NoError(t, err)
+	atBranch, err := e.svc.InviteUser(ctx, actor(root), root, "shop@acme.example", store.Viewer, e.branch.ID)
+	require.NoError(t, err)
+
+	invs, err := e.svc.Invitations(ctx, branch)
+	require.NoError(t, err)
+	require.Len(t, invs, 1)
+	require.Equal(t, atBranch.ID, invs[0].ID, "the branch admin sees the branch's invitation only")
+	require.ErrorIs(t, e.svc.RevokeInvitation(ctx, actor(branch), branch, atRoot.ID), problem.ErrNotFound,
+		"an invitation above the admin's OU is not found")
+	require.Empty(t, e.audited(e.org.ID, "invitation.revoke"))
+
+	require.NoError(t, e.svc.RevokeInvitation(ctx, actor(branch), branch, atBranch.ID))
+	invs, err = e.svc.Invitations(ctx, root)
+	require.NoError(t, err)
+	require.Len(t, invs, 2, "the root's admin sees both")
+}

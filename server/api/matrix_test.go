@@ -196,6 +196,8 @@ var matrix = []endpoint{
 		return map[string]string{"email": "colleague@acme.example", "role": "viewer", "ou_id": w.branch.ID}
 	}, allow: acmeOUAdmins},
 	{method: "DELETE", path: func(w *world) string { return "/api/v1/invitations/" + w.invite.ID }, allow: acmeOUAdmins, mutates: true},
+	// An invitation above the branch admin's OU is out of its reach.
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/invitations/" + w.hqInvite.ID }, allow: []string{"acme_admin"}, mutates: true},
 
 	{method: "GET", path: fixed("/api/v1/api-tokens"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/api-tokens"), body: func(*world) any { return map[string]string{"name": "grafana"} }, allow: authenticated},

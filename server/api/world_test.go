@@ -46,18 +46,19 @@ type world struct {
 	smtp  *mailtest.Server
 	reg   *prometheus.Registry
 
-	orgs    map[string]store.Organization
-	tokens  map[string]string // caller → session token ("" for anonymous)
-	users   map[string]string // caller → user id
-	assets  map[string]store.Asset
-	branch  store.OU
-	spare   store.OU
-	r1Grant store.Grant
-	r4Grant store.Grant
-	assign  store.ChannelAssignment
-	group   store.DeviceGroup
-	invite  store.Invitation
-	token   string // acme_admin's API token id
+	orgs     map[string]store.Organization
+	tokens   map[string]string // caller → session token ("" for anonymous)
+	users    map[string]string // caller → user id
+	assets   map[string]store.Asset
+	branch   store.OU
+	spare    store.OU
+	r1Grant  store.Grant
+	r4Grant  store.Grant
+	assign   store.ChannelAssignment
+	group    store.DeviceGroup
+	invite   store.Invitation // into the branch OU
+	hqInvite store.Invitation // into Acme's root OU
+	token    string           // acme_admin's API token id
 	// findings: check-up findings on a_root, a_branch and g1, and one of
 	// an Acme agent in its root OU.
 	findings map[string]store.Finding
@@ -179,6 +180,10 @@ func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits
 	w.invite = store.Invitation{TokenHash: ih, Kind: store.InviteUser, Email: "new@acme.example", OrgID: acme.ID, OUID: w.branch.ID,
 		Role: store.Viewer, InvitedBy: w.users["acme_admin"], InvitedByOrg: acme.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	require.NoError(t, st.CreateInvitation(ctx, &w.invite))
+	_, ih = auth.NewToken(auth.PrefixInvitation)
+	w.hqInvite = store.Invitation{TokenHash: ih, Kind: store.InviteUser, Email: "hq@acme.example", OrgID: acme.ID, OUID: acme.RootOU,
+		Role: store.Viewer, InvitedBy: w.users["acme_admin"], InvitedByOrg: acme.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, st.CreateInvitation(ctx, &w.hqInvite))
 	tok := store.APIToken{TokenHash: "unused", UserID: w.users["acme_admin"], OrgID: acme.ID, Name: "ci", Hint: "kpt_xxxx", CreatedAt: now}
 	require.NoError(t, st.CreateAPIToken(ctx, &tok))
 	w.token = tok.ID
