@@ -129,7 +129,7 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	if !acc.Sees(q.Get("measurement")) {
+	if !acc.Sees(q.Get("measurement"), q.Get("field")) {
 		return &HTTPError{Code: http.StatusForbidden, Msg: "health and service events are shown to the owner and service partners only"}
 	}
 	now := a.now()
@@ -158,6 +158,9 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
+	// All fields of a measurement asked for: its health readings are
+	// service data.
+	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.Sees(s.Measurement, s.Field) })
 	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "start": start.UTC(), "stop": stop.UTC(), "series": nonNil(series)})
 	return nil
 }
@@ -180,7 +183,7 @@ func (a *API) assetLatest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
-	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.Sees(s.Measurement) })
+	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.Sees(s.Measurement, s.Field) })
 	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "series": nonNil(series)})
 	return nil
 }

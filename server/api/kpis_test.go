@@ -30,6 +30,7 @@ func TestExpositionShowsOnlyWhatTheTokenMaySee(t *testing.T) {
 		lines = append(lines,
 			fmt.Sprintf("cpu,%s,core=total utilization_percent=42.5,busy=true,note=\"text is no metric\" %d", tags, now),
 			fmt.Sprintf("health_event,%s severity=2i %d", tags, now),
+			fmt.Sprintf("system,%s uptime_seconds=3600,health_code=2i %d", tags, now),
 			fmt.Sprintf("stale,%s v=1 %d", tags, time.Now().Add(-2*time.Hour).UnixNano()))
 	}
 	require.NoError(t, w.tsdb.Write(t.Context(), []byte(strings.Join(lines, "\n"))))
@@ -83,10 +84,13 @@ func TestExpositionShowsOnlyWhatTheTokenMaySee(t *testing.T) {
 			require.Equal(t, v.assets, seen("kpilot_cpu_utilization_percent"))
 			require.Equal(t, v.assets, seen("kpilot_asset_info"))
 			require.Equal(t, v.assets, seen("kpilot_cpu_busy"), "booleans are 0 or 1")
+			require.Equal(t, v.assets, seen("kpilot_system_uptime_seconds"))
 			if v.health {
 				require.Equal(t, v.assets, seen("kpilot_health_event_severity"))
+				require.Equal(t, v.assets, seen("kpilot_system_health_code"))
 			} else {
 				require.Nil(t, fams["kpilot_health_event_severity"], "resellers do not see health events")
+				require.Nil(t, fams["kpilot_system_health_code"], "nor health readings")
 			}
 			require.Nil(t, fams["kpilot_cpu_note"], "strings are not metrics")
 			require.Nil(t, fams["kpilot_stale_v"], "values older than the lookback are left out")

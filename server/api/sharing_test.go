@@ -59,6 +59,10 @@ func TestVisibleAssets(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, r.code, "a reseller does not see health events: %s", r.raw)
 	r = w.do("s1_admin", "GET", "/api/v1/assets/"+w.assets["a_root"].ID+"/series?measurement=health_event&field=code", nil)
 	require.Equal(t, http.StatusServiceUnavailable, r.code, "a service partner passes the check (InfluxDB is down here): %s", r.raw)
+	r = w.do("r1_admin", "GET", "/api/v1/assets/"+w.assets["a_root"].ID+"/series?measurement=system&field=health_code", nil)
+	require.Equal(t, http.StatusForbidden, r.code, "nor health readings: %s", r.raw)
+	r = w.do("r1_admin", "GET", "/api/v1/assets/"+w.assets["a_root"].ID+"/series?measurement=system&field=uptime_seconds", nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.code, "the measurement's KPIs pass the check (InfluxDB is down here): %s", r.raw)
 
 	// A partner's read access is read-only, whatever its role.
 	r = w.do("s1_admin", "GET", "/api/v1/assets/"+w.assets["a_root"].ID+"/system-key", nil)

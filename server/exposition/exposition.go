@@ -57,7 +57,7 @@ func Families(assets []Asset, latest map[string][]tsdb.Series) []*dto.MetricFami
 		add("kpilot_asset_info", "An asset the token may see, with its facts; always 1.", info, 1)
 		var newest time.Time
 		for _, s := range latest[as.ID] {
-			if !as.Access.Sees(s.Measurement) || len(s.Points) == 0 {
+			if !as.Access.Sees(s.Measurement, s.Field) || len(s.Points) == 0 {
 				continue
 			}
 			p := s.Points[len(s.Points)-1]

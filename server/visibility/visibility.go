@@ -25,6 +25,7 @@ package visibility
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/kpilot/kpilot/server/store"
 )
@@ -286,14 +287,24 @@ func (s Set) Access(a store.Asset) Access {
 	return s.shared[a.ID]
 }
 
-// serviceOnly reports whether a measurement is service data: health and
-// service events belong to service partners and the owner (seed 003).
-func serviceOnly(measurement string) bool { return measurement == "health_event" }
+// serviceOnly reports whether a value is service data, which belongs to
+// service partners and the owner (seed 003): health and service events,
+// and every health reading (a BMC's server_health, a health_code field
+// of any measurement, such as system.health_code). field "" stands for
+// the measurement as a whole.
+func serviceOnly(measurement, field string) bool {
+	switch measurement {
+	case "health_event", "server_health":
+		return true
+	}
+	return field == "health_code" || strings.HasSuffix(field, "_health_code")
+}
 
-// Sees reports whether the access includes the data of a measurement: a
-// reseller sees KPIs, inventory and reports but not service data.
-func (a Access) Sees(measurement string) bool {
-	if serviceOnly(measurement) {
+// Sees reports whether the access includes a field of a measurement (or,
+// with field "", the measurement as a whole): a reseller sees KPIs,
+// inventory and reports but not service data.
+func (a Access) Sees(measurement, field string) bool {
+	if serviceOnly(measurement, field) {
 		return a.Class >= Service
 	}
 	return a.Class > None

@@ -158,8 +158,13 @@ func TestAccessSees(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			acc := visibility.Access{Class: tt.class}
-			require.Equal(t, tt.kpi, acc.Sees("cpu"), "cpu")
-			require.Equal(t, tt.health, acc.Sees("health_event"), "health_event")
+			require.Equal(t, tt.kpi, acc.Sees("cpu", ""), "cpu")
+			require.Equal(t, tt.kpi, acc.Sees("system", "uptime_seconds"), "system.uptime_seconds")
+			require.Equal(t, tt.kpi, acc.Sees("system", ""), "the system measurement: its other fields are KPIs")
+			require.Equal(t, tt.health, acc.Sees("health_event", ""), "health_event")
+			require.Equal(t, tt.health, acc.Sees("server_health", "fans_health_code"), "server_health")
+			require.Equal(t, tt.health, acc.Sees("system", "health_code"), "system.health_code")
+			require.Equal(t, tt.health, acc.Sees("drive", "media_health_code"), "a *_health_code field")
 			require.Equal(t, tt.seesFindings, acc.SeesFindings(), "findings")
 		})
 	}
