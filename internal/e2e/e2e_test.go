@@ -349,8 +349,13 @@ func TestIntegrationEndToEnd(t *testing.T) {
 			}
 			idx := s.Tags["ifindex"]
 			require.Equal(t, snmpget(t, snmpd, ".1.3.6.1.2.1.31.1.1.1.1."+idx), s.Tags["ifname"], "ifName of ifindex %s", idx)
-			_, stored, ok := influxLast(t, influx, "interface", "in_octets", assetID, ` AND "ifindex" = '`+idx+`'`)
+			// The agent keeps polling: compare with what InfluxDB holds at the
+			// time of the API's point, not with a newer poll's.
+			at := s.Points[0].Time
+			storedAt, stored, ok := influxLast(t, influx, "interface", "in_octets", assetID,
+				fmt.Sprintf(` AND "ifindex" = '%s' AND time <= %d`, idx, at.UnixNano()))
 			require.True(t, ok)
+			require.True(t, storedAt.Equal(at), "InfluxDB's point at or before %s is at %s", at, storedAt)
 			require.Equal(t, stored, toFloat(t, s.Points[0].Value), "the API must return what InfluxDB holds")
 			now := snmpgetUint(t, snmpd, ".1.3.6.1.2.1.31.1.1.1.6."+idx)
 			require.GreaterOrEqual(t, float64(now), stored, "ifHCInOctets.%s went backwards: stored %v, snmpget %d", idx, stored, now)
