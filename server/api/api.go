@@ -32,9 +32,9 @@ import (
 type TSDB interface {
 	Write(ctx context.Context, lines []byte) error
 	Series(ctx context.Context, q tsdb.SeriesQuery) ([]tsdb.Series, error)
-	Latest(ctx context.Context, orgID, assetID string, lookback time.Duration) ([]tsdb.Series, error)
+	Latest(ctx context.Context, ref tsdb.AssetRef, lookback time.Duration) ([]tsdb.Series, error)
 	LatestMany(ctx context.Context, refs []tsdb.AssetRef, lookback time.Duration) (map[string][]tsdb.Series, error)
-	AvailabilityData(ctx context.Context, orgID, assetID string, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
+	AvailabilityData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
 	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)
 }
 

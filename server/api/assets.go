@@ -141,7 +141,7 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("stop: %v", err)
 	}
-	sq := tsdb.SeriesQuery{OrgID: as.OrgID, AssetID: as.ID, Measurement: q.Get("measurement"),
+	sq := tsdb.SeriesQuery{Asset: tsdb.Ref(as), Measurement: q.Get("measurement"),
 		Field: q.Get("field"), Start: start, Stop: stop, Fn: q.Get("fn")}
 	if e := q.Get("every"); e != "" {
 		if sq.Every, err = time.ParseDuration(e); err != nil {
@@ -179,7 +179,7 @@ func (a *API) assetLatest(w http.ResponseWriter, r *http.Request) error {
 		}
 		lookback = d
 	}
-	series, err := a.tsdb.Latest(r.Context(), as.OrgID, as.ID, lookback)
+	series, err := a.tsdb.Latest(r.Context(), tsdb.Ref(as), lookback)
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}

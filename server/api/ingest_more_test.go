@@ -140,7 +140,7 @@ func TestIngestRecognisesDevicesAndKeepsInventoryHistory(t *testing.T) {
 	list, err := e.store.Assets(t.Context(), e.org.ID)
 	require.NoError(t, err)
 	require.Len(t, list, 1, "no duplicate asset")
-	require.Equal(t, 2, e.count("cpu", fmt.Sprintf(`WHERE "asset_id" = '%s'`, first.ID)), "both samples are the asset's")
+	require.Equal(t, 2, e.count("cpu", fmt.Sprintf(`WHERE "asset" = '%s'`, first.SeriesID)), "both samples are the asset's")
 
 	// An older snapshot arriving late changes nothing.
 	require.Equal(t, http.StatusOK, e.post(e.cred, batchOf(t, nil, inv("bmc-1", t0.Add(-time.Minute), "1.0"))).code)

@@ -190,8 +190,9 @@ func TestIngest(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, assets, 1)
 		require.Equal(t, e.branch.ID, assets[0].OUID, "a new asset lands in the agent's OU")
-		where := fmt.Sprintf(`WHERE "asset_id" = '%s' AND "org_id" = '%s' AND "ou_id" = '%s'`, assets[0].ID, e.org.ID, e.branch.ID)
-		require.Equal(t, 2, e.count("good", where), "both good points are stored with the tenant tags")
+		require.NotEmpty(t, assets[0].SeriesID)
+		where := fmt.Sprintf(`WHERE "asset" = '%s'`, assets[0].SeriesID)
+		require.Equal(t, 2, e.count("good", where), "both good points are stored with the asset's series id")
 		require.Equal(t, 2, e.count("good", ""), "nothing else was stored, injected tags included")
 	})
 

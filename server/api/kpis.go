@@ -62,7 +62,7 @@ func (a *API) assetAvailability(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("every %q: at most 1000 windows per query", e)
 		}
 	}
-	obs, reboots, err := a.tsdb.AvailabilityData(r.Context(), as.OrgID, as.ID, start, stop)
+	obs, reboots, err := a.tsdb.AvailabilityData(r.Context(), tsdb.Ref(as), start, stop)
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
@@ -166,7 +166,7 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 	refs := make([]tsdb.AssetRef, 0, len(assets))
 	shown := make([]exposition.Asset, 0, len(assets))
 	for _, as := range assets {
-		refs = append(refs, tsdb.AssetRef{OrgID: as.OrgID, AssetID: as.ID})
+		refs = append(refs, tsdb.Ref(as))
 		shown = append(shown, exposition.Asset{Asset: as, Customer: names[as.OrgID], Access: set.Access(as)})
 	}
 	latest, err := a.tsdb.LatestMany(r.Context(), refs, lookback)

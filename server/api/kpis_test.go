@@ -26,7 +26,7 @@ func TestExpositionShowsOnlyWhatTheTokenMaySee(t *testing.T) {
 	var lines []string
 	for _, key := range []string{"a_root", "a_branch", "g1"} {
 		as := w.assets[key]
-		tags := fmt.Sprintf("asset_id=%s,org_id=%s,ou_id=%s", as.ID, as.OrgID, as.OUID)
+		tags := "asset=" + as.SeriesID
 		lines = append(lines,
 			fmt.Sprintf("cpu,%s,core=total utilization_percent=42.5,busy=true,note=\"text is no metric\" %d", tags, now),
 			fmt.Sprintf("health_event,%s severity=2i %d", tags, now),

@@ -58,7 +58,7 @@ func BenchmarkPartnerAssetLatest(b *testing.B) {
 	var lines strings.Builder
 	at := now.Add(-time.Minute).UnixNano()
 	for i, a := range w.Assets {
-		tags := fmt.Sprintf("asset_id=%s,org_id=%s,ou_id=%s", a.ID, a.OrgID, a.OUID)
+		tags := "asset=" + a.SeriesID
 		fmt.Fprintf(&lines, "cpu,%s usage_percent=%d.5,load1=0.%d %d\n", tags, i%100, i%10, at)
 		for ifx := 1; ifx <= 4; ifx++ {
 			fmt.Fprintf(&lines, "interface,%s,ifindex=%d in_bps=%d,out_bps=%d,oper_status=1i %d\n", tags, ifx, i*ifx, i+ifx, at)
@@ -130,7 +130,7 @@ func BenchmarkPartnerAssetLatest(b *testing.B) {
 	})
 	b.Run("influx", func(b *testing.B) {
 		run(b, func(a store.Asset) error {
-			_, err := ts.Latest(ctx, a.OrgID, a.ID, 24*time.Hour)
+			_, err := ts.Latest(ctx, tsdb.Ref(a), 24*time.Hour)
 			return err
 		})
 	})

@@ -26,7 +26,7 @@ func scriptKPIs(t *testing.T, w *world, now time.Time) {
 		if tags != "" {
 			tags = "," + tags
 		}
-		fmt.Fprintf(&lp, "%s,asset_id=%s,org_id=%s,ou_id=%s%s %s %d\n", m, as.ID, as.OrgID, as.OUID, tags, fields, at.UnixNano())
+		fmt.Fprintf(&lp, "%s,asset=%s%s %s %d\n", m, as.SeriesID, tags, fields, at.UnixNano())
 	}
 	outage := now.Add(-10 * time.Hour)
 	for at := now.Add(-48 * time.Hour); at.Before(now); at = at.Add(5 * time.Minute) {

@@ -205,11 +205,11 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 			in.Attributes[a.ID] = inv.Attributes
 		}
 	}
+	refs := make([]tsdb.AssetRef, len(in.Assets))
+	for i, a := range in.Assets {
+		refs[i] = tsdb.Ref(a)
+	}
 	if need[StorageUsed] || need[Health] || need[BackupFailed] || need[BackupAge] {
-		refs := make([]tsdb.AssetRef, len(in.Assets))
-		for i, a := range in.Assets {
-			refs[i] = tsdb.AssetRef{OrgID: orgID, AssetID: a.ID}
-		}
 		if in.Latest, err = r.tsdb.LatestMany(ctx, refs, LatestLookback); err != nil {
 			return in, err
 		}
@@ -218,7 +218,7 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 		span := time.Duration(history * 24 * float64(time.Hour))
 		// About 56 windows: four a day over two weeks.
 		every := max(time.Hour, (span / 56).Truncate(time.Hour))
-		ss, err := r.tsdb.OrgSeries(ctx, tsdb.OrgQuery{OrgID: orgID, Measurements: StorageMeasurements, Fields: StorageFields,
+		ss, err := r.tsdb.OrgSeries(ctx, tsdb.OrgQuery{Assets: refs, Measurements: StorageMeasurements, Fields: StorageFields,
 			Start: in.Now.Add(-span), Stop: in.Now, Every: every, Fn: "mean"})
 		if err != nil {
 			return in, err
@@ -226,7 +226,7 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 		in.Storage = bySeriesAsset(ss)
 	}
 	if window > 0 {
-		ss, err := r.tsdb.OrgSeries(ctx, tsdb.OrgQuery{OrgID: orgID, Measurements: []string{"reboot"}, Fields: []string{"last_seen_up"},
+		ss, err := r.tsdb.OrgSeries(ctx, tsdb.OrgQuery{Assets: refs, Measurements: []string{"reboot"}, Fields: []string{"last_seen_up"},
 			Start: in.Now.Add(-time.Duration(window * float64(time.Hour))), Stop: in.Now.Add(time.Second)})
 		if err != nil {
 			return in, err

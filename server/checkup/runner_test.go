@@ -78,7 +78,7 @@ func newHistory(t *testing.T) *history {
 		if tags != "" {
 			tags = "," + tags
 		}
-		fmt.Fprintf(&lp, "%s,asset_id=%s,org_id=%s,ou_id=%s%s %s %d\n", m, a.ID, h.org.ID, a.OUID, tags, fields, at.UnixNano())
+		fmt.Fprintf(&lp, "%s,asset=%s%s %s %d\n", m, a.SeriesID, tags, fields, at.UnixNano())
 	}
 	for i := range 14 * 4 { // every 6 h for two weeks, the newest 6 h ago
 		at := h.now.Add(-time.Duration(14*4-i) * 6 * time.Hour)

@@ -51,9 +51,9 @@ type reencoder struct {
 	rejects           []string
 	libraryOnly       bool // no fast path (the fuzz test's reference)
 
-	// tenant holds ",asset_id=…", ",org_id=…" and ",ou_id=…" of the
-	// asset tenantOf, as written: lines of one asset come together.
-	tenant   [len(tenantTags)][]byte
+	// tenant holds ",asset=<series id>" of the asset tenantOf, as
+	// written: lines of one asset come together.
+	tenant   []byte
 	tenantOf string
 
 	// futureDigits is future as 19 digits ("" if it has more or fewer):
@@ -101,9 +101,6 @@ type agentTag struct {
 	escape bool // the value has characters to escape
 }
 
-// tenantTags are the tags the server adds, in key order.
-var tenantTags = [...]string{tsdb.AssetTag, tsdb.OrgTag, tsdb.OUTag}
-
 // reencode appends the re-encoded lines to buf and returns them, the
 // number of accepted points and a message per refused line. The error is a
 // store failure (the batch is retried); bad points are rejections.
@@ -114,8 +111,8 @@ var tenantTags = [...]string{tsdb.AssetTag, tsdb.OrgTag, tsdb.OUTag}
 // a line is accepted, written and refused exactly as the library path
 // would (FuzzReencodeFastPath holds the two to that).
 func (x *reencoder) reencode(ctx context.Context, now time.Time, assets *assetResolver, samples, buf []byte) ([]byte, int, []string, error) {
-	// Room for the text plus the three tenant tags (about 120 bytes) per line.
-	x.out = slices.Grow(buf[:0], len(samples)+bytes.Count(samples, []byte{'\n'})*128)
+	// Room for the text plus the tenant tag (about 16 bytes) per line.
+	x.out = slices.Grow(buf[:0], len(samples)+bytes.Count(samples, []byte{'\n'})*16)
 	x.future = now.Add(maxFuture).UnixNano()
 	x.futureDigits = strconv.AppendInt(x.futureDigits[:0], x.future, 10)
 	if len(x.futureDigits) != 19 {
@@ -482,16 +479,16 @@ func (x *reencoder) series(ctx context.Context, assets *assetResolver, asset []b
 // tenant's, in key order as line protocol wants.
 func (x *reencoder) appendSeries(out, m []byte, as *store.Asset) []byte {
 	if as.ID != x.tenantOf {
-		for i, v := range [...]string{as.ID, as.OrgID, as.OUID} { // UUIDs need no escaping
-			x.tenant[i] = append(append(append(append(x.tenant[i][:0], ','), tenantTags[i]...), '='), v...)
-		}
+		// A series id needs no escaping.
+		x.tenant = append(append(x.tenant[:0], ","+tsdb.AssetTag+"="...), as.SeriesID...)
 		x.tenantOf = as.ID
 	}
 	out = append(out, m...) // a valid name needs no escaping
-	ti := 0
+	written := false
 	for _, t := range x.tags {
-		for ; ti < len(tenantTags) && tenantTags[ti] < string(t.k); ti++ {
-			out = append(out, x.tenant[ti]...)
+		if !written && tsdb.AssetTag < string(t.k) {
+			out = append(out, x.tenant...)
+			written = true
 		}
 		if len(t.v) == 0 {
 			continue // line protocol has no empty tag values
@@ -505,8 +502,8 @@ func (x *reencoder) appendSeries(out, m []byte, as *store.Asset) []byte {
 			out = append(out, t.v...)
 		}
 	}
-	for ; ti < len(tenantTags); ti++ {
-		out = append(out, x.tenant[ti]...)
+	if !written {
+		out = append(out, x.tenant...)
 	}
 	return out
 }
@@ -547,7 +544,7 @@ func (x *reencoder) checkTime(tb []byte) (int64, error) {
 
 func isTenantTag(k []byte) bool {
 	switch string(k) {
-	case tsdb.AssetTag, tsdb.OrgTag, tsdb.OUTag:
+	case tsdb.AssetTag, tsdb.LegacyAssetTag, tsdb.LegacyOrgTag, tsdb.LegacyOUTag:
 		return true
 	}
 	return false

@@ -91,7 +91,7 @@ storage,asset=nas1 used_percent=-0.5,free=.5,big=9223372036854775807i,neg=-92233
 			require.Equal(t, lib.accepted, fast.accepted)
 			require.Equal(t, c.fast, fast.fast, "lines on the fast path")
 			require.Zero(t, lib.fast)
-			require.Equal(t, fast.accepted, strings.Count(fast.out, ",asset_id="), "every point carries the tenant tags")
+			require.Equal(t, fast.accepted, strings.Count(fast.out, ",asset=1."), "every point carries the asset's series id")
 			require.NotContains(t, fast.out, " 0012\n", "timestamps are written in canonical form")
 			require.NotContains(t, fast.out, " -0\n")
 		})

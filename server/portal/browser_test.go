@@ -331,7 +331,7 @@ func writeKPIs(t *testing.T, s *site, as store.Asset) {
 	defer ts.Close()
 	var b strings.Builder
 	now := time.Now().Truncate(time.Minute)
-	tags := fmt.Sprintf("%s=%s,%s=%s,%s=%s", tsdb.AssetTag, as.ID, tsdb.OrgTag, as.OrgID, tsdb.OUTag, as.OUID)
+	tags := tsdb.AssetTag + "=" + as.SeriesID
 	for i := range 120 {
 		at := now.Add(-time.Duration(i) * time.Minute)
 		fmt.Fprintf(&b, "cpu,%s usage_percent=%d %d\n", tags, 20+(i*7)%50, at.UnixNano())

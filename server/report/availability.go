@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/server/availability"
+	"github.com/kpilot/kpilot/server/tsdb"
 )
 
 // ErrUnavailable marks a failed read of KPI data: the time-series
@@ -50,7 +51,7 @@ var availabilityColumns = []Column{
 type AvailabilitySource interface {
 	// AvailabilityData returns an asset's reachability observations and
 	// reboots in [start, stop).
-	AvailabilityData(ctx context.Context, orgID, assetID string, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
+	AvailabilityData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
 }
 
 // Availability builds the availability report: per asset of sc the
@@ -60,7 +61,7 @@ type AvailabilitySource interface {
 func Availability(ctx context.Context, src AvailabilitySource, sc Scope, p Period, now time.Time) (Table, error) {
 	t := Table{Title: "Availability report", Scope: sc.Label + ", " + p.String(), Generated: now, Columns: availabilityColumns}
 	for _, as := range sc.Assets {
-		obs, reboots, err := src.AvailabilityData(ctx, as.OrgID, as.ID, p.Start, p.Stop)
+		obs, reboots, err := src.AvailabilityData(ctx, tsdb.Ref(as), p.Start, p.Stop)
 		if err != nil {
 			return t, unavailable(err)
 		}

@@ -59,8 +59,8 @@ func Backup(ctx context.Context, src SeriesSource, sc Scope, p Period, now time.
 	}
 	jobs := map[string]*backupJob{}
 	var keys []string
-	for org, ids := range assetsByOrg(sc.Assets) {
-		ss, err := src.OrgSeries(ctx, tsdb.OrgQuery{OrgID: org, AssetIDs: ids,
+	for _, refs := range assetsByOrg(sc.Assets) {
+		ss, err := src.OrgSeries(ctx, tsdb.OrgQuery{Assets: refs,
 			Measurements: []string{"backup_job", "backup_last_success"}, Fields: []string{"status", "last_run_time", "end_time"},
 			Start: p.Start, Stop: p.Stop})
 		if err != nil {

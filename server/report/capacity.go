@@ -84,8 +84,8 @@ func capacitySeries(ctx context.Context, src SeriesSource, sc Scope, p Period) (
 	measurements := append(slices.Clone(checkup.StorageMeasurements), "cpu", "memory", "ucd_memory", "netapp_system")
 	fields := append(slices.Clone(checkup.StorageFields), "load_percent", "cpu_busy_percent")
 	byAsset := map[string][]tsdb.Series{}
-	for org, ids := range assetsByOrg(sc.Assets) {
-		ss, err := src.OrgSeries(ctx, tsdb.OrgQuery{OrgID: org, AssetIDs: ids, Measurements: measurements, Fields: fields,
+	for _, refs := range assetsByOrg(sc.Assets) {
+		ss, err := src.OrgSeries(ctx, tsdb.OrgQuery{Assets: refs, Measurements: measurements, Fields: fields,
 			Start: p.Start, Stop: p.Stop, Every: every, Fn: "mean"})
 		if err != nil {
 			return nil, unavailable(err)

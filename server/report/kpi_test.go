@@ -20,9 +20,9 @@ func kpiScope() Scope {
 	const acme, beta = "0b7c1f5e-0000-4000-8000-00000000000a", "0b7c1f5e-0000-4000-8000-00000000000b"
 	return Scope{
 		Assets: []store.Asset{
-			{ID: "0b7c1f5e-0000-4000-8000-000000000001", OrgID: acme, OUID: "ou-a", Name: "Acme ESX", Category: "server"},
-			{ID: "0b7c1f5e-0000-4000-8000-000000000002", OrgID: acme, OUID: "ou-a", Name: "Acme NAS", Category: "storage"},
-			{ID: "0b7c1f5e-0000-4000-8000-000000000003", OrgID: beta, OUID: "ou-b", Name: "Beta Backup", Category: "backup"},
+			{ID: "0b7c1f5e-0000-4000-8000-000000000001", OrgID: acme, OUID: "ou-a", Name: "Acme ESX", Category: "server", SeriesID: "1.1"},
+			{ID: "0b7c1f5e-0000-4000-8000-000000000002", OrgID: acme, OUID: "ou-a", Name: "Acme NAS", Category: "storage", SeriesID: "1.2"},
+			{ID: "0b7c1f5e-0000-4000-8000-000000000003", OrgID: beta, OUID: "ou-b", Name: "Beta Backup", Category: "backup", SeriesID: "2.1"},
 		},
 		Customers: map[string]string{acme: "Acme GmbH", beta: "Beta AG"},
 		OrgID:     "0b7c1f5e-0000-4000-8000-00000000000c",
@@ -42,7 +42,7 @@ func scriptKPIs(t *testing.T, ts *tsdb.Influx, sc Scope, now time.Time) {
 		if tags != "" {
 			tags = "," + tags
 		}
-		fmt.Fprintf(&lp, "%s,asset_id=%s,org_id=%s,ou_id=%s%s %s %d\n", m, as.ID, as.OrgID, as.OUID, tags, fields, at.UnixNano())
+		fmt.Fprintf(&lp, "%s,asset=%s%s %s %d\n", m, as.SeriesID, tags, fields, at.UnixNano())
 	}
 	esx, nas, beta := sc.Assets[0], sc.Assets[1], sc.Assets[2]
 	outage := now.Add(-10 * time.Hour)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/tsdb"
 	"github.com/kpilot/kpilot/server/visibility"
 )
 
@@ -141,10 +142,10 @@ func cmpJoin(pairs ...string) int {
 
 // assetsByOrg groups asset ids by organization: every KPI query filters
 // on the organization and the viewer's visible asset ids.
-func assetsByOrg(assets []store.Asset) map[string][]string {
-	out := map[string][]string{}
+func assetsByOrg(assets []store.Asset) map[string][]tsdb.AssetRef {
+	out := map[string][]tsdb.AssetRef{}
 	for _, as := range assets {
-		out[as.OrgID] = append(out[as.OrgID], as.ID)
+		out[as.OrgID] = append(out[as.OrgID], tsdb.Ref(as))
 	}
 	return out
 }

@@ -2,15 +2,20 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
 // Asset is a hardware or software component in one OU.
 type Asset struct {
-	ID           string
-	OrgID        string
-	OUID         string
-	SourceKey    string // the agent-side asset id that first reported it
+	ID        string
+	OrgID     string
+	OUID      string
+	SourceKey string // the agent-side asset id that first reported it
+	// SeriesID tags the asset's points in InfluxDB: "<organization
+	// number>.<asset number>", unique across the server, set at creation
+	// and never changed (a move to another OU keeps its history whole).
+	SeriesID     string
 	Name         string
 	Category     string
 	Manufacturer string
@@ -27,6 +32,12 @@ type Asset struct {
 	// (zero before the first): whether the device answered.
 	LastPollAt time.Time
 	LastPollUp bool
+}
+
+// SeriesID is the series id of asset number assetNo of organization
+// number orgNo.
+func SeriesID(orgNo, assetNo int64) string {
+	return strconv.FormatInt(orgNo, 10) + "." + strconv.FormatInt(assetNo, 10)
 }
 
 // StaleAfter is how long after its last poll an asset, and after its last

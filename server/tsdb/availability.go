@@ -16,20 +16,20 @@ const availabilityLead = time.Hour
 
 // AvailabilityData returns an asset's reachability observations (the
 // agent_poll up field, per collector) and its reboots around [start, stop).
-func (i *Influx) AvailabilityData(ctx context.Context, orgID, assetID string, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error) {
-	if !idRE.MatchString(orgID) || !idRE.MatchString(assetID) {
-		return nil, nil, errors.New("invalid organization or asset id")
+func (i *Influx) AvailabilityData(ctx context.Context, ref AssetRef, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error) {
+	if err := ref.Validate(); err != nil {
+		return nil, nil, err
 	}
 	if !start.Before(stop) {
 		return nil, nil, errors.New("start must be before stop")
 	}
 	flux := fmt.Sprintf(`from(bucket: %s)
   |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r.%s == %s and r.%s == %s)
+  |> filter(fn: (r) => r.%s == %s)
   |> filter(fn: (r) => (r._measurement == "agent_poll" and r._field == "up") or (r._measurement == "reboot" and r._field == "last_seen_up"))
   |> keep(columns: ["_time", "_value", "_measurement", "collector"])
 `, fluxString(i.bucket), fluxTime(start.Add(-availabilityLead)), fluxTime(stop.Add(availabilityLead)),
-		OrgTag, fluxString(orgID), AssetTag, fluxString(assetID))
+		AssetTag, fluxString(ref.Series))
 	res, err := i.query.Query(ctx, flux)
 	if err != nil {
 		return nil, nil, fmt.Errorf("querying InfluxDB: %w: %w", ErrUnavailable, err)

@@ -4,18 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kpilot/kpilot/internal/kpi"
 )
 
-// OrgQuery asks for some fields of some measurements of every asset of
-// one organization, or of the listed ones: what check-ups and reports
-// read in one query instead of one per asset.
+// OrgQuery asks for some fields of some measurements of many assets
+// (typically one organization's): what check-ups and reports read in one
+// query instead of one per asset.
 type OrgQuery struct {
-	OrgID        string
-	AssetIDs     []string // empty: every asset of the organization
+	Assets       []AssetRef
 	Measurements []string
 	Fields       []string
 	Start, Stop  time.Time
@@ -26,12 +26,12 @@ type OrgQuery struct {
 // Validate checks every part that goes into Flux text.
 func (q OrgQuery) Validate() error {
 	var errs []error
-	if !idRE.MatchString(q.OrgID) {
-		errs = append(errs, errors.New("invalid organization id"))
+	if len(q.Assets) == 0 {
+		errs = append(errs, errors.New("name at least one asset"))
 	}
-	for _, id := range q.AssetIDs {
-		if !idRE.MatchString(id) {
-			errs = append(errs, fmt.Errorf("invalid asset id %q", id))
+	for _, r := range q.Assets {
+		if err := r.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(q.Measurements) == 0 || len(q.Fields) == 0 {
@@ -51,6 +51,10 @@ func (q OrgQuery) Flux(bucket string) (string, error) {
 	if err := q.Validate(); err != nil {
 		return "", err
 	}
+	series := make([]string, len(q.Assets))
+	for i, r := range q.Assets {
+		series[i] = r.Series
+	}
 	in := func(col string, vals []string) string {
 		parts := make([]string, len(vals))
 		for i, v := range vals {
@@ -61,10 +65,7 @@ func (q OrgQuery) Flux(bucket string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "from(bucket: %s)\n", fluxString(bucket))
 	fmt.Fprintf(&b, "  |> range(start: %s, stop: %s)\n", fluxTime(q.Start), fluxTime(q.Stop))
-	fmt.Fprintf(&b, "  |> filter(fn: (r) => r.%s == %s)\n", OrgTag, fluxString(q.OrgID))
-	if len(q.AssetIDs) > 0 {
-		fmt.Fprintf(&b, "  |> filter(fn: (r) => %s)\n", in(AssetTag, q.AssetIDs))
-	}
+	fmt.Fprintf(&b, "  |> filter(fn: (r) => %s)\n", in(AssetTag, series))
 	fmt.Fprintf(&b, "  |> filter(fn: (r) => %s and %s)\n", in("_measurement", q.Measurements), in("_field", q.Fields))
 	if q.Every > 0 {
 		fmt.Fprintf(&b, "  |> aggregateWindow(every: %ds, fn: %s, createEmpty: false)\n", int64(q.Every/time.Second), q.Fn)
@@ -72,25 +73,20 @@ func (q OrgQuery) Flux(bucket string) (string, error) {
 	return b.String(), nil
 }
 
-// OrgSeries runs q; each series carries its asset id.
+// OrgSeries runs q; each series carries its asset's ID. An empty asset
+// list reads nothing.
 func (i *Influx) OrgSeries(ctx context.Context, q OrgQuery) ([]Series, error) {
 	var out []Series
-	ids := q.AssetIDs
-	if len(ids) == 0 {
-		ids = []string{""}
-	}
 	// Asset lists are chunked like LatestMany's, so that the filter
 	// stays short enough to be pushed down to the storage engine.
-	for start := 0; start < len(ids); start += latestChunk {
-		c := q
-		if ids[0] != "" {
-			c.AssetIDs = ids[start:min(start+latestChunk, len(ids))]
-		}
-		flux, err := c.Flux(i.bucket)
+	for c := range slices.Chunk(q.Assets, latestChunk) {
+		q := q
+		q.Assets = c
+		flux, err := q.Flux(i.bucket)
 		if err != nil {
 			return nil, err
 		}
-		s, err := i.run(ctx, flux)
+		s, err := i.run(ctx, flux, c)
 		if err != nil {
 			return nil, err
 		}

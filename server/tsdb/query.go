@@ -11,28 +11,42 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/internal/kpi"
+	"github.com/kpilot/kpilot/server/store"
 )
 
 // Aggregates allowed in SeriesQuery.Fn.
 var Aggregates = map[string]bool{"mean": true, "max": true, "min": true, "last": true, "sum": true, "count": true}
 
-var idRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+// seriesRE matches a series id: store.SeriesID's form.
+var seriesRE = regexp.MustCompile(`^[1-9][0-9]{0,17}\.[1-9][0-9]{0,17}$`)
+
+// AssetRef names an asset for a read: its id, which results carry, and
+// its series id, the AssetTag value its points carry.
+type AssetRef struct{ ID, Series string }
+
+// Validate checks the series id, which goes into query text.
+func (r AssetRef) Validate() error {
+	if !seriesRE.MatchString(r.Series) {
+		return fmt.Errorf("invalid series id %q of asset %q", r.Series, r.ID)
+	}
+	return nil
+}
 
 // SeriesQuery asks for one field of one measurement of one asset.
 type SeriesQuery struct {
-	OrgID, AssetID string
-	Measurement    string
-	Field          string
-	Start, Stop    time.Time
-	Every          time.Duration // aggregation window; 0 returns raw points
-	Fn             string        // aggregate, with Every
+	Asset       AssetRef
+	Measurement string
+	Field       string
+	Start, Stop time.Time
+	Every       time.Duration // aggregation window; 0 returns raw points
+	Fn          string        // aggregate, with Every
 }
 
 // Validate checks every part that goes into Flux text.
 func (q SeriesQuery) Validate() error {
 	var errs []error
-	if !idRE.MatchString(q.OrgID) || !idRE.MatchString(q.AssetID) {
-		errs = append(errs, errors.New("invalid organization or asset id"))
+	if err := q.Asset.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if !kpi.ValidName(q.Measurement) {
 		errs = append(errs, fmt.Errorf("measurement %q: use lowercase letters, digits and _", q.Measurement))
@@ -83,7 +97,7 @@ func (q SeriesQuery) Flux(bucket string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "from(bucket: %s)\n", fluxString(bucket))
 	fmt.Fprintf(&b, "  |> range(start: %s, stop: %s)\n", fluxTime(q.Start), fluxTime(q.Stop))
-	fmt.Fprintf(&b, "  |> filter(fn: (r) => r.%s == %s and r.%s == %s)\n", OrgTag, fluxString(q.OrgID), AssetTag, fluxString(q.AssetID))
+	fmt.Fprintf(&b, "  |> filter(fn: (r) => r.%s == %s)\n", AssetTag, fluxString(q.Asset.Series))
 	fmt.Fprintf(&b, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", fluxString(q.Measurement), fluxString(q.Field))
 	if q.Every > 0 {
 		fmt.Fprintf(&b, "  |> aggregateWindow(every: %ds, fn: %s, createEmpty: false)\n", int64(q.Every/time.Second), q.Fn)
@@ -100,7 +114,7 @@ type Point struct {
 // Series is the points of one series: a measurement, a field and the
 // series' own tags (without the server's tenant tags).
 type Series struct {
-	AssetID     string            `json:"-"` // set by LatestMany
+	AssetID     string            `json:"-"` // the AssetRef's ID
 	Measurement string            `json:"measurement"`
 	Field       string            `json:"field"`
 	Tags        map[string]string `json:"tags"`
@@ -110,7 +124,7 @@ type Series struct {
 // internalColumns are Flux columns that are not series tags.
 var internalColumns = map[string]bool{
 	"result": true, "table": true, "_start": true, "_stop": true, "_time": true, "_value": true,
-	"_field": true, "_measurement": true, OrgTag: true, AssetTag: true, OUTag: true,
+	"_field": true, "_measurement": true, AssetTag: true,
 }
 
 // Series runs q and groups the rows by series.
@@ -119,23 +133,19 @@ func (i *Influx) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	if err != nil {
 		return nil, err
 	}
-	return i.run(ctx, flux)
+	return i.run(ctx, flux, []AssetRef{q.Asset})
 }
 
 // Latest returns the newest value of every field of every series of an
 // asset within lookback.
-func (i *Influx) Latest(ctx context.Context, orgID, assetID string, lookback time.Duration) ([]Series, error) {
-	if !idRE.MatchString(orgID) || !idRE.MatchString(assetID) {
-		return nil, errors.New("invalid organization or asset id")
+func (i *Influx) Latest(ctx context.Context, ref AssetRef, lookback time.Duration) ([]Series, error) {
+	if err := ref.Validate(); err != nil {
+		return nil, err
 	}
-	flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: -%ds)\n  |> filter(fn: (r) => r.%s == %s and r.%s == %s)\n  |> last()\n",
-		fluxString(i.bucket), int64(lookback/time.Second), OrgTag, fluxString(orgID), AssetTag, fluxString(assetID))
-	return i.run(ctx, flux)
+	flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: -%ds)\n  |> filter(fn: (r) => r.%s == %s)\n  |> last()\n",
+		fluxString(i.bucket), int64(lookback/time.Second), AssetTag, fluxString(ref.Series))
+	return i.run(ctx, flux, []AssetRef{ref})
 }
-
-// AssetRef names an asset and the organization it belongs to; reads
-// filter on both tags.
-type AssetRef struct{ OrgID, AssetID string }
 
 // latestChunk bounds the assets of one Flux query, so that the filter
 // stays short enough to be pushed down to the storage engine.
@@ -146,28 +156,16 @@ const latestChunk = 100
 func (i *Influx) LatestMany(ctx context.Context, refs []AssetRef, lookback time.Duration) (map[string][]Series, error) {
 	out := map[string][]Series{}
 	for c := range slices.Chunk(refs, latestChunk) {
-		byOrg := map[string][]string{}
-		var orgs []string
-		for _, r := range c {
-			if !idRE.MatchString(r.OrgID) || !idRE.MatchString(r.AssetID) {
-				return nil, errors.New("invalid organization or asset id")
+		pred := make([]string, len(c))
+		for k, r := range c {
+			if err := r.Validate(); err != nil {
+				return nil, err
 			}
-			if byOrg[r.OrgID] == nil {
-				orgs = append(orgs, r.OrgID)
-			}
-			byOrg[r.OrgID] = append(byOrg[r.OrgID], r.AssetID)
-		}
-		var pred []string
-		for _, o := range orgs {
-			var as []string
-			for _, id := range byOrg[o] {
-				as = append(as, "r."+AssetTag+" == "+fluxString(id))
-			}
-			pred = append(pred, fmt.Sprintf("(r.%s == %s and (%s))", OrgTag, fluxString(o), strings.Join(as, " or ")))
+			pred[k] = "r." + AssetTag + " == " + fluxString(r.Series)
 		}
 		flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: -%ds)\n  |> filter(fn: (r) => %s)\n  |> last()\n",
 			fluxString(i.bucket), int64(lookback/time.Second), strings.Join(pred, " or "))
-		series, err := i.run(ctx, flux)
+		series, err := i.run(ctx, flux, c)
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +176,13 @@ func (i *Influx) LatestMany(ctx context.Context, refs []AssetRef, lookback time.
 	return out, nil
 }
 
-func (i *Influx) run(ctx context.Context, flux string) ([]Series, error) {
+// run runs flux and groups the rows by series. Series of assets not in
+// refs are left out; the others carry their asset's ID.
+func (i *Influx) run(ctx context.Context, flux string, refs []AssetRef) ([]Series, error) {
+	ids := make(map[string]string, len(refs))
+	for _, r := range refs {
+		ids[r.Series] = r.ID
+	}
 	res, err := i.query.Query(ctx, flux)
 	if err != nil {
 		return nil, fmt.Errorf("querying InfluxDB: %w: %w", ErrUnavailable, err)
@@ -194,7 +198,11 @@ func (i *Influx) run(ctx context.Context, flux string) ([]Series, error) {
 				tags[k] = s
 			}
 		}
-		asset, _ := r.ValueByKey(AssetTag).(string)
+		series, _ := r.ValueByKey(AssetTag).(string)
+		asset, ok := ids[series]
+		if !ok {
+			continue
+		}
 		key := asset + " " + groupKey(r.Measurement(), tags) + " " + r.Field()
 		s := byKey[key]
 		if s == nil {
@@ -214,3 +222,6 @@ func (i *Influx) run(ctx context.Context, flux string) ([]Series, error) {
 	}
 	return out, nil
 }
+
+// Ref is the AssetRef of a.
+func Ref(a store.Asset) AssetRef { return AssetRef{ID: a.ID, Series: a.SeriesID} }

@@ -8,14 +8,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	org   = "5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11"
-	asset = "0bdf7d2b-6e29-449e-b1ba-e45d783cb186"
-)
+var asset = AssetRef{ID: "0bdf7d2b-6e29-449e-b1ba-e45d783cb186", Series: "12.345"}
 
 func validQuery() SeriesQuery {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	return SeriesQuery{OrgID: org, AssetID: asset, Measurement: "interface", Field: "in_octets",
+	return SeriesQuery{Asset: asset, Measurement: "interface", Field: "in_octets",
 		Start: now.Add(-time.Hour), Stop: now, Every: time.Minute, Fn: "mean"}
 }
 
@@ -24,7 +21,7 @@ func TestFluxFromValidQuery(t *testing.T) {
 	require.NoError(t, err)
 	want := `from(bucket: "kpilot/autogen")
   |> range(start: 2026-01-02T02:04:05Z, stop: 2026-01-02T03:04:05Z)
-  |> filter(fn: (r) => r.org_id == "` + org + `" and r.asset_id == "` + asset + `")
+  |> filter(fn: (r) => r.asset == "12.345")
   |> filter(fn: (r) => r._measurement == "interface" and r._field == "in_octets")
   |> aggregateWindow(every: 60s, fn: mean, createEmpty: false)
 `
@@ -46,8 +43,7 @@ func TestFluxRefusesHostileInput(t *testing.T) {
 			"measurement": func(q *SeriesQuery) { q.Measurement = h },
 			"field":       func(q *SeriesQuery) { q.Field = h },
 			"fn":          func(q *SeriesQuery) { q.Fn = h },
-			"asset":       func(q *SeriesQuery) { q.AssetID = h },
-			"org":         func(q *SeriesQuery) { q.OrgID = h },
+			"asset":       func(q *SeriesQuery) { q.Asset.Series = h },
 		} {
 			q := validQuery()
 			mod(&q)
@@ -81,15 +77,14 @@ func TestFluxStringEscapes(t *testing.T) {
 }
 
 func TestOrgQueryRefusesHostileInput(t *testing.T) {
-	good := OrgQuery{OrgID: "0b7c1f5e-0000-4000-8000-000000000001", Measurements: []string{"storage"}, Fields: []string{"used_percent"},
+	good := OrgQuery{Assets: []AssetRef{asset}, Measurements: []string{"storage"}, Fields: []string{"used_percent"},
 		Start: time.Unix(0, 0), Stop: time.Unix(3600, 0), Every: time.Minute, Fn: "mean"}
 	flux, err := good.Flux("kpilot/autogen")
 	require.NoError(t, err)
-	require.Contains(t, flux, `r.org_id == "0b7c1f5e-0000-4000-8000-000000000001"`)
-	require.NotContains(t, flux, "asset_id", "no asset list: the whole organization")
+	require.Contains(t, flux, `r.asset == "12.345"`)
 	for name, mutate := range map[string]func(*OrgQuery){
-		"org":         func(q *OrgQuery) { q.OrgID = `x" or true or r.a == "` },
-		"asset":       func(q *OrgQuery) { q.AssetIDs = []string{"0b7c1f5e-0000-4000-8000-000000000001", `") |> drop(`} },
+		"no assets":   func(q *OrgQuery) { q.Assets = nil },
+		"asset":       func(q *OrgQuery) { q.Assets = []AssetRef{asset, {ID: "x", Series: `") |> drop(`}} },
 		"measurement": func(q *OrgQuery) { q.Measurements = []string{`storage" or r._measurement != "`} },
 		"field":       func(q *OrgQuery) { q.Fields = []string{"used percent"} },
 		"none":        func(q *OrgQuery) { q.Fields = nil },

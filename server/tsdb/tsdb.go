@@ -19,12 +19,18 @@ import (
 	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 )
 
-// Tags the server adds to every point; agents may not send them. Every read
-// filters on OrgTag and AssetTag.
+// AssetTag is the one tag the server adds to every point: the asset's
+// series id (store.Asset.SeriesID, "<organization number>.<asset
+// number>"), in place of the agent's own asset tag. Every read filters on
+// it.
+const AssetTag = "asset"
+
+// Tags of the schema before issue 28, three UUIDs on every point: agents
+// may not send them, and migrate-series rewrites series that carry them.
 const (
-	AssetTag = "asset_id"
-	OrgTag   = "org_id"
-	OUTag    = "ou_id"
+	LegacyAssetTag = "asset_id"
+	LegacyOrgTag   = "org_id"
+	LegacyOUTag    = "ou_id"
 )
 
 // ErrUnavailable means InfluxDB is down, overloaded or timed out: the write

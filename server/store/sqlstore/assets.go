@@ -13,16 +13,33 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at, last_poll_at, last_poll_up`
+const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at, last_poll_at, last_poll_up, series_id`
 
 func scanAsset(row rowScanner) (store.Asset, error) {
 	var a store.Asset
 	var created, polled int64
 	var up int
 	err := row.Scan(&a.ID, &a.OrgID, &a.OUID, &a.SourceKey, &a.Name, &a.Category,
-		&a.Manufacturer, &a.Product, &a.Type, &a.Version, &a.Serial, &a.CreatedByOrg, &created, &polled, &up)
+		&a.Manufacturer, &a.Product, &a.Type, &a.Version, &a.Serial, &a.CreatedByOrg, &created, &polled, &up, &a.SeriesID)
 	a.CreatedAt, a.LastPollAt, a.LastPollUp = fromMS(created), fromMS(polled), up != 0
 	return a, err
+}
+
+// nextSeriesID numbers a new asset of the organization. The organization's
+// row is held until the transaction ends, so concurrent creations get
+// different numbers.
+func nextSeriesID(ctx context.Context, tx *sql.Tx, orgID string) (string, error) {
+	var orgNo, assetNo int64
+	err := tx.QueryRowContext(ctx,
+		`UPDATE organizations SET assets_numbered = assets_numbered + 1 WHERE id = $1 RETURNING series_no, assets_numbered`,
+		orgID).Scan(&orgNo, &assetNo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("numbering it: %w", err)
+	}
+	return store.SeriesID(orgNo, assetNo), nil
 }
 
 // SetAssetPolls implements store.Assets.
@@ -100,9 +117,13 @@ func (d *DB) ensureAsset(ctx context.Context, tx *sql.Tx, ag store.Agent, source
 	default:
 		target = store.Asset{ID: uuid.NewString(), OrgID: ag.OrgID, OUID: ag.OUID, SourceKey: sourceKey,
 			Name: sourceKey, CreatedAt: fromMS(now)}
+		var err error
+		if target.SeriesID, err = nextSeriesID(ctx, tx, target.OrgID); err != nil {
+			return target, fmt.Errorf("creating asset %q: %w", sourceKey, err)
+		}
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO assets (id, org_id, ou_id, source_key, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			target.ID, target.OrgID, target.OUID, target.SourceKey, target.Name, now); err != nil {
+			`INSERT INTO assets (id, org_id, ou_id, source_key, name, created_at, series_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			target.ID, target.OrgID, target.OUID, target.SourceKey, target.Name, now, target.SeriesID); err != nil {
 			return target, fmt.Errorf("creating asset %q: %w", sourceKey, err)
 		}
 		if _, err := tx.ExecContext(ctx,
@@ -263,10 +284,14 @@ func (d *DB) CreateAsset(ctx context.Context, a *store.Asset, grant *store.Grant
 }
 
 func insertAsset(ctx context.Context, tx *sql.Tx, a *store.Asset) error {
+	var err error
+	if a.SeriesID, err = nextSeriesID(ctx, tx, a.OrgID); err != nil {
+		return fmt.Errorf("creating asset %q: %w", a.Name, err)
+	}
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO assets (id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at)
-		 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT 1 FROM ous WHERE id = $3 AND org_id = $2)`,
-		a.ID, a.OrgID, a.OUID, a.SourceKey, a.Name, a.Category, a.Manufacturer, a.Product, a.Type, a.Version, a.Serial, a.CreatedByOrg, ms(a.CreatedAt))
+		`INSERT INTO assets (id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at, series_id)
+		 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 WHERE EXISTS (SELECT 1 FROM ous WHERE id = $3 AND org_id = $2)`,
+		a.ID, a.OrgID, a.OUID, a.SourceKey, a.Name, a.Category, a.Manufacturer, a.Product, a.Type, a.Version, a.Serial, a.CreatedByOrg, ms(a.CreatedAt), a.SeriesID)
 	if isUnique(err) {
 		return fmt.Errorf("creating asset %q: %w", a.Name, store.ErrConflict)
 	}

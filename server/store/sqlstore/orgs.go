@@ -22,10 +22,15 @@ func insertOrg(ctx context.Context, tx *sql.Tx, o *store.Organization) error {
 	if o.PartnerID != "" {
 		partnerID = o.PartnerID
 	}
+	var seriesNo int64
+	if err := tx.QueryRowContext(ctx,
+		`UPDATE counters SET value = value + 1 WHERE name = 'organizations' RETURNING value`).Scan(&seriesNo); err != nil {
+		return fmt.Errorf("creating organization: numbering it: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO organizations (id, name, kind, partner_id, root_ou, created_at, channel_consent, invited_by_org)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		o.ID, o.Name, string(o.Kind), partnerID, o.RootOU, ms(o.CreatedAt), o.ChannelConsent, o.InvitedByOrg); err != nil {
+		`INSERT INTO organizations (id, name, kind, partner_id, root_ou, created_at, channel_consent, invited_by_org, series_no)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		o.ID, o.Name, string(o.Kind), partnerID, o.RootOU, ms(o.CreatedAt), o.ChannelConsent, o.InvitedByOrg, seriesNo); err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("creating organization: partner id %q: %w", o.PartnerID, store.ErrConflict)
 		}
