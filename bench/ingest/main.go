@@ -5,9 +5,12 @@
 // points in agent sized batches from the same number of concurrent
 // clients:
 //
-//   - direct: the same points as line protocol without any tenant tag
-//     (the floor: what the device data alone costs influxd), POSTed to
-//     influxd's /api/v2/write;
+//   - direct: the same device points as line protocol, POSTed to influxd's
+//     /api/v2/write, by default as the agent makes them: the device's
+//     own tags and its name under asset (as Telegraf's SNMP input tags
+//     agent_host), no tenant tag; -direct legacy adds the three UUID
+//     tags of the first schema, -direct bare drops the device name (then
+//     200 devices' points fall into the series of one, see README.md);
 //   - server: the agent's wire batches (zstd, as the agent sends them to
 //     a server that takes it; -coding gzip for older agents) POSTed to
 //     the server, which decodes, checks, enriches and writes them to its
@@ -46,6 +49,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/lineproto"
@@ -56,7 +60,7 @@ type options struct {
 	points, batch, assets, clients int
 	rounds, segments               int
 	keep, calibrate                bool
-	cpuprofile, coding             string
+	cpuprofile, coding, direct     string
 }
 
 func main() {
@@ -69,6 +73,7 @@ func main() {
 	flag.IntVar(&o.segments, "segments", 10, "segments of the points in a round, sent directly and through the server in turn")
 	flag.BoolVar(&o.calibrate, "calibrate", false, "send both ways straight to an influxd of its own, to see how far apart two equal ways come out on this host")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.StringVar(&o.direct, "direct", "device", "what the direct writer tags points with: device (the agent's asset name), legacy (the first schema's three UUID tags) or bare (nothing)")
 	flag.StringVar(&o.coding, "coding", wire.Zstd, "content coding of the agent's batches: zstd (what the agent sends a server that takes it) or gzip")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the server, taken during the first 10 seconds of the first round, to this file")
 	flag.Parse()
@@ -80,6 +85,9 @@ func main() {
 func run(ctx context.Context, o options) error {
 	if o.segments < 1 || o.segments > o.points/o.batch {
 		return fmt.Errorf("-segments %d: want 1 to %d (a segment is at least one batch)", o.segments, o.points/o.batch)
+	}
+	if !slices.Contains([]string{"device", "legacy", "bare"}, o.direct) {
+		return fmt.Errorf("-direct %q: want device, legacy or bare", o.direct)
 	}
 	if o.calibrate && o.cpuprofile != "" {
 		return errors.New("-cpuprofile profiles the server, which -calibrate does not start")
@@ -100,8 +108,8 @@ func run(ctx context.Context, o options) error {
 
 	start := time.Now().Add(-24 * time.Hour)
 	batches, direct := makeBatches(o, start)
-	fmt.Printf("%d points in %d %s batches of %d over %d assets, %d clients, %d segments\n",
-		o.points, len(batches), o.coding, o.batch, o.assets, o.clients, o.segments)
+	fmt.Printf("%d points in %d %s batches of %d over %d assets, %d clients, %d segments, direct writer tags: %s\n",
+		o.points, len(batches), o.coding, o.batch, o.assets, o.clients, o.segments, o.direct)
 
 	perM := func(d time.Duration) float64 { return d.Seconds() / float64(o.points) * 1e6 }
 	var ratios, cpus []float64
@@ -248,8 +256,13 @@ func order(serverFirst bool) []int {
 }
 
 // makeBatches returns the agent's batches and, for the direct run,
-// the same points without tenant tags.
+// the same points tagged as o.direct says.
 func makeBatches(o options, start time.Time) ([][]byte, [][]byte) {
+	org, ou := uuid.NewString(), uuid.NewString()
+	legacy := make([]string, o.assets)
+	for i := range legacy {
+		legacy[i] = uuid.NewString()
+	}
 	var batches, direct [][]byte
 	var line []byte
 	perAsset := max(o.batch/o.assets, 1)
@@ -265,10 +278,15 @@ func makeBatches(o options, start time.Time) ([][]byte, [][]byte) {
 				Fields: map[string]any{"in_bps": float64(i) * 31.5, "out_bps": float64(i) * 17.25, "in_errors_rate": 0.0, "oper_status": int64(1), "admin_up": true},
 				Time:   at}
 			samples = append(samples, s)
-			// The device's line: its own tags in key order, no tenant's.
-			// Points of two assets at the same time and port would be one
-			// series here; times are distinct per point, so none collide.
+			// The device's line, tags in key order.
 			tags := []lineproto.Tag{{Key: "ifindex", Value: s.Tags["ifindex"]}, {Key: "ifname", Value: s.Tags["ifname"]}}
+			switch o.direct {
+			case "device":
+				tags = append([]lineproto.Tag{{Key: "asset", Value: s.Asset}}, tags...)
+			case "legacy":
+				tags = append([]lineproto.Tag{{Key: "asset_id", Value: legacy[a]}}, append(tags,
+					lineproto.Tag{Key: "org_id", Value: org}, lineproto.Tag{Key: "ou_id", Value: ou})...)
+			}
 			fields := []lineproto.Field{{Key: "admin_up", Kind: lineproto.Bool, N: 1}, {Key: "in_bps", Kind: lineproto.Float, F: float64(i) * 31.5},
 				{Key: "in_errors_rate", Kind: lineproto.Float}, {Key: "oper_status", Kind: lineproto.Int, N: 1},
 				{Key: "out_bps", Kind: lineproto.Float, F: float64(i) * 17.25}}

@@ -8,12 +8,14 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -60,12 +62,16 @@ type Limits struct {
 	// the request (with backoff) before the agent is told to retry later;
 	// negative for none.
 	InfluxRetries int
+	// WriteParts is how many write requests a large batch may be split
+	// into when it is the only one in flight (fewer when others are):
+	// InfluxDB parses each request on one core.
+	WriteParts int
 }
 
 // DefaultLimits returns the limits used where a field is zero.
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 8 << 20, MaxDecompressedBytes: 64 << 20,
-		Concurrency: max(4, 2*runtime.GOMAXPROCS(0)), QueueWait: 2 * time.Second, InfluxRetries: 2}
+		Concurrency: max(4, 2*runtime.GOMAXPROCS(0)), QueueWait: 2 * time.Second, InfluxRetries: 2, WriteParts: 4}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -78,6 +84,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Concurrency == 0 {
 		l.Concurrency = d.Concurrency
+	}
+	if l.WriteParts == 0 {
+		l.WriteParts = d.WriteParts
 	}
 	if l.QueueWait == 0 {
 		l.QueueWait = d.QueueWait
@@ -342,14 +351,70 @@ func (in *Ingester) slot(ctx context.Context) (func(), bool) {
 	}
 }
 
-// writeSamples writes to InfluxDB, retrying a failure that may pass (a
-// timeout, a restart, a 5xx) a few times within the request before the
-// agent is told to retry later. A partial write is not retried: the
-// refused points would be refused again.
+// writeSamples writes a batch's lines to InfluxDB. When few batches are
+// in flight, a large batch goes as up to WriteParts parts at once: InfluxDB
+// parses one request on one core, so a lone agent's batch would otherwise
+// leave its other cores idle while the agent waits. Every part must be
+// confirmed before the batch is; a part that failed fails the batch, and
+// the agent's retry writes the other parts again, which InfluxDB takes as
+// an overwrite of the same points.
 func (in *Ingester) writeSamples(ctx context.Context, lines []byte) error {
 	if len(lines) == 0 {
 		return nil
 	}
+	n := min(in.limits.WriteParts/max(len(in.slots), 1), bytes.Count(lines, []byte{'\n'})/minPartLines)
+	if n <= 1 {
+		return in.writePart(ctx, lines)
+	}
+	parts := splitLines(lines, n)
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() { errs[i] = in.writePart(ctx, p) })
+	}
+	wg.Wait()
+	var refused []string
+	for _, err := range errs {
+		var pw *tsdb.PartialWriteError
+		switch {
+		case errors.As(err, &pw):
+			refused = append(refused, pw.Msg)
+		case err != nil:
+			return err
+		}
+	}
+	if len(refused) > 0 {
+		return &tsdb.PartialWriteError{Msg: strings.Join(refused, "; ")}
+	}
+	return nil
+}
+
+// minPartLines is the fewest lines worth a write request of their own.
+const minPartLines = 1000
+
+// splitLines cuts lines into n parts of about equal size at line ends.
+func splitLines(lines []byte, n int) [][]byte {
+	parts := make([][]byte, 0, n)
+	for i := n; i > 1 && len(lines) > 0; i-- {
+		cut := len(lines) / i
+		nl := bytes.IndexByte(lines[cut:], '\n')
+		if nl < 0 {
+			break
+		}
+		parts = append(parts, lines[:cut+nl+1])
+		lines = lines[cut+nl+1:]
+	}
+	if len(lines) > 0 {
+		parts = append(parts, lines)
+	}
+	return parts
+}
+
+// writePart writes to InfluxDB, retrying a failure that may pass (a
+// timeout, a restart, a 5xx) a few times within the request before the
+// agent is told to retry later. A partial write is not retried: the
+// refused points would be refused again.
+func (in *Ingester) writePart(ctx context.Context, lines []byte) error {
 	b := backoff.Backoff{Min: 200 * time.Millisecond, Max: 2 * time.Second}
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
