@@ -472,6 +472,11 @@ func (x *reencoder) series(ctx context.Context, assets *assetResolver, asset []b
 		}
 		return nil, storeError{err}
 	}
+	if as.SeriesID == "" {
+		// Migration 00010 numbers every asset; a store that did not would
+		// have every point refused by InfluxDB for an empty tag value.
+		return nil, storeError{fmt.Errorf("asset %s has no series id", as.ID)}
+	}
 	return as, nil
 }
 
