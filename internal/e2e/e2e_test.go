@@ -141,9 +141,9 @@ type series struct {
 
 // influxLast reads the newest value of a field straight from InfluxDB, so
 // the test checks what is stored, not only what the API says.
-func influxLast(t *testing.T, influx *devenv.Influxd, measurement, field, assetID, where string) (time.Time, float64, bool) {
+func influxLast(t *testing.T, influx *devenv.Influxd, measurement, field, series, where string) (time.Time, float64, bool) {
 	t.Helper()
-	q := fmt.Sprintf(`SELECT last(%q) FROM %q WHERE "asset_id" = '%s'%s`, field, measurement, assetID, where)
+	q := fmt.Sprintf(`SELECT last(%q) FROM %q WHERE "asset" = '%s'%s`, field, measurement, series, where)
 	resp, err := http.PostForm(influx.URL+"/query", url.Values{"db": {influx.Database}, "q": {q}, "epoch": {"ns"}})
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -216,7 +216,6 @@ func TestIntegrationEndToEnd(t *testing.T) {
 	run(t, serverBin, "bootstrap", "--config", serverCfg, "--org", "Other AG", "--admin", "admin@other.example", "--password-file", filepath.Join(dir, "pw"))
 	token := server.enrollToken(t)
 	server.start(t)
-	srv := server.proc
 
 	bmc, err := redfishmock.ListenTLS("127.0.0.1:0", "hpe-ilo5-dl360-gen10plus",
 		redfishmock.Options{Username: "monitor", Password: "lab-bmc-password"})
@@ -287,49 +286,57 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		return assetID != "" && bmcID != "" && ontapID != "" && categories["lab-ontap"] != "" && categories["lab-bmc"] != "" || t.Failed()
 	})
 	require.Equal(t, "storage", categories["lab-ontap"], "the REST template's category reaches the asset")
+	// InfluxDB knows the assets by their series ids.
+	assetSeries, bmcSeries, ontapSeries := server.seriesID(t, assetID), server.seriesID(t, bmcID), server.seriesID(t, ontapID)
 	require.Equal(t, "server", categories["lab-bmc"])
 	t.Run("ONTAP volume capacity in InfluxDB matches the REST answer", func(t *testing.T) {
 		waitUntil(t, 30*time.Second, "volume size", func() bool {
-			_, _, ok := influxLast(t, influx, "volume", "size_bytes", ontapID, ` AND "volume" = 'volume1' AND "svm" = 'svm1'`)
+			_, _, ok := influxLast(t, influx, "volume", "size_bytes", ontapSeries, ` AND "volume" = 'volume1' AND "svm" = 'svm1'`)
 			return ok
 		})
-		_, size, _ := influxLast(t, influx, "volume", "size_bytes", ontapID, ` AND "volume" = 'volume1'`)
+		_, size, _ := influxLast(t, influx, "volume", "size_bytes", ontapSeries, ` AND "volume" = 'volume1'`)
 		require.Equal(t, 4398046511104.0, size)
-		_, iops, ok := influxLast(t, influx, "storage_system", "total_iops", ontapID, "")
+		_, iops, ok := influxLast(t, influx, "storage_system", "total_iops", ontapSeries, "")
 		require.True(t, ok)
 		require.Equal(t, 1000.0, iops)
 	})
 	t.Run("BMC readings in InfluxDB match the Redfish mockup", func(t *testing.T) {
 		// Chassis/1/Thermal and Power of the iLO 5 mockup.
 		waitUntil(t, 30*time.Second, "BMC temperature", func() bool {
-			_, _, ok := influxLast(t, influx, "temperature", "celsius", bmcID, ` AND "sensor" = '01-Inlet Ambient'`)
+			_, _, ok := influxLast(t, influx, "temperature", "celsius", bmcSeries, ` AND "sensor" = '01-Inlet Ambient'`)
 			return ok
 		})
-		_, celsius, _ := influxLast(t, influx, "temperature", "celsius", bmcID, ` AND "sensor" = '01-Inlet Ambient'`)
+		_, celsius, _ := influxLast(t, influx, "temperature", "celsius", bmcSeries, ` AND "sensor" = '01-Inlet Ambient'`)
 		require.Equal(t, 21.0, celsius)
-		_, watts, ok := influxLast(t, influx, "power", "consumed_watts", bmcID, "")
+		_, watts, ok := influxLast(t, influx, "power", "consumed_watts", bmcSeries, "")
 		require.True(t, ok)
 		require.Equal(t, 150.0, watts)
 	})
 	waitUntil(t, 30*time.Second, "uptime and interface counters in InfluxDB", func() bool {
-		_, _, up := influxLast(t, influx, "system", "uptime_seconds", assetID, "")
-		_, _, ifs := influxLast(t, influx, "interface", "in_octets", assetID, "")
+		_, _, up := influxLast(t, influx, "system", "uptime_seconds", assetSeries, "")
+		_, _, ifs := influxLast(t, influx, "interface", "in_octets", assetSeries, "")
 		return up && ifs
 	})
 
+	// The server writes the asset names the dashboard shows when it starts
+	// and every 15 minutes: a restart names the assets the agent brought
+	// since it started.
+	server.stop(t)
+	server.start(t)
 	t.Run("the Grafana dashboard's queries show the agent's data", func(t *testing.T) {
 		waitUntil(t, 30*time.Second, "interface rates (two polls)", func() bool {
-			_, _, ok := influxLast(t, influx, "interface", "in_octets_per_second", assetID, "")
+			_, _, ok := influxLast(t, influx, "interface", "in_octets_per_second", assetSeries, "")
 			return ok
 		})
-		var me struct{ Organization struct{ ID string } }
+		var me struct{ Organization struct{ Name string } }
 		require.Equal(t, http.StatusOK, acmeAdmin.getJSON("/api/v1/me", &me))
-		require.NotEmpty(t, me.Organization.ID)
-		checkGrafanaDashboard(t, influx, me.Organization.ID, []string{assetID, bmcID, ontapID})
+		require.NotEmpty(t, me.Organization.Name)
+		checkGrafanaDashboard(t, influx, me.Organization.Name,
+			map[string]string{"lab-snmpd": assetSeries, "lab-bmc": bmcSeries, "lab-ontap": ontapSeries})
 	})
 
 	t.Run("uptime in InfluxDB matches snmpget", func(t *testing.T) {
-		pointTime, uptime, _ := influxLast(t, influx, "system", "uptime_seconds", assetID, "")
+		pointTime, uptime, _ := influxLast(t, influx, "system", "uptime_seconds", assetSeries, "")
 		ticks := snmpgetUint(t, snmpd, ".1.3.6.1.2.1.1.3.0")
 		readAt := time.Now()
 		// sysUpTime grows 100 ticks a second: what snmpget reads now is what
@@ -352,7 +359,7 @@ func TestIntegrationEndToEnd(t *testing.T) {
 			// The agent keeps polling: compare with what InfluxDB holds at the
 			// time of the API's point, not with a newer poll's.
 			at := s.Points[0].Time
-			storedAt, stored, ok := influxLast(t, influx, "interface", "in_octets", assetID,
+			storedAt, stored, ok := influxLast(t, influx, "interface", "in_octets", assetSeries,
 				fmt.Sprintf(` AND "ifindex" = '%s' AND time <= %d`, idx, at.UnixNano()))
 			require.True(t, ok)
 			require.True(t, storedAt.Equal(at), "InfluxDB's point at or before %s is at %s", at, storedAt)
@@ -461,8 +468,7 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		for _, e := range entries {
 			require.False(t, strings.HasPrefix(e.Name(), "."), "temporary spool file %s left behind", e.Name())
 		}
-		require.NoError(t, srv.Signal(syscall.SIGTERM))
-		require.NoError(t, srv.Wait(30*time.Second), "server exit:\n%s", srv.Log())
+		server.stop(t) // the process started last, after the dashboard's restart
 	})
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite" // reads the server's database
 
 	"github.com/kpilot/kpilot/agent/spool"
 	"github.com/kpilot/kpilot/internal/devenv"
@@ -29,6 +31,7 @@ import (
 // serverEnv is a configured kpilot-server with one customer organization.
 type serverEnv struct {
 	bin, cfg, base, orgID string
+	dataDir               string
 	proc                  *devenv.Process
 }
 
@@ -36,7 +39,7 @@ func newServerEnv(t *testing.T, bin string, influx *devenv.Influxd, dir string) 
 	t.Helper()
 	port, err := devenv.FreePort("tcp")
 	require.NoError(t, err)
-	s := &serverEnv{bin: bin, cfg: filepath.Join(dir, "server.yaml"), base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s := &serverEnv{bin: bin, cfg: filepath.Join(dir, "server.yaml"), base: fmt.Sprintf("http://127.0.0.1:%d", port), dataDir: filepath.Join(dir, "server")}
 	rewrite(t, "server.example.yaml", s.cfg,
 		"127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", port),
 		"http://127.0.0.1:8086", influx.URL,
@@ -47,6 +50,18 @@ func newServerEnv(t *testing.T, bin string, influx *devenv.Influxd, dir string) 
 	out := run(t, bin, "bootstrap", "--config", s.cfg, "--org", "Acme GmbH", "--admin", "admin@acme.example", "--password-file", pw)
 	s.orgID = field(t, out, "organization_id")
 	return s
+}
+
+// seriesID reads an asset's series id, its tag in InfluxDB, from the
+// server's SQLite database (read-only, beside the running server).
+func (s *serverEnv) seriesID(t *testing.T, assetID string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.dataDir, "kpilot.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	require.NoError(t, err)
+	defer db.Close()
+	var id string
+	require.NoError(t, db.QueryRowContext(t.Context(), `SELECT series_id FROM assets WHERE id = ?`, assetID).Scan(&id))
+	return id
 }
 
 func (s *serverEnv) enrollToken(t *testing.T) string {
@@ -181,7 +196,7 @@ func storedPoints(t *testing.T, influx *devenv.Influxd, from, to int64) map[poin
 	for _, s := range out.Results[0].Series {
 		tags := map[string]string{}
 		for k, v := range s.Tags {
-			if v != "" && k != "asset_id" && k != "org_id" && k != "ou_id" {
+			if v != "" && k != "asset" {
 				tags[k] = v
 			}
 		}

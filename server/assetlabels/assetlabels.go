@@ -1,12 +1,18 @@
 // Package assetlabels writes every asset's name into InfluxDB, so that
 // tools reading InfluxDB directly can name what kpilot's series only
-// number. A point carries one server tag, the asset's series id
-// ("<organization number>.<asset number>"); the names live in the
-// metadata store. The job writes, for every asset, a point of the
-// kpilot_asset measurement tagged with the same series id and carrying
-// the asset's and its organization's names; the Grafana dashboard in
-// packaging/grafana builds its organization and asset variables from
-// them.
+// number. A point carries one server tag, asset=<series id> ("<organization
+// number>.<asset number>"); the names live in the metadata store. The job
+// writes, for every asset, a point of the kpilot_asset measurement tagged
+// series=<series id> and carrying the asset's and its organization's
+// names; the Grafana dashboard in packaging/grafana builds its
+// organization and asset variables from them.
+//
+// The label points carry no asset tag, on purpose: every tenant read
+// (series, latest, the Prometheus exposition) filters on the asset tag,
+// so a customer never reads them (their labels hold the series ids, which
+// the API does not show), and a reader that wants only the server's
+// labels asks for points without it ("asset" = ”): a point an agent sent
+// as kpilot_asset always has one.
 package assetlabels
 
 import (
@@ -19,11 +25,14 @@ import (
 
 	"github.com/kpilot/kpilot/internal/lineproto"
 	"github.com/kpilot/kpilot/server/store"
-	"github.com/kpilot/kpilot/server/tsdb"
 )
 
 // Measurement is the measurement the labels are written to.
 const Measurement = "kpilot_asset"
+
+// SeriesTag is the label point's one tag: the series id of the asset it
+// names.
+const SeriesTag = "series"
 
 // Every is how often the labels are written: a renamed asset shows its
 // new name within this time, and a reader looking back a day (as the
@@ -153,7 +162,7 @@ func (w *batchWriter) flush(ctx context.Context) error {
 func appendLabel(dst []byte, o store.Organization, a store.Asset, ns int64) []byte {
 	name, org := clean(a.Name), clean(o.Name)
 	orgNo, _, _ := strings.Cut(a.SeriesID, ".")
-	dst = append(dst, Measurement+","+tsdb.AssetTag+"="...)
+	dst = append(dst, Measurement+","+SeriesTag+"="...)
 	dst = lineproto.AppendTagValue(dst, a.SeriesID)
 	// Fields sorted by name, as InfluxDB stores them.
 	dst = append(dst, " "+FieldLabel+"="...)

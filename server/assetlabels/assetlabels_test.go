@@ -65,6 +65,7 @@ func TestIntegrationLabels(t *testing.T) {
 		otherSwitch.SeriesID: {"core switch", `Other "quoted" AG`, otherSwitch.SeriesID + ` Other "quoted" AG / core switch`, orgNo(otherSwitch) + ` Other "quoted" AG`},
 	}
 	require.Equal(t, want, got)
+	require.Equal(t, []string{"series"}, tagKeys(t, influx), "no asset tag: tenant reads, which filter on it, never see the labels")
 	require.NotEqual(t, orgNo(core), orgNo(otherSwitch), "the organizations' numbers differ")
 	require.Equal(t, orgNo(core), orgNo(nas))
 
@@ -97,7 +98,7 @@ type label struct{ Name, Organization, Label, OrganizationLabel string }
 // labels reads the newest label of every asset back with InfluxQL.
 func labels(t *testing.T, influx *devenv.Influxd) map[string]label {
 	t.Helper()
-	q := `SELECT last("name"), last("organization"), last("label"), last("organization_label") FROM "kpilot_asset" GROUP BY "asset"`
+	q := `SELECT last("name"), last("organization"), last("label"), last("organization_label") FROM "kpilot_asset" GROUP BY "series"`
 	resp, err := http.PostForm(influx.URL+"/query", url.Values{"db": {influx.Database}, "q": {q}})
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -116,9 +117,30 @@ func labels(t *testing.T, influx *devenv.Influxd) map[string]label {
 	got := map[string]label{}
 	for _, s := range out.Results[0].Series {
 		v := s.Values[0]
-		got[s.Tags["asset"]] = label{v[1].(string), v[2].(string), v[3].(string), v[4].(string)}
+		got[s.Tags["series"]] = label{v[1].(string), v[2].(string), v[3].(string), v[4].(string)}
 	}
 	return got
+}
+
+// tagKeys lists the tag keys of the label measurement.
+func tagKeys(t *testing.T, influx *devenv.Influxd) []string {
+	t.Helper()
+	resp, err := http.PostForm(influx.URL+"/query", url.Values{"db": {influx.Database}, "q": {`SHOW TAG KEYS FROM "kpilot_asset"`}})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out struct {
+		Results []struct {
+			Series []struct{ Values [][]string }
+		}
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	var keys []string
+	for _, s := range out.Results[0].Series {
+		for _, v := range s.Values {
+			keys = append(keys, v[0])
+		}
+	}
+	return keys
 }
 
 func newOrg(t *testing.T, st store.Store, name string) store.Organization {
