@@ -11,7 +11,7 @@
 // (series, latest, the Prometheus exposition) filters on the asset tag,
 // so a customer never reads them (their labels hold the series ids, which
 // the API does not show), and a reader that wants only the server's
-// labels asks for points without it ("asset" = ”): a point an agent sent
+// labels asks for points whose asset tag is empty: a point an agent sent
 // as kpilot_asset always has one.
 package assetlabels
 
