@@ -23,6 +23,7 @@ import (
 
 	"github.com/kpilot/kpilot/internal/buildinfo"
 	"github.com/kpilot/kpilot/server/api"
+	"github.com/kpilot/kpilot/server/assetlabels"
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/clientaddr"
 	"github.com/kpilot/kpilot/server/housekeeping"
@@ -50,6 +51,7 @@ type Server struct {
 	hooks  *webhook.Dispatcher
 	keeper *housekeeping.Keeper
 	sched  *schedule.Runner // mails scheduled reports
+	labels *assetlabels.Labeler
 	jobs   *lease.Runner
 }
 
@@ -124,7 +126,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	vis := visibility.NewLoader(st)
 	sched := schedule.New(st, influx, vis, sender, cfg.PublicURL, log.With("part", "schedules"))
 	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper,
-		jobs: jobs, sched: sched,
+		jobs: jobs, sched: sched, labels: assetlabels.New(st, influx, log.With("part", "asset_labels")),
 		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
 			api.WithCheckups(checks), api.WithWebhooks(hooks))}, nil
 }
@@ -305,6 +307,9 @@ func (s *Server) periodicJobs() []lease.Job {
 		{Name: "report_schedules", Every: time.Minute, Cycle: func(ctx context.Context) error {
 			return s.sched.RunDue(ctx, time.Now())
 		}},
+		// Names for dashboards that read InfluxDB directly; the lease
+		// runner logs a failed cycle, and the next one writes them all.
+		{Name: "asset_labels", Every: assetlabels.Every, Cycle: s.labels.Once},
 	}
 	if every := s.cfg.Checkups.Interval.D(); every > 0 {
 		jobs = append(jobs, lease.Job{Name: "checkups", Every: every, Cycle: s.checks.RunOnce})
