@@ -83,16 +83,16 @@ func TestIntegrationMigrateSeries(t *testing.T) {
 	require.NoError(t, db.Write(ctx, []byte(lines.String())))
 	oldWhere, newWhere := `"asset_id" = '`+a.ID+`'`, `"asset" = '`+a.SeriesID+`'`
 
-	// kpilot-server run points at the command once.
+	// kpilot-server run points at the command.
 	runCtx, stop := context.WithCancel(ctx)
 	var runLog lockedBuffer
 	done := make(chan int)
 	go func() { done <- Main(runCtx, []string{"run", "--config", path}, &bytes.Buffer{}, &runLog) }()
 	require.Eventually(t, func() bool { return strings.Contains(runLog.String(), "run kpilot-server migrate-series") },
 		30*time.Second, 20*time.Millisecond, "got %s", runLog.String())
-	stop()
-	require.Equal(t, 0, <-done)
 	require.Contains(t, runLog.String(), "level=WARN")
+
+	// The migration runs beside the running server.
 
 	code, out, errOut := run(t, "migrate-series", "--config", path, "--dry-run")
 	require.Equal(t, 0, code, errOut)
@@ -106,6 +106,8 @@ func TestIntegrationMigrateSeries(t *testing.T) {
 	require.Contains(t, errOut, "asset migrated")
 	require.Equal(t, int64(3), count(t, db, newWhere))
 	require.Zero(t, count(t, db, oldWhere))
+	stop()
+	require.Equal(t, 0, <-done)
 
 	bad := configFor(t, "http://127.0.0.1:9")
 	code, _, errOut = run(t, "migrate-series", "--config", bad)
