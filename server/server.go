@@ -32,6 +32,7 @@ import (
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
 	"github.com/kpilot/kpilot/server/schedule"
+	"github.com/kpilot/kpilot/server/seriesmigrate"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -63,6 +64,13 @@ func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store,
 	return sqlstore.OpenSQLite(ctx, cfg.Database.Path, log)
 }
 
+// InfluxOptions are the InfluxDB client options of cfg (the server's,
+// and migrate-series').
+func InfluxOptions(cfg *Config) tsdb.Options {
+	return tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(),
+		Org: cfg.InfluxDB.Org, Bucket: cfg.InfluxDB.Bucket, Timeout: cfg.InfluxDB.Timeout.D(), Gzip: cfg.InfluxDB.Gzip}
+}
+
 // New opens the store and prepares the InfluxDB client (which connects on
 // first use). Close releases both.
 func New(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, error) {
@@ -81,8 +89,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	if err != nil {
 		return nil, err
 	}
-	influx := tsdb.New(tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(),
-		Org: cfg.InfluxDB.Org, Bucket: cfg.InfluxDB.Bucket, Timeout: cfg.InfluxDB.Timeout.D(), Gzip: cfg.InfluxDB.Gzip})
+	influx := tsdb.New(InfluxOptions(cfg))
 	if in, ok := st.(interface {
 		Instrument(prometheus.Registerer) error
 	}); ok {
@@ -273,6 +280,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for _, j := range s.periodicJobs() {
 		jobs.Go(func() { s.jobs.Run(bg, j) })
 	}
+	jobs.Go(func() { s.warnOldSeries(bg) })
 	go func() {
 		if s.cfg.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
@@ -297,6 +305,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+// warnOldSeries logs once when InfluxDB still holds series of the
+// schema before issue 28, which reads no longer find. It never stops the
+// server: InfluxDB may be down at start, and the data is still there.
+func (s *Server) warnOldSeries(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	found, err := seriesmigrate.OldSeriesPresent(ctx, s.influx)
+	if err != nil {
+		s.log.Debug("could not check InfluxDB for old-schema series", "err", err)
+		return
+	}
+	if found {
+		s.log.Warn("InfluxDB holds series of the old schema (tags asset_id, org_id, ou_id) that reads no longer find: " +
+			"run kpilot-server migrate-series (see docs/install.md)")
+	}
 }
 
 // periodicJobs are the server's background jobs. Each runs on one

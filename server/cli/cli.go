@@ -35,7 +35,8 @@ First create an organization with its admin, then run the server:
 		Version: buildinfo.String("kpilot-server"),
 	}
 	command.Configure(root, stdout, stderr)
-	root.AddCommand(newRunCmd(), newValidateCmd(), newBootstrapCmd(), newEnrollTokenCmd(), newHealthcheckCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newBootstrapCmd(), newEnrollTokenCmd(), newHealthcheckCmd(),
+		newMigrateSeriesCmd())
 	return root
 }
 

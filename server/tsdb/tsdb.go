@@ -1,8 +1,10 @@
-// Package tsdb stores and reads KPI series in InfluxDB through
-// influxdb-client-go/v2: the blocking write API for ingest (a batch is
-// acknowledged to the agent only after InfluxDB confirmed it) and Flux for
-// reads. Flux text is built only from validated ids, allow-listed names and
-// parsed times (see query.go), never from raw request input.
+// Package tsdb stores and reads KPI series in InfluxDB: writes through
+// influxdb-client-go/v2's blocking write API on /api/v2/write (a batch is
+// acknowledged to the agent only after InfluxDB confirmed it), reads in
+// InfluxQL on the v1 /query endpoint (influxql.go). InfluxDB 1.x, 2.x
+// (with a DBRP mapping) and 3.x serve both. Query text is built only from
+// validated ids, allow-listed names and parsed times (see query.go), never
+// from raw request input.
 package tsdb
 
 import (
@@ -37,36 +39,82 @@ const (
 // may succeed later. The ingest handler answers 503 with Retry-After.
 var ErrUnavailable = errors.New("time-series database unavailable")
 
+// DefaultQueryTimeout bounds one read when Options.QueryTimeout is 0.
+const DefaultQueryTimeout = 10 * time.Second
+
 // Options configure the InfluxDB connection.
 type Options struct {
-	URL     string
-	Token   string // InfluxDB 2 token, or "user:password" for 1.8; may be empty
-	Org     string // ignored by InfluxDB 1.8
-	Bucket  string // "database/retention-policy" for 1.8
-	Timeout time.Duration
-	Gzip    bool // compress writes
+	URL   string
+	Token string // InfluxDB 2.x/3.x token, or "user:password" for 1.x; may be empty
+	Org   string // writes to InfluxDB 2.x; ignored by 1.x and 3.x
+
+	// Database and RetentionPolicy name what reads query (the db and rp
+	// of /query). An empty Database is taken from Bucket ("db/rp" or
+	// "db"); an empty RetentionPolicy reads the database's default one.
+	Database        string
+	RetentionPolicy string
+	// Bucket is where writes go: "db/rp" or "db" on 1.x, the bucket on
+	// 2.x, the database on 3.x. Empty means Database/RetentionPolicy (or
+	// Database alone).
+	Bucket string
+
+	Timeout      time.Duration // one write
+	QueryTimeout time.Duration // one read; 0 means DefaultQueryTimeout
+	Gzip         bool          // compress writes
 }
 
-// Influx is the InfluxDB client for writes and reads.
+// Influx is the InfluxDB client for writes and reads. It is safe for
+// concurrent use.
 type Influx struct {
 	client influxdb2.Client
 	write  api.WriteAPIBlocking
-	query  api.QueryAPI
+	query  api.QueryAPI // Flux reads, until they move to InfluxQL
 	bucket string
+
+	// Reads: the v1 /query endpoint.
+	http         *http.Client
+	url          string
+	database, rp string
+	token        string
+	queryTimeout time.Duration
 }
 
 // New connects lazily: nothing is sent before the first call.
 func New(o Options) *Influx {
+	db, rp := o.Database, o.RetentionPolicy
+	if db == "" {
+		db, rp, _ = strings.Cut(o.Bucket, "/")
+	}
+	bucket := o.Bucket
+	if bucket == "" {
+		bucket = db
+		if rp != "" {
+			bucket += "/" + rp
+		}
+	}
+	qt := o.QueryTimeout
+	if qt <= 0 {
+		qt = DefaultQueryTimeout
+	}
 	opts := influxdb2.DefaultOptions().
 		SetHTTPRequestTimeout(uint(max(o.Timeout, time.Second).Seconds())).
 		SetLogLevel(0). // errors are returned and logged by the caller
 		SetUseGZip(o.Gzip)
 	c := influxdb2.NewClientWithOptions(o.URL, o.Token, opts)
-	return &Influx{client: c, write: c.WriteAPIBlocking(o.Org, o.Bucket), query: c.QueryAPI(o.Org), bucket: o.Bucket}
+	return &Influx{
+		client: c, write: c.WriteAPIBlocking(o.Org, bucket), query: c.QueryAPI(o.Org), bucket: bucket,
+		// Each read is bounded by its context (queryTimeout); the
+		// client has no timeout of its own.
+		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		url:  strings.TrimRight(o.URL, "/"), database: db, rp: rp, token: o.Token, queryTimeout: qt,
+	}
 }
 
 // Close releases idle connections.
-func (i *Influx) Close() { i.client.Close() }
+func (i *Influx) Close() {
+	i.client.Close()
+	i.http.CloseIdleConnections()
+}
 
 // Ping reports whether InfluxDB answers.
 func (i *Influx) Ping(ctx context.Context) error {
