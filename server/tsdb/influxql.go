@@ -74,8 +74,8 @@ type qlAnswer struct {
 }
 
 // InfluxQL runs one InfluxQL statement against the configured database and retention policy; purpose names the read in errors ("latest values of asset 3.17").
-// Several statements separated by ";" are allowed too: their series come
-// one statement after the other. Errors are a *QueryError when InfluxDB
+// (Several statements separated by ";" work on 1.x and 2.x, their series
+// one statement after the other, but InfluxDB 3 runs only one.) Errors are a *QueryError when InfluxDB
 // refused the query, a *TimeoutError past Options.QueryTimeout, and wrap
 // ErrUnavailable when InfluxDB is down or failing.
 func (i *Influx) InfluxQL(ctx context.Context, purpose, query string) ([]QLSeries, error) {

@@ -68,8 +68,6 @@ type Options struct {
 type Influx struct {
 	client influxdb2.Client
 	write  api.WriteAPIBlocking
-	query  api.QueryAPI // Flux reads, until they move to InfluxQL
-	bucket string
 
 	// Reads: the v1 /query endpoint.
 	http         *http.Client
@@ -102,7 +100,7 @@ func New(o Options) *Influx {
 		SetUseGZip(o.Gzip)
 	c := influxdb2.NewClientWithOptions(o.URL, o.Token, opts)
 	return &Influx{
-		client: c, write: c.WriteAPIBlocking(o.Org, bucket), query: c.QueryAPI(o.Org), bucket: bucket,
+		client: c, write: c.WriteAPIBlocking(o.Org, bucket),
 		// Each read is bounded by its context (queryTimeout); the
 		// client has no timeout of its own.
 		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
