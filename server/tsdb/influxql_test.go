@@ -3,6 +3,7 @@ package tsdb
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -53,6 +54,9 @@ func TestIntegrationInfluxQLRefusedQuery(t *testing.T) {
 
 func TestInfluxQLTimeout(t *testing.T) {
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read the request first: only then does the server notice
+		// the client giving up, and end r's context.
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):

@@ -49,7 +49,9 @@ func TestQueryText(t *testing.T) {
 		}},
 		{"latest", func() ([]string, error) { return []string{latestStatement([]AssetRef{asset}, 900)}, nil },
 			[]string{`SELECT * FROM /.*/ WHERE "asset" = '12.345' AND time >= now() - 900s AND time <= now() GROUP BY * ORDER BY time DESC LIMIT 1`}},
-		{"latest of a field", func() ([]string, error) { return []string{lastStatement("cpu", "load1", validOrgQuery().Assets, 900)}, nil },
+		{"latest of a field", func() ([]string, error) {
+			return []string{lastStatement("cpu", "load1", validOrgQuery().Assets, 900)}, nil
+		},
 			[]string{`SELECT last("load1") AS "load1" FROM "cpu" WHERE ("asset" = '12.345' OR "asset" = '12.346') AND time >= now() - 900s AND time <= now() GROUP BY *`}},
 		{"availability", func() ([]string, error) { return []string{availabilityStatement(asset, at, at.Add(time.Hour))}, nil },
 			[]string{`SELECT "up"::field, "last_seen_up"::field FROM "agent_poll", "reboot" WHERE "asset" = '12.345' AND time >= '2026-01-02T02:04:05.0000005Z' AND time < '2026-01-02T05:04:05.0000005Z' GROUP BY "collector"`}},
