@@ -161,6 +161,8 @@ func (i *Influx) post(ctx context.Context, query string) (*qlAnswer, error) {
 		}
 		return nil, fmt.Errorf("%w: decoding InfluxDB's answer: %w", ErrUnavailable, err)
 	}
+	// The rest (a newline) is read, so that the connection is reused.
+	_, _ = io.Copy(io.Discard, body)
 	return &ans, nil
 }
 

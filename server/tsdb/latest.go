@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +17,7 @@ import (
 // condition stays short enough for the storage engine's index.
 const latestChunk = 100
 
-// latestFanOut bounds the concurrent reads of fields missing from a
-// series' newest row.
+// latestFanOut bounds the concurrent statements of one read.
 const latestFanOut = 4
 
 // Latest returns the newest value of every field of every series of an
@@ -54,59 +54,91 @@ func (i *Influx) LatestMany(ctx context.Context, refs []AssetRef, lookback time.
 	return out, nil
 }
 
-// latest reads the newest row of every series of refs (one statement
-// for all measurements), then, for each field null in some series'
-// newest row, that field's last value with its own time: InfluxQL's
-// last() keeps a point's time only when it is the statement's one
-// selector. Most series write all their fields at once, so the second
-// step is rare.
+// latest reads, at once, the newest row of every series of refs and
+// the last value of each of their fields (two statements over all
+// measurements). A field whose last value is older than its series'
+// newest row is then read alone, for its time: InfluxQL's last() keeps
+// a point's time only when it is the statement's one selector. Most
+// series write all their fields at once, so that third step is rare.
 func (i *Influx) latest(ctx context.Context, purpose string, refs []AssetRef, lookback time.Duration) ([]Series, error) {
 	secs := int64(lookback / time.Second)
-	qs, err := i.InfluxQL(ctx, purpose, latestStatement(refs, secs))
+	var rows, lasts []QLSeries
+	err := i.concurrently(ctx, purpose, []string{latestStatement(refs, secs), lastsStatement(refs, secs)},
+		func(k int, qs []QLSeries) {
+			if k == 0 {
+				rows = qs
+			} else {
+				lasts = qs
+			}
+		})
 	if err != nil {
 		return nil, err
 	}
 	set := newSeriesSet(refs)
-	set.add(qs, "", false)
-	missing := missingFields(qs, set.ids)
+	set.add(rows, "", false)
+	missing := missingFields(rows, lasts, set.ids)
 	if len(missing) == 0 {
 		return set.sorted(), nil
 	}
+	texts := make([]string, len(missing))
+	for k, m := range missing {
+		texts[k] = lastStatement(m.measurement, m.field, m.refs, secs)
+	}
+	err = i.concurrently(ctx, purpose, texts, func(_ int, qs []QLSeries) {
+		// Only the series that lacked the field: the statement reads
+		// every series of the measurement of these assets.
+		set.add(qs, "", true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return set.sorted(), nil
+}
+
+// concurrently runs texts, at most latestFanOut at once, and hands each
+// answer to take (one call at a time) with its index.
+func (i *Influx) concurrently(ctx context.Context, purpose string, texts []string, take func(k int, qs []QLSeries)) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
-		errs  = make([]error, len(missing))
+		errs  = make([]error, len(texts))
 		slots = make(chan struct{}, latestFanOut)
 	)
-	for k, m := range missing {
+	for k, text := range texts {
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			qs, err := i.InfluxQL(ctx, purpose, lastStatement(m.measurement, m.field, m.refs, secs))
+			qs, err := i.InfluxQL(ctx, purpose, text)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs[k] = err
 				return
 			}
-			// Only the series that lacked the field: the statement
-			// reads every series of the measurement of these assets.
-			set.add(qs, "", true)
+			take(k, qs)
 		})
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return set.sorted(), nil
+	return nil
 }
 
 // latestStatement reads the newest row of every series of refs within
 // the last secs seconds.
 func latestStatement(refs []AssetRef, secs int64) string {
 	return fmt.Sprintf("SELECT * FROM /.*/ WHERE %s AND time >= now() - %ds AND time <= now() GROUP BY * ORDER BY time DESC LIMIT 1",
+		assetFilter(refs), secs)
+}
+
+// lastsStatement reads the last value of every field of every series of
+// refs within the last secs seconds, in columns last_<field>, without
+// their times.
+func lastsStatement(refs []AssetRef, secs int64) string {
+	return fmt.Sprintf("SELECT last(*) FROM /.*/ WHERE %s AND time >= now() - %ds AND time <= now() GROUP BY *",
 		assetFilter(refs), secs)
 }
 
@@ -124,23 +156,34 @@ type missingField struct {
 	refs               []AssetRef
 }
 
-// missingFields lists, per measurement and field, the assets whose
-// newest row of some series lacks the field. A null column may just be
-// another series' field: the last() read then finds nothing. Names that
-// kpi.ValidName refuses (not written by kpilot) are not read further.
-func missingFields(qs []QLSeries, ids map[string]string) []missingField {
+// missingFields lists, per measurement and field, the assets of which
+// some series has a last value of the field (in lasts) but not in its
+// newest row (in rows). A statement over several measurements answers
+// with the columns of all of them, so a null in rows alone says
+// nothing. Names that kpi.ValidName refuses (not written by kpilot) are
+// not read further.
+func missingFields(rows, lasts []QLSeries, ids map[string]string) []missingField {
+	newest := make(map[string]QLSeries, len(rows))
+	for _, q := range rows {
+		newest[groupKey(q.Measurement, q.Tags)] = q
+	}
 	type key struct{ m, f string }
 	byKey := map[key]map[string]bool{}
-	for _, q := range qs {
-		series := q.Tags[AssetTag]
-		if _, ok := ids[series]; !ok || len(q.Values) == 0 || !kpi.ValidName(q.Measurement) {
+	for _, l := range lasts {
+		series := l.Tags[AssetTag]
+		row, ok := newest[groupKey(l.Measurement, l.Tags)]
+		if _, known := ids[series]; !known || !ok || len(l.Values) == 0 || len(row.Values) == 0 || !kpi.ValidName(l.Measurement) {
 			continue
 		}
-		for c, f := range q.Columns {
-			if f == "time" || q.Values[0][c] != nil || !kpi.ValidName(f) {
+		for c, col := range l.Columns {
+			f, ok := strings.CutPrefix(col, "last_")
+			if !ok || l.Values[0][c] == nil || !kpi.ValidName(f) {
 				continue
 			}
-			k := key{q.Measurement, f}
+			if k := slices.Index(row.Columns, f); k >= 0 && row.Values[0][k] != nil {
+				continue
+			}
+			k := key{l.Measurement, f}
 			if byKey[k] == nil {
 				byKey[k] = map[string]bool{}
 			}

@@ -49,6 +49,8 @@ func TestQueryText(t *testing.T) {
 		}},
 		{"latest", func() ([]string, error) { return []string{latestStatement([]AssetRef{asset}, 900)}, nil },
 			[]string{`SELECT * FROM /.*/ WHERE "asset" = '12.345' AND time >= now() - 900s AND time <= now() GROUP BY * ORDER BY time DESC LIMIT 1`}},
+		{"latest values", func() ([]string, error) { return []string{lastsStatement([]AssetRef{asset}, 900)}, nil },
+			[]string{`SELECT last(*) FROM /.*/ WHERE "asset" = '12.345' AND time >= now() - 900s AND time <= now() GROUP BY *`}},
 		{"latest of a field", func() ([]string, error) {
 			return []string{lastStatement("cpu", "load1", validOrgQuery().Assets, 900)}, nil
 		},
@@ -182,6 +184,7 @@ func FuzzQueryText(f *testing.F) {
 		}
 		if ref.Validate() == nil {
 			sameShape(t, latestStatement([]AssetRef{asset}, 60), latestStatement([]AssetRef{ref}, 60), []string{asset.Series}, []string{series})
+			sameShape(t, lastsStatement([]AssetRef{asset}, 60), lastsStatement([]AssetRef{ref}, 60), []string{asset.Series}, []string{series})
 			sameShape(t, availabilityStatement(asset, good.Start, good.Stop), availabilityStatement(ref, good.Start, good.Stop), []string{asset.Series}, []string{series})
 		}
 		// lastStatement takes names from InfluxDB's own answer: quoted

@@ -103,9 +103,18 @@ func New(o Options) *Influx {
 		client: c, write: c.WriteAPIBlocking(o.Org, bucket),
 		// Each read is bounded by its context (queryTimeout); the
 		// client has no timeout of its own.
-		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		http: &http.Client{Transport: transport()},
 		url:  strings.TrimRight(o.URL, "/"), database: db, rp: rp, token: o.Token, queryTimeout: qt,
 	}
+}
+
+// transport is the reads' HTTP transport: enough idle connections for
+// the concurrent statements of reads (the default keeps 2 per host, and
+// a new connection per statement costs more than the statement).
+func transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	return t
 }
 
 // Close releases idle connections.
