@@ -79,8 +79,9 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	if err != nil {
 		return nil, err
 	}
-	influx := tsdb.New(tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(),
-		Org: cfg.InfluxDB.Org, Bucket: cfg.InfluxDB.Bucket, Timeout: cfg.InfluxDB.Timeout.D(), Gzip: cfg.InfluxDB.Gzip})
+	influx := tsdb.New(tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(), Org: cfg.InfluxDB.Org,
+		Database: cfg.InfluxDB.Database, RetentionPolicy: cfg.InfluxDB.RetentionPolicy, Bucket: cfg.InfluxDB.Bucket,
+		Timeout: cfg.InfluxDB.Timeout.D(), QueryTimeout: cfg.InfluxDB.QueryTimeout.D(), Gzip: cfg.InfluxDB.Gzip})
 	if in, ok := st.(interface {
 		Instrument(prometheus.Registerer) error
 	}); ok {
