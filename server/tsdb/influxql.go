@@ -18,8 +18,8 @@ import (
 // to hold.
 const maxAnswer = 256 << 20
 
-// errAnswerTooLarge is returned by the answer reader past maxAnswer.
-var errAnswerTooLarge = fmt.Errorf("InfluxDB's answer exceeds %d MiB; read a shorter period or fewer assets", maxAnswer>>20)
+// errAnswerTooLarge is returned by the answer reader past its bound.
+var errAnswerTooLarge = errors.New("answer too large")
 
 // QLSeries is one series of an InfluxQL answer.
 type QLSeries struct {
@@ -141,7 +141,7 @@ func (i *Influx) post(ctx context.Context, query string) (*qlAnswer, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body := &limitedReader{r: resp.Body, n: maxAnswer}
+	body := &limitedReader{r: resp.Body, n: i.maxAnswer}
 	switch {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode >= 500, resp.StatusCode == http.StatusTooManyRequests,
@@ -157,7 +157,11 @@ func (i *Influx) post(ctx context.Context, query string) (*qlAnswer, error) {
 	dec.UseNumber()
 	if err := dec.Decode(&ans); err != nil {
 		if errors.Is(err, errAnswerTooLarge) {
-			return nil, err
+			size := fmt.Sprintf("%d bytes", i.maxAnswer)
+			if i.maxAnswer >= 1<<20 {
+				size = fmt.Sprintf("%d MiB", i.maxAnswer>>20)
+			}
+			return nil, fmt.Errorf("InfluxDB's answer exceeds %s; read a shorter period or fewer assets", size)
 		}
 		return nil, fmt.Errorf("%w: decoding InfluxDB's answer: %w", ErrUnavailable, err)
 	}

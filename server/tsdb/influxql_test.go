@@ -118,6 +118,28 @@ func TestInfluxQLSendsParameters(t *testing.T) {
 	require.Equal(t, "SELECT 1", got.PostForm.Get("q"))
 }
 
+func TestInfluxQLBoundsTheAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","v"],"values":[`))
+		for k := range 100 {
+			if k > 0 {
+				w.Write([]byte(","))
+			}
+			w.Write([]byte(`[1,"0123456789012345678901234567890123456789"]`))
+		}
+		w.Write([]byte(`]}]}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	ts := New(Options{URL: srv.URL, Database: "kpilot"})
+	t.Cleanup(ts.Close)
+	s, err := ts.InfluxQL(t.Context(), "x", `SELECT "v" FROM "m"`)
+	require.NoError(t, err)
+	require.Len(t, s[0].Values, 100)
+	ts.maxAnswer = 1000
+	_, err = ts.InfluxQL(t.Context(), "x", `SELECT "v" FROM "m"`)
+	require.EqualError(t, err, "reading x: InfluxDB's answer exceeds 1000 bytes; read a shorter period or fewer assets")
+}
+
 func TestQuoting(t *testing.T) {
 	require.Equal(t, `"a\"b\\c\'d\n"`, quoteIdent("a\"b\\c'd\n"))
 	require.Equal(t, `'a\"b\\c\'d\n'`, quoteString("a\"b\\c'd\n"))

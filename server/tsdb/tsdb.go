@@ -75,6 +75,7 @@ type Influx struct {
 	database, rp string
 	token        string
 	queryTimeout time.Duration
+	maxAnswer    int64 // bytes of one answer
 }
 
 // New connects lazily: nothing is sent before the first call.
@@ -104,7 +105,7 @@ func New(o Options) *Influx {
 		// Each read is bounded by its context (queryTimeout); the
 		// client has no timeout of its own.
 		http: &http.Client{Transport: transport()},
-		url:  strings.TrimRight(o.URL, "/"), database: db, rp: rp, token: o.Token, queryTimeout: qt,
+		url:  strings.TrimRight(o.URL, "/"), database: db, rp: rp, token: o.Token, queryTimeout: qt, maxAnswer: maxAnswer,
 	}
 }
 
