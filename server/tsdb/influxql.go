@@ -74,10 +74,12 @@ type qlAnswer struct {
 }
 
 // InfluxQL runs one InfluxQL statement against the configured database and retention policy; purpose names the read in errors ("latest values of asset 3.17").
-// (Several statements separated by ";" work on 1.x and 2.x, their series
-// one statement after the other, but InfluxDB 3 runs only one.) Errors are a *QueryError when InfluxDB
-// refused the query, a *TimeoutError past Options.QueryTimeout, and wrap
-// ErrUnavailable when InfluxDB is down or failing.
+//
+// Several statements separated by ";" work on 1.x and 2.x (their series
+// come one statement after the other), but InfluxDB 3 runs only one.
+// Errors are a *QueryError when InfluxDB refused the query, a
+// *TimeoutError past Options.QueryTimeout, and wrap ErrUnavailable when
+// InfluxDB is down or failing.
 func (i *Influx) InfluxQL(ctx context.Context, purpose, query string) ([]QLSeries, error) {
 	qctx, cancel := context.WithTimeout(ctx, i.queryTimeout)
 	defer cancel()
@@ -121,7 +123,8 @@ func (i *Influx) InfluxQL(ctx context.Context, purpose, query string) ([]QLSerie
 }
 
 // post sends query and decodes the answer. A refused query is a
-// *QueryError without its Purpose; other errors wrap ErrUnavailable.
+// *QueryError without its Purpose; an answer past maxAnswer an error of
+// its own; other errors wrap ErrUnavailable.
 func (i *Influx) post(ctx context.Context, query string) (*qlAnswer, error) {
 	form := url.Values{"db": {i.database}, "q": {query}, "epoch": {"ns"}}
 	if i.rp != "" {
