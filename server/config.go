@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/kpilot/kpilot/internal/yamlconf"
 	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/clientaddr"
 	"github.com/kpilot/kpilot/server/lease"
 	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/tsdb"
 )
 
 // Config is the server's YAML configuration file.
@@ -142,13 +144,24 @@ type DatabaseConfig struct {
 	DSN    yamlconf.Secret `yaml:"dsn"`    // PostgreSQL: postgres://user:pass@host/db?sslmode=verify-full
 }
 
-// InfluxConfig points at InfluxDB (1.8 with Flux, or 2.x).
+// InfluxConfig points at InfluxDB 1.x, 2.x or 3.x. Reads are InfluxQL on
+// the v1 /query endpoint (database and retention policy), writes go to
+// /api/v2/write (bucket); all three serve both.
 type InfluxConfig struct {
-	URL     string            `yaml:"url"`
-	Token   yamlconf.Secret   `yaml:"token"`  // 2.x token, or "user:password" for 1.8
-	Org     string            `yaml:"org"`    // 2.x organization; ignored by 1.8
-	Bucket  string            `yaml:"bucket"` // 2.x bucket, or "database/retention" for 1.8
-	Timeout yamlconf.Duration `yaml:"timeout"`
+	URL   string          `yaml:"url"`
+	Token yamlconf.Secret `yaml:"token"` // 2.x or 3.x token, or "user:password" for 1.x
+	Org   string          `yaml:"org"`   // 2.x organization; ignored by 1.x and 3.x
+	// Database and RetentionPolicy are what reads query: the 1.x database
+	// and retention policy, a 2.x DBRP mapping of the bucket, the 3.x
+	// database. Without database, both come from bucket ("db/rp" or "db").
+	Database        string `yaml:"database"`
+	RetentionPolicy string `yaml:"retention_policy"` // empty: the database's default
+	// Bucket is where writes go: "database/retention-policy" for 1.x, the
+	// bucket for 2.x, the database for 3.x. Without it, database and
+	// retention_policy make it. Neither set: kpilot/autogen.
+	Bucket       string            `yaml:"bucket"`
+	Timeout      yamlconf.Duration `yaml:"timeout"`       // one write
+	QueryTimeout yamlconf.Duration `yaml:"query_timeout"` // one read (InfluxQL statement)
 	// WriteRetries: a failed write (InfluxDB down, overloaded, timed out)
 	// is retried this often within the agent's request before the agent is
 	// told to retry later (503).
@@ -156,6 +169,52 @@ type InfluxConfig struct {
 	// Gzip compresses writes: worth it when InfluxDB is across a network,
 	// CPU spent for nothing when it runs beside the server.
 	Gzip bool `yaml:"gzip"`
+}
+
+// validate fills database, retention policy and bucket from one another
+// and checks them.
+func (c *InfluxConfig) validate() []error {
+	var errs []error
+	if u, err := url.Parse(c.URL); c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		errs = append(errs, fmt.Errorf("influxdb.url %q: must be an http:// or https:// URL", c.URL))
+	}
+	if c.Database == "" && c.Bucket == "" {
+		c.Database, c.RetentionPolicy = "kpilot", "autogen"
+	}
+	if c.Database == "" {
+		// Configs from before reads moved to InfluxQL name the bucket
+		// only.
+		if c.RetentionPolicy != "" {
+			errs = append(errs, errors.New("influxdb.retention_policy: set influxdb.database too"))
+		}
+		c.Database, c.RetentionPolicy, _ = strings.Cut(c.Bucket, "/")
+	}
+	if c.Bucket == "" {
+		c.Bucket = c.Database
+		if c.RetentionPolicy != "" {
+			c.Bucket += "/" + c.RetentionPolicy
+		}
+	}
+	for _, n := range []struct{ key, val string }{
+		{"database", c.Database}, {"retention_policy", c.RetentionPolicy}, {"bucket", c.Bucket}, {"org", c.Org},
+	} {
+		if strings.ContainsAny(n.val, "\"'") || strings.ContainsFunc(n.val, unicode.IsControl) {
+			errs = append(errs, fmt.Errorf("influxdb.%s %q: must contain no quotes, backslashes, newlines or other control characters", n.key, n.val))
+		}
+	}
+	if c.Database == "" || strings.Contains(c.Database, "/") {
+		errs = append(errs, fmt.Errorf("influxdb.database %q: must be set (or influxdb.bucket) and contain no '/'", c.Database))
+	}
+	if strings.Contains(c.RetentionPolicy, "/") {
+		errs = append(errs, fmt.Errorf("influxdb.retention_policy %q: must contain no '/'", c.RetentionPolicy))
+	}
+	if c.Timeout.D() < time.Second {
+		errs = append(errs, errors.New("influxdb.timeout: must be at least 1s"))
+	}
+	if d := c.QueryTimeout.D(); d < time.Second || d > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("influxdb.query_timeout %s: from 1s to 10m", d))
+	}
+	return errs
 }
 
 // LimitsConfig bounds requests.
@@ -193,7 +252,7 @@ func DefaultConfig() Config {
 		DataDir:  "/var/lib/kpilot-server",
 		LogLevel: "info",
 		Database: DatabaseConfig{Driver: "sqlite"},
-		InfluxDB: InfluxConfig{Bucket: "kpilot/autogen", Timeout: yamlconf.Duration(10 * time.Second), WriteRetries: 2},
+		InfluxDB: InfluxConfig{Timeout: yamlconf.Duration(10 * time.Second), QueryTimeout: yamlconf.Duration(tsdb.DefaultQueryTimeout), WriteRetries: 2},
 		Limits: LimitsConfig{
 			IngestMaxBytes:             8 << 20,
 			IngestMaxDecompressedBytes: 64 << 20,
@@ -263,15 +322,7 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("database.driver %q: must be sqlite or postgres", c.Database.Driver))
 	}
-	if u, err := url.Parse(c.InfluxDB.URL); c.InfluxDB.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		errs = append(errs, fmt.Errorf("influxdb.url %q: must be an http:// or https:// URL", c.InfluxDB.URL))
-	}
-	if c.InfluxDB.Bucket == "" || strings.ContainsAny(c.InfluxDB.Bucket, "\"\\\n") {
-		errs = append(errs, fmt.Errorf("influxdb.bucket %q: must be set and contain no quotes, backslashes or newlines", c.InfluxDB.Bucket))
-	}
-	if c.InfluxDB.Timeout.D() < time.Second {
-		errs = append(errs, errors.New("influxdb.timeout: must be at least 1s"))
-	}
+	errs = append(errs, c.InfluxDB.validate()...)
 	if c.Limits.IngestMaxBytes < 1<<10 || c.Limits.IngestMaxDecompressedBytes < c.Limits.IngestMaxBytes {
 		errs = append(errs, errors.New("limits: ingest_max_bytes must be at least 1024 and ingest_max_decompressed_bytes at least as large"))
 	}

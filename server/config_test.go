@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,9 @@ func TestExampleConfigLoads(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "/var/lib/kpilot-server/kpilot.db", cfg.Database.Path)
 	require.Equal(t, "kpilot/autogen", cfg.InfluxDB.Bucket)
+	require.Equal(t, "kpilot", cfg.InfluxDB.Database)
+	require.Equal(t, "autogen", cfg.InfluxDB.RetentionPolicy)
+	require.Equal(t, 10*time.Second, cfg.InfluxDB.QueryTimeout.D())
 	require.Equal(t, 12*time.Hour, cfg.Sessions.TTL.D())
 	require.Equal(t, DefaultConfig().Retention, cfg.Retention, "the example states the defaults")
 	require.Equal(t, DefaultConfig().Jobs, cfg.Jobs, "the example states the defaults")
@@ -52,6 +56,12 @@ func TestConfigErrors(t *testing.T) {
 		{"API tokens forever", "influxdb:\n  url: http://x\nsessions:\n  api_token_ttl: 1000d\n", "sessions.api_token_ttl: from 1h to 732d"},
 		{"lease period too short", "influxdb:\n  url: http://x\njobs:\n  lease_period: 1s\n", "jobs.lease_period 1s: from 3s to 10m"},
 		{"trusted proxy not an address", "influxdb:\n  url: http://x\ntrusted_proxies: [proxy.example]\n", `trusted_proxies: "proxy.example" is not an address`},
+		{"database with quote", "influxdb:\n  url: http://x\n  database: \"k'p\"\n", `influxdb.database "k'p": must contain no quotes`},
+		{"retention policy with newline", "influxdb:\n  url: http://x\n  database: k\n  retention_policy: \"a\\nb\"\n", `influxdb.retention_policy "a\nb": must contain no quotes`},
+		{"database with slash", "influxdb:\n  url: http://x\n  database: a/b\n", `influxdb.database "a/b": must be set (or influxdb.bucket) and contain no '/'`},
+		{"retention policy alone", "influxdb:\n  url: http://x\n  bucket: k\n  retention_policy: r\n", "influxdb.retention_policy: set influxdb.database too"},
+		{"query timeout too short", "influxdb:\n  url: http://x\n  query_timeout: 100ms\n", "influxdb.query_timeout 100ms: from 1s to 10m"},
+		{"query timeout too long", "influxdb:\n  url: http://x\n  query_timeout: 1h\n", "influxdb.query_timeout 1h0m0s: from 1s to 10m"},
 		{"token from missing env", "influxdb:\n  url: http://x\n  token: ${KPILOT_NO_SUCH_VAR}\n", "KPILOT_NO_SUCH_VAR is not set"},
 	}
 	for _, tt := range tests {
@@ -60,6 +70,36 @@ func TestConfigErrors(t *testing.T) {
 			require.NoError(t, os.WriteFile(p, []byte(tt.yaml), 0o600))
 			_, err := LoadConfig(p)
 			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestInfluxConfig(t *testing.T) {
+	tests := []struct {
+		name, yaml           string
+		database, rp, bucket string
+	}{
+		{"defaults", "", "kpilot", "autogen", "kpilot/autogen"},
+		{"1.x bucket of an old config", "bucket: metrics/two_years\n", "metrics", "two_years", "metrics/two_years"},
+		{"2.x bucket without a slash", "bucket: kpilot\n", "kpilot", "", "kpilot"},
+		{"1.x database and retention policy", "database: metrics\nretention_policy: two_years\n", "metrics", "two_years", "metrics/two_years"},
+		{"3.x database", "database: kpilot\n", "kpilot", "", "kpilot"},
+		{"2.x bucket and its DBRP mapping", "bucket: kpilot-data\ndatabase: kpilot\nretention_policy: autogen\n", "kpilot", "autogen", "kpilot-data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "s.yaml")
+			var y strings.Builder
+			y.WriteString("influxdb:\n  url: http://x\n")
+			for l := range strings.Lines(tt.yaml) {
+				y.WriteString("  " + l)
+			}
+			require.NoError(t, os.WriteFile(p, []byte(y.String()), 0o600))
+			cfg, err := LoadConfig(p)
+			require.NoError(t, err)
+			require.Equal(t, tt.database, cfg.InfluxDB.Database, "database")
+			require.Equal(t, tt.rp, cfg.InfluxDB.RetentionPolicy, "retention policy")
+			require.Equal(t, tt.bucket, cfg.InfluxDB.Bucket, "bucket")
 		})
 	}
 }

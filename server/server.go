@@ -67,8 +67,9 @@ func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store,
 // InfluxOptions are the InfluxDB client options of cfg (the server's,
 // and migrate-series').
 func InfluxOptions(cfg *Config) tsdb.Options {
-	return tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(),
-		Org: cfg.InfluxDB.Org, Bucket: cfg.InfluxDB.Bucket, Timeout: cfg.InfluxDB.Timeout.D(), Gzip: cfg.InfluxDB.Gzip}
+	return tsdb.Options{URL: cfg.InfluxDB.URL, Token: cfg.InfluxDB.Token.Reveal(), Org: cfg.InfluxDB.Org,
+		Database: cfg.InfluxDB.Database, RetentionPolicy: cfg.InfluxDB.RetentionPolicy, Bucket: cfg.InfluxDB.Bucket,
+		Timeout: cfg.InfluxDB.Timeout.D(), QueryTimeout: cfg.InfluxDB.QueryTimeout.D(), Gzip: cfg.InfluxDB.Gzip}
 }
 
 // New opens the store and prepares the InfluxDB client (which connects on

@@ -1,5 +1,5 @@
 // Package devenv starts the real services kpilot's tests and demo run
-// against: influxd 1.8 with Flux, and net-snmp's snmpd. Everything binds to
+// against: influxd 1.8 (Flux disabled), and net-snmp's snmpd. Everything binds to
 // 127.0.0.1 and lives in a directory the caller owns.
 package devenv
 

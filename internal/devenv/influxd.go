@@ -16,7 +16,9 @@ import (
 // InfluxdVersion is the InfluxDB the tests and the demo build with go install.
 const InfluxdVersion = "v1.8.10"
 
-// Influxd is a running influxd 1.8 with Flux enabled and a database made.
+// Influxd is a running influxd 1.8 with a database made, and Flux
+// disabled: kpilot reads in InfluxQL only, which InfluxDB 1.x, 2.x and 3.x
+// all serve, so no test may depend on Flux.
 type Influxd struct {
 	*Process
 	URL      string // http://127.0.0.1:port
@@ -54,7 +56,7 @@ bind-address = "127.0.0.1:%d"
 [http]
   enabled = true
   bind-address = "127.0.0.1:%[3]d"
-  flux-enabled = true
+  flux-enabled = false
   log-enabled = false
   auth-enabled = false
 

@@ -35,7 +35,7 @@ type Inventory struct {
 
 // ValidName reports whether s may be used as a measurement, tag key or field
 // key: lowercase snake_case, starting with a letter, at most 63 bytes
-// (^[a-z][a-z0-9_]{0,62}$). The server builds Flux queries only from names
+// (^[a-z][a-z0-9_]{0,62}$). The server builds InfluxQL queries only from names
 // that pass this check. It runs for every field of every sample, so it is a
 // loop rather than a regexp.
 func ValidName[T string | []byte](s T) bool {

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/server/problem"
+	"github.com/kpilot/kpilot/server/tsdb"
 )
 
 // HTTPError is a handler failure: Msg goes to the client, Err only to the
@@ -41,10 +43,33 @@ func badRequest(format string, args ...any) *HTTPError {
 }
 
 // unavailable is a 503 for a dependency (what) that failed: the client
-// is told to retry later, the cause goes to the log.
+// is told to retry later, the cause goes to the log. Two InfluxDB read
+// failures are told apart, since a retry would not help or the client
+// should know why: a query InfluxDB refused is 502 naming the read, and a
+// read InfluxDB did not answer in time is 504.
 func unavailable(what string, err error) *HTTPError {
+	var qe *tsdb.QueryError
+	if errors.As(err, &qe) {
+		return &HTTPError{Code: http.StatusBadGateway, Msg: shorten(qe.Error(), 300), Err: err}
+	}
+	var te *tsdb.TimeoutError
+	if errors.As(err, &te) {
+		return &HTTPError{Code: http.StatusGatewayTimeout, Msg: te.Error(), Err: err}
+	}
 	return &HTTPError{Code: http.StatusServiceUnavailable, Msg: what + " is unavailable; retry later",
 		Err: err, RetryAfter: 10 * time.Second}
+}
+
+// shorten cuts s to at most n bytes at a rune boundary: InfluxDB's
+// message is for the reader, not to be relayed at any length.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 var errNotFound = &HTTPError{Code: http.StatusNotFound, Msg: "not found"}

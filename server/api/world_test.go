@@ -96,7 +96,23 @@ func newWorldInflux(t *testing.T, influx *devenv.Influxd) *world {
 	return buildWorld(t, influx)
 }
 
+// newWorldReads is newWorld with KPI reads going to url (a fake
+// InfluxDB) with the given query timeout.
+func newWorldReads(t *testing.T, url string, queryTimeout time.Duration) *world {
+	t.Helper()
+	return buildWorldTSDB(t, tsdb.Options{URL: url, Bucket: "kpilot/autogen", Timeout: time.Second, QueryTimeout: queryTimeout})
+}
+
 func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits)) *world {
+	t.Helper()
+	opts := tsdb.Options{URL: "http://127.0.0.1:1", Bucket: "kpilot/autogen", Timeout: time.Second}
+	if influx != nil {
+		opts.URL, opts.Bucket = influx.URL, influx.Bucket
+	}
+	return buildWorldTSDB(t, opts, limits...)
+}
+
+func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)) *world {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "k.db"), discard)
@@ -231,10 +247,6 @@ func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits
 	sender, err := mail.NewSMTP("kpilot <noreply@kpilot.example>", mail.SMTPOptions{Host: w.smtp.Host, Port: w.smtp.Port,
 		Username: w.smtp.Username, Password: w.smtp.Password, CAFile: w.smtp.CAFile})
 	require.NoError(t, err)
-	opts := tsdb.Options{URL: "http://127.0.0.1:1", Bucket: "kpilot/autogen", Timeout: time.Second}
-	if influx != nil {
-		opts.URL, opts.Bucket = influx.URL, influx.Bucket
-	}
 	ts := tsdb.New(opts)
 	t.Cleanup(ts.Close)
 	w.tsdb = ts

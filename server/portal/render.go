@@ -149,6 +149,11 @@ func (p *Portal) message(r *http.Request, err error) string {
 		return p.tr(r, "error.toomany")
 	case http.StatusServiceUnavailable:
 		return p.tr(r, "error.unavailable")
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		// The API names the read and what went wrong with it (a query
+		// InfluxDB refused, or no answer in time): the reader can tell a
+		// slow InfluxDB from a fault of the server.
+		return p.tr(r, "error.upstream") + " " + ae.Msg
 	}
 	if ae.Code >= 500 {
 		p.log.Error("portal request failed", "path", r.URL.Path, "err", err)

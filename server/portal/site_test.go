@@ -39,7 +39,7 @@ type site struct {
 
 const password = "portal-test-password"
 
-func newSite(t testing.TB) *site {
+func newSite(t testing.TB, opts ...func(*server.Config)) *site {
 	t.Helper()
 	influx := devenv.Influx(t)
 	smtp := mailtest.Start(t)
@@ -53,6 +53,9 @@ func newSite(t testing.TB) *site {
 	cfg.PublicURL = base
 	cfg.Mail.SMTP = server.SMTPConfig{Host: smtp.Host, Port: smtp.Port, Username: smtp.Username,
 		Password: yamlconf.Secret(smtp.Password), CAFile: smtp.CAFile}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	require.NoError(t, cfg.Validate())
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

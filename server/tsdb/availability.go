@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kpilot/kpilot/server/availability"
@@ -23,43 +24,47 @@ func (i *Influx) AvailabilityData(ctx context.Context, ref AssetRef, start, stop
 	if !start.Before(stop) {
 		return nil, nil, errors.New("start must be before stop")
 	}
-	flux := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r.%s == %s)
-  |> filter(fn: (r) => (r._measurement == "agent_poll" and r._field == "up") or (r._measurement == "reboot" and r._field == "last_seen_up"))
-  |> keep(columns: ["_time", "_value", "_measurement", "collector"])
-`, fluxString(i.bucket), fluxTime(start.Add(-availabilityLead)), fluxTime(stop.Add(availabilityLead)),
-		AssetTag, fluxString(ref.Series))
-	res, err := i.query.Query(ctx, flux)
+	qs, err := i.InfluxQL(ctx, "availability of asset "+ref.Series, availabilityStatement(ref, start, stop))
 	if err != nil {
-		return nil, nil, fmt.Errorf("querying InfluxDB: %w: %w", ErrUnavailable, err)
+		return nil, nil, err
 	}
-	defer res.Close()
 	var obs []availability.Observation
 	var reboots []availability.Reboot
-	for res.Next() {
-		r := res.Record()
-		switch r.Measurement() {
-		case "agent_poll":
-			up, ok := r.Value().(bool)
-			if !ok {
-				continue
+	for _, q := range qs {
+		tcol, vcol := slices.Index(q.Columns, "time"), slices.Index(q.Columns, "up")
+		if q.Measurement == "reboot" {
+			vcol = slices.Index(q.Columns, "last_seen_up")
+		}
+		if tcol < 0 || vcol < 0 {
+			continue
+		}
+		for _, row := range q.Values {
+			at, _ := row[tcol].(time.Time)
+			switch q.Measurement {
+			case "agent_poll":
+				if up, ok := row[vcol].(bool); ok {
+					obs = append(obs, availability.Observation{Time: at, Up: up, Source: q.Tags["collector"]})
+				}
+			case "reboot":
+				rb := availability.Reboot{Boot: at}
+				switch v := row[vcol].(type) {
+				case int64:
+					rb.LastSeenUp = time.Unix(v, 0)
+				case float64:
+					rb.LastSeenUp = time.Unix(int64(v), 0)
+				}
+				reboots = append(reboots, rb)
 			}
-			src, _ := r.ValueByKey("collector").(string)
-			obs = append(obs, availability.Observation{Time: r.Time(), Up: up, Source: src})
-		case "reboot":
-			rb := availability.Reboot{Boot: r.Time()}
-			switch v := r.Value().(type) {
-			case int64:
-				rb.LastSeenUp = time.Unix(v, 0)
-			case float64:
-				rb.LastSeenUp = time.Unix(int64(v), 0)
-			}
-			reboots = append(reboots, rb)
 		}
 	}
-	if err := res.Err(); err != nil {
-		return nil, nil, fmt.Errorf("reading InfluxDB answer: %w", err)
-	}
 	return obs, reboots, nil
+}
+
+// availabilityStatement reads the up field of agent_poll (per
+// collector) and the last_seen_up field of reboot of ref around
+// [start, stop), in one statement: a row of one measurement has the
+// other's field null.
+func availabilityStatement(ref AssetRef, start, stop time.Time) string {
+	return fmt.Sprintf(`SELECT "up"::field, "last_seen_up"::field FROM "agent_poll", "reboot" WHERE %s AND time >= %s AND time < %s GROUP BY "collector"`,
+		assetFilter([]AssetRef{ref}), qlTime(start.Add(-availabilityLead)), qlTime(stop.Add(availabilityLead)))
 }

@@ -18,8 +18,8 @@ import (
 // to hold.
 const maxAnswer = 256 << 20
 
-// errAnswerTooLarge is returned by the answer reader past maxAnswer.
-var errAnswerTooLarge = fmt.Errorf("InfluxDB's answer exceeds %d MiB; read a shorter period or fewer assets", maxAnswer>>20)
+// errAnswerTooLarge is returned by the answer reader past its bound.
+var errAnswerTooLarge = errors.New("answer too large")
 
 // QLSeries is one series of an InfluxQL answer.
 type QLSeries struct {
@@ -74,10 +74,12 @@ type qlAnswer struct {
 }
 
 // InfluxQL runs one InfluxQL statement against the configured database and retention policy; purpose names the read in errors ("latest values of asset 3.17").
-// Several statements separated by ";" are allowed too: their series come
-// one statement after the other. Errors are a *QueryError when InfluxDB
-// refused the query, a *TimeoutError past Options.QueryTimeout, and wrap
-// ErrUnavailable when InfluxDB is down or failing.
+//
+// Several statements separated by ";" work on 1.x and 2.x (their series
+// come one statement after the other), but InfluxDB 3 runs only one.
+// Errors are a *QueryError when InfluxDB refused the query, a
+// *TimeoutError past Options.QueryTimeout, and wrap ErrUnavailable when
+// InfluxDB is down or failing.
 func (i *Influx) InfluxQL(ctx context.Context, purpose, query string) ([]QLSeries, error) {
 	qctx, cancel := context.WithTimeout(ctx, i.queryTimeout)
 	defer cancel()
@@ -121,7 +123,8 @@ func (i *Influx) InfluxQL(ctx context.Context, purpose, query string) ([]QLSerie
 }
 
 // post sends query and decodes the answer. A refused query is a
-// *QueryError without its Purpose; other errors wrap ErrUnavailable.
+// *QueryError without its Purpose; an answer past maxAnswer an error of
+// its own; other errors wrap ErrUnavailable.
 func (i *Influx) post(ctx context.Context, query string) (*qlAnswer, error) {
 	form := url.Values{"db": {i.database}, "q": {query}, "epoch": {"ns"}}
 	if i.rp != "" {
@@ -141,7 +144,7 @@ func (i *Influx) post(ctx context.Context, query string) (*qlAnswer, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body := &limitedReader{r: resp.Body, n: maxAnswer}
+	body := &limitedReader{r: resp.Body, n: i.maxAnswer}
 	switch {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode >= 500, resp.StatusCode == http.StatusTooManyRequests,
@@ -157,10 +160,16 @@ func (i *Influx) post(ctx context.Context, query string) (*qlAnswer, error) {
 	dec.UseNumber()
 	if err := dec.Decode(&ans); err != nil {
 		if errors.Is(err, errAnswerTooLarge) {
-			return nil, err
+			size := fmt.Sprintf("%d bytes", i.maxAnswer)
+			if i.maxAnswer >= 1<<20 {
+				size = fmt.Sprintf("%d MiB", i.maxAnswer>>20)
+			}
+			return nil, fmt.Errorf("InfluxDB's answer exceeds %s; read a shorter period or fewer assets", size)
 		}
 		return nil, fmt.Errorf("%w: decoding InfluxDB's answer: %w", ErrUnavailable, err)
 	}
+	// The rest (a newline) is read, so that the connection is reused.
+	_, _ = io.Copy(io.Discard, body)
 	return &ans, nil
 }
 

@@ -3,6 +3,7 @@ package tsdb
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -53,6 +54,9 @@ func TestIntegrationInfluxQLRefusedQuery(t *testing.T) {
 
 func TestInfluxQLTimeout(t *testing.T) {
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read the request first: only then does the server notice
+		// the client giving up, and end r's context.
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):
@@ -112,6 +116,28 @@ func TestInfluxQLSendsParameters(t *testing.T) {
 	require.Equal(t, "short", got.PostForm.Get("rp"))
 	require.Equal(t, "ns", got.PostForm.Get("epoch"))
 	require.Equal(t, "SELECT 1", got.PostForm.Get("q"))
+}
+
+func TestInfluxQLBoundsTheAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","v"],"values":[`))
+		for k := range 100 {
+			if k > 0 {
+				w.Write([]byte(","))
+			}
+			w.Write([]byte(`[1,"0123456789012345678901234567890123456789"]`))
+		}
+		w.Write([]byte(`]}]}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	ts := New(Options{URL: srv.URL, Database: "kpilot"})
+	t.Cleanup(ts.Close)
+	s, err := ts.InfluxQL(t.Context(), "x", `SELECT "v" FROM "m"`)
+	require.NoError(t, err)
+	require.Len(t, s[0].Values, 100)
+	ts.maxAnswer = 1000
+	_, err = ts.InfluxQL(t.Context(), "x", `SELECT "v" FROM "m"`)
+	require.EqualError(t, err, "reading x: InfluxDB's answer exceeds 1000 bytes; read a shorter period or fewer assets")
 }
 
 func TestQuoting(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/kpilot/kpilot/internal/kpi"
@@ -23,7 +22,7 @@ type OrgQuery struct {
 	Fn           string        // aggregate, with Every
 }
 
-// Validate checks every part that goes into Flux text.
+// Validate checks every part that goes into query text.
 func (q OrgQuery) Validate() error {
 	var errs []error
 	if len(q.Assets) == 0 {
@@ -46,51 +45,43 @@ func (q OrgQuery) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Flux renders the query. Exported for tests that feed it hostile input.
-func (q OrgQuery) Flux(bucket string) (string, error) {
+// statements renders q as InfluxQL, one statement per measurement:
+// measurements hold different fields, and InfluxDB 3 runs one statement
+// per request.
+func (q OrgQuery) statements() ([]string, error) {
 	if err := q.Validate(); err != nil {
-		return "", err
+		return nil, err
 	}
-	series := make([]string, len(q.Assets))
-	for i, r := range q.Assets {
-		series[i] = r.Series
+	out := make([]string, len(q.Measurements))
+	for k, m := range q.Measurements {
+		out[k] = selectStatement(m, q.Fields, q.Assets, q.Start, q.Stop, q.Every, q.Fn)
 	}
-	in := func(col string, vals []string) string {
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = "r." + col + " == " + fluxString(v)
-		}
-		return "(" + strings.Join(parts, " or ") + ")"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "from(bucket: %s)\n", fluxString(bucket))
-	fmt.Fprintf(&b, "  |> range(start: %s, stop: %s)\n", fluxTime(q.Start), fluxTime(q.Stop))
-	fmt.Fprintf(&b, "  |> filter(fn: (r) => %s)\n", in(AssetTag, series))
-	fmt.Fprintf(&b, "  |> filter(fn: (r) => %s and %s)\n", in("_measurement", q.Measurements), in("_field", q.Fields))
-	if q.Every > 0 {
-		fmt.Fprintf(&b, "  |> aggregateWindow(every: %ds, fn: %s, createEmpty: false)\n", int64(q.Every/time.Second), q.Fn)
-	}
-	return b.String(), nil
+	return out, nil
 }
 
 // OrgSeries runs q; each series carries its asset's ID. An empty asset
 // list reads nothing.
 func (i *Influx) OrgSeries(ctx context.Context, q OrgQuery) ([]Series, error) {
 	var out []Series
-	// Asset lists are chunked like LatestMany's, so that the filter
-	// stays short enough to be pushed down to the storage engine.
+	// Asset lists are chunked like LatestMany's, so that the asset
+	// condition stays short enough for the storage engine's index.
 	for c := range slices.Chunk(q.Assets, latestChunk) {
 		q := q
 		q.Assets = c
-		flux, err := q.Flux(i.bucket)
+		texts, err := q.statements()
 		if err != nil {
 			return nil, err
 		}
-		s, err := i.run(ctx, flux, c)
-		if err != nil {
-			return nil, err
+		set := newSeriesSet(c)
+		for k, text := range texts {
+			purpose := fmt.Sprintf("%s series of %d assets", q.Measurements[k], len(c))
+			qs, err := i.InfluxQL(ctx, purpose, text)
+			if err != nil {
+				return nil, err
+			}
+			set.add(qs, q.Fn, false)
 		}
-		out = append(out, s...)
+		out = append(out, set.sorted()...)
 	}
 	return out, nil
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -42,7 +42,7 @@ type SeriesQuery struct {
 	Fn          string        // aggregate, with Every
 }
 
-// Validate checks every part that goes into Flux text.
+// Validate checks every part that goes into query text.
 func (q SeriesQuery) Validate() error {
 	var errs []error
 	if err := q.Asset.Validate(); err != nil {
@@ -79,30 +79,52 @@ func validateWindow(start, stop time.Time, every time.Duration, fn string) []err
 	return errs
 }
 
-// fluxString quotes s as a Flux string literal. Inputs are validated
-// before they get here; escaping is the second line of defence, including
-// "${", which starts interpolation in Flux strings.
-func fluxString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
-	return `"` + r.Replace(s) + `"`
-}
-
-func fluxTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// Flux renders the query. Exported for tests that feed it hostile input.
-func (q SeriesQuery) Flux(bucket string) (string, error) {
+// statement renders q as one InfluxQL statement. Every name in it is
+// validated and quoted, every value an escaped literal.
+func (q SeriesQuery) statement() (string, error) {
 	if err := q.Validate(); err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "from(bucket: %s)\n", fluxString(bucket))
-	fmt.Fprintf(&b, "  |> range(start: %s, stop: %s)\n", fluxTime(q.Start), fluxTime(q.Stop))
-	fmt.Fprintf(&b, "  |> filter(fn: (r) => r.%s == %s)\n", AssetTag, fluxString(q.Asset.Series))
-	fmt.Fprintf(&b, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", fluxString(q.Measurement), fluxString(q.Field))
-	if q.Every > 0 {
-		fmt.Fprintf(&b, "  |> aggregateWindow(every: %ds, fn: %s, createEmpty: false)\n", int64(q.Every/time.Second), q.Fn)
+	return selectStatement(q.Measurement, []string{q.Field}, []AssetRef{q.Asset}, q.Start, q.Stop, q.Every, q.Fn), nil
+}
+
+// selectStatement reads fields of measurement m of the assets in
+// [start, stop): raw points, or with every an aggregate per window
+// (stamped with the window's start, as InfluxQL and Grafana do), each
+// column named for its field. Names must be valid (kpi.ValidName) and
+// refs validated.
+func selectStatement(m string, fields []string, refs []AssetRef, start, stop time.Time, every time.Duration, fn string) string {
+	cols := make([]string, len(fields))
+	for k, f := range fields {
+		if every > 0 {
+			cols[k] = fn + "(" + quoteIdent(f) + ") AS " + quoteIdent(f)
+		} else {
+			// ::field: a tag of the same name is never read instead.
+			cols[k] = quoteIdent(f) + "::field"
+		}
 	}
-	return b.String(), nil
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT %s FROM %s WHERE %s AND time >= %s AND time < %s GROUP BY ",
+		strings.Join(cols, ", "), quoteIdent(m), assetFilter(refs), qlTime(start), qlTime(stop))
+	if every > 0 {
+		fmt.Fprintf(&b, "time(%ds), * fill(none)", int64(every/time.Second))
+	} else {
+		b.WriteString("*")
+	}
+	return b.String()
+}
+
+// assetFilter is the condition that a point is one of refs'. refs must
+// be validated.
+func assetFilter(refs []AssetRef) string {
+	parts := make([]string, len(refs))
+	for k, r := range refs {
+		parts[k] = quoteIdent(AssetTag) + " = " + quoteString(r.Series)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
 }
 
 // Point is one value at one time.
@@ -121,106 +143,104 @@ type Series struct {
 	Points      []Point           `json:"points"`
 }
 
-// internalColumns are Flux columns that are not series tags.
-var internalColumns = map[string]bool{
-	"result": true, "table": true, "_start": true, "_stop": true, "_time": true, "_value": true,
-	"_field": true, "_measurement": true, AssetTag: true,
-}
-
-// Series runs q and groups the rows by series.
+// Series runs q and groups the points by series.
 func (i *Influx) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
-	flux, err := q.Flux(i.bucket)
+	text, err := q.statement()
 	if err != nil {
 		return nil, err
 	}
-	return i.run(ctx, flux, []AssetRef{q.Asset})
-}
-
-// Latest returns the newest value of every field of every series of an
-// asset within lookback.
-func (i *Influx) Latest(ctx context.Context, ref AssetRef, lookback time.Duration) ([]Series, error) {
-	if err := ref.Validate(); err != nil {
+	purpose := fmt.Sprintf("series %s.%s of asset %s", q.Measurement, q.Field, q.Asset.Series)
+	qs, err := i.InfluxQL(ctx, purpose, text)
+	if err != nil {
 		return nil, err
 	}
-	flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: -%ds)\n  |> filter(fn: (r) => r.%s == %s)\n  |> last()\n",
-		fluxString(i.bucket), int64(lookback/time.Second), AssetTag, fluxString(ref.Series))
-	return i.run(ctx, flux, []AssetRef{ref})
+	set := newSeriesSet([]AssetRef{q.Asset})
+	set.add(qs, q.Fn, false)
+	return set.sorted(), nil
 }
 
-// latestChunk bounds the assets of one Flux query, so that the filter
-// stays short enough to be pushed down to the storage engine.
-const latestChunk = 100
-
-// LatestMany is Latest for many assets: the newest value of every field
-// of every series of each asset within lookback, grouped by asset id.
-func (i *Influx) LatestMany(ctx context.Context, refs []AssetRef, lookback time.Duration) (map[string][]Series, error) {
-	out := map[string][]Series{}
-	for c := range slices.Chunk(refs, latestChunk) {
-		pred := make([]string, len(c))
-		for k, r := range c {
-			if err := r.Validate(); err != nil {
-				return nil, err
-			}
-			pred[k] = "r." + AssetTag + " == " + fluxString(r.Series)
-		}
-		flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: -%ds)\n  |> filter(fn: (r) => %s)\n  |> last()\n",
-			fluxString(i.bucket), int64(lookback/time.Second), strings.Join(pred, " or "))
-		series, err := i.run(ctx, flux, c)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range series {
-			out[s.AssetID] = append(out[s.AssetID], s)
-		}
-	}
-	return out, nil
+// seriesSet gathers the series of InfluxQL answers, one Series per
+// asset, measurement, tags and field.
+type seriesSet struct {
+	ids   map[string]string // series id → asset id
+	byKey map[string]*Series
 }
 
-// run runs flux and groups the rows by series. Series of assets not in
-// refs are left out; the others carry their asset's ID.
-func (i *Influx) run(ctx context.Context, flux string, refs []AssetRef) ([]Series, error) {
+func newSeriesSet(refs []AssetRef) *seriesSet {
 	ids := make(map[string]string, len(refs))
 	for _, r := range refs {
 		ids[r.Series] = r.ID
 	}
-	res, err := i.query.Query(ctx, flux)
-	if err != nil {
-		return nil, fmt.Errorf("querying InfluxDB: %w: %w", ErrUnavailable, err)
-	}
-	defer res.Close()
-	byKey := map[string]*Series{}
-	var order []string
-	for res.Next() {
-		r := res.Record()
-		tags := map[string]string{}
-		for k, v := range r.Values() {
-			if s, ok := v.(string); ok && !internalColumns[k] {
-				tags[k] = s
-			}
-		}
-		series, _ := r.ValueByKey(AssetTag).(string)
-		asset, ok := ids[series]
+	return &seriesSet{ids: ids, byKey: map[string]*Series{}}
+}
+
+// add takes the series of an answer grouped by every tag: each column
+// but time is a field, each non-null value a point. Series of assets
+// not in the set's refs are left out. fn is the aggregate the answer
+// holds, if any: mean is always a float, which JSON cannot tell from an
+// integer when it has no fraction. With onlyNew, points of series the
+// set already holds are left out (add then takes answers of at most one
+// row per series).
+func (s *seriesSet) add(qs []QLSeries, fn string, onlyNew bool) {
+	for _, q := range qs {
+		asset, ok := s.ids[q.Tags[AssetTag]]
 		if !ok {
 			continue
 		}
-		key := asset + " " + groupKey(r.Measurement(), tags) + " " + r.Field()
-		s := byKey[key]
-		if s == nil {
-			s = &Series{AssetID: asset, Measurement: r.Measurement(), Field: r.Field(), Tags: tags}
-			byKey[key] = s
-			order = append(order, key)
+		tags := make(map[string]string, len(q.Tags))
+		for k, v := range q.Tags {
+			// GROUP BY * names every tag key of the measurement; a
+			// series without a tag has it empty (InfluxDB stores no
+			// empty tag values).
+			if k != AssetTag && v != "" {
+				tags[k] = v
+			}
 		}
-		s.Points = append(s.Points, Point{Time: r.Time(), Value: r.Value()})
+		group := groupKey(q.Measurement, tags)
+		tcol := slices.Index(q.Columns, "time")
+		for c, field := range q.Columns {
+			if field == "time" {
+				continue
+			}
+			for _, row := range q.Values {
+				v := row[c]
+				if v == nil {
+					continue
+				}
+				var t time.Time
+				if tcol >= 0 {
+					t, _ = row[tcol].(time.Time)
+				}
+				if n, ok := v.(int64); ok && fn == "mean" {
+					v = float64(n)
+				}
+				s.point(asset, q.Measurement, field, tags, group, Point{Time: t, Value: v}, onlyNew)
+			}
+		}
 	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("reading InfluxDB answer: %w", err)
+}
+
+func (s *seriesSet) point(asset, measurement, field string, tags map[string]string, group string, p Point, onlyNew bool) {
+	key := asset + " " + group + " " + field
+	sr := s.byKey[key]
+	if sr != nil && onlyNew {
+		return
 	}
-	sort.Strings(order)
-	out := make([]Series, 0, len(order))
-	for _, k := range order {
-		out = append(out, *byKey[k])
+	if sr == nil {
+		sr = &Series{AssetID: asset, Measurement: measurement, Field: field, Tags: tags}
+		s.byKey[key] = sr
 	}
-	return out, nil
+	sr.Points = append(sr.Points, p)
+}
+
+// sorted is the set's series by asset id, series and field.
+func (s *seriesSet) sorted() []Series {
+	keys := slices.Sorted(maps.Keys(s.byKey))
+	out := make([]Series, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, *s.byKey[k])
+	}
+	return out
 }
 
 // Ref is the AssetRef of a.

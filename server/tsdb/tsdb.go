@@ -68,8 +68,6 @@ type Options struct {
 type Influx struct {
 	client influxdb2.Client
 	write  api.WriteAPIBlocking
-	query  api.QueryAPI // Flux reads, until they move to InfluxQL
-	bucket string
 
 	// Reads: the v1 /query endpoint.
 	http         *http.Client
@@ -77,6 +75,7 @@ type Influx struct {
 	database, rp string
 	token        string
 	queryTimeout time.Duration
+	maxAnswer    int64 // bytes of one answer
 }
 
 // New connects lazily: nothing is sent before the first call.
@@ -102,12 +101,21 @@ func New(o Options) *Influx {
 		SetUseGZip(o.Gzip)
 	c := influxdb2.NewClientWithOptions(o.URL, o.Token, opts)
 	return &Influx{
-		client: c, write: c.WriteAPIBlocking(o.Org, bucket), query: c.QueryAPI(o.Org), bucket: bucket,
+		client: c, write: c.WriteAPIBlocking(o.Org, bucket),
 		// Each read is bounded by its context (queryTimeout); the
 		// client has no timeout of its own.
-		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
-		url:  strings.TrimRight(o.URL, "/"), database: db, rp: rp, token: o.Token, queryTimeout: qt,
+		http: &http.Client{Transport: transport()},
+		url:  strings.TrimRight(o.URL, "/"), database: db, rp: rp, token: o.Token, queryTimeout: qt, maxAnswer: maxAnswer,
 	}
+}
+
+// transport is the reads' HTTP transport: enough idle connections for
+// the concurrent statements of reads (the default keeps 2 per host, and
+// a new connection per statement costs more than the statement).
+func transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	return t
 }
 
 // Close releases idle connections.
