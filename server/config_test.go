@@ -54,6 +54,7 @@ func TestConfigErrors(t *testing.T) {
 		{"retention in weeks", "influxdb:\n  url: http://x\nretention:\n  resolved_findings: 2w\n", `"2w" is not a duration`},
 		{"housekeeping too often", "influxdb:\n  url: http://x\nretention:\n  interval: 5s\n", "retention.interval 5s: from 1m to 24h"},
 		{"API tokens forever", "influxdb:\n  url: http://x\nsessions:\n  api_token_ttl: 1000d\n", "sessions.api_token_ttl: from 1h to 732d"},
+		{"write parts", "influxdb:\n  url: http://x\n  write_parts: 17\n", "influxdb.write_parts 17: from 0 (the default, 2) to 16"},
 		{"lease period too short", "influxdb:\n  url: http://x\njobs:\n  lease_period: 1s\n", "jobs.lease_period 1s: from 3s to 10m"},
 		{"trusted proxy not an address", "influxdb:\n  url: http://x\ntrusted_proxies: [proxy.example]\n", `trusted_proxies: "proxy.example" is not an address`},
 		{"database with quote", "influxdb:\n  url: http://x\n  database: \"k'p\"\n", `influxdb.database "k'p": must contain no quotes`},

@@ -109,6 +109,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 			Concurrency:          cfg.Limits.IngestConcurrency,
 			QueueWait:            cfg.Limits.IngestQueueWait.D(),
 			InfluxRetries:        retries(cfg.InfluxDB.WriteRetries),
+			WriteParts:           cfg.InfluxDB.WriteParts,
 		},
 		SessionTTL:         cfg.Sessions.TTL.D(),
 		EnrollmentTokenTTL: cfg.Sessions.EnrollmentTokenTTL.D(),

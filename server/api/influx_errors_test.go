@@ -27,7 +27,7 @@ func TestInfluxReadErrors(t *testing.T) {
 		q := url.Values{"measurement": {"cpu"}, "field": {"note"}, "every": {"1m"}, "fn": {"mean"}}
 		r := w.do("acme_admin", "GET", "/api/v1/assets/"+as.ID+"/series?"+q.Encode(), nil)
 		require.Equal(t, http.StatusBadGateway, r.code, "%s", r.raw)
-		require.Equal(t, "reading series cpu.note of asset "+as.SeriesID+
+		require.Equal(t, "reading series cpu.note of asset "+as.ID+
 			": InfluxDB refused the query: unsupported mean iterator type: *query.stringInterruptIterator", r.body["error"])
 		require.Empty(t, r.header.Get("Retry-After"), "the same read fails again")
 	})

@@ -125,7 +125,11 @@ func TestQueriesRefuseHostileInput(t *testing.T) {
 	w := newWorld(t) // InfluxDB is unreachable: a query that got through would answer 503
 	id := w.assets["a_root"].ID
 	flux := `") |> drop(columns: ["org_id"]) |> yield(name: "x`
+	influxQL := `cpu" WHERE "asset" =~ /.*/; DROP DATABASE "kpilot`
 	for _, path := range []string{
+		"/api/v1/assets/" + id + "/series?measurement=" + url.QueryEscape(influxQL) + "&field=v",
+		"/api/v1/assets/" + id + "/series?measurement=cpu&field=" + url.QueryEscape(`v' OR "asset" != '`),
+		"/api/v1/assets/" + id + "/series?measurement=cpu&field=v&every=1m&fn=" + url.QueryEscape(`mean("v")) FROM /.*/ --`),
 		"/api/v1/assets/" + id + "/series?measurement=" + url.QueryEscape(flux) + "&field=v",
 		"/api/v1/assets/" + id + "/series?measurement=cpu&field=" + url.QueryEscape(`v" or r._field != "`),
 		"/api/v1/assets/" + id + "/series?measurement=cpu&field=v&start=" + url.QueryEscape(`2026-01-01T00:00:00Z) |> yield(`),

@@ -71,7 +71,7 @@ type Limits struct {
 // DefaultLimits returns the limits used where a field is zero.
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 8 << 20, MaxDecompressedBytes: 64 << 20,
-		Concurrency: max(4, 2*runtime.GOMAXPROCS(0)), QueueWait: 2 * time.Second, InfluxRetries: 2, WriteParts: 4}
+		Concurrency: max(4, 2*runtime.GOMAXPROCS(0)), QueueWait: 2 * time.Second, InfluxRetries: 2, WriteParts: 2}
 }
 
 func (l Limits) withDefaults() Limits {

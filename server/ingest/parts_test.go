@@ -73,7 +73,7 @@ func TestLargeBatchWrittenInParts(t *testing.T) {
 	const lines = 4000
 	t.Run("every line in one of four parts", func(t *testing.T) {
 		rec := &recorder{}
-		in := New(base.store, rec, Limits{}, base.log, prometheus.NewRegistry())
+		in := New(base.store, rec, Limits{WriteParts: 4}, base.log, prometheus.NewRegistry())
 		res, err := in.Ingest(t.Context(), ag, "", bytes.NewReader(batchOfLines(t, lines)), wire.Gzip)
 		require.NoError(t, err)
 		require.Equal(t, lines, res.Accepted)
@@ -88,7 +88,7 @@ func TestLargeBatchWrittenInParts(t *testing.T) {
 	})
 	t.Run("small batches and busy servers write once", func(t *testing.T) {
 		rec := &recorder{}
-		in := New(base.store, rec, Limits{}, base.log, prometheus.NewRegistry())
+		in := New(base.store, rec, Limits{WriteParts: 4}, base.log, prometheus.NewRegistry())
 		_, err := in.Ingest(t.Context(), ag, "", bytes.NewReader(batchOfLines(t, 1500)), wire.Gzip)
 		require.NoError(t, err)
 		require.Len(t, rec.parts, 1, "1,500 lines are one part")
@@ -101,6 +101,12 @@ func TestLargeBatchWrittenInParts(t *testing.T) {
 		_, err = in.Ingest(t.Context(), ag, "", bytes.NewReader(batchOfLines(t, lines)), wire.Gzip)
 		require.NoError(t, err)
 		require.Len(t, rec.parts, 1, "with four in flight each writes whole")
+
+		rec.parts = nil
+		def := New(base.store, rec, Limits{}, base.log, prometheus.NewRegistry())
+		_, err = def.Ingest(t.Context(), ag, "", bytes.NewReader(batchOfLines(t, lines)), wire.Gzip)
+		require.NoError(t, err)
+		require.Len(t, rec.parts, 2, "two parts by default")
 	})
 	t.Run("one failed part fails the batch", func(t *testing.T) {
 		var n int
@@ -113,14 +119,14 @@ func TestLargeBatchWrittenInParts(t *testing.T) {
 			}
 			return nil
 		}}
-		in := New(base.store, rec, Limits{InfluxRetries: -1}, base.log, prometheus.NewRegistry())
+		in := New(base.store, rec, Limits{InfluxRetries: -1, WriteParts: 4}, base.log, prometheus.NewRegistry())
 		_, err := in.Ingest(t.Context(), ag, "", bytes.NewReader(batchOfLines(t, lines)), wire.Gzip)
 		var ue *UnavailableError
 		require.ErrorAs(t, err, &ue)
 	})
 	t.Run("refusals of every part are reported", func(t *testing.T) {
 		rec := &recorder{fail: func(p []byte) error { return &tsdb.PartialWriteError{Msg: fmt.Sprintf("part of %d bytes", len(p))} }}
-		in := New(base.store, rec, Limits{}, base.log, prometheus.NewRegistry())
+		in := New(base.store, rec, Limits{WriteParts: 4}, base.log, prometheus.NewRegistry())
 		res, err := in.Ingest(t.Context(), ag, "", bytes.NewReader(batchOfLines(t, lines)), wire.Gzip)
 		require.NoError(t, err)
 		require.Equal(t, 4, strings.Count(strings.Join(res.Rejections, " "), "part of"), "%v", res.Rejections)
@@ -128,7 +134,7 @@ func TestLargeBatchWrittenInParts(t *testing.T) {
 }
 
 // TestLargeBatchInPartsReachesInfluxDB: the parts of a batch written to a
-// real influxd hold every point.
+// real influxd (two by default) hold every point.
 func TestLargeBatchInPartsReachesInfluxDB(t *testing.T) {
 	influx := devenv.Influx(t)
 	base, ag := agentIngester(t)

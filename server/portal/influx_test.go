@@ -37,6 +37,6 @@ func TestSlowInfluxDBIsNamed(t *testing.T) {
 	as := s.assets["Acme ESX"]
 	p := b.get("/assets/" + as.ID + "?lang=en")
 	require.Equal(t, http.StatusGatewayTimeout, p.code)
-	require.Contains(t, p.body, "The time-series database could not answer: reading latest values of asset "+as.SeriesID+
+	require.Contains(t, p.body, "The time-series database could not answer: reading latest values of asset "+as.ID+
 		": InfluxDB did not answer within 1s")
 }

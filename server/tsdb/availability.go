@@ -24,7 +24,7 @@ func (i *Influx) AvailabilityData(ctx context.Context, ref AssetRef, start, stop
 	if !start.Before(stop) {
 		return nil, nil, errors.New("start must be before stop")
 	}
-	qs, err := i.InfluxQL(ctx, "availability of asset "+ref.Series, availabilityStatement(ref, start, stop))
+	qs, err := i.InfluxQL(ctx, "availability of asset "+ref.ID, availabilityStatement(ref, start, stop))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -66,9 +66,9 @@ func TestInfluxQLTimeout(t *testing.T) {
 	ts := New(Options{URL: slow.URL, Database: "kpilot", QueryTimeout: 100 * time.Millisecond})
 	t.Cleanup(ts.Close)
 	start := time.Now()
-	_, err := ts.InfluxQL(t.Context(), "latest values of asset 3.17", `SELECT * FROM "m"`)
+	_, err := ts.InfluxQL(t.Context(), "latest values of asset 0bdf7d2b", `SELECT * FROM "m"`)
 	require.Less(t, time.Since(start), 2*time.Second)
-	require.EqualError(t, err, "reading latest values of asset 3.17: InfluxDB did not answer within 100ms")
+	require.EqualError(t, err, "reading latest values of asset 0bdf7d2b: InfluxDB did not answer within 100ms")
 	require.ErrorIs(t, err, ErrUnavailable)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }

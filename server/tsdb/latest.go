@@ -26,7 +26,7 @@ func (i *Influx) Latest(ctx context.Context, ref AssetRef, lookback time.Duratio
 	if err := ref.Validate(); err != nil {
 		return nil, err
 	}
-	return i.latest(ctx, "latest values of asset "+ref.Series, []AssetRef{ref}, lookback)
+	return i.latest(ctx, "latest values of asset "+ref.ID, []AssetRef{ref}, lookback)
 }
 
 // LatestMany is Latest for many assets: the newest value of every field
@@ -41,7 +41,7 @@ func (i *Influx) LatestMany(ctx context.Context, refs []AssetRef, lookback time.
 	for c := range slices.Chunk(refs, latestChunk) {
 		purpose := fmt.Sprintf("latest values of %d assets", len(c))
 		if len(c) == 1 {
-			purpose = "latest values of asset " + c[0].Series
+			purpose = "latest values of asset " + c[0].ID
 		}
 		series, err := i.latest(ctx, purpose, c, lookback)
 		if err != nil {

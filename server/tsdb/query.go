@@ -149,7 +149,7 @@ func (i *Influx) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	if err != nil {
 		return nil, err
 	}
-	purpose := fmt.Sprintf("series %s.%s of asset %s", q.Measurement, q.Field, q.Asset.Series)
+	purpose := fmt.Sprintf("series %s.%s of asset %s", q.Measurement, q.Field, q.Asset.ID)
 	qs, err := i.InfluxQL(ctx, purpose, text)
 	if err != nil {
 		return nil, err

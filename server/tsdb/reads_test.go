@@ -162,8 +162,8 @@ func TestIntegrationReads(t *testing.T) {
 			Every: time.Minute, Fn: "mean"})
 		var qe *tsdb.QueryError
 		require.ErrorAs(t, err, &qe)
-		require.Equal(t, "series dev.s of asset 1.1", qe.Purpose)
-		require.ErrorContains(t, err, "reading series dev.s of asset 1.1: InfluxDB refused the query: ")
+		require.Equal(t, "series dev.s of asset asset-a", qe.Purpose)
+		require.ErrorContains(t, err, "reading series dev.s of asset asset-a: InfluxDB refused the query: ")
 		require.NotErrorIs(t, err, tsdb.ErrUnavailable)
 	})
 }
@@ -177,7 +177,7 @@ func TestIntegrationReadsUnavailable(t *testing.T) {
 	influx.Stop()
 	_, err = ts.Latest(t.Context(), assetA, time.Hour)
 	require.ErrorIs(t, err, tsdb.ErrUnavailable)
-	require.ErrorContains(t, err, "reading latest values of asset 1.1: ")
+	require.ErrorContains(t, err, "reading latest values of asset asset-a: ")
 }
 
 func TestReadsTimeOut(t *testing.T) {
