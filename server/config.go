@@ -237,6 +237,9 @@ type LimitsConfig struct {
 	// LoginFailures: failed logins per email (twice as many per client
 	// address) per 15 minutes.
 	LoginFailures int `yaml:"login_failures"`
+	// NewAssetsPerAgentHour caps the assets one agent may create per hour
+	// (0: no cap); points of further new assets are refused.
+	NewAssetsPerAgentHour int `yaml:"new_assets_per_agent_hour"`
 }
 
 // SessionsConfig sets token lifetimes.
@@ -263,6 +266,7 @@ func DefaultConfig() Config {
 			IngestQueueWait:            yamlconf.Duration(2 * time.Second),
 			KeyGuesses:                 10,
 			LoginFailures:              10,
+			NewAssetsPerAgentHour:      500,
 		},
 		Sessions: SessionsConfig{
 			TTL:                yamlconf.Duration(12 * time.Hour),
@@ -347,6 +351,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.IngestConcurrency < 0 || c.Limits.IngestQueueWait < 0 || c.InfluxDB.WriteRetries < 0 || c.InfluxDB.WriteRetries > 10 {
 		errs = append(errs, errors.New("limits.ingest_concurrency and limits.ingest_queue_wait must not be negative, influxdb.write_retries from 0 to 10"))
+	}
+	if c.Limits.NewAssetsPerAgentHour < 0 {
+		errs = append(errs, errors.New("limits.new_assets_per_agent_hour must not be negative (0: no cap)"))
 	}
 	if c.Limits.KeyGuesses < 1 || c.Limits.LoginFailures < 1 {
 		errs = append(errs, errors.New("limits: key_guesses and login_failures must be at least 1"))

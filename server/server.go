@@ -110,6 +110,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 			QueueWait:            cfg.Limits.IngestQueueWait.D(),
 			InfluxRetries:        retries(cfg.InfluxDB.WriteRetries),
 			WriteParts:           cfg.InfluxDB.WriteParts,
+			NewAssetsPerHour:     noneIfZero(cfg.Limits.NewAssetsPerAgentHour),
 		},
 		SessionTTL:         cfg.Sessions.TTL.D(),
 		EnrollmentTokenTTL: cfg.Sessions.EnrollmentTokenTTL.D(),
@@ -171,6 +172,15 @@ func newCheckups(cfg *Config, st store.Store, influx *tsdb.Influx, log *slog.Log
 // retries maps influxdb.write_retries to ingest.Limits, where 0 means the
 // default and a negative number none.
 func retries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// noneIfZero maps a count of the config, where 0 means none, to one of
+// ingest.Limits, where 0 takes the default and a negative value means none.
+func noneIfZero(n int) int {
 	if n == 0 {
 		return -1
 	}

@@ -134,7 +134,7 @@ func TestAssetVisibility(t *testing.T) {
 
 	ag, err := e.store.AgentByTokenHash(t.Context(), auth.Hash(e.cred))
 	require.NoError(t, err)
-	asset, err := e.store.EnsureAsset(t.Context(), ag, "branch-switch", nil)
+	asset, err := e.store.EnsureAsset(t.Context(), ag, "branch-switch", nil, 0)
 	require.NoError(t, err)
 
 	tests := []struct {

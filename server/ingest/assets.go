@@ -14,6 +14,13 @@ import (
 
 var errBadAsset = errors.New("invalid asset id")
 
+// refused reports whether err, from assetResolver, refuses the points
+// (or inventory) of one asset, rather than being a store failure that
+// fails the batch.
+func refused(err error) bool {
+	return errors.Is(err, store.ErrOutsideOU) || errors.Is(err, errBadAsset) || errors.Is(err, store.ErrNewAssetCap)
+}
+
 type assetResult struct {
 	asset store.Asset
 	err   error
@@ -37,7 +44,7 @@ func (r *assetResolver) resolveBytes(ctx context.Context, key []byte) (*store.As
 	res, ok := r.cache[string(key)]
 	if !ok {
 		res.asset, res.err = r.identify(ctx, string(key), nil)
-		if res.err != nil && !errors.Is(res.err, store.ErrOutsideOU) && !errors.Is(res.err, errBadAsset) {
+		if res.err != nil && !refused(res.err) {
 			return nil, res.err
 		}
 	}
@@ -62,8 +69,12 @@ func (r *assetResolver) identify(ctx context.Context, key string, identities []s
 			return as, nil
 		}
 	}
-	as, err := r.in.store.EnsureAsset(ctx, r.agent, key, identities)
-	if err != nil && !errors.Is(err, store.ErrOutsideOU) {
+	as, err := r.in.store.EnsureAsset(ctx, r.agent, key, identities, r.in.limits.NewAssetsPerHour)
+	if errors.Is(err, store.ErrNewAssetCap) {
+		// The reason names the setting that lifts the cap.
+		err = fmt.Errorf("%w (limits.new_assets_per_agent_hour = %d)", err, r.in.limits.NewAssetsPerHour)
+	}
+	if err != nil && !refused(err) {
 		return as, err // a store failure is not cached: the batch is retried
 	}
 	if err == nil {

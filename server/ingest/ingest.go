@@ -32,7 +32,7 @@ import (
 type Store interface {
 	BatchSeen(ctx context.Context, agentID, batchID string) (bool, error)
 	RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error
-	EnsureAsset(ctx context.Context, a store.Agent, sourceKey string, identities []string) (store.Asset, error)
+	EnsureAsset(ctx context.Context, a store.Agent, sourceKey string, identities []string, newPerHour int) (store.Asset, error)
 	Inventory(ctx context.Context, assetID string) (collectedAt time.Time, doc []byte, err error)
 	PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc, changes []byte) (bool, error)
 	SetAssetFacts(ctx context.Context, assetID string, f store.AssetFacts) error
@@ -66,12 +66,17 @@ type Limits struct {
 	// into when it is the only one in flight (fewer when others are):
 	// InfluxDB parses each request on one core.
 	WriteParts int
+	// NewAssetsPerHour caps the assets one agent may create per hour
+	// (limits.new_assets_per_agent_hour); points of further new assets are
+	// refused. Negative for no cap.
+	NewAssetsPerHour int
 }
 
 // DefaultLimits returns the limits used where a field is zero.
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 8 << 20, MaxDecompressedBytes: 64 << 20,
-		Concurrency: max(4, 2*runtime.GOMAXPROCS(0)), QueueWait: 2 * time.Second, InfluxRetries: 2, WriteParts: 2}
+		Concurrency: max(4, 2*runtime.GOMAXPROCS(0)), QueueWait: 2 * time.Second, InfluxRetries: 2, WriteParts: 2,
+		NewAssetsPerHour: 500}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -90,6 +95,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.QueueWait == 0 {
 		l.QueueWait = d.QueueWait
+	}
+	if l.NewAssetsPerHour == 0 {
+		l.NewAssetsPerHour = d.NewAssetsPerHour
 	}
 	if l.InfluxRetries == 0 {
 		l.InfluxRetries = d.InfluxRetries

@@ -24,7 +24,7 @@ func (in *Ingester) storeInventory(ctx context.Context, assets *assetResolver, i
 			continue
 		}
 		as, err := assets.identify(ctx, doc.Asset, inventory.Identities(doc))
-		if errors.Is(err, store.ErrOutsideOU) || errors.Is(err, errBadAsset) {
+		if refused(err) {
 			rejects = append(rejects, fmt.Sprintf("inventory %d: %v", i, err))
 			continue
 		}

@@ -467,7 +467,7 @@ func (x *reencoder) series(ctx context.Context, assets *assetResolver, asset []b
 	}
 	as, err := assets.resolveBytes(ctx, asset)
 	if err != nil {
-		if errors.Is(err, store.ErrOutsideOU) || errors.Is(err, errBadAsset) {
+		if refused(err) {
 			return nil, err
 		}
 		return nil, storeError{err}

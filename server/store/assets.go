@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 )
+
+// ErrNewAssetCap: the agent created as many assets in the last hour as it
+// may (see Assets.EnsureAsset).
+var ErrNewAssetCap = errors.New("the agent's cap on new assets per hour is reached")
 
 // Asset is a hardware or software component in one OU.
 type Asset struct {
@@ -97,10 +102,21 @@ type Assets interface {
 	// name the device itself: when an asset of the organization already
 	// has one of them, sourceKey is pointed at that asset (a re-installed
 	// agent, a renamed target, an asset a partner entered by hand), and the
-	// asset gains the others. If the asset lies in an OU that is not the
-	// agent's or below it, EnsureAsset returns ErrOutsideOU and changes
-	// nothing.
-	EnsureAsset(ctx context.Context, a Agent, sourceKey string, identities []string) (Asset, error)
+	// asset gains the others.
+	//
+	// An agent writes only into assets of its own OU: if the asset that
+	// sourceKey or an identity finds lies in any other OU (above, below or
+	// beside the agent's), EnsureAsset returns ErrOutsideOU and changes
+	// nothing. So agents of two OUs never share an asset through a key,
+	// while a re-installed agent of the same OU finds its predecessor's.
+	//
+	// A new asset is created only while the agent created fewer than
+	// newPerHour assets in the hour before (no cap when newPerHour is 0 or
+	// less); beyond, EnsureAsset returns an error wrapping ErrNewAssetCap
+	// that says how many, and creates nothing. Assets that exist are found
+	// regardless. The count is the store's, so it holds across restarts
+	// and replicas.
+	EnsureAsset(ctx context.Context, a Agent, sourceKey string, identities []string, newPerHour int) (Asset, error)
 	// CreateAsset stores an asset entered by hand (not reported by an
 	// agent) and sets a.ID, a.CreatedAt and, when empty, a.SourceKey.
 	// a.OUID must be an OU of a.OrgID; an identity (a.Identities) another

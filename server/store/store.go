@@ -28,8 +28,8 @@ var (
 	// ErrConflict: a row with the same unique value (an email, a partner
 	// id, a membership) exists already.
 	ErrConflict = errors.New("already exists")
-	// ErrOutsideOU: an agent reported an asset that exists in an OU the agent
-	// was not enrolled into (or below).
+	// ErrOutsideOU: an agent reported an asset that exists in an OU other
+	// than the one the agent was enrolled into.
 	ErrOutsideOU = errors.New("asset belongs to an organization unit outside the agent's")
 	// ErrNotEmpty: an OU still holds child OUs, assets, agents or users.
 	ErrNotEmpty = errors.New("not empty")

@@ -61,12 +61,12 @@ func (d *DB) SetAssetPolls(ctx context.Context, polls []store.AssetPoll) error {
 // EnsureAsset implements store.Assets. The common call, a sample of a known
 // target, is one read; a write transaction runs only to create an asset or
 // to record identities.
-func (d *DB) EnsureAsset(ctx context.Context, ag store.Agent, sourceKey string, identities []string) (store.Asset, error) {
+func (d *DB) EnsureAsset(ctx context.Context, ag store.Agent, sourceKey string, identities []string, newPerHour int) (store.Asset, error) {
 	if len(identities) == 0 {
 		a, err := d.sourceAsset(ctx, d.db, ag.OrgID, sourceKey)
 		switch {
 		case err == nil:
-			return a, d.checkWithin(ctx, d.db, a, ag, sourceKey)
+			return a, checkOwnOU(a, ag, sourceKey)
 		case !errors.Is(err, sql.ErrNoRows):
 			return a, fmt.Errorf("looking up asset %q: %w", sourceKey, err)
 		}
@@ -75,7 +75,7 @@ func (d *DB) EnsureAsset(ctx context.Context, ag store.Agent, sourceKey string, 
 		var a store.Asset
 		err := d.inTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			a, err = d.ensureAsset(ctx, tx, ag, sourceKey, identities)
+			a, err = d.ensureAsset(ctx, tx, ag, sourceKey, identities, newPerHour)
 			return err
 		})
 		if !isUnique(err) {
@@ -85,8 +85,8 @@ func (d *DB) EnsureAsset(ctx context.Context, ag store.Agent, sourceKey string, 
 	return store.Asset{}, fmt.Errorf("creating asset %q: lost a race three times", sourceKey)
 }
 
-func (d *DB) ensureAsset(ctx context.Context, tx *sql.Tx, ag store.Agent, sourceKey string, identities []string) (store.Asset, error) {
-	now := ms(time.Now())
+func (d *DB) ensureAsset(ctx context.Context, tx *sql.Tx, ag store.Agent, sourceKey string, identities []string, newPerHour int) (store.Asset, error) {
+	now := time.Now()
 	mapped, err := d.sourceAsset(ctx, tx, ag.OrgID, sourceKey)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return mapped, fmt.Errorf("looking up asset %q: %w", sourceKey, err)
@@ -98,41 +98,65 @@ func (d *DB) ensureAsset(ctx context.Context, tx *sql.Tx, ag store.Agent, source
 	}
 	switch {
 	case found:
-		if err := d.checkWithin(ctx, tx, target, ag, sourceKey); err != nil {
+		if err := checkOwnOU(target, ag, sourceKey); err != nil {
 			return store.Asset{}, err
 		}
 		if !known || mapped.ID != target.ID {
 			if _, err := tx.ExecContext(ctx,
 				`INSERT INTO asset_sources (org_id, source_key, asset_id, updated_at) VALUES ($1, $2, $3, $4)
 				 ON CONFLICT (org_id, source_key) DO UPDATE SET asset_id = excluded.asset_id, updated_at = excluded.updated_at`,
-				ag.OrgID, sourceKey, target.ID, now); err != nil {
+				ag.OrgID, sourceKey, target.ID, ms(now)); err != nil {
 				return target, fmt.Errorf("pointing %q at asset %s: %w", sourceKey, target.ID, err)
 			}
 		}
 	case known:
-		if err := d.checkWithin(ctx, tx, mapped, ag, sourceKey); err != nil {
+		if err := checkOwnOU(mapped, ag, sourceKey); err != nil {
 			return store.Asset{}, err
 		}
 		target = mapped
 	default:
 		target = store.Asset{ID: uuid.NewString(), OrgID: ag.OrgID, OUID: ag.OUID, SourceKey: sourceKey,
-			Name: sourceKey, CreatedAt: fromMS(now)}
+			Name: sourceKey, CreatedAt: fromMS(ms(now))}
 		var err error
+		// Numbering holds the organization's row until the transaction
+		// ends, so the count below cannot race another replica's creation.
 		if target.SeriesID, err = nextSeriesID(ctx, tx, target.OrgID); err != nil {
 			return target, fmt.Errorf("creating asset %q: %w", sourceKey, err)
 		}
+		if err := checkNewAssetCap(ctx, tx, ag, sourceKey, newPerHour, now); err != nil {
+			return store.Asset{}, err
+		}
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO assets (id, org_id, ou_id, source_key, name, created_at, series_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			target.ID, target.OrgID, target.OUID, target.SourceKey, target.Name, now, target.SeriesID); err != nil {
+			`INSERT INTO assets (id, org_id, ou_id, source_key, name, created_at, series_id, created_by_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			target.ID, target.OrgID, target.OUID, target.SourceKey, target.Name, ms(now), target.SeriesID, ag.ID); err != nil {
 			return target, fmt.Errorf("creating asset %q: %w", sourceKey, err)
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO asset_sources (org_id, source_key, asset_id, updated_at) VALUES ($1, $2, $3, $4)`,
-			ag.OrgID, sourceKey, target.ID, now); err != nil {
+			ag.OrgID, sourceKey, target.ID, ms(now)); err != nil {
 			return target, fmt.Errorf("creating asset %q: %w", sourceKey, err)
 		}
 	}
 	return target, addIdentities(ctx, tx, target, identities, false)
+}
+
+// checkNewAssetCap returns a store.ErrNewAssetCap error when agent ag
+// created newPerHour assets or more in the hour before now (no cap when
+// newPerHour is 0 or less).
+func checkNewAssetCap(ctx context.Context, q querier, ag store.Agent, sourceKey string, newPerHour int, now time.Time) error {
+	if newPerHour <= 0 {
+		return nil
+	}
+	var n int
+	if err := q.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM assets WHERE created_by_agent = $1 AND created_at > $2`,
+		ag.ID, ms(now.Add(-time.Hour))).Scan(&n); err != nil {
+		return fmt.Errorf("counting the assets agent %s created: %w", ag.ID, err)
+	}
+	if n >= newPerHour {
+		return fmt.Errorf("asset %q not created: agent %q created %d assets in the last hour: %w", sourceKey, ag.Name, n, store.ErrNewAssetCap)
+	}
+	return nil
 }
 
 // sourceAsset returns the asset an agent-side id points at.
@@ -196,13 +220,12 @@ func addIdentities(ctx context.Context, tx *sql.Tx, a store.Asset, identities []
 	return nil
 }
 
-// checkWithin returns ErrOutsideOU when asset a lies outside the agent's OU.
-func (d *DB) checkWithin(ctx context.Context, q querier, a store.Asset, ag store.Agent, sourceKey string) error {
-	ok, err := ouWithin(ctx, q, a.OUID, ag.OUID)
-	if err != nil {
-		return err
-	}
-	if !ok {
+// checkOwnOU returns ErrOutsideOU unless asset a lies in the agent's own
+// OU. Not below it either: an asset key or identity of a sub-OU's asset
+// must not let a parent OU's agent write into it, where the sub-OU's users
+// would read it (nor the other way round).
+func checkOwnOU(a store.Asset, ag store.Agent, sourceKey string) error {
+	if a.OUID != ag.OUID {
 		return fmt.Errorf("asset %q: %w", sourceKey, store.ErrOutsideOU)
 	}
 	return nil
@@ -214,24 +237,6 @@ func prefixed(p, cols string) string {
 		parts[i] = p + parts[i]
 	}
 	return strings.Join(parts, ", ")
-}
-
-// ouWithin reports whether ou is anc or lies below it.
-func ouWithin(ctx context.Context, q querier, ou, anc string) (bool, error) {
-	var one int
-	err := q.QueryRowContext(ctx,
-		`WITH RECURSIVE up (id, parent_id) AS (
-		     SELECT id, parent_id FROM ous WHERE id = $1
-		     UNION ALL
-		     SELECT o.id, o.parent_id FROM ous o JOIN up ON o.id = up.parent_id
-		 ) SELECT 1 FROM up WHERE id = $2`, ou, anc).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("walking OU tree: %w", err)
-	}
-	return true, nil
 }
 
 // Asset implements store.Assets.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 // assetTests cover store.Assets: assets, their identities, inventory and facts.
 var assetTests = []test{
 	{"EnsureAssetCreatesOnceAndChecksOU", testEnsureAsset},
+	{"NewAssetsCappedPerAgentHour", testNewAssetCap},
 	{"InventoryKeepsNewestAndHistory", testInventoryNewest},
 	{"AssetIdentityAcrossAgentsAndNames", testAssetIdentity},
 	{"AssetFactsFromInventory", testAssetFacts},
@@ -29,35 +31,107 @@ func testEnsureAsset(t *testing.T, s store.Store) {
 	branchAgent := enrolled(t, s, o, branch.ID, "branch-agent")
 	siblingAgent := enrolled(t, s, o, sibling.ID, "sibling-agent")
 
-	a1, err := s.EnsureAsset(t.Context(), branchAgent, "switch-1", nil)
+	a1, err := s.EnsureAsset(t.Context(), branchAgent, "switch-1", nil, 0)
 	require.NoError(t, err)
 	require.Equal(t, branch.ID, a1.OUID)
-	a2, err := s.EnsureAsset(t.Context(), branchAgent, "switch-1", nil)
+	a2, err := s.EnsureAsset(t.Context(), branchAgent, "switch-1", nil, 0)
 	require.NoError(t, err)
 	require.Equal(t, a1.ID, a2.ID, "the same key must map to the same asset")
 
-	a3, err := s.EnsureAsset(t.Context(), rootAgent, "switch-1", nil)
-	require.NoError(t, err, "an agent of a parent OU may write assets below it")
-	require.Equal(t, a1.ID, a3.ID)
+	reinstalled := enrolled(t, s, o, branch.ID, "branch-agent-2")
+	a3, err := s.EnsureAsset(t.Context(), reinstalled, "switch-1", nil, 0)
+	require.NoError(t, err)
+	require.Equal(t, a1.ID, a3.ID, "a new agent of the same OU finds the asset")
+	_, err = s.EnsureAsset(t.Context(), branchAgent, "switch-1", []string{"serial:x:1"}, 0)
+	require.NoError(t, err)
 
-	_, err = s.EnsureAsset(t.Context(), siblingAgent, "switch-1", nil)
+	for _, tt := range []struct {
+		name  string
+		agent store.Agent
+		key   string
+		ids   []string
+	}{
+		{"an agent of the parent OU, through the key", rootAgent, "switch-1", nil},
+		{"an agent of the parent OU, through the key, with identities", rootAgent, "switch-1", []string{"serial:x:1"}},
+		{"an agent of the parent OU, through an identity", rootAgent, "root-switch", []string{"serial:x:1"}},
+		{"an agent of a sibling OU", siblingAgent, "switch-1", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.EnsureAsset(t.Context(), tt.agent, tt.key, tt.ids, 0)
+			require.ErrorIs(t, err, store.ErrOutsideOU, "agents of two OUs must not share an asset through a key")
+		})
+	}
+
+	// The other way round: a sub-OU's agent does not write into the parent's asset.
+	r1, err := s.EnsureAsset(t.Context(), rootAgent, "core-router", nil, 0)
+	require.NoError(t, err)
+	require.Equal(t, o.RootOU, r1.OUID)
+	_, err = s.EnsureAsset(t.Context(), branchAgent, "core-router", nil, 0)
 	require.ErrorIs(t, err, store.ErrOutsideOU)
 
 	other := newOrg(t, s, "B")
 	otherAgent := enrolled(t, s, other, other.RootOU, "other-agent")
-	b1, err := s.EnsureAsset(t.Context(), otherAgent, "switch-1", nil)
+	b1, err := s.EnsureAsset(t.Context(), otherAgent, "switch-1", nil, 0)
 	require.NoError(t, err)
 	require.NotEqual(t, a1.ID, b1.ID, "asset keys are scoped to their organization")
 
 	list, err := s.Assets(t.Context(), o.ID)
 	require.NoError(t, err)
-	require.Len(t, list, 1)
+	require.Len(t, list, 2, "switch-1 and core-router; the refusals created nothing")
+}
+
+func testNewAssetCap(t *testing.T, s store.Store) {
+	o := newOrg(t, s, "A")
+	ag := enrolled(t, s, o, o.RootOU, "busy")
+	for _, k := range []string{"k1", "k2"} {
+		_, err := s.EnsureAsset(t.Context(), ag, k, nil, 2)
+		require.NoError(t, err)
+	}
+	_, err := s.EnsureAsset(t.Context(), ag, "k3", nil, 2)
+	require.ErrorIs(t, err, store.ErrNewAssetCap)
+	require.Contains(t, err.Error(), `asset "k3" not created: agent "busy" created 2 assets in the last hour`)
+	_, err = s.EnsureAsset(t.Context(), ag, "k4", []string{"serial:x:4"}, 2)
+	require.ErrorIs(t, err, store.ErrNewAssetCap, "an identified new asset counts too")
+
+	again, err := s.EnsureAsset(t.Context(), ag, "k1", []string{"serial:x:1"}, 2)
+	require.NoError(t, err, "assets that exist are found beyond the cap")
+	require.Equal(t, "k1", again.Name)
+	other := enrolled(t, s, o, o.RootOU, "other")
+	_, err = s.EnsureAsset(t.Context(), other, "k3", nil, 2)
+	require.NoError(t, err, "the cap is per agent")
+	_, err = s.EnsureAsset(t.Context(), ag, "k5", nil, 0)
+	require.NoError(t, err, "0 is no cap")
+
+	list, err := s.Assets(t.Context(), o.ID)
+	require.NoError(t, err)
+	require.Len(t, list, 4, "k1, k2, k3 (by the other agent), k5")
+
+	// Concurrent creations (replicas share the store) do not overshoot.
+	racer := enrolled(t, s, o, o.RootOU, "racer")
+	const tries, limit = 12, 5
+	errs := make(chan error, tries)
+	for i := range tries {
+		go func() {
+			_, err := s.EnsureAsset(t.Context(), racer, fmt.Sprintf("r%d", i), nil, limit)
+			errs <- err
+		}()
+	}
+	created := 0
+	for range tries {
+		err := <-errs
+		if err == nil {
+			created++
+			continue
+		}
+		require.ErrorIs(t, err, store.ErrNewAssetCap)
+	}
+	require.Equal(t, limit, created)
 }
 
 func testInventoryNewest(t *testing.T, s store.Store) {
 	o := newOrg(t, s, "A")
 	ag := enrolled(t, s, o, o.RootOU, "agent")
-	a, err := s.EnsureAsset(t.Context(), ag, "nas", nil)
+	a, err := s.EnsureAsset(t.Context(), ag, "nas", nil, 0)
 	require.NoError(t, err)
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
 	newer, err := s.PutInventory(t.Context(), a.ID, t0, []byte(`{"v":2}`), []byte(`[]`))
@@ -97,41 +171,41 @@ func testAssetIdentity(t *testing.T, s store.Store) {
 	first := enrolled(t, s, o, branch.ID, "first")
 	ids := []string{"uuid:4c4c4544-0037-4e10-8035-b4c04f4e4e32", "serial:dell:7N5NN2"}
 
-	a, err := s.EnsureAsset(t.Context(), first, "srv1", ids)
+	a, err := s.EnsureAsset(t.Context(), first, "srv1", ids, 0)
 	require.NoError(t, err)
 
 	// The agent is re-installed and the target renamed: the device is found by its identity.
 	reinstalled := enrolled(t, s, o, branch.ID, "reinstalled")
-	b, err := s.EnsureAsset(t.Context(), reinstalled, "db-server", ids[1:])
+	b, err := s.EnsureAsset(t.Context(), reinstalled, "db-server", ids[1:], 0)
 	require.NoError(t, err)
 	require.Equal(t, a.ID, b.ID, "a known serial must not create a second asset")
-	c, err := s.EnsureAsset(t.Context(), reinstalled, "db-server", nil)
+	c, err := s.EnsureAsset(t.Context(), reinstalled, "db-server", nil, 0)
 	require.NoError(t, err)
 	require.Equal(t, a.ID, c.ID, "the new name now points at the asset for samples too")
-	d, err := s.EnsureAsset(t.Context(), first, "srv1", nil)
+	d, err := s.EnsureAsset(t.Context(), first, "srv1", nil, 0)
 	require.NoError(t, err)
 	require.Equal(t, a.ID, d.ID, "the old name still does")
 
 	// A target first seen without inventory, then identified, moves onto the known asset.
-	e, err := s.EnsureAsset(t.Context(), first, "renamed-later", nil)
+	e, err := s.EnsureAsset(t.Context(), first, "renamed-later", nil, 0)
 	require.NoError(t, err)
 	require.NotEqual(t, a.ID, e.ID)
-	f, err := s.EnsureAsset(t.Context(), first, "renamed-later", []string{ids[0]})
+	f, err := s.EnsureAsset(t.Context(), first, "renamed-later", []string{ids[0]}, 0)
 	require.NoError(t, err)
 	require.Equal(t, a.ID, f.ID)
 
 	// A device of another OU is not taken over by an agent outside it.
 	other := enrolled(t, s, o, sibling.ID, "other")
-	_, err = s.EnsureAsset(t.Context(), other, "srv1-copy", ids)
+	_, err = s.EnsureAsset(t.Context(), other, "srv1-copy", ids, 0)
 	require.ErrorIs(t, err, store.ErrOutsideOU)
-	g, err := s.EnsureAsset(t.Context(), other, "srv1-copy", nil)
+	g, err := s.EnsureAsset(t.Context(), other, "srv1-copy", nil, 0)
 	require.NoError(t, err, "the refused identification changed nothing")
 	require.NotEqual(t, a.ID, g.ID)
 
 	// Identities never match across organizations.
 	o2 := newOrg(t, s, "B")
 	foreign := enrolled(t, s, o2, o2.RootOU, "foreign")
-	h, err := s.EnsureAsset(t.Context(), foreign, "srv1", ids)
+	h, err := s.EnsureAsset(t.Context(), foreign, "srv1", ids, 0)
 	require.NoError(t, err)
 	require.NotEqual(t, a.ID, h.ID)
 
@@ -139,7 +213,7 @@ func testAssetIdentity(t *testing.T, s store.Store) {
 	manual := store.Asset{OrgID: o.ID, OUID: branch.ID, Name: "NAS", Manufacturer: "Synology", Serial: "NAS1",
 		Identities: []string{"serial:synology:NAS1"}}
 	require.NoError(t, s.CreateAsset(t.Context(), &manual, nil))
-	n, err := s.EnsureAsset(t.Context(), first, "nas", []string{"serial:synology:NAS1"})
+	n, err := s.EnsureAsset(t.Context(), first, "nas", []string{"serial:synology:NAS1"}, 0)
 	require.NoError(t, err)
 	require.Equal(t, manual.ID, n.ID)
 	dup := store.Asset{OrgID: o.ID, OUID: branch.ID, Name: "NAS again", Identities: []string{"serial:synology:NAS1"}}
@@ -153,7 +227,7 @@ func testAssetIdentity(t *testing.T, s store.Store) {
 func testAssetFacts(t *testing.T, s store.Store) {
 	o := newOrg(t, s, "A")
 	ag := enrolled(t, s, o, o.RootOU, "agent")
-	a, err := s.EnsureAsset(t.Context(), ag, "ontap", nil)
+	a, err := s.EnsureAsset(t.Context(), ag, "ontap", nil, 0)
 	require.NoError(t, err)
 	require.NoError(t, s.SetAssetFacts(t.Context(), a.ID, store.AssetFacts{Category: "storage", Manufacturer: "NetApp", Serial: "SN1"}))
 	require.NoError(t, s.SetAssetFacts(t.Context(), a.ID, store.AssetFacts{Product: "AFF A400"}))

@@ -24,13 +24,13 @@ func testSeriesIDs(t *testing.T, s store.Store) {
 	agentA := enrolled(t, s, a, a.RootOU, "agent-a")
 	agentB := enrolled(t, s, b, b.RootOU, "agent-b")
 
-	a1, err := s.EnsureAsset(t.Context(), agentA, "switch-1", nil)
+	a1, err := s.EnsureAsset(t.Context(), agentA, "switch-1", nil, 0)
 	require.NoError(t, err)
 	manual := store.Asset{OrgID: a.ID, OUID: a.RootOU, Name: "Entered by hand"}
 	require.NoError(t, s.CreateAsset(t.Context(), &manual, nil))
-	b1, err := s.EnsureAsset(t.Context(), agentB, "switch-1", nil)
+	b1, err := s.EnsureAsset(t.Context(), agentB, "switch-1", nil, 0)
 	require.NoError(t, err)
-	a3, err := s.EnsureAsset(t.Context(), agentA, "switch-2", []string{"serial:X1"})
+	a3, err := s.EnsureAsset(t.Context(), agentA, "switch-2", []string{"serial:X1"}, 0)
 	require.NoError(t, err)
 
 	orgA, _, ok := strings.Cut(a1.SeriesID, ".")
@@ -42,7 +42,7 @@ func testSeriesIDs(t *testing.T, s store.Store) {
 	require.Equal(t, orgA+".3", a3.SeriesID)
 	require.Equal(t, orgB+".1", b1.SeriesID, "assets are numbered within their organization")
 
-	again, err := s.EnsureAsset(t.Context(), agentA, "switch-1", nil)
+	again, err := s.EnsureAsset(t.Context(), agentA, "switch-1", nil, 0)
 	require.NoError(t, err)
 	require.Equal(t, a1.SeriesID, again.SeriesID, "a known asset keeps its number")
 	got, err := s.Asset(t.Context(), a3.ID)
@@ -68,7 +68,7 @@ func testSeriesIDsConcurrent(t *testing.T, s store.Store) {
 	var wg sync.WaitGroup
 	for i := range 2 * n {
 		wg.Go(func() {
-			as, err := s.EnsureAsset(t.Context(), agents[i%2], fmt.Sprintf("dev-%d", i), nil)
+			as, err := s.EnsureAsset(t.Context(), agents[i%2], fmt.Sprintf("dev-%d", i), nil, 0)
 			if err != nil {
 				t.Error(err)
 				return
