@@ -101,6 +101,12 @@ func (d *DB) ensureAsset(ctx context.Context, tx *sql.Tx, ag store.Agent, source
 		if err := checkOwnOU(target, ag, sourceKey); err != nil {
 			return store.Asset{}, err
 		}
+		if known {
+			// Nor may an identity take another OU's key away from it.
+			if err := checkOwnOU(mapped, ag, sourceKey); err != nil {
+				return store.Asset{}, err
+			}
+		}
 		if !known || mapped.ID != target.ID {
 			if _, err := tx.ExecContext(ctx,
 				`INSERT INTO asset_sources (org_id, source_key, asset_id, updated_at) VALUES ($1, $2, $3, $4)

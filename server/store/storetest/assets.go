@@ -62,12 +62,18 @@ func testEnsureAsset(t *testing.T, s store.Store) {
 		})
 	}
 
-	// The other way round: a sub-OU's agent does not write into the parent's asset.
+	// The other way round: a sub-OU's agent does not write into the parent's
+	// asset, nor point the parent's key at its own asset by an identity.
 	r1, err := s.EnsureAsset(t.Context(), rootAgent, "core-router", nil, 0)
 	require.NoError(t, err)
 	require.Equal(t, o.RootOU, r1.OUID)
 	_, err = s.EnsureAsset(t.Context(), branchAgent, "core-router", nil, 0)
 	require.ErrorIs(t, err, store.ErrOutsideOU)
+	_, err = s.EnsureAsset(t.Context(), branchAgent, "core-router", []string{"serial:x:1"}, 0)
+	require.ErrorIs(t, err, store.ErrOutsideOU)
+	r2, err := s.EnsureAsset(t.Context(), rootAgent, "core-router", nil, 0)
+	require.NoError(t, err)
+	require.Equal(t, r1.ID, r2.ID, "the root's key still names the root's asset")
 
 	other := newOrg(t, s, "B")
 	otherAgent := enrolled(t, s, other, other.RootOU, "other-agent")
