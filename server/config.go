@@ -26,7 +26,11 @@ type Config struct {
 	TLSCertFile string `yaml:"tls_cert_file"` // serve HTTPS when set (with tls_key_file)
 	TLSKeyFile  string `yaml:"tls_key_file"`
 	DataDir     string `yaml:"data_dir"`
-	LogLevel    string `yaml:"log_level"`
+	// SecretsKeyFile holds the key that seals OU keys, system keys and
+	// webhook secrets in the database (default <data_dir>/secrets.key,
+	// created 0600 on first start): docs/install.md#secrets-at-rest.
+	SecretsKeyFile string `yaml:"secrets_key_file"`
+	LogLevel       string `yaml:"log_level"`
 	// DebugListen serves Go's profiler (/debug/pprof/) on its own
 	// address when set; keep it on 127.0.0.1.
 	DebugListen string         `yaml:"debug_listen"`
@@ -329,6 +333,12 @@ func (c *Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("database.driver %q: must be sqlite or postgres", c.Database.Driver))
+	}
+	if c.SecretsKeyFile == "" {
+		if c.DataDir == "" {
+			errs = append(errs, errors.New("secrets_key_file: missing (or set data_dir)"))
+		}
+		c.SecretsKeyFile = filepath.Join(c.DataDir, "secrets.key")
 	}
 	errs = append(errs, c.InfluxDB.validate()...)
 	if c.Limits.IngestMaxBytes < 1<<10 || c.Limits.IngestMaxDecompressedBytes < c.Limits.IngestMaxBytes {

@@ -34,7 +34,6 @@ import (
 	"github.com/kpilot/kpilot/server/schedule"
 	"github.com/kpilot/kpilot/server/seriesmigrate"
 	"github.com/kpilot/kpilot/server/store"
-	"github.com/kpilot/kpilot/server/store/sqlstore"
 	"github.com/kpilot/kpilot/server/tsdb"
 	"github.com/kpilot/kpilot/server/visibility"
 	"github.com/kpilot/kpilot/server/webhook"
@@ -56,12 +55,14 @@ type Server struct {
 	jobs   *lease.Runner
 }
 
-// OpenStore opens the configured metadata store, migrating its schema.
+// OpenStore opens the configured metadata store, migrating its schema,
+// with the secrets key file (created on first start) sealing its secrets.
 func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, error) {
-	if cfg.Database.Driver == "postgres" {
-		return sqlstore.OpenPostgres(ctx, cfg.Database.DSN.Reveal(), log)
+	st, err := openSealedStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err // not a nil *sqlstore.DB in a non-nil interface
 	}
-	return sqlstore.OpenSQLite(ctx, cfg.Database.Path, log)
+	return st, nil
 }
 
 // InfluxOptions are the InfluxDB client options of cfg (the server's,

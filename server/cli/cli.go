@@ -36,7 +36,7 @@ First create an organization with its admin, then run the server:
 	}
 	command.Configure(root, stdout, stderr)
 	root.AddCommand(newRunCmd(), newValidateCmd(), newBootstrapCmd(), newEnrollTokenCmd(), newHealthcheckCmd(),
-		newMigrateSeriesCmd())
+		newMigrateSeriesCmd(), newRotateSecretsKeyCmd(), newRetireSecretsKeysCmd())
 	return root
 }
 

@@ -30,7 +30,8 @@ func config(t *testing.T) string {
 func TestHelpAndVersion(t *testing.T) {
 	code, out, _ := run(t, "--help")
 	require.Equal(t, 0, code)
-	for _, sub := range []string{"run", "validate", "bootstrap", "enroll-token", "healthcheck", "migrate-series"} {
+	for _, sub := range []string{"run", "validate", "bootstrap", "enroll-token", "healthcheck", "migrate-series",
+		"rotate-secrets-key", "retire-secrets-keys"} {
 		require.Contains(t, out, sub)
 	}
 	code, out, _ = run(t, "--version")

@@ -11,14 +11,19 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-// keyTable describes one of the two key tables.
+// keyTable describes one of the two key tables. A key is stored sealed
+// (secret, which admins read back) beside its SHA-256 (key_hash), the
+// index a key a partner enters is found by. The hash needs no key of its
+// own: keys are 256-bit random values, so their hash cannot be reversed
+// or guessed, and it stays the same across a rotation of the secrets key.
 type keyTable struct {
 	table, col, prefix, what string
+	sealed                   sealedColumn
 }
 
 var (
-	ouKeys     = keyTable{"ou_keys", "ou_id", auth.PrefixOUKey, "OU"}
-	systemKeys = keyTable{"system_keys", "asset_id", auth.PrefixSystemKey, "asset"}
+	ouKeys     = keyTable{"ou_keys", "ou_id", auth.PrefixOUKey, "OU", ouKeySecrets}
+	systemKeys = keyTable{"system_keys", "asset_id", auth.PrefixSystemKey, "asset", systemKeySecrets}
 )
 
 // key returns the key of owner, making one on first use.
@@ -34,19 +39,25 @@ func (d *DB) key(ctx context.Context, k keyTable, owner string, rotate bool) (st
 			return fmt.Errorf("%s %s: %w", k.what, owner, store.ErrNotFound)
 		}
 		if !rotate {
-			err := tx.QueryRowContext(ctx, `SELECT secret FROM `+k.table+` WHERE `+k.col+` = $1`, owner).Scan(&out)
+			var stored string
+			err := tx.QueryRowContext(ctx, `SELECT secret FROM `+k.table+` WHERE `+k.col+` = $1`, owner).Scan(&stored)
 			if err == nil {
-				return nil
+				out, err = d.unsealSecret(k.sealed, owner, stored)
+				return err
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("reading %s key: %w", k.what, err)
 			}
 		}
 		secret, hash := auth.NewToken(k.prefix)
-		_, err := tx.ExecContext(ctx,
+		stored, err := d.sealSecret(k.sealed, owner, secret)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
 			`INSERT INTO `+k.table+` (`+k.col+`, secret, key_hash, created_at) VALUES ($1, $2, $3, $4)
 			 ON CONFLICT (`+k.col+`) DO UPDATE SET secret = excluded.secret, key_hash = excluded.key_hash, created_at = excluded.created_at`,
-			owner, secret, hash, ms(time.Now()))
+			owner, stored, hash, ms(time.Now()))
 		if err != nil {
 			return fmt.Errorf("storing %s key: %w", k.what, err)
 		}
@@ -59,10 +70,14 @@ func (d *DB) key(ctx context.Context, k keyTable, owner string, rotate bool) (st
 // ownerByKey finds the owner of key: looked up by hash, then compared in
 // constant time against the stored secret.
 func (d *DB) ownerByKey(ctx context.Context, k keyTable, key string) (string, error) {
-	var owner, secret string
-	err := d.db.QueryRowContext(ctx, `SELECT `+k.col+`, secret FROM `+k.table+` WHERE key_hash = $1`, auth.Hash(key)).Scan(&owner, &secret)
+	var owner, stored string
+	err := d.db.QueryRowContext(ctx, `SELECT `+k.col+`, secret FROM `+k.table+` WHERE key_hash = $1`, auth.Hash(key)).Scan(&owner, &stored)
 	if err != nil {
 		return "", notFound(err, k.what+" key")
+	}
+	secret, err := d.unsealSecret(k.sealed, owner, stored)
+	if err != nil {
+		return "", err
 	}
 	if !auth.Equal(secret, key) {
 		return "", fmt.Errorf("%s key: %w", k.what, store.ErrNotFound)

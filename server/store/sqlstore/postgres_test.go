@@ -23,7 +23,7 @@ func TestPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		dsn, err := pg.CreateDatabase(t.Context(), fmt.Sprintf("kpilot_%d", n.Add(1)))
 		require.NoError(t, err)
-		db, err := sqlstore.OpenPostgres(t.Context(), dsn, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		db, err := sqlstore.OpenPostgres(t.Context(), dsn, slog.New(slog.NewTextHandler(io.Discard, nil)), sqlstore.WithKeyring(newKeyring(t)))
 		require.NoError(t, err)
 		return db
 	})

@@ -14,12 +14,17 @@ import (
 
 const webhookCols = `id, org_id, url, secret, events, description, created_by, created_at`
 
-func scanWebhook(row rowScanner) (store.Webhook, error) {
+// scanWebhook reads a webhook row, unsealing its secret.
+func (d *DB) scanWebhook(row rowScanner) (store.Webhook, error) {
 	var w store.Webhook
-	var events string
+	var events, secret string
 	var created int64
-	err := row.Scan(&w.ID, &w.OrgID, &w.URL, &w.Secret, &events, &w.Description, &w.CreatedBy, &created)
+	if err := row.Scan(&w.ID, &w.OrgID, &w.URL, &secret, &events, &w.Description, &w.CreatedBy, &created); err != nil {
+		return w, err
+	}
 	w.Events, w.CreatedAt = strings.Fields(events), fromMS(created)
+	var err error
+	w.Secret, err = d.unsealSecret(webhookSecrets, w.ID, secret)
 	return w, err
 }
 
@@ -27,8 +32,12 @@ func scanWebhook(row rowScanner) (store.Webhook, error) {
 func (d *DB) CreateWebhook(ctx context.Context, w *store.Webhook) error {
 	w.ID = uuid.NewString()
 	w.CreatedAt = w.CreatedAt.UTC().Truncate(time.Millisecond)
-	_, err := d.db.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		w.ID, w.OrgID, w.URL, w.Secret, strings.Join(w.Events, " "), w.Description, w.CreatedBy, ms(w.CreatedAt))
+	secret, err := d.sealSecret(webhookSecrets, w.ID, w.Secret)
+	if err != nil {
+		return fmt.Errorf("creating webhook: %w", err)
+	}
+	_, err = d.db.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		w.ID, w.OrgID, w.URL, secret, strings.Join(w.Events, " "), w.Description, w.CreatedBy, ms(w.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("creating webhook: %w", err)
 	}
@@ -37,7 +46,7 @@ func (d *DB) CreateWebhook(ctx context.Context, w *store.Webhook) error {
 
 // Webhook implements store.Webhooks.
 func (d *DB) Webhook(ctx context.Context, id string) (store.Webhook, error) {
-	w, err := scanWebhook(d.db.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = $1`, id))
+	w, err := d.scanWebhook(d.db.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = $1`, id))
 	if err != nil {
 		return w, notFound(err, "webhook")
 	}
@@ -48,7 +57,7 @@ func (d *DB) Webhook(ctx context.Context, id string) (store.Webhook, error) {
 func (d *DB) WebhooksOf(ctx context.Context, orgIDs []string) ([]store.Webhook, error) {
 	var out []store.Webhook
 	for _, c := range chunks(orgIDs) {
-		ws, err := queryAll(ctx, d.db, "webhooks", scanWebhook,
+		ws, err := queryAll(ctx, d.db, "webhooks", d.scanWebhook,
 			`SELECT `+webhookCols+` FROM webhooks WHERE org_id IN (`+placeholders(1, len(c))+`) ORDER BY created_at, id`, anys(c)...)
 		if err != nil {
 			return nil, err
