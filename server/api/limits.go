@@ -64,7 +64,8 @@ func (a *API) secret(h handlerFunc) handlerFunc {
 func (a *API) tooMany(r *http.Request, limit string, wait time.Duration) error {
 	wait = max(time.Second, time.Duration(math.Ceil(wait.Seconds()))*time.Second)
 	a.m.limited.WithLabelValues(limit).Inc()
-	a.log.Warn("rate limit reached", "limit", limit, "remote", clientIP(r), "retry_after", wait)
+	a.log.Warn("rate limit reached", "limit", limit, "remote", clientIP(r), "org_id", principalFrom(r.Context()).OrgID,
+		"retry_after", wait)
 	return &HTTPError{Code: http.StatusTooManyRequests, RetryAfter: wait,
 		Msg: fmt.Sprintf("too many attempts; try again in %s", wait)}
 }
