@@ -238,12 +238,22 @@ type LimitsConfig struct {
 	// KeyGuesses: wrong OU keys, system keys and partner IDs per
 	// organization (three times as many per client address) per 15 min.
 	KeyGuesses int `yaml:"key_guesses"`
-	// LoginFailures: failed logins per email (twice as many per client
-	// address) per 15 minutes.
+	// LoginFailures: failed logins of one client address for one account
+	// before each further attempt waits 2^k seconds (at most 15 minutes)
+	// after the latest failure. No count is kept per account alone, so
+	// failures elsewhere never hold its owner up.
 	LoginFailures int `yaml:"login_failures"`
 	// NewAssetsPerAgentHour caps the assets one agent may create per hour
 	// (0: no cap); points of further new assets are refused.
 	NewAssetsPerAgentHour int `yaml:"new_assets_per_agent_hour"`
+	// LoginFailuresPerAddress: the same for one client address across
+	// all accounts.
+	LoginFailuresPerAddress int `yaml:"login_failures_per_address"`
+	// SecretFailures: wrong secrets (enrollment, invitation and reset
+	// tokens, agent credentials, session and API tokens) one client
+	// address may send before it is refused, right secrets too, until 15
+	// minutes after its latest failure.
+	SecretFailures int `yaml:"secret_failures"`
 }
 
 // SessionsConfig sets token lifetimes.
@@ -269,7 +279,9 @@ func DefaultConfig() Config {
 			IngestMaxDecompressedBytes: 64 << 20,
 			IngestQueueWait:            yamlconf.Duration(2 * time.Second),
 			KeyGuesses:                 10,
-			LoginFailures:              10,
+			LoginFailures:              5,
+			LoginFailuresPerAddress:    20,
+			SecretFailures:             50,
 			NewAssetsPerAgentHour:      500,
 		},
 		Sessions: SessionsConfig{
@@ -365,8 +377,8 @@ func (c *Config) Validate() error {
 	if c.Limits.NewAssetsPerAgentHour < 0 {
 		errs = append(errs, errors.New("limits.new_assets_per_agent_hour must not be negative (0: no cap)"))
 	}
-	if c.Limits.KeyGuesses < 1 || c.Limits.LoginFailures < 1 {
-		errs = append(errs, errors.New("limits: key_guesses and login_failures must be at least 1"))
+	if c.Limits.KeyGuesses < 1 || c.Limits.LoginFailures < 1 || c.Limits.LoginFailuresPerAddress < 1 || c.Limits.SecretFailures < 1 {
+		errs = append(errs, errors.New("limits: key_guesses, login_failures, login_failures_per_address and secret_failures must be at least 1"))
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("public_url %q: must be the http:// or https:// address users reach the server at", c.PublicURL))

@@ -23,7 +23,8 @@ func TestRateLimitsPerClientBehindProxy(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.DataDir = t.TempDir()
 			cfg.InfluxDB.URL = "http://127.0.0.1:9"
-			cfg.Limits.LoginFailures = 1 // two per client address
+			cfg.Limits.LoginFailures = 1
+			cfg.Limits.LoginFailuresPerAddress = 2 // then 2 s to wait
 			if trusted {
 				cfg.TrustedProxies = []string{"192.0.2.0/24"}
 			}

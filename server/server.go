@@ -120,6 +120,9 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		APITokenTTL:        cfg.Sessions.APITokenTTL.D(),
 		KeyGuesses:         cfg.Limits.KeyGuesses,
 		LoginFailures:      cfg.Limits.LoginFailures,
+		// rate limits on guessing: see docs/sharing.md#rate-limits
+		LoginFailuresPerAddress: cfg.Limits.LoginFailuresPerAddress,
+		SecretFailures:          cfg.Limits.SecretFailures,
 	}
 	sender, err := newMailer(cfg, log)
 	if err != nil {

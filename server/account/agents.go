@@ -17,7 +17,7 @@ import (
 // EnrollmentTokenMaxTTL is the longest lifetime an enrollment token may ask for.
 const EnrollmentTokenMaxTTL = 7 * 24 * time.Hour
 
-var errTokenUnusable = problem.New(problem.Unauthorized, "enrollment token is unknown, expired or already used")
+var errTokenUnusable = &problem.Error{Kind: problem.Unauthorized, Msg: "enrollment token is unknown, expired or already used", Err: ErrWrongSecret}
 
 // MayEnroll says whether p may create enrollment tokens: admins of
 // customer organizations. Agents are the customer's own; a partner sees
@@ -101,7 +101,7 @@ func (s *Service) Enroll(ctx context.Context, req Enrollment) (store.Agent, stri
 	ag := store.Agent{Name: req.Name, Hostname: req.Hostname, Version: req.Version, TokenHash: hash}
 	err := s.st.EnrollAgent(ctx, auth.Hash(req.Token), s.now(), &ag)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Agent{}, "", &problem.Error{Kind: problem.Unauthorized, Msg: errTokenUnusable.Msg, Err: err}
+		return store.Agent{}, "", errTokenUnusable
 	}
 	if err != nil {
 		return store.Agent{}, "", fmt.Errorf("enrolling agent: %w", err)

@@ -16,7 +16,7 @@ import (
 	"github.com/kpilot/kpilot/server/visibility"
 )
 
-var errInvitationGone = problem.New(problem.NotFound, "the invitation is unknown, used, revoked or expired: ask for a new one")
+var errInvitationGone = &problem.Error{Kind: problem.NotFound, Msg: "the invitation is unknown, used, revoked or expired: ask for a new one", Err: ErrWrongSecret}
 
 // InviteUser lets an admin invite someone into its organization, as admin
 // or viewer, at ouID (empty: the admin's own OU), an OU it administers.
@@ -181,7 +181,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, who audit.Actor, token, 
 	switch {
 	case err == nil:
 		if !auth.CheckPassword(u.PasswordHash, password) {
-			return store.Accepted{}, problem.New(problem.Unauthorized, "an account with this email exists: enter its current password to accept")
+			return store.Accepted{}, &problem.Error{Kind: problem.Unauthorized, Msg: "an account with this email exists: enter its current password to accept", Err: ErrWrongSecret}
 		}
 	case errors.Is(err, store.ErrNotFound):
 		if acc.NewPasswordHash, err = auth.HashPassword(password); err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-var errResetGone = problem.New(problem.NotFound, "the reset link is unknown, used or expired: ask for a new one")
+var errResetGone = &problem.Error{Kind: problem.NotFound, Msg: "the reset link is unknown, used or expired: ask for a new one", Err: ErrWrongSecret}
 
 // RequestPasswordReset mails a single-use reset link if email has an
 // account. The caller answers the same either way, so the request does

@@ -15,6 +15,17 @@ import (
 // ErrUnauthenticated answers a request without a valid credential.
 var ErrUnauthenticated = problem.New(problem.Unauthorized, "authentication required: send Authorization: Bearer <token>")
 
+// ErrWrongSecret is the cause of every answer to a secret that is not
+// right: an unknown, used or expired token or credential, or a wrong
+// password where an invitation asks for one. The HTTP layer counts these
+// per client address to stop guessing.
+var ErrWrongSecret = errors.New("wrong secret")
+
+// errWrongCredential answers a bearer token that is unknown, expired or
+// of the wrong kind: ErrUnauthenticated, caused by a wrong secret.
+var errWrongCredential = &problem.Error{Kind: problem.Unauthorized, Msg: ErrUnauthenticated.Msg,
+	Err: fmt.Errorf("%w: %w", ErrUnauthenticated, ErrWrongSecret)}
+
 // Credential is what a user's bearer token stands for: a session or an
 // API token, acting as Principal.
 type Credential struct {
@@ -32,7 +43,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Credential, e
 	case strings.HasPrefix(token, auth.PrefixSession):
 		ses, err := s.st.SessionByHash(ctx, auth.Hash(token), s.now())
 		if errors.Is(err, store.ErrNotFound) {
-			return c, ErrUnauthenticated
+			return c, errWrongCredential
 		}
 		if err != nil {
 			return c, fmt.Errorf("looking up session: %w", err)
@@ -41,14 +52,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Credential, e
 	case strings.HasPrefix(token, auth.PrefixAPIToken):
 		t, err := s.st.APITokenByHash(ctx, auth.Hash(token), s.now())
 		if errors.Is(err, store.ErrNotFound) {
-			return c, ErrUnauthenticated
+			return c, errWrongCredential
 		}
 		if err != nil {
 			return c, fmt.Errorf("looking up API token: %w", err)
 		}
 		userID, orgID, c.APIToken = t.UserID, t.OrgID, &t
 	default:
-		return c, ErrUnauthenticated
+		return c, errWrongCredential
 	}
 	p, err := s.Principal(ctx, userID, orgID)
 	if err != nil {
@@ -81,11 +92,11 @@ func (s *Service) Principal(ctx context.Context, userID, orgID string) (visibili
 // Agent resolves an agent credential.
 func (s *Service) Agent(ctx context.Context, token string) (store.Agent, error) {
 	if !strings.HasPrefix(token, auth.PrefixAgent) {
-		return store.Agent{}, ErrUnauthenticated
+		return store.Agent{}, errWrongCredential
 	}
 	ag, err := s.st.AgentByTokenHash(ctx, auth.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return ag, ErrUnauthenticated
+		return ag, errWrongCredential
 	}
 	if err != nil {
 		return ag, fmt.Errorf("looking up agent: %w", err)

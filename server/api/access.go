@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -138,11 +137,7 @@ func (a *API) attempt(r *http.Request, limit string, buckets ...bucket) (done fu
 		}
 	}
 	if !over.IsZero() {
-		a.m.limited.WithLabelValues(limit).Inc()
-		a.log.Warn("rate limit reached", "limit", limit, "remote", clientIP(r), "org_id", principalFrom(r.Context()).OrgID)
-		wait := max(time.Second, over.Sub(now))
-		return nil, &HTTPError{Code: http.StatusTooManyRequests, RetryAfter: wait,
-			Msg: fmt.Sprintf("too many attempts; try again in %s", wait.Round(time.Second))}
+		return nil, a.tooMany(r, limit, over.Sub(now))
 	}
 	return func(success bool) {
 		if !success {

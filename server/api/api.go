@@ -51,9 +51,18 @@ type Limits struct {
 	// KeyGuesses is how many wrong OU keys, system keys or partner IDs one
 	// organization, and one client address, may try per 15 minutes.
 	KeyGuesses int
-	// LoginFailures is how many failed logins one email address, and
-	// twice as many one client address, may have per 15 minutes.
+	// LoginFailures is how many failed logins one client address may have
+	// for one account before each further attempt waits (2 s, doubling
+	// with each failure, at most 15 minutes, after the latest failure).
 	LoginFailures int
+	// LoginFailuresPerAddress is the same for one client address across
+	// all accounts.
+	LoginFailuresPerAddress int
+	// SecretFailures is how many wrong secrets (enrollment, invitation and
+	// reset tokens, agent credentials, session and API tokens) one client
+	// address may send; then it is refused, right secrets too, until 15
+	// minutes after its latest failure.
+	SecretFailures int
 }
 
 // DefaultLimits returns the limits used where a field is zero.
@@ -62,7 +71,7 @@ func DefaultLimits() Limits {
 		SessionTTL:         12 * time.Hour,
 		EnrollmentTokenTTL: time.Hour, InvitationTTL: 7 * 24 * time.Hour, PasswordResetTTL: time.Hour,
 		APITokenTTL: 90 * 24 * time.Hour,
-		KeyGuesses:  10, LoginFailures: 10}
+		KeyGuesses:  10, LoginFailures: 5, LoginFailuresPerAddress: 20, SecretFailures: 50}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -82,6 +91,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.LoginFailures == 0 {
 		l.LoginFailures = d.LoginFailures
+	}
+	if l.LoginFailuresPerAddress == 0 {
+		l.LoginFailuresPerAddress = d.LoginFailuresPerAddress
+	}
+	if l.SecretFailures == 0 {
+		l.SecretFailures = d.SecretFailures
 	}
 	return l
 }
@@ -156,7 +171,7 @@ type route struct {
 func (a *API) routes() []route {
 	user := a.userAuth
 	return []route{
-		{"POST", "/api/v1/agents/enroll", "enroll", a.enroll},
+		{"POST", "/api/v1/agents/enroll", "enroll", a.secret(a.enroll)},
 		{"POST", "/api/v1/ingest", "ingest", a.agentAuth(a.ingest)},
 		{"GET", "/api/v1/agents/self", "agent_self", a.agentAuth(a.agentSelf)},
 
@@ -165,9 +180,9 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/me", "me", user(a.me)},
 		{"POST", "/api/v1/session/organization", "switch_org", user(a.switchOrg)},
 		{"POST", "/api/v1/password-reset", "password_reset", a.passwordReset},
-		{"POST", "/api/v1/password-reset/confirm", "password_reset_confirm", a.passwordResetConfirm},
-		{"POST", "/api/v1/invitations/lookup", "invitation_lookup", a.lookupInvitation},
-		{"POST", "/api/v1/invitations/accept", "invitation_accept", a.acceptInvitation},
+		{"POST", "/api/v1/password-reset/confirm", "password_reset_confirm", a.secret(a.passwordResetConfirm)},
+		{"POST", "/api/v1/invitations/lookup", "invitation_lookup", a.secret(a.lookupInvitation)},
+		{"POST", "/api/v1/invitations/accept", "invitation_accept", a.secret(a.acceptInvitation)},
 
 		{"GET", "/api/v1/organization", "organization", user(a.organization)},
 		{"GET", "/api/v1/ous", "ous", user(a.listOUs)},

@@ -21,15 +21,20 @@ const (
 )
 
 // userAuth resolves a session token or an API token to the principal
-// acting in its organization. Agent credentials are not accepted here.
+// acting in its organization. Agent credentials are not accepted here. A
+// wrong token counts against the address's budget of failed secrets.
 func (a *API) userAuth(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		tok, ok := auth.BearerToken(r.Header.Get("Authorization"))
 		if !ok {
 			return account.ErrUnauthenticated
 		}
+		if err := a.secretAllowed(r); err != nil {
+			return err
+		}
 		c, err := a.accounts.Authenticate(r.Context(), tok)
 		if err != nil {
+			a.secretFailed(r, err)
 			return err
 		}
 		ctx := context.WithValue(r.Context(), principalKey, c.Principal)
@@ -48,22 +53,27 @@ func principalFrom(ctx context.Context) visibility.Principal {
 	return p
 }
 
-// agentAuth resolves an agent credential.
+// agentAuth resolves an agent credential; a wrong one counts against the
+// address's budget of failed secrets.
 func (a *API) agentAuth(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		tok, ok := auth.BearerToken(r.Header.Get("Authorization"))
 		if !ok {
 			return account.ErrUnauthenticated
 		}
+		if err := a.secretAllowed(r); err != nil {
+			return err
+		}
 		ag, err := a.accounts.Agent(r.Context(), tok)
 		if err != nil {
+			a.secretFailed(r, err)
 			return err
 		}
 		return h(w, r.WithContext(context.WithValue(r.Context(), agentKey, ag)))
 	}
 }
 
-// limit counts a login or reset request per address and per client.
+// limit counts a reset request per address and per client.
 func (a *API) limit(r *http.Request, name string, perEmail, perClient int) account.Limit {
 	return func(email string) (func(bool), error) {
 		return a.attempt(r, name, bucket{"email:" + email, perEmail}, bucket{"ip:" + clientIP(r), perClient})
@@ -87,9 +97,8 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	n := a.limits.LoginFailures
 	s, err := a.accounts.Login(r.Context(), account.Login{Email: req.Email, Password: req.Password, OrgID: req.OrganizationID},
-		a.limit(r, "login", n, 2*n))
+		a.loginLimit(r))
 	return reply(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC(), OrganizationID: s.OrgID}, err)
 }
 

@@ -91,7 +91,7 @@ func (a *API) setAssignment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx, p, who := a.caller(r)
-	x, err := a.sharing.Assign(ctx, p, who, req)
+	x, err := a.sharing.Assign(ctx, p, who, a.keyGuesser(r), req)
 	return reply(w, http.StatusOK, toAssignmentJSON(x), err)
 }
 

@@ -95,7 +95,7 @@ func done(w http.ResponseWriter, r *http.Request, path, what string) {
 // form re-renders a page with the failure of a form; render re-reads
 // what it shows.
 func (p *Portal) form(w http.ResponseWriter, r *http.Request, s *session, err error, show func(w http.ResponseWriter, errMsg string)) {
-	show(withStatus(w, statusOf(err)), p.message(r, err))
+	show(withError(w, err), p.message(r, err))
 }
 
 // --- Configuration > Assets ---

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -179,8 +180,9 @@ func (p *Portal) serveStatic(w http.ResponseWriter, r *http.Request) {
 
 // apiError is the API's answer when it is not a success.
 type apiError struct {
-	Code int
-	Msg  string
+	Code       int
+	Msg        string
+	RetryAfter time.Duration // from the API's Retry-After (a rate limit)
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Msg) }
@@ -222,7 +224,11 @@ func (p *Portal) call(r *http.Request, token, method, path string, in, out any) 
 		if json.Unmarshal(rec.body.Bytes(), &e) != nil || e.Error == "" {
 			e.Error = http.StatusText(rec.code)
 		}
-		return &apiError{Code: rec.code, Msg: e.Error}
+		ae := &apiError{Code: rec.code, Msg: e.Error}
+		if s, err := strconv.Atoi(rec.header.Get("Retry-After")); err == nil && s > 0 {
+			ae.RetryAfter = time.Duration(s) * time.Second
+		}
+		return ae
 	}
 	if out == nil || rec.code == http.StatusNoContent {
 		return nil

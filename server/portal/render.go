@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,6 +148,9 @@ func (p *Portal) message(r *http.Request, err error) string {
 	case http.StatusNotFound, http.StatusGone:
 		return p.tr(r, "error.notfound")
 	case http.StatusTooManyRequests:
+		if ae.RetryAfter > 0 {
+			return tooManyText(p.localizer(r), ae.RetryAfter)
+		}
 		return p.tr(r, "error.toomany")
 	case http.StatusServiceUnavailable:
 		return p.tr(r, "error.unavailable")
@@ -162,9 +167,34 @@ func (p *Portal) message(r *http.Request, err error) string {
 	return ae.Msg
 }
 
+// localizer is the request's language.
+func (p *Portal) localizer(r *http.Request) *i18n.Localizer {
+	_, loc := p.i18n.localizerFor(r)
+	return loc
+}
+
+// tooManyText says when to try again after a rate limit: in seconds
+// under a minute, else in whole minutes, rounded up so that trying then
+// works.
+func tooManyText(loc *i18n.Localizer, wait time.Duration) string {
+	secs := int(math.Ceil(wait.Seconds()))
+	id, n := "error.toomany_seconds", secs
+	if secs >= 60 {
+		id, n = "error.toomany_minutes", (secs+59)/60
+	}
+	if n == 1 {
+		id = strings.TrimSuffix(id, "s")
+	}
+	s, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: map[string]any{"N": n}})
+	if err != nil && s == "" {
+		return id
+	}
+	return s
+}
+
 // tr translates one message for the request's language.
 func (p *Portal) tr(r *http.Request, id string) string {
-	_, loc := p.i18n.localizerFor(r)
+	loc := p.localizer(r)
 	s, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id})
 	if err != nil && s == "" {
 		return id
@@ -175,13 +205,23 @@ func (p *Portal) tr(r *http.Request, id string) string {
 // fail shows an error page with the status of err.
 func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := statusOf(err)
-	p.render(withStatus(w, code), r, nil, "error", p.message(r, err), map[string]any{"Code": code})
+	p.render(withError(w, err), r, nil, "error", p.message(r, err), map[string]any{"Code": code})
 }
 
 // failIn shows an error page inside the signed-in layout.
 func (p *Portal) failIn(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	code := statusOf(err)
-	p.render(withStatus(w, code), r, s, "error", p.message(r, err), map[string]any{"Code": code})
+	p.render(withError(w, err), r, s, "error", p.message(r, err), map[string]any{"Code": code})
+}
+
+// withError answers with the status of err, and after a rate limit with
+// its Retry-After.
+func withError(w http.ResponseWriter, err error) http.ResponseWriter {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.RetryAfter.Seconds()))))
+	}
+	return withStatus(w, statusOf(err))
 }
 
 // withStatus answers with code instead of 200 while letting the page set

@@ -126,7 +126,7 @@ func (p *Portal) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	err := p.call(r, "", "POST", "/api/v1/login", map[string]string{"email": email, "password": r.PostFormValue("password")}, &res)
 	if err != nil {
-		p.render(withStatus(w, statusOf(err)), r, nil, "login", p.message(r, err), map[string]any{"Next": next, "Email": email})
+		p.render(withError(w, err), r, nil, "login", p.message(r, err), map[string]any{"Next": next, "Email": email})
 		return
 	}
 	p.setSession(w, res.Token, res.ExpiresAt)
@@ -157,7 +157,7 @@ func (p *Portal) inviteSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	tok, pw := r.PostFormValue("token"), r.PostFormValue("password")
 	again := func(err error) {
-		p.render(withStatus(w, statusOf(err)), r, nil, "invite", p.message(r, err), map[string]any{})
+		p.render(withError(w, err), r, nil, "invite", p.message(r, err), map[string]any{})
 	}
 	if pw != r.PostFormValue("password2") {
 		again(&apiError{Code: http.StatusBadRequest, Msg: p.tr(r, "invite.mismatch")})
@@ -206,7 +206,7 @@ func (p *Portal) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	err := p.call(r, "", "POST", "/api/v1/password-reset", map[string]string{"email": r.PostFormValue("email")}, nil)
 	if err != nil {
-		p.render(withStatus(w, statusOf(err)), r, nil, "forgot", p.message(r, err), map[string]any{})
+		p.render(withError(w, err), r, nil, "forgot", p.message(r, err), map[string]any{})
 		return
 	}
 	// The same answer whether or not the address has an account.
@@ -228,7 +228,7 @@ func (p *Portal) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	err := p.call(r, "", "POST", "/api/v1/password-reset/confirm", map[string]string{"token": r.PostFormValue("token"), "password": pw}, nil)
 	if err != nil {
-		p.render(withStatus(w, statusOf(err)), r, nil, "reset", p.message(r, err), map[string]any{})
+		p.render(withError(w, err), r, nil, "reset", p.message(r, err), map[string]any{})
 		return
 	}
 	http.Redirect(w, r, "/login?done=password_set", http.StatusSeeOther)

@@ -227,7 +227,9 @@ type AssignmentInput struct {
 // Assign gives a device or device group of p's customer organization to
 // one of its channel partners in a role, replacing the previous partner of
 // that role. A partner the customer has not listed cannot be assigned.
-func (s *Service) Assign(ctx context.Context, p visibility.Principal, who audit.Actor, in AssignmentInput) (Assignment, error) {
+// The partner ID is looked up as a guess, like in CheckPartner, so this
+// is no way around the limit on partner ID guesses.
+func (s *Service) Assign(ctx context.Context, p visibility.Principal, who audit.Actor, guess Guess, in AssignmentInput) (Assignment, error) {
 	if in.Role != store.RoleReseller && in.Role != store.RoleService {
 		return Assignment{}, problem.Invalidf("role %q: reseller or service", in.Role)
 	}
@@ -237,12 +239,12 @@ func (s *Service) Assign(ctx context.Context, p visibility.Principal, who audit.
 	if _, err := s.customerAdmin(ctx, p); err != nil {
 		return Assignment{}, err
 	}
-	po, err := s.st.OrganizationByPartnerID(ctx, in.PartnerID)
-	if errors.Is(err, store.ErrNotFound) {
+	po, err := s.partnerByPublicID(ctx, guess, in.PartnerID)
+	if problem.KindOf(err) == problem.NotFound {
 		return Assignment{}, problem.New(problem.NotFound, "partner_id: not a channel partner of this organization; add it first")
 	}
 	if err != nil {
-		return Assignment{}, fmt.Errorf("looking up partner ID: %w", err)
+		return Assignment{}, err
 	}
 	as := store.ChannelAssignment{CustomerOrgID: p.OrgID, PartnerOrgID: po.ID, Role: in.Role, AssetID: in.AssetID,
 		GroupID: in.GroupID, AssignedBy: p.UserID, AssignedAt: s.now()}

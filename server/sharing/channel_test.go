@@ -65,6 +65,13 @@ func TestPartnerIDGuesses(t *testing.T) {
 	g.refuse = problem.New(problem.TooMany, "too many attempts")
 	_, err = w.s.CheckPartner(ctx, w.admin, g.guess(), "P-R3")
 	require.ErrorIs(t, err, g.refuse)
+	_, err = w.s.Assign(ctx, w.admin, w.who, g.guess(), sharing.AssignmentInput{PartnerID: "P-R3", Role: store.RoleReseller, AssetID: w.asset.ID})
+	require.ErrorIs(t, err, g.refuse, "assigning looks a partner ID up as a guess too")
+
+	g = &guesses{}
+	_, err = w.s.Assign(ctx, w.admin, w.who, g.guess(), sharing.AssignmentInput{PartnerID: "P-NOPE", Role: store.RoleReseller, AssetID: w.asset.ID})
+	requireProblem(t, err, problem.NotFound, "partner_id: not a channel partner of this organization; add it first")
+	require.Equal(t, guesses{started: 1, wrong: 1}, *g, "a wrong partner ID in an assignment uses up a guess")
 }
 
 // TestAssign: only partners the customer listed take devices, in a known
@@ -93,7 +100,7 @@ func TestAssign(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x, err := w.s.Assign(ctx, w.admin, w.who, tt.in)
+			x, err := w.s.Assign(ctx, w.admin, w.who, (&guesses{}).guess(), tt.in)
 			if tt.wantKind != 0 {
 				requireProblem(t, err, tt.wantKind, tt.wantMsg)
 				return

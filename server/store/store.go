@@ -6,7 +6,7 @@
 // before it calls the store.
 //
 // The store is cut into one interface per aggregate (Organizations,
-// Accounts, Sessions, Audit, RateLimits, Keys, Channel, Agents, Assets,
+// Accounts, Sessions, Audit, RateLimits, FailureCounts, Keys, Channel, Agents, Assets,
 // Checkups, Webhooks, ReportSchedules, Pruner), each in the file named
 // like the sqlstore file that implements it. A part of the server takes
 // only the aggregates it uses; Store is all of them, for the wiring.
@@ -51,6 +51,7 @@ type Store interface {
 	Sessions
 	Audit
 	RateLimits
+	FailureCounts
 	Keys
 	Channel
 	Agents

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -28,6 +30,47 @@ func (d *DB) Hit(ctx context.Context, bucket string, window time.Duration, now t
 func (d *DB) Unhit(ctx context.Context, bucket string) error {
 	if _, err := d.db.ExecContext(ctx, `UPDATE rate_limits SET hits = hits - 1 WHERE bucket = $1 AND hits > 0`, bucket); err != nil {
 		return fmt.Errorf("taking back attempt: %w", err)
+	}
+	return nil
+}
+
+// Fail implements store.FailureCounts in one upsert. The row's
+// window_start holds the latest failure, so retention drops a bucket a
+// day after it.
+func (d *DB) Fail(ctx context.Context, bucket string, idle time.Duration, now time.Time) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx,
+		`INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1)
+		 ON CONFLICT (bucket) DO UPDATE SET
+		     hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
+		     window_start = $2
+		 RETURNING hits`,
+		bucket, ms(now), ms(now.Add(-idle))).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting failure: %w", err)
+	}
+	return n, nil
+}
+
+// Failures implements store.FailureCounts.
+func (d *DB) Failures(ctx context.Context, bucket string, idle time.Duration, now time.Time) (int, time.Time, error) {
+	var n int
+	var last int64
+	err := d.db.QueryRowContext(ctx, `SELECT hits, window_start FROM rate_limits WHERE bucket = $1 AND window_start > $2`,
+		bucket, ms(now.Add(-idle))).Scan(&n, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("reading failures: %w", err)
+	}
+	return n, fromMS(last), nil
+}
+
+// Forget implements store.FailureCounts.
+func (d *DB) Forget(ctx context.Context, bucket string) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM rate_limits WHERE bucket = $1`, bucket); err != nil {
+		return fmt.Errorf("forgetting failures: %w", err)
 	}
 	return nil
 }
