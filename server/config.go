@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	netmail "net/mail"
 	"net/netip"
 	"net/url"
@@ -29,11 +30,20 @@ type Config struct {
 	LogLevel    string `yaml:"log_level"`
 	// DebugListen serves Go's profiler (/debug/pprof/) on its own
 	// address when set; keep it on 127.0.0.1.
-	DebugListen string         `yaml:"debug_listen"`
-	Database    DatabaseConfig `yaml:"database"`
-	InfluxDB    InfluxConfig   `yaml:"influxdb"`
-	Limits      LimitsConfig   `yaml:"limits"`
-	Sessions    SessionsConfig `yaml:"sessions"`
+	DebugListen string `yaml:"debug_listen"`
+	// MetricsListen serves the server's own /metrics (Prometheus) on its
+	// own address, as exporters do, so the API listener does not answer
+	// it to anyone (127.0.0.1:9464; "" turns it off). Keep it on 127.0.0.1
+	// or an address only Prometheus reaches.
+	MetricsListen string `yaml:"metrics_listen"`
+	// MetricsToken, when set, also serves /metrics on the API listener to
+	// requests with "Authorization: Bearer <token>", for a Prometheus that
+	// reaches the server only there; unset, that listener answers 404.
+	MetricsToken yamlconf.Secret `yaml:"metrics_token"`
+	Database     DatabaseConfig  `yaml:"database"`
+	InfluxDB     InfluxConfig    `yaml:"influxdb"`
+	Limits       LimitsConfig    `yaml:"limits"`
+	Sessions     SessionsConfig  `yaml:"sessions"`
 	// TrustedProxies are reverse proxies (addresses or CIDR prefixes)
 	// whose X-Forwarded-For names the client: for rate limits per client
 	// address and the audit trail. Empty: the peer is the client.
@@ -249,14 +259,19 @@ type SessionsConfig struct {
 	APITokenTTL yamlconf.Duration `yaml:"api_token_ttl"`
 }
 
+// MinMetricsTokenLen is the shortest metrics_token accepted: /metrics
+// has no guessing limit, so the token must be too long to guess.
+const MinMetricsTokenLen = 24
+
 // DefaultConfig returns the defaults every config file starts from.
 func DefaultConfig() Config {
 	return Config{
-		Listen:   "127.0.0.1:8080",
-		DataDir:  "/var/lib/kpilot-server",
-		LogLevel: "info",
-		Database: DatabaseConfig{Driver: "sqlite"},
-		InfluxDB: InfluxConfig{Timeout: yamlconf.Duration(10 * time.Second), QueryTimeout: yamlconf.Duration(tsdb.DefaultQueryTimeout), WriteRetries: 2},
+		Listen:        "127.0.0.1:8080",
+		MetricsListen: "127.0.0.1:9464",
+		DataDir:       "/var/lib/kpilot-server",
+		LogLevel:      "info",
+		Database:      DatabaseConfig{Driver: "sqlite"},
+		InfluxDB:      InfluxConfig{Timeout: yamlconf.Duration(10 * time.Second), QueryTimeout: yamlconf.Duration(tsdb.DefaultQueryTimeout), WriteRetries: 2},
 		Limits: LimitsConfig{
 			IngestMaxBytes:             8 << 20,
 			IngestMaxDecompressedBytes: 64 << 20,
@@ -303,6 +318,14 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.Listen == "" {
 		errs = append(errs, errors.New("listen: missing"))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_listen %q: a host:port, or \"\" for none", c.MetricsListen))
+		}
+	}
+	if t := c.MetricsToken.Reveal(); t != "" && len(t) < MinMetricsTokenLen {
+		errs = append(errs, fmt.Errorf("metrics_token: at least %d characters (a long random string)", MinMetricsTokenLen))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("tls_cert_file and tls_key_file: set both, or neither"))
