@@ -30,20 +30,11 @@ type Config struct {
 	LogLevel    string `yaml:"log_level"`
 	// DebugListen serves Go's profiler (/debug/pprof/) on its own
 	// address when set; keep it on 127.0.0.1.
-	DebugListen string `yaml:"debug_listen"`
-	// MetricsListen serves the server's own /metrics (Prometheus) on its
-	// own address, as exporters do, so the API listener does not answer
-	// it to anyone (127.0.0.1:9464; "" turns it off). Keep it on 127.0.0.1
-	// or an address only Prometheus reaches.
-	MetricsListen string `yaml:"metrics_listen"`
-	// MetricsToken, when set, also serves /metrics on the API listener to
-	// requests with "Authorization: Bearer <token>", for a Prometheus that
-	// reaches the server only there; unset, that listener answers 404.
-	MetricsToken yamlconf.Secret `yaml:"metrics_token"`
-	Database     DatabaseConfig  `yaml:"database"`
-	InfluxDB     InfluxConfig    `yaml:"influxdb"`
-	Limits       LimitsConfig    `yaml:"limits"`
-	Sessions     SessionsConfig  `yaml:"sessions"`
+	DebugListen string         `yaml:"debug_listen"`
+	Database    DatabaseConfig `yaml:"database"`
+	InfluxDB    InfluxConfig   `yaml:"influxdb"`
+	Limits      LimitsConfig   `yaml:"limits"`
+	Sessions    SessionsConfig `yaml:"sessions"`
 	// TrustedProxies are reverse proxies (addresses or CIDR prefixes)
 	// whose X-Forwarded-For names the client: for rate limits per client
 	// address and the audit trail. Empty: the peer is the client.
@@ -56,6 +47,16 @@ type Config struct {
 	Webhooks  WebhookConfig   `yaml:"webhooks"`
 	Retention RetentionConfig `yaml:"retention"`
 	Jobs      JobsConfig      `yaml:"jobs"`
+
+	// MetricsListen serves the server's own /metrics (Prometheus) on its
+	// own address, as exporters do, so the API listener does not answer
+	// it to anyone (127.0.0.1:9464; "" turns it off). Keep it on 127.0.0.1
+	// or an address only Prometheus reaches.
+	MetricsListen string `yaml:"metrics_listen"`
+	// MetricsToken, when set, also serves /metrics on the API listener to
+	// requests with "Authorization: Bearer <token>", for a Prometheus that
+	// reaches the server only there; unset, that listener answers 404.
+	MetricsToken yamlconf.Secret `yaml:"metrics_token"`
 }
 
 // JobsConfig is how replicas share the periodic jobs (check-ups, report
@@ -266,12 +267,11 @@ const MinMetricsTokenLen = 24
 // DefaultConfig returns the defaults every config file starts from.
 func DefaultConfig() Config {
 	return Config{
-		Listen:        "127.0.0.1:8080",
-		MetricsListen: "127.0.0.1:9464",
-		DataDir:       "/var/lib/kpilot-server",
-		LogLevel:      "info",
-		Database:      DatabaseConfig{Driver: "sqlite"},
-		InfluxDB:      InfluxConfig{Timeout: yamlconf.Duration(10 * time.Second), QueryTimeout: yamlconf.Duration(tsdb.DefaultQueryTimeout), WriteRetries: 2},
+		Listen:   "127.0.0.1:8080",
+		DataDir:  "/var/lib/kpilot-server",
+		LogLevel: "info",
+		Database: DatabaseConfig{Driver: "sqlite"},
+		InfluxDB: InfluxConfig{Timeout: yamlconf.Duration(10 * time.Second), QueryTimeout: yamlconf.Duration(tsdb.DefaultQueryTimeout), WriteRetries: 2},
 		Limits: LimitsConfig{
 			IngestMaxBytes:             8 << 20,
 			IngestMaxDecompressedBytes: 64 << 20,
@@ -296,6 +296,9 @@ func DefaultConfig() Config {
 			ResolvedFindings:  yamlconf.Duration(90 * day),
 		},
 		Jobs: JobsConfig{LeasePeriod: yamlconf.Duration(lease.DefaultPeriod)},
+
+		// As Prometheus exporters do: metrics on their own loopback port.
+		MetricsListen: "127.0.0.1:9464",
 	}
 }
 
