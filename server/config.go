@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	netmail "net/mail"
 	"net/netip"
 	"net/url"
@@ -50,6 +51,16 @@ type Config struct {
 	Webhooks  WebhookConfig   `yaml:"webhooks"`
 	Retention RetentionConfig `yaml:"retention"`
 	Jobs      JobsConfig      `yaml:"jobs"`
+
+	// MetricsListen serves the server's own /metrics (Prometheus) on its
+	// own address, as exporters do, so the API listener does not answer
+	// it to anyone (127.0.0.1:9464; "" turns it off). Keep it on 127.0.0.1
+	// or an address only Prometheus reaches.
+	MetricsListen string `yaml:"metrics_listen"`
+	// MetricsToken, when set, also serves /metrics on the API listener to
+	// requests with "Authorization: Bearer <token>", for a Prometheus that
+	// reaches the server only there; unset, that listener answers 404.
+	MetricsToken yamlconf.Secret `yaml:"metrics_token"`
 }
 
 // JobsConfig is how replicas share the periodic jobs (check-ups, report
@@ -266,6 +277,10 @@ type SessionsConfig struct {
 	APITokenTTL yamlconf.Duration `yaml:"api_token_ttl"`
 }
 
+// MinMetricsTokenLen is the shortest metrics_token accepted: /metrics
+// has no guessing limit, so the token must be too long to guess.
+const MinMetricsTokenLen = 24
+
 // DefaultConfig returns the defaults every config file starts from.
 func DefaultConfig() Config {
 	return Config{
@@ -301,6 +316,9 @@ func DefaultConfig() Config {
 			ResolvedFindings:  yamlconf.Duration(90 * day),
 		},
 		Jobs: JobsConfig{LeasePeriod: yamlconf.Duration(lease.DefaultPeriod)},
+
+		// As Prometheus exporters do: metrics on their own loopback port.
+		MetricsListen: "127.0.0.1:9464",
 	}
 }
 
@@ -323,6 +341,14 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.Listen == "" {
 		errs = append(errs, errors.New("listen: missing"))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_listen %q: a host:port, or \"\" for none", c.MetricsListen))
+		}
+	}
+	if t := c.MetricsToken.Reveal(); t != "" && len(t) < MinMetricsTokenLen {
+		errs = append(errs, fmt.Errorf("metrics_token: at least %d characters (a long random string)", MinMetricsTokenLen))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("tls_cert_file and tls_key_file: set both, or neither"))

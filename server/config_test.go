@@ -22,6 +22,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	require.Equal(t, 12*time.Hour, cfg.Sessions.TTL.D())
 	require.Equal(t, DefaultConfig().Retention, cfg.Retention, "the example states the defaults")
 	require.Equal(t, DefaultConfig().Jobs, cfg.Jobs, "the example states the defaults")
+	require.Equal(t, DefaultConfig().MetricsListen, cfg.MetricsListen, "the example states the defaults")
 }
 
 func TestRetentionConfig(t *testing.T) {

@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -211,7 +213,8 @@ func newMailer(cfg *Config, log *slog.Logger) (mail.Sender, error) {
 func (s *Server) Store() store.Store { return s.store }
 
 // Handler returns the server's HTTP handler: the JSON API under /api/,
-// the web portal, /metrics and the health checks.
+// the web portal and the health checks; /metrics only with metrics_token
+// (else on metrics_listen alone, see MetricsHandler).
 func (s *Server) Handler() (http.Handler, error) {
 	apiMux := http.NewServeMux()
 	s.api.Register(apiMux)
@@ -225,7 +228,11 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiMux)
 	web.Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	// Not the portal's page either: a plain 404 says nothing is here.
+	mux.Handle("/metrics", http.NotFoundHandler())
+	if tok := s.cfg.MetricsToken.Reveal(); tok != "" {
+		mux.Handle("GET /metrics", requireBearer(tok, s.MetricsHandler()))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
@@ -237,6 +244,28 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
 	return trusted.Middleware(mux), nil
+}
+
+// MetricsHandler serves the server's own metrics (Prometheus text).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
+}
+
+// requireBearer passes requests with "Authorization: Bearer <token>" to
+// next and answers others 401. The hashes are compared, in constant time,
+// so neither the token's bytes nor its length leak through timing.
+func requireBearer(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kpilot metrics"`)
+			http.Error(w, "metrics need the metrics_token as a bearer token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ready reports whether InfluxDB answers; the store is checked at start.
@@ -282,6 +311,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 2)
+	if s.cfg.MetricsListen != "" {
+		m, err := s.metricsServer(errc)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+	}
 	if s.cfg.DebugListen != "" {
 		dbg, err := s.debugServer()
 		if err != nil {
@@ -362,6 +398,26 @@ func (s *Server) periodicJobs() []lease.Job {
 		}})
 	}
 	return jobs
+}
+
+// metricsServer serves /metrics on metrics_listen; a failure to serve
+// after the start goes to errc and stops the server.
+func (s *Server) metricsServer(errc chan<- error) (*http.Server, error) {
+	ln, err := net.Listen("tcp", s.cfg.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen %s: %w", s.cfg.MetricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.MetricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serving metrics: %w", err)
+		}
+	}()
+	s.log.Info("metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
+	return srv, nil
 }
 
 // debugServer serves net/http/pprof on debug_listen.

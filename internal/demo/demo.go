@@ -184,7 +184,7 @@ Log in yourself:
 
   curl -s -X POST %[1]s/api/v1/login -d '{"email":"%[2]s","password":"%[3]s"}'
 
-Metrics: %[1]s/metrics (server), http://127.0.0.1:9465/metrics (agent)
+Metrics: http://127.0.0.1:9464/metrics (server, its metrics_listen), http://127.0.0.1:9465/metrics (agent)
 Logs and state: %[6]s
 Press Ctrl-C to stop everything.
 ================================================================

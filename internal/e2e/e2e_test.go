@@ -428,7 +428,13 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		require.Contains(t, string(body), `kpilot_agent_collect_success{collector="lab_snmp",target="lab-snmpd"} 1`)
 		require.Contains(t, string(body), `kpilot_agent_build_info{version="`+version+`"} 1`)
 
+		// The server's own metrics are on its metrics listener; the API
+		// listener does not answer them to anyone.
 		resp, err = http.Get(base + "/metrics")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "the API listener serves no /metrics")
+		resp, err = http.Get(server.metrics + "/metrics")
 		require.NoError(t, err)
 		body, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -31,6 +31,7 @@ import (
 // serverEnv is a configured kpilot-server with one customer organization.
 type serverEnv struct {
 	bin, cfg, base, orgID string
+	metrics               string // base URL of the metrics listener
 	dataDir               string
 	proc                  *devenv.Process
 }
@@ -39,9 +40,13 @@ func newServerEnv(t *testing.T, bin string, influx *devenv.Influxd, dir string) 
 	t.Helper()
 	port, err := devenv.FreePort("tcp")
 	require.NoError(t, err)
-	s := &serverEnv{bin: bin, cfg: filepath.Join(dir, "server.yaml"), base: fmt.Sprintf("http://127.0.0.1:%d", port), dataDir: filepath.Join(dir, "server")}
+	metricsPort, err := devenv.FreePort("tcp")
+	require.NoError(t, err)
+	s := &serverEnv{bin: bin, cfg: filepath.Join(dir, "server.yaml"), base: fmt.Sprintf("http://127.0.0.1:%d", port),
+		metrics: fmt.Sprintf("http://127.0.0.1:%d", metricsPort), dataDir: filepath.Join(dir, "server")}
 	rewrite(t, "server.example.yaml", s.cfg,
 		"127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", port),
+		"127.0.0.1:9464", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"http://127.0.0.1:8086", influx.URL,
 		"/var/lib/kpilot-server", filepath.Join(dir, "server"),
 		"kpilot/autogen", influx.Bucket)

@@ -28,6 +28,7 @@ var jobs = []string{"checkups", "report_schedules", "webhooks", "housekeeping"}
 // replica is one kpilot-server process of several on one database.
 type replica struct {
 	name, bin, cfg, base string
+	metrics              string // base URL of the metrics listener
 	proc                 *devenv.Process
 }
 
@@ -39,10 +40,14 @@ func newReplica(t *testing.T, name, bin string, influx *devenv.Influxd, dir stri
 	t.Helper()
 	port, err := devenv.FreePort("tcp")
 	require.NoError(t, err)
+	metricsPort, err := devenv.FreePort("tcp")
+	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o700))
-	r := &replica{name: name, bin: bin, cfg: filepath.Join(dir, "server.yaml"), base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	r := &replica{name: name, bin: bin, cfg: filepath.Join(dir, "server.yaml"), base: fmt.Sprintf("http://127.0.0.1:%d", port),
+		metrics: fmt.Sprintf("http://127.0.0.1:%d", metricsPort)}
 	rewrite(t, "server.example.yaml", r.cfg,
 		"127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", port),
+		"127.0.0.1:9464", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"http://127.0.0.1:8086", influx.URL,
 		"/var/lib/kpilot-server", filepath.Join(dir, "data"),
 		"kpilot/autogen", influx.Bucket,
@@ -77,11 +82,12 @@ func (r *replica) ready(t *testing.T) {
 	}))
 }
 
-// metric sums the samples of name on the replica's /metrics whose labels
+// metric sums the samples of name on the replica's /metrics (on its
+// metrics listener) whose labels
 // include every one of labels (`job="checkups"`).
 func (r *replica) metric(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
-	resp, err := http.Get(r.base + "/metrics")
+	resp, err := http.Get(r.metrics + "/metrics")
 	require.NoError(t, err, "%s", r.name)
 	defer resp.Body.Close()
 	sum := 0.0

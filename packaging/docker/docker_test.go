@@ -7,6 +7,8 @@ package docker_test
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,6 +176,10 @@ func TestComposeFile(t *testing.T) {
 	require.Equal(t, *srv.Environment["KPILOT_INFLUXDB_TOKEN"], cfg.InfluxDB.Token.Reveal())
 	require.True(t, slices.ContainsFunc(srv.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == cfg.DataDir }),
 		"data_dir is on a volume")
+	_, metricsPort, err := net.SplitHostPort(cfg.MetricsListen)
+	require.NoError(t, err, "the server serves /metrics on its own listener")
+	require.True(t, slices.ContainsFunc(srv.Ports, func(p types.ServicePortConfig) bool { return fmt.Sprint(p.Target) == metricsPort }),
+		"the metrics listener is published (on loopback)")
 }
 
 // Without the secrets, compose refuses to start and says which is missing.

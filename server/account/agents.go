@@ -69,7 +69,7 @@ func (s *Service) CreateEnrollmentToken(ctx context.Context, who audit.Actor, p 
 	if err := s.st.CreateEnrollmentToken(ctx, t); err != nil {
 		return EnrollmentToken{}, fmt.Errorf("creating enrollment token: %w", err)
 	}
-	if err := s.rec.Record(ctx, who, audit.Entry{OrgID: p.OrgID, Action: "enrollment_token.create", TargetType: "ou",
+	if err := s.rec.Record(ctx, who, audit.Entry{OrgID: p.OrgID, OUID: ouID, Action: "enrollment_token.create", TargetType: "ou",
 		TargetID: ouID, Detail: map[string]any{"expires_at": t.ExpiresAt.UTC()}}); err != nil {
 		return EnrollmentToken{}, err
 	}

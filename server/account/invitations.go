@@ -58,7 +58,7 @@ func (s *Service) Invite(ctx context.Context, who audit.Actor, inv store.Invitat
 	if err := s.st.CreateInvitation(ctx, &inv); err != nil {
 		return store.Invitation{}, fmt.Errorf("creating invitation: %w", err)
 	}
-	if err := s.rec.Record(ctx, who, audit.Entry{OrgID: inv.InvitedByOrg, Action: "invitation.create", TargetType: "invitation",
+	if err := s.rec.Record(ctx, who, audit.Entry{OrgID: inv.InvitedByOrg, OUID: inv.OUID, Action: "invitation.create", TargetType: "invitation",
 		TargetID: inv.ID, Detail: map[string]any{"email": inv.Email, "kind": inv.Kind, "role": inv.Role, "company": inv.Company}}); err != nil {
 		return store.Invitation{}, err
 	}
@@ -127,7 +127,8 @@ func (s *Service) RevokeInvitation(ctx context.Context, who audit.Actor, p visib
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(invs, func(inv store.Invitation) bool { return inv.ID == id }) {
+	i := slices.IndexFunc(invs, func(inv store.Invitation) bool { return inv.ID == id })
+	if i < 0 {
 		return problem.ErrNotFound
 	}
 	err = s.st.RevokeInvitation(ctx, p.OrgID, id, s.now())
@@ -137,7 +138,8 @@ func (s *Service) RevokeInvitation(ctx context.Context, who audit.Actor, p visib
 	if err != nil {
 		return fmt.Errorf("revoking invitation: %w", err)
 	}
-	return s.rec.Record(ctx, who, audit.Entry{OrgID: p.OrgID, Action: "invitation.revoke", TargetType: "invitation", TargetID: id})
+	return s.rec.Record(ctx, who, audit.Entry{OrgID: p.OrgID, OUID: invs[i].OUID, Action: "invitation.revoke",
+		TargetType: "invitation", TargetID: id})
 }
 
 // Invitation is an open invitation as the activation page shows it.
@@ -196,13 +198,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, who audit.Actor, token, 
 	}
 	// The joined organization's admins see who arrived; a partner that
 	// invited a new customer or reseller sees that its invitation was used.
-	newcomer := audit.Actor{UserID: res.UserID, OrgID: res.OrgID, RemoteAddr: who.RemoteAddr}
+	// A user joins at inv.OUID; invitations of new organizations have none
+	// and concern the whole of both.
+	newcomer := audit.Actor{UserID: res.UserID, OrgID: res.OrgID, OUID: inv.OUID, RemoteAddr: who.RemoteAddr}
 	orgs := []string{res.OrgID}
 	if inv.InvitedByOrg != res.OrgID {
 		orgs = append(orgs, inv.InvitedByOrg)
 	}
 	for _, org := range orgs {
-		if err := s.rec.Record(ctx, newcomer, audit.Entry{OrgID: org, Action: "invitation.accept", TargetType: "invitation",
+		if err := s.rec.Record(ctx, newcomer, audit.Entry{OrgID: org, OUID: inv.OUID, Action: "invitation.accept", TargetType: "invitation",
 			TargetID: inv.ID, Detail: map[string]any{"email": inv.Email, "kind": inv.Kind, "role": inv.Role}}); err != nil {
 			return res, err
 		}

@@ -60,7 +60,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, who audit.Actor, name, ttl
 	if err := s.st.CreateAPIToken(ctx, &t); err != nil {
 		return store.APIToken{}, "", fmt.Errorf("creating API token: %w", err)
 	}
-	if err := s.rec.Record(ctx, who, audit.Entry{OrgID: who.OrgID, Action: "api_token.create", TargetType: "api_token",
+	if err := s.rec.Record(ctx, who, audit.Entry{OrgID: who.OrgID, OUID: who.OUID, Action: "api_token.create", TargetType: "api_token",
 		TargetID: t.ID, Detail: map[string]any{"name": name}}); err != nil {
 		return store.APIToken{}, "", err
 	}
@@ -76,7 +76,8 @@ func (s *Service) DeleteAPIToken(ctx context.Context, who audit.Actor, id string
 	if err != nil {
 		return fmt.Errorf("deleting API token: %w", err)
 	}
-	return s.rec.Record(ctx, who, audit.Entry{OrgID: who.OrgID, Action: "api_token.delete", TargetType: "api_token", TargetID: id})
+	return s.rec.Record(ctx, who, audit.Entry{OrgID: who.OrgID, OUID: who.OUID, Action: "api_token.delete",
+		TargetType: "api_token", TargetID: id})
 }
 
 // parseTTL parses a requested lifetime (a Go duration) from lo to hi.

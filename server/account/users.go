@@ -35,6 +35,7 @@ func (s *Service) UpdateMember(ctx context.Context, who audit.Actor, p visibilit
 		}
 		m.Role = *c.Role
 	}
+	from := m.Membership.OUID
 	if c.OUID != nil {
 		if !sub[*c.OUID] {
 			return m, problem.Invalidf("ou_id: no such OU")
@@ -44,7 +45,13 @@ func (s *Service) UpdateMember(ctx context.Context, who audit.Actor, p visibilit
 	if err := s.st.SetMembership(ctx, m.Membership); err != nil {
 		return m, fmt.Errorf("changing membership: %w", err)
 	}
-	err = s.rec.Record(ctx, who, audit.Entry{OrgID: p.OrgID, Action: "user.update", TargetType: "user", TargetID: m.UserID,
+	ous, err := s.st.OUs(ctx, p.OrgID)
+	if err != nil {
+		return m, fmt.Errorf("loading OUs: %w", err)
+	}
+	// A move concerns both OUs: it is read by the admins who could make it.
+	err = s.rec.Record(ctx, who, audit.Entry{OrgID: p.OrgID, OUID: audit.CommonOU(ous, from, m.Membership.OUID),
+		Action: "user.update", TargetType: "user", TargetID: m.UserID,
 		Detail: map[string]any{"role": m.Role, "ou_id": m.Membership.OUID}})
 	return m, err
 }
@@ -59,7 +66,7 @@ func (s *Service) RemoveMember(ctx context.Context, who audit.Actor, p visibilit
 	if err := s.st.RemoveMembership(ctx, m.UserID, p.OrgID); err != nil {
 		return fmt.Errorf("removing membership: %w", err)
 	}
-	return s.rec.Record(ctx, who, audit.Entry{OrgID: p.OrgID, Action: "user.remove", TargetType: "user", TargetID: m.UserID,
+	return s.rec.Record(ctx, who, audit.Entry{OrgID: p.OrgID, OUID: m.Membership.OUID, Action: "user.remove", TargetType: "user", TargetID: m.UserID,
 		Detail: map[string]any{"email": m.Email}})
 }
 

@@ -1,11 +1,15 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/visibility"
 )
 
 type auditJSON struct {
@@ -22,7 +26,8 @@ type auditJSON struct {
 }
 
 // listAudit answers the organization's audit trail to its admins, newest
-// first: ?limit= (≤1000), ?before=<id> for the next page, ?action=.
+// first: ?limit= (≤1000), ?before=<id> for the next page, ?action=. An
+// admin of a sub-OU reads only its subtree's part (auditScope).
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
 	if err := requireAdmin(p); err != nil {
@@ -34,6 +39,9 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := store.AuditFilter{OrgID: p.OrgID, BeforeID: q.Get("before"), Action: q.Get("action"), Limit: limit}
+	if f.OUs, err = a.auditScope(r.Context(), p); err != nil {
+		return err
+	}
 	evs, err := a.store.AuditEvents(r.Context(), f)
 	if err != nil {
 		return err
@@ -53,4 +61,31 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// auditScope is the part of its organization's trail an admin reads: all
+// of it at the root OU (nil); below, the events about its OU and the OUs
+// under it and those by users whose membership is there. Events about the
+// whole organization (channel partners, webhooks, check-up rules, a
+// partner's invitations) and about other OUs name other users and are the
+// root admins' alone.
+func (a *API) auditScope(ctx context.Context, p visibility.Principal) ([]string, error) {
+	o, err := a.store.Organization(ctx, p.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("loading organization %s: %w", p.OrgID, err)
+	}
+	if p.AdministersAll(o) {
+		return nil, nil
+	}
+	ous, err := a.store.OUs(ctx, p.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("loading OUs: %w", err)
+	}
+	sub := visibility.Subtree(p.OrgID, p.OUID, ous)
+	out := make([]string, 0, len(sub))
+	for id := range sub {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, nil
 }

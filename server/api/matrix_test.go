@@ -271,3 +271,84 @@ func routeOf(p string, w *world) string {
 	}
 	return p
 }
+
+// --- Audit trail scope (issue 29, Access) ---
+
+// auditSeen is what caller reads of the audit trail: "action target_id"
+// for every event, and the raw reply.
+func auditSeen(t *testing.T, w *world, caller string) ([]string, string) {
+	t.Helper()
+	r := w.do(caller, "GET", "/api/v1/audit", nil)
+	require.Equal(t, http.StatusOK, r.code, "%s: %s", caller, r.raw)
+	out := []string{}
+	for _, e := range r.body["events"].([]any) {
+		m := e.(map[string]any)
+		target, _ := m["target_id"].(string)
+		out = append(out, m["action"].(string)+" "+target)
+	}
+	return out, string(r.raw)
+}
+
+// TestAuditTrailScope: an admin of a sub-OU reads the events about its OU
+// and below and those by users whose membership is there, whoever acted
+// (a partner using a key included); not the events about the whole
+// organization or about OUs above or beside it, nor the emails in them.
+// The whole organization's admins read everything; a viewer reads
+// nothing; a partner reads only what it did.
+func TestAuditTrailScope(t *testing.T) {
+	w := newWorld(t)
+	acme := w.orgs["acme"]
+	ok := func(code int, r reply) string {
+		t.Helper()
+		require.Equal(t, code, r.code, "%s", r.raw)
+		id, _ := r.body["id"].(string)
+		return id
+	}
+	ok(http.StatusOK, w.do("acme_admin", "GET", "/api/v1/ous/"+acme.RootOU+"/key", nil))
+	ok(http.StatusOK, w.do("acme_admin", "GET", "/api/v1/ous/"+w.branch.ID+"/key", nil))
+	hqInv := ok(http.StatusCreated, w.do("acme_admin", "POST", "/api/v1/invitations",
+		map[string]string{"email": "hq-colleague@acme.example", "role": "viewer", "ou_id": acme.RootOU}))
+	branchInv := ok(http.StatusCreated, w.do("acme_admin", "POST", "/api/v1/invitations",
+		map[string]string{"email": "branch-colleague@acme.example", "role": "viewer", "ou_id": w.branch.ID}))
+	ok(http.StatusOK, w.do("acme_admin", "PUT", "/api/v1/channel-consent", map[string]bool{"consent": true}))
+	// Moving a member from the root to the branch concerns the root too.
+	ok(http.StatusOK, w.do("acme_admin", "PATCH", "/api/v1/users/"+w.users["acme_viewer"], map[string]string{"ou_id": w.branch.ID}))
+	ok(http.StatusOK, w.do("acme_admin", "PATCH", "/api/v1/users/"+w.users["acme_viewer"], map[string]string{"ou_id": acme.RootOU}))
+	viewerTok := ok(http.StatusCreated, w.do("acme_viewer", "POST", "/api/v1/api-tokens", map[string]string{"name": "viewer-ci"}))
+	branchTok := ok(http.StatusCreated, w.do("branch_admin", "POST", "/api/v1/api-tokens", map[string]string{"name": "branch-ci"}))
+	r := w.do("s1_admin", "POST", "/api/v1/partner/system-keys", map[string]string{"system_key": systemKey(w)})
+	require.Contains(t, []int{http.StatusOK, http.StatusCreated}, r.code, "%s", r.raw)
+	aBranch := w.assets["a_branch"].ID
+
+	all, _ := auditSeen(t, w, "acme_admin")
+	require.Equal(t, []string{
+		"system_key.use " + aBranch,
+		"api_token.create " + branchTok,
+		"api_token.create " + viewerTok,
+		"user.update " + w.users["acme_viewer"],
+		"user.update " + w.users["acme_viewer"],
+		"channel.consent_give " + acme.ID,
+		"invitation.create " + branchInv,
+		"invitation.create " + hqInv,
+		"ou_key.read " + w.branch.ID,
+		"ou_key.read " + acme.RootOU,
+	}, all, "the whole organization's admin reads everything")
+
+	branch, raw := auditSeen(t, w, "branch_admin")
+	require.Equal(t, []string{
+		"system_key.use " + aBranch,
+		"api_token.create " + branchTok,
+		"invitation.create " + branchInv,
+		"ou_key.read " + w.branch.ID,
+	}, branch, "the branch admin reads its subtree's part")
+	require.Contains(t, raw, "branch-colleague@acme.example")
+	require.NotContains(t, raw, "hq-colleague@acme.example", "no email of the OU above")
+
+	require.Equal(t, http.StatusForbidden, w.do("acme_viewer", "GET", "/api/v1/audit", nil).code)
+	s1, _ := auditSeen(t, w, "s1_admin")
+	require.Equal(t, []string{"system_key.use " + aBranch}, s1, "a partner reads what it did")
+	r1, _ := auditSeen(t, w, "r1_admin")
+	require.Empty(t, r1)
+	globex, _ := auditSeen(t, w, "globex_admin")
+	require.Empty(t, globex)
+}

@@ -17,13 +17,18 @@ import (
 type Actor struct {
 	UserID     string
 	OrgID      string // the organization the user acts in
+	OUID       string // the OU of the user's membership in OrgID: its admins read what the user did
 	RemoteAddr string // the client's address, without port
 	APITokenID string // set when the request came with an API token
 }
 
 // Entry is one audited action on a thing of the organization OrgID.
 type Entry struct {
-	OrgID      string // whose audit trail records it: where it happened
+	OrgID string // whose audit trail records it: where it happened
+	// OUID is the OU of OrgID the action concerns: the lowest OU whose
+	// admins could have done it, so they and the admins above read it.
+	// Empty: the whole organization, read by the admins at its root only.
+	OUID       string
 	Action     string // e.g. "ou_key.read", "grant.revoke"
 	TargetType string
 	TargetID   string
@@ -66,8 +71,8 @@ func New(st Store, publish Publish, now func() time.Time) *Log {
 // e.OrgID (a partner) is recorded as the acting organization; the API
 // token, if any, is added to the detail.
 func (l *Log) Record(ctx context.Context, who Actor, e Entry) error {
-	ev := store.AuditEvent{OrgID: e.OrgID, ActorUserID: who.UserID, Action: e.Action, TargetType: e.TargetType,
-		TargetID: e.TargetID, RemoteAddr: who.RemoteAddr, At: l.now()}
+	ev := store.AuditEvent{OrgID: e.OrgID, OUID: e.OUID, ActorUserID: who.UserID, ActorOUID: who.OUID, Action: e.Action,
+		TargetType: e.TargetType, TargetID: e.TargetID, RemoteAddr: who.RemoteAddr, At: l.now()}
 	if who.OrgID != e.OrgID {
 		ev.ActorOrgID = who.OrgID
 	}
@@ -93,6 +98,33 @@ func (l *Log) Record(ctx context.Context, who Actor, e Entry) error {
 		l.publish(ctx, ev, detail)
 	}
 	return nil
+}
+
+// CommonOU returns the lowest OU of ous that is a or above a, and b or
+// above b: the OU of an action that concerns both (a member or an OU moved
+// from a to b), whose admins could have done it. An empty or unknown id
+// gives "": the whole organization.
+func CommonOU(ous []store.OU, a, b string) string {
+	parent := make(map[string]string, len(ous))
+	for _, u := range ous {
+		parent[u.ID] = u.ParentID
+	}
+	above := map[string]bool{}
+	for id, n := a, 0; id != "" && n <= len(ous); id, n = parent[id], n+1 {
+		if _, ok := parent[id]; !ok {
+			return ""
+		}
+		above[id] = true
+	}
+	for id, n := b, 0; id != "" && n <= len(ous); id, n = parent[id], n+1 {
+		if _, ok := parent[id]; !ok {
+			return ""
+		}
+		if above[id] {
+			return id
+		}
+	}
+	return ""
 }
 
 var _ Recorder = (*Log)(nil)

@@ -35,8 +35,8 @@ func TestRecord(t *testing.T) {
 		wantActorOrg  string
 		wantDetailKey map[string]any
 	}{
-		{"own organization", audit.Actor{UserID: "u1", OrgID: cust.ID, RemoteAddr: "192.0.2.1"},
-			audit.Entry{OrgID: cust.ID, Action: "ou_key.read", TargetType: "ou", TargetID: cust.RootOU}, "", nil},
+		{"own organization", audit.Actor{UserID: "u1", OrgID: cust.ID, OUID: cust.RootOU, RemoteAddr: "192.0.2.1"},
+			audit.Entry{OrgID: cust.ID, OUID: cust.RootOU, Action: "ou_key.read", TargetType: "ou", TargetID: cust.RootOU}, "", nil},
 		{"partner through an API token", audit.Actor{UserID: "u2", OrgID: "partner-org", RemoteAddr: "192.0.2.2", APITokenID: "tok"},
 			audit.Entry{OrgID: cust.ID, Action: "grant.create", TargetType: "asset", TargetID: "a1", Detail: map[string]any{"via": "system-key"}},
 			"partner-org", map[string]any{"via": "system-key", "api_token_id": "tok"}},
@@ -52,6 +52,8 @@ func TestRecord(t *testing.T) {
 			require.Equal(t, tt.wantActorOrg, e.ActorOrgID)
 			require.Equal(t, tt.who.RemoteAddr, e.RemoteAddr)
 			require.Equal(t, tt.entry.TargetID, e.TargetID)
+			require.Equal(t, tt.entry.OUID, e.OUID)
+			require.Equal(t, tt.who.OUID, e.ActorOUID)
 			require.True(t, e.At.Equal(at), "got time %v, want %v", e.At, at)
 			if tt.wantDetailKey == nil {
 				require.Empty(t, e.Detail)
@@ -80,4 +82,25 @@ func TestRecordFailsWhenNotStored(t *testing.T) {
 	err = log.Record(ctx, audit.Actor{UserID: "u"}, audit.Entry{OrgID: "o", Action: "ou_key.read"})
 	require.ErrorContains(t, err, "writing audit event ou_key.read")
 	require.False(t, published, "an event that was not stored must not be published")
+}
+
+func TestCommonOU(t *testing.T) {
+	// root ─ a ─ a1
+	//      └ b
+	ous := []store.OU{{ID: "root"}, {ID: "a", ParentID: "root"}, {ID: "a1", ParentID: "a"}, {ID: "b", ParentID: "root"}}
+	tests := []struct {
+		name, a, b, want string
+	}{
+		{"same OU", "a1", "a1", "a1"},
+		{"one above the other", "a1", "a", "a"},
+		{"other way round", "a", "a1", "a"},
+		{"siblings meet at the root", "a1", "b", "root"},
+		{"unknown OU is the whole organization", "gone", "a", ""},
+		{"empty is the whole organization", "", "a", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, audit.CommonOU(ous, tt.a, tt.b))
+		})
+	}
 }

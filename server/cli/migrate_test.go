@@ -46,6 +46,7 @@ func configFor(t *testing.T, influxURL string) string {
 	require.NoError(t, err)
 	data = bytes.ReplaceAll(data, []byte("http://127.0.0.1:8086"), []byte(influxURL))
 	data = bytes.ReplaceAll(data, []byte("listen: 127.0.0.1:8080"), []byte("listen: 127.0.0.1:0"))
+	data = bytes.ReplaceAll(data, []byte("metrics_listen: 127.0.0.1:9464"), []byte("metrics_listen: 127.0.0.1:0"))
 	require.NoError(t, os.WriteFile(path, data, 0o600))
 	return path
 }

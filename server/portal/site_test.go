@@ -51,6 +51,7 @@ func newSite(t testing.TB, opts ...func(*server.Config)) *site {
 	cfg.Database.Path = filepath.Join(cfg.DataDir, "kpilot.db")
 	cfg.InfluxDB.URL, cfg.InfluxDB.Bucket = influx.URL, influx.Bucket
 	cfg.PublicURL = base
+	cfg.MetricsListen = "" // tests run side by side: no fixed port
 	cfg.Mail.SMTP = server.SMTPConfig{Host: smtp.Host, Port: smtp.Port, Username: smtp.Username,
 		Password: yamlconf.Secret(smtp.Password), CAFile: smtp.CAFile}
 	for _, o := range opts {

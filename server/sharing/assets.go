@@ -80,7 +80,7 @@ func (s *Service) CreateAsset(ctx context.Context, p visibility.Principal, who a
 	if err := s.createAsset(ctx, &as, nil); err != nil {
 		return as, err
 	}
-	return as, s.record(ctx, who, p.OrgID, "asset.create", "asset", as.ID, map[string]any{"name": as.Name, "ou_id": u.ID})
+	return as, s.recordOU(ctx, who, p.OrgID, u.ID, "asset.create", "asset", as.ID, map[string]any{"name": as.Name, "ou_id": u.ID})
 }
 
 // AssetPartner is a partner that sees an asset, and why.

@@ -102,6 +102,14 @@ func (s *Service) RevokeGrant(ctx context.Context, p visibility.Principal, who a
 	if err := s.st.RevokeGrant(ctx, g.ID, p.UserID, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("revoking grant %s: %w", g.ID, err)
 	}
-	return s.record(ctx, who, g.CustomerOrgID, "grant.revoke", "grant", g.ID, map[string]any{"asset_id": g.AssetID,
+	// The customer's admins of the asset's OU read it; an asset gone is
+	// the whole organization's.
+	var ouID string
+	if as, err := s.st.Asset(ctx, g.AssetID); err == nil {
+		ouID = as.OUID
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("loading asset %s: %w", g.AssetID, err)
+	}
+	return s.recordOU(ctx, who, g.CustomerOrgID, ouID, "grant.revoke", "grant", g.ID, map[string]any{"asset_id": g.AssetID,
 		"partner_org_id": g.PartnerOrgID, "kind": g.Kind})
 }

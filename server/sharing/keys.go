@@ -35,7 +35,7 @@ func (s *Service) OUKey(ctx context.Context, p visibility.Principal, who audit.A
 	if p.IsPartner() {
 		return "", problem.ErrCustomerOnly
 	}
-	return s.showKey(ctx, who, s.ouKeys(), p.OrgID, u.ID, rotate)
+	return s.showKey(ctx, who, s.ouKeys(), p.OrgID, u.ID, u.ID, rotate)
 }
 
 // SendOUKey mails the key of u, an OU p administers, to the address to
@@ -44,24 +44,24 @@ func (s *Service) SendOUKey(ctx context.Context, p visibility.Principal, who aud
 	if p.IsPartner() {
 		return problem.ErrCustomerOnly
 	}
-	return s.mailKey(ctx, p, who, s.ouKeys(), u.ID, u.Name, to)
+	return s.mailKey(ctx, p, who, s.ouKeys(), u.ID, u.ID, u.Name, to)
 }
 
 // SystemKey returns the system key of as, an asset p administers as its
 // owner; with rotate, a new key replaces it first.
 func (s *Service) SystemKey(ctx context.Context, p visibility.Principal, who audit.Actor, as store.Asset, rotate bool) (string, error) {
-	return s.showKey(ctx, who, s.systemKeys(), p.OrgID, as.ID, rotate)
+	return s.showKey(ctx, who, s.systemKeys(), p.OrgID, as.OUID, as.ID, rotate)
 }
 
 // SendSystemKey mails the system key of as, an asset p administers as
 // its owner, to the address to (checked with input.Email).
 func (s *Service) SendSystemKey(ctx context.Context, p visibility.Principal, who audit.Actor, as store.Asset, to string) error {
-	return s.mailKey(ctx, p, who, s.systemKeys(), as.ID, as.Name, to)
+	return s.mailKey(ctx, p, who, s.systemKeys(), as.OUID, as.ID, as.Name, to)
 }
 
-// showKey returns the key of id (a new one when rotate is set). The event
-// is written before the key leaves the server.
-func (s *Service) showKey(ctx context.Context, who audit.Actor, k keyKind, org, id string, rotate bool) (string, error) {
+// showKey returns the key of id, in the OU ouID (a new one when rotate is
+// set). The event is written before the key leaves the server.
+func (s *Service) showKey(ctx context.Context, who audit.Actor, k keyKind, org, ouID, id string, rotate bool) (string, error) {
 	get, action := k.read, ".read"
 	if rotate {
 		get, action = k.rotate, ".rotate"
@@ -70,15 +70,15 @@ func (s *Service) showKey(ctx context.Context, who audit.Actor, k keyKind, org, 
 	if err != nil {
 		return "", fmt.Errorf("%s of %s: %w", k.name, id, err)
 	}
-	if err := s.record(ctx, who, org, k.name+action, k.target, id, nil); err != nil {
+	if err := s.recordOU(ctx, who, org, ouID, k.name+action, k.target, id, nil); err != nil {
 		return "", err
 	}
 	return key, nil
 }
 
-// mailKey sends the key of id, named owner, to a partner's address. The
-// event is written before the mail is sent.
-func (s *Service) mailKey(ctx context.Context, p visibility.Principal, who audit.Actor, k keyKind, id, owner, to string) error {
+// mailKey sends the key of id, in the OU ouID and named owner, to a
+// partner's address. The event is written before the mail is sent.
+func (s *Service) mailKey(ctx context.Context, p visibility.Principal, who audit.Actor, k keyKind, ouID, id, owner, to string) error {
 	key, err := k.read(ctx, id)
 	if err != nil {
 		return fmt.Errorf("%s of %s: %w", k.name, id, err)
@@ -87,7 +87,7 @@ func (s *Service) mailKey(ctx context.Context, p visibility.Principal, who audit
 	if err != nil {
 		return fmt.Errorf("loading user %s: %w", p.UserID, err)
 	}
-	if err := s.record(ctx, who, p.OrgID, k.name+".send", k.target, id, map[string]any{"to": to}); err != nil {
+	if err := s.recordOU(ctx, who, p.OrgID, ouID, k.name+".send", k.target, id, map[string]any{"to": to}); err != nil {
 		return err
 	}
 	if s.mail == nil {

@@ -40,7 +40,7 @@ func (s *Service) CreateOU(ctx context.Context, p visibility.Principal, who audi
 	if err := s.st.CreateOU(ctx, &u); err != nil {
 		return u, fmt.Errorf("creating OU: %w", err)
 	}
-	return u, s.record(ctx, who, p.OrgID, "ou.create", "ou", u.ID, map[string]any{"name": name, "parent_id": parent.ID})
+	return u, s.recordOU(ctx, who, p.OrgID, parent.ID, "ou.create", "ou", u.ID, map[string]any{"name": name, "parent_id": parent.ID})
 }
 
 // UpdateOU renames u (when name is set) and moves it below parentID (when
@@ -56,7 +56,7 @@ func (s *Service) UpdateOU(ctx context.Context, p visibility.Principal, who audi
 		if err := s.st.RenameOU(ctx, p.OrgID, u.ID, n); err != nil {
 			return u, fmt.Errorf("renaming OU %s: %w", u.ID, err)
 		}
-		if err := s.record(ctx, who, p.OrgID, "ou.rename", "ou", u.ID, map[string]any{"from": u.Name, "to": n}); err != nil {
+		if err := s.recordOU(ctx, who, p.OrgID, u.ID, "ou.rename", "ou", u.ID, map[string]any{"from": u.Name, "to": n}); err != nil {
 			return u, err
 		}
 		u.Name = n
@@ -77,7 +77,10 @@ func (s *Service) UpdateOU(ctx context.Context, p visibility.Principal, who audi
 	if err != nil {
 		return u, fmt.Errorf("moving OU %s: %w", u.ID, err)
 	}
-	if err := s.record(ctx, who, p.OrgID, "ou.move", "ou", u.ID, map[string]any{"from": u.ParentID, "to": *parentID}); err != nil {
+	// A move concerns both parents: it is read by the admins who could make it.
+	err = s.recordOU(ctx, who, p.OrgID, audit.CommonOU(ous, u.ParentID, *parentID), "ou.move", "ou", u.ID,
+		map[string]any{"from": u.ParentID, "to": *parentID})
+	if err != nil {
 		return u, err
 	}
 	u.ParentID = *parentID
@@ -98,5 +101,5 @@ func (s *Service) DeleteOU(ctx context.Context, p visibility.Principal, who audi
 	case err != nil:
 		return fmt.Errorf("deleting OU %s: %w", u.ID, err)
 	}
-	return s.record(ctx, who, p.OrgID, "ou.delete", "ou", u.ID, map[string]any{"name": u.Name})
+	return s.recordOU(ctx, who, p.OrgID, u.ParentID, "ou.delete", "ou", u.ID, map[string]any{"name": u.Name})
 }

@@ -83,7 +83,7 @@ func (s *Service) VerifyOUKey(ctx context.Context, p visibility.Principal, who a
 	if err != nil {
 		return u, cust, err
 	}
-	return u, cust, s.record(ctx, who, cust.ID, "ou_key.verify", "ou", u.ID, nil)
+	return u, cust, s.recordOU(ctx, who, cust.ID, u.ID, "ou_key.verify", "ou", u.ID, nil)
 }
 
 // Created is an asset a partner reached with a key, its customer and the
@@ -114,7 +114,7 @@ func (s *Service) CreateAssetWithOUKey(ctx context.Context, p visibility.Princip
 	if err := s.createAsset(ctx, &as, &g); err != nil {
 		return Created{}, err
 	}
-	err = s.record(ctx, who, cust.ID, "ou_key.use", "asset", as.ID, map[string]any{"ou_id": u.ID, "name": as.Name, "grant_id": g.ID})
+	err = s.recordOU(ctx, who, cust.ID, u.ID, "ou_key.use", "asset", as.ID, map[string]any{"ou_id": u.ID, "name": as.Name, "grant_id": g.ID})
 	return Created{Asset: as, Customer: cust, Grant: g}, err
 }
 
@@ -125,7 +125,7 @@ func (s *Service) VerifySystemKey(ctx context.Context, p visibility.Principal, w
 	if err != nil {
 		return as, cust, err
 	}
-	return as, cust, s.record(ctx, who, cust.ID, "system_key.verify", "asset", as.ID, nil)
+	return as, cust, s.recordOU(ctx, who, cust.ID, as.OUID, "system_key.verify", "asset", as.ID, nil)
 }
 
 // UseSystemKey adds the one asset of a system key to the partner's view
@@ -139,7 +139,7 @@ func (s *Service) UseSystemKey(ctx context.Context, p visibility.Principal, who 
 	if err := s.st.CreateGrant(ctx, &g); err != nil {
 		return Created{}, fmt.Errorf("creating grant: %w", err)
 	}
-	err = s.record(ctx, who, cust.ID, "system_key.use", "asset", as.ID, map[string]any{"grant_id": g.ID})
+	err = s.recordOU(ctx, who, cust.ID, as.OUID, "system_key.use", "asset", as.ID, map[string]any{"grant_id": g.ID})
 	return Created{Asset: as, Customer: cust, Grant: g}, err
 }
 

@@ -131,10 +131,17 @@ func New(st Store, rec audit.Recorder, o Options) *Service {
 	return &Service{st: st, rec: rec, mail: o.Mail, cats: o.Categories, checkURL: o.CheckURL, vis: o.Visibility, now: o.Now}
 }
 
-// record writes one audit event; a failure stops the caller, so nothing
-// changes (or leaves the server) unrecorded without an error.
+// record writes one audit event about the whole organization orgID; a
+// failure stops the caller, so nothing changes (or leaves the server)
+// unrecorded without an error.
 func (s *Service) record(ctx context.Context, who audit.Actor, orgID, action, targetType, targetID string, detail map[string]any) error {
-	err := s.rec.Record(ctx, who, audit.Entry{OrgID: orgID, Action: action, TargetType: targetType, TargetID: targetID, Detail: detail})
+	return s.recordOU(ctx, who, orgID, "", action, targetType, targetID, detail)
+}
+
+// recordOU is record for an event about the OU ouID of orgID (see
+// audit.Entry.OUID).
+func (s *Service) recordOU(ctx context.Context, who audit.Actor, orgID, ouID, action, targetType, targetID string, detail map[string]any) error {
+	err := s.rec.Record(ctx, who, audit.Entry{OrgID: orgID, OUID: ouID, Action: action, TargetType: targetType, TargetID: targetID, Detail: detail})
 	if err != nil {
 		return fmt.Errorf("recording %s: %w", action, err)
 	}
