@@ -231,6 +231,11 @@ type LimitsConfig struct {
 	// ingest_concurrency × 3 × ingest_max_decompressed_bytes.
 	IngestConcurrency int               `yaml:"ingest_concurrency"`
 	IngestQueueWait   yamlconf.Duration `yaml:"ingest_queue_wait"`
+	// IngestPerAgent bounds one agent's batches in the server at once,
+	// their upload included (429 beyond); IngestBodyTimeout the time one
+	// upload may take (503, the agent retries).
+	IngestPerAgent    int               `yaml:"ingest_per_agent"`
+	IngestBodyTimeout yamlconf.Duration `yaml:"ingest_body_timeout"`
 	// KeyGuesses: wrong OU keys, system keys and partner IDs per
 	// organization (three times as many per client address) per 15 min.
 	KeyGuesses int `yaml:"key_guesses"`
@@ -261,6 +266,8 @@ func DefaultConfig() Config {
 			IngestMaxBytes:             8 << 20,
 			IngestMaxDecompressedBytes: 64 << 20,
 			IngestQueueWait:            yamlconf.Duration(2 * time.Second),
+			IngestPerAgent:             2,
+			IngestBodyTimeout:          yamlconf.Duration(time.Minute),
 			KeyGuesses:                 10,
 			LoginFailures:              10,
 		},
@@ -347,6 +354,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.IngestConcurrency < 0 || c.Limits.IngestQueueWait < 0 || c.InfluxDB.WriteRetries < 0 || c.InfluxDB.WriteRetries > 10 {
 		errs = append(errs, errors.New("limits.ingest_concurrency and limits.ingest_queue_wait must not be negative, influxdb.write_retries from 0 to 10"))
+	}
+	if c.Limits.IngestPerAgent < 1 || c.Limits.IngestBodyTimeout.D() < time.Second {
+		errs = append(errs, errors.New("limits: ingest_per_agent must be at least 1 and ingest_body_timeout at least 1s"))
 	}
 	if c.Limits.KeyGuesses < 1 || c.Limits.LoginFailures < 1 {
 		errs = append(errs, errors.New("limits: key_guesses and login_failures must be at least 1"))

@@ -207,10 +207,25 @@ type Decoder struct {
 // the batch's declared Content-Encoding, Gzip or Zstd: a body in another
 // is refused. An empty coding takes either.
 func (d *Decoder) Decode(r io.Reader, coding string, maxBytes int64) (*Batch, error) {
+	if err := d.ReadBody(r); err != nil {
+		return nil, err
+	}
+	return d.DecodeBody(coding, maxBytes)
+}
+
+// ReadBody reads a compressed batch from r into the decoder's buffer, for
+// DecodeBody: a server reads a slow client's body before it spends a
+// decoding turn on it. r bounds the size.
+func (d *Decoder) ReadBody(r io.Reader) error {
 	d.in.Reset()
 	if _, err := d.in.ReadFrom(r); err != nil {
-		return nil, fmt.Errorf("reading the batch: %w", err)
+		return fmt.Errorf("reading the batch: %w", err)
 	}
+	return nil
+}
+
+// DecodeBody decodes the batch ReadBody read, as Decode does.
+func (d *Decoder) DecodeBody(coding string, maxBytes int64) (*Batch, error) {
 	data, err := d.decompress(d.in.Bytes(), coding, maxBytes)
 	if err != nil {
 		return nil, err
