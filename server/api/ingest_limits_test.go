@@ -125,4 +125,3 @@ func TestIngestSlowUploadsHoldNoTurn(t *testing.T) {
 	}
 	require.Equal(t, 2.0, metricValue(t, e.reg, "kpilot_server_ingest_batches_total", "body_error"))
 }
-
