@@ -264,7 +264,7 @@ func DefaultConfig() Config {
 		InfluxDB: InfluxConfig{Timeout: yamlconf.Duration(10 * time.Second), QueryTimeout: yamlconf.Duration(tsdb.DefaultQueryTimeout), WriteRetries: 2},
 		Limits: LimitsConfig{
 			IngestMaxBytes:             8 << 20,
-			IngestMaxDecompressedBytes: 64 << 20,
+			IngestMaxDecompressedBytes: 16 << 20,
 			IngestQueueWait:            yamlconf.Duration(2 * time.Second),
 			IngestPerAgent:             2,
 			IngestBodyTimeout:          yamlconf.Duration(time.Minute),

@@ -80,7 +80,7 @@ type Limits struct {
 
 // DefaultLimits returns the limits used where a field is zero.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 8 << 20, MaxDecompressedBytes: 64 << 20,
+	return Limits{MaxBytes: 8 << 20, MaxDecompressedBytes: 16 << 20,
 		Concurrency: max(4, 2*runtime.GOMAXPROCS(0)), QueueWait: 2 * time.Second, InfluxRetries: 2, WriteParts: 2,
 		PerAgent: 2, BodyTimeout: time.Minute}
 }

@@ -48,7 +48,7 @@ func TestIngestResultsAndErrors(t *testing.T) {
 		{name: "malformed", in: in, body: []byte("not gzip"), coding: wire.Gzip,
 			wantErr: new(*MalformedError), msg: "malformed batch: the body is not gzip"},
 		{name: "over the compressed limit", in: small, body: bytes.Repeat([]byte{0x1f}, 101),
-			wantErr: new(*TooLargeError), msg: "batch too large: at most 100 bytes compressed and 67108864 bytes decompressed"},
+			wantErr: new(*TooLargeError), msg: "batch too large: at most 100 bytes compressed and 16777216 bytes decompressed"},
 		{name: "InfluxDB down", in: down, body: body(t, fmt.Sprintf("m,asset=sw1 v=1 %d\n", at)),
 			wantErr: new(*UnavailableError), msg: "InfluxDB is unavailable: connection refused"},
 	}

@@ -1,0 +1,116 @@
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/api"
+	"github.com/kpilot/kpilot/server/ingest"
+)
+
+// bomb returns a batch that decompresses to a header and size bytes of
+// zeros: members (gzip) or frames (zstd) of 1 MiB each, concatenated,
+// which a decoder reads as one stream. No member says the size of the
+// whole, so only decompressing finds it.
+func bomb(t *testing.T, coding string, size int) []byte {
+	t.Helper()
+	compress := func(p []byte) []byte {
+		var buf bytes.Buffer
+		var w io.WriteCloser
+		switch coding {
+		case "gzip":
+			zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			require.NoError(t, err)
+			w = zw
+		case "zstd":
+			// A stream: its frame does not say its size up front.
+			zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedBestCompression))
+			require.NoError(t, err)
+			w = zw
+		}
+		_, err := w.Write(p)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		return buf.Bytes()
+	}
+	out := compress([]byte(`{"version":2,"id":"` + uuid.NewString() + `"}` + "\n"))
+	mib := compress(make([]byte, 1<<20))
+	for range size >> 20 {
+		out = append(out, mib...)
+	}
+	return out
+}
+
+// procStatus reads a field of /proc/self/status in bytes.
+func procStatus(t *testing.T, field string) uint64 {
+	t.Helper()
+	f, err := os.Open("/proc/self/status")
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			require.NoError(t, err)
+			return kb << 10
+		}
+	}
+	t.Fatalf("no %s in /proc/self/status", field)
+	return 0
+}
+
+// TestIngestBombsBoundMemory sends four 1 GiB decompression bombs at once,
+// of each coding, with the default limits, and measures how much the
+// process's resident memory grew at its peak (VmHWM, reset before): under
+// 256 MiB, as docs/kpis.md says. Each is answered 413.
+func TestIngestBombsBoundMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/self")
+	}
+	e := newEnvWith(t, nil, "http://127.0.0.1:1", func(l *api.Limits) {
+		// The defaults, with four bombs of one agent decoded at once.
+		l.Ingest = ingest.DefaultLimits()
+		l.Ingest.Concurrency, l.Ingest.PerAgent = 4, 4
+	})
+	for _, coding := range []string{"gzip", "zstd"} {
+		t.Run(coding, func(t *testing.T) {
+			b := bomb(t, coding, 1<<30)
+			t.Logf("%s bomb: %d KiB for 1 GiB", coding, len(b)>>10)
+			runtime.GC()
+			debug.FreeOSMemory()
+			// Writing 5 to clear_refs resets the peak (VmHWM) to the
+			// current resident size.
+			require.NoError(t, os.WriteFile("/proc/self/clear_refs", []byte("5"), 0))
+			base := procStatus(t, "VmRSS")
+			var wg sync.WaitGroup
+			codes := make([]int, 4)
+			for i := range codes {
+				wg.Go(func() {
+					r := e.post(e.cred, b, func(r *http.Request) { r.Header.Set("Content-Encoding", coding) })
+					codes[i] = r.code
+				})
+			}
+			wg.Wait()
+			added := procStatus(t, "VmHWM") - base
+			t.Logf("four %s bombs at once: peak resident memory +%d MiB", coding, added>>20)
+			for _, c := range codes {
+				require.Equal(t, http.StatusRequestEntityTooLarge, c)
+			}
+			require.Less(t, added, uint64(256<<20), "four bombs add under 256 MiB")
+		})
+	}
+}
