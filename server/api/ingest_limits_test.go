@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,4 +125,21 @@ func TestIngestSlowUploadsHoldNoTurn(t *testing.T) {
 		}
 	}
 	require.Equal(t, 2.0, metricValue(t, e.reg, "kpilot_server_ingest_batches_total", "body_error"))
+}
+
+// TestIngestBodyDeadlineEndsWithTheBody: the body timeout bounds the
+// upload only; a batch whose write takes longer than it (InfluxDB paused
+// for a second) is still stored, not cancelled with the connection's
+// read deadline.
+func TestIngestBodyDeadlineEndsWithTheBody(t *testing.T) {
+	influx := devenv.Influx(t)
+	e := newEnvWith(t, influx, influx.URL, func(l *api.Limits) { l.Ingest.BodyTimeout = 300 * time.Millisecond })
+	require.NoError(t, influx.Signal(syscall.SIGSTOP))
+	resumed := make(chan error, 1)
+	time.AfterFunc(time.Second, func() { resumed <- influx.Signal(syscall.SIGCONT) })
+	t.Cleanup(func() { influx.Signal(syscall.SIGCONT) })
+	r := e.post(e.cred, batchBody(t, uuid.NewString(), fmt.Sprintf("late,asset=sw1 v=1 %d", ts())))
+	require.NoError(t, <-resumed)
+	require.Equal(t, http.StatusOK, r.code, "%v", r.body)
+	require.Equal(t, 1, e.count("late", ""))
 }
