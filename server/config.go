@@ -246,6 +246,11 @@ type LimitsConfig struct {
 	// ingest_concurrency × 3 × ingest_max_decompressed_bytes.
 	IngestConcurrency int               `yaml:"ingest_concurrency"`
 	IngestQueueWait   yamlconf.Duration `yaml:"ingest_queue_wait"`
+	// IngestPerAgent bounds one agent's batches in the server at once,
+	// their upload included (429 beyond); IngestBodyTimeout the time one
+	// upload may take (503, the agent retries).
+	IngestPerAgent    int               `yaml:"ingest_per_agent"`
+	IngestBodyTimeout yamlconf.Duration `yaml:"ingest_body_timeout"`
 	// KeyGuesses: wrong OU keys, system keys and partner IDs per
 	// organization (three times as many per client address) per 15 min.
 	KeyGuesses int `yaml:"key_guesses"`
@@ -291,8 +296,10 @@ func DefaultConfig() Config {
 		InfluxDB: InfluxConfig{Timeout: yamlconf.Duration(10 * time.Second), QueryTimeout: yamlconf.Duration(tsdb.DefaultQueryTimeout), WriteRetries: 2},
 		Limits: LimitsConfig{
 			IngestMaxBytes:             8 << 20,
-			IngestMaxDecompressedBytes: 64 << 20,
+			IngestMaxDecompressedBytes: 16 << 20,
 			IngestQueueWait:            yamlconf.Duration(2 * time.Second),
+			IngestPerAgent:             2,
+			IngestBodyTimeout:          yamlconf.Duration(time.Minute),
 			KeyGuesses:                 10,
 			LoginFailures:              5,
 			LoginFailuresPerAddress:    20,
@@ -405,6 +412,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.KeyGuesses < 1 || c.Limits.LoginFailures < 1 || c.Limits.LoginFailuresPerAddress < 1 || c.Limits.SecretFailures < 1 {
 		errs = append(errs, errors.New("limits: key_guesses, login_failures, login_failures_per_address and secret_failures must be at least 1"))
+	}
+	if c.Limits.IngestPerAgent < 1 || c.Limits.IngestBodyTimeout.D() < time.Second {
+		errs = append(errs, errors.New("limits: ingest_per_agent must be at least 1 and ingest_body_timeout at least 1s"))
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("public_url %q: must be the http:// or https:// address users reach the server at", c.PublicURL))

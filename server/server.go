@@ -111,6 +111,8 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 			MaxDecompressedBytes: cfg.Limits.IngestMaxDecompressedBytes,
 			Concurrency:          cfg.Limits.IngestConcurrency,
 			QueueWait:            cfg.Limits.IngestQueueWait.D(),
+			PerAgent:             cfg.Limits.IngestPerAgent,
+			BodyTimeout:          cfg.Limits.IngestBodyTimeout.D(),
 			InfluxRetries:        retries(cfg.InfluxDB.WriteRetries),
 			WriteParts:           cfg.InfluxDB.WriteParts,
 			NewAssetsPerHour:     noneIfZero(cfg.Limits.NewAssetsPerAgentHour),

@@ -16,10 +16,12 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -199,18 +201,32 @@ type Decoder struct {
 	zdMax int64        // the decompressed size limit zd was made with
 	in    bytes.Buffer // the compressed batch
 	br    bytes.Reader // reads in; a byte reader saves the decompressor a bufio
-	buf   bytes.Buffer // the decompressed batch (gzip)
-	zbuf  []byte       // the decompressed batch (zstd)
+	out   []byte       // the decompressed batch
 }
 
 // Decode reads one batch; see the package function Decode. coding is
 // the batch's declared Content-Encoding, Gzip or Zstd: a body in another
 // is refused. An empty coding takes either.
 func (d *Decoder) Decode(r io.Reader, coding string, maxBytes int64) (*Batch, error) {
+	if err := d.ReadBody(r); err != nil {
+		return nil, err
+	}
+	return d.DecodeBody(coding, maxBytes)
+}
+
+// ReadBody reads a compressed batch from r into the decoder's buffer, for
+// DecodeBody: a server reads a slow client's body before it spends a
+// decoding turn on it. r bounds the size.
+func (d *Decoder) ReadBody(r io.Reader) error {
 	d.in.Reset()
 	if _, err := d.in.ReadFrom(r); err != nil {
-		return nil, fmt.Errorf("reading the batch: %w", err)
+		return fmt.Errorf("reading the batch: %w", err)
 	}
+	return nil
+}
+
+// DecodeBody decodes the batch ReadBody read, as Decode does.
+func (d *Decoder) DecodeBody(coding string, maxBytes int64) (*Batch, error) {
 	data, err := d.decompress(d.in.Bytes(), coding, maxBytes)
 	if err != nil {
 		return nil, err
@@ -246,7 +262,13 @@ func (d *Decoder) Decode(r io.Reader, coding string, maxBytes int64) (*Batch, er
 	return &b, nil
 }
 
-// decompress returns data decompressed into d.buf, at most maxBytes.
+// decompress returns data decompressed into d.out, at most maxBytes.
+// Memory is what a bomb costs: the output grows in steps up to maxBytes
+// and one byte more, never beyond, from the size the stream says it has
+// (a gzip trailer, a zstd frame header) when that is within the limit; a
+// stream that says it is larger is refused before anything is
+// decompressed. zstd is read as a stream too: DecodeAll grows its output
+// as append does, past the limit.
 func (d *Decoder) decompress(data []byte, coding string, maxBytes int64) ([]byte, error) {
 	got := Coding(data)
 	switch {
@@ -257,56 +279,100 @@ func (d *Decoder) decompress(data []byte, coding string, maxBytes int64) ([]byte
 	case coding != "" && got != coding:
 		return nil, fmt.Errorf("Content-Encoding is %s but the body is %s", coding, got)
 	}
+	d.br.Reset(data)
+	var (
+		r    io.Reader
+		hint int64 = -1 // the decompressed size the stream says, if it does
+	)
 	if got == Zstd {
+		var h zstd.Header
+		if h.Decode(data) == nil && h.HasFCS {
+			hint = int64(min(h.FrameContentSize, 1<<62))
+		}
 		if d.zd == nil || d.zdMax != maxBytes {
 			if d.zd != nil {
 				d.zd.Close()
 			}
 			var err error
-			d.zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
+			d.zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 				zstd.WithDecoderMaxMemory(uint64(max(maxBytes, 1))), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 			if err != nil {
 				return nil, fmt.Errorf("starting zstd: %w", err)
 			}
 			d.zdMax = maxBytes
 		}
-		// DecodeAll grows the buffer only as far as the frame says, and
-		// refuses a frame that says more than maxBytes.
-		out, err := d.zd.DecodeAll(data, d.zbuf[:0])
-		switch {
-		case errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded):
-			// The window is bounded by maxBytes too: a frame that needs
-			// more may hold more, so the sender is told to split.
-			return nil, ErrTooLarge
-		case err != nil:
-			return nil, fmt.Errorf("decompressing zstd: %w", err)
-		case int64(len(out)) > maxBytes:
-			return nil, ErrTooLarge
+		if err := d.zd.Reset(&d.br); err != nil {
+			return nil, fmt.Errorf("reading zstd header: %w", err)
 		}
-		d.zbuf = out
-		return out, nil
-	}
-	d.buf.Reset()
-	d.br.Reset(data)
-	var err error
-	if d.zr == nil {
-		d.zr, err = gzip.NewReader(&d.br)
+		r = d.zd
 	} else {
-		err = d.zr.Reset(&d.br)
+		// ISIZE, the last four bytes, is the size of the last member
+		// modulo 2^32: the whole is at least as large.
+		if len(data) >= 18 {
+			hint = int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
+		}
+		var err error
+		if d.zr == nil {
+			d.zr, err = gzip.NewReader(&d.br)
+		} else {
+			err = d.zr.Reset(&d.br)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading gzip header: %w", err)
+		}
+		r = d.zr
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading gzip header: %w", err)
-	}
-	lr := &io.LimitedReader{R: d.zr, N: maxBytes + 1}
-	if _, err := d.buf.ReadFrom(lr); err != nil {
-		return nil, fmt.Errorf("decompressing: %w", err)
-	}
-	if lr.N <= 0 {
+	if hint > maxBytes {
 		return nil, ErrTooLarge
 	}
-	return d.buf.Bytes(), nil
+	out, err := readBounded(r, d.out[:0], hint, maxBytes)
+	if out != nil {
+		d.out = out
+	}
+	switch {
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, ErrTooLarge):
+		// The window is bounded too: a frame that needs more may hold
+		// more, so the sender is told to split.
+		return nil, ErrTooLarge
+	case err != nil:
+		return nil, fmt.Errorf("decompressing %s: %w", got, err)
+	}
+	return out, nil
+}
+
+// readBounded reads r to its end into buf, growing it from about hint
+// bytes (or a guess) by doubling, never past maxBytes+1, and answers
+// ErrTooLarge when r holds more than maxBytes.
+func readBounded(r io.Reader, buf []byte, hint, maxBytes int64) ([]byte, error) {
+	want := int64(256 << 10)
+	if hint >= 0 {
+		want = hint + 512 // room to see the end without growing
+	}
+	want = min(want, maxBytes+1)
+	if int64(cap(buf)) < want {
+		buf = make([]byte, 0, want)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > maxBytes {
+				return buf[:0], ErrTooLarge
+			}
+			buf = slices.Grow(buf, int(min(int64(cap(buf)), maxBytes+1-int64(cap(buf)))))
+			buf = buf[:len(buf):min(cap(buf), int(maxBytes+1))]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case int64(len(buf)) > maxBytes:
+			return buf[:0], ErrTooLarge
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf[:0], err
+		}
+	}
 }
 
 // Cap is the capacity of the decoder's buffer, for callers that keep
 // decoders and would rather not keep an outsized one.
-func (d *Decoder) Cap() int { return max(d.buf.Cap(), cap(d.zbuf), d.in.Cap()) }
+func (d *Decoder) Cap() int { return max(cap(d.out), d.in.Cap()) }

@@ -309,3 +309,50 @@ func BenchmarkEncoderRow(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestDecodeNeverGrowsPastTheLimit: the decompressed buffer stays within
+// the limit and one byte (plus what the hint's slack adds), whether the
+// stream says its size or not; a stream that says it is over the limit
+// is refused before its buffer is made.
+func TestDecodeNeverGrowsPastTheLimit(t *testing.T) {
+	const limit = 1 << 20
+	header := `{"version":2,"id":"5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11"}` + "\n"
+	batchOf := func(n int) []byte { return append([]byte(header), bytes.Repeat([]byte("a"), n-len(header))...) }
+	// members concatenates compressed pieces, as a sender that hides the
+	// whole size would: no member's size says it.
+	members := func(coding string, pieces ...[]byte) []byte {
+		var out []byte
+		for _, p := range pieces {
+			c, err := compress(p, coding)
+			require.NoError(t, err)
+			out = append(out, c...)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		coding  string
+		data    []byte
+		wantErr error
+		maxCap  int
+	}{
+		{"gzip at the limit", Gzip, members(Gzip, batchOf(limit)), nil, limit + 1},
+		{"gzip one byte over", Gzip, members(Gzip, batchOf(limit+1)), ErrTooLarge, 0},
+		{"gzip members hiding the size", Gzip, members(Gzip, batchOf(limit/2), make([]byte, limit/2), make([]byte, 1024)), ErrTooLarge, limit + 1},
+		{"zstd at the limit", Zstd, members(Zstd, batchOf(limit)), nil, limit + 1},
+		{"zstd one byte over", Zstd, members(Zstd, batchOf(limit+1)), ErrTooLarge, 0},
+		{"zstd frames hiding the size", Zstd, members(Zstd, batchOf(limit/2), make([]byte, limit/2), make([]byte, 1024)), ErrTooLarge, limit + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d Decoder
+			_, err := d.Decode(bytes.NewReader(tt.data), tt.coding, limit)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			require.LessOrEqual(t, cap(d.out), tt.maxCap, "buffer within the limit (0: never made)")
+		})
+	}
+}

@@ -162,6 +162,10 @@ type statusWriter struct {
 
 func (s *statusWriter) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
 
+// Unwrap lets http.ResponseController reach the connection (the ingest
+// body's read deadline).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // apiMetrics are the request metrics; the ingest metrics are package
 // ingest's.
 type apiMetrics struct {

@@ -23,8 +23,10 @@ type ingestResponse struct {
 // ingest hands one agent batch to package ingest. It answers 200 only
 // after InfluxDB has confirmed the points and the store has the
 // inventory, so the agent may delete the batch; 429 with Retry-After when
-// the server already works on as many batches as it allows; 503 with
-// Retry-After when InfluxDB or the store cannot take it now; 413 when it
+// the server already works on as many batches as it allows (or as it
+// allows one agent), or another request is storing the same batch id;
+// 503 with Retry-After when InfluxDB or the store cannot take it now, or
+// the body did not arrive within the body timeout; 413 when it
 // is too large (the agent splits it); 400/422 when it will never be
 // accepted (the agent drops it).
 func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
@@ -40,6 +42,9 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 		return &HTTPError{Code: http.StatusUnsupportedMediaType, Msg: "Content-Encoding must be " + wire.Zstd + " or " + wire.Gzip}
 	}
 	version, _ := strings.CutPrefix(r.UserAgent(), "kpilot-agent/")
+	// A body sent a few bytes at a time must not hold the connection (and
+	// the agent's turn) for the server's whole read timeout.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(a.ingester.BodyTimeout()))
 	res, err := a.ingester.Ingest(r.Context(), ag, version, r.Body, coding)
 	var (
 		unavail   *ingest.UnavailableError
@@ -50,6 +55,9 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(err, ingest.ErrBusy):
 		return &HTTPError{Code: http.StatusTooManyRequests, RetryAfter: 5 * time.Second, Msg: ingest.ErrBusy.Error()}
+	case errors.Is(err, ingest.ErrPending):
+		// The other request is about done: the retry is told duplicate.
+		return &HTTPError{Code: http.StatusTooManyRequests, RetryAfter: 2 * time.Second, Msg: ingest.ErrPending.Error()}
 	case errors.As(err, &tooLarge):
 		return &HTTPError{Code: http.StatusRequestEntityTooLarge, Msg: tooLarge.Error()}
 	case errors.As(err, &malformed):

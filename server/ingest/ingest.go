@@ -20,6 +20,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/internal/backoff"
@@ -30,8 +31,9 @@ import (
 
 // Store is what ingest needs of the metadata store.
 type Store interface {
-	BatchSeen(ctx context.Context, agentID, batchID string) (bool, error)
+	ClaimBatch(ctx context.Context, agentID, batchID, claimID string, now, expires time.Time) (store.BatchClaim, error)
 	RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error
+	ReleaseBatch(ctx context.Context, agentID, batchID, claimID string) error
 	EnsureAsset(ctx context.Context, a store.Agent, sourceKey string, identities []string, newPerHour int) (store.Asset, error)
 	Inventory(ctx context.Context, assetID string) (collectedAt time.Time, doc []byte, err error)
 	PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc, changes []byte) (bool, error)
@@ -54,10 +56,18 @@ type Limits struct {
 	MaxBytes             int64 // compressed request body
 	MaxDecompressedBytes int64 // after decompression; a gzip bomb stops here
 	// Concurrency batches are decoded and written at once; others wait up
-	// to QueueWait, then get ErrBusy. Memory for ingest stays below about
-	// Concurrency × 3 × MaxDecompressedBytes.
+	// to QueueWait, then get ErrBusy. A body is read before its batch
+	// waits for a turn, so a slow client holds no turn.
 	Concurrency int
 	QueueWait   time.Duration
+	// PerAgent bounds the batches of one agent in the server at once,
+	// reading included; more get ErrBusy at once. An agent sends one at a
+	// time.
+	PerAgent int
+	// BodyTimeout bounds the time to read a body; the HTTP handler sets
+	// it as the connection's read deadline. A body read too slowly is an
+	// *UnavailableError: the agent retries.
+	BodyTimeout time.Duration
 	// InfluxRetries is how often a failed InfluxDB write is retried within
 	// the request (with backoff) before the agent is told to retry later;
 	// negative for none.
@@ -74,9 +84,9 @@ type Limits struct {
 
 // DefaultLimits returns the limits used where a field is zero.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 8 << 20, MaxDecompressedBytes: 64 << 20,
+	return Limits{MaxBytes: 8 << 20, MaxDecompressedBytes: 16 << 20,
 		Concurrency: max(4, 2*runtime.GOMAXPROCS(0)), QueueWait: 2 * time.Second, InfluxRetries: 2, WriteParts: 2,
-		NewAssetsPerHour: 500}
+		PerAgent: 2, BodyTimeout: time.Minute, NewAssetsPerHour: 500}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -99,6 +109,12 @@ func (l Limits) withDefaults() Limits {
 	if l.NewAssetsPerHour == 0 {
 		l.NewAssetsPerHour = d.NewAssetsPerHour
 	}
+	if l.PerAgent == 0 {
+		l.PerAgent = d.PerAgent
+	}
+	if l.BodyTimeout == 0 {
+		l.BodyTimeout = d.BodyTimeout
+	}
 	if l.InfluxRetries == 0 {
 		l.InfluxRetries = d.InfluxRetries
 	} else if l.InfluxRetries < 0 {
@@ -119,6 +135,17 @@ const maxPooledLines = 8 << 20
 // touchEvery is the resolution of an agent's last seen time.
 const touchEvery = 15 * time.Second
 
+// claimTTL is how long a batch id claimed by a request stays its own: a
+// replica that dies while it writes a batch holds the id this long, and
+// the agent's retries are answered ErrPending until then. The request
+// itself gives up after claimTTL/2, long before its claim could be taken
+// over, so two live requests never write one batch.
+const claimTTL = 2 * time.Minute
+
+// claimPoll is how often a request that found its batch id claimed by
+// another looks for the other's outcome.
+const claimPoll = 25 * time.Millisecond
+
 // Status says what became of a batch that was acknowledged.
 type Status string
 
@@ -137,9 +164,15 @@ type Result struct {
 	Rejections []string // why, at most MaxRejections
 }
 
-// ErrBusy: the server already works on as many batches as it allows; the
-// agent should retry in a few seconds.
+// ErrBusy: the server already works on as many batches as it allows (of
+// all agents, or of this one); the agent should retry in a few seconds.
 var ErrBusy = errors.New("the server is busy with other batches; retry later")
+
+// ErrPending: another request (on this server or another replica) is
+// storing a batch with the same id and did not finish within QueueWait;
+// the agent should retry, and will then be told duplicate or, if the
+// other failed, have its batch stored.
+var ErrPending = errors.New("a batch with this id is being stored by another request; retry later")
 
 // UnavailableError: the store or InfluxDB cannot take the batch now; the
 // agent should retry later. Nothing of the batch is acknowledged.
@@ -189,8 +222,11 @@ type Ingester struct {
 	m      metrics
 	now    func() time.Time
 
-	slots  chan struct{} // Concurrency tokens
-	assets assetCache    // agent key → asset, briefly
+	slots chan struct{} // Concurrency tokens
+	// agents counts each agent's batches in the server (PerAgent).
+	agentsMu sync.Mutex
+	agents   map[string]int
+	assets   assetCache // agent key → asset, briefly
 	// lineBufs holds the re-encoded lines' buffers between batches, so a
 	// steady stream of batches does not allocate and clear a megabyte each.
 	lineBufs sync.Pool // *[]byte
@@ -202,6 +238,7 @@ type Ingester struct {
 func New(s Store, w Writer, limits Limits, log *slog.Logger, reg prometheus.Registerer) *Ingester {
 	in := &Ingester{store: s, tsdb: w, log: log, limits: limits.withDefaults(), m: newMetrics(reg), now: time.Now}
 	in.slots = make(chan struct{}, in.limits.Concurrency)
+	in.agents = map[string]int{}
 	in.lineBufs.New = func() any { return new([]byte) }
 	in.decoders.New = func() any { return new(wire.Decoder) }
 	return in
@@ -209,16 +246,19 @@ func New(s Store, w Writer, limits Limits, log *slog.Logger, reg prometheus.Regi
 
 // Ingest reads one compressed batch (coding is its Content-Encoding,
 // wire.Gzip or wire.Zstd) of agent ag, which reports version, and stores
-// it as IngestBatch does. A bounded number of batches is decoded and
-// written at once, so memory stays bounded when InfluxDB is slow: the rest
-// wait briefly, then get ErrBusy.
+// it as IngestBatch does. The body is read first, at most MaxBytes (the
+// caller bounds the time, see BodyTimeout); then a bounded number of
+// batches is decoded and written at once, so memory stays bounded when
+// InfluxDB is slow: the rest wait briefly, then get ErrBusy. An agent
+// with PerAgent batches in the server gets ErrBusy at once, so that slow
+// uploads of one agent hold neither decoding turns nor unbounded memory.
 func (in *Ingester) Ingest(ctx context.Context, ag store.Agent, version string, body io.Reader, coding string) (Result, error) {
-	release, ok := in.slot(ctx)
+	leave, ok := in.enter(ag.ID)
 	if !ok {
 		in.m.ingest.WithLabelValues("busy").Inc()
 		return Result{}, ErrBusy
 	}
-	defer release()
+	defer leave()
 
 	br := &bodyReader{r: body, max: in.limits.MaxBytes}
 	wd := in.decoders.Get().(*wire.Decoder)
@@ -229,9 +269,26 @@ func (in *Ingester) Ingest(ctx context.Context, ag store.Agent, version string, 
 			in.decoders.Put(wd)
 		}
 	}()
-	batch, err := wd.Decode(br, coding, in.limits.MaxDecompressedBytes)
+	if err := wd.ReadBody(br); err != nil {
+		if errors.Is(err, errBodyTooLarge) {
+			in.m.ingest.WithLabelValues("too_large").Inc()
+			return Result{}, &TooLargeError{MaxBytes: in.limits.MaxBytes, MaxDecompressedBytes: in.limits.MaxDecompressedBytes}
+		}
+		// A body cut off or too slow (BodyTimeout) may arrive whole
+		// next time: the agent must keep the batch.
+		in.m.ingest.WithLabelValues("body_error").Inc()
+		return Result{}, unavailable("the request body", err)
+	}
+
+	release, ok := in.slot(ctx)
+	if !ok {
+		in.m.ingest.WithLabelValues("busy").Inc()
+		return Result{}, ErrBusy
+	}
+	defer release()
+	batch, err := wd.DecodeBody(coding, in.limits.MaxDecompressedBytes)
 	switch {
-	case errors.Is(err, errBodyTooLarge) || errors.Is(err, wire.ErrTooLarge):
+	case errors.Is(err, wire.ErrTooLarge):
 		in.m.ingest.WithLabelValues("too_large").Inc()
 		return Result{}, &TooLargeError{MaxBytes: in.limits.MaxBytes, MaxDecompressedBytes: in.limits.MaxDecompressedBytes}
 	case err != nil:
@@ -242,24 +299,72 @@ func (in *Ingester) Ingest(ctx context.Context, ag store.Agent, version string, 
 	return in.IngestBatch(ctx, ag, version, batch)
 }
 
-// IngestBatch stores a decoded batch of agent ag: the inventories first
-// (they identify the devices), then the points, re-encoded with the
-// tenant tags, into InfluxDB; then it remembers the batch id, so a retry
-// is answered Duplicate without a second write. Points and inventories
-// that can never be stored are rejections; a batch of nothing else is a
-// *RefusedError. A store or InfluxDB failure is an *UnavailableError,
-// after which nothing of the batch is acknowledged. It does not wait for
-// a slot as Ingest does.
+// BodyTimeout is the time a request body may take to arrive
+// (Limits.BodyTimeout with its default).
+func (in *Ingester) BodyTimeout() time.Duration { return in.limits.BodyTimeout }
+
+// enter counts one more batch of agent id in the server, unless it has
+// PerAgent already; leave counts it out.
+func (in *Ingester) enter(id string) (leave func(), ok bool) {
+	in.agentsMu.Lock()
+	defer in.agentsMu.Unlock()
+	if in.agents[id] >= in.limits.PerAgent {
+		return nil, false
+	}
+	in.agents[id]++
+	return func() {
+		in.agentsMu.Lock()
+		defer in.agentsMu.Unlock()
+		if in.agents[id]--; in.agents[id] <= 0 {
+			delete(in.agents, id)
+		}
+	}, true
+}
+
+// IngestBatch stores a decoded batch of agent ag: it claims the batch id
+// (store.Agents.ClaimBatch), so that of two requests with the same batch,
+// on this server or another replica, only one writes it; then the
+// inventories (they identify the devices), then the points, re-encoded
+// with the tenant tags, into InfluxDB; then it marks the id stored, so a
+// retry is answered Duplicate without a second write. A request that
+// finds the id claimed by another waits up to QueueWait for the other's
+// outcome: Duplicate if it stored the batch, the write if it failed, and
+// ErrPending if it is not done. Points and inventories that can never be
+// stored are rejections; a batch of nothing else is a *RefusedError. A
+// store or InfluxDB failure is an *UnavailableError, after which nothing
+// of the batch is acknowledged and the claim is released. It does not
+// wait for a slot as Ingest does.
 func (in *Ingester) IngestBatch(ctx context.Context, ag store.Agent, version string, batch *wire.Batch) (Result, error) {
 	in.m.batchBytes.WithLabelValues("samples").Observe(float64(len(batch.Samples)))
-	seen, err := in.store.BatchSeen(ctx, ag.ID, batch.ID)
+	claimID := uuid.NewString()
+	claim, err := in.claim(ctx, ag.ID, batch.ID, claimID)
 	if err != nil {
 		return Result{}, unavailable("store", err)
 	}
-	if seen {
+	switch claim {
+	case store.BatchStored:
 		in.m.ingest.WithLabelValues("duplicate").Inc()
 		return Result{BatchID: batch.ID, Status: Duplicate}, nil
+	case store.BatchPending:
+		in.m.ingest.WithLabelValues("pending").Inc()
+		return Result{}, ErrPending
 	}
+	recorded := false
+	defer func() {
+		if recorded {
+			return
+		}
+		// The request may be cancelled: the release still has to reach
+		// the store, or the agent's retry waits for the claim to expire.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := in.store.ReleaseBatch(rctx, ag.ID, batch.ID, claimID); err != nil {
+			in.log.Warn("releasing a batch claim; it expires by itself", "agent_id", ag.ID, "batch_id", batch.ID, "err", err)
+		}
+	}()
+	// Done well before the claim could be taken over by another request.
+	ctx, cancel := context.WithTimeout(ctx, claimTTL/2)
+	defer cancel()
 
 	assets := &assetResolver{in: in, agent: ag, cache: map[string]assetResult{}}
 	// Inventory first: it identifies the device (serial, UUID), so the
@@ -317,12 +422,31 @@ func (in *Ingester) IngestBatch(ctx context.Context, ag store.Agent, version str
 	if err := in.store.RecordBatch(ctx, ag.ID, batch.ID, in.now()); err != nil {
 		return Result{}, unavailable("store", err)
 	}
+	recorded = true
 	if err := in.store.SetAssetPolls(ctx, rx.assetPolls()); err != nil {
 		in.log.Warn("recording asset polls", "agent_id", ag.ID, "err", err)
 	}
 	in.touch(ctx, ag, version)
 	in.m.ingest.WithLabelValues("stored").Inc()
 	return res, nil
+}
+
+// claim claims a batch id for claimID. When another request holds it, it
+// waits up to QueueWait for that request's outcome.
+func (in *Ingester) claim(ctx context.Context, agentID, batchID, claimID string) (store.BatchClaim, error) {
+	deadline := time.Now().Add(in.limits.QueueWait)
+	for {
+		now := in.now()
+		c, err := in.store.ClaimBatch(ctx, agentID, batchID, claimID, now, now.Add(claimTTL))
+		if err != nil || c != store.BatchPending || time.Now().Add(claimPoll).After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return c, nil
+		case <-time.After(claimPoll):
+		}
+	}
 }
 
 // touch records the agent's last seen time and version. An agent shipping

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/internal/wire"
+	"github.com/kpilot/kpilot/server/store"
 )
 
 // writerFunc is a Writer for failures a real InfluxDB seldom shows on cue.
@@ -48,7 +49,7 @@ func TestIngestResultsAndErrors(t *testing.T) {
 		{name: "malformed", in: in, body: []byte("not gzip"), coding: wire.Gzip,
 			wantErr: new(*MalformedError), msg: "malformed batch: the body is not gzip"},
 		{name: "over the compressed limit", in: small, body: bytes.Repeat([]byte{0x1f}, 101),
-			wantErr: new(*TooLargeError), msg: "batch too large: at most 100 bytes compressed and 67108864 bytes decompressed"},
+			wantErr: new(*TooLargeError), msg: "batch too large: at most 100 bytes compressed and 16777216 bytes decompressed"},
 		{name: "InfluxDB down", in: down, body: body(t, fmt.Sprintf("m,asset=sw1 v=1 %d\n", at)),
 			wantErr: new(*UnavailableError), msg: "InfluxDB is unavailable: connection refused"},
 	}
@@ -114,4 +115,76 @@ func TestBodyReaderStopsAfterTheLimit(t *testing.T) {
 			require.Equal(t, int64(tt.size), br.n)
 		})
 	}
+}
+
+// TestClaimedBatchWaitsForTheOtherRequest: a request whose batch id is
+// claimed by another (on this server or a replica) waits for the other's
+// outcome: a failed write released the claim, so it stores the batch; a
+// stored one is a duplicate; one still pending after QueueWait is
+// ErrPending, and nothing was written.
+func TestClaimedBatchWaitsForTheOtherRequest(t *testing.T) {
+	base, ag := agentIngester(t)
+	st := base.store
+	writes := 0
+	in := New(st, writerFunc(func(context.Context, []byte) error { writes++; return nil }),
+		Limits{QueueWait: 300 * time.Millisecond}, base.log, prometheus.NewRegistry())
+	at := time.Now().Add(-time.Minute).UnixNano()
+	batch := func() (*wire.Batch, []byte) {
+		b := &wire.Batch{Version: wire.Version, ID: uuid.NewString(), Samples: fmt.Sprintf("m,asset=sw1 v=1 %d\n", at)}
+		data, err := b.Marshal()
+		require.NoError(t, err)
+		return b, data
+	}
+	claimOther := func(id string) {
+		now := time.Now()
+		c, err := st.ClaimBatch(t.Context(), ag.ID, id, "other", now, now.Add(time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, store.BatchClaimed, c)
+	}
+	tests := []struct {
+		name    string
+		other   func(id string) // what the other request does 100 ms after the claim
+		want    Status
+		wantErr error
+		writes  int
+	}{
+		{"the other stored it: duplicate", func(id string) {
+			require.NoError(t, st.RecordBatch(t.Context(), ag.ID, id, time.Now()))
+		}, Duplicate, nil, 0},
+		{"the other failed: this one stores it", func(id string) {
+			require.NoError(t, st.ReleaseBatch(t.Context(), ag.ID, id, "other"))
+		}, Stored, nil, 1},
+		{"the other is not done: retry later", func(string) {}, "", ErrPending, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			writes = 0
+			b, data := batch()
+			claimOther(b.ID)
+			time.AfterFunc(100*time.Millisecond, func() { tt.other(b.ID) })
+			res, err := in.Ingest(t.Context(), ag, "", bytes.NewReader(data), wire.Gzip)
+			require.ErrorIs(t, err, tt.wantErr)
+			require.Equal(t, tt.want, res.Status)
+			require.Equal(t, tt.writes, writes)
+		})
+	}
+
+	t.Run("a failed write releases the claim for the retry", func(t *testing.T) {
+		fail := true
+		flaky := New(st, writerFunc(func(context.Context, []byte) error {
+			if fail {
+				return errors.New("connection refused")
+			}
+			return nil
+		}), Limits{InfluxRetries: -1}, base.log, prometheus.NewRegistry())
+		_, data := batch()
+		_, err := flaky.Ingest(t.Context(), ag, "", bytes.NewReader(data), wire.Gzip)
+		require.ErrorAs(t, err, new(*UnavailableError))
+		fail = false
+		start := time.Now()
+		res, err := flaky.Ingest(t.Context(), ag, "", bytes.NewReader(data), wire.Gzip)
+		require.NoError(t, err)
+		require.Equal(t, Stored, res.Status)
+		require.Less(t, time.Since(start), time.Second, "the retry did not wait for a claim")
+	})
 }

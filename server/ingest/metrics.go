@@ -16,7 +16,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) metrics {
 	m := metrics{
 		ingest: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kpilot_server_ingest_batches_total", Help: "Agent batches by result: stored, duplicate, refused, too_large, busy, unavailable.",
+			Name: "kpilot_server_ingest_batches_total", Help: "Agent batches by result: stored, duplicate, pending (the id is being stored by another request), refused, too_large, busy, body_error (cut off or too slow), unavailable.",
 		}, []string{"result"}),
 		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kpilot_server_ingest_samples_total", Help: "Samples by result: stored or rejected.",

@@ -55,10 +55,30 @@ type Agents interface {
 	// refused point, say); an empty msg keeps the last one.
 	SetAgentError(ctx context.Context, id, msg string, at time.Time) error
 
-	// BatchSeen reports whether an agent's batch id was recorded (and not
-	// yet pruned, see Retention.Batches).
+	// BatchSeen reports whether an agent's batch id was recorded as stored
+	// (and not yet pruned, see Retention.Batches); a pending claim is not.
 	BatchSeen(ctx context.Context, agentID, batchID string) (bool, error)
-	// RecordBatch remembers a stored batch id; recording one twice is
-	// harmless.
+	// ClaimBatch takes an agent's batch id for one request (claimID names
+	// it) until expires, before the batch is written, atomically: of
+	// requests racing with the same id, on one server or several, exactly
+	// one gets BatchClaimed. A claim past its expiry (its holder died) is
+	// taken over. Otherwise it reports BatchStored or BatchPending.
+	ClaimBatch(ctx context.Context, agentID, batchID, claimID string, now, expires time.Time) (BatchClaim, error)
+	// RecordBatch marks a batch id stored, claimed or not; recording one
+	// twice is harmless.
 	RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error
+	// ReleaseBatch drops the pending claim claimID of a batch id after its
+	// write failed, so that the agent's retry can take it; a claim taken
+	// over by another request, or a stored id, is kept.
+	ReleaseBatch(ctx context.Context, agentID, batchID, claimID string) error
 }
+
+// BatchClaim is what ClaimBatch found of a batch id.
+type BatchClaim string
+
+// What ClaimBatch found.
+const (
+	BatchClaimed BatchClaim = "claimed" // the caller holds the claim and writes the batch
+	BatchStored  BatchClaim = "stored"  // stored before: the request is a retry
+	BatchPending BatchClaim = "pending" // another request holds an unexpired claim
+)

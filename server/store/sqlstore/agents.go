@@ -109,7 +109,7 @@ func (d *DB) TouchAgent(ctx context.Context, id, version string, seen time.Time)
 func (d *DB) BatchSeen(ctx context.Context, agentID, batchID string) (bool, error) {
 	var one int
 	err := d.db.QueryRowPrepared(ctx,
-		`SELECT 1 FROM ingested_batches WHERE agent_id = $1 AND batch_id = $2`, agentID, batchID).Scan(&one)
+		`SELECT 1 FROM ingested_batches WHERE agent_id = $1 AND batch_id = $2 AND state = 'stored'`, agentID, batchID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -119,13 +119,64 @@ func (d *DB) BatchSeen(ctx context.Context, agentID, batchID string) (bool, erro
 	return true, nil
 }
 
+// ClaimBatch implements store.Agents. The INSERT … ON CONFLICT is the
+// atomic step: on PostgreSQL a second inserter waits for the first's
+// commit and then sees its row; SQLite runs writes one at a time. The
+// update takes over only an expired pending claim.
+func (d *DB) ClaimBatch(ctx context.Context, agentID, batchID, claimID string, now, expires time.Time) (store.BatchClaim, error) {
+	// A claim released between the failed insert and the look-up is
+	// tried again; three rounds of that mean a storm, answered pending.
+	for range 3 {
+		var got string
+		err := d.db.QueryRowPrepared(ctx,
+			`INSERT INTO ingested_batches (agent_id, batch_id, received_at, state, claim_id, claim_expires)
+			 VALUES ($1, $2, $3, 'pending', $4, $5)
+			 ON CONFLICT (agent_id, batch_id) DO UPDATE
+			   SET received_at = excluded.received_at, claim_id = excluded.claim_id, claim_expires = excluded.claim_expires
+			   WHERE ingested_batches.state = 'pending' AND ingested_batches.claim_expires <= $3
+			 RETURNING claim_id`, agentID, batchID, ms(now), claimID, ms(expires)).Scan(&got)
+		switch {
+		case err == nil:
+			return store.BatchClaimed, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", fmt.Errorf("claiming batch %s: %w", batchID, err)
+		}
+		var state string
+		err = d.db.QueryRowPrepared(ctx,
+			`SELECT state FROM ingested_batches WHERE agent_id = $1 AND batch_id = $2`, agentID, batchID).Scan(&state)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return "", fmt.Errorf("looking up batch %s: %w", batchID, err)
+		case state == string(store.BatchStored):
+			return store.BatchStored, nil
+		default:
+			return store.BatchPending, nil
+		}
+	}
+	return store.BatchPending, nil
+}
+
 // RecordBatch implements store.Agents. Recording an id twice is harmless.
 func (d *DB) RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error {
 	_, err := d.db.ExecPrepared(ctx,
-		`INSERT INTO ingested_batches (agent_id, batch_id, received_at) VALUES ($1, $2, $3)
-		 ON CONFLICT (agent_id, batch_id) DO NOTHING`, agentID, batchID, ms(at))
+		`INSERT INTO ingested_batches (agent_id, batch_id, received_at, state) VALUES ($1, $2, $3, 'stored')
+		 ON CONFLICT (agent_id, batch_id) DO UPDATE SET state = 'stored', claim_id = '', claim_expires = 0`,
+		agentID, batchID, ms(at))
 	if err != nil {
 		return fmt.Errorf("recording batch %s: %w", batchID, err)
+	}
+	return nil
+}
+
+// ReleaseBatch implements store.Agents.
+func (d *DB) ReleaseBatch(ctx context.Context, agentID, batchID, claimID string) error {
+	_, err := d.db.ExecPrepared(ctx,
+		`DELETE FROM ingested_batches WHERE agent_id = $1 AND batch_id = $2 AND state = 'pending' AND claim_id = $3`,
+		agentID, batchID, claimID)
+	if err != nil {
+		return fmt.Errorf("releasing the claim on batch %s: %w", batchID, err)
 	}
 	return nil
 }
