@@ -309,16 +309,16 @@ func makeBatches(o options, start time.Time) ([][]byte, [][]byte) {
 
 // send posts every body with o.clients concurrent senders and returns the
 // wall time.
-func send(o options, bodies [][]byte, post func([]byte) error) (time.Duration, error) {
+func send(o options, bodies [][]byte, post func(sender int, body []byte) error) (time.Duration, error) {
 	work := make(chan []byte)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
 	begin := time.Now()
-	for range o.clients {
+	for k := range o.clients {
 		wg.Go(func() {
 			for b := range work {
-				if err := post(b); err != nil {
+				if err := post(k, b); err != nil {
 					mu.Lock()
 					first = cmpErr(first, err)
 					mu.Unlock()
@@ -359,7 +359,7 @@ func cmpErr(a, b error) error {
 // way is where one side of a round sends its batches.
 type way struct {
 	influx *devenv.Influxd
-	post   func([]byte) error
+	post   func(sender int, body []byte) error
 	pid    int    // the server's process, whose CPU time is counted
 	debug  string // the server's debug listener, for -cpuprofile
 	stop   func()
@@ -373,7 +373,7 @@ func startDirect(ctx context.Context, dir string) (*way, error) {
 		return nil, err
 	}
 	u := influx.URL + "/api/v2/write?" + url.Values{"bucket": {influx.Bucket}, "precision": {"ns"}}.Encode()
-	post := func(b []byte) error {
+	post := func(_ int, b []byte) error {
 		resp, err := senders().Post(u, "text/plain; charset=utf-8", bytes.NewReader(b))
 		if err != nil {
 			return err
@@ -417,7 +417,8 @@ func startServer(ctx context.Context, o options, dir, bin string) (w *way, err e
 		"http://127.0.0.1:8086", influx.URL,
 		"/var/lib/kpilot-server", filepath.Join(dir, "server"),
 		"log_level: info", "log_level: warn",
-		"# debug_listen: 127.0.0.1:6060", fmt.Sprintf("debug_listen: 127.0.0.1:%d", debugPort)); err != nil {
+		"# debug_listen: 127.0.0.1:6060", fmt.Sprintf("debug_listen: 127.0.0.1:%d", debugPort),
+		"metrics_listen: 127.0.0.1:9464", `metrics_listen: ""`); err != nil {
 		return nil, err
 	}
 	boot, err := exec.CommandContext(ctx, bin, "bootstrap", "--config", cfg, "--org", "Bench GmbH", "--admin", "bench@example.com").Output()
@@ -425,9 +426,15 @@ func startServer(ctx context.Context, o options, dir, bin string) (w *way, err e
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	orgID := value(string(boot), "organization_id")
-	tok, err := exec.CommandContext(ctx, bin, "enroll-token", "--config", cfg, "--org", orgID).Output()
-	if err != nil {
-		return nil, fmt.Errorf("enroll-token: %w", err)
+	// One agent per sender, as in the field: the server bounds the
+	// batches one agent has in flight (limits.ingest_per_agent).
+	var toks []string
+	for range max(o.clients, 1) {
+		tok, err := exec.CommandContext(ctx, bin, "enroll-token", "--config", cfg, "--org", orgID).Output()
+		if err != nil {
+			return nil, fmt.Errorf("enroll-token: %w", err)
+		}
+		toks = append(toks, strings.TrimSpace(string(tok)))
 	}
 	srv, err := devenv.Start("kpilot-server", exec.Command(bin, "run", "--config", cfg), os.Stderr)
 	if err != nil {
@@ -438,11 +445,16 @@ func startServer(ctx context.Context, o options, dir, bin string) (w *way, err e
 	if err := srv.WaitFor(ctx, 30*time.Second, func() error { return get(base + "/readyz") }); err != nil {
 		return nil, err
 	}
-	cred, err := enroll(base, strings.TrimSpace(string(tok)))
-	if err != nil {
-		return nil, err
+	var creds []string
+	for _, tok := range toks {
+		cred, err := enroll(base, tok)
+		if err != nil {
+			return nil, err
+		}
+		creds = append(creds, cred)
 	}
-	w.post = func(b []byte) error {
+	w.post = func(sender int, b []byte) error {
+		cred := creds[sender%len(creds)]
 		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/ingest", bytes.NewReader(b))
 		req.Header.Set("Content-Type", wire.ContentType)
 		req.Header.Set("Content-Encoding", wire.Coding(b))
@@ -460,7 +472,7 @@ func startServer(ctx context.Context, o options, dir, bin string) (w *way, err e
 	}
 	// Warm up: the first batch creates the assets (one store write each).
 	warm, _ := makeBatches(options{points: o.assets, batch: o.assets, assets: o.assets, coding: o.coding}, time.Now().Add(-48*time.Hour))
-	if err := w.post(warm[0]); err != nil {
+	if err := w.post(0, warm[0]); err != nil {
 		return nil, err
 	}
 	return w, nil
