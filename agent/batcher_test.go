@@ -60,7 +60,7 @@ func TestBatcherCutsPollsIntoBatches(t *testing.T) {
 	sp, err := spool.Open(t.TempDir(), spool.Options{Log: log})
 	require.NoError(t, err)
 	defer sp.Close()
-	b := newBatcher(sp, 4, log, func(int) {})
+	b := newBatcher(sp, 4, 32<<20, log, func(int) {})
 	next := 1
 	var want []string
 	for _, size := range []int{1, 9, 2, 4, 3} { // polls
@@ -93,7 +93,7 @@ func TestTargetSinkHandsOverAtClose(t *testing.T) {
 	sp, err := spool.Open(t.TempDir(), spool.Options{Log: log})
 	require.NoError(t, err)
 	defer sp.Close()
-	b := newBatcher(sp, 1000, log, func(int) {})
+	b := newBatcher(sp, 1000, 32<<20, log, func(int) {})
 	drops := map[string]int{}
 	b.onDrop = func(reason string, n int) { drops[reason] += n }
 	partial := prometheus.NewCounter(prometheus.CounterOpts{Name: "p"})
@@ -122,7 +122,7 @@ func TestBatcherCutsBatches(t *testing.T) {
 	sp, err := spool.Open(t.TempDir(), spool.Options{Log: log})
 	require.NoError(t, err)
 	spooled := 0
-	b := newBatcher(sp, 3, log, func(n int) { spooled += n })
+	b := newBatcher(sp, 3, 32<<20, log, func(n int) { spooled += n })
 	for i := range 7 {
 		b.Sample(sample(i))
 	}
@@ -144,7 +144,7 @@ func TestBatcherKeepsSamplesWhileDiskIsFull(t *testing.T) {
 	require.NoError(t, err)
 	defer sp.Close()
 	spooled := 0
-	b := newBatcher(sp, 1000, log, func(n int) { spooled += n })
+	b := newBatcher(sp, 1000, 32<<20, log, func(n int) { spooled += n })
 	b.Sample(sample(0))
 	b.flush()
 	require.Equal(t, 1, spooled)
