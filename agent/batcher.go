@@ -20,7 +20,8 @@ import (
 // than maps. They become durable when their batch is appended to the spool.
 //
 // When the spool cannot write (a full disk), samples wait here, at most
-// memLimit bytes of them: beyond it the oldest are dropped and counted.
+// memLimit bytes of them and the batch being tried: beyond it the oldest
+// are dropped and counted.
 // The disk is tried again at every flush interval, not at every sample,
 // and the state is logged when it starts, once a minute while it lasts,
 // and when it ends.
@@ -37,8 +38,11 @@ type batcher struct {
 	chunks []chunk // waiting lines, oldest first
 	lines  int     // lines in chunks
 	bytes  int64   // bytes in chunks
-	inv    []kpi.Inventory
-	full   chan struct{}
+	// The batch flush is writing: not in chunks, still in memory.
+	outLines int
+	outBytes int64
+	inv      []kpi.Inventory
+	full     chan struct{}
 
 	// While the spool cannot write; guarded by mu.
 	stuck      bool
@@ -122,27 +126,39 @@ func (b *batcher) run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// flush writes what is waiting to the spool, maxLines samples per batch.
-// If the spool cannot take a batch (disk full), the lines are kept in
-// memory, within memLimit, for the next flush.
+// flush writes what is waiting to the spool, maxLines samples per batch,
+// taking one batch at a time so that what waits stays counted and bounded.
+// If the spool cannot take a batch (disk full), its lines go back in
+// front, for the next flush.
 func (b *batcher) flush() {
 	b.mu.Lock()
-	chunks, inv := b.chunks, b.inv
-	b.chunks, b.inv, b.lines, b.bytes = nil, nil, 0, 0
+	batches := b.lines/b.maxLines + 1 // what came before this flush, so that it ends
 	b.mu.Unlock()
 	wrote := false
-	for len(chunks) > 0 || len(inv) > 0 {
+	for range batches {
+		b.mu.Lock()
+		if len(b.chunks) == 0 && len(b.inv) == 0 {
+			b.mu.Unlock()
+			break
+		}
 		var data []byte
-		data, chunks = cut(chunks, b.maxLines)
-		batch := wire.BatchOf(data, inv)
-		n := batch.Lines()
-		if err := b.store(batch); err != nil {
-			b.requeue(append([]chunk{{data, n}}, chunks...), inv)
+		data, b.chunks = cut(b.chunks, b.maxLines)
+		n := min(b.lines, b.maxLines)
+		inv := b.inv
+		b.inv, b.lines, b.bytes = nil, b.lines-n, b.bytes-int64(len(data))
+		b.outLines, b.outBytes = n, int64(len(data))
+		b.mu.Unlock()
+
+		err := b.store(wire.BatchOf(data, inv))
+		if err != nil {
+			b.requeue(chunk{data, n}, inv)
 			b.cannotWrite(err)
 			return
 		}
+		b.mu.Lock()
+		b.outLines, b.outBytes = 0, 0
+		b.mu.Unlock()
 		b.onSpool(n)
-		inv = nil
 		wrote = true
 	}
 	if wrote {
@@ -220,18 +236,18 @@ func (b *batcher) store(batch *wire.Batch) error {
 	return b.spool.Append(data, batch.Lines())
 }
 
-// requeue puts back, in front of what came since, what flush could not
-// spool.
-func (b *batcher) requeue(chunks []chunk, inv []kpi.Inventory) {
+// requeue puts back, in front of what came since, the batch flush could
+// not spool.
+func (b *batcher) requeue(c chunk, inv []kpi.Inventory) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.chunks = append(chunks, b.chunks...)
-	b.inv = append(inv, b.inv...)
-	b.lines, b.bytes = 0, 0
-	for _, c := range b.chunks {
+	b.outLines, b.outBytes = 0, 0
+	if c.lines > 0 {
+		b.chunks = append([]chunk{c}, b.chunks...)
 		b.lines += c.lines
 		b.bytes += int64(len(c.data))
 	}
+	b.inv = append(inv, b.inv...)
 	b.boundLocked()
 	if n := len(b.inv) - maxHeldInventories; n > 0 {
 		b.inv = b.inv[n:]
@@ -294,7 +310,7 @@ func (b *batcher) stop() {
 func (b *batcher) state() (writable bool, samples int, bytes int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return !b.stuck, b.lines, b.bytes
+	return !b.stuck, b.lines + b.outLines, b.bytes + b.outBytes
 }
 
 func (b *batcher) dropped(reason string, n int) {

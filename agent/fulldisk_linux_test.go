@@ -27,20 +27,20 @@ import (
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/wire"
+	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // burstEmitted counts every sample the bursttest collector reported, over
 // all agents of a test.
 var burstEmitted atomic.Int64
 
-// burstConfig is a collector that reports `samples` random values a poll,
-// fast enough to fill a small disk in seconds.
+// burstConfig is a collector that reports Samples random values a poll,
+// fast enough to fill a small disk in seconds. It is not registered (the
+// list of types is the product's); the test puts it into the config.
 type burstConfig struct {
 	collectors.Common `yaml:",inline"`
 	Samples           int `yaml:"samples"`
 }
-
-func init() { collectors.Register("bursttest", func() collectors.Config { return &burstConfig{} }) }
 
 func (c *burstConfig) Validate() error { return c.ValidateCommon() }
 
@@ -156,7 +156,8 @@ func TestFullDiskRecovery(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(data, "credential.json"), cred, 0o600))
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml") // off the small disk
-	writeCfg := func(samples int) {
+	var samples int                                     // a poll, per target
+	writeCfg := func() {
 		require.NoError(t, os.WriteFile(cfgPath, fmt.Appendf(nil, `server:
   url: %s
 data_dir: %s
@@ -165,17 +166,18 @@ watch_config: false
 spool:
   flush_interval: 200ms
   memory_limit_mb: 1
-collectors:
-  - type: bursttest
-    name: burst
-    interval: 1s
-    samples: %d
-    targets:
-      - {address: 127.0.0.1, asset: b1}
-      - {address: 127.0.0.1, asset: b2}
-      - {address: 127.0.0.1, asset: b3}
-      - {address: 127.0.0.1, asset: b4}
-`, hs.URL, data, metrics, samples), 0o600))
+`, hs.URL, data, metrics), 0o600))
+	}
+	load := func() *Config {
+		cfg, err := LoadConfig(cfgPath)
+		require.NoError(t, err)
+		c := &burstConfig{Common: collectors.Common{Type: "bursttest", Name: "burst", Interval: yamlconf.Duration(time.Second)}, Samples: samples}
+		for _, a := range []string{"b1", "b2", "b3", "b4"} {
+			c.Targets = append(c.Targets, collectors.Target{Address: "127.0.0.1", Asset: a})
+		}
+		cfg.Collectors = []CollectorConfig{{Config: c}}
+		require.NoError(t, cfg.Validate())
+		return cfg
 	}
 	burstEmitted.Store(0)
 
@@ -187,8 +189,7 @@ collectors:
 		err  error
 	}
 	start := func() *run {
-		cfg, err := LoadConfig(cfgPath)
-		require.NoError(t, err)
+		cfg := load()
 		r := &run{log: &lockedBuffer{}, done: make(chan struct{})}
 		r.a, err = New(cfg, slog.New(slog.NewTextHandler(r.log, nil)), nil)
 		require.NoError(t, err)
@@ -231,7 +232,8 @@ collectors:
 		dropped += float64(r.a.spool.Stats().DroppedSamples)
 	}
 
-	writeCfg(5000) // 20,000 samples a second
+	samples = 5000 // 20,000 samples a second
+	writeCfg()
 	a := start()
 	var body string
 	require.Eventually(t, func() bool {
@@ -241,8 +243,7 @@ collectors:
 	}, 15*time.Second, 100*time.Millisecond, "the disk fills and the memory bound is passed:\n%s", a.log)
 	require.LessOrEqual(t, metricValue(t, body, "kpilot_agent_spool_memory_bytes"), float64(1<<20))
 	require.Positive(t, metricValue(t, body, "kpilot_agent_spool_memory_samples"))
-	cfg, err := LoadConfig(cfgPath)
-	require.NoError(t, err)
+	cfg := load()
 	sc := checkSpool(t.Context(), cfg)
 	require.False(t, sc.OK)
 	require.Contains(t, sc.Error, "no space left on device")
@@ -277,7 +278,7 @@ collectors:
 	// A restart on the full disk, with the server back, sends what was
 	// not delivered and nothing that was.
 	srv.down.Store(false)
-	writeCfg(10)
+	samples = 10
 	b := start()
 	require.Eventually(t, func() bool {
 		_, held, _ := b.a.batcher.state()
