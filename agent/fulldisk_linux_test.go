@@ -247,6 +247,10 @@ spool:
 	sc := checkSpool(t.Context(), cfg)
 	require.False(t, sc.OK)
 	require.Contains(t, sc.Error, "no space left on device")
+	writable, held, ok := runningSpool(t.Context(), metrics)
+	require.True(t, ok, "check reads the running agent's /metrics")
+	require.False(t, writable)
+	require.Positive(t, held)
 
 	// The server comes back: deliveries give the space back and spooling
 	// resumes without a restart.
