@@ -71,9 +71,9 @@ func New(cfg *Config, log *slog.Logger, level *slog.LevelVar) (*Agent, error) {
 	a := &Agent{cfg: cfg, log: log, level: level, reg: reg, spool: sp,
 		sem: make(chan struct{}, cfg.MaxParallelPolls), reload: make(chan chan error),
 		latest: newLatestStore(cfg.Exporter.Enabled)}
-	a.m = newMetrics(reg, sp)
-	a.batcher = newBatcher(sp, cfg.Spool.MaxBatchLines, log.With("part", "batcher"),
+	a.batcher = newBatcher(sp, cfg.Spool.MaxBatchLines, int64(cfg.Spool.MemoryLimitMB)<<20, log.With("part", "batcher"),
 		func(n int) { a.m.spooled.Add(float64(n)) })
+	a.m = newMetrics(reg, sp, a.batcher)
 	a.batcher.onDrop = func(reason string, n int) { a.m.dropped.WithLabelValues(reason).Add(float64(n)) }
 	a.shipper = ship.New(hc, cfg.Server.URL, cred.Token, sp, log.With("part", "shipper"), reg)
 	jobs, err := a.buildJobs(cfg, nil)
@@ -231,6 +231,7 @@ loop:
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	a.shipper.Drain(dctx)
 	cancel()
+	a.batcher.stop() // deliveries may have made room; what still finds none is counted as lost
 	a.log.Info("agent stopped", "spooled_batches", a.spool.Stats().Batches)
 	return err
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -17,18 +18,37 @@ import (
 // Samples arrive as line protocol, encoded by each poll's sink as the
 // collector reports them (add), so what waits here is compact text rather
 // than maps. They become durable when their batch is appended to the spool.
+//
+// When the spool cannot write (a full disk), samples wait here, at most
+// memLimit bytes of them and the batch being tried: beyond it the oldest
+// are dropped and counted.
+// The disk is tried again at every flush interval, not at every sample,
+// and the state is logged when it starts, once a minute while it lasts,
+// and when it ends.
 type batcher struct {
 	spool    *spool.Disk
 	log      *slog.Logger
 	maxLines int
+	memLimit int64 // bytes of line protocol held while the spool cannot write
 	onSpool  func(samples int)
 	onDrop   func(reason string, samples int) // may be nil
+	now      func() time.Time
 
 	mu     sync.Mutex
 	chunks []chunk // waiting lines, oldest first
 	lines  int     // lines in chunks
-	inv    []kpi.Inventory
-	full   chan struct{}
+	bytes  int64   // bytes in chunks
+	// The batch flush is writing: not in chunks, still in memory.
+	outLines int
+	outBytes int64
+	inv      []kpi.Inventory
+	full     chan struct{}
+
+	// While the spool cannot write; guarded by mu.
+	stuck      bool
+	stuckSince time.Time
+	loggedAt   time.Time
+	stuckDrops int // samples dropped by the memory bound in this episode
 }
 
 // chunk is some whole lines of line protocol and how many.
@@ -37,8 +57,17 @@ type chunk struct {
 	lines int
 }
 
-func newBatcher(sp *spool.Disk, maxLines int, log *slog.Logger, onSpool func(int)) *batcher {
-	return &batcher{spool: sp, log: log, maxLines: maxLines, onSpool: onSpool, full: make(chan struct{}, 1)}
+// maxHeldInventories bounds the inventory documents held while the spool
+// cannot write; beyond it the oldest are dropped (the next poll reports
+// the device's inventory again).
+const maxHeldInventories = 1000
+
+// stuckLogEvery is how often the log repeats that the spool cannot write.
+const stuckLogEvery = time.Minute
+
+func newBatcher(sp *spool.Disk, maxLines int, memLimit int64, log *slog.Logger, onSpool func(int)) *batcher {
+	return &batcher{spool: sp, log: log, maxLines: maxLines, memLimit: memLimit, onSpool: onSpool,
+		now: time.Now, full: make(chan struct{}, 1)}
 }
 
 // Sample encodes and adds one sample of the agent's own (agent_poll).
@@ -60,9 +89,13 @@ func (b *batcher) add(data []byte, lines int) {
 	b.mu.Lock()
 	b.chunks = append(b.chunks, chunk{data, lines})
 	b.lines += lines
-	n := b.lines
+	b.bytes += int64(len(data))
+	b.boundLocked()
+	// While the spool cannot write, a full batch waits for the next try
+	// at the flush interval rather than trying the disk at every poll.
+	signal := b.lines >= b.maxLines && !b.stuck
 	b.mu.Unlock()
-	if n >= b.maxLines {
+	if signal {
 		select {
 		case b.full <- struct{}{}:
 		default:
@@ -93,28 +126,78 @@ func (b *batcher) run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// flush writes what is waiting to the spool, maxLines samples per batch.
-// If the spool cannot take a batch (disk full), the lines are kept in
-// memory for the next flush rather than lost.
+// flush writes what is waiting to the spool, maxLines samples per batch,
+// taking one batch at a time so that what waits stays counted and bounded.
+// If the spool cannot take a batch (disk full), its lines go back in
+// front, for the next flush.
 func (b *batcher) flush() {
 	b.mu.Lock()
-	chunks, inv := b.chunks, b.inv
-	b.chunks, b.inv, b.lines = nil, nil, 0
+	batches := b.lines/b.maxLines + 1 // what came before this flush, so that it ends
 	b.mu.Unlock()
-	for len(chunks) > 0 || len(inv) > 0 {
+	wrote := false
+	for range batches {
+		b.mu.Lock()
+		if len(b.chunks) == 0 && len(b.inv) == 0 {
+			b.mu.Unlock()
+			break
+		}
 		var data []byte
-		data, chunks = cut(chunks, b.maxLines)
-		batch := wire.BatchOf(data, inv)
-		n := batch.Lines()
-		if err := b.store(batch); err != nil {
-			b.log.Error("spooling batch; keeping its samples in memory for the next try", "err", err)
-			b.requeue(append([]chunk{{data, n}}, chunks...), inv)
+		data, b.chunks = cut(b.chunks, b.maxLines)
+		n := min(b.lines, b.maxLines)
+		inv := b.inv
+		b.inv, b.lines, b.bytes = nil, b.lines-n, b.bytes-int64(len(data))
+		b.outLines, b.outBytes = n, int64(len(data))
+		b.mu.Unlock()
+
+		err := b.store(wire.BatchOf(data, inv))
+		if err != nil {
+			b.requeue(chunk{data, n}, inv)
+			b.cannotWrite(err)
 			return
 		}
+		b.mu.Lock()
+		b.outLines, b.outBytes = 0, 0
+		b.mu.Unlock()
 		b.onSpool(n)
-		inv = nil
+		wrote = true
+	}
+	if wrote {
+		b.canWrite()
 	}
 }
+
+// cannotWrite notes a failed write: logged when the state starts and once
+// a minute while it lasts.
+func (b *batcher) cannotWrite(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	switch {
+	case !b.stuck:
+		b.stuck, b.stuckSince, b.loggedAt, b.stuckDrops = true, now, now, 0
+		b.log.Error(fmt.Sprintf("spool cannot write: %v; holding samples in memory up to %s", err, mib(b.memLimit)),
+			"held_samples", b.lines, "held_bytes", b.bytes)
+	case now.Sub(b.loggedAt) >= stuckLogEvery:
+		b.loggedAt = now
+		b.log.Error(fmt.Sprintf("spool still cannot write: %v; holding samples in memory up to %s", err, mib(b.memLimit)),
+			"since", b.stuckSince.Format(time.RFC3339), "held_samples", b.lines, "held_bytes", b.bytes,
+			"dropped_samples", b.stuckDrops)
+	}
+}
+
+// canWrite ends the state cannotWrite started, with one line in the log.
+func (b *batcher) canWrite() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.stuck {
+		return
+	}
+	b.stuck = false
+	b.log.Info("spool writes again; samples held in memory were spooled",
+		"after", b.now().Sub(b.stuckSince).Round(time.Second), "dropped_samples", b.stuckDrops)
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.4g MiB", float64(n)/(1<<20)) }
 
 // cut takes up to max lines off the front of chunks, as one buffer.
 func cut(chunks []chunk, max int) ([]byte, []chunk) {
@@ -153,30 +236,81 @@ func (b *batcher) store(batch *wire.Batch) error {
 	return b.spool.Append(data, batch.Lines())
 }
 
-// maxHeldBatches bounds how much the batcher keeps in memory while the spool
-// cannot take batches (disk full): beyond it the oldest samples are dropped
-// and logged, so a full disk cannot exhaust memory.
-const maxHeldBatches = 20
-
-func (b *batcher) requeue(chunks []chunk, inv []kpi.Inventory) {
+// requeue puts back, in front of what came since, the batch flush could
+// not spool.
+func (b *batcher) requeue(c chunk, inv []kpi.Inventory) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.chunks = append(chunks, b.chunks...)
-	b.inv = append(inv, b.inv...)
-	b.lines = 0
-	for _, c := range b.chunks {
+	b.outLines, b.outBytes = 0, 0
+	if c.lines > 0 {
+		b.chunks = append([]chunk{c}, b.chunks...)
 		b.lines += c.lines
+		b.bytes += int64(len(c.data))
 	}
-	held := maxHeldBatches * b.maxLines
-	if n := b.lines - held; n > 0 {
-		_, b.chunks = cut(b.chunks, n)
-		b.lines -= n
-		b.dropped("memory_bound", n)
-		b.log.Error("spool unavailable and memory buffer full: dropped oldest samples", "dropped", n)
-	}
-	if n := len(b.inv) - held; n > 0 {
+	b.inv = append(inv, b.inv...)
+	b.boundLocked()
+	if n := len(b.inv) - maxHeldInventories; n > 0 {
 		b.inv = b.inv[n:]
+		b.log.Warn("spool cannot write and too many inventories are waiting: dropped the oldest", "inventories", n)
 	}
+}
+
+// boundLocked drops the oldest lines until what is held fits memLimit,
+// and counts them. Called with mu held.
+func (b *batcher) boundLocked() {
+	if b.memLimit <= 0 || b.bytes <= b.memLimit {
+		return
+	}
+	dropped := 0
+	for b.bytes > b.memLimit && len(b.chunks) > 0 {
+		c := &b.chunks[0]
+		if b.bytes-int64(len(c.data)) >= b.memLimit || c.lines == 1 {
+			dropped += c.lines
+			b.bytes -= int64(len(c.data))
+			b.chunks = b.chunks[1:]
+			continue
+		}
+		// Drop from the front of this chunk only the lines needed.
+		end, lines := 0, 0
+		for b.bytes-int64(end) > b.memLimit {
+			end += bytes.IndexByte(c.data[end:], '\n') + 1
+			lines++
+		}
+		b.bytes -= int64(end)
+		// A copy, so that the dropped lines' memory is freed.
+		c.data, c.lines = append([]byte(nil), c.data[end:]...), c.lines-lines
+		dropped += lines
+	}
+	b.lines -= dropped
+	if dropped > 0 {
+		if b.stuck && b.stuckDrops == 0 {
+			b.log.Warn(fmt.Sprintf("spool cannot write and %s of samples are held in memory: dropping the oldest", mib(b.memLimit)))
+		}
+		b.stuckDrops += dropped
+		b.dropped("memory_bound", dropped)
+	}
+}
+
+// stop spools what is still held, one last try, and counts what cannot
+// be spooled as lost at shutdown.
+func (b *batcher) stop() {
+	b.flush()
+	b.mu.Lock()
+	lost := b.lines
+	b.chunks, b.inv, b.lines, b.bytes = nil, nil, 0, 0
+	b.mu.Unlock()
+	if lost > 0 {
+		b.dropped("shutdown", lost)
+		b.log.Error("stopping with samples the spool could not take; they are lost", "samples", lost)
+	}
+}
+
+// state reports whether the spool took the last write, and what waits in
+// memory.
+func (b *batcher) state() (writable bool, samples int, bytes int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.stuck, b.lines + b.outLines, b.bytes + b.outBytes
 }
 
 func (b *batcher) dropped(reason string, n int) {

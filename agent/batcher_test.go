@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,7 +61,7 @@ func TestBatcherCutsPollsIntoBatches(t *testing.T) {
 	sp, err := spool.Open(t.TempDir(), spool.Options{Log: log})
 	require.NoError(t, err)
 	defer sp.Close()
-	b := newBatcher(sp, 4, log, func(int) {})
+	b := newBatcher(sp, 4, 32<<20, log, func(int) {})
 	next := 1
 	var want []string
 	for _, size := range []int{1, 9, 2, 4, 3} { // polls
@@ -93,7 +94,7 @@ func TestTargetSinkHandsOverAtClose(t *testing.T) {
 	sp, err := spool.Open(t.TempDir(), spool.Options{Log: log})
 	require.NoError(t, err)
 	defer sp.Close()
-	b := newBatcher(sp, 1000, log, func(int) {})
+	b := newBatcher(sp, 1000, 32<<20, log, func(int) {})
 	drops := map[string]int{}
 	b.onDrop = func(reason string, n int) { drops[reason] += n }
 	partial := prometheus.NewCounter(prometheus.CounterOpts{Name: "p"})
@@ -122,7 +123,7 @@ func TestBatcherCutsBatches(t *testing.T) {
 	sp, err := spool.Open(t.TempDir(), spool.Options{Log: log})
 	require.NoError(t, err)
 	spooled := 0
-	b := newBatcher(sp, 3, log, func(n int) { spooled += n })
+	b := newBatcher(sp, 3, 32<<20, log, func(n int) { spooled += n })
 	for i := range 7 {
 		b.Sample(sample(i))
 	}
@@ -144,7 +145,7 @@ func TestBatcherKeepsSamplesWhileDiskIsFull(t *testing.T) {
 	require.NoError(t, err)
 	defer sp.Close()
 	spooled := 0
-	b := newBatcher(sp, 1000, log, func(n int) { spooled += n })
+	b := newBatcher(sp, 1000, 32<<20, log, func(n int) { spooled += n })
 	b.Sample(sample(0))
 	b.flush()
 	require.Equal(t, 1, spooled)
@@ -173,4 +174,117 @@ func TestBatcherKeepsSamplesWhileDiskIsFull(t *testing.T) {
 	require.Equal(t, 3001, spooled, "the held samples are spooled once there is room")
 	require.Zero(t, heldSamples(b))
 	require.Equal(t, int64(3001), sp.Stats().Samples)
+}
+
+// fullDisk returns a spool on a real tmpfs that is full, and a func that
+// frees it.
+func fullDisk(t *testing.T, log *slog.Logger) (*spool.Disk, func()) {
+	t.Helper()
+	disk := devenv.SmallDisk(t, 64<<10)
+	sp, err := spool.Open(filepath.Join(disk, "spool"), spool.Options{Log: log})
+	require.NoError(t, err)
+	t.Cleanup(func() { sp.Close() })
+	filler, err := os.Create(filepath.Join(disk, "filler"))
+	require.NoError(t, err)
+	for {
+		if _, err := filler.Write(make([]byte, 4096)); err != nil {
+			require.ErrorIs(t, err, syscall.ENOSPC)
+			break
+		}
+	}
+	require.NoError(t, filler.Close())
+	return sp, func() { require.NoError(t, os.Remove(filepath.Join(disk, "filler"))) }
+}
+
+// TestBatcherMemoryBound: while the spool cannot write, what is held stays
+// within the bound in bytes; beyond it the oldest samples go first, whole
+// polls or lines of one, and every one is counted.
+func TestBatcherMemoryBound(t *testing.T) {
+	line := func(i int) string { return fmt.Sprintf("m,asset=a v=%d %d000000000\n", i, i) }
+	lineLen := len(line(1000)) // every i below has four digits
+	for _, tc := range []struct {
+		name  string
+		polls []int // samples per poll
+		limit int   // in lines
+	}{
+		{name: "one sample per poll", polls: slices.Repeat([]int{1}, 100), limit: 10},
+		{name: "lines cut off the front of a poll", polls: []int{30, 45, 25}, limit: 37},
+		{name: "everything fits", polls: []int{5, 5}, limit: 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			sp, free := fullDisk(t, log)
+			spooled := 0
+			b := newBatcher(sp, 20, int64(tc.limit*lineLen), log, func(n int) { spooled += n })
+			drops := map[string]int{}
+			b.onDrop = func(reason string, n int) { drops[reason] += n }
+			next, total := 1000, 0
+			for _, n := range tc.polls {
+				var e wire.Encoder
+				for range n {
+					require.NoError(t, e.Sample(sample(next)))
+					next++
+				}
+				b.add(e.Take())
+				total += n
+				b.flush()
+				writable, held, bytes := b.state()
+				require.False(t, writable)
+				require.LessOrEqual(t, bytes, int64(tc.limit*lineLen), "within the bound")
+				require.Equal(t, int64(held*lineLen), bytes)
+			}
+			require.Zero(t, spooled, "the disk is full")
+			kept := min(total, tc.limit)
+			require.Equal(t, total-kept, drops["memory_bound"], "every dropped sample is counted")
+
+			free()
+			b.flush()
+			writable, held, _ := b.state()
+			require.True(t, writable)
+			require.Zero(t, held)
+			var want, got []string
+			for i := 1000 + total - kept; i < 1000+total; i++ {
+				want = append(want, line(i))
+			}
+			for _, lines := range spooledBatches(t, sp) {
+				got = append(got, lines...)
+			}
+			require.Equal(t, want, got, "the newest are kept, in order")
+		})
+	}
+}
+
+// TestBatcherLogsFullDiskOnce: a full disk is logged when it starts, once
+// a minute while it lasts and when it ends, however often the batcher
+// tries; samples arriving meanwhile do not make it try the disk.
+func TestBatcherLogsFullDiskOnce(t *testing.T) {
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	sp, free := fullDisk(t, log)
+	b := newBatcher(sp, 2, 1<<20, log, func(int) {})
+	now := time.Unix(0, 0)
+	b.now = func() time.Time { return now }
+	for i := range 150 { // 150 s of tries, one a second
+		b.Sample(sample(i))
+		b.Sample(sample(i))
+		if i > 0 {
+			select {
+			case <-b.full:
+				t.Fatal("a full batch made the batcher try the full disk")
+			default:
+			}
+		}
+		b.flush()
+		if i == 0 {
+			<-b.full // from before the first try
+		}
+		now = now.Add(time.Second)
+	}
+	free()
+	b.flush()
+	require.Equal(t, 1, strings.Count(logged.String(), "spool cannot write: "), logged.String())
+	require.Contains(t, logged.String(), "holding samples in memory up to 1 MiB")
+	require.Equal(t, 2, strings.Count(logged.String(), "spool still cannot write: "), "at 60 s and 120 s")
+	require.Equal(t, 1, strings.Count(logged.String(), "spool writes again"))
+	require.Equal(t, 4, strings.Count(logged.String(), "\n"), "nothing else: "+logged.String())
 }

@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +30,19 @@ type CheckReport struct {
 	Config  string        `json:"config"`
 	OK      bool          `json:"ok"`
 	Server  *ServerCheck  `json:"server,omitempty"`
+	Spool   *SpoolCheck   `json:"spool,omitempty"`
 	Targets []TargetCheck `json:"targets"`
+}
+
+// SpoolCheck says whether the spool can be written: a test write in its
+// directory, and what a running agent on metrics_listen reports.
+type SpoolCheck struct {
+	Dir   string `json:"dir"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	// HeldBytes is what the running agent holds in memory because its
+	// spool cannot write; 0 when no agent answered on metrics_listen.
+	HeldBytes int64 `json:"held_bytes,omitempty"`
 }
 
 // ServerCheck is the outcome of asking the server who it takes the agent
@@ -91,6 +106,8 @@ func Check(ctx context.Context, cfg *Config, skipServer bool, log *slog.Logger) 
 		rep.Server = checkServer(ctx, cfg)
 		rep.OK = rep.Server.OK
 	}
+	rep.Spool = checkSpool(ctx, cfg)
+	rep.OK = rep.OK && rep.Spool.OK
 	wg.Wait()
 	for _, t := range rep.Targets {
 		rep.OK = rep.OK && t.OK
@@ -175,4 +192,80 @@ func checkServer(ctx context.Context, cfg *Config) *ServerCheck {
 	}
 	sc.OK, sc.AgentID, sc.Name = true, self.AgentID, self.Name
 	return sc
+}
+
+// spoolProbeBytes is the size of check's test write: about one batch, so
+// that a disk with a few bytes left is not taken for a writable one.
+const spoolProbeBytes = 64 << 10
+
+// checkSpool writes and removes a test file in the spool directory, and
+// asks a running agent on metrics_listen whether its spool can write. A
+// spool directory that does not exist yet (before the first start) is not
+// a failure: the agent creates it.
+func checkSpool(ctx context.Context, cfg *Config) *SpoolCheck {
+	sc := &SpoolCheck{Dir: filepath.Join(cfg.DataDir, "spool"), OK: true}
+	if _, err := os.Stat(sc.Dir); err == nil {
+		if err := probeWrite(sc.Dir); err != nil {
+			sc.OK, sc.Error = false, fmt.Sprintf("the spool cannot write: %v", err)
+			return sc
+		}
+	}
+	if writable, held, ok := runningSpool(ctx, cfg.MetricsListen); ok && !writable {
+		sc.OK, sc.HeldBytes = false, held
+		sc.Error = fmt.Sprintf("the running agent reports that its spool cannot write (kpilot_agent_spool_writable 0); it holds %s of samples in memory",
+			mib(held))
+	}
+	return sc
+}
+
+func probeWrite(dir string) error {
+	f, err := os.CreateTemp(dir, ".check-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, spoolProbeBytes))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// runningSpool reads kpilot_agent_spool_writable and
+// kpilot_agent_spool_memory_bytes from an agent serving /metrics on
+// listen. ok is false when none answers.
+func runningSpool(ctx context.Context, listen string) (writable bool, held int64, ok bool) {
+	if listen == "" {
+		return false, 0, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+listen+"/metrics", nil)
+	if err != nil {
+		return false, 0, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, 0, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return false, 0, false
+	}
+	found := false
+	for line := range strings.Lines(string(body)) {
+		name, value, _ := strings.Cut(strings.TrimSpace(line), " ")
+		switch name {
+		case "kpilot_agent_spool_writable":
+			writable, found = value == "1", true
+		case "kpilot_agent_spool_memory_bytes":
+			f, _ := strconv.ParseFloat(value, 64)
+			held = int64(f)
+		}
+	}
+	return writable, held, found
 }

@@ -77,6 +77,9 @@ type SpoolConfig struct {
 	FsyncInterval yamlconf.Duration `yaml:"fsync_interval"` // for fsync: interval
 	FlushInterval yamlconf.Duration `yaml:"flush_interval"`
 	MaxBatchLines int               `yaml:"max_batch_lines"`
+	// MemoryLimitMB bounds the samples held in memory while the spool
+	// cannot write (a full disk); beyond it the oldest are dropped.
+	MemoryLimitMB int `yaml:"memory_limit_mb"`
 }
 
 func (c SpoolConfig) options(log *slog.Logger) spool.Options {
@@ -125,6 +128,7 @@ func DefaultConfig() Config {
 			FsyncInterval: yamlconf.Duration(time.Second),
 			FlushInterval: yamlconf.Duration(10 * time.Second),
 			MaxBatchLines: 5000,
+			MemoryLimitMB: 32,
 		},
 	}
 }
@@ -244,6 +248,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Spool.FlushInterval.D() < 100*time.Millisecond {
 		errs = append(errs, errors.New("spool.flush_interval: must be at least 100ms"))
+	}
+	if c.Spool.MemoryLimitMB < 1 {
+		errs = append(errs, errors.New("spool.memory_limit_mb: must be at least 1"))
 	}
 	if c.Spool.MaxBatchLines < 1 {
 		errs = append(errs, errors.New("spool.max_batch_lines: must be at least 1"))

@@ -36,6 +36,7 @@ func TestBadConfigs(t *testing.T) {
 			"exporter.enabled: the exporter is served on metrics_listen, which is empty",
 			`spool.fsync "sometimes": must be always`,
 			"spool.segment_size_mb: must be at least 1 and at most spool.max_size_mb",
+			"spool.memory_limit_mb: must be at least 1",
 			"defaults.jitter: must be at least 0 and less than defaults.interval"}},
 		{"secret_twice.bad.yaml", []string{"line 6: password and password_file: give the secret or the file that holds it, not both"}},
 	}

@@ -33,7 +33,7 @@ func (m *agentMetrics) perTarget() []*prometheus.MetricVec {
 		m.missed.MetricVec, m.partial.MetricVec, m.stuck.MetricVec, m.collected.MetricVec}
 }
 
-func newMetrics(reg prometheus.Registerer, sp *spool.Disk) *agentMetrics {
+func newMetrics(reg prometheus.Registerer, sp *spool.Disk, b *batcher) *agentMetrics {
 	target := []string{"collector", "target"}
 	m := &agentMetrics{
 		duration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -70,7 +70,7 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Disk) *agentMetrics {
 		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kpilot_agent_samples_dropped_total",
-			Help: "Samples lost by reason: invalid (refused by the encoder), memory_bound (the spool could not take them and the memory buffer was full).",
+			Help: "Samples lost by reason: invalid (refused by the encoder), memory_bound (the spool could not write and spool.memory_limit_mb was held in memory: the oldest were dropped), shutdown (held in memory at stop because the spool could not write).",
 		}, []string{"reason"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kpilot_agent_config_reloads_total",
@@ -85,7 +85,7 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Disk) *agentMetrics {
 			Help: "Unix time of the last config load that took effect.",
 		}),
 	}
-	for _, r := range []string{"invalid", "memory_bound"} {
+	for _, r := range []string{"invalid", "memory_bound", "shutdown"} {
 		m.dropped.WithLabelValues(r)
 	}
 	for _, r := range []string{"success", "failure"} {
@@ -118,6 +118,20 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Disk) *agentMetrics {
 			func(s spool.Stats) float64 { return float64(s.CorruptBatches) }),
 		counter("kpilot_agent_spool_fsyncs_total", "fsync calls on spool segments.",
 			func(s spool.Stats) float64 { return float64(s.Fsyncs) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_spool_writable",
+			Help: "Whether the spool took the last batch (1) or cannot write, a full disk (0): samples then wait in memory."},
+			func() float64 {
+				if w, _, _ := b.state(); w {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_spool_memory_samples",
+			Help: "Samples waiting in memory to be spooled; they pile up while the spool cannot write."},
+			func() float64 { _, n, _ := b.state(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_spool_memory_bytes",
+			Help: "Bytes of line protocol waiting in memory to be spooled, at most spool.memory_limit_mb while the spool cannot write."},
+			func() float64 { _, _, n := b.state(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kpilot_agent_build_info", Help: "Build of the running agent.",
 			ConstLabels: prometheus.Labels{"version": buildinfo.Version}}, func() float64 { return 1 }),
 		collectors.NewGoCollector(),

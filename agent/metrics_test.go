@@ -25,7 +25,7 @@ func TestMetricNamesAreDocumented(t *testing.T) {
 	require.NoError(t, err)
 	defer sp.Close()
 	d := promtest.NewRecorder()
-	newMetrics(d, sp)
+	newMetrics(d, sp, newBatcher(sp, 10, 1<<20, slog.New(slog.DiscardHandler), func(int) {}))
 	ship.New(http.DefaultClient, "http://127.0.0.1:9", "t", sp, slog.New(slog.NewTextHandler(io.Discard, nil)), d)
 	var code []string
 	for _, n := range d.Names {

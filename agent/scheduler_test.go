@@ -76,8 +76,8 @@ func newTestAgent(t *testing.T, parallel int) *Agent {
 	t.Cleanup(func() { sp.Close() })
 	reg := prometheus.NewRegistry()
 	a := &Agent{log: log, reg: reg, spool: sp, sem: make(chan struct{}, parallel), latest: newLatestStore(true)}
-	a.m = newMetrics(reg, sp)
-	a.batcher = newBatcher(sp, 1000, log, func(int) {})
+	a.batcher = newBatcher(sp, 1000, 32<<20, log, func(int) {})
+	a.m = newMetrics(reg, sp, a.batcher)
 	return a
 }
 

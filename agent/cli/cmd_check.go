@@ -67,6 +67,13 @@ func printCheck(w io.Writer, r *agent.CheckReport) {
 			fmt.Fprintf(w, "server %s: FAILED: %s\n", s.URL, s.Error)
 		}
 	}
+	if s := r.Spool; s != nil {
+		if s.OK {
+			fmt.Fprintf(w, "spool %s: OK, writable\n", s.Dir)
+		} else {
+			fmt.Fprintf(w, "spool %s: CANNOT WRITE: %s\n", s.Dir, s.Error)
+		}
+	}
 	failed := 0
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nCOLLECTOR\tTARGET\tADDRESS\tRESULT\tTIME\tSAMPLES\tINVENTORY")

@@ -12,9 +12,15 @@
 // Delivery is in order and at least once: the shipper peeks the oldest
 // record and acknowledges it once the server has stored it; the last
 // acknowledged sequence number is kept in the file "acked", and a segment
-// is removed when all its records are acknowledged. A crash between
-// delivery and acknowledgement sends the batch again, which the server
-// recognises by the batch id.
+// is removed when all its records are acknowledged; the segment being
+// written is emptied in place instead, so that delivered space comes back
+// even when it is the only one. A crash between delivery and
+// acknowledgement sends the batch again, which the server recognises by
+// the batch id.
+//
+// A full disk must not make delivery forget what it delivered: "acked" has
+// a fixed size and is overwritten in place, which needs no new space, so
+// it is recorded even when nothing else can be written.
 //
 // With the fsync policy "always" (the default) a batch counts as buffered
 // only once Append has returned: it is then on disk, fsynced, and survives
@@ -56,6 +62,9 @@ const (
 	headerSize = 4 + 4 + 8 + 4 + 4 // magic, crc32c, seq, samples, length
 	segSuffix  = ".seg"
 	ackedFile  = "acked"
+	// ackedSize is the fixed size of the acknowledgement file: a sequence
+	// number as 20 decimal digits and a newline, overwritten in place.
+	ackedSize = 21
 
 	// MaxRecord bounds one batch; a length above it in a header is damage.
 	MaxRecord = 256 << 20
@@ -138,6 +147,7 @@ type Disk struct {
 	stats    Stats
 	notify   chan struct{}
 	closed   bool
+	ackedF   *os.File // open for overwriting in place; nil until it could be made
 }
 
 // Open opens (creating if needed) the queue in dir. It reads every segment
@@ -226,9 +236,43 @@ func (d *Disk) load() error {
 		kept = append(kept, s)
 	}
 	d.segs = kept
+	// The last segment stays (it is written to next) but, delivered, it
+	// need not hold space: on a full disk that space is what lets spooling
+	// go on.
+	if n := len(d.segs); n > 0 && len(d.segs[n-1].records) == 0 && d.segs[n-1].size > 0 {
+		if err := os.Truncate(d.segs[n-1].path, 0); err != nil {
+			return fmt.Errorf("emptying delivered spool segment: %w", err)
+		}
+		d.segs[n-1].size = 0
+	}
 	d.recount()
+	if err := d.openAcked(); err != nil {
+		d.log.Warn("delivered batches may be sent again after a restart until the spool can record them", "err", err)
+	}
 	return nil
 }
+
+// openAcked opens the acknowledgement file for overwriting in place. A
+// file of another size (an older agent's, or none yet) is first replaced
+// whole by one of the fixed size; that needs a little space, so on a disk
+// that is already full it is tried again at the next Ack. Called with mu
+// held, or before the Disk is shared.
+func (d *Disk) openAcked() error {
+	path := filepath.Join(d.dir, ackedFile)
+	if fi, err := os.Stat(path); err != nil || fi.Size() != ackedSize {
+		if err := atomicfile.WriteFile(path, ackedBytes(d.acked), 0o600); err != nil {
+			return fmt.Errorf("creating the spool acknowledgement file: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening the spool acknowledgement file: %w", err)
+	}
+	d.ackedF = f
+	return nil
+}
+
+func ackedBytes(seq uint64) []byte { return fmt.Appendf(nil, "%020d\n", seq) }
 
 // scan reads a segment, keeps its unacknowledged records and handles
 // damage. In the last segment, an invalid tail with nothing valid after it
@@ -571,9 +615,17 @@ func (d *Disk) Ack(seq uint64) error {
 		}
 	}
 	d.acked = seq
-	// Delivered segments go; the one being written stays and is rolled
-	// when full, so a server that keeps up does not cost a file per batch.
-	// Removing comes first: on a full disk it is what makes room.
+	// The acknowledgement need not be durable: if it is lost, the batches
+	// since the last one that was are sent again and the server drops the
+	// repeats. It is written before segments are removed or emptied, so
+	// that a restart never finds delivered batches it does not know of.
+	if err := d.writeAcked(seq); err != nil {
+		d.log.Warn("could not record the delivered batch; it may be sent again after a restart", "seq", seq, "err", err)
+	}
+	// Delivered segments go; the one being written stays, so a server that
+	// keeps up does not cost a file per batch, but is emptied in place:
+	// delivered space always comes back, which on a full disk is what
+	// lets spooling go on.
 	for len(d.segs) > 1 && len(d.segs[0].records) == 0 {
 		s := d.segs[0]
 		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -582,23 +634,41 @@ func (d *Disk) Ack(seq uint64) error {
 		d.segs = d.segs[1:]
 		d.stats.Bytes -= s.size
 	}
-	// The acknowledgement need not be durable: if it is lost, the batches
-	// since the last one that was are sent again and the server drops the
-	// repeats.
-	if err := writeAcked(d.dir, seq); err != nil {
-		d.log.Warn("could not record the delivered batch; it may be sent again after a restart", "seq", seq, "err", err)
+	if n := len(d.segs); n > 0 && len(d.segs[n-1].records) == 0 && d.segs[n-1].size > 0 {
+		if err := d.empty(d.segs[n-1]); err != nil {
+			return err
+		}
 	}
 	d.stats.Segments = len(d.segs)
 	return nil
 }
 
-func writeAcked(dir string, seq uint64) error {
-	path := filepath.Join(dir, ackedFile)
-	tmp := filepath.Join(dir, "."+ackedFile+".tmp")
-	if err := os.WriteFile(tmp, strconv.AppendUint(nil, seq, 10), 0o600); err != nil {
-		return fmt.Errorf("recording delivered batch: %w", err)
+// empty truncates the segment being written, all of whose records were
+// delivered. Called with mu held.
+func (d *Disk) empty(s *segment) error {
+	var err error
+	if d.active != nil {
+		err = d.active.Truncate(0) // appends (O_APPEND) start again at 0
+	} else {
+		err = os.Truncate(s.path, 0)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err != nil {
+		return fmt.Errorf("emptying delivered spool segment: %w", err)
+	}
+	d.stats.Bytes -= s.size
+	s.size = 0
+	return nil
+}
+
+// writeAcked records seq by overwriting the fixed-size acknowledgement
+// file in place. Called with mu held.
+func (d *Disk) writeAcked(seq uint64) error {
+	if d.ackedF == nil {
+		if err := d.openAcked(); err != nil {
+			return fmt.Errorf("recording delivered batch: %w", err)
+		}
+	}
+	if _, err := d.ackedF.WriteAt(ackedBytes(seq), 0); err != nil {
 		return fmt.Errorf("recording delivered batch: %w", err)
 	}
 	return nil
@@ -616,5 +686,9 @@ func (d *Disk) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closed = true
+	if d.ackedF != nil {
+		d.ackedF.Close()
+		d.ackedF = nil
+	}
 	return d.closeActive()
 }
