@@ -1,0 +1,90 @@
+package ratelimit_test
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/ratelimit"
+	"github.com/kpilot/kpilot/server/store/sqlstore"
+)
+
+func TestLoginDelay(t *testing.T) {
+	tests := []struct {
+		name    string
+		n, free int
+		want    time.Duration
+	}{
+		{"free failures wait nothing", 4, 5, 0},
+		{"the first over the free ones waits 2 s", 5, 5, 2 * time.Second},
+		{"then doubling", 7, 5, 8 * time.Second},
+		{"at most 15 minutes", 40, 5, ratelimit.MaxLoginDelay},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, ratelimit.LoginDelay(tt.n, tt.free))
+		})
+	}
+}
+
+func newStore(t *testing.T) *sqlstore.DB {
+	db, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "kpilot.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestLoginsSlowTheAddressNotTheAccount: failures from one address make
+// that address wait, growing; the same account from another address gets
+// in at once; a success ends the count.
+func TestLoginsSlowTheAddressNotTheAccount(t *testing.T) {
+	l := ratelimit.Logins{Store: newStore(t), PerAccount: 3, PerAddress: 10}
+	ctx, now := t.Context(), time.Unix(1_800_000_000, 0)
+	for range 3 {
+		done, err := l.Attempt(ctx, "192.0.2.1", "owner@example.com", now)
+		require.NoError(t, err)
+		require.NoError(t, done(ctx, false))
+	}
+	_, err := l.Attempt(ctx, "192.0.2.1", "owner@example.com", now)
+	var tm *ratelimit.TooManyError
+	require.ErrorAs(t, err, &tm)
+	require.Equal(t, 2*time.Second, tm.Wait)
+
+	done, err := l.Attempt(ctx, "198.51.100.7", "owner@example.com", now)
+	require.NoError(t, err, "the owner from another address is not held up")
+	require.NoError(t, done(ctx, true))
+
+	done, err = l.Attempt(ctx, "192.0.2.1", "owner@example.com", now.Add(2*time.Second))
+	require.NoError(t, err, "after the wait, one more try")
+	require.NoError(t, done(ctx, false))
+	_, err = l.Attempt(ctx, "192.0.2.1", "owner@example.com", now.Add(3*time.Second))
+	require.ErrorAs(t, err, &tm)
+	require.Equal(t, 3*time.Second, tm.Wait, "4 s after the latest failure, 1 s gone")
+
+	done, err = l.Attempt(ctx, "192.0.2.1", "owner@example.com", now.Add(7*time.Second))
+	require.NoError(t, err)
+	require.NoError(t, done(ctx, true), "a success ends the count")
+	done, err = l.Attempt(ctx, "192.0.2.1", "owner@example.com", now.Add(7*time.Second))
+	require.NoError(t, err)
+	require.NoError(t, done(ctx, false))
+}
+
+func TestSecretsBudgetPerAddress(t *testing.T) {
+	s := ratelimit.Secrets{Store: newStore(t), Budget: 3}
+	ctx, now := t.Context(), time.Unix(1_800_000_000, 0)
+	for range 3 {
+		require.NoError(t, s.Allowed(ctx, "192.0.2.1", now))
+		require.NoError(t, s.Failed(ctx, "192.0.2.1", now))
+	}
+	err := s.Allowed(ctx, "192.0.2.1", now.Add(time.Minute))
+	var tm *ratelimit.TooManyError
+	require.True(t, errors.As(err, &tm))
+	require.Equal(t, ratelimit.SecretIdle-time.Minute, tm.Wait)
+	require.NoError(t, s.Allowed(ctx, "198.51.100.7", now), "another address has its own budget")
+	require.NoError(t, s.Allowed(ctx, "192.0.2.1", now.Add(ratelimit.SecretIdle)), "the budget comes back after the idle time")
+}
