@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kpilot/kpilot/agent/enroll"
 	"github.com/kpilot/kpilot/agent/ship"
@@ -232,8 +233,30 @@ loop:
 	a.shipper.Drain(dctx)
 	cancel()
 	a.batcher.stop() // deliveries may have made room; what still finds none is counted as lost
-	a.log.Info("agent stopped", "spooled_batches", a.spool.Stats().Batches)
+	// The final counts, which /metrics can no longer be asked for: every
+	// sample of this run was collected (a poll's own and its agent_poll
+	// sample) and is spooled, delivered or among the dropped.
+	a.log.Info("agent stopped", "spooled_batches", a.spool.Stats().Batches,
+		"samples_collected", int64(sumCounters(a.m.collected)), "polls", int64(sumCounters(a.m.polls)),
+		"samples_dropped", int64(sumCounters(a.m.dropped))+int64(a.spool.Stats().DroppedSamples))
 	return err
+}
+
+// sumCounters adds up every counter of a vector.
+func sumCounters(c prometheus.Collector) float64 {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		c.Collect(ch)
+		close(ch)
+	}()
+	var sum float64
+	for m := range ch {
+		var pb dto.Metric
+		if m.Write(&pb) == nil {
+			sum += pb.GetCounter().GetValue()
+		}
+	}
+	return sum
 }
 
 func (a *Agent) startJob(ctx context.Context, j *job) {

@@ -137,11 +137,13 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	dur := time.Since(start)
 	labels := []string{j.collector, j.target.Asset}
 	a.m.duration.WithLabelValues(labels...).Set(dur.Seconds())
+	taken, samples := sink.result()
+	// Counted even when the poll was cut short: what it took was handed to
+	// the batcher by close, so it is spooled, delivered or counted dropped.
+	a.m.collected.WithLabelValues(labels...).Add(float64(taken))
 	if ctx.Err() != nil {
 		return // shutting down or reloading: not a failure of the target
 	}
-	taken, samples := sink.result()
-	a.m.collected.WithLabelValues(labels...).Add(float64(taken))
 	if err != nil {
 		a.m.success.WithLabelValues(labels...).Set(0)
 		a.m.polls.WithLabelValues(j.collector, j.target.Asset, "failure").Inc()
