@@ -227,10 +227,42 @@ type Ingester struct {
 	agentsMu sync.Mutex
 	agents   map[string]int
 	assets   assetCache // agent key → asset, briefly
-	// lineBufs holds the re-encoded lines' buffers between batches, so a
-	// steady stream of batches does not allocate and clear a megabyte each.
-	lineBufs sync.Pool // *[]byte
-	decoders sync.Pool // *wire.Decoder
+	// lineBufs and decoders keep the re-encoded lines' buffers and the
+	// decoders (their body and decompression buffers, their zstd state)
+	// between batches, so a steady stream of batches does not allocate and
+	// clear megabytes each. Free lists of bounded length rather than
+	// sync.Pools: a pool is emptied by every other garbage collection,
+	// which ingest's own allocations bring about every few batches.
+	lineBufs freeList[*[]byte]
+	decoders freeList[*wire.Decoder]
+}
+
+// freeList keeps up to its capacity of values for reuse.
+type freeList[T any] struct {
+	c   chan T
+	new func() T
+}
+
+func newFreeList[T any](n int, newT func() T) freeList[T] {
+	return freeList[T]{c: make(chan T, n), new: newT}
+}
+
+// get returns a kept value or a new one.
+func (f freeList[T]) get() T {
+	select {
+	case v := <-f.c:
+		return v
+	default:
+		return f.new()
+	}
+}
+
+// put keeps v unless the list is full.
+func (f freeList[T]) put(v T) {
+	select {
+	case f.c <- v:
+	default:
+	}
 }
 
 // New returns an Ingester writing to s and w. reg receives the ingest
@@ -239,8 +271,10 @@ func New(s Store, w Writer, limits Limits, log *slog.Logger, reg prometheus.Regi
 	in := &Ingester{store: s, tsdb: w, log: log, limits: limits.withDefaults(), m: newMetrics(reg), now: time.Now}
 	in.slots = make(chan struct{}, in.limits.Concurrency)
 	in.agents = map[string]int{}
-	in.lineBufs.New = func() any { return new([]byte) }
-	in.decoders.New = func() any { return new(wire.Decoder) }
+	// Bodies are read before a decoding turn: up to PerAgent per agent
+	// are in the server, Concurrency of them decoded at once.
+	in.lineBufs = newFreeList(in.limits.Concurrency, func() *[]byte { return new([]byte) })
+	in.decoders = newFreeList(2*in.limits.Concurrency, func() *wire.Decoder { return new(wire.Decoder) })
 	return in
 }
 
@@ -261,12 +295,12 @@ func (in *Ingester) Ingest(ctx context.Context, ag store.Agent, version string, 
 	defer leave()
 
 	br := &bodyReader{r: body, max: in.limits.MaxBytes}
-	wd := in.decoders.Get().(*wire.Decoder)
+	wd := in.decoders.get()
 	defer func() {
 		// batch.Samples shares the decoder's buffer: it is kept for the
 		// next batch only after this one is done with.
 		if wd.Cap() <= maxPooledLines {
-			in.decoders.Put(wd)
+			in.decoders.put(wd)
 		}
 	}()
 	if err := wd.ReadBody(br); err != nil {
@@ -376,14 +410,14 @@ func (in *Ingester) IngestBatch(ctx context.Context, ag store.Agent, version str
 	var rx reencoder
 	// The re-encoder only reads the samples: no copy of them is needed.
 	samples := unsafe.Slice(unsafe.StringData(batch.Samples), len(batch.Samples))
-	buf := in.lineBufs.Get().(*[]byte)
+	buf := in.lineBufs.get()
 	lines, accepted, rejects, err := rx.reencode(ctx, in.now(), assets, samples, *buf)
 	defer func() {
 		// The InfluxDB client is done with the lines once Write returned.
 		// An outsized batch's buffer is left to the garbage collector.
 		if cap(lines) <= maxPooledLines {
 			*buf = lines[:0]
-			in.lineBufs.Put(buf)
+			in.lineBufs.put(buf)
 		}
 	}()
 	if err != nil {
