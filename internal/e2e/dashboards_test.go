@@ -244,6 +244,7 @@ type influxSeries struct {
 	Tags    map[string]string
 	Columns []string
 	Values  [][]any
+	Partial bool // influxd cut the answer short
 }
 
 // numbers are the series' numeric values, time left out.
@@ -265,11 +266,12 @@ func (s influxSeries) numbers(t *testing.T, what string) []float64 {
 }
 
 // influxQL runs a query on influxd's /query, as Grafana's InfluxQL data
-// source does, and returns the series of its one statement; an error
-// fails the test.
+// source does (times in nanoseconds, numbers as json.Number), and returns
+// the series of its one statement; an error or an answer influxd cut
+// short fails the test.
 func influxQL(t *testing.T, influx *devenv.Influxd, query, what string) []influxSeries {
 	t.Helper()
-	resp, err := http.PostForm(influx.URL+"/query", url.Values{"db": {influx.Database}, "q": {query}, "epoch": {"ms"}})
+	resp, err := http.PostForm(influx.URL+"/query", url.Values{"db": {influx.Database}, "q": {query}, "epoch": {"ns"}})
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -288,6 +290,9 @@ func influxQL(t *testing.T, influx *devenv.Influxd, query, what string) []influx
 	require.Empty(t, out.Error, "%s:\n%s", what, query)
 	require.Len(t, out.Results, 1, "%s: one statement", what)
 	require.Empty(t, out.Results[0].Error, "%s:\n%s", what, query)
+	for _, s := range out.Results[0].Series {
+		require.False(t, s.Partial, "%s: influxd answered in full", what)
+	}
 	return out.Results[0].Series
 }
 

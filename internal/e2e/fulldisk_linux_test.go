@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,29 +92,8 @@ func storedPointCount(t *testing.T, influx *devenv.Influxd, seriesIDs []string) 
 		where = append(where, fmt.Sprintf(`"asset" = '%s'`, id))
 	}
 	q := fmt.Sprintf(`SELECT * FROM /.*/ WHERE %s GROUP BY *`, strings.Join(where, " OR "))
-	resp, err := http.PostForm(influx.URL+"/query", url.Values{"db": {influx.Database}, "q": {q}, "epoch": {"ns"}})
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out struct {
-		Results []struct {
-			Error  string
-			Series []struct {
-				Values [][]any
-				// Partial is set when influxd cut the answer short.
-				Partial bool
-			}
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	require.NoError(t, dec.Decode(&out), "%.2000s", body)
-	require.Len(t, out.Results, 1, "%.2000s", body)
-	require.Empty(t, out.Results[0].Error)
 	var n int64
-	for _, s := range out.Results[0].Series {
-		require.False(t, s.Partial, "influxd answered in full")
+	for _, s := range influxQL(t, influx, q, "stored points") {
 		n += int64(len(s.Values))
 	}
 	return n

@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,30 +173,8 @@ func spooledPoints(t *testing.T, spoolDir string) (points map[point]int, dup int
 // from and to (inclusive), with the server's own tags left out.
 func storedPoints(t *testing.T, influx *devenv.Influxd, from, to int64) map[point]int {
 	t.Helper()
-	q := fmt.Sprintf(`SELECT * FROM /.*/ WHERE time >= %d AND time <= %d GROUP BY *`, from, to)
-	resp, err := http.PostForm(influx.URL+"/query", url.Values{"db": {influx.Database}, "q": {q}, "epoch": {"ns"}})
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out struct {
-		Results []struct {
-			Error  string
-			Series []struct {
-				Name    string
-				Tags    map[string]string
-				Columns []string
-				Values  [][]any
-			}
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	require.NoError(t, dec.Decode(&out), "%s", body)
-	require.Len(t, out.Results, 1, "%s", body)
-	require.Empty(t, out.Results[0].Error)
 	points := map[point]int{}
-	for _, s := range out.Results[0].Series {
+	for _, s := range influxQL(t, influx, fmt.Sprintf(`SELECT * FROM /.*/ WHERE time >= %d AND time <= %d GROUP BY *`, from, to), "stored points") {
 		tags := map[string]string{}
 		for k, v := range s.Tags {
 			if v != "" && k != "asset" {
