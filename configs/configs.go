@@ -31,3 +31,17 @@ func RESTTemplates() fs.FS {
 	}
 	return sub
 }
+
+//go:embed kpis/*.yaml
+var kpis embed.FS
+
+// KPIDefinitions is the built-in set of KPI definitions that no profile
+// or template holds (configs/kpis/*.yaml): those of the Redfish mapping,
+// the agent's own and the ones several profiles share.
+func KPIDefinitions() fs.FS {
+	sub, err := fs.Sub(kpis, "kpis")
+	if err != nil {
+		panic(err) // the embedded path is fixed at compile time
+	}
+	return sub
+}
