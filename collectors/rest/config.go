@@ -14,6 +14,7 @@ import (
 
 	"github.com/kpilot/kpilot/collectors"
 	"github.com/kpilot/kpilot/configs"
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/tlsconf"
 	"github.com/kpilot/kpilot/internal/yamlconf"
@@ -54,8 +55,9 @@ type Config struct {
 
 	Definition `yaml:",inline"`
 
-	def  Definition  // template merged with the overrides, built by Validate
-	tls  *tls.Config // built by Validate
+	def  Definition        // template merged with the overrides, built by Validate
+	kpis []catalog.Section // the template's and the entry's, built by Validate
+	tls  *tls.Config       // built by Validate
 	tmpl *loginTemplates
 }
 
@@ -74,6 +76,10 @@ type Definition struct {
 	Auth     *Auth             `yaml:"auth"`
 	Headers  map[string]string `yaml:"headers"`
 	Requests []Request         `yaml:"requests"`
+	// KPIs defines what the samples' fields mean (internal/catalog): a
+	// built-in template defines every field it emits, in English and
+	// German; a user's template or entry may define its own.
+	KPIs catalog.Section `yaml:"kpis"`
 }
 
 // Auth says how the collector authenticates.
@@ -210,11 +216,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("targets[%d]: address: %w", i, err))
 		}
 	}
-	def, err := c.merged()
+	def, kpis, err := c.merged()
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	c.def = def
+	c.def, c.kpis = def, kpis
 	errs = append(errs, c.def.validate(c))
 	if c.RequestTimeout.D() < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("request_timeout %s: must be at least 100ms", c.RequestTimeout.D()))
@@ -241,14 +247,32 @@ func (c *Config) Validate() error {
 }
 
 // merged loads the template (if any) and lays the entry's own definition
-// over it.
-func (c *Config) merged() (Definition, error) {
+// over it. It also returns the kpis sections of both, checked together: a
+// field the entry defines again must mean what the template says.
+func (c *Config) merged() (Definition, []catalog.Section, error) {
+	var own []catalog.Section
+	if len(c.Definition.KPIs) > 0 {
+		if _, err := catalog.New(catalog.User, c.Definition.KPIs); err != nil {
+			return Definition{}, nil, fmt.Errorf("kpis: %w", err)
+		}
+		own = []catalog.Section{c.Definition.KPIs}
+	}
 	if c.Template == "" {
-		return c.Definition, nil
+		return c.Definition, own, nil
 	}
 	base, err := LoadTemplate(c.Template, c.TemplatesDir)
 	if err != nil {
-		return Definition{}, err
+		return Definition{}, nil, err
+	}
+	var kpis []catalog.Section
+	if len(base.KPIs) > 0 {
+		kpis = append(kpis, base.KPIs)
+	}
+	kpis = append(kpis, own...)
+	if len(own) > 0 {
+		if _, err := catalog.New(catalog.User, kpis...); err != nil {
+			return Definition{}, nil, fmt.Errorf("kpis (with template %s): %w", c.Template, err)
+		}
 	}
 	o := c.Definition
 	if o.Description != "" {
@@ -273,7 +297,16 @@ func (c *Config) merged() (Definition, error) {
 		}
 	}
 	base.Requests = slices.DeleteFunc(base.Requests, func(r Request) bool { return r.Disabled })
-	return base, nil
+	base.KPIs = nil // kept apart in kpis, section by section
+	return base, kpis, nil
+}
+
+// KPISections returns the kpis sections of what the entry collects, once
+// Validate has succeeded: its template's (built-in or from templates_dir)
+// and the entry's own. The agent sends them to the server, which keeps
+// the built-in meaning of a field over a sent one.
+func (c *Config) KPISections() []catalog.Section {
+	return slices.Clone(c.kpis)
 }
 
 func mergeMaps(a, b map[string]string) map[string]string {
@@ -300,9 +333,12 @@ func LoadTemplate(name, dir string) (Definition, error) {
 	var data []byte
 	var err error
 	src := "built-in template " + file
+	// A user's template needs English names only; a built-in one is held
+	// to complete definitions in both languages.
+	strict := catalog.Strict
 	if dir != "" {
 		if data, err = os.ReadFile(dir + "/" + file); err == nil {
-			src = dir + "/" + file
+			src, strict = dir+"/"+file, catalog.User
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return Definition{}, fmt.Errorf("template %s: %w", name, err)
 		}
@@ -316,6 +352,9 @@ func LoadTemplate(name, dir string) (Definition, error) {
 	var d Definition
 	if err := yamlconf.Decode(data, &d); err != nil {
 		return Definition{}, fmt.Errorf("%s: %w", src, err)
+	}
+	if _, err := catalog.New(strict, d.KPIs); err != nil {
+		return Definition{}, fmt.Errorf("%s: kpis: %w", src, err)
 	}
 	return d, nil
 }

@@ -42,6 +42,8 @@ const (
 	BitsPerSecond  Unit = "bits_per_second"
 	PerSecond      Unit = "per_second" // operations, packets, events per second
 	Seconds        Unit = "seconds"
+	Hours          Unit = "hours"     // only for values collected in hours (a REST template's hours since the last backup)
+	Days           Unit = "days"      // only for values collected in days (a backup repository's days until full)
 	Timestamp      Unit = "timestamp" // seconds since 1970-01-01 UTC
 	Percent        Unit = "percent"   // 0 to 100
 	Ratio          Unit = "ratio"     // 0 to 1
@@ -56,7 +58,7 @@ const (
 	Joules         Unit = "joules"
 )
 
-var units = []Unit{None, Bytes, BytesPerSecond, BitsPerSecond, PerSecond, Seconds, Timestamp, Percent, Ratio,
+var units = []Unit{None, Bytes, BytesPerSecond, BitsPerSecond, PerSecond, Seconds, Hours, Days, Timestamp, Percent, Ratio,
 	Celsius, Watts, VoltAmperes, Volts, Amperes, Hertz, RPM, DBm, Joules}
 
 // Units returns every unit a definition may have.
