@@ -14,6 +14,12 @@ import (
 	"github.com/kpilot/kpilot/internal/kpi"
 )
 
+// The meaning of every field this file, inventory.go (drive) and
+// events.go (health_event) emit is defined in configs/kpis/redfish.yaml,
+// and in configs/kpis/common.yaml for the measurements SNMP profiles share
+// (temperature, fan, power_supply, server_health): a new field needs its
+// definition there, or TestMockupFieldsAreDefined fails.
+
 // readings reads what changes: power state and health of every system,
 // power, temperatures, fans and power supplies of the reading chassis.
 // The older Power and Thermal resources are read where a chassis has

@@ -11,6 +11,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/kpilot/kpilot/collectors"
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
@@ -135,6 +136,16 @@ func (c *Config) loadProfiles() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// KPIs returns the KPI definitions of the user's own profiles (those of
+// profiles_dir) the config loaded, for the agent to send to the server;
+// nil before Validate and without profiles_dir.
+func (c *Config) KPIs() []catalog.Section {
+	if c.lib == nil {
+		return nil
+	}
+	return c.lib.UserKPIs()
 }
 
 func (c *Config) validateV3() error {

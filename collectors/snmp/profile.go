@@ -13,6 +13,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kpilot/kpilot/configs"
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/kpi"
 )
 
@@ -21,13 +23,18 @@ import (
 // OIDs (see configs/snmp/README.md), so nothing needs MIB files at run time
 // and users add their own without recompiling.
 type Profile struct {
-	Name        string   `yaml:"name"`
-	Description string   `yaml:"description"`
-	Match       Match    `yaml:"match"`
-	Metrics     []Group  `yaml:"metrics"`
-	Inventory   []Attr   `yaml:"inventory"`
-	Source      string   `yaml:"-"` // file the profile was read from
-	matchOIDs   []string // Match.SysObjectID, normalised with a leading dot
+	Name        string  `yaml:"name"`
+	Description string  `yaml:"description"`
+	Match       Match   `yaml:"match"`
+	Metrics     []Group `yaml:"metrics"`
+	Inventory   []Attr  `yaml:"inventory"`
+	// KPIs defines what the profile's fields mean (name, unit, kind; see
+	// internal/catalog). A built-in profile defines every field it emits,
+	// beside those configs/kpis/common.yaml defines for several sources.
+	KPIs      catalog.Section `yaml:"kpis"`
+	Source    string          `yaml:"-"` // file the profile was read from
+	builtin   bool            // read from the built-in set, not a profiles_dir
+	matchOIDs []string        // Match.SysObjectID, normalised with a leading dot
 }
 
 // Match says when `profiles: [auto]` selects a profile.
@@ -385,11 +392,18 @@ type Library struct {
 
 // LoadLibrary reads the *.yaml profiles of the built-in set, then of every
 // extra directory; a profile in a later directory replaces a built-in one
-// of the same name (how users fix or extend a shipped profile).
+// of the same name (how users fix or extend a shipped profile). The kpis
+// sections are checked too: a built-in profile's strictly (English and
+// German texts; together with configs/kpis, whose measurement names and
+// shared fields it builds on), a user's as the server checks an agent's.
 func LoadLibrary(builtin fs.FS, dirs ...string) (*Library, error) {
 	lib := &Library{byName: map[string]*Profile{}}
 	var errs []error
-	read := func(fsys fs.FS, label string) {
+	shared, err := catalog.ReadFS(configs.KPIDefinitions(), "configs/kpis")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	read := func(fsys fs.FS, label string, isBuiltin bool) {
 		files, err := fs.Glob(fsys, "*.yaml")
 		if err != nil {
 			errs = append(errs, err)
@@ -407,6 +421,11 @@ func LoadLibrary(builtin fs.FS, dirs ...string) (*Library, error) {
 				errs = append(errs, err)
 				continue
 			}
+			p.builtin = isBuiltin
+			if err := p.checkKPIs(shared); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 			if prev, dup := seen[p.Name]; dup {
 				errs = append(errs, fmt.Errorf("profile %s: name %q is already used by %s", p.Source, p.Name, prev))
 				continue
@@ -416,20 +435,49 @@ func LoadLibrary(builtin fs.FS, dirs ...string) (*Library, error) {
 		}
 	}
 	if builtin != nil {
-		read(builtin, "builtin")
+		read(builtin, "builtin", true)
 	}
 	for _, d := range dirs {
 		if _, err := os.Stat(d); err != nil {
 			errs = append(errs, fmt.Errorf("profiles_dir %s: %w", d, err))
 			continue
 		}
-		read(os.DirFS(d), d)
+		read(os.DirFS(d), d, false)
 	}
 	for name := range lib.byName {
 		lib.order = append(lib.order, name)
 	}
 	slices.Sort(lib.order)
 	return lib, errors.Join(errs...)
+}
+
+// checkKPIs validates the profile's kpis section: a built-in one with
+// catalog.Strict beside the shared definitions, a user's with catalog.User.
+func (p *Profile) checkKPIs(shared []catalog.Section) error {
+	var err error
+	if p.builtin {
+		_, err = catalog.New(catalog.Strict, append(slices.Clone(shared), p.KPIs)...)
+	} else {
+		_, err = catalog.New(catalog.User, p.KPIs)
+	}
+	if err != nil {
+		return fmt.Errorf("profile %s: kpis: %w", p.Source, err)
+	}
+	return nil
+}
+
+// UserKPIs returns the kpis sections of the profiles read from a
+// profiles_dir, in name order: the definitions the agent sends the server,
+// which has the built-in ones already. A user's profile that replaces a
+// built-in one counts as the user's.
+func (l *Library) UserKPIs() []catalog.Section {
+	var out []catalog.Section
+	for _, name := range l.order {
+		if p := l.byName[name]; !p.builtin && len(p.KPIs) > 0 {
+			out = append(out, p.KPIs)
+		}
+	}
+	return out
 }
 
 // Get returns the profile called name.

@@ -118,7 +118,8 @@ var recordingExtra = map[string]map[string]any{
 // TestRecordedDevices polls every recording in ../shared/testdata/snmp
 // through snmpsim with profiles: auto and checks the inventory against
 // LibreNMS's expected results: model, serial, OS version, interface count
-// and hrStorage volume sizes.
+// and hrStorage volume sizes. Every field of every sample must have a KPI
+// definition in the built-in catalog.
 func TestRecordedDevices(t *testing.T) {
 	shared, ok := devenv.SharedTestdata()
 	if !ok {
@@ -127,6 +128,7 @@ func TestRecordedDevices(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(shared, "snmp", "data", "*.snmprec"))
 	require.NoError(t, err)
 	s := devenv.SNMPSim(t, files...)
+	cat := builtinCatalog(t)
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".snmprec")
 		if strings.Contains(name, "@") {
@@ -137,6 +139,7 @@ func TestRecordedDevices(t *testing.T) {
 			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
 			require.NoError(t, err)
 			require.Len(t, sink.Inventories, 1)
+			require.Empty(t, undefined(cat, sink.Samples), "%s: fields without a KPI definition", name)
 			inv := sink.Inventories[0]
 			if os.Getenv("KPILOT_DUMP") != "" {
 				b, _ := json.MarshalIndent(inv.Attributes, "", " ")

@@ -208,7 +208,9 @@ const (
 // New builds a catalog from sections, checking every definition. A field
 // defined twice must be defined the same way both times (so two profiles
 // that read the same KPI agree on its meaning); so must a measurement's
-// name.
+// name. A section may leave a measurement's name out where another one
+// gives it (configs/kpis/common.yaml names the measurements several
+// sources share); with Strict, some section must.
 func New(strict Strictness, sections ...Section) (*Catalog, error) {
 	c := &Catalog{measurements: map[string]Measurement{}, defs: map[key]Definition{}}
 	var errs []error
@@ -216,6 +218,13 @@ func New(strict Strictness, sections ...Section) (*Catalog, error) {
 		for _, m := range sec {
 			if err := c.add(m, strict); err != nil {
 				errs = append(errs, err)
+			}
+		}
+	}
+	if strict == Strict {
+		for _, name := range slices.Sorted(maps.Keys(c.measurements)) {
+			if c.measurements[name].Name.EN == "" {
+				errs = append(errs, fmt.Errorf("measurement %s: no section names it (name: {en, de})", name))
 			}
 		}
 	}
@@ -233,7 +242,10 @@ func (c *Catalog) add(m Measurement, strict Strictness) error {
 		return fmt.Errorf("measurement %q: not a valid name (^[a-z][a-z0-9_]{0,62}$)", m.Measurement)
 	}
 	var errs []error
-	if err := checkText(m.Name, "name", maxName, strict, m.Name.EN != "" || strict == Strict); err != nil {
+	// A section may add fields to a measurement another section names
+	// (a profile's own fields of the shared temperature); New checks that
+	// one does.
+	if err := checkText(m.Name, "name", maxName, strict, m.Name.EN != ""); err != nil {
 		errs = append(errs, fmt.Errorf("measurement %s: %w", m.Measurement, err))
 	}
 	head := Measurement{Measurement: m.Measurement, Name: m.Name, Description: m.Description}
