@@ -259,3 +259,32 @@ func Windows(period string, start, stop time.Time) ([]Window, error) {
 	}
 	return out, nil
 }
+
+// DefaultStart is where a usage report of period starts when its caller
+// names no start: the start of the day 30 days, the week 12 weeks or the
+// month 12 months before now.
+func DefaultStart(period string, now time.Time) (time.Time, error) {
+	switch period {
+	case Week:
+		now = now.AddDate(0, 0, -7*12)
+	case Month:
+		now = now.AddDate(0, -12, 0)
+	default:
+		now = now.AddDate(0, 0, -30)
+	}
+	return PeriodStart(period, now)
+}
+
+// UsagePeriods reports usage over [start, stop) as a whole and per
+// calendar period (Windows).
+func UsagePeriods(segs []UsageSegment, period string, start, stop time.Time) (UsageReport, []UsageReport, error) {
+	ws, err := Windows(period, start, stop)
+	if err != nil {
+		return UsageReport{}, nil, err
+	}
+	out := make([]UsageReport, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, SummarizeUsage(segs, w.Start, w.Stop))
+	}
+	return SummarizeUsage(segs, start, stop), out, nil
+}
