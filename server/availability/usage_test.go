@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/internal/catalog"
 )
 
 // power returns one power reading a minute from minute a to b
@@ -130,4 +132,15 @@ func TestWindows(t *testing.T) {
 	sunday, err := PeriodStart(Week, d("2026-12-13T23:00:00Z"))
 	require.NoError(t, err)
 	require.Equal(t, d("2026-12-07T00:00:00Z"), sunday)
+}
+
+// Usage time is a key figure of the built-in catalog, though computed.
+func TestUsageTimeIsAKeyFigure(t *testing.T) {
+	c, err := catalog.Builtin()
+	require.NoError(t, err)
+	d, ok := c.Lookup("usage", "in_use_seconds")
+	require.True(t, ok, "configs/kpis/computed.yaml defines usage.in_use_seconds")
+	require.Equal(t, catalog.Seconds, d.Unit)
+	require.Equal(t, "Usage time", d.Name.EN)
+	require.Contains(t, d.Key, "server")
 }
