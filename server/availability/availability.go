@@ -183,8 +183,9 @@ func Timeline(obs []Observation, reboots []Reboot, maxGap time.Duration) []Segme
 	return segs
 }
 
-// paint marks the parts of [from, to) that were polled down because of a
-// reboot: a monitoring problem then too, since the reboot is known.
+// paint marks [from, to) down because of a reboot wherever it was polled
+// (up, down, or a monitoring problem: the reboot is known either way);
+// unmonitored time stays unmonitored.
 func paint(segs []Segment, from, to time.Time) []Segment {
 	if !to.After(from) {
 		return segs

@@ -201,3 +201,14 @@ func TestOldAgentFailuresStayDown(t *testing.T) {
 	require.Equal(t, []Outage{{Start: at(5), End: at(10), Seconds: 300, Cause: Unreachable, Open: true}}, r.Outages)
 	require.InDelta(t, 0, r.ProblemSeconds+r.UnmonitoredSeconds, 0.001)
 }
+
+func TestRebootDuringAMonitoringProblem(t *testing.T) {
+	// The credentials were rejected from 10 to 20; the device booted at
+	// 15, last seen up at 9: the reboot is known, so 10..15 is down too.
+	obs := append(polls(0, 10, true, "snmp"), problems(10, 20, CredentialsRejected, "snmp")...)
+	obs = append(obs, polls(20, 30, true, "snmp")...)
+	reboots := []Reboot{{Boot: at(15), LastSeenUp: at(9)}}
+	r := Summarize(Timeline(obs, reboots, 0), reboots, at(0), at(30))
+	require.Equal(t, []Outage{{Start: at(9), End: at(15), Seconds: 360, Cause: Rebooted}}, r.Outages)
+	require.Equal(t, []Outage{{Start: at(15), End: at(20), Seconds: 300, Cause: CredentialsRejected}}, r.Problems)
+}
