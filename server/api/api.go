@@ -35,6 +35,7 @@ type TSDB interface {
 	Latest(ctx context.Context, ref tsdb.AssetRef, lookback time.Duration) ([]tsdb.Series, error)
 	LatestMany(ctx context.Context, refs []tsdb.AssetRef, lookback time.Duration) (map[string][]tsdb.Series, error)
 	AvailabilityData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
+	UsageData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.PowerSample, []availability.UptimeSample, error)
 	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)
 }
 
@@ -201,6 +202,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/assets/{id}/series", "asset_series", user(a.assetSeries)},
 		{"GET", "/api/v1/assets/{id}/latest", "asset_latest", user(a.assetLatest)},
 		{"GET", "/api/v1/assets/{id}/availability", "asset_availability", user(a.assetAvailability)},
+		{"GET", "/api/v1/assets/{id}/usage", "asset_usage", user(a.assetUsage)},
 		{"GET", "/api/v1/assets/{id}/inventory", "asset_inventory", user(a.assetInventory)},
 		{"GET", "/api/v1/assets/{id}/inventory/history", "asset_inventory_history", user(a.assetInventoryHistory)},
 		{"GET", "/api/v1/metrics", "exposition", user(a.exposition)},

@@ -42,7 +42,7 @@ func TestInfluxReadErrors(t *testing.T) {
 		t.Cleanup(slow.Close)
 		w := newWorldReads(t, slow.URL, 300*time.Millisecond)
 		as := w.assets["a_root"]
-		for _, path := range []string{"/latest", "/availability"} {
+		for _, path := range []string{"/latest", "/availability", "/usage"} {
 			start := time.Now()
 			r := w.do("acme_admin", "GET", "/api/v1/assets/"+as.ID+path, nil)
 			require.Less(t, time.Since(start), 5*time.Second, path)

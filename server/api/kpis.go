@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -76,6 +77,42 @@ func (a *API) assetAvailability(w http.ResponseWriter, r *http.Request) error {
 		out["periods"] = periods
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// assetUsage answers GET /api/v1/assets/{id}/usage?period=&start=&stop=:
+// usage time over the period and per calendar day, week or month.
+func (a *API) assetUsage(w http.ResponseWriter, r *http.Request) error {
+	_, as, _, err := a.visibleAsset(r)
+	if err != nil {
+		return err
+	}
+	unit, now := cmp.Or(r.URL.Query().Get("period"), availability.Day), a.now()
+	from, err := availability.DefaultStart(unit, now)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	start, stop, err := a.period(r, from.Sub(now), maxAvailabilitySpan)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("start") == "" {
+		start = from // aligned to the calendar, not to a.period's now
+	}
+	obs, reboots, err := a.tsdb.AvailabilityData(r.Context(), tsdb.Ref(as), start, stop)
+	if err != nil {
+		return unavailable("InfluxDB", err)
+	}
+	power, uptime, err := a.tsdb.UsageData(r.Context(), tsdb.Ref(as), start, stop)
+	if err != nil {
+		return unavailable("InfluxDB", err)
+	}
+	segs := availability.UsageTimeline(power, uptime, availability.Timeline(obs, reboots, 0))
+	sum, periods, err := availability.UsagePeriods(segs, unit, start, stop)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "period": unit, "summary": sum, "periods": periods})
 	return nil
 }
 

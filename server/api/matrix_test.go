@@ -125,6 +125,7 @@ var matrix = []endpoint{
 	{method: "GET", path: assetPath("a_root", "/series?measurement=cpu&field=usage_percent"), allow: seesARoot},
 	{method: "GET", path: assetPath("a_root", "/latest"), allow: seesARoot},
 	{method: "GET", path: assetPath("a_root", "/availability"), allow: seesARoot},
+	{method: "GET", path: assetPath("a_root", "/usage"), allow: seesARoot},
 	{method: "GET", path: assetPath("a_root", "/inventory"), allow: seesARoot},
 	{method: "GET", path: assetPath("a_root", "/inventory/history"), allow: seesARoot},
 	{method: "GET", path: fixed("/api/v1/metrics"), allow: authenticated},

@@ -1,35 +1,98 @@
 // Package availability turns an asset's reachability and reboots into
-// availability and downtime per period.
+// availability and downtime per period, and its power state, uptime and
+// reachability into usage time (usage.go).
 //
 // The agent records every poll of a target as an agent_poll sample with
-// up = true or false, and the SNMP collector records each reboot it sees
-// (uptime going back) as a reboot sample stamped with the boot time, with
-// the last time the device was seen up before it. From these:
+// its outcome (ok, partial, unreachable, credentials rejected, protocol
+// error; older agents send only up = true or false), and the SNMP
+// collector records each reboot it sees (uptime going back) as a reboot
+// sample stamped with the boot time, with the last time the device was
+// seen up before it. From these:
 //
+//   - A poll is up (ok, partial), down (unreachable) or a monitoring
+//     problem (credentials rejected, protocol error): the agent reached
+//     something but could not tell whether the asset works, so the time
+//     counts neither as up nor as down. An older agent's poll without an
+//     outcome is up or down by its up field.
 //   - After an observation the asset keeps its state until the next one,
-//     for at most MaxGap. Where no observation covers the time (the agent
-//     was stopped or could not send), the time is unmonitored: it counts
-//     neither as up nor as down.
+//     for at most the gap (DefaultGap). Where no observation covers the
+//     time (the agent was stopped or could not send), the time is
+//     unmonitored: it counts neither as up nor as down.
 //   - With several collectors polling one asset, it is up while any of
-//     them last saw it up.
+//     them last saw it up, else down while any saw it unreachable, else a
+//     monitoring problem while any had one.
 //   - A reboot is down from the last time the device was seen up until it
 //     booted, where that time was monitored: an upper bound, since the
 //     device went down somewhere in between. A reboot that polls also saw
 //     fail becomes one outage with them.
-//   - Availability is up time over monitored time.
+//   - Availability is up time over monitored (up plus down) time.
 package availability
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 )
 
 // Observation is one poll's verdict on one asset.
 type Observation struct {
-	Time   time.Time
-	Up     bool
-	Source string // the collector, so that several pollers combine
+	Time time.Time
+	Up   bool
+	// Problem says why the poll could not tell whether the asset is up
+	// (CredentialsRejected, ProtocolError); "" for a poll that could.
+	// Such a poll is neither up nor down, and Up is false.
+	Problem string
+	Source  string // the collector, so that several pollers combine
+}
+
+// Outcomes of a poll, as the agent's agent_poll outcome field has them.
+const (
+	OutcomeOK                  = 0
+	OutcomePartial             = 1
+	OutcomeUnreachable         = 2
+	OutcomeCredentialsRejected = 3
+	OutcomeProtocolError       = 4
+)
+
+// Causes: why a Down segment is down, or why a Problem segment could not
+// tell.
+const (
+	Unreachable         = "unreachable"
+	Rebooted            = "reboot"
+	CredentialsRejected = "credentials_rejected"
+	ProtocolError       = "protocol_error"
+)
+
+// Poll is the observation of one agent_poll sample of source at t, from
+// its up and outcome fields (nil where the sample has none; older agents
+// send no outcome). Outcome wins: ok and partial are up, unreachable is
+// down, credentials rejected and protocol error are a monitoring problem.
+// Without an outcome, or with one this server does not know (a newer
+// agent's), up decides: the agent sets it false only when the target was
+// unreachable. ok is false for a sample with neither field.
+func Poll(t time.Time, source string, up *bool, outcome *int64) (o Observation, ok bool) {
+	o = Observation{Time: t, Source: source}
+	if outcome != nil {
+		switch *outcome {
+		case OutcomeOK, OutcomePartial:
+			o.Up = true
+			return o, true
+		case OutcomeUnreachable:
+			return o, true
+		case OutcomeCredentialsRejected:
+			o.Problem = CredentialsRejected
+			return o, true
+		case OutcomeProtocolError:
+			o.Problem = ProtocolError
+			return o, true
+		}
+	}
+	if up == nil {
+		return o, false
+	}
+	o.Up = *up
+	return o, true
 }
 
 // Reboot is one reboot the agent saw.
@@ -46,10 +109,12 @@ const (
 	Unknown State = iota // unmonitored
 	Up
 	Down
+	Problem // polled, but the poll could not tell: a monitoring problem
 )
 
 // Segment is a stretch of time in one state. Cause says why a Down
-// segment is down: "unreachable" or "reboot".
+// segment is down (Unreachable, Rebooted) or why a Problem segment could
+// not tell (CredentialsRejected, ProtocolError).
 type Segment struct {
 	Start, End time.Time
 	State      State
@@ -65,32 +130,27 @@ func Timeline(obs []Observation, reboots []Reboot, maxGap time.Duration) []Segme
 	}
 	obs = slices.Clone(obs)
 	slices.SortStableFunc(obs, func(a, b Observation) int { return a.Time.Compare(b.Time) })
-	type seen struct {
-		at time.Time
-		up bool
-	}
-	last := map[string]seen{}
-	stateAt := func(t time.Time) State {
-		s := Unknown
-		for _, l := range last {
-			if t.Sub(l.at) > maxGap {
-				continue
+	last := map[string]Observation{}
+	stateAt := func(t time.Time) (State, string) {
+		st, cause := Unknown, ""
+		for _, src := range slices.Sorted(maps.Keys(last)) {
+			l := last[src]
+			switch {
+			case t.Sub(l.Time) > maxGap:
+			case l.Up:
+				return Up, ""
+			case l.Problem == "":
+				st, cause = Down, Unreachable
+			case st == Unknown:
+				st, cause = Problem, l.Problem
 			}
-			if l.up {
-				return Up
-			}
-			s = Down
 		}
-		return s
+		return st, cause
 	}
 	var segs []Segment
-	add := func(start, end time.Time, st State) {
+	add := func(start, end time.Time, st State, cause string) {
 		if !end.After(start) {
 			return
-		}
-		cause := ""
-		if st == Down {
-			cause = "unreachable"
 		}
 		if n := len(segs); n > 0 && segs[n-1].State == st && segs[n-1].Cause == cause && segs[n-1].End.Equal(start) {
 			segs[n-1].End = end
@@ -101,16 +161,16 @@ func Timeline(obs []Observation, reboots []Reboot, maxGap time.Duration) []Segme
 	for i := 0; i < len(obs); {
 		t := obs[i].Time
 		for ; i < len(obs) && obs[i].Time.Equal(t); i++ {
-			last[obs[i].Source] = seen{t, obs[i].Up}
+			last[obs[i].Source] = obs[i]
 		}
-		st := stateAt(t)
+		st, cause := stateAt(t)
 		end := t.Add(maxGap)
 		if i < len(obs) && obs[i].Time.Before(end) {
 			end = obs[i].Time
 		}
-		add(t, end, st)
+		add(t, end, st, cause)
 		if i < len(obs) && end.Before(obs[i].Time) {
-			add(end, obs[i].Time, Unknown)
+			add(end, obs[i].Time, Unknown, "")
 		}
 	}
 	for _, r := range reboots {
@@ -123,7 +183,9 @@ func Timeline(obs []Observation, reboots []Reboot, maxGap time.Duration) []Segme
 	return segs
 }
 
-// paint marks the monitored parts of [from, to) down because of a reboot.
+// paint marks [from, to) down because of a reboot wherever it was polled
+// (up, down, or a monitoring problem: the reboot is known either way);
+// unmonitored time stays unmonitored.
 func paint(segs []Segment, from, to time.Time) []Segment {
 	if !to.After(from) {
 		return segs
@@ -145,7 +207,7 @@ func paint(segs []Segment, from, to time.Time) []Segment {
 			continue
 		}
 		put(Segment{Start: s.Start, End: minTime(s.End, from), State: s.State, Cause: s.Cause})
-		put(Segment{Start: maxTime(s.Start, from), End: minTime(s.End, to), State: Down, Cause: "reboot"})
+		put(Segment{Start: maxTime(s.Start, from), End: minTime(s.End, to), State: Down, Cause: Rebooted})
 		put(Segment{Start: maxTime(s.Start, to), End: s.End, State: s.State, Cause: s.Cause})
 	}
 	return out
@@ -189,66 +251,87 @@ func DefaultGap(obs []Observation) time.Duration {
 	return min(max(3*gaps[len(gaps)/2], 2*time.Minute), time.Hour)
 }
 
-// Outage is one stretch of downtime.
+// Outage is one stretch of downtime, or of a monitoring problem.
 type Outage struct {
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
 	Seconds float64   `json:"seconds"`
-	Cause   string    `json:"cause"`          // unreachable, or reboot when the asset rebooted in it
-	Open    bool      `json:"open,omitempty"` // still down at the end of the period
+	// Cause: unreachable, or reboot when the asset rebooted in it; for a
+	// monitoring problem credentials_rejected or protocol_error.
+	Cause string `json:"cause"`
+	Open  bool   `json:"open,omitempty"` // still going on at the end of the period
 }
 
-// Report sums up one period.
+// Report sums up one period. Its seconds add up to the period:
+// up + down + monitoring problem + unmonitored.
 type Report struct {
-	Start            time.Time `json:"start"`
-	Stop             time.Time `json:"stop"`
-	MonitoredSeconds float64   `json:"monitored_seconds"`
-	UpSeconds        float64   `json:"up_seconds"`
-	DownSeconds      float64   `json:"down_seconds"`
+	Start time.Time `json:"start"`
+	Stop  time.Time `json:"stop"`
+	// MonitoredSeconds is the time whose state is known: up plus down.
+	MonitoredSeconds float64 `json:"monitored_seconds"`
+	UpSeconds        float64 `json:"up_seconds"`
+	DownSeconds      float64 `json:"down_seconds"`
+	// ProblemSeconds is the time the agent polled but could not tell
+	// (credentials rejected, protocol error): neither up nor down.
+	ProblemSeconds float64 `json:"monitoring_problem_seconds"`
+	// UnmonitoredSeconds is the time no poll covered (no agent sent).
+	UnmonitoredSeconds float64 `json:"unmonitored_seconds"`
 	// Availability is up time over monitored time (0 to 1); nil when
 	// nothing of the period was monitored.
 	Availability *float64 `json:"availability"`
 	Reboots      int      `json:"reboots"`
 	Outages      []Outage `json:"outages"`
+	// Problems are the stretches of monitoring problems, with their cause.
+	Problems []Outage `json:"monitoring_problems"`
 }
 
 // Summarize reports the period [start, stop) of a timeline. reboots are
 // counted by their boot time.
 func Summarize(segs []Segment, reboots []Reboot, start, stop time.Time) Report {
-	r := Report{Start: start.UTC(), Stop: stop.UTC(), Outages: []Outage{}}
+	r := Report{Start: start.UTC(), Stop: stop.UTC(), Outages: []Outage{}, Problems: []Outage{}}
 	var cur *Outage
+	curState := Unknown
 	for _, s := range segs {
 		a, b := maxTime(s.Start, start), minTime(s.End, stop)
 		if !b.After(a) {
 			continue
 		}
 		d := b.Sub(a).Seconds()
+		var list *[]Outage
 		switch s.State {
 		case Up:
 			r.UpSeconds += d
 		case Down:
 			r.DownSeconds += d
+			list = &r.Outages
+		case Problem:
+			r.ProblemSeconds += d
+			list = &r.Problems
 		}
-		if s.State != Down {
+		switch {
+		case list == nil:
 			cur = nil
-			continue
-		}
-		if cur != nil && cur.End.Equal(a) {
+		case cur != nil && curState == s.State && cur.End.Equal(a) && (s.State == Down || cur.Cause == s.Cause):
+			// A reboot inside an outage makes the outage a reboot's.
 			cur.End = b
-			if s.Cause == "reboot" {
-				cur.Cause = "reboot"
+			if s.Cause == Rebooted {
+				cur.Cause = Rebooted
 			}
-		} else {
-			r.Outages = append(r.Outages, Outage{Start: a.UTC(), End: b.UTC(), Cause: s.Cause})
-			cur = &r.Outages[len(r.Outages)-1]
+		default:
+			*list = append(*list, Outage{Start: a.UTC(), End: b.UTC(), Cause: s.Cause})
+			cur, curState = &(*list)[len(*list)-1], s.State
 		}
 	}
-	for i := range r.Outages {
-		o := &r.Outages[i]
-		o.Seconds = o.End.Sub(o.Start).Seconds()
-		o.Open = o.End.Equal(stop.UTC())
+	for _, l := range [][]Outage{r.Outages, r.Problems} {
+		for i := range l {
+			o := &l[i]
+			o.Seconds = o.End.Sub(o.Start).Seconds()
+			o.Open = o.End.Equal(stop.UTC())
+		}
+		slices.SortFunc(l, func(a, b Outage) int { return cmp.Compare(a.Start.UnixNano(), b.Start.UnixNano()) })
 	}
 	r.MonitoredSeconds = r.UpSeconds + r.DownSeconds
+	r.UnmonitoredSeconds = max(stop.Sub(start).Seconds()-r.MonitoredSeconds-r.ProblemSeconds, 0)
 	if r.MonitoredSeconds > 0 {
 		v := r.UpSeconds / r.MonitoredSeconds
 		r.Availability = &v
@@ -258,6 +341,5 @@ func Summarize(segs []Segment, reboots []Reboot, start, stop time.Time) Report {
 			r.Reboots++
 		}
 	}
-	slices.SortFunc(r.Outages, func(a, b Outage) int { return cmp.Compare(a.Start.UnixNano(), b.Start.UnixNano()) })
 	return r
 }

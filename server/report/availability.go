@@ -32,18 +32,23 @@ func (p Period) String() string {
 	return p.Start.UTC().Format("2006-01-02 15:04") + " to " + p.Stop.UTC().Format("2006-01-02 15:04 UTC")
 }
 
+// availabilityColumns: up time is monitored time less downtime, left out
+// so that the asset ID keeps room enough on an A4 page.
 var availabilityColumns = []Column{
-	{Key: "customer", Label: "Customer", Width: 0.12},
-	{Key: "ou", Label: "OU", Width: 0.08},
+	{Key: "customer", Label: "Customer", Width: 0.09},
+	{Key: "ou", Label: "OU", Width: 0.05},
 	{Key: "asset_id", Label: "Asset ID", Width: 0},
-	{Key: "asset", Label: "Asset", Width: 0.13},
-	{Key: "category", Label: "Category", Width: 0.06},
-	{Key: "availability_percent", Label: "Availability", Kind: Percent, Width: 0.07},
-	{Key: "monitored_hours", Label: "Monitored h", Width: 0.07},
-	{Key: "downtime_minutes", Label: "Downtime min", Width: 0.07},
-	{Key: "outages", Label: "Outages", Kind: Count, Width: 0.05},
-	{Key: "longest_outage_minutes", Label: "Longest min", Width: 0.07},
-	{Key: "reboots", Label: "Reboots", Kind: Count, Width: 0.05},
+	{Key: "asset", Label: "Asset", Width: 0.1},
+	{Key: "category", Label: "Category", Width: 0.052},
+	{Key: "availability_percent", Label: "Availability", Kind: Percent, Width: 0.062},
+	{Key: "monitored_hours", Label: "Monitored h", Width: 0.064},
+	{Key: "downtime_minutes", Label: "Down min", Width: 0.05},
+	{Key: "outages", Label: "Outages", Kind: Count, Width: 0.047},
+	{Key: "longest_outage_minutes", Label: "Longest min", Width: 0.066},
+	{Key: "reboots", Label: "Reboots", Kind: Count, Width: 0.047},
+	{Key: "monitoring_problem_hours", Label: "Problem h", Width: 0.056},
+	{Key: "unmonitored_hours", Label: "Unmonit. h", Width: 0.06},
+	{Key: "usage_hours", Label: "Usage h", Width: 0.047},
 }
 
 // AvailabilitySource is what the availability report reads of the
@@ -52,12 +57,17 @@ type AvailabilitySource interface {
 	// AvailabilityData returns an asset's reachability observations and
 	// reboots in [start, stop).
 	AvailabilityData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
+	// UsageData returns an asset's power and uptime readings in
+	// [start, stop).
+	UsageData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.PowerSample, []availability.UptimeSample, error)
 }
 
 // Availability builds the availability report: per asset of sc the
-// availability, downtime, outages and reboots of the period, computed as
-// GET /api/v1/assets/{id}/availability does. An asset with nothing
-// monitored has an empty availability, not 0% or 100%.
+// availability, monitored time, downtime, outages, reboots, monitoring-problem
+// and unmonitored time, and usage time of the period, computed as GET
+// /api/v1/assets/{id}/availability and /usage do. An asset with nothing
+// monitored has an empty availability, not 0% or 100%; one whose usage
+// no source knows, an empty usage.
 func Availability(ctx context.Context, src AvailabilitySource, sc Scope, p Period, now time.Time) (Table, error) {
 	t := Table{Title: "Availability report", Scope: sc.Label + ", " + p.String(), Generated: now, Columns: availabilityColumns}
 	for _, as := range sc.Assets {
@@ -65,8 +75,14 @@ func Availability(ctx context.Context, src AvailabilitySource, sc Scope, p Perio
 		if err != nil {
 			return t, unavailable(err)
 		}
-		sum := availability.Summarize(availability.Timeline(obs, reboots, 0), reboots, p.Start, p.Stop)
-		var avail, longest any
+		power, uptime, err := src.UsageData(ctx, tsdb.Ref(as), p.Start, p.Stop)
+		if err != nil {
+			return t, unavailable(err)
+		}
+		segs := availability.Timeline(obs, reboots, 0)
+		sum := availability.Summarize(segs, reboots, p.Start, p.Stop)
+		use := availability.SummarizeUsage(availability.UsageTimeline(power, uptime, segs), p.Start, p.Stop)
+		var avail, longest, usage any
 		if sum.Availability != nil {
 			avail = round(100*(*sum.Availability), 3)
 		}
@@ -77,8 +93,13 @@ func Availability(ctx context.Context, src AvailabilitySource, sc Scope, p Perio
 			}
 			longest = round(l/60, 1)
 		}
+		if use.InUseSeconds+use.NotInUseSeconds > 0 {
+			usage = round(use.InUseSeconds/3600, 2)
+		}
 		t.Rows = append(t.Rows, []any{sc.Customers[as.OrgID], sc.OU(as), as.ID, as.Name, as.Category, avail,
-			round(sum.MonitoredSeconds/3600, 2), round(sum.DownSeconds/60, 1), int64(len(sum.Outages)), longest, int64(sum.Reboots)})
+			round(sum.MonitoredSeconds/3600, 2), round(sum.DownSeconds/60, 1),
+			int64(len(sum.Outages)), longest, int64(sum.Reboots),
+			round(sum.ProblemSeconds/3600, 2), round(sum.UnmonitoredSeconds/3600, 2), usage})
 	}
 	return t, nil
 }

@@ -76,6 +76,18 @@ func scriptKPIs(t *testing.T, ts *tsdb.Influx, sc Scope, now time.Time) {
 	}
 	run := day.Add(-24*time.Hour + 3*time.Hour)
 	point(beta, "backup_job,job=Weekly,backup_server=b2", fmt.Sprintf("status=2i,last_run_time=%di", run.Unix()), run.Add(time.Hour))
+	// Beta's backup server has a newer agent for the last 12 hours: it
+	// answers for 6, then rejects the agent's credentials; its host's
+	// uptime (booted 100 hours ago) is read while the agent gets in.
+	for at := now.Add(-12 * time.Hour); at.Before(now); at = at.Add(5 * time.Minute) {
+		fields := "up=true,outcome=0i"
+		if !at.Before(now.Add(-6 * time.Hour)) {
+			fields = `up=true,outcome=3i,message="authentication failed"`
+		} else {
+			point(beta, "host", fmt.Sprintf("uptime_seconds=%g", at.Sub(now.Add(-100*time.Hour)).Seconds()), at)
+		}
+		point(beta, "agent_poll,collector=snmp", fields, at)
+	}
 	require.NoError(t, ts.Write(t.Context(), []byte(lp.String())))
 }
 
@@ -101,7 +113,23 @@ func TestIntegrationKPIBuilders(t *testing.T) {
 		require.Equal(t, 30.0, got["longest_outage_minutes"])
 		require.InDelta(t, 100*(1-30.0/(48*60)), got["availability_percent"], 0.02)
 		require.Empty(t, got["ou"], "another organization's OU is not shown")
-		require.Nil(t, row(t, tb, "asset_id", nas.ID)["availability_percent"], "nothing monitored: no figure, not 0% or 100%")
+		require.Equal(t, 0.0, got["monitoring_problem_hours"])
+		require.Equal(t, 0.0, got["unmonitored_hours"])
+		require.Equal(t, 47.5, got["usage_hours"], "up time, from the polls")
+		idle := row(t, tb, "asset_id", nas.ID)
+		require.Nil(t, idle["availability_percent"], "nothing monitored: no figure, not 0% or 100%")
+		require.Nil(t, idle["usage_hours"], "no source knows: no figure")
+		require.Equal(t, 48.0, idle["unmonitored_hours"])
+
+		// Rejected credentials are neither up nor down; before the agent
+		// came the host's uptime tells its usage.
+		b := row(t, tb, "asset_id", beta.ID)
+		require.Equal(t, 100.0, b["availability_percent"])
+		require.Equal(t, 6.0, b["monitored_hours"])
+		require.Equal(t, 6.0, b["monitoring_problem_hours"])
+		require.Equal(t, 36.0, b["unmonitored_hours"])
+		require.Equal(t, 0.0, b["downtime_minutes"])
+		require.Equal(t, 42.0, b["usage_hours"])
 	})
 
 	t.Run("capacity", func(t *testing.T) {

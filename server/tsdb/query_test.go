@@ -56,7 +56,9 @@ func TestQueryText(t *testing.T) {
 		},
 			[]string{`SELECT last("load1") AS "load1" FROM "cpu" WHERE ("asset" = '12.345' OR "asset" = '12.346') AND time >= now() - 900s AND time <= now() GROUP BY *`}},
 		{"availability", func() ([]string, error) { return []string{availabilityStatement(asset, at, at.Add(time.Hour))}, nil },
-			[]string{`SELECT "up"::field, "last_seen_up"::field FROM "agent_poll", "reboot" WHERE "asset" = '12.345' AND time >= '2026-01-02T02:04:05.0000005Z' AND time < '2026-01-02T05:04:05.0000005Z' GROUP BY "collector"`}},
+			[]string{`SELECT "up"::field, "outcome"::field, "last_seen_up"::field FROM "agent_poll", "reboot" WHERE "asset" = '12.345' AND time >= '2026-01-02T02:04:05.0000005Z' AND time < '2026-01-02T05:04:05.0000005Z' GROUP BY "collector"`}},
+		{"usage", func() ([]string, error) { return []string{usageStatement(asset, at, at.Add(time.Hour))}, nil },
+			[]string{`SELECT "powered_on"::field, "uptime_seconds"::field FROM "server_health", "host", "system", "storage_node" WHERE "asset" = '12.345' AND time >= '2026-01-02T02:04:05.0000005Z' AND time < '2026-01-02T05:04:05.0000005Z' GROUP BY "system", "node"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,6 +188,7 @@ func FuzzQueryText(f *testing.F) {
 			sameShape(t, latestStatement([]AssetRef{asset}, 60), latestStatement([]AssetRef{ref}, 60), []string{asset.Series}, []string{series})
 			sameShape(t, lastsStatement([]AssetRef{asset}, 60), lastsStatement([]AssetRef{ref}, 60), []string{asset.Series}, []string{series})
 			sameShape(t, availabilityStatement(asset, good.Start, good.Stop), availabilityStatement(ref, good.Start, good.Stop), []string{asset.Series}, []string{series})
+			sameShape(t, usageStatement(asset, good.Start, good.Stop), usageStatement(ref, good.Start, good.Stop), []string{asset.Series}, []string{series})
 		}
 		// lastStatement takes names from InfluxDB's own answer: quoted
 		// even where kpilot would not have written them.

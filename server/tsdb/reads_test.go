@@ -199,6 +199,10 @@ func TestReadsTimeOut(t *testing.T) {
 			_, _, err := ts.AvailabilityData(ctx, assetA, time.Unix(0, 0), time.Unix(60, 0))
 			return err
 		},
+		"usage": func(ctx context.Context) error {
+			_, _, err := ts.UsageData(ctx, assetA, time.Unix(0, 0), time.Unix(60, 0))
+			return err
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
