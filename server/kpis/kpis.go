@@ -63,8 +63,9 @@ type cached struct {
 // if none has expired, all.
 const maxCached = 10000
 
-// New returns a Service over st; builtin is the built-in catalog
-// (catalog.Builtin()), nil for none.
+// New returns a Service over st; builtin is the built-in catalog, nil
+// for catalog.Builtin() (the server's wiring loads it and refuses to
+// start on an error; here an error is logged and leaves it empty).
 func New(st store.KPIDefinitions, builtin *catalog.Catalog, o Options) *Service {
 	s := &Service{store: st, builtin: builtin, ttl: o.TTL, now: o.Now, log: o.Log, cache: map[string]cached{}}
 	if s.ttl == 0 {
@@ -77,7 +78,11 @@ func New(st store.KPIDefinitions, builtin *catalog.Catalog, o Options) *Service 
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.builtin == nil {
-		s.builtin, _ = catalog.New(catalog.User) // empty: nothing to refuse
+		var err error
+		if s.builtin, err = catalog.Builtin(); err != nil {
+			s.log.Error("built-in KPI catalog", "err", err)
+			s.builtin, _ = catalog.New(catalog.User) // empty: nothing to refuse
+		}
 	}
 	return s
 }
