@@ -40,6 +40,7 @@ type Agent struct {
 	spool   *spool.Disk
 	batcher *batcher
 	shipper *ship.Shipper
+	kpis    *kpiSender
 	sem     chan struct{}
 	m       *agentMetrics
 	latest  *latestStore
@@ -77,6 +78,7 @@ func New(cfg *Config, log *slog.Logger, level *slog.LevelVar) (*Agent, error) {
 	a.m = newMetrics(reg, sp, a.batcher)
 	a.batcher.onDrop = func(reason string, n int) { a.m.dropped.WithLabelValues(reason).Add(float64(n)) }
 	a.shipper = ship.New(hc, cfg.Server.URL, cred.Token, sp, log.With("part", "shipper"), reg)
+	a.kpis = newKPISender(hc, cfg.Server.URL, cred.Token, log.With("part", "kpis"))
 	jobs, err := a.buildJobs(cfg, nil)
 	if err != nil {
 		sp.Close()
@@ -201,6 +203,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	shipperDone := make(chan error, 1)
 	go func() { shipperDone <- a.shipper.Run(pollCtx) }()
+	kpisDone := make(chan struct{})
+	a.kpis.offer(a.cfg.KPIDefinitions())
+	go func() {
+		a.kpis.run(pollCtx)
+		close(kpisDone)
+	}()
 	for _, j := range a.jobs {
 		a.startJob(pollCtx, j)
 	}
@@ -227,6 +235,7 @@ loop:
 	}
 	a.mu.Unlock()
 	<-batcherDone
+	<-kpisDone
 	a.batcher.flush() // what polls stopped by the shutdown handed over last
 	err = <-shipperDone
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
@@ -346,6 +355,7 @@ func (a *Agent) applyLocked(ctx context.Context) error {
 	cfg.Exporter.Path, cfg.Exporter.Prefix = a.cfg.Exporter.Path, a.cfg.Exporter.Prefix
 	cfg.MaxParallelPolls, cfg.WatchConfig = a.cfg.MaxParallelPolls, a.cfg.WatchConfig
 	a.cfg, a.jobs = cfg, jobs
+	a.kpis.offer(cfg.KPIDefinitions()) // sent again only if they changed
 	a.log.Info("config reloaded", "targets", len(jobs), "kept", kept, "started", started, "stopped", stopped)
 	return nil
 }
