@@ -28,9 +28,9 @@ import (
 	"github.com/kpilot/kpilot/server/tsdb"
 )
 
-// kpiTestConfig is a collector entry that stands for an SNMP or REST
-// entry with a user's own profile: its kpis key is what the profile
-// declares.
+// kpiTestConfig stands for an SNMP or REST entry with a user's own
+// profile: KPIs is what the profile declares. It is not registered (the
+// list of collector types is the agent's, which other tests read).
 type kpiTestConfig struct {
 	collectors.Common `yaml:",inline"`
 	KPIs              catalog.Section `yaml:"kpis"`
@@ -45,8 +45,6 @@ func (c *kpiTestConfig) New(collectors.Target, collectors.Options) (collectors.C
 type idleCollector struct{}
 
 func (idleCollector) Collect(context.Context, collectors.Sink) error { return nil }
-
-func init() { collectors.Register("kpitest", func() collectors.Config { return &kpiTestConfig{} }) }
 
 // kpiServer is the real server API on addr, with its store.
 type kpiServer struct {
@@ -105,22 +103,19 @@ func (s *kpiServer) fields(t *testing.T) []string {
 	return out
 }
 
-func writeKPIConfig(t *testing.T, path, dir, serverURL, kpis string) {
+// writeKPIs writes what the user's profiles declare, which the test's
+// kpiDefs reads on every (re)load.
+func writeKPIs(t *testing.T, path, kpis string) {
 	t.Helper()
-	cfg := fmt.Sprintf(`server:
-  url: %s
-data_dir: %s
-metrics_listen: ""
-watch_config: false
-collectors:
-  - type: kpitest
-    name: ups
-    interval: 1h
-    targets:
-      - {address: 192.0.2.1, asset: ups1}
-    kpis: %s
-`, serverURL, dir, kpis)
-	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte("kpis: "+kpis), 0o600))
+}
+
+func readKPIs(t *testing.T, path string) []catalog.Section {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	sec, err := catalog.ReadSection(data, path)
+	require.NoError(t, err)
+	return (&Config{Collectors: []CollectorConfig{{Config: &kpiTestConfig{KPIs: sec}}}}).KPIDefinitions()
 }
 
 const upsLoad = `[{measurement: ups, name: {en: UPS}, fields: {load_percent: {name: {en: Load}, unit: percent, kind: gauge}}}]`
@@ -132,9 +127,10 @@ const upsLoad = `[{measurement: ups, name: {en: UPS}, fields: {load_percent: {na
 func TestAgentSendsKPIDefinitions(t *testing.T) {
 	srv := newKPIServer(t)
 	dir := t.TempDir()
-	path := filepath.Join(dir, "agent.yaml")
+	path, kpis := filepath.Join(dir, "agent.yaml"), filepath.Join(dir, "profile.yaml")
 	url := "http://" + srv.addr
-	writeKPIConfig(t, path, dir, url, upsLoad)
+	require.NoError(t, os.WriteFile(path, []byte(fmt.Sprintf("server: {url: %s}\ndata_dir: %s\nmetrics_listen: \"\"\nwatch_config: false\n", url, dir)), 0o600))
+	writeKPIs(t, kpis, upsLoad)
 	cred, err := json.Marshal(enroll.Credential{ServerURL: url, AgentID: "a", Token: srv.cred})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "credential.json"), cred, 0o600))
@@ -143,6 +139,7 @@ func TestAgentSendsKPIDefinitions(t *testing.T) {
 	a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	require.NoError(t, err)
 	a.kpis.min, a.kpis.max = 20*time.Millisecond, 200*time.Millisecond
+	a.kpiDefs = func(*Config) []catalog.Section { return readKPIs(t, kpis) }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -157,7 +154,7 @@ func TestAgentSendsKPIDefinitions(t *testing.T) {
 	require.Eventually(t, func() bool { return slices.Equal(srv.fields(t), []string{"ups.load_percent"}) },
 		10*time.Second, 20*time.Millisecond, "retried until the server took them")
 
-	writeKPIConfig(t, path, dir, url, `[{measurement: ups, fields: {
+	writeKPIs(t, kpis, `[{measurement: ups, fields: {
       load_percent: {name: {en: Load}, unit: percent, kind: gauge},
       battery_status: {name: {en: Battery}, kind: state, class: service, states: {1: {name: {en: OK}, severity: ok}}}}}]`)
 	require.NoError(t, a.Reload(t.Context()))
@@ -165,10 +162,33 @@ func TestAgentSendsKPIDefinitions(t *testing.T) {
 		return slices.Equal(srv.fields(t), []string{"ups.battery_status", "ups.load_percent"})
 	}, 10*time.Second, 20*time.Millisecond, "a reload sends the changed set")
 
-	writeKPIConfig(t, path, dir, url, `[]`)
+	writeKPIs(t, kpis, `[]`)
 	require.NoError(t, a.Reload(t.Context()))
 	require.Eventually(t, func() bool { return len(srv.fields(t)) == 0 }, 10*time.Second, 20*time.Millisecond,
 		"profiles without definitions clear what this agent sent")
+}
+
+// TestConfigKPIDefinitions: the sections of every entry that reads the
+// user's own profiles, none of the others.
+func TestConfigKPIDefinitions(t *testing.T) {
+	sec, err := catalog.ReadSection([]byte("kpis: "+upsLoad), "profile.yaml")
+	require.NoError(t, err)
+	cfg := &Config{Collectors: []CollectorConfig{
+		{Config: &kpiTestConfig{KPIs: sec}},
+		{Config: &plainConfig{}},
+		{Config: &kpiTestConfig{}},
+	}}
+	got := cfg.KPIDefinitions()
+	require.Equal(t, []catalog.Section{sec, nil}, got)
+	require.Empty(t, (&Config{Collectors: []CollectorConfig{{Config: &plainConfig{}}}}).KPIDefinitions())
+}
+
+// plainConfig is an entry of built-in profiles only: no KPIDefiner.
+type plainConfig struct{ collectors.Common }
+
+func (c *plainConfig) Validate() error { return nil }
+func (c *plainConfig) New(collectors.Target, collectors.Options) (collectors.Collector, error) {
+	return idleCollector{}, nil
 }
 
 // TestKPISenderOffer: what is sent, and what is not.
