@@ -98,6 +98,17 @@ func TestAgentKPIDefinitions(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.code, "%s", r.raw)
 	require.Contains(t, string(r.raw), `"severity": "critical"`)
 
+	scrape := func(caller string) string {
+		tok := w.do(caller, "POST", "/api/v1/api-tokens", map[string]any{"name": "prometheus"})
+		require.Equal(t, http.StatusCreated, tok.code, "%s", tok.raw)
+		r := w.do(tok.body["token"].(string), "GET", "/api/v1/metrics", nil)
+		require.Equal(t, http.StatusOK, r.code, "%s", r.raw)
+		return string(r.raw)
+	}
+	require.NotContains(t, scrape("r1_admin"), "battery_status", "nor in the Prometheus exposition")
+	require.Contains(t, scrape("r1_admin"), "load_percent")
+	require.Contains(t, scrape("s1_admin"), "battery_status")
+
 	defined := func(caller string) map[string]bool {
 		r := w.do(caller, "GET", "/api/v1/kpis", nil)
 		require.Equal(t, http.StatusOK, r.code, "%s", r.raw)

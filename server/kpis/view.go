@@ -1,8 +1,13 @@
 package kpis
 
 import (
+	"context"
+	"slices"
+
 	"github.com/kpilot/kpilot/internal/catalog"
+	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
+	"github.com/kpilot/kpilot/server/visibility"
 )
 
 // Listing is a catalog as the JSON API answers it.
@@ -60,4 +65,24 @@ func Describe(c *catalog.Catalog, series []tsdb.Series) []Series {
 		out = append(out, e)
 	}
 	return out
+}
+
+// Visible drops from latest (series by asset id) what the caller may not
+// read of each asset: access gives its access to an asset, and the data
+// class comes from the catalog of the asset's organization
+// (visibility.Access.SeesIn).
+func (s *Service) Visible(ctx context.Context, assets []store.Asset, access func(store.Asset) visibility.Access, latest map[string][]tsdb.Series) error {
+	for _, as := range assets {
+		series, ok := latest[as.ID]
+		if !ok {
+			continue
+		}
+		c, err := s.For(ctx, as.OrgID)
+		if err != nil {
+			return err
+		}
+		acc := access(as)
+		latest[as.ID] = slices.DeleteFunc(series, func(x tsdb.Series) bool { return !acc.SeesIn(c, x.Measurement, x.Field) })
+	}
+	return nil
 }
