@@ -260,7 +260,7 @@ func (c *Catalog) add(m Measurement, strict Strictness) error {
 			continue
 		}
 		def := *d
-		def.Measurement, def.Field = m.Measurement, f
+		def.Measurement, def.Field, def.Rate = m.Measurement, f, "" // from the section, whatever JSON said
 		if def.Class == "" {
 			def.Class = ClassAll
 		}

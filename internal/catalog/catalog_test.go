@@ -485,6 +485,24 @@ func TestSectionRoundTrip(t *testing.T) {
 	require.Equal(t, c.Measurements(), back.Measurements())
 }
 
+// TestSectionFromJSONKeepsItsPlace: a definition in JSON (an agent's)
+// names its measurement, field and rate in keys of its own; the section
+// decides them.
+func TestSectionFromJSONKeepsItsPlace(t *testing.T) {
+	var sec catalog.Section
+	require.NoError(t, json.Unmarshal([]byte(`[{"measurement": "ups", "fields": {"load": {"measurement": "cpu", "field": "other",
+		"rate_of": "x", "name": {"en": "Load"}, "kind": "gauge"}}}]`), &sec))
+	c, err := catalog.New(catalog.User, sec)
+	require.NoError(t, err)
+	d, ok := c.Lookup("ups", "load")
+	require.True(t, ok)
+	require.Equal(t, "ups", d.Measurement)
+	require.Equal(t, "load", d.Field)
+	require.Empty(t, d.Rate)
+	_, ok = c.Lookup("cpu", "other")
+	require.False(t, ok)
+}
+
 func TestTextIn(t *testing.T) {
 	both := catalog.Text{EN: "Storage used", DE: "Speicher belegt"}
 	require.Equal(t, "Speicher belegt", both.In("de"))
