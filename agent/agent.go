@@ -26,6 +26,7 @@ import (
 	"github.com/kpilot/kpilot/agent/spool"
 	"github.com/kpilot/kpilot/agent/transport"
 	"github.com/kpilot/kpilot/collectors"
+	"github.com/kpilot/kpilot/internal/catalog"
 )
 
 // drainTimeout is how long shutdown waits for the server to take what is
@@ -40,6 +41,8 @@ type Agent struct {
 	spool   *spool.Disk
 	batcher *batcher
 	shipper *ship.Shipper
+	kpis    *kpiSender
+	kpiDefs func(*Config) []catalog.Section // (*Config).KPIDefinitions; a seam for tests
 	sem     chan struct{}
 	m       *agentMetrics
 	latest  *latestStore
@@ -77,6 +80,8 @@ func New(cfg *Config, log *slog.Logger, level *slog.LevelVar) (*Agent, error) {
 	a.m = newMetrics(reg, sp, a.batcher)
 	a.batcher.onDrop = func(reason string, n int) { a.m.dropped.WithLabelValues(reason).Add(float64(n)) }
 	a.shipper = ship.New(hc, cfg.Server.URL, cred.Token, sp, log.With("part", "shipper"), reg)
+	a.kpis = newKPISender(hc, cfg.Server.URL, cred.Token, log.With("part", "kpis"))
+	a.kpiDefs = (*Config).KPIDefinitions
 	jobs, err := a.buildJobs(cfg, nil)
 	if err != nil {
 		sp.Close()
@@ -201,6 +206,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	shipperDone := make(chan error, 1)
 	go func() { shipperDone <- a.shipper.Run(pollCtx) }()
+	kpisDone := make(chan struct{})
+	a.kpis.offer(a.kpiDefs(a.cfg))
+	go func() {
+		a.kpis.run(pollCtx)
+		close(kpisDone)
+	}()
 	for _, j := range a.jobs {
 		a.startJob(pollCtx, j)
 	}
@@ -227,6 +238,7 @@ loop:
 	}
 	a.mu.Unlock()
 	<-batcherDone
+	<-kpisDone
 	a.batcher.flush() // what polls stopped by the shutdown handed over last
 	err = <-shipperDone
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
@@ -346,6 +358,7 @@ func (a *Agent) applyLocked(ctx context.Context) error {
 	cfg.Exporter.Path, cfg.Exporter.Prefix = a.cfg.Exporter.Path, a.cfg.Exporter.Prefix
 	cfg.MaxParallelPolls, cfg.WatchConfig = a.cfg.MaxParallelPolls, a.cfg.WatchConfig
 	a.cfg, a.jobs = cfg, jobs
+	a.kpis.offer(a.kpiDefs(cfg)) // sent again only if they changed
 	a.log.Info("config reloaded", "targets", len(jobs), "kept", kept, "started", started, "stopped", stopped)
 	return nil
 }

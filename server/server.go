@@ -24,12 +24,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kpilot/kpilot/internal/buildinfo"
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/api"
 	"github.com/kpilot/kpilot/server/assetlabels"
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/clientaddr"
 	"github.com/kpilot/kpilot/server/housekeeping"
 	"github.com/kpilot/kpilot/server/ingest"
+	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/lease"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/portal"
@@ -139,6 +141,12 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		st.Close()
 		return nil, err
 	}
+	builtin, err := catalog.Builtin()
+	if err != nil { // a defect of a shipped file, which tests hold to none
+		st.Close()
+		return nil, err
+	}
+	catalogs := kpis.New(st, builtin, kpis.Options{Log: log.With("part", "kpis")})
 	keeper := housekeeping.New(st, cfg.Retention.Store(), log.With("part", "housekeeping"), reg)
 	jobs := lease.New(st, cfg.Jobs.LeasePeriod.D(), log.With("part", "jobs"), reg)
 	vis := visibility.NewLoader(st)
@@ -146,7 +154,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper,
 		jobs: jobs, sched: sched, labels: assetlabels.New(st, influx, log.With("part", "asset_labels")),
 		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
-			api.WithCheckups(checks), api.WithWebhooks(hooks))}, nil
+			api.WithCheckups(checks), api.WithWebhooks(hooks), api.WithKPIs(catalogs))}, nil
 }
 
 // newWebhooks prepares the webhook dispatcher (config validated already).

@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/kpilot/kpilot/internal/kpi"
 )
@@ -248,12 +250,19 @@ func (c *Catalog) add(m Measurement, strict Strictness) error {
 	if err := checkText(m.Name, "name", maxName, strict, m.Name.EN != ""); err != nil {
 		errs = append(errs, fmt.Errorf("measurement %s: %w", m.Measurement, err))
 	}
+	if err := checkText(m.Description, "description", maxDescription, strict, false); err != nil {
+		errs = append(errs, fmt.Errorf("measurement %s: %w", m.Measurement, err))
+	}
 	head := Measurement{Measurement: m.Measurement, Name: m.Name, Description: m.Description}
 	if have, ok := c.measurements[m.Measurement]; ok && head.Name.EN != "" {
-		if have.Name.EN == "" {
+		switch {
+		case have.Name.EN == "":
 			c.measurements[m.Measurement] = head
-		} else if have.Name != head.Name || (head.Description.EN != "" && have.Description != head.Description) {
+		case have.Name != head.Name || (head.Description.EN != "" && have.Description.EN != "" && have.Description != head.Description):
 			errs = append(errs, fmt.Errorf("measurement %s: defined twice with different names or descriptions", m.Measurement))
+		case have.Description.EN == "":
+			// A later file may describe what an earlier one only named.
+			c.measurements[m.Measurement] = head
 		}
 	} else if !ok {
 		c.measurements[m.Measurement] = head
@@ -265,7 +274,7 @@ func (c *Catalog) add(m Measurement, strict Strictness) error {
 			continue
 		}
 		def := *d
-		def.Measurement, def.Field = m.Measurement, f
+		def.Measurement, def.Field, def.Rate = m.Measurement, f, "" // from the section, whatever JSON said
 		if def.Class == "" {
 			def.Class = ClassAll
 		}
@@ -293,7 +302,8 @@ func checkText(t Text, what string, limit int, strict Strictness, required bool)
 		return fmt.Errorf("%s: longer than %d bytes", what, limit)
 	}
 	for _, s := range []string{t.EN, t.DE} {
-		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		// C1 controls too: a terminal takes U+009B for an escape sequence.
+		if strings.ContainsFunc(s, unicode.IsControl) {
 			return fmt.Errorf("%s: control characters", what)
 		}
 	}
@@ -352,6 +362,8 @@ func (d Definition) validate(strict Strictness) error {
 			errs = append(errs, fmt.Errorf("thresholds on kind %s; only gauges have them", d.Kind))
 		case t.Warning == nil && t.Critical == nil:
 			errs = append(errs, fmt.Errorf("thresholds: neither warning nor critical"))
+		case !finite(t.Warning) || !finite(t.Critical):
+			errs = append(errs, fmt.Errorf("thresholds: warning %g or critical %g is not a number", deref(t.Warning), deref(t.Critical)))
 		case t.Warning != nil && t.Critical != nil && !t.Below && *t.Critical < *t.Warning:
 			errs = append(errs, fmt.Errorf("thresholds: critical %g below warning %g (set below: true for values bad when low)", *t.Critical, *t.Warning))
 		case t.Warning != nil && t.Critical != nil && t.Below && *t.Critical > *t.Warning:
@@ -362,6 +374,17 @@ func (d Definition) validate(strict Strictness) error {
 		errs = append(errs, fmt.Errorf("class %q unknown; all or service", d.Class))
 	}
 	return errors.Join(errs...)
+}
+
+// finite reports whether a threshold is absent or a finite number: YAML
+// reads .nan and .inf, against which every comparison says "fine".
+func finite(v *float64) bool { return v == nil || (!math.IsNaN(*v) && !math.IsInf(*v, 0)) }
+
+func deref(v *float64) float64 {
+	if v == nil {
+		return 0
+	}
+	return *v
 }
 
 func joinUnits() string {
@@ -474,9 +497,10 @@ func (c *Catalog) Len() int {
 // is c on the server, so an agent's definitions add meanings but never
 // change a built-in one.
 func (c *Catalog) Overlay(extra *Catalog) *Catalog {
-	out := &Catalog{measurements: maps.Clone(c.measurements), defs: maps.Clone(c.defs)}
-	if out.measurements == nil {
-		out.measurements, out.defs = map[string]Measurement{}, map[key]Definition{}
+	out := &Catalog{measurements: map[string]Measurement{}, defs: map[key]Definition{}}
+	if c != nil {
+		maps.Copy(out.measurements, c.measurements)
+		maps.Copy(out.defs, c.defs)
 	}
 	if extra == nil {
 		return out

@@ -20,6 +20,7 @@ import (
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/findings"
 	"github.com/kpilot/kpilot/server/ingest"
+	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
@@ -134,6 +135,7 @@ type API struct {
 	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
 
 	ingester *ingest.Ingester
+	kpis     *kpis.Service // each organization's KPI catalog
 }
 
 // New returns the API. reg receives the request and ingest metrics.
@@ -143,6 +145,9 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 	a.ingester = ingest.New(s, ts, a.limits.Ingest, log, reg) // defaults filled in by ingest
 	for _, o := range opts {
 		o(a)
+	}
+	if a.kpis == nil {
+		a.kpis = kpis.New(s, nil, kpis.Options{Log: log})
 	}
 	if a.webhooks == nil {
 		a.webhooks = webhook.New(s, webhook.Options{}, log, nil)
@@ -175,6 +180,7 @@ func (a *API) routes() []route {
 		{"POST", "/api/v1/agents/enroll", "enroll", a.secret(a.enroll)},
 		{"POST", "/api/v1/ingest", "ingest", a.agentAuth(a.ingest)},
 		{"GET", "/api/v1/agents/self", "agent_self", a.agentAuth(a.agentSelf)},
+		{"PUT", "/api/v1/agents/self/kpis", "agent_kpis", a.agentAuth(a.putAgentKPIs)},
 
 		{"POST", "/api/v1/login", "login", a.login},
 		{"POST", "/api/v1/logout", "logout", user(a.logout)},
@@ -206,6 +212,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/assets/{id}/inventory", "asset_inventory", user(a.assetInventory)},
 		{"GET", "/api/v1/assets/{id}/inventory/history", "asset_inventory_history", user(a.assetInventoryHistory)},
 		{"GET", "/api/v1/metrics", "exposition", user(a.exposition)},
+		{"GET", "/api/v1/kpis", "kpis", user(a.listKPIs)},
 		{"GET", "/api/v1/reports/inventory", "report_inventory", user(a.inventoryReport)},
 		{"GET", "/api/v1/reports/availability", "report_availability", user(a.availabilityReport)},
 		{"GET", "/api/v1/reports/capacity", "report_capacity", user(a.capacityReport)},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -128,8 +129,12 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cat, err := a.kpis.For(r.Context(), as.OrgID)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
-	if !acc.Sees(q.Get("measurement"), q.Get("field")) {
+	if !acc.SeesIn(cat, q.Get("measurement"), q.Get("field")) {
 		return &HTTPError{Code: http.StatusForbidden, Msg: "health and service events are shown to the owner and service partners only"}
 	}
 	now := a.now()
@@ -160,8 +165,8 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 	}
 	// All fields of a measurement asked for: its health readings are
 	// service data.
-	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.Sees(s.Measurement, s.Field) })
-	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "start": start.UTC(), "stop": stop.UTC(), "series": nonNil(series)})
+	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.SeesIn(cat, s.Measurement, s.Field) })
+	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "start": start.UTC(), "stop": stop.UTC(), "series": kpis.Describe(cat, series)})
 	return nil
 }
 
@@ -179,20 +184,17 @@ func (a *API) assetLatest(w http.ResponseWriter, r *http.Request) error {
 		}
 		lookback = d
 	}
+	cat, err := a.kpis.For(r.Context(), as.OrgID)
+	if err != nil {
+		return err
+	}
 	series, err := a.tsdb.Latest(r.Context(), tsdb.Ref(as), lookback)
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
-	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.Sees(s.Measurement, s.Field) })
-	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "series": nonNil(series)})
+	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.SeesIn(cat, s.Measurement, s.Field) })
+	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "series": kpis.Describe(cat, series)})
 	return nil
-}
-
-func nonNil(s []tsdb.Series) []tsdb.Series {
-	if s == nil {
-		return []tsdb.Series{}
-	}
-	return s
 }
 
 // parseTime reads an RFC 3339 time or a duration relative to now.

@@ -210,6 +210,9 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
+	if err := a.kpis.Visible(r.Context(), assets, set.Access, latest); err != nil { // service data by each org's catalog
+		return err
+	}
 	format := expfmt.Negotiate(r.Header)
 	w.Header().Set("Content-Type", string(format))
 	w.Header().Set("Cache-Control", "no-store")

@@ -206,7 +206,9 @@ var matrix = []endpoint{
 
 	{method: "GET", path: fixed("/api/v1/audit"), allow: admins},
 	{method: "GET", path: fixed("/api/v1/openapi.yaml"), allow: callers},
+	{method: "GET", path: fixed("/api/v1/kpis"), allow: authenticated},
 	{method: "GET", path: fixed("/api/v1/agents/self")},
+	{method: "PUT", path: fixed("/api/v1/agents/self/kpis"), body: func(*world) any { return []any{} }},
 	{method: "POST", path: fixed("/api/v1/ingest")},
 }
 

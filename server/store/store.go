@@ -7,8 +7,8 @@
 //
 // The store is cut into one interface per aggregate (Organizations,
 // Accounts, Sessions, Audit, RateLimits, FailureCounts, Keys, Channel, Agents, Assets,
-// Checkups, Webhooks, ReportSchedules, Pruner), each in the file named
-// like the sqlstore file that implements it. A part of the server takes
+// Checkups, Webhooks, ReportSchedules, Pruner, Leases, KPIDefinitions),
+// each in the file named like the sqlstore file that implements it. A part of the server takes
 // only the aggregates it uses; Store is all of them, for the wiring.
 //
 // Implementations (sqlstore on SQLite and PostgreSQL) keep nothing in
@@ -61,6 +61,7 @@ type Store interface {
 	ReportSchedules
 	Pruner
 	Leases
+	KPIDefinitions
 
 	// Close releases the database; the Store must not be used after.
 	Close() error

@@ -3,8 +3,9 @@
 // inventory. The rules (Resolve, Set, EffectivePartners) are pure; a
 // Loader reads what they need from the store, for everything a principal
 // sees (Loader.Set) or for one asset (Loader.Asset, which loads only what
-// that asset's access depends on). Access.Sees holds the data rule: which
-// measurements and findings each class shows.
+// that asset's access depends on). Access.SeesIn holds the data rule: which
+// measurements and findings each class shows, by the data class of the
+// KPI catalog (ServiceOnly).
 //
 // The rules (DESIGN.md, "Visibility"):
 //  1. A user sees the assets of the OU of their membership and of every OU
@@ -27,6 +28,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/store"
 )
 
@@ -287,28 +289,59 @@ func (s Set) Access(a store.Asset) Access {
 	return s.shared[a.ID]
 }
 
-// serviceOnly reports whether a value is service data, which belongs to
-// service partners and the owner (seed 003): health and service events,
-// and every health reading (a BMC's server_health, a health_code field
-// of any measurement, such as system.health_code). field "" stands for
-// the measurement as a whole.
-func serviceOnly(measurement, field string) bool {
-	switch measurement {
-	case "health_event", "server_health":
+// ServiceOnly reports whether a value is service data, which belongs to
+// service partners and the owner (seed 003): what c, the catalog of the
+// asset's organization, defines with data class service (health readings
+// and events). field "" stands for the measurement as a whole: service
+// data when every field c defines of it is.
+//
+// Names that say health are service data whatever c says or lacks (safe
+// by default): the measurements health_event and server_health, and a
+// health_code field of any measurement (system.health_code, a
+// fan_health_code); a definition cannot open them to resellers, and a
+// field no catalog defines yet is held back by its name.
+func ServiceOnly(c *catalog.Catalog, measurement, field string) bool {
+	switch {
+	case measurement == "health_event", measurement == "server_health":
 		return true
+	case field == "health_code", strings.HasSuffix(field, "_health_code"):
+		return true
+	case field == "":
+		return wholeMeasurementService(c, measurement)
 	}
-	return field == "health_code" || strings.HasSuffix(field, "_health_code")
+	d, ok := c.Lookup(measurement, field)
+	return ok && d.ServiceOnly()
 }
 
-// Sees reports whether the access includes a field of a measurement (or,
-// with field "", the measurement as a whole): a reseller sees KPIs,
-// inventory and reports but not service data.
-func (a Access) Sees(measurement, field string) bool {
-	if serviceOnly(measurement, field) {
+func wholeMeasurementService(c *catalog.Catalog, measurement string) bool {
+	n := 0
+	for _, d := range c.Definitions() {
+		if d.Measurement != measurement {
+			continue
+		}
+		if !d.ServiceOnly() {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// SeesIn reports whether the access includes a field of a measurement (or,
+// with field "", the measurement as a whole), c being the catalog of the
+// asset's organization: a reseller sees KPIs, inventory and reports but
+// not service data (ServiceOnly).
+func (a Access) SeesIn(c *catalog.Catalog, measurement, field string) bool {
+	if ServiceOnly(c, measurement, field) {
 		return a.Class >= Service
 	}
 	return a.Class > None
 }
+
+// Sees is SeesIn without a catalog: only the names that say health are
+// service data. Read paths that have the organization's catalog use
+// SeesIn.
+func (a Access) Sees(measurement, field string) bool { return a.SeesIn(nil, measurement, field) }
 
 // SeesFindings reports whether the access includes check-up findings,
 // which are service data: the owner and service partners only.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -168,4 +169,63 @@ func TestAccessSees(t *testing.T) {
 			require.Equal(t, tt.seesFindings, acc.SeesFindings(), "findings")
 		})
 	}
+}
+
+// orgCatalog is an organization's catalog: one of its agents defined a
+// UPS battery status as service data.
+const orgCatalog = `
+kpis:
+  - measurement: ups
+    name: {en: UPS}
+    fields:
+      load_percent: {name: {en: Load}, unit: percent, kind: gauge}
+      battery_status:
+        name: {en: Battery}
+        kind: state
+        class: service
+        states: {1: {name: {en: OK}, severity: ok}, 2: {name: {en: Low}, severity: critical}}
+  - measurement: bmc_log
+    name: {en: BMC log}
+    fields:
+      entries: {name: {en: Entries}, kind: counter, class: service}
+      severity: {name: {en: Severity}, kind: gauge, class: service}
+  - measurement: system
+    fields:
+      health_code: {name: {en: Health}, kind: gauge, class: all}
+`
+
+// TestAccessSeesIn: the data class comes from the asset organization's
+// catalog; names that say health stay service data without or against it.
+func TestAccessSeesIn(t *testing.T) {
+	sec, err := catalog.ReadSection([]byte(orgCatalog), "org")
+	require.NoError(t, err)
+	c, err := catalog.New(catalog.User, sec)
+	require.NoError(t, err)
+	tests := []struct {
+		measurement, field string
+		service            bool
+	}{
+		{"ups", "battery_status", true},         // defined class service
+		{"ups", "load_percent", false},          // defined class all
+		{"ups", "", false},                      // one of its fields is for all
+		{"bmc_log", "", true},                   // every field service
+		{"bmc_log", "entries_per_second", true}, // a service counter's rate
+		{"ups", "undefined", false},             // undefined, no health name
+		{"ups", "battery_health_code", true},    // undefined, a health name
+		{"system", "health_code", true},         // a definition cannot open a health name
+		{"server_health", "temperature", true},  // nor a health measurement
+		{"health_event", "", true},
+		{"cpu", "", false}, // nothing defined
+	}
+	for _, tt := range tests {
+		t.Run(tt.measurement+"."+tt.field, func(t *testing.T) {
+			require.Equal(t, tt.service, visibility.ServiceOnly(c, tt.measurement, tt.field))
+			require.Equal(t, !tt.service, visibility.Access{Class: visibility.Reseller}.SeesIn(c, tt.measurement, tt.field), "reseller")
+			require.True(t, visibility.Access{Class: visibility.Service}.SeesIn(c, tt.measurement, tt.field), "service partner")
+			require.True(t, visibility.Access{Class: visibility.Owner}.SeesIn(c, tt.measurement, tt.field), "owner")
+			require.False(t, visibility.Access{}.SeesIn(c, tt.measurement, tt.field), "no access")
+		})
+	}
+	require.True(t, visibility.Access{Class: visibility.Reseller}.Sees("ups", "battery_status"),
+		"without the catalog only the health names are service data")
 }
