@@ -263,16 +263,23 @@ func NoAnswer(d time.Duration, setting string, cause error) error {
 	return &reworded{msg: fmt.Sprintf("no answer within %s (%s)", Round(d), setting), cause: cause}
 }
 
-// Round shortens a duration for a message: whole seconds from 10s,
-// tenths from 1s, milliseconds below.
+// Round shortens a duration for a message: whole seconds from 1s,
+// hundredths below.
 func Round(d time.Duration) time.Duration {
-	switch {
-	case d >= 10*time.Second:
+	if d >= time.Second {
 		return d.Round(time.Second)
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond)
 	}
-	return d.Round(time.Millisecond)
+	return d.Round(10 * time.Millisecond)
+}
+
+// Waited is how long a poll that began at start waited: up to its
+// deadline when ctx ran out (the timeout as configured, not the few
+// milliseconds more it took to notice), else until now.
+func Waited(ctx context.Context, start time.Time) time.Duration {
+	if d, ok := ctx.Deadline(); ok && ctx.Err() != nil && d.After(start) {
+		return d.Sub(start)
+	}
+	return time.Since(start)
 }
 
 // HTTPAddr is scheme://host:port of u, with the scheme's default port

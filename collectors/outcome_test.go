@@ -111,6 +111,14 @@ func TestHTTPAddrAndRound(t *testing.T) {
 		require.Equal(t, want, HTTPAddr(u))
 	}
 	require.Equal(t, "10s", Round(10*time.Second+400*time.Millisecond).String())
-	require.Equal(t, "1.5s", Round(1520*time.Millisecond).String())
-	require.Equal(t, "300ms", Round(300*time.Millisecond+20*time.Microsecond).String())
+	require.Equal(t, "1s", Round(1120*time.Millisecond).String())
+	require.Equal(t, "300ms", Round(302*time.Millisecond).String())
+
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(t.Context(), start.Add(20*time.Millisecond))
+	defer cancel()
+	<-ctx.Done()
+	time.Sleep(20 * time.Millisecond)
+	require.Equal(t, 20*time.Millisecond, Waited(ctx, start), "a poll that ran out waited its timeout")
+	require.GreaterOrEqual(t, Waited(t.Context(), start), 40*time.Millisecond)
 }

@@ -85,7 +85,7 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	start, answers := time.Now(), c.b.answers.Load()
 	err := c.collect(ctx, s)
 	peer := collectors.Peer{Addr: c.peer}
-	return peer.Explain(err, time.Since(start), c.b.answers.Load() > answers)
+	return peer.Explain(err, collectors.Waited(ctx, start), c.b.answers.Load() > answers)
 }
 
 func (c *collector) collect(ctx context.Context, s collectors.Sink) error {

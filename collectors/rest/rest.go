@@ -78,7 +78,7 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	start, answers := time.Now(), c.api.answers.Load()
 	err := c.collect(ctx, s)
 	peer := collectors.Peer{Addr: collectors.HTTPAddr(c.api.base)}
-	return peer.Explain(err, time.Since(start), c.api.answers.Load() > answers)
+	return peer.Explain(err, collectors.Waited(ctx, start), c.api.answers.Load() > answers)
 }
 
 func (c *collector) collect(ctx context.Context, s collectors.Sink) error {

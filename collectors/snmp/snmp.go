@@ -111,7 +111,7 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	start := time.Now()
 	ans := &answering{}
 	err := c.collect(ctx, s, ans)
-	return c.explain(err, time.Since(start), ans.n > 0)
+	return c.explain(err, collectors.Waited(ctx, start), ans.n > 0)
 }
 
 func (c *collector) collect(ctx context.Context, s collectors.Sink, ans *answering) error {
