@@ -62,6 +62,7 @@ type TargetCheck struct {
 	Asset           string              `json:"asset"`
 	Address         string              `json:"address"`
 	OK              bool                `json:"ok"`
+	Outcome         string              `json:"outcome"` // as in probe: ok, partial, unreachable, credentials_rejected, protocol_error
 	Error           string              `json:"error,omitempty"`
 	DurationSeconds float64             `json:"duration_seconds"`
 	Samples         int                 `json:"samples"`
@@ -125,7 +126,7 @@ func checkTarget(ctx context.Context, cc CollectorConfig, t collectors.Target, l
 		tc.Error = err.Error()
 		return tc
 	}
-	tc.OK, tc.Error, tc.DurationSeconds = res.OK, res.Error, res.DurationSeconds
+	tc.OK, tc.Outcome, tc.Error, tc.DurationSeconds = res.OK, res.Outcome, res.Error, res.DurationSeconds
 	tc.PartialErrors = res.PartialErrors
 	tc.Samples = len(res.Samples)
 	fields := map[string]map[string]bool{}

@@ -15,6 +15,8 @@ type agentMetrics struct {
 	duration  *prometheus.GaugeVec
 	success   *prometheus.GaugeVec
 	polls     *prometheus.CounterVec
+	outcomes  *prometheus.CounterVec
+	outcome   *prometheus.GaugeVec
 	missed    *prometheus.CounterVec
 	partial   *prometheus.CounterVec
 	stuck     *prometheus.CounterVec
@@ -29,7 +31,7 @@ type agentMetrics struct {
 // perTarget are the vectors labelled by collector and target, cleaned up
 // when a reload removes a target.
 func (m *agentMetrics) perTarget() []*prometheus.MetricVec {
-	return []*prometheus.MetricVec{m.duration.MetricVec, m.success.MetricVec, m.polls.MetricVec,
+	return []*prometheus.MetricVec{m.duration.MetricVec, m.success.MetricVec, m.polls.MetricVec, m.outcomes.MetricVec, m.outcome.MetricVec,
 		m.missed.MetricVec, m.partial.MetricVec, m.stuck.MetricVec, m.collected.MetricVec}
 }
 
@@ -48,6 +50,14 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Disk, b *batcher) *agentMet
 			Name: "kpilot_agent_polls_total",
 			Help: "Polls of a target by result (success, failure).",
 		}, []string{"collector", "target", "result"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kpilot_agent_poll_outcomes_total",
+			Help: "Polls of a target by outcome class: ok, partial, unreachable, credentials_rejected, protocol_error.",
+		}, []string{"collector", "target", "outcome"}),
+		outcome: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kpilot_agent_poll_outcome",
+			Help: "Outcome class of the last poll of a target: 0 ok, 1 partial, 2 unreachable, 3 credentials rejected, 4 protocol error.",
+		}, target),
 		missed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kpilot_agent_polls_missed_total",
 			Help: "Scheduled polls skipped because the previous poll of the same target was still running.",
@@ -100,7 +110,7 @@ func newMetrics(reg prometheus.Registerer, sp *spool.Disk, b *batcher) *agentMet
 	counter := func(name, help string, f func(spool.Stats) float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, stat(f))
 	}
-	reg.MustRegister(m.duration, m.success, m.polls, m.missed, m.partial, m.stuck, m.collected, m.spooled, m.dropped,
+	reg.MustRegister(m.duration, m.success, m.polls, m.outcomes, m.outcome, m.missed, m.partial, m.stuck, m.collected, m.spooled, m.dropped,
 		m.reloads, m.reloadOK, m.reloadAt,
 		gauge("kpilot_agent_spool_batches", "Batches waiting in the disk spool.",
 			func(s spool.Stats) float64 { return float64(s.Batches) }),

@@ -21,17 +21,21 @@ import (
 // is the stable interface of `kpilot-agent probe --format json`, documented
 // in docs/probe.md.
 type ProbeResult struct {
-	Collector       string         `json:"collector"`
-	Type            string         `json:"type"`
-	Asset           string         `json:"asset"`
-	Address         string         `json:"address"`
-	Started         time.Time      `json:"started"`
-	DurationSeconds float64        `json:"duration_seconds"`
-	OK              bool           `json:"ok"`
-	Error           string         `json:"error,omitempty"`
-	PartialErrors   []string       `json:"partial_errors"`
-	Samples         []ProbeSample  `json:"samples"`
-	Inventory       *kpi.Inventory `json:"inventory"`
+	Collector       string    `json:"collector"`
+	Type            string    `json:"type"`
+	Asset           string    `json:"asset"`
+	Address         string    `json:"address"`
+	Started         time.Time `json:"started"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	OK              bool      `json:"ok"`
+	// Outcome classes the poll as the running agent reports it in
+	// agent_poll: ok, partial, unreachable, credentials_rejected or
+	// protocol_error.
+	Outcome       string         `json:"outcome"`
+	Error         string         `json:"error,omitempty"`
+	PartialErrors []string       `json:"partial_errors"`
+	Samples       []ProbeSample  `json:"samples"`
+	Inventory     *kpi.Inventory `json:"inventory"`
 }
 
 // ProbeSample is one sample in probe output.
@@ -105,6 +109,12 @@ func probe(ctx context.Context, cc CollectorConfig, t collectors.Target, log *sl
 	for _, e := range sink.Errors {
 		res.PartialErrors = append(res.PartialErrors, e.Error())
 	}
+	var first error
+	if len(sink.Errors) > 0 {
+		first = sink.Errors[0]
+	}
+	outcome, _ := pollOutcome(err, len(sink.Errors), first)
+	res.Outcome = outcome.String()
 	for _, s := range sink.Samples {
 		res.Samples = append(res.Samples, ProbeSample{Measurement: s.Measurement, Tags: s.Tags, Fields: s.Fields, Time: s.Time})
 	}

@@ -144,20 +144,28 @@ func (a *Agent) poll(ctx context.Context, j *job) {
 	if ctx.Err() != nil {
 		return // shutting down or reloading: not a failure of the target
 	}
+	partial, first := sink.problems()
+	outcome, msg := pollOutcome(err, partial, first)
+	a.m.outcomes.WithLabelValues(j.collector, j.target.Asset, outcome.String()).Inc()
+	a.m.outcome.WithLabelValues(labels...).Set(float64(outcome))
 	if err != nil {
 		a.m.success.WithLabelValues(labels...).Set(0)
 		a.m.polls.WithLabelValues(j.collector, j.target.Asset, "failure").Inc()
-		j.log.Warn("poll failed", "err", err, "duration", dur.Round(time.Millisecond))
+		j.log.Warn("poll failed", "outcome", outcome.String(), "err", err, "duration", dur.Round(time.Millisecond))
 	} else {
 		a.m.success.WithLabelValues(labels...).Set(1)
 		a.m.polls.WithLabelValues(j.collector, j.target.Asset, "success").Inc()
-		j.log.Debug("poll done", "samples", taken, "duration", dur.Round(time.Millisecond))
+		j.log.Debug("poll done", "outcome", outcome.String(), "samples", taken, "duration", dur.Round(time.Millisecond))
 	}
 	a.latest.replace(j.collector, j.target.Asset, samples)
-	// Reachability is a KPI too: downtime is computed from it on the server.
+	// Reachability is a KPI too: downtime is computed from it on the
+	// server, and only a target that did not answer is down. Rejected
+	// credentials and protocol errors are a monitoring problem, shown
+	// with their message.
 	a.batcher.Sample(kpi.Sample{Asset: j.target.Asset, Measurement: "agent_poll", Time: start,
-		Tags:   map[string]string{"collector": j.collector},
-		Fields: map[string]any{"up": err == nil, "duration_seconds": dur.Seconds()}})
+		Tags: map[string]string{"collector": j.collector},
+		Fields: map[string]any{"up": outcome != collectors.OutcomeUnreachable, "outcome": int64(outcome),
+			"message": msg, "duration_seconds": dur.Seconds()}})
 }
 
 // safeCollect turns a collector panic into an error so that one bad device
@@ -196,6 +204,9 @@ type targetSink struct {
 	samples []kpi.Sample // with keep
 	invalid int
 	bad     error // the first invalid sample's problem
+
+	partials     int   // partial errors reported
+	firstPartial error // the first of them
 }
 
 func (s *targetSink) Sample(x kpi.Sample) {
@@ -277,7 +288,21 @@ func (s *targetSink) Error(err error) {
 		return
 	}
 	s.partial.Inc()
-	s.log.Warn("partial poll error", "err", err)
+	s.mu.Lock()
+	s.partials++
+	if s.firstPartial == nil {
+		s.firstPartial = err
+	}
+	s.mu.Unlock()
+	s.log.Warn("partial poll error", "outcome", collectors.OutcomePartial.String(), "err", err)
+}
+
+// problems returns how many partial errors the poll reported and the
+// first of them; call after close.
+func (s *targetSink) problems() (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.partials, s.firstPartial
 }
 
 // close ends the poll: nothing is taken afterwards, and what was taken

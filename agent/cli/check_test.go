@@ -47,6 +47,7 @@ func TestCheckEveryTarget(t *testing.T) {
 	byAsset := map[string]agent.TargetCheck{}
 	for _, tc := range rep.Targets {
 		require.True(t, tc.OK, "%s: %s", tc.Asset, tc.Error)
+		require.Equal(t, "ok", tc.Outcome, tc.Asset)
 		byAsset[tc.Asset] = tc
 	}
 	require.Contains(t, byAsset["lab-snmpd"].KPIs["system"], "uptime_seconds")
@@ -72,7 +73,8 @@ func TestCheckEveryTarget(t *testing.T) {
 	bmc.Close()
 	code, out, _ = run(t, "check", "--config", cfg, "--skip-server")
 	require.Equal(t, 1, code)
-	require.Regexp(t, `lab_bmc\s+lab-bmc\s+\S+\s+FAILED`, out)
+	require.Regexp(t, `lab_bmc\s+lab-bmc\s+\S+\s+FAILED: unreachable`, out)
+	require.Contains(t, out, "error (unreachable): nothing listens at "+bmc.URL+" (connection refused)")
 	require.Regexp(t, `lab_snmp\s+lab-snmpd\s+\S+\s+OK`, out)
 	require.Contains(t, out, "1 of 3 targets failed")
 	require.Contains(t, out, "kpis interface:")

@@ -81,6 +81,9 @@ func printCheck(w io.Writer, r *agent.CheckReport) {
 		result := "OK"
 		if !t.OK {
 			result, failed = "FAILED", failed+1
+			if t.Outcome != "" {
+				result += ": " + t.Outcome
+			}
 		} else if len(t.PartialErrors) > 0 {
 			result = fmt.Sprintf("OK, %d partial errors", len(t.PartialErrors))
 		}
@@ -90,7 +93,9 @@ func printCheck(w io.Writer, r *agent.CheckReport) {
 	tw.Flush()
 	for _, t := range r.Targets {
 		fmt.Fprintf(w, "\n%s / %s\n", t.Collector, t.Asset)
-		if t.Error != "" {
+		if t.Error != "" && t.Outcome != "" {
+			fmt.Fprintf(w, "  error (%s): %s\n", t.Outcome, t.Error)
+		} else if t.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", t.Error)
 		}
 		for _, e := range t.PartialErrors {

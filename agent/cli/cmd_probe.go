@@ -86,8 +86,11 @@ var errProbeFailed = command.Silent(errors.New("probe failed"))
 
 func printProbeTable(w io.Writer, r *agent.ProbeResult) {
 	status := "OK"
-	if !r.OK {
-		status = "FAILED: " + r.Error
+	switch {
+	case !r.OK:
+		status = fmt.Sprintf("FAILED (%s): %s", r.Outcome, r.Error)
+	case len(r.PartialErrors) > 0:
+		status = fmt.Sprintf("OK (%s: %d partial errors)", r.Outcome, len(r.PartialErrors))
 	}
 	fmt.Fprintf(w, "collector %s (%s), target %s at %s: %s in %.3fs\n", r.Collector, r.Type, r.Asset, r.Address, status, r.DurationSeconds)
 	for _, e := range r.PartialErrors {

@@ -51,7 +51,8 @@ func TestProbeAgainstSnmpd(t *testing.T) {
 	// The documented keys are all there, also when empty.
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &raw))
-	for _, k := range []string{"collector", "type", "asset", "address", "started", "duration_seconds", "ok", "partial_errors", "samples", "inventory"} {
+	require.Equal(t, "ok", res.Outcome)
+	for _, k := range []string{"collector", "type", "asset", "address", "started", "duration_seconds", "ok", "outcome", "partial_errors", "samples", "inventory"} {
 		require.Contains(t, raw, k)
 	}
 
@@ -70,8 +71,20 @@ func TestProbeFailureIsReportedAndExits1(t *testing.T) {
 	var res agent.ProbeResult
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
 	require.False(t, res.OK)
-	require.Contains(t, res.Error, "127.0.0.1:"+strconv.Itoa(port))
+	require.Equal(t, "unreachable", res.Outcome)
+	require.Contains(t, res.Error, "nothing listens at 127.0.0.1:"+strconv.Itoa(port)+" (connection refused)")
 	require.Empty(t, res.Samples)
+}
+
+// TestProbeWrongCommunity: snmpd does not answer a wrong community, so
+// the probe times out, and says that the community may be the cause.
+func TestProbeWrongCommunity(t *testing.T) {
+	s := devenv.SNMP(t)
+	_, cfg := exampleConfig(t, "127.0.0.1:1161", s.Addr(), "community: public", "community: wrong",
+		"interval: 15s\n    version: 2c", "interval: 15s\n    timeout: 1s\n    version: 2c", "retries: 1", "retries: 0")
+	code, out, _ := run(t, "probe", "--config", cfg, "--target", "lab-snmpd")
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "FAILED (unreachable): no answer from "+s.Addr()+" within 1s: is it reachable, and is the community right?")
 }
 
 func TestProbeUsage(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stmcginnis/gofish"
 	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/kpilot/kpilot/collectors"
 )
 
 // logoutTimeout bounds closing a session at shutdown.
@@ -29,6 +31,7 @@ type bmc struct {
 	endpoint string
 	hc       *http.Client
 	requests atomic.Int64 // HTTP requests sent, for Stats
+	answers  atomic.Int64 // HTTP answers received: a BMC that answered is not unreachable
 
 	mu  sync.Mutex
 	api *gofish.APIClient // nil until connected
@@ -38,19 +41,24 @@ type bmc struct {
 func newBMC(cfg *Config, endpoint string) *bmc {
 	b := &bmc{cfg: cfg, endpoint: endpoint}
 	hc := cfg.httpClient()
-	hc.Transport = countingTransport{next: hc.Transport, n: &b.requests}
+	hc.Transport = countingTransport{next: hc.Transport, n: &b.requests, answers: &b.answers}
 	b.hc = hc
 	return b
 }
 
 type countingTransport struct {
-	next http.RoundTripper
-	n    *atomic.Int64
+	next    http.RoundTripper
+	n       *atomic.Int64
+	answers *atomic.Int64
 }
 
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		t.answers.Add(1)
+	}
+	return resp, err
 }
 
 // client returns the connected client bound to ctx and its generation,
@@ -153,6 +161,10 @@ func (f *fetcher) raw(path string) ([]byte, error) {
 
 func (f *fetcher) get(api *gofish.APIClient, path string) ([]byte, error) {
 	resp, err := api.Get(path)
+	if err != nil && f.ctx.Err() == nil && collectors.IsTimeout(err) {
+		// This request's timeout, within a poll that goes on.
+		return nil, collectors.NoAnswer(f.b.cfg.RequestTimeout.D(), "request_timeout", err)
+	}
 	if err != nil {
 		return nil, explain(err)
 	}
@@ -235,10 +247,19 @@ type httpError struct {
 
 func (e *httpError) Error() string {
 	s := fmt.Sprintf("HTTP %d %s", e.status, http.StatusText(e.status))
+	switch e.status {
+	case http.StatusUnauthorized:
+		s += " (check username and password)"
+	case http.StatusForbidden:
+		s += " (the account lacks the right to read this)"
+	}
 	if e.msg != "" {
 		s += ": " + e.msg
 	}
 	return s
 }
+
+// HTTPStatus returns the status, for collectors.Classify.
+func (e *httpError) HTTPStatus() int { return e.status }
 
 func (e *httpError) Unwrap() error { return e.wrapped }

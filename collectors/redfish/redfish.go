@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ type collector struct {
 	cfg     *Config
 	target  collectors.Target
 	b       *bmc
+	peer    string // scheme://host:port, for messages
 	log     *slog.Logger
 	dataDir string
 	now     func() time.Time
@@ -55,7 +57,8 @@ func (c *Config) New(t collectors.Target, o collectors.Options) (collectors.Coll
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	col := &collector{cfg: c, target: t, b: newBMC(c, ep), log: log, dataDir: o.DataDir, now: time.Now}
+	u, _ := url.Parse(ep)
+	col := &collector{cfg: c, target: t, b: newBMC(c, ep), peer: collectors.HTTPAddr(u), log: log, dataDir: o.DataDir, now: time.Now}
 	if err := col.loadEventState(); err != nil {
 		log.Warn("redfish events", "err", err)
 	}
@@ -76,8 +79,16 @@ func (c *collector) Stats() (requests, values int) { return int(c.requests), int
 // Collect implements collectors.Collector. Inventory runs (the first, then
 // every inventory_interval) read the whole tree; the others read power
 // state, health, power and thermal readings, and every events_interval
-// the new log entries.
+// the new log entries. A failed poll's error is a
+// collectors.OutcomeError that names the likely cause.
 func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
+	start, answers := time.Now(), c.b.answers.Load()
+	err := c.collect(ctx, s)
+	peer := collectors.Peer{Addr: c.peer}
+	return peer.Explain(err, collectors.Waited(ctx, start), c.b.answers.Load() > answers)
+}
+
+func (c *collector) collect(ctx context.Context, s collectors.Sink) error {
 	start := c.b.requests.Load()
 	defer func() { c.requests = c.b.requests.Load() - start }()
 	f, err := newFetcher(ctx, c.b, &c.expand)
@@ -85,8 +96,10 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 		return err
 	}
 	var errs atomic.Int64
+	var first atomic.Pointer[error]
 	report := func(err error) {
 		errs.Add(1)
+		first.CompareAndSwap(nil, &err)
 		s.Error(err)
 	}
 	now := c.now()
@@ -94,7 +107,7 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	if c.plan == nil || now.Sub(c.lastInventory) >= c.cfg.InventoryInterval.D() {
 		inv, p, x, err := c.inventoryRun(f, now, report)
 		if err != nil {
-			return c.failed(ctx, err)
+			return c.failed(ctx, err, first.Load())
 		}
 		c.plan, c.lastInventory = p, now
 		s.Inventory(*inv)
@@ -110,10 +123,10 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 		}
 	}
 	if ctx.Err() != nil {
-		return c.failed(ctx, ctx.Err())
+		return c.failed(ctx, ctx.Err(), nil)
 	}
 	if len(samples) == 0 && errs.Load() > 0 {
-		return fmt.Errorf("%s: no reading could be read (%d errors)", c.b.endpoint, errs.Load())
+		return c.failed(ctx, fmt.Errorf("%s: no reading could be read (%d errors)", c.b.endpoint, errs.Load()), first.Load())
 	}
 	for _, x := range samples {
 		s.Sample(x)
@@ -122,10 +135,16 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	return nil
 }
 
-// failed explains a poll that ended by its timeout.
-func (c *collector) failed(ctx context.Context, err error) error {
+// failed is the error of a poll that read nothing usable: the poll's
+// timeout when it ran out, and otherwise err with the first problem
+// reported, which classes it (a 401 on every resource is rejected
+// credentials).
+func (c *collector) failed(ctx context.Context, err error, first *error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s: poll did not finish within its timeout (%w); the BMC answers slowly: raise timeout, or lower what is read", c.b.endpoint, ctx.Err())
+		return fmt.Errorf("%s: %w", c.b.endpoint, ctx.Err())
 	}
-	return err
+	if first == nil {
+		return err
+	}
+	return fmt.Errorf("%w; the first error: %w", err, *first)
 }

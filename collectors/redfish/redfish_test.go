@@ -416,7 +416,7 @@ func TestUnreachableAndOversized(t *testing.T) {
 		t.Fatal(err)
 	}
 	col, _ := cfg.New(cfg.Targets[0], collectors.Options{})
-	if _, err := collectortest.CollectOnce(t, col); err == nil || !strings.Contains(err.Error(), "connecting to https://127.0.0.1:1") {
+	if _, err := collectortest.CollectOnce(t, col); err == nil || !strings.Contains(err.Error(), "nothing listens at https://127.0.0.1:1 (connection refused)") {
 		t.Errorf("unreachable BMC: %v", err)
 	}
 

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/kpilot/kpilot/collectors"
 	"github.com/kpilot/kpilot/internal/buildinfo"
 )
 
@@ -40,7 +42,22 @@ type api struct {
 	loggedIn bool          // a session is open (token or cookie)
 	oauth    *oauth2.Token // client credentials token (auth oauth2)
 
-	requests int // of the current poll
+	requests int          // of the current poll
+	answers  atomic.Int64 // HTTP answers received: a target that answered is not unreachable
+}
+
+// answerCounting counts the requests that got an HTTP answer.
+type answerCounting struct {
+	next http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t answerCounting) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		t.n.Add(1)
+	}
+	return resp, err
 }
 
 func newAPI(c *Config, base *url.URL) *api {
@@ -54,7 +71,8 @@ func newAPI(c *Config, base *url.URL) *api {
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   true,
 	}
-	return &api{cfg: c, base: base, hc: &http.Client{Transport: tr, Jar: jar, Timeout: c.RequestTimeout.D(),
+	a := &api{cfg: c, base: base}
+	a.hc = &http.Client{Transport: answerCounting{next: tr, n: &a.answers}, Jar: jar, Timeout: c.RequestTimeout.D(),
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return errors.New("more than 5 redirects")
@@ -63,7 +81,8 @@ func newAPI(c *Config, base *url.URL) *api {
 				return fmt.Errorf("redirect to another host (%s) refused: credentials would follow", req.URL.Host)
 			}
 			return nil
-		}}}
+		}}
+	return a
 }
 
 // httpError is an answer with a status that is not 2xx.
@@ -92,6 +111,9 @@ func (e *httpError) Error() string {
 	}
 	return s
 }
+
+// HTTPStatus returns the status, for collectors.Classify.
+func (e *httpError) HTTPStatus() int { return e.status }
 
 // loginError is a failed session login or OAuth2 token request.
 type loginError struct{ err error }
@@ -176,8 +198,12 @@ func (a *api) send(ctx context.Context, c call) ([]byte, http.Header, error) {
 	a.mu.Unlock()
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return nil, nil, fmt.Errorf("%s %s: %w", c.method, shown, ctx.Err())
+		case collectors.IsTimeout(err):
+			// This request's timeout, within a poll that goes on.
+			return nil, nil, fmt.Errorf("%s %s: %w", c.method, shown, collectors.NoAnswer(a.cfg.RequestTimeout.D(), "request_timeout", err))
 		}
 		return nil, nil, fmt.Errorf("%s %s: %w", c.method, shown, scrubURLError(err))
 	}
@@ -369,7 +395,13 @@ func (a *api) fetchToken(ctx context.Context) error {
 			if re.ErrorDescription != "" {
 				msg += ": " + re.ErrorDescription
 			}
-			return fmt.Errorf("oauth2: token request to %s refused: HTTP %d %s", displayURL(tokenURL), re.Response.StatusCode, msg)
+			err := fmt.Errorf("oauth2: token request to %s refused: HTTP %d %s", displayURL(tokenURL), re.Response.StatusCode, msg)
+			if st := re.Response.StatusCode; st == http.StatusBadRequest || st == http.StatusUnauthorized || st == http.StatusForbidden {
+				// RFC 6749 answers invalid_client with 401 and an
+				// invalid grant with 400: the client id or secret.
+				return &collectors.OutcomeError{Class: collectors.OutcomeCredentialsRejected, Err: err}
+			}
+			return err
 		}
 		return fmt.Errorf("oauth2: token request to %s: %w", displayURL(tokenURL), scrubURLError(err))
 	}

@@ -72,8 +72,16 @@ func (c *collector) Stats() (requests, values int) { return c.requests, c.values
 
 // Collect implements collectors.Collector: every due request runs in
 // turn; a failed request is a partial error and the others still run.
-// The poll fails as a whole when nothing could be read.
+// The poll fails as a whole when nothing could be read, with a
+// collectors.OutcomeError that names the likely cause.
 func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
+	start, answers := time.Now(), c.api.answers.Load()
+	err := c.collect(ctx, s)
+	peer := collectors.Peer{Addr: collectors.HTTPAddr(c.api.base)}
+	return peer.Explain(err, collectors.Waited(ctx, start), c.api.answers.Load() > answers)
+}
+
+func (c *collector) collect(ctx context.Context, s collectors.Sink) error {
 	now := c.now()
 	c.api.mu.Lock()
 	c.api.requests = 0

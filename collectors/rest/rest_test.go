@@ -373,7 +373,7 @@ func TestBadAnswers(t *testing.T) {
 			case <-r.Context().Done():
 			case <-time.After(10 * time.Second):
 			}
-		}, "Client.Timeout exceeded"},
+		}, "GET {{addr}}/bad: no answer within 300ms (request_timeout)"},
 		{"oversized", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, `{"v": 1, "pad": %q}`, strings.Repeat("x", 4096))
 		}, "the answer is larger than max_response_bytes (2048)"},
@@ -411,7 +411,7 @@ requests:
 			require.NoError(t, err, "one request failing is a partial error")
 			assert.Less(t, time.Since(start), 5*time.Second)
 			require.Len(t, sink.Errors, 1, "%v", sink.Errors)
-			assert.ErrorContains(t, sink.Errors[0], tt.want)
+			assert.ErrorContains(t, sink.Errors[0], strings.ReplaceAll(tt.want, "{{addr}}", srv.URL))
 			require.Len(t, sink.Find("other"), 1, "the other request still ran")
 		})
 	}
@@ -426,8 +426,8 @@ func TestAllRequestsFailed(t *testing.T) {
 	c := config(t, valueEntry("auth: {type: basic}"), addr)
 	sink, err := collectortest.CollectOnce(t, newCollector(t, c, nil))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "request data: GET "+addr+"/data:")
-	assert.Contains(t, err.Error(), "connection refused")
+	assert.Equal(t, "nothing listens at "+addr+" (connection refused): is the service running, and are the address and port right?", err.Error())
+	assert.Equal(t, collectors.OutcomeUnreachable, collectors.Classify(err))
 	assert.Empty(t, sink.Samples)
 }
 

@@ -43,7 +43,7 @@ type dialer func(ctx context.Context, g *gosnmp.GoSNMP) (requester, func() error
 func dialGoSNMP(ctx context.Context, g *gosnmp.GoSNMP) (requester, func() error, error) {
 	g.Context = ctx
 	if err := g.Connect(); err != nil {
-		return nil, nil, fmt.Errorf("connecting to %s:%d: %w", g.Target, g.Port, err)
+		return nil, nil, fmt.Errorf("connecting: %w", err)
 	}
 	return g, g.Conn.Close, nil
 }
@@ -105,15 +105,24 @@ func (c *Config) New(t collectors.Target, _ collectors.Options) (collectors.Coll
 	return col, nil
 }
 
-// Collect implements collectors.Collector.
+// Collect implements collectors.Collector. A failed poll's error is an
+// collectors.OutcomeError that names the likely cause.
 func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
+	start := time.Now()
+	ans := &answering{}
+	err := c.collect(ctx, s, ans)
+	return c.explain(err, collectors.Waited(ctx, start), ans.n > 0)
+}
+
+func (c *collector) collect(ctx context.Context, s collectors.Sink, ans *answering) error {
 	g := c.cfg.params(c.target, c.timeout)
 	r, closeFn, err := c.dial(ctx, g)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	sess := &session{r: r, bulk: c.bulk, v1: c.cfg.Version == "1", maxRep: c.cfg.MaxRepetitions,
+	ans.requester = r
+	sess := &session{r: ans, bulk: c.bulk, v1: c.cfg.Version == "1", maxRep: c.cfg.MaxRepetitions,
 		maxRows: c.cfg.MaxTableRows, now: c.now}
 	defer func() { c.requests, c.values = sess.reqs, sess.values }()
 
@@ -123,7 +132,7 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 	if refresh {
 		p, err := c.selectProfiles(sess)
 		if err != nil {
-			return c.explain(ctx, fmt.Errorf("selecting profiles: %w", err))
+			return fmt.Errorf("selecting profiles: %w", err)
 		}
 		if st.plan == nil || st.plan.key != p.key {
 			st.reset(p)
@@ -137,14 +146,14 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 			if refresh {
 				st.lastRefresh = time.Time{} // try the refresh again next run
 			}
-			return c.explain(ctx, err)
+			return err
 		}
 		s.Error(err)
 	}
 	if !refresh {
 		if err := st.refreshLookups(sess, rd); err != nil {
 			if isFatal(err) {
-				return c.explain(ctx, err)
+				return err
 			}
 			s.Error(err)
 		}
@@ -160,7 +169,8 @@ func (c *collector) Collect(ctx context.Context, s collectors.Sink) error {
 		s.Error(e)
 	}
 	if n == 0 && len(attrs) == 0 && len(comps) == 0 {
-		return fmt.Errorf("%s:%d answered, but with none of the OIDs of profiles %v", c.host, c.port, st.plan.profileNames())
+		return &collectors.OutcomeError{Class: collectors.OutcomeProtocolError,
+			Err: fmt.Errorf("answered, but with none of the OIDs of profiles %v", st.plan.profileNames())}
 	}
 	if refresh {
 		attrs["snmp_profiles"] = st.plan.profileNames()
@@ -211,11 +221,66 @@ func (c *collector) emit(s collectors.Sink, x kpi.Sample) {
 	s.Sample(x)
 }
 
-// explain adds what an operator needs to a failed request: gosnmp reports
-// an exhausted ctx or an unanswered request as a bare timeout.
-func (c *collector) explain(ctx context.Context, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w (poll timeout reached; is %s:%d reachable and the community or v3 user right?)", err, c.host, c.port)
+// explain classes a failed poll and words it for an operator: gosnmp
+// reports an unanswered request as a bare timeout, and SNMPv3 reports as
+// bare sentinel errors.
+func (c *collector) explain(err error, waited time.Duration, answered bool) error {
+	if err == nil {
+		return nil
 	}
-	return fmt.Errorf("%s:%d: %w", c.host, c.port, err)
+	addr := fmt.Sprintf("%s:%d", c.host, c.port)
+	if msg := c.rejected(err); msg != "" {
+		return collectors.Reworded(collectors.OutcomeCredentialsRejected, addr+": "+msg, err)
+	}
+	ask := "is it reachable, and is the community right? (an SNMP agent does not answer a request with a wrong community)"
+	if c.cfg.Version == "3" {
+		ask = "is it reachable, and is the v3 user right?"
+	}
+	return collectors.Peer{Addr: addr, Ask: ask}.Explain(fmt.Errorf("%s: %w", addr, err), waited, answered)
+}
+
+// rejected says which SNMPv3 credential the agent's report refuses, or
+// "" when err is no such report.
+func (c *collector) rejected(err error) string {
+	user := fmt.Sprintf("SNMPv3 user %q", c.cfg.Username)
+	switch {
+	case errors.Is(err, gosnmp.ErrUnknownUsername):
+		return "the agent does not know " + user + " (usmStatsUnknownUserNames): is username right, and the user set up on the device?"
+	case errors.Is(err, gosnmp.ErrWrongDigest):
+		return "the agent rejected the authentication of " + user + " (usmStatsWrongDigests): are auth_password and auth_protocol right?"
+	case errors.Is(err, gosnmp.ErrDecryption):
+		return "the agent could not decrypt the requests of " + user + " (usmStatsDecryptionErrors): are priv_password and priv_protocol right?"
+	case collectors.IsSNMPUnauthentic(err):
+		return "the agent's answer to " + user + " does not authenticate: it refused the user or its authentication " +
+			"(usmStatsUnknownUserNames or usmStatsWrongDigests): are username, auth_password and auth_protocol right?"
+	case errors.Is(err, gosnmp.ErrUnknownSecurityLevel):
+		return "the agent does not allow security_level " + c.cfg.SecurityLevel + " for " + user + " (usmStatsUnsupportedSecLevels)"
+	}
+	return ""
+}
+
+// answering counts the requests that got an answer: a target that
+// answered and then ran out of time is slow, not unreachable.
+type answering struct {
+	requester
+	n int
+}
+
+func (a *answering) Get(oids []string) (*gosnmp.SnmpPacket, error) {
+	return a.count(a.requester.Get(oids))
+}
+
+func (a *answering) GetNext(oids []string) (*gosnmp.SnmpPacket, error) {
+	return a.count(a.requester.GetNext(oids))
+}
+
+func (a *answering) GetBulk(oids []string, nonRepeaters uint8, maxRepetitions uint32) (*gosnmp.SnmpPacket, error) {
+	return a.count(a.requester.GetBulk(oids, nonRepeaters, maxRepetitions))
+}
+
+func (a *answering) count(p *gosnmp.SnmpPacket, err error) (*gosnmp.SnmpPacket, error) {
+	if err == nil {
+		a.n++
+	}
+	return p, err
 }

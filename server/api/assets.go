@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -36,6 +37,9 @@ type assetJSON struct {
 	// LastPollAt.
 	Status     string     `json:"status"`
 	LastPollAt *time.Time `json:"last_poll_at"`
+	// Poll is the outcome of the latest poll and why (null without a
+	// poll in the last day): shown to everyone who sees the asset.
+	Poll *tsdb.PollStatus `json:"poll"`
 }
 
 type orgRef struct {
@@ -84,8 +88,10 @@ func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := []assetJSON{}
+	polls := a.latestPolls(r.Context(), assets...)
 	for _, as := range assets {
 		j := toAssetJSON(as, set.Access(as), a.now())
+		j.Poll = polls[as.ID]
 		if as.OrgID != p.OrgID {
 			j.Customer = &orgRef{ID: as.OrgID, Name: names[as.OrgID]}
 		}
@@ -101,6 +107,7 @@ func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	j := toAssetJSON(as, acc, a.now())
+	j.Poll = a.latestPolls(r.Context(), as)[as.ID]
 	if as.OrgID != p.OrgID {
 		o, err := a.store.Organization(r.Context(), as.OrgID)
 		if err != nil {
@@ -119,6 +126,16 @@ func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// latestPolls reads the latest poll outcome of assets; without InfluxDB
+// the assets are answered without it.
+func (a *API) latestPolls(ctx context.Context, assets ...store.Asset) map[string]*tsdb.PollStatus {
+	polls, err := a.tsdb.LatestPolls(ctx, tsdb.Refs(assets...), 24*time.Hour)
+	if err != nil {
+		a.log.Warn("reading the latest poll outcomes", "err", err)
+	}
+	return polls
 }
 
 // assetSeries answers GET /api/v1/assets/{id}/series?measurement=&field=
