@@ -616,3 +616,20 @@ type loginTemplates struct {
 	path, body, logout *template.Template
 	headers            map[string]*template.Template
 }
+
+// The agent sends the definitions of a user's own profiles or templates.
+var _ collectors.KPIDefiner = (*Config)(nil)
+
+// KPIDefinitions returns what the agent sends the server
+// (collectors.KPIDefiner): the entry's own kpis and, with templates_dir,
+// its template's (which may be a user's). A built-in template's alone are
+// not sent: the server has them.
+func (c *Config) KPIDefinitions() []catalog.Section {
+	if c.TemplatesDir != "" {
+		return c.KPISections()
+	}
+	if len(c.Definition.KPIs) == 0 {
+		return nil
+	}
+	return []catalog.Section{c.Definition.KPIs}
+}

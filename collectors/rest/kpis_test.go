@@ -243,3 +243,21 @@ kpis:
 		require.ErrorContains(t, err, "license.used: defined twice, differently")
 	})
 }
+
+func TestKPIDefinitionsSentToTheServer(t *testing.T) {
+	base := "type: rest\ntemplate: veeam-one\ntargets: [{address: \"{{addr}}\", asset: a1}]\nusername: u\npassword: p\n"
+	own := "kpis:\n  - measurement: my_app\n    name: {en: My app}\n    fields:\n      queue:\n        name: {en: Queue length}\n        kind: gauge\n"
+	for _, tc := range []struct {
+		name     string
+		yaml     string
+		sections int
+	}{
+		{"a built-in template alone sends nothing", base, 0},
+		{"an entry's own definitions are sent", base + own, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config(t, tc.yaml, "127.0.0.1:1")
+			require.Len(t, cfg.KPIDefinitions(), tc.sections)
+		})
+	}
+}

@@ -53,6 +53,9 @@ type Config struct {
 	lib *Library // loaded by Validate
 }
 
+// The agent sends the definitions of a user's own profiles or templates.
+var _ collectors.KPIDefiner = (*Config)(nil)
+
 func newConfig() collectors.Config {
 	return &Config{Version: "2c", Community: "public", Retries: 1, MaxRepetitions: 25,
 		Profiles: []string{"auto"}, LookupRefresh: yamlconf.Duration(15 * time.Minute), MaxTableRows: defaultMaxRows}
@@ -138,10 +141,11 @@ func (c *Config) loadProfiles() error {
 	return errors.Join(errs...)
 }
 
-// KPIs returns the KPI definitions of the user's own profiles (those of
-// profiles_dir) the config loaded, for the agent to send to the server;
-// nil before Validate and without profiles_dir.
-func (c *Config) KPIs() []catalog.Section {
+// KPIDefinitions returns the KPI definitions of the user's own profiles
+// (those of profiles_dir) the config loaded, for the agent to send to the
+// server (collectors.KPIDefiner); nil before Validate and without
+// profiles_dir.
+func (c *Config) KPIDefinitions() []catalog.Section {
 	if c.lib == nil {
 		return nil
 	}
