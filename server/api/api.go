@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/availability"
@@ -111,6 +112,13 @@ func WithMail(m mail.Sender, publicURL string) Option {
 	return func(a *API) { a.mail, a.publicURL = m, strings.TrimRight(publicURL, "/") }
 }
 
+// WithCatalogs gives the KPI catalog of each organization, by which the
+// Prometheus exposition names, types and describes KPIs. Without it every
+// KPI is exported as an undefined gauge.
+func WithCatalogs(c func(orgID string) *catalog.Catalog) Option {
+	return func(a *API) { a.catalogs = c }
+}
+
 // API holds the handlers' dependencies.
 type API struct {
 	store  store.Store
@@ -133,6 +141,7 @@ type API struct {
 	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
 
 	ingester *ingest.Ingester
+	catalogs func(orgID string) *catalog.Catalog // KPI definitions per organization; nil: none
 }
 
 // New returns the API. reg receives the request and ingest metrics.
