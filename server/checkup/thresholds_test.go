@@ -71,39 +71,39 @@ func TestCatalogThresholds(t *testing.T) {
 		want  map[string]string // rule, asset and subject: severity and text
 	}{
 		{name: "no rules: the catalog's thresholds, above and below", rules: "rules: []", want: map[string]string{
-			"kpi-thresholds ups ups_battery charge_percent": "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
-			"kpi-thresholds srv temperature,sensor=cpu1 celsius": "critical: Temperature sensor cpu1: Temperature is 90 °C (critical at 85 °C)",
+			"kpi-thresholds ups ups_battery charge_percent":       "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
+			"kpi-thresholds srv temperature,sensor=cpu1 celsius":  "critical: Temperature sensor cpu1: Temperature is 90 °C (critical at 85 °C)",
 			"kpi-thresholds srv storage,descr=/data used_percent": "critical: Volume /data: Storage used is 96 % (critical at 95 %)",
 		}},
 		{name: "a storage_used rule grades storage fill instead", rules: "rules: [{id: st, kind: storage_used, warning: 99}]", want: map[string]string{
-			"kpi-thresholds ups ups_battery charge_percent": "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
+			"kpi-thresholds ups ups_battery charge_percent":      "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
 			"kpi-thresholds srv temperature,sensor=cpu1 celsius": "critical: Temperature sensor cpu1: Temperature is 90 °C (critical at 85 °C)",
 		}},
 		{name: "a rule's thresholds replace the catalog's on its scope", rules: `rules:
   - {id: hot, kind: kpi_threshold, kpi: temperature.celsius, warning: 25, assets: {categories: [power]}}
   - {id: st, kind: storage_used, warning: 99}`, want: map[string]string{
-			"kpi-thresholds ups ups_battery charge_percent": "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
-			"hot ups temperature,sensor=battery celsius": "warning: Temperature sensor battery: Temperature is 30 °C (warning at 25 °C)",
+			"kpi-thresholds ups ups_battery charge_percent":      "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
+			"hot ups temperature,sensor=battery celsius":         "warning: Temperature sensor battery: Temperature is 30 °C (warning at 25 °C)",
 			"kpi-thresholds srv temperature,sensor=cpu1 celsius": "critical: Temperature sensor cpu1: Temperature is 90 °C (critical at 85 °C)",
 		}},
 		{name: "a rule raises the level", rules: "rules: [{id: hot, kind: kpi_threshold, kpi: temperature.celsius, warning: 88, critical: 95}]", want: map[string]string{
-			"kpi-thresholds ups ups_battery charge_percent": "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
-			"hot srv temperature,sensor=cpu1 celsius": "warning: Temperature sensor cpu1: Temperature is 90 °C (warning at 88 °C)",
+			"kpi-thresholds ups ups_battery charge_percent":       "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
+			"hot srv temperature,sensor=cpu1 celsius":             "warning: Temperature sensor cpu1: Temperature is 90 °C (warning at 88 °C)",
 			"kpi-thresholds srv storage,descr=/data used_percent": "critical: Volume /data: Storage used is 96 % (critical at 95 %)",
 		}},
 		{name: "a disabled rule turns the default off on its scope only", rules: `rules:
   - {id: quiet, kind: kpi_threshold, kpi: storage.used_percent, disabled: true, assets: {ids: [srv]}}
   - {id: no-battery, kind: kpi_threshold, kpi: ups_battery.charge_percent, disabled: true, assets: {ids: [srv]}}`, want: map[string]string{
-			"kpi-thresholds ups ups_battery charge_percent": "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
+			"kpi-thresholds ups ups_battery charge_percent":      "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
 			"kpi-thresholds srv temperature,sensor=cpu1 celsius": "critical: Temperature sensor cpu1: Temperature is 90 °C (critical at 85 °C)",
 		}},
 		{name: "a rule without thresholds keeps the catalog's; below turns them around", rules: `rules:
   - {id: batt, kind: kpi_threshold, kpi: ups_battery.charge_percent}
   - {id: cold, kind: kpi_threshold, kpi: temperature.celsius, warning: 35, critical: 10, below: true}
   - {id: queue, kind: kpi_threshold, kpi: custom.queue, warning: 100, critical: 1000}`, want: map[string]string{
-			"batt ups ups_battery charge_percent": "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
-			"cold ups temperature,sensor=battery celsius": "warning: Temperature sensor battery: Temperature is 30 °C (warning at or below 35 °C)",
-			"queue srv custom queue": "warning: Custom: queue is 500 (warning at 100)",
+			"batt ups ups_battery charge_percent":                 "warning: UPS battery: Battery charge is 40 % (warning at or below 50 %)",
+			"cold ups temperature,sensor=battery celsius":         "warning: Temperature sensor battery: Temperature is 30 °C (warning at or below 35 °C)",
+			"queue srv custom queue":                              "warning: Custom: queue is 500 (warning at 100)",
 			"kpi-thresholds srv storage,descr=/data used_percent": "critical: Volume /data: Storage used is 96 % (critical at 95 %)",
 		}},
 	} {
