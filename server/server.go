@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kpilot/kpilot/internal/buildinfo"
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/api"
 	"github.com/kpilot/kpilot/server/assetlabels"
 	"github.com/kpilot/kpilot/server/checkup"
@@ -133,8 +134,16 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		st.Close()
 		return nil, err
 	}
+	kpis, err := catalog.Builtin()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	// One catalog for every organization until per-organization catalogs
+	// (built-in overlaid with the agents' definitions) are wired.
+	catalogs := func(string) *catalog.Catalog { return kpis }
 	hooks := newWebhooks(cfg, st, log, reg)
-	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsOpened))
+	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsOpened), checkup.WithCatalogs(catalogs))
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -146,7 +155,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	return &Server{cfg: cfg, log: log, store: st, influx: influx, reg: reg, checks: checks, hooks: hooks, keeper: keeper,
 		jobs: jobs, sched: sched, labels: assetlabels.New(st, influx, log.With("part", "asset_labels")),
 		api: api.New(st, influx, limits, log.With("part", "api"), reg, api.WithMail(sender, cfg.PublicURL),
-			api.WithCheckups(checks), api.WithWebhooks(hooks))}, nil
+			api.WithCheckups(checks), api.WithWebhooks(hooks), api.WithCatalogs(catalogs))}, nil
 }
 
 // newWebhooks prepares the webhook dispatcher (config validated already).
