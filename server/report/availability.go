@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
@@ -33,17 +34,17 @@ func (p Period) String() string {
 }
 
 var availabilityColumns = []Column{
-	{Key: "customer", Label: "Customer", Width: 0.12},
-	{Key: "ou", Label: "OU", Width: 0.08},
-	{Key: "asset_id", Label: "Asset ID", Width: 0},
-	{Key: "asset", Label: "Asset", Width: 0.13},
-	{Key: "category", Label: "Category", Width: 0.06},
-	{Key: "availability_percent", Label: "Availability", Kind: Percent, Width: 0.07},
-	{Key: "monitored_hours", Label: "Monitored h", Width: 0.07},
-	{Key: "downtime_minutes", Label: "Downtime min", Width: 0.07},
-	{Key: "outages", Label: "Outages", Kind: Count, Width: 0.05},
-	{Key: "longest_outage_minutes", Label: "Longest min", Width: 0.07},
-	{Key: "reboots", Label: "Reboots", Kind: Count, Width: 0.05},
+	{Key: "customer", Label: "Customer"},
+	{Key: "ou", Label: "OU"},
+	{Key: "asset_id", Label: "Asset ID"},
+	{Key: "asset", Label: "Asset"},
+	{Key: "category", Label: "Category"},
+	{Key: "availability_percent", Label: "Availability", Kind: Quantity, Unit: catalog.Percent},
+	{Key: "monitored_hours", Label: "Monitored", Kind: Quantity, Unit: catalog.Seconds, Scale: 3600},
+	{Key: "downtime_minutes", Label: "Downtime", Kind: Quantity, Unit: catalog.Seconds, Scale: 60},
+	{Key: "outages", Label: "Outages", Kind: Count},
+	{Key: "longest_outage_minutes", Label: "Longest outage", Kind: Quantity, Unit: catalog.Seconds, Scale: 60},
+	{Key: "reboots", Label: "Reboots", Kind: Count},
 }
 
 // AvailabilitySource is what the availability report reads of the
