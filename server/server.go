@@ -141,7 +141,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	}
 	// One catalog for every organization until per-organization catalogs
 	// (built-in overlaid with the agents' definitions) are wired.
-	catalogs := func(string) *catalog.Catalog { return kpis }
+	catalogs := func(context.Context, string) (*catalog.Catalog, error) { return kpis, nil }
 	hooks := newWebhooks(cfg, st, log, reg)
 	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsOpened), checkup.WithCatalogs(catalogs))
 	if err != nil {

@@ -33,6 +33,10 @@ func Format(v float64, unit Unit, lang string) string {
 		return f.num(v, 2) + " /s"
 	case Seconds:
 		return f.duration(v)
+	case "hours": // values collected in hours or days, as durations too
+		return f.duration(v * 3600)
+	case "days":
+		return f.duration(v * 86400)
 	case Timestamp:
 		if v <= 0 {
 			return "–"

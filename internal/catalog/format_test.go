@@ -29,6 +29,8 @@ func TestFormat(t *testing.T) {
 		{"hours", 5.3 * 3600, Seconds, "5.3 h", "5,3 h"},
 		{"days", 3.5 * 86400, Seconds, "3.5 d", "3,5 d"},
 		{"no time", 0, Seconds, "0 s", "0 s"},
+		{"collected in hours", 30, Unit("hours"), "30 h", "30 h"},
+		{"collected in days", 40.3, Unit("days"), "40.3 d", "40,3 d"},
 		{"a timestamp", 1796630400, Timestamp, "2026-12-07 08:00 UTC", "2026-12-07 08:00 UTC"},
 		{"never", 0, Timestamp, "–", "–"},
 		{"percent", 42.5, Percent, "42.5 %", "42,5 %"},

@@ -115,7 +115,7 @@ func WithMail(m mail.Sender, publicURL string) Option {
 // WithCatalogs gives the KPI catalog of each organization, by which the
 // Prometheus exposition names, types and describes KPIs. Without it every
 // KPI is exported as an undefined gauge.
-func WithCatalogs(c func(orgID string) *catalog.Catalog) Option {
+func WithCatalogs(c func(ctx context.Context, orgID string) (*catalog.Catalog, error)) Option {
 	return func(a *API) { a.catalogs = c }
 }
 
@@ -141,7 +141,7 @@ type API struct {
 	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
 
 	ingester *ingest.Ingester
-	catalogs func(orgID string) *catalog.Catalog // KPI definitions per organization; nil: none
+	catalogs func(ctx context.Context, orgID string) (*catalog.Catalog, error) // KPI definitions per organization; nil: none
 }
 
 // New returns the API. reg receives the request and ingest metrics.

@@ -174,8 +174,12 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
+	catalogs, err := exposition.CatalogsFor(r.Context(), shown, a.catalogs)
+	if err != nil {
+		return err
+	}
 	format := expfmt.NegotiateAccept(r.Header, exposition.Formats()...)
 	w.Header().Set("Content-Type", string(format))
 	w.Header().Set("Cache-Control", "no-store")
-	return exposition.Write(w, format, exposition.Families(shown, latest, a.catalogs))
+	return exposition.Write(w, format, exposition.Families(shown, latest, catalogs))
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,7 +22,7 @@ import (
 
 // testCatalogs is the world's KPI catalog: one counter, for the
 // exposition's names and types; every other field is undefined.
-func testCatalogs(t *testing.T) func(string) *catalog.Catalog {
+func testCatalogs(t *testing.T) func(context.Context, string) (*catalog.Catalog, error) {
 	sec, err := catalog.ReadSection([]byte(`
 kpis:
   - measurement: interface
@@ -32,7 +33,7 @@ kpis:
 	require.NoError(t, err)
 	c, err := catalog.New(catalog.User, sec)
 	require.NoError(t, err)
-	return func(string) *catalog.Catalog { return c }
+	return func(context.Context, string) (*catalog.Catalog, error) { return c, nil }
 }
 
 // TestExpositionShowsOnlyWhatTheTokenMaySee scrapes GET /api/v1/metrics

@@ -40,7 +40,7 @@ type Runner struct {
 	now         func() time.Time
 	notify      func(ctx context.Context, orgID string, opened []store.Finding)
 	defaultsDoc []byte
-	catalogs    func(orgID string) *catalog.Catalog
+	catalogs    func(ctx context.Context, orgID string) (*catalog.Catalog, error)
 
 	runs     *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -57,8 +57,10 @@ func WithNotify(f func(ctx context.Context, orgID string, opened []store.Finding
 
 // WithCatalogs gives each organization's KPI catalog: the default
 // thresholds check-ups apply without a rule, and names and units for the
-// findings' texts. Without it only the rules are evaluated.
-func WithCatalogs(c func(orgID string) *catalog.Catalog) Option {
+// findings' texts. Without it only the rules are evaluated. A catalog
+// that cannot be read fails the evaluation, like InfluxDB away: its
+// findings are not resolved for want of thresholds.
+func WithCatalogs(c func(ctx context.Context, orgID string) (*catalog.Catalog, error)) Option {
 	return func(r *Runner) { r.catalogs = c }
 }
 
@@ -169,10 +171,12 @@ func (r *Runner) evaluate(ctx context.Context, orgID string) ([]store.Finding, e
 // Input gathers what rs needs of one organization.
 func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, error) {
 	in := Input{Now: r.now(), OrgID: orgID, Attributes: map[string]map[string]any{}}
-	if r.catalogs != nil {
-		in.Catalog = r.catalogs(orgID)
-	}
 	var err error
+	if r.catalogs != nil {
+		if in.Catalog, err = r.catalogs(ctx, orgID); err != nil {
+			return in, fmt.Errorf("KPI catalog: %w", err)
+		}
+	}
 	if in.Assets, err = r.store.Assets(ctx, orgID); err != nil {
 		return in, err
 	}

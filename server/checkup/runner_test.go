@@ -2,6 +2,7 @@ package checkup_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -291,7 +292,10 @@ kpis:
 	require.NoError(t, err)
 	var asked []string
 	r := checkup.NewRunner(h.st, h.ts, checkup.RuleSet{}, discard, nil, checkup.WithClock(func() time.Time { return h.now }),
-		checkup.WithCatalogs(func(org string) *catalog.Catalog { asked = append(asked, org); return cat }))
+		checkup.WithCatalogs(func(_ context.Context, org string) (*catalog.Catalog, error) {
+			asked = append(asked, org)
+			return cat, nil
+		}))
 
 	severities := func() map[string]string {
 		out := map[string]string{}
@@ -320,4 +324,16 @@ kpis:
 	_, err = r.Evaluate(ctx, h.org.ID)
 	require.NoError(t, err)
 	require.Empty(t, severities(), "a disabled rule turns the default off")
+
+	// A catalog that cannot be read fails the evaluation and resolves
+	// nothing.
+	require.NoError(t, h.st.PutCheckupRules(ctx, store.CheckupRules{OrgID: h.org.ID})) // back to no rules
+	_, err = r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Len(t, severities(), 1)
+	broken := checkup.NewRunner(h.st, h.ts, checkup.RuleSet{}, discard, nil, checkup.WithClock(func() time.Time { return h.now }),
+		checkup.WithCatalogs(func(context.Context, string) (*catalog.Catalog, error) { return nil, errors.New("store away") }))
+	_, err = broken.Evaluate(ctx, h.org.ID)
+	require.ErrorContains(t, err, "KPI catalog: store away")
+	require.Len(t, severities(), 1, "still open")
 }

@@ -2,6 +2,8 @@ package exposition_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -277,4 +279,61 @@ func TestBuiltinFamiliesLint(t *testing.T) {
 	problems, err := promlint.NewWithMetricFamilies(fams).Lint()
 	require.NoError(t, err)
 	require.Empty(t, problems)
+}
+
+// CatalogsFor asks once per organization of the assets, and a lookup
+// that fails is an error rather than metrics named without definitions.
+func TestCatalogsFor(t *testing.T) {
+	cat := testCatalog(t)
+	assets := []exposition.Asset{{Asset: store.Asset{ID: "a1", OrgID: "acme"}}, {Asset: store.Asset{ID: "a2", OrgID: "acme"}},
+		{Asset: store.Asset{ID: "g1", OrgID: "globex"}}}
+	var asked []string
+	cats, err := exposition.CatalogsFor(t.Context(), assets, func(_ context.Context, org string) (*catalog.Catalog, error) {
+		asked = append(asked, org)
+		if org == "globex" {
+			return nil, nil // no definitions of its own
+		}
+		return cat, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"acme", "globex"}, asked)
+	require.Same(t, cat, cats("acme"))
+	require.Nil(t, cats("globex"))
+
+	_, err = exposition.CatalogsFor(t.Context(), assets, func(context.Context, string) (*catalog.Catalog, error) {
+		return nil, errors.New("store away")
+	})
+	require.ErrorContains(t, err, "KPI catalog of organization acme: store away")
+
+	cats, err = exposition.CatalogsFor(t.Context(), assets, nil)
+	require.NoError(t, err)
+	require.Nil(t, cats("acme"), "no lookup: nothing defined")
+}
+
+// Values a template collects in hours or days are exported in seconds.
+func TestFamilyOfHoursAndDays(t *testing.T) {
+	for _, tt := range []struct {
+		field string
+		unit  catalog.Unit
+		name  string
+		scale float64
+	}{
+		{"hours_since_last_run", "hours", "kpilot_backup_job_since_last_run_seconds", 3600},
+		{"age_hours", "hours", "kpilot_backup_job_age_seconds", 3600},
+		{"days_until_full", "days", "kpilot_backup_job_until_full_seconds", 86400},
+		{"retention_days", "days", "kpilot_backup_job_retention_seconds", 86400},
+	} {
+		t.Run(tt.field, func(t *testing.T) {
+			f, ok := exposition.FamilyOf(catalog.Definition{Measurement: "backup_job", Field: tt.field, Unit: tt.unit, Kind: catalog.Gauge,
+				Name: catalog.Text{EN: "x"}})
+			require.True(t, ok)
+			require.Equal(t, tt.name, f.Name)
+			require.Equal(t, "seconds", f.Unit)
+			require.Equal(t, tt.scale, f.Scale)
+			fam := &dto.MetricFamily{Name: &f.Name, Help: &f.Help, Type: f.Type.Enum(), Metric: []*dto.Metric{{Gauge: &dto.Gauge{}}}}
+			problems, err := promlint.NewWithMetricFamilies([]*dto.MetricFamily{fam}).Lint()
+			require.NoError(t, err)
+			require.Empty(t, problems)
+		})
+	}
 }

@@ -12,6 +12,7 @@
 package exposition
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -41,6 +42,24 @@ type Asset struct {
 // assets a caller sees may belong to several organizations, each with
 // its own definitions; nil (the func or its result) defines nothing.
 type Catalogs func(orgID string) *catalog.Catalog
+
+// CatalogsFor looks up the catalog of each organization of assets once,
+// with lookup (which may fail: the store keeps the agents' definitions),
+// and returns them as Catalogs. A nil lookup defines nothing.
+func CatalogsFor(ctx context.Context, assets []Asset, lookup func(ctx context.Context, orgID string) (*catalog.Catalog, error)) (Catalogs, error) {
+	cats := map[string]*catalog.Catalog{}
+	for _, as := range assets {
+		if _, ok := cats[as.OrgID]; ok || lookup == nil {
+			continue
+		}
+		c, err := lookup(ctx, as.OrgID)
+		if err != nil {
+			return nil, fmt.Errorf("KPI catalog of organization %s: %w", as.OrgID, err)
+		}
+		cats[as.OrgID] = c
+	}
+	return func(orgID string) *catalog.Catalog { return cats[orgID] }, nil
+}
 
 // families collects the metric families, each metric once per label set.
 type families struct {

@@ -43,6 +43,8 @@ var promUnits = map[catalog.Unit]promUnit{
 	catalog.BitsPerSecond:  {"bytes_per_second", "bytes_per_second", 1.0 / 8, []string{"bits_per_second", "per_second", "bps", "bits"}},
 	catalog.PerSecond:      {"per_second", "", 1, []string{"per_second", "per_sec", "ps", "rate"}},
 	catalog.Seconds:        {"seconds", "seconds", 1, []string{"seconds", "second", "secs", "sec", "s", "ms", "minutes", "min", "hours", "days"}},
+	"hours":                {"seconds", "seconds", 3600, []string{"hours", "hour", "h"}}, // collected in hours, exported in seconds
+	"days":                 {"seconds", "seconds", 86400, []string{"days", "day", "d"}},
 	catalog.Timestamp:      {"timestamp_seconds", "seconds", 1, []string{"timestamp_seconds", "timestamp", "time", "ts", "seconds", "at"}},
 	catalog.Percent:        {"ratio", "ratio", 0.01, []string{"percent", "percentage", "pct", "ratio"}},
 	catalog.Ratio:          {"ratio", "ratio", 1, []string{"ratio", "fraction"}},
@@ -63,10 +65,10 @@ var promUnits = map[catalog.Unit]promUnit{
 var reserved = []string{"_total", "_count", "_sum", "_bucket", "_created", "_info"}
 
 // FamilyOf returns how d is exported. The name is kpilot_<measurement>_
-// <field>: a trailing word of the field that names its unit (octets,
-// percent, pct, c, hz, time…) is replaced by the Prometheus base unit
-// (bytes, ratio, celsius, hertz, timestamp_seconds…), which every name
-// with a unit ends in, and a counter ends in _total. ok is false for what
+// <field>: a word at the end (or else the start) of the field that names
+// its unit (octets, percent, pct, hz, time, hours…) is dropped and the
+// Prometheus base unit (bytes, ratio, hertz, timestamp_seconds,
+// seconds…) ends every name with a unit; a counter ends in _total. ok is false for what
 // is not exported as a number: info KPIs and a counter's derived
 // <field>_per_second rate (Prometheus computes rates itself).
 func FamilyOf(d catalog.Definition) (Family, bool) {
@@ -83,16 +85,7 @@ func FamilyOf(d catalog.Definition) (Family, bool) {
 	}
 	aliases := slices.Clone(pu.aliases)
 	slices.SortStableFunc(aliases, func(a, b string) int { return cmp.Compare(len(b), len(a)) }) // longest first
-	for _, a := range aliases {
-		if base == a {
-			base = ""
-			break
-		}
-		if s, ok := strings.CutSuffix(base, "_"+a); ok {
-			base = s
-			break
-		}
-	}
+	base = dropUnitWord(base, aliases)
 	name := "kpilot_" + d.Measurement
 	for _, part := range []string{base, pu.suffix} {
 		if part != "" {
@@ -107,6 +100,26 @@ func FamilyOf(d catalog.Definition) (Family, bool) {
 		name += "_value"
 	}
 	return Family{Name: name, Type: typ, Unit: pu.unit, Help: help(d), Scale: pu.scale}, true
+}
+
+// dropUnitWord removes the word of base that names its unit, at its end
+// or else at its start (hours_since_last_run, seconds_on_battery), so
+// the name says its unit once, in base units, at the end.
+func dropUnitWord(base string, aliases []string) string {
+	for _, a := range aliases {
+		if base == a {
+			return ""
+		}
+		if s, ok := strings.CutSuffix(base, "_"+a); ok {
+			return s
+		}
+	}
+	for _, a := range aliases {
+		if s, ok := strings.CutPrefix(base, a+"_"); ok {
+			return s
+		}
+	}
+	return base
 }
 
 // help is the catalog's English description (or name), with what the
