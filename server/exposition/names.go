@@ -23,10 +23,10 @@ type Family struct {
 
 // promUnit is how one catalog unit is named in Prometheus: the suffix a
 // family name ends in, the OpenMetrics unit, the factor from the stored
-// value, and the trailing words of a field name that already say the
-// unit (so in_octets becomes in_bytes, not in_octets_bytes). Single
-// letters are not among them (phase_a is a phase, not amperes), except
-// the s and ms Prometheus' linter refuses.
+// value, and the words of a field name that already say the unit (so
+// in_octets becomes in_bytes, not in_octets_bytes). Single letters are
+// not among them (phase_a is a phase, not amperes), except the
+// abbreviations of time units Prometheus' linter refuses (s, h, d).
 type promUnit struct {
 	suffix, unit string
 	scale        float64
@@ -43,8 +43,8 @@ var promUnits = map[catalog.Unit]promUnit{
 	catalog.BitsPerSecond:  {"bytes_per_second", "bytes_per_second", 1.0 / 8, []string{"bits_per_second", "per_second", "bps", "bits"}},
 	catalog.PerSecond:      {"per_second", "", 1, []string{"per_second", "per_sec", "ps", "rate"}},
 	catalog.Seconds:        {"seconds", "seconds", 1, []string{"seconds", "second", "secs", "sec", "s", "ms", "minutes", "min", "hours", "days"}},
-	"hours":                {"seconds", "seconds", 3600, []string{"hours", "hour", "h"}}, // collected in hours, exported in seconds
-	"days":                 {"seconds", "seconds", 86400, []string{"days", "day", "d"}},
+	"hours":                {"seconds", "seconds", 3600, []string{"hours", "hour", "h"}}, // values collected in hours or days
+	"days":                 {"seconds", "seconds", 86400, []string{"days", "day", "d"}},  // are exported in seconds
 	catalog.Timestamp:      {"timestamp_seconds", "seconds", 1, []string{"timestamp_seconds", "timestamp", "time", "ts", "seconds", "at"}},
 	catalog.Percent:        {"ratio", "ratio", 0.01, []string{"percent", "percentage", "pct", "ratio"}},
 	catalog.Ratio:          {"ratio", "ratio", 1, []string{"ratio", "fraction"}},
