@@ -135,18 +135,18 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		st.Close()
 		return nil, err
 	}
-	hooks := newWebhooks(cfg, st, log, reg)
-	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsOpened))
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
 	builtin, err := catalog.Builtin()
 	if err != nil { // a defect of a shipped file, which tests hold to none
 		st.Close()
 		return nil, err
 	}
 	catalogs := kpis.New(st, builtin, kpis.Options{Log: log.With("part", "kpis")})
+	hooks := newWebhooks(cfg, st, log, reg)
+	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsOpened), checkup.WithCatalogs(catalogs.For))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	keeper := housekeeping.New(st, cfg.Retention.Store(), log.With("part", "housekeeping"), reg)
 	jobs := lease.New(st, cfg.Jobs.LeasePeriod.D(), log.With("part", "jobs"), reg)
 	vis := visibility.NewLoader(st)

@@ -184,9 +184,10 @@ func (a *API) assetInventoryHistory(w http.ResponseWriter, r *http.Request) erro
 }
 
 // exposition answers GET /api/v1/metrics: the latest KPIs of every asset
-// the caller may see, in the Prometheus text format (package exposition
-// builds them), for a customer's or partner's Prometheus that scrapes
-// with an API token.
+// the caller may see, in the Prometheus text format or OpenMetrics
+// (package exposition names and types them by each organization's KPI
+// catalog), for a customer's or partner's Prometheus that scrapes with an
+// API token.
 func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 	lookback := 15 * time.Minute
 	if l := r.URL.Query().Get("lookback"); l != "" {
@@ -213,8 +214,12 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 	if err := a.kpis.Visible(r.Context(), assets, set.Access, latest); err != nil { // service data by each org's catalog
 		return err
 	}
-	format := expfmt.Negotiate(r.Header)
+	catalogs, err := exposition.CatalogsFor(r.Context(), shown, a.kpis.For)
+	if err != nil {
+		return err
+	}
+	format := expfmt.NegotiateAccept(r.Header, exposition.Formats()...)
 	w.Header().Set("Content-Type", string(format))
 	w.Header().Set("Cache-Control", "no-store")
-	return exposition.Write(w, format, exposition.Families(shown, latest))
+	return exposition.Write(w, format, exposition.Families(shown, latest, catalogs))
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,12 +10,30 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/devenv"
 )
+
+// testCatalog is the world's KPI catalog: one counter, for the
+// exposition's names and types; every other field is undefined.
+func testCatalog(t *testing.T) *catalog.Catalog {
+	sec, err := catalog.ReadSection([]byte(`
+kpis:
+  - measurement: interface
+    name: {en: Interface}
+    fields:
+      in_octets: {name: {en: Bytes received}, description: {en: Bytes received on the interface.}, unit: bytes, kind: counter}
+`), "test")
+	require.NoError(t, err)
+	c, err := catalog.New(catalog.User, sec)
+	require.NoError(t, err)
+	return c
+}
 
 // TestExpositionShowsOnlyWhatTheTokenMaySee scrapes GET /api/v1/metrics
 // with API tokens of every kind of caller, with KPIs of every asset in a
@@ -31,7 +50,8 @@ func TestExpositionShowsOnlyWhatTheTokenMaySee(t *testing.T) {
 			fmt.Sprintf("cpu,%s,core=total utilization_percent=42.5,busy=true,note=\"text is no metric\" %d", tags, now),
 			fmt.Sprintf("health_event,%s severity=2i %d", tags, now),
 			fmt.Sprintf("system,%s uptime_seconds=3600,health_code=2i %d", tags, now),
-			fmt.Sprintf("stale,%s v=1 %d", tags, time.Now().Add(-2*time.Hour).UnixNano()))
+			fmt.Sprintf("stale,%s v=1 %d", tags, time.Now().Add(-2*time.Hour).UnixNano()),
+			fmt.Sprintf("interface,%s,ifname=eth0 in_octets=123456i,in_octets_per_second=10.5 %d", tags, now))
 	}
 	require.NoError(t, w.tsdb.Write(t.Context(), []byte(strings.Join(lines, "\n"))))
 
@@ -94,6 +114,13 @@ func TestExpositionShowsOnlyWhatTheTokenMaySee(t *testing.T) {
 			}
 			require.Nil(t, fams["kpilot_cpu_note"], "strings are not metrics")
 			require.Nil(t, fams["kpilot_stale_v"], "values older than the lookback are left out")
+			require.Equal(t, v.assets, seen("kpilot_interface_in_bytes_total"), "a defined counter")
+			if f := fams["kpilot_interface_in_bytes_total"]; f != nil {
+				require.Equal(t, dto.MetricType_COUNTER, f.GetType())
+				require.Equal(t, "Bytes received on the interface.", f.GetHelp())
+				require.Equal(t, 123456.0, f.Metric[0].GetCounter().GetValue())
+			}
+			require.Nil(t, fams["kpilot_interface_in_octets_per_second"], "a counter's rate is Prometheus' to compute")
 			if len(v.assets) > 0 {
 				m := fams["kpilot_cpu_utilization_percent"].Metric[0]
 				require.Equal(t, 42.5, m.GetGauge().GetValue())
@@ -111,6 +138,21 @@ func TestExpositionShowsOnlyWhatTheTokenMaySee(t *testing.T) {
 		r := w.do("anonymous", "GET", "/api/v1/metrics", nil)
 		require.Equal(t, http.StatusUnauthorized, r.code)
 		require.NotContains(t, string(r.raw), "kpilot_")
+	})
+	t.Run("OpenMetrics when the scraper asks for it", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", w.url+"/api/v1/metrics", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+w.tokens["acme_admin"])
+		req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		require.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "application/openmetrics-text; version=1.0.0"), resp.Header.Get("Content-Type"))
+		require.Contains(t, string(body), "# TYPE kpilot_interface_in_bytes counter\n# UNIT kpilot_interface_in_bytes bytes\n")
+		require.True(t, strings.HasSuffix(string(body), "# EOF\n"))
 	})
 	t.Run("a longer lookback includes older values", func(t *testing.T) {
 		r := w.do("acme_admin", "GET", "/api/v1/metrics?lookback=3h", nil)

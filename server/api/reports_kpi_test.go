@@ -108,7 +108,7 @@ func TestKPIReportsOverScriptedHistories(t *testing.T) {
 	require.Contains(t, pdf, "Utilization and capacity report")
 	require.Contains(t, pdf, "storage /data")
 	require.Contains(t, pdf, "59.75 %")
-	require.Contains(t, pdf, "40.3")
+	require.Contains(t, pdf, "40.3 d", "days until full as a duration")
 
 	// Backup: ten nightly runs, two failed.
 	rows = csvRows(t, w.do("acme_admin", "GET", "/api/v1/reports/backup?start=-360h", nil))
@@ -123,7 +123,7 @@ func TestKPIReportsOverScriptedHistories(t *testing.T) {
 	require.Equal(t, job["last_run"], job["last_success"])
 	pdf = pdfText(t, w.do("acme_admin", "GET", "/api/v1/reports/backup?format=pdf&start=-360h", nil))
 	require.Contains(t, pdf, "Backup report")
-	require.Contains(t, pdf, "80.00 %")
+	require.Contains(t, pdf, "80 %")
 
 	// Visibility: a reseller sees the asset it holds a grant for, and only
 	// that; the other tenant sees none of Acme's figures.

@@ -19,6 +19,7 @@ import (
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/server/api"
 	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/mail/mailtest"
 	"github.com/kpilot/kpilot/server/store"
@@ -257,7 +258,8 @@ func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)
 	mux := http.NewServeMux()
 	w.hooks = webhook.New(st, webhook.Options{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		FirstRetry: time.Minute, MaxAttempts: 3, Timeout: 5 * time.Second}, discard, w.reg)
-	w.api = api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example"), api.WithWebhooks(w.hooks))
+	w.api = api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example"), api.WithWebhooks(w.hooks),
+		api.WithKPIs(kpis.New(st, testCatalog(t), kpis.Options{})))
 	w.api.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

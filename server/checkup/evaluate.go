@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -34,6 +35,9 @@ type Input struct {
 	// Reboots holds each asset's boot times within the longest reboot
 	// window.
 	Reboots map[string][]time.Time
+	// Catalog defines the organization's KPIs: the default thresholds
+	// of its gauges, and names and units for findings' texts. May be nil.
+	Catalog *catalog.Catalog
 }
 
 // LatestLookback is how old a value may be and still count as the
@@ -49,7 +53,9 @@ var StorageMeasurements = []string{"storage", "disk", "volume", "storage_pool", 
 // StorageFields are the fields a fill level is computed from.
 var StorageFields = []string{"used_percent", "used_bytes", "size_bytes", "total_bytes", "capacity_bytes", "free_bytes"}
 
-// Evaluate returns what every enabled rule says about the input now.
+// Evaluate returns what every enabled rule says about the input now, and
+// what the catalog's default thresholds say where no rule decides
+// (catalogThresholds).
 func Evaluate(rs RuleSet, in Input) []store.FindingResult {
 	var out []store.FindingResult
 	for _, r := range rs.Rules {
@@ -74,9 +80,11 @@ func Evaluate(rs RuleSet, in Input) []store.FindingResult {
 			out = append(out, backupAge(r, assets, in)...)
 		case AgentSilent:
 			out = append(out, agentSilent(r, in)...)
+		case KPIThreshold:
+			out = append(out, kpiThreshold(r, assets, in)...)
 		}
 	}
-	return out
+	return append(out, catalogThresholds(rs, in)...)
 }
 
 // filter returns the assets of the scope.
@@ -163,7 +171,11 @@ var labelTags = []string{"descr", "path", "filesystem", "volume", "pool", "repos
 
 // label names a series to a person: "volume /data".
 func label(m string, tags map[string]string) string {
-	what := strings.ReplaceAll(m, "_", " ")
+	return labelAs(strings.ReplaceAll(m, "_", " "), tags)
+}
+
+// labelAs names a series of what (a measurement's name) to a person.
+func labelAs(what string, tags map[string]string) string {
 	for _, t := range labelTags {
 		if v := tags[t]; v != "" {
 			return what + " " + v

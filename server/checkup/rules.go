@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/yamlconf"
 	"github.com/kpilot/kpilot/server/store"
 )
@@ -37,6 +38,7 @@ const (
 	BackupFailed     Kind = "backup_failed"     // a backup job's last run failed
 	BackupAge        Kind = "backup_age"        // last successful backup older than threshold hours
 	AgentSilent      Kind = "agent_silent"      // an agent sent nothing for threshold minutes
+	KPIThreshold     Kind = "kpi_threshold"     // a KPI past its warning or critical level, in the KPI's unit
 )
 
 // kinds lists the kinds with the unit of their thresholds ("" for kinds
@@ -53,6 +55,7 @@ var kinds = map[Kind]struct {
 	BackupFailed:     {},
 	BackupAge:        {unit: "hours"},
 	AgentSilent:      {unit: "minutes"},
+	KPIThreshold:     {unit: "the KPI's unit"},
 }
 
 // Rule is one configured check-up.
@@ -79,6 +82,15 @@ type Rule struct {
 	// Attributes compared by firmware_drift (firmware_version,
 	// bios_version, os_version).
 	Attributes []string `yaml:"attributes,omitempty" json:"attributes,omitempty"`
+	// KPI is the measurement.field a kpi_threshold rule checks. The rule
+	// takes the place of the catalog's default thresholds for that KPI on
+	// the assets of its scope; its warning and critical replace the
+	// catalog's (given neither, it keeps the catalog's), and disabled it
+	// turns them off there.
+	KPI string `yaml:"kpi,omitempty" json:"kpi,omitempty"`
+	// Below marks a kpi_threshold rule's values as bad when low (at or
+	// below the thresholds); unset, the catalog's direction holds.
+	Below *bool `yaml:"below,omitempty" json:"below,omitempty"`
 	// Assets the rule applies to (every asset when empty).
 	Assets Scope `yaml:"assets,omitempty" json:"assets,omitzero"`
 }
@@ -154,7 +166,15 @@ func (rs RuleSet) Validate() error {
 			bad("kind %q: one of %s", r.Kind, strings.Join(KindNames(), ", "))
 			continue
 		}
-		if k.unit != "" {
+		if r.Kind != KPIThreshold && (r.KPI != "" || r.Below != nil) {
+			bad("kpi and below are for kpi_threshold")
+		}
+		switch {
+		case r.Kind == KPIThreshold: // thresholds in the KPI's unit, optional
+			for _, e := range r.validateKPIThreshold() {
+				bad("%s", e)
+			}
+		case k.unit != "":
 			if r.Warning == nil && r.Critical == nil {
 				bad("%s needs warning or critical (in %s)", r.Kind, k.unit)
 			}
@@ -174,7 +194,7 @@ func (rs RuleSet) Validate() error {
 			if r.Severity != "" {
 				bad("%s takes its severity from warning and critical; drop severity", r.Kind)
 			}
-		} else {
+		default:
 			if r.Warning != nil || r.Critical != nil {
 				bad("%s has no thresholds; drop warning and critical", r.Kind)
 			}
@@ -206,6 +226,30 @@ func (rs RuleSet) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateKPIThreshold checks what only a kpi_threshold rule has: a
+// measurement.field, and thresholds that are optional and ordered by
+// below.
+func (r Rule) validateKPIThreshold() []string {
+	var errs []string
+	m, f, ok := strings.Cut(r.KPI, ".")
+	if !ok || !kpi.ValidName(m) || !kpi.ValidName(f) {
+		errs = append(errs, fmt.Sprintf("kpi %q: measurement.field, e.g. storage.used_percent", r.KPI))
+	}
+	below := r.Below != nil && *r.Below
+	if r.Warning != nil && r.Critical != nil {
+		if !below && *r.Critical < *r.Warning {
+			errs = append(errs, fmt.Sprintf("critical (%g) must be at least warning (%g); set below: true for values bad when low", *r.Critical, *r.Warning))
+		}
+		if below && *r.Critical > *r.Warning {
+			errs = append(errs, fmt.Sprintf("with below, critical (%g) must be at most warning (%g)", *r.Critical, *r.Warning))
+		}
+	}
+	if r.Severity != "" {
+		errs = append(errs, "kpi_threshold takes its severity from warning and critical; drop severity")
+	}
+	return errs
 }
 
 func (w Window) validate() error {

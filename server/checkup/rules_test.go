@@ -17,7 +17,8 @@ func TestDefaultRulesParse(t *testing.T) {
 	for _, r := range rs.Rules {
 		kinds[r.Kind] = true
 	}
-	require.Len(t, kinds, len(KindNames()), "the defaults use every kind")
+	require.NotContains(t, kinds, KPIThreshold, "KPIs' default thresholds are the catalog's, not a rule's")
+	require.Len(t, kinds, len(KindNames())-1, "the defaults use every other kind")
 }
 
 func TestParseRefusesBadRules(t *testing.T) {
@@ -39,6 +40,12 @@ func TestParseRefusesBadRules(t *testing.T) {
 		{"rules:\n  - {id: a, kind: firmware_drift, attributes: [BIOS]}\n", `attribute "BIOS"`},
 		{"rules:\n  - {id: a, kind: health, colour: red}\n", "field colour not found"},
 		{"rules: 5\n", "cannot unmarshal"},
+		{"rules:\n  - {id: a, kind: kpi_threshold}\n", `kpi "": measurement.field`},
+		{"rules:\n  - {id: a, kind: kpi_threshold, kpi: Storage.used}\n", `kpi "Storage.used"`},
+		{"rules:\n  - {id: a, kind: kpi_threshold, kpi: storage.used_percent, warning: 90, critical: 80}\n", "set below: true"},
+		{"rules:\n  - {id: a, kind: kpi_threshold, kpi: ups.charge, warning: 20, critical: 50, below: true}\n", "with below, critical (50) must be at most warning (20)"},
+		{"rules:\n  - {id: a, kind: kpi_threshold, kpi: ups.charge, severity: info}\n", "drop severity"},
+		{"rules:\n  - {id: a, kind: storage_used, warning: 90, kpi: storage.used_percent}\n", "kpi and below are for kpi_threshold"},
 	} {
 		_, err := Parse([]byte(tt.doc))
 		require.ErrorContains(t, err, tt.want, tt.doc)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
@@ -39,6 +40,7 @@ type Runner struct {
 	now         func() time.Time
 	notify      func(ctx context.Context, orgID string, opened []store.Finding)
 	defaultsDoc []byte
+	catalogs    func(ctx context.Context, orgID string) (*catalog.Catalog, error)
 
 	runs     *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -51,6 +53,15 @@ type Option func(*Runner)
 // WithNotify calls f with the findings each evaluation opened (webhooks).
 func WithNotify(f func(ctx context.Context, orgID string, opened []store.Finding)) Option {
 	return func(r *Runner) { r.notify = f }
+}
+
+// WithCatalogs gives each organization's KPI catalog: the default
+// thresholds check-ups apply without a rule, and names and units for the
+// findings' texts. Without it only the rules are evaluated. A catalog
+// that cannot be read fails the evaluation, like InfluxDB away: its
+// findings are not resolved for want of thresholds.
+func WithCatalogs(c func(ctx context.Context, orgID string) (*catalog.Catalog, error)) Option {
+	return func(r *Runner) { r.catalogs = c }
 }
 
 // WithClock replaces time.Now (tests).
@@ -161,6 +172,11 @@ func (r *Runner) evaluate(ctx context.Context, orgID string) ([]store.Finding, e
 func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, error) {
 	in := Input{Now: r.now(), OrgID: orgID, Attributes: map[string]map[string]any{}}
 	var err error
+	if r.catalogs != nil {
+		if in.Catalog, err = r.catalogs(ctx, orgID); err != nil {
+			return in, fmt.Errorf("KPI catalog: %w", err)
+		}
+	}
 	if in.Assets, err = r.store.Assets(ctx, orgID); err != nil {
 		return in, err
 	}
@@ -209,7 +225,7 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 	for i, a := range in.Assets {
 		refs[i] = tsdb.Ref(a)
 	}
-	if need[StorageUsed] || need[Health] || need[BackupFailed] || need[BackupAge] {
+	if need[StorageUsed] || need[Health] || need[BackupFailed] || need[BackupAge] || need[KPIThreshold] || hasThresholds(in.Catalog) {
 		if in.Latest, err = r.tsdb.LatestMany(ctx, refs, LatestLookback); err != nil {
 			return in, err
 		}

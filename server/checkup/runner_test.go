@@ -2,6 +2,7 @@ package checkup_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/store"
@@ -269,4 +271,69 @@ func countMetric(g prometheus.Gatherer, name, result string) (float64, error) {
 		}
 	}
 	return 0, nil
+}
+
+// TestCatalogThresholdsOverScriptedHistories: with no rules at all, the
+// catalog's threshold on memory use finds esx's full memory in a real
+// influxd; the organization's kpi_threshold rule then overrides it, and
+// a disabled one turns it off.
+func TestCatalogThresholdsOverScriptedHistories(t *testing.T) {
+	h := newHistory(t)
+	ctx := t.Context()
+	sec, err := catalog.ReadSection([]byte(`
+kpis:
+  - measurement: memory
+    name: {en: Memory}
+    fields:
+      used_percent: {name: {en: Memory used}, unit: percent, kind: gauge, thresholds: {warning: 90, critical: 98}}
+`), "test")
+	require.NoError(t, err)
+	cat, err := catalog.New(catalog.User, sec)
+	require.NoError(t, err)
+	var asked []string
+	r := checkup.NewRunner(h.st, h.ts, checkup.RuleSet{}, discard, nil, checkup.WithClock(func() time.Time { return h.now }),
+		checkup.WithCatalogs(func(_ context.Context, org string) (*catalog.Catalog, error) {
+			asked = append(asked, org)
+			return cat, nil
+		}))
+
+	severities := func() map[string]string {
+		out := map[string]string{}
+		for k, f := range h.open(t) {
+			out[k] = string(f.Severity) + ": " + f.Text
+		}
+		return out
+	}
+	_, err = r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{h.org.ID}, asked, "the organization's own catalog")
+	require.Equal(t, map[string]string{
+		"kpi-thresholds esx memory,descr=RAM used_percent": "critical: Memory RAM: Memory used is 99 % (critical at 98 %)",
+	}, severities(), "no rule: the catalog's threshold")
+
+	own := `rules: [{id: memory, kind: kpi_threshold, kpi: memory.used_percent, warning: 99, critical: 99.5}]`
+	require.NoError(t, h.st.PutCheckupRules(ctx, store.CheckupRules{OrgID: h.org.ID, Doc: []byte(own), UpdatedBy: "t", UpdatedAt: h.now}))
+	_, err = r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{
+		"memory esx memory,descr=RAM used_percent": "warning: Memory RAM: Memory used is 99 % (warning at 99 %)",
+	}, severities(), "the rule overrides the catalog: the default's finding is resolved")
+
+	own = `rules: [{id: memory, kind: kpi_threshold, kpi: memory.used_percent, disabled: true}]`
+	require.NoError(t, h.st.PutCheckupRules(ctx, store.CheckupRules{OrgID: h.org.ID, Doc: []byte(own), UpdatedBy: "t", UpdatedAt: h.now}))
+	_, err = r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Empty(t, severities(), "a disabled rule turns the default off")
+
+	// A catalog that cannot be read fails the evaluation and resolves
+	// nothing.
+	require.NoError(t, h.st.PutCheckupRules(ctx, store.CheckupRules{OrgID: h.org.ID})) // back to no rules
+	_, err = r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Len(t, severities(), 1)
+	broken := checkup.NewRunner(h.st, h.ts, checkup.RuleSet{}, discard, nil, checkup.WithClock(func() time.Time { return h.now }),
+		checkup.WithCatalogs(func(context.Context, string) (*catalog.Catalog, error) { return nil, errors.New("store away") }))
+	_, err = broken.Evaluate(ctx, h.org.ID)
+	require.ErrorContains(t, err, "KPI catalog: store away")
+	require.Len(t, severities(), 1, "still open")
 }

@@ -67,7 +67,7 @@ kpilot_interface_in_bps{asset="ESX",asset_id="a1",customer="Acme",customer_id="a
 		t.Run(tt.name, func(t *testing.T) {
 			assets := []exposition.Asset{{Asset: asset, Customer: "Acme", Access: visibility.Access{Class: tt.class}}}
 			var buf bytes.Buffer
-			fams := exposition.Families(assets, map[string][]tsdb.Series{"a1": series})
+			fams := exposition.Families(assets, map[string][]tsdb.Series{"a1": series}, nil)
 			require.NoError(t, exposition.Write(&buf, expfmt.NewFormat(expfmt.TypeTextPlain), fams))
 			require.Equal(t, tt.want, buf.String())
 		})
@@ -76,7 +76,7 @@ kpilot_interface_in_bps{asset="ESX",asset_id="a1",customer="Acme",customer_id="a
 
 func TestFamiliesWithoutSamples(t *testing.T) {
 	assets := []exposition.Asset{{Asset: store.Asset{ID: "a1", OrgID: "acme"}, Access: visibility.Access{Class: visibility.Owner}}}
-	fams := exposition.Families(assets, nil)
+	fams := exposition.Families(assets, nil, nil)
 	require.Len(t, fams, 1, "only kpilot_asset_info, no last-sample time")
 	require.Equal(t, "kpilot_asset_info", fams[0].GetName())
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
@@ -32,23 +33,22 @@ func (p Period) String() string {
 	return p.Start.UTC().Format("2006-01-02 15:04") + " to " + p.Stop.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// availabilityColumns: up time is monitored time less downtime, left out
-// so that the asset ID keeps room enough on an A4 page.
+// availabilityColumns: up time is monitored time less downtime.
 var availabilityColumns = []Column{
-	{Key: "customer", Label: "Customer", Width: 0.09},
-	{Key: "ou", Label: "OU", Width: 0.05},
-	{Key: "asset_id", Label: "Asset ID", Width: 0},
-	{Key: "asset", Label: "Asset", Width: 0.1},
-	{Key: "category", Label: "Category", Width: 0.052},
-	{Key: "availability_percent", Label: "Availability", Kind: Percent, Width: 0.062},
-	{Key: "monitored_hours", Label: "Monitored h", Width: 0.064},
-	{Key: "downtime_minutes", Label: "Down min", Width: 0.05},
-	{Key: "outages", Label: "Outages", Kind: Count, Width: 0.047},
-	{Key: "longest_outage_minutes", Label: "Longest min", Width: 0.066},
-	{Key: "reboots", Label: "Reboots", Kind: Count, Width: 0.047},
-	{Key: "monitoring_problem_hours", Label: "Problem h", Width: 0.056},
-	{Key: "unmonitored_hours", Label: "Unmonit. h", Width: 0.06},
-	{Key: "usage_hours", Label: "Usage h", Width: 0.047},
+	{Key: "customer", Label: "Customer"},
+	{Key: "ou", Label: "OU"},
+	{Key: "asset_id", Label: "Asset ID"},
+	{Key: "asset", Label: "Asset"},
+	{Key: "category", Label: "Category"},
+	{Key: "availability_percent", Label: "Availability", Kind: Quantity, Unit: catalog.Percent},
+	{Key: "monitored_hours", Label: "Monitored", Kind: Quantity, Unit: catalog.Seconds, Scale: 3600},
+	{Key: "downtime_minutes", Label: "Downtime", Kind: Quantity, Unit: catalog.Seconds, Scale: 60},
+	{Key: "outages", Label: "Outages", Kind: Count},
+	{Key: "longest_outage_minutes", Label: "Longest outage", Kind: Quantity, Unit: catalog.Seconds, Scale: 60},
+	{Key: "reboots", Label: "Reboots", Kind: Count},
+	{Key: "monitoring_problem_hours", Label: "Monitoring problem", Kind: Quantity, Unit: catalog.Seconds, Scale: 3600},
+	{Key: "unmonitored_hours", Label: "Unmonitored", Kind: Quantity, Unit: catalog.Seconds, Scale: 3600},
+	{Key: "usage_hours", Label: "Usage", Kind: Quantity, Unit: catalog.Seconds, Scale: 3600},
 }
 
 // AvailabilitySource is what the availability report reads of the

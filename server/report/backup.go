@@ -8,21 +8,22 @@ import (
 	"sort"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
 
 var backupColumns = []Column{
-	{Key: "customer", Label: "Customer", Width: 0.11},
-	{Key: "asset_id", Label: "Asset ID", Width: 0},
-	{Key: "asset", Label: "Backup server", Width: 0.12},
-	{Key: "job", Label: "Job", Width: 0.14},
-	{Key: "last_result", Label: "Last result", Width: 0.07},
-	{Key: "last_run", Label: "Last run", Kind: Time, Width: 0.11},
-	{Key: "last_success", Label: "Last success", Kind: Time, Width: 0.11},
-	{Key: "runs", Label: "Runs", Kind: Count, Width: 0.05},
-	{Key: "failed_runs", Label: "Failed", Kind: Count, Width: 0.05},
-	{Key: "success_percent", Label: "Success", Kind: Percent, Width: 0.07},
+	{Key: "customer", Label: "Customer"},
+	{Key: "asset_id", Label: "Asset ID"},
+	{Key: "asset", Label: "Backup server"},
+	{Key: "job", Label: "Job"},
+	{Key: "last_result", Label: "Last result"},
+	{Key: "last_run", Label: "Last run", Kind: Time},
+	{Key: "last_success", Label: "Last success", Kind: Time},
+	{Key: "runs", Label: "Runs", Kind: Count},
+	{Key: "failed_runs", Label: "Failed", Kind: Count},
+	{Key: "success_percent", Label: "Success", Kind: Quantity, Unit: catalog.Percent},
 }
 
 // Backup job statuses, as the backup collectors write them.

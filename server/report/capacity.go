@@ -9,22 +9,23 @@ import (
 	"sort"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
 
 var capacityColumns = []Column{
-	{Key: "customer", Label: "Customer", Width: 0.1},
-	{Key: "asset_id", Label: "Asset ID", Width: 0},
-	{Key: "asset", Label: "Asset", Width: 0.11},
-	{Key: "resource", Label: "Resource", Width: 0.06},
-	{Key: "name", Label: "Name", Width: 0.13},
-	{Key: "size_bytes", Label: "Size", Kind: Bytes, Width: 0.06},
-	{Key: "current_percent", Label: "Now", Kind: Percent, Width: 0.06},
-	{Key: "average_percent", Label: "Average", Kind: Percent, Width: 0.06},
-	{Key: "peak_percent", Label: "Peak", Kind: Percent, Width: 0.06},
-	{Key: "trend_points_per_day", Label: "Trend/day", Width: 0.06},
-	{Key: "days_until_full", Label: "Days to full", Width: 0.07},
+	{Key: "customer", Label: "Customer"},
+	{Key: "asset_id", Label: "Asset ID"},
+	{Key: "asset", Label: "Asset"},
+	{Key: "resource", Label: "Resource"},
+	{Key: "name", Label: "Name"},
+	{Key: "size_bytes", Label: "Size", Kind: Quantity, Unit: catalog.Bytes},
+	{Key: "current_percent", Label: "Now", Kind: Quantity, Unit: catalog.Percent},
+	{Key: "average_percent", Label: "Average", Kind: Quantity, Unit: catalog.Percent},
+	{Key: "peak_percent", Label: "Peak", Kind: Quantity, Unit: catalog.Percent},
+	{Key: "trend_points_per_day", Label: "Trend a day", Kind: Quantity, Unit: catalog.Percent},
+	{Key: "days_until_full", Label: "Full in", Kind: Quantity, Unit: catalog.Seconds, Scale: 86400},
 }
 
 // utilization maps the measurements of CPU and memory use to the

@@ -7,25 +7,26 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/server/store"
 )
 
 // inventoryColumns are the inventory report's columns: the asset's
 // identity from the store, its configuration from the latest inventory.
 var inventoryColumns = []Column{
-	{Key: "customer", Label: "Customer", Width: 0.11},
-	{Key: "ou", Label: "OU", Width: 0.08},
-	{Key: "asset_id", Label: "Asset ID", Width: 0},
-	{Key: "asset", Label: "Asset", Width: 0.11},
-	{Key: "category", Label: "Category", Width: 0.06},
-	{Key: "manufacturer", Label: "Manufacturer", Width: 0.08},
-	{Key: "model", Label: "Model", Width: 0.11},
-	{Key: "serial", Label: "Serial", Width: 0.08},
-	{Key: "version", Label: "Firmware / OS", Width: 0.08},
-	{Key: "cpu_count", Label: "CPUs", Kind: Count, Width: 0.04},
-	{Key: "memory_bytes", Label: "Memory", Kind: Bytes, Width: 0.05},
-	{Key: "status", Label: "Status", Width: 0.05},
-	{Key: "last_poll_at", Label: "Last poll", Kind: Time, Width: 0.08},
+	{Key: "customer", Label: "Customer"},
+	{Key: "ou", Label: "OU"},
+	{Key: "asset_id", Label: "Asset ID"},
+	{Key: "asset", Label: "Asset"},
+	{Key: "category", Label: "Category"},
+	{Key: "manufacturer", Label: "Manufacturer"},
+	{Key: "model", Label: "Model"},
+	{Key: "serial", Label: "Serial"},
+	{Key: "version", Label: "Firmware / OS"},
+	{Key: "cpu_count", Label: "CPUs", Kind: Count},
+	{Key: "memory_bytes", Label: "Memory", Kind: Quantity, Unit: catalog.Bytes},
+	{Key: "status", Label: "Status"},
+	{Key: "last_poll_at", Label: "Last poll", Kind: Time},
 }
 
 // InventorySource is what the inventory report reads of the store.
