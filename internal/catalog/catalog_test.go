@@ -199,7 +199,7 @@ kpis:
 		{"another class", storage, other("kind: gauge", "kind: gauge\n        class: service"), "storage.used_percent: defined twice, differently"},
 		{"another German name", storage, other("Speicher belegt", "Belegt"), "storage.used_percent: defined twice, differently"},
 		{"a second file without the measurement's name", storage, other("    name: {en: Volume, de: Volume}\n", ""),
-			"measurement storage: name: English text (en) missing"},
+			""},
 		{"another measurement description", storage, other("{en: A file system., de: Ein Dateisystem.}", "{en: A disk., de: Eine Platte.}"),
 			"measurement storage: defined twice with different names or descriptions"},
 		{"another measurement name", storage, other("name: {en: Volume, de: Volume}", "name: {en: Disk, de: Platte}"),
@@ -510,4 +510,14 @@ func TestTextIn(t *testing.T) {
 	require.Equal(t, "Storage used", both.In("en"))
 	require.Equal(t, "Storage used", both.In(""))
 	require.Equal(t, "Pages", catalog.Text{EN: "Pages"}.In("de"), "no German: the English text")
+}
+
+// TestNewStrictNeedsANamedMeasurement: a shipped file may add fields to a
+// measurement another file names, but some file must name it.
+func TestNewStrictNeedsANamedMeasurement(t *testing.T) {
+	unnamed := strings.Replace(storage, "    name: {en: Volume, de: Volume}\n", "", 1)
+	_, err := catalog.New(catalog.Strict, section(t, unnamed))
+	require.ErrorContains(t, err, "measurement storage: no section names it")
+	_, err = catalog.New(catalog.Strict, section(t, unnamed), section(t, storage))
+	require.NoError(t, err)
 }

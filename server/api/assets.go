@@ -6,10 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/kpilot/kpilot/server/kpis"
+	"github.com/kpilot/kpilot/server/params"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -154,27 +154,9 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 	if !acc.SeesIn(cat, q.Get("measurement"), q.Get("field")) {
 		return &HTTPError{Code: http.StatusForbidden, Msg: "health and service events are shown to the owner and service partners only"}
 	}
-	now := a.now()
-	start, err := parseTime(q.Get("start"), now.Add(-time.Hour), now)
+	sq, err := params.Series(q, tsdb.Ref(as), a.now())
 	if err != nil {
-		return badRequest("start: %v", err)
-	}
-	stop, err := parseTime(q.Get("stop"), now, now)
-	if err != nil {
-		return badRequest("stop: %v", err)
-	}
-	sq := tsdb.SeriesQuery{Asset: tsdb.Ref(as), Measurement: q.Get("measurement"),
-		Field: q.Get("field"), Start: start, Stop: stop, Fn: q.Get("fn")}
-	if e := q.Get("every"); e != "" {
-		if sq.Every, err = time.ParseDuration(e); err != nil {
-			return badRequest("every %q: not a duration", e)
-		}
-		if sq.Fn == "" {
-			sq.Fn = "mean"
-		}
-	}
-	if err := sq.Validate(); err != nil {
-		return badRequest("%v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return badRequest("%v", err)
 	}
 	series, err := a.tsdb.Series(r.Context(), sq)
 	if err != nil {
@@ -183,7 +165,7 @@ func (a *API) assetSeries(w http.ResponseWriter, r *http.Request) error {
 	// All fields of a measurement asked for: its health readings are
 	// service data.
 	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.SeesIn(cat, s.Measurement, s.Field) })
-	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "start": start.UTC(), "stop": stop.UTC(), "series": kpis.Describe(cat, series)})
+	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "start": sq.Start.UTC(), "stop": sq.Stop.UTC(), "series": kpis.Describe(cat, series)})
 	return nil
 }
 
@@ -193,13 +175,9 @@ func (a *API) assetLatest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	lookback := 24 * time.Hour
-	if l := r.URL.Query().Get("lookback"); l != "" {
-		d, err := time.ParseDuration(l)
-		if err != nil || d < time.Minute || d > 90*24*time.Hour {
-			return badRequest("lookback %q: a duration from 1m to 2160h", l)
-		}
-		lookback = d
+	lookback, err := params.Lookback(r.URL.Query(), 24*time.Hour, time.Minute, 90*24*time.Hour)
+	if err != nil {
+		return badRequest("%v", err)
 	}
 	cat, err := a.kpis.For(r.Context(), as.OrgID)
 	if err != nil {
@@ -212,21 +190,4 @@ func (a *API) assetLatest(w http.ResponseWriter, r *http.Request) error {
 	series = slices.DeleteFunc(series, func(s tsdb.Series) bool { return !acc.SeesIn(cat, s.Measurement, s.Field) })
 	writeJSON(w, http.StatusOK, map[string]any{"asset_id": as.ID, "series": kpis.Describe(cat, series)})
 	return nil
-}
-
-// parseTime reads an RFC 3339 time or a duration relative to now.
-func parseTime(s string, def, now time.Time) (time.Time, error) {
-	if s == "" {
-		return def, nil
-	}
-	if s == "now" {
-		return now, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(d), nil
-	}
-	return time.Time{}, errors.New("use an RFC 3339 time (2026-01-02T15:04:05Z), now, or a duration relative to now (-6h)")
 }

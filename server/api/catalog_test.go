@@ -106,7 +106,7 @@ func TestAgentKPIDefinitions(t *testing.T) {
 		return string(r.raw)
 	}
 	require.NotContains(t, scrape("r1_admin"), "battery_status", "nor in the Prometheus exposition")
-	require.Contains(t, scrape("r1_admin"), "load_percent")
+	require.Contains(t, scrape("r1_admin"), "kpilot_ups_load_ratio", "the agent's percent field, named by its definition")
 	require.Contains(t, scrape("s1_admin"), "battery_status")
 
 	defined := func(caller string) map[string]bool {

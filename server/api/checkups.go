@@ -7,6 +7,7 @@ import (
 
 	"github.com/kpilot/kpilot/server/checkup"
 	"github.com/kpilot/kpilot/server/findings"
+	"github.com/kpilot/kpilot/server/params"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -121,7 +122,7 @@ func (a *API) listFindings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if s := q.Get("since"); s != "" {
-		if f.Since, err = parseTime(s, time.Time{}, a.now()); err != nil {
+		if f.Since, err = params.Time(s, time.Time{}, a.now()); err != nil {
 			return badRequest("since: %v", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/exposition"
+	"github.com/kpilot/kpilot/server/params"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
@@ -20,24 +21,11 @@ import (
 // half a million).
 const maxAvailabilitySpan = 400 * 24 * time.Hour
 
-// period parses start and stop (RFC 3339, now, or relative durations)
-// with the defaults given.
+// period parses start and stop (params.Period) as a 400 if wrong.
 func (a *API) period(r *http.Request, defStart time.Duration, maxSpan time.Duration) (time.Time, time.Time, error) {
-	q := r.URL.Query()
-	now := a.now()
-	start, err := parseTime(q.Get("start"), now.Add(defStart), now)
+	start, stop, err := params.Period(r.URL.Query(), a.now(), defStart, maxSpan)
 	if err != nil {
-		return start, start, badRequest("start: %v", err)
-	}
-	stop, err := parseTime(q.Get("stop"), now, now)
-	if err != nil {
-		return start, stop, badRequest("stop: %v", err)
-	}
-	if !start.Before(stop) {
-		return start, stop, badRequest("start must be before stop")
-	}
-	if stop.Sub(start) > maxSpan {
-		return start, stop, badRequest("the period may be at most %s long", maxSpan)
+		return start, stop, badRequest("%v", err)
 	}
 	return start, stop, nil
 }
@@ -189,13 +177,9 @@ func (a *API) assetInventoryHistory(w http.ResponseWriter, r *http.Request) erro
 // catalog), for a customer's or partner's Prometheus that scrapes with an
 // API token.
 func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
-	lookback := 15 * time.Minute
-	if l := r.URL.Query().Get("lookback"); l != "" {
-		d, err := time.ParseDuration(l)
-		if err != nil || d < time.Minute || d > 24*time.Hour {
-			return badRequest("lookback %q: a duration from 1m to 24h", l)
-		}
-		lookback = d
+	lookback, err := params.Lookback(r.URL.Query(), 15*time.Minute, time.Minute, 24*time.Hour)
+	if err != nil {
+		return badRequest("%v", err)
 	}
 	_, set, assets, names, err := a.visibleAssets(r)
 	if err != nil {

@@ -1,0 +1,72 @@
+package params_test
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/params"
+	"github.com/kpilot/kpilot/server/tsdb"
+)
+
+var now = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+
+func TestPeriod(t *testing.T) {
+	tests := []struct {
+		name        string
+		query       string
+		start, stop time.Time
+		wantErr     string
+	}{
+		{"defaults", "", now.Add(-24 * time.Hour), now, ""},
+		{"relative and now", "start=-6h&stop=now", now.Add(-6 * time.Hour), now, ""},
+		{"RFC 3339", "start=2026-12-01T00:00:00Z&stop=2026-12-02T00:00:00Z",
+			time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), ""},
+		{"a word", "start=yesterday", time.Time{}, time.Time{}, "start: use an RFC 3339 time"},
+		{"stop before start", "start=-1h&stop=-2h", time.Time{}, time.Time{}, "start must be before stop"},
+		{"too long", "start=-800h", time.Time{}, time.Time{}, "the period may be at most 720h0m0s long"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tt.query)
+			require.NoError(t, err)
+			start, stop, err := params.Period(q, now, -24*time.Hour, 30*24*time.Hour)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.start, start)
+			require.Equal(t, tt.stop, stop)
+		})
+	}
+}
+
+func TestLookback(t *testing.T) {
+	d, err := params.Lookback(url.Values{}, 15*time.Minute, time.Minute, 24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 15*time.Minute, d)
+	d, err = params.Lookback(url.Values{"lookback": {"2h"}}, 15*time.Minute, time.Minute, 24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Hour, d)
+	for _, bad := range []string{"30s", "25h", "soon"} {
+		_, err := params.Lookback(url.Values{"lookback": {bad}}, 15*time.Minute, time.Minute, 24*time.Hour)
+		require.EqualError(t, err, `lookback "`+bad+`": a duration from 1m to 24h`)
+	}
+}
+
+func TestSeries(t *testing.T) {
+	ref := tsdb.AssetRef{ID: "a1", Series: "3.17"}
+	q := url.Values{"measurement": {"cpu"}, "field": {"load_percent"}, "start": {"-2h"}, "every": {"5m"}}
+	sq, err := params.Series(q, ref, now)
+	require.NoError(t, err)
+	require.Equal(t, now.Add(-2*time.Hour), sq.Start)
+	require.Equal(t, now, sq.Stop)
+	require.Equal(t, 5*time.Minute, sq.Every)
+	require.Equal(t, "mean", sq.Fn, "every without fn is the mean")
+
+	_, err = params.Series(url.Values{"measurement": {"cpu"}, "field": {"x"}, "every": {"often"}}, ref, now)
+	require.EqualError(t, err, `every "often": not a duration`)
+}
