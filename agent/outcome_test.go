@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors"
 	"github.com/kpilot/kpilot/collectors/snmp"
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/yamlconf"
@@ -67,6 +69,8 @@ func TestPollOutcomes(t *testing.T) {
 		{snmpJob("closed", "127.0.0.1:"+strconv.Itoa(closed), nil), collectors.OutcomeUnreachable,
 			[]string{`message="nothing listens at 127.0.0.1:` + strconv.Itoa(closed) + ` (connection refused)`, "outcome=2i", "up=false"}},
 	}
+	builtin, err := catalog.Builtin()
+	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.job.target.Asset, func(t *testing.T) {
 			a.poll(t.Context(), tt.job)
@@ -84,6 +88,30 @@ func TestPollOutcomes(t *testing.T) {
 				require.Contains(t, line, want)
 			}
 			require.Contains(t, line, "duration_seconds=")
+			// Every field of the sample has its meaning in the built-in catalog.
+			dec := lineprotocol.NewDecoderWithBytes([]byte(line))
+			require.True(t, dec.Next())
+			_, err := dec.Measurement()
+			require.NoError(t, err)
+			for {
+				k, _, err := dec.NextTag()
+				require.NoError(t, err)
+				if k == nil {
+					break
+				}
+			}
+			var fields []string
+			for {
+				k, _, err := dec.NextField()
+				require.NoError(t, err)
+				if k == nil {
+					break
+				}
+				_, ok := builtin.Lookup("agent_poll", string(k))
+				require.True(t, ok, "agent_poll.%s has a definition", k)
+				fields = append(fields, string(k))
+			}
+			require.ElementsMatch(t, []string{"up", "outcome", "message", "duration_seconds"}, fields)
 			require.Equal(t, 1.0, testutil.ToFloat64(a.m.outcomes.WithLabelValues(tt.job.collector, tt.job.target.Asset, tt.want.String())))
 			require.Equal(t, float64(tt.want), testutil.ToFloat64(a.m.outcome.WithLabelValues(tt.job.collector, tt.job.target.Asset)))
 		})
