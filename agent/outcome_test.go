@@ -49,7 +49,7 @@ func TestPollOutcomes(t *testing.T) {
 		require.NoError(t, cfg.Validate())
 		c, err := cfg.New(cfg.Targets[0], collectors.Options{})
 		require.NoError(t, err)
-		return &job{collector: "snmp", typ: "snmp", target: cfg.Targets[0], interval: time.Minute, timeout: time.Second, c: c, log: a.log}
+		return &job{collector: "snmp", typ: "snmp", target: cfg.Targets[0], interval: time.Minute, timeout: time.Duration(cfg.Timeout), c: c, log: a.log}
 	}
 	tests := []struct {
 		job  *job
@@ -63,6 +63,7 @@ func TestPollOutcomes(t *testing.T) {
 		{snmpJob("community", s.Addr(), func(c *snmp.Config) { c.Community = "wrong" }), collectors.OutcomeUnreachable,
 			[]string{`message="no answer from ` + s.Addr() + ` within 1s: is it reachable, and is the community right?`, "outcome=2i", "up=false"}},
 		{snmpJob("v3", s.Addr(), func(c *snmp.Config) {
+			c.Timeout = yamlconf.Duration(10 * time.Second) // answered: two round trips, time to spare on a busy host
 			c.Version, c.Username, c.SecurityLevel = "3", s.V3User, "auth_no_priv"
 			c.AuthProtocol, c.AuthPassword, c.Community = "sha", "not-the-password", ""
 		}), collectors.OutcomeCredentialsRejected, []string{"outcome=3i", "up=true", `usmStatsWrongDigests`}},
