@@ -35,6 +35,10 @@ type Input struct {
 	// Reboots holds each asset's boot times within the longest reboot
 	// window.
 	Reboots map[string][]time.Time
+	// Problems holds each asset's runs of polls whose credentials were
+	// rejected or that failed the protocol, per collector, whose newest
+	// poll is within PollLookback.
+	Problems map[string][]tsdb.PollProblem
 	// Catalog defines the organization's KPIs: the default thresholds
 	// of its gauges, and names and units for findings' texts. May be nil.
 	Catalog *catalog.Catalog
@@ -82,6 +86,8 @@ func Evaluate(rs RuleSet, in Input) []store.FindingResult {
 			out = append(out, agentSilent(r, in)...)
 		case KPIThreshold:
 			out = append(out, kpiThreshold(r, assets, in)...)
+		case MonitoringProblem:
+			out = append(out, monitoringProblems(r, assets, in)...)
 		}
 	}
 	return append(out, catalogThresholds(rs, in)...)
@@ -635,6 +641,36 @@ func silence(minutes float64) string {
 		return fmt.Sprintf("%.0f minutes", minutes)
 	}
 	return age(minutes / 60)
+}
+
+// problemWords name the outcomes of a monitoring problem in a finding.
+var problemWords = map[string]string{
+	tsdb.OutcomeCredentialsRejected: "Credentials rejected",
+	tsdb.OutcomeProtocolError:       "Protocol error",
+}
+
+// monitoringProblems finds the runs of rejected or protocol-failing polls
+// that have lasted grace_minutes, from their first poll to their latest:
+// one finding per asset and collector, naming the latest poll's class
+// and the agent's message.
+func monitoringProblems(r Rule, assets []store.Asset, in Input) []store.FindingResult {
+	grace := time.Duration(cmpOr(r.GraceMinutes, DefaultGraceMinutes) * float64(time.Minute))
+	var out []store.FindingResult
+	for _, a := range assets {
+		for _, p := range in.Problems[a.ID] {
+			word, ok := problemWords[p.Latest.Outcome]
+			if !ok || p.Latest.At.Sub(p.Since) < grace {
+				continue
+			}
+			text := fmt.Sprintf("%s (%s)", word, p.Latest.Collector)
+			if p.Latest.Message != "" {
+				text += ": " + p.Latest.Message
+			}
+			out = append(out, r.result(a, tsdb.SeriesKey("agent_poll", map[string]string{"collector": p.Latest.Collector}),
+				cmp.Or(r.Severity, kinds[MonitoringProblem].severity), "%s", text))
+		}
+	}
+	return out
 }
 
 func capitalize(s string) string {

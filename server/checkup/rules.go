@@ -1,8 +1,9 @@
 // Package checkup evaluates check-up rules over the KPIs and inventory of
 // an organization's assets and turns what they find into findings: storage
 // filling up or forecast to be full, firmware that differs across assets of
-// one model, health not OK, unexpected reboots, failed or old backups and
-// silent agents.
+// one model, health not OK, unexpected reboots, failed or old backups,
+// silent agents and monitoring problems (polls whose credentials are
+// rejected or that fail the protocol).
 //
 // Evaluate is pure: it reads an Input (assets, latest values, storage
 // history, reboots, agents) and returns what every rule says now. Runner
@@ -39,6 +40,11 @@ const (
 	BackupAge        Kind = "backup_age"        // last successful backup older than threshold hours
 	AgentSilent      Kind = "agent_silent"      // an agent sent nothing for threshold minutes
 	KPIThreshold     Kind = "kpi_threshold"     // a KPI past its warning or critical level, in the KPI's unit
+	// MonitoringProblem: an asset's polls by one collector have had their
+	// credentials rejected or failed the protocol for grace_minutes. The
+	// agent reaches the device but cannot read it: a finding for whoever
+	// keeps the monitoring set up, not downtime.
+	MonitoringProblem Kind = "monitoring_problem"
 )
 
 // kinds lists the kinds with the unit of their thresholds ("" for kinds
@@ -47,15 +53,16 @@ var kinds = map[Kind]struct {
 	unit     string
 	severity store.Severity
 }{
-	StorageUsed:      {unit: "percent"},
-	StorageForecast:  {unit: "days"},
-	FirmwareDrift:    {severity: store.SeverityInfo},
-	Health:           {},
-	UnexpectedReboot: {severity: store.SeverityWarning},
-	BackupFailed:     {},
-	BackupAge:        {unit: "hours"},
-	AgentSilent:      {unit: "minutes"},
-	KPIThreshold:     {unit: "the KPI's unit"},
+	StorageUsed:       {unit: "percent"},
+	StorageForecast:   {unit: "days"},
+	FirmwareDrift:     {severity: store.SeverityInfo},
+	Health:            {},
+	UnexpectedReboot:  {severity: store.SeverityWarning},
+	BackupFailed:      {},
+	BackupAge:         {unit: "hours"},
+	AgentSilent:       {unit: "minutes"},
+	KPIThreshold:      {unit: "the KPI's unit"},
+	MonitoringProblem: {severity: store.SeverityWarning},
 }
 
 // Rule is one configured check-up.
@@ -79,6 +86,10 @@ type Rule struct {
 	WindowHours float64 `yaml:"window_hours,omitempty" json:"window_hours,omitempty"`
 	// Maintenance windows: reboots in them are expected.
 	Maintenance []Window `yaml:"maintenance,omitempty" json:"maintenance,omitempty"`
+	// GraceMinutes is how long a monitoring_problem must last, from the
+	// first failing poll to the latest, before it is a finding (15): one
+	// poll refused by a device busy rebooting opens nothing.
+	GraceMinutes float64 `yaml:"grace_minutes,omitempty" json:"grace_minutes,omitempty"`
 	// Attributes compared by firmware_drift (firmware_version,
 	// bios_version, os_version).
 	Attributes []string `yaml:"attributes,omitempty" json:"attributes,omitempty"`
@@ -123,6 +134,14 @@ var clockRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
 	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// DefaultGraceMinutes is a monitoring_problem rule's grace_minutes when
+// it sets none.
+const DefaultGraceMinutes = 15
+
+// MaxGraceMinutes bounds grace_minutes (a day): the runner reads that
+// much poll history beyond PollLookback.
+const MaxGraceMinutes = 24 * 60
 
 // MaxRules bounds a rule set: each rule costs queries on every evaluation.
 const MaxRules = 100
@@ -207,6 +226,9 @@ func (rs RuleSet) Validate() error {
 		}
 		if r.WindowHours != 0 && (r.Kind != UnexpectedReboot || r.WindowHours < 1 || r.WindowHours > 24*31) {
 			bad("window_hours is for unexpected_reboot, 1 to 744")
+		}
+		if r.GraceMinutes != 0 && (r.Kind != MonitoringProblem || r.GraceMinutes < 1 || r.GraceMinutes > MaxGraceMinutes) {
+			bad("grace_minutes is for monitoring_problem, 1 to %d", MaxGraceMinutes)
 		}
 		if len(r.Maintenance) > 0 && r.Kind != UnexpectedReboot {
 			bad("maintenance is for unexpected_reboot")

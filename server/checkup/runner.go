@@ -22,6 +22,20 @@ type TSDB interface {
 	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)
 }
 
+// PollReader reads runs of polls that reached a device but could not read
+// it, as *tsdb.Influx does. A TSDB that also implements it serves
+// monitoring_problem rules; with one that does not, an evaluation with
+// such a rule fails rather than resolve their findings.
+type PollReader interface {
+	PollProblems(ctx context.Context, refs []tsdb.AssetRef, now time.Time, lookback, history time.Duration) ([]tsdb.PollProblem, error)
+}
+
+// PollLookback is how old an asset's newest poll by a collector may be
+// and still tell its state, as the API's latest poll: an agent that
+// stopped sending is agent_silent's, and its assets' monitoring problems
+// are resolved a day after their last poll.
+const PollLookback = 24 * time.Hour
+
 // Store is what the runner reads of the store (organizations with their
 // OUs, agents, assets with their inventory) and the findings it keeps.
 type Store interface {
@@ -35,6 +49,7 @@ type Store interface {
 type Runner struct {
 	store       Store
 	tsdb        TSDB
+	polls       PollReader // nil when tsdb does not read polls
 	defaults    RuleSet
 	log         *slog.Logger
 	now         func() time.Time
@@ -81,6 +96,7 @@ func NewRunner(s Store, ts TSDB, defaults RuleSet, log *slog.Logger, reg prometh
 	if reg != nil {
 		reg.MustRegister(r.runs, r.duration, r.opened)
 	}
+	r.polls, _ = ts.(PollReader)
 	for _, o := range opts {
 		o(r)
 	}
@@ -190,7 +206,7 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 		return in, nil
 	}
 	need := map[Kind]bool{}
-	history, window := 0.0, 0.0
+	history, window, grace := 0.0, 0.0, 0.0
 	for _, rule := range rs.Rules {
 		if rule.Disabled {
 			continue
@@ -201,6 +217,9 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 		}
 		if rule.Kind == UnexpectedReboot {
 			window = max(window, cmpOr(rule.WindowHours, 24))
+		}
+		if rule.Kind == MonitoringProblem {
+			grace = max(grace, cmpOr(rule.GraceMinutes, DefaultGraceMinutes))
 		}
 	}
 	if need[FirmwareDrift] {
@@ -228,6 +247,19 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 	if need[StorageUsed] || need[Health] || need[BackupFailed] || need[BackupAge] || need[KPIThreshold] || hasThresholds(in.Catalog) {
 		if in.Latest, err = r.tsdb.LatestMany(ctx, refs, LatestLookback); err != nil {
 			return in, err
+		}
+	}
+	if need[MonitoringProblem] {
+		if r.polls == nil {
+			return in, errors.New("monitoring_problem rules need a time-series database that reads polls")
+		}
+		ps, err := r.polls.PollProblems(ctx, refs, in.Now, PollLookback, PollLookback+time.Duration(grace*float64(time.Minute)))
+		if err != nil {
+			return in, err
+		}
+		in.Problems = map[string][]tsdb.PollProblem{}
+		for _, p := range ps {
+			in.Problems[p.AssetID] = append(in.Problems[p.AssetID], p)
 		}
 	}
 	if history > 0 {

@@ -57,6 +57,14 @@ func TestQueryText(t *testing.T) {
 			[]string{`SELECT last("load1") AS "load1" FROM "cpu" WHERE ("asset" = '12.345' OR "asset" = '12.346') AND time >= now() - 900s AND time <= now() GROUP BY *`}},
 		{"availability", func() ([]string, error) { return []string{availabilityStatement(asset, at, at.Add(time.Hour))}, nil },
 			[]string{`SELECT "up"::field, "outcome"::field, "last_seen_up"::field FROM "agent_poll", "reboot" WHERE "asset" = '12.345' AND time >= '2026-01-02T02:04:05.0000005Z' AND time < '2026-01-02T05:04:05.0000005Z' GROUP BY "collector"`}},
+		{"newest poll that ended otherwise", func() ([]string, error) {
+			return []string{newestPollStatement([]AssetRef{asset}, otherOutcome, at, at.Add(time.Hour))}, nil
+		},
+			[]string{`SELECT "up"::field, "outcome"::field, "message"::field FROM "agent_poll" WHERE "asset" = '12.345' AND ("outcome" < 3 OR "outcome" > 4) AND time >= '2026-01-02T03:04:05.0000005Z' AND time <= '2026-01-02T04:04:05.0000005Z' GROUP BY "asset", "collector" ORDER BY time DESC LIMIT 1`}},
+		{"start of a run of problems", func() ([]string, error) {
+			return []string{runStartStatement("12.345", `x' OR '1'='1`, at, true, at.Add(time.Hour))}, nil
+		},
+			[]string{`SELECT "up"::field FROM "agent_poll" WHERE "asset" = '12.345' AND "collector" = 'x\' OR \'1\'=\'1' AND time > '2026-01-02T03:04:05.0000005Z' AND time <= '2026-01-02T04:04:05.0000005Z' ORDER BY time ASC LIMIT 1`}},
 		{"usage", func() ([]string, error) { return []string{usageStatement(asset, at, at.Add(time.Hour))}, nil },
 			[]string{`SELECT "powered_on"::field, "uptime_seconds"::field FROM "server_health", "host", "system", "storage_node" WHERE "asset" = '12.345' AND time >= '2026-01-02T02:04:05.0000005Z' AND time < '2026-01-02T05:04:05.0000005Z' GROUP BY "system", "node"`}},
 	}
