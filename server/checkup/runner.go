@@ -20,12 +20,11 @@ import (
 type TSDB interface {
 	LatestMany(ctx context.Context, refs []tsdb.AssetRef, lookback time.Duration) (map[string][]tsdb.Series, error)
 	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)
+	PollReader
 }
 
 // PollReader reads runs of polls that reached a device but could not read
-// it, as *tsdb.Influx does. A TSDB that also implements it serves
-// monitoring_problem rules; with one that does not, an evaluation with
-// such a rule fails rather than resolve their findings.
+// it (monitoring_problem rules), as *tsdb.Influx does.
 type PollReader interface {
 	PollProblems(ctx context.Context, refs []tsdb.AssetRef, now time.Time, lookback, history time.Duration) ([]tsdb.PollProblem, error)
 }
@@ -49,7 +48,7 @@ type Store interface {
 type Runner struct {
 	store       Store
 	tsdb        TSDB
-	polls       PollReader // nil when tsdb does not read polls
+	polls       PollReader
 	defaults    RuleSet
 	log         *slog.Logger
 	now         func() time.Time
@@ -96,7 +95,7 @@ func NewRunner(s Store, ts TSDB, defaults RuleSet, log *slog.Logger, reg prometh
 	if reg != nil {
 		reg.MustRegister(r.runs, r.duration, r.opened)
 	}
-	r.polls, _ = ts.(PollReader)
+	r.polls = ts
 	for _, o := range opts {
 		o(r)
 	}
@@ -250,9 +249,6 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 		}
 	}
 	if need[MonitoringProblem] {
-		if r.polls == nil {
-			return in, errors.New("monitoring_problem rules need a time-series database that reads polls")
-		}
 		ps, err := r.polls.PollProblems(ctx, refs, in.Now, PollLookback, PollLookback+time.Duration(grace*float64(time.Minute)))
 		if err != nil {
 			return in, err
