@@ -182,7 +182,7 @@ func toChart(id string, f kpiField, ss []series, complete time.Time) chart {
 		index[t] = i
 	}
 	for k, s := range ss {
-		c.Labels = append(c.Labels, seriesLabel(s))
+		c.Labels = append(c.Labels, seriesLabel(s, f.Title))
 		vals := make([]*float64, len(c.Times))
 		for _, p := range lines[k] {
 			v := p.v / div
@@ -225,9 +225,11 @@ func rates(ps []point) []point {
 	return out
 }
 
-func seriesLabel(s series) string {
+// seriesLabel names a line by its tags (which interface, which volume),
+// or, for the only line of a field, by the field's name.
+func seriesLabel(s series, name string) string {
 	if len(s.Tags) == 0 {
-		return s.Field
+		return name
 	}
 	keys := make([]string, 0, len(s.Tags))
 	for k := range s.Tags {
