@@ -116,7 +116,7 @@ func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *ses
 		p.failIn(w, r, s, err)
 		return
 	}
-	p.render(w, r, s, "config_assets", errMsg, map[string]any{"Assets": res.Assets, "OUs": ous, "OUNames": names,
+	p.render(w, r, s, "config_assets", errMsg, map[string]any{"Assets": shown(res.Assets), "OUs": ous, "OUNames": names,
 		"Categories": categories, "Input": input})
 }
 

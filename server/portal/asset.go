@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
-	"strings"
 	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
 )
 
 // ranges a chart can show, with the aggregation window for each: about
@@ -29,114 +29,6 @@ const (
 	maxCharts = 8
 	maxLines  = 12
 )
-
-type series struct {
-	Measurement string            `json:"measurement"`
-	Field       string            `json:"field"`
-	Tags        map[string]string `json:"tags"`
-	Points      []struct {
-		Time  time.Time `json:"time"`
-		Value any       `json:"value"`
-	} `json:"points"`
-}
-
-// chart is what the page's script draws with uPlot: times in Unix
-// seconds, one value list per line (null where a line has no point).
-type chart struct {
-	ID     string       `json:"id"`
-	Title  string       `json:"title"`
-	Labels []string     `json:"labels"`
-	Times  []int64      `json:"times"`
-	Values [][]*float64 `json:"values"`
-}
-
-// kpiField is one numeric field an asset reports, for the chart picker.
-type kpiField struct {
-	Key, Measurement, Field string
-	Latest                  string
-}
-
-// chartable lists the numeric fields of an asset's latest values:
-// percentages first, then the rest by name.
-func chartable(latest []series) []kpiField {
-	seen := map[string]bool{}
-	var out []kpiField
-	for _, s := range latest {
-		if len(s.Points) == 0 {
-			continue
-		}
-		if _, ok := s.Points[0].Value.(float64); !ok {
-			continue
-		}
-		if s.Measurement == "agent_poll" {
-			continue
-		}
-		key := s.Measurement + "." + s.Field
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		out = append(out, kpiField{Key: key, Measurement: s.Measurement, Field: s.Field,
-			Latest: fmt.Sprintf("%.4g", s.Points[0].Value.(float64))})
-	}
-	slices.SortFunc(out, func(a, b kpiField) int {
-		ap, bp := strings.HasSuffix(a.Field, "_percent"), strings.HasSuffix(b.Field, "_percent")
-		if ap != bp {
-			if ap {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.Key, b.Key)
-	})
-	return out
-}
-
-// toChart joins series of one field into one chart.
-func toChart(id, title string, ss []series) chart {
-	c := chart{ID: id, Title: title}
-	times := map[int64]bool{}
-	for _, s := range ss {
-		for _, pt := range s.Points {
-			times[pt.Time.Unix()] = true
-		}
-	}
-	for t := range times {
-		c.Times = append(c.Times, t)
-	}
-	slices.Sort(c.Times)
-	index := make(map[int64]int, len(c.Times))
-	for i, t := range c.Times {
-		index[t] = i
-	}
-	for _, s := range ss[:min(len(ss), maxLines)] {
-		c.Labels = append(c.Labels, seriesLabel(s))
-		vals := make([]*float64, len(c.Times))
-		for _, pt := range s.Points {
-			if f, ok := pt.Value.(float64); ok {
-				vals[index[pt.Time.Unix()]] = &f
-			}
-		}
-		c.Values = append(c.Values, vals)
-	}
-	return c
-}
-
-func seriesLabel(s series) string {
-	if len(s.Tags) == 0 {
-		return s.Field
-	}
-	keys := make([]string, 0, len(s.Tags))
-	for k := range s.Tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, k+"="+s.Tags[k])
-	}
-	return strings.Join(parts, " ")
-}
 
 // invTable is one kind of inventory component as a table.
 type invTable struct {
@@ -242,6 +134,7 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 		p.failIn(w, r, s, err)
 		return
 	}
+	res.Asset = shown([]asset{res.Asset})[0]
 	qv := r.URL.Query()
 	rng := ranges[1]
 	for _, x := range ranges {
@@ -256,11 +149,25 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 		p.failIn(w, r, s, err)
 		return
 	}
-	fields := chartable(latest.Series)
-	picked := fields[:min(len(fields), maxCharts)]
+	lang, loc := p.i18n.localizerFor(r)
+	perSecond := func(name string) string {
+		t, err := loc.Localize(&i18n.LocalizeConfig{MessageID: "asset.rate", TemplateData: map[string]any{"Name": name}})
+		if err != nil && t == "" {
+			return name + " /s"
+		}
+		return t
+	}
+	fields := chartable(latest.Series, lang, perSecond)
+	var picked []kpiField
+	for _, f := range fields {
+		if f.Chart && len(picked) < maxCharts {
+			picked = append(picked, f)
+		}
+	}
+	pickedKey := ""
 	if want := qv.Get("kpi"); want != "" {
-		if i := slices.IndexFunc(fields, func(f kpiField) bool { return f.Key == want }); i >= 0 {
-			picked = []kpiField{fields[i]}
+		if i := slices.IndexFunc(fields, func(f kpiField) bool { return f.Key == want && f.Chart }); i >= 0 {
+			picked, pickedKey = []kpiField{fields[i]}, want
 		}
 	}
 	now := time.Now().UTC()
@@ -270,13 +177,17 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 		var sr struct {
 			Series []series `json:"series"`
 		}
+		fn := ""
+		if f.Rate {
+			fn = "last" // a counter's value at each window's end: its rate is their difference
+		}
 		path := base + "/series" + q("measurement", f.Measurement, "field", f.Field,
-			"start", start.Format(time.RFC3339), "stop", now.Format(time.RFC3339), "every", rng.Every.String())
+			"start", start.Format(time.RFC3339), "stop", now.Format(time.RFC3339), "every", rng.Every.String(), "fn", fn)
 		if err := p.call(r, s.token, "GET", path, nil, &sr); err != nil {
 			p.failIn(w, r, s, err)
 			return
 		}
-		charts = append(charts, toChart(fmt.Sprintf("chart-%d", i), f.Key, sr.Series))
+		charts = append(charts, toChart(fmt.Sprintf("chart-%d", i), f, sr.Series, now.Add(-rng.Every)))
 	}
 	var hist struct {
 		History []struct {
@@ -291,7 +202,7 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	attrs, tables := inventoryView(res.Inventory)
 	data := map[string]any{"Asset": res.Asset, "Ranges": ranges, "Range": rng.Key, "Charts": charts,
-		"Fields": fields, "Picked": qv.Get("kpi"), "Attrs": attrs, "Tables": tables, "CollectedAt": res.CollectedAt,
+		"Fields": fields, "Picked": pickedKey, "Attrs": attrs, "Tables": tables, "CollectedAt": res.CollectedAt,
 		"History": hist.History, "KeyAllowed": s.me.IsAdmin() && res.Asset.Access == "owner"}
 	if res.Asset.Access == "owner" {
 		var ps struct {

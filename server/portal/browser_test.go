@@ -267,7 +267,8 @@ func TestSeedFlowsInChromium(t *testing.T) {
 	var charts int
 	r2.run(chromedp.Evaluate(`document.querySelectorAll("figure.chart .uplot").length`, &charts))
 	require.Equal(t, 2, charts, "one chart per KPI")
-	require.Contains(t, r2.text("main"), "cpu.usage_percent")
+	require.Contains(t, r2.text("main"), "CPU load (%)", "the chart is titled by the built-in catalog, with its unit")
+	require.Contains(t, r2.text("main"), "Latest poll: OK")
 	require.False(t, r2.exists("a.key"), "a partner has no key icon")
 	r2.run(shots.shot("partner-asset"))
 	r2.open("/")
@@ -324,7 +325,8 @@ func TestSeedFlowsInChromium(t *testing.T) {
 }
 
 // writeKPIs stores two hours of CPU and memory readings of an asset the
-// way ingest writes them (with the tenant tags), and its latest poll.
+// way ingest writes them (with the tenant tags), and its latest poll
+// (agent_poll, and the asset's status).
 func writeKPIs(t *testing.T, s *site, as store.Asset) {
 	t.Helper()
 	ts := tsdb.New(tsdb.Options{URL: s.influx.URL, Bucket: s.influx.Bucket, Timeout: 10 * time.Second})
@@ -334,9 +336,10 @@ func writeKPIs(t *testing.T, s *site, as store.Asset) {
 	tags := tsdb.AssetTag + "=" + as.SeriesID
 	for i := range 120 {
 		at := now.Add(-time.Duration(i) * time.Minute)
-		fmt.Fprintf(&b, "cpu,%s usage_percent=%d %d\n", tags, 20+(i*7)%50, at.UnixNano())
+		fmt.Fprintf(&b, "cpu,%s load_percent=%d %d\n", tags, 20+(i*7)%50, at.UnixNano())
 		fmt.Fprintf(&b, "memory,%s used_percent=%d %d\n", tags, 60+(i%10), at.UnixNano())
 	}
+	fmt.Fprintf(&b, "agent_poll,%s,collector=esx_snmp up=true,outcome=0i,message=\"\",duration_seconds=0.4 %d\n", tags, now.UnixNano())
 	require.NoError(t, ts.Write(t.Context(), []byte(b.String())))
 	require.NoError(t, s.store.SetAssetPolls(t.Context(), []store.AssetPoll{{AssetID: as.ID, At: now, Up: true}}))
 }

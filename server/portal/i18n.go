@@ -16,11 +16,11 @@ import (
 //go:embed locales/*.yaml
 var localeFS embed.FS
 
-// catalog holds the portal's texts: one YAML file per language under
+// texts holds the portal's texts: one YAML file per language under
 // locales/ (English is the default and the fallback). A translator adds a
 // language by adding a file; a test checks that every file has every
 // message the templates use.
-type catalog struct {
+type texts struct {
 	bundle  *i18n.Bundle
 	langs   []string
 	matcher language.Matcher
@@ -28,14 +28,14 @@ type catalog struct {
 
 const langCookie = "kpilot_lang"
 
-func loadCatalog() (*catalog, error) {
+func loadTexts() (*texts, error) {
 	b := i18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
 	files, err := fs.Glob(localeFS, "locales/*.yaml")
 	if err != nil {
 		return nil, err
 	}
-	c := &catalog{bundle: b}
+	c := &texts{bundle: b}
 	tags := []language.Tag{language.English}
 	for _, f := range files {
 		data, err := localeFS.ReadFile(f)
@@ -58,7 +58,7 @@ func loadCatalog() (*catalog, error) {
 
 // localizerFor picks the language: ?lang=, then the language cookie,
 // then the browser's Accept-Language.
-func (c *catalog) localizerFor(r *http.Request) (string, *i18n.Localizer) {
+func (c *texts) localizerFor(r *http.Request) (string, *i18n.Localizer) {
 	want := r.URL.Query().Get("lang")
 	if want == "" {
 		if ck, err := r.Cookie(langCookie); err == nil {
@@ -72,7 +72,7 @@ func (c *catalog) localizerFor(r *http.Request) (string, *i18n.Localizer) {
 }
 
 // localizer is localizerFor and remembers a language chosen with ?lang=.
-func (c *catalog) localizer(w http.ResponseWriter, r *http.Request) (string, *i18n.Localizer) {
+func (c *texts) localizer(w http.ResponseWriter, r *http.Request) (string, *i18n.Localizer) {
 	lang, loc := c.localizerFor(r)
 	if want := r.URL.Query().Get("lang"); want != "" && strings.EqualFold(want, lang) {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,

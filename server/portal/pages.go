@@ -23,11 +23,47 @@ type asset struct {
 	Via          []string   `json:"via"`
 	Status       string     `json:"status"`
 	LastPollAt   *time.Time `json:"last_poll_at"`
+	Poll         *poll      `json:"poll"`
 	CreatedAt    time.Time  `json:"created_at"`
 	Customer     *struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	} `json:"customer"`
+}
+
+// poll is the outcome of an asset's latest poll and why, as the API
+// gives it (tsdb.PollStatus).
+type poll struct {
+	Outcome   string    `json:"outcome"`
+	Message   string    `json:"message"`
+	At        time.Time `json:"at"`
+	Collector string    `json:"collector"`
+}
+
+// monitoringProblems are the outcomes that say the agent could not read
+// the device although it may well be up: not downtime, but a finding for
+// the owner's admins (wrong credentials, an answer not understood).
+var monitoringProblems = map[string]bool{"credentials_rejected": true, "protocol_error": true}
+
+// shown returns assets with the status a person should see: an asset the
+// store counts up (it answered) whose latest poll is a monitoring problem
+// is "problem", neither up nor down.
+func shown(assets []asset) []asset {
+	for i, a := range assets {
+		if a.Status == "up" && a.Poll != nil && monitoringProblems[a.Poll.Outcome] {
+			assets[i].Status = "problem"
+		}
+	}
+	return assets
+}
+
+// Reason is the latest poll of a down asset or one with a monitoring
+// problem, which says why; nil for any other.
+func (a asset) Reason() *poll {
+	if (a.Status != "down" && a.Status != "problem") || a.Poll == nil || a.Poll.Outcome == "ok" {
+		return nil
+	}
+	return a.Poll
 }
 
 // categories are the dashboard's groups, in the order the product names
@@ -74,7 +110,7 @@ func group(assets []asset) []customerGroup {
 		}
 		g.Categories[i].Assets = append(g.Categories[i].Assets, a)
 		g.Count++
-		if a.Status == "down" || a.Status == "stale" {
+		if a.Status == "down" || a.Status == "stale" || a.Status == "problem" {
 			g.Categories[i].Down++
 			g.Down++
 		}
@@ -112,6 +148,7 @@ func (p *Portal) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
 		p.failIn(w, r, s, err)
 		return
 	}
+	res.Assets = shown(res.Assets)
 	counts := map[string]int{}
 	for _, a := range res.Assets {
 		counts[a.Status]++

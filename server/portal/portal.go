@@ -46,7 +46,7 @@ type Portal struct {
 	log    *slog.Logger
 	secure bool
 	pages  map[string]*template.Template
-	i18n   *catalog
+	i18n   *texts
 	static http.Handler
 }
 
@@ -56,7 +56,7 @@ func New(api http.Handler, opt Options) (*Portal, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cat, err := loadCatalog()
+	txt, err := loadTexts()
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func New(api http.Handler, opt Options) (*Portal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("portal static files: %w", err)
 	}
-	return &Portal{api: api, log: log, secure: opt.Secure, pages: pages, i18n: cat,
+	return &Portal{api: api, log: log, secure: opt.Secure, pages: pages, i18n: txt,
 		static: http.StripPrefix("/static/", http.FileServerFS(sub))}, nil
 }
 

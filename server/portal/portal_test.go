@@ -157,7 +157,8 @@ func TestTranslationsAreComplete(t *testing.T) {
 	dynamic := regexp.MustCompile(`printf "([a-z_]+\.[a-z_]*)%s"`)
 	values := map[string][]string{
 		"category.": {"server", "storage", "backup", "network", "power", "printer", "software", "other"},
-		"status.":   {"up", "down", "stale", "unknown"}, "range.": {"1h", "24h", "7d", "30d"},
+		"status.":   {"up", "down", "stale", "unknown", "problem"}, "range.": {"1h", "24h", "7d", "30d"},
+		"poll.":   {"ok", "partial", "unreachable", "credentials_rejected", "protocol_error", "failed"},
 		"change.": {"added", "removed", "changed"}, "invitation.": {"open", "accepted", "revoked", "expired"},
 		"role.": {"admin", "viewer", "reseller", "service"}, "agents.status_": {"ok", "stale"},
 		"via.": {"created", "system-key", "channel"},

@@ -11,7 +11,7 @@ import (
 // TestTooManyText: the 429 page says when to try again, in seconds under
 // a minute and else in whole minutes rounded up, in English and German.
 func TestTooManyText(t *testing.T) {
-	c, err := loadCatalog()
+	c, err := loadTexts()
 	require.NoError(t, err)
 	tests := []struct {
 		name, lang string
