@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -125,19 +126,11 @@ func TestRecordedDevices(t *testing.T) {
 	if !ok {
 		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
 	}
-	files, err := filepath.Glob(filepath.Join(shared, "snmp", "data", "*.snmprec"))
-	require.NoError(t, err)
-	s := devenv.SNMPSim(t, files...)
 	cat := builtinCatalog(t)
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".snmprec")
-		if strings.Contains(name, "@") {
-			continue // another SNMP context of a device (a VLAN's bridge tables), not a device
-		}
+	for _, p := range pollRecordings(t, shared) {
+		name, f, sink := p.name, p.file, p.sink
 		t.Run(name, func(t *testing.T) {
-			cfg := testConfig(func(c *Config) { c.Community = yamlconf.Secret(name); c.MaxRepetitions = 25 })
-			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-			require.NoError(t, err)
+			require.NoError(t, p.err)
 			require.Len(t, sink.Inventories, 1)
 			require.Empty(t, undefined(cat, sink.Samples), "%s: fields without a KPI definition", name)
 			inv := sink.Inventories[0]
@@ -158,6 +151,66 @@ func TestRecordedDevices(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recordedPoll is what one poll of one recording with profiles: auto
+// gave.
+type recordedPoll struct {
+	name, file string // community and .snmprec path
+	sink       *collectortest.Sink
+	err        error
+}
+
+// polled keeps the polls of the recordings for the life of the test
+// binary: TestRecordedDevices and TestConformance read the same polls,
+// and polling all recordings is the slow part (most of a minute on two
+// cores).
+var polled struct {
+	sync.Mutex
+	polls []recordedPoll
+}
+
+// pollRecordings polls every device recording in shared/snmp/data once
+// (VLAN-context files are another context of a device, not a device) and
+// returns the polls sorted by name; later calls return the same polls.
+// snmpsim runs for t only: a test that calls this first serves the others.
+func pollRecordings(t *testing.T, shared string) []recordedPoll {
+	t.Helper()
+	polled.Lock()
+	defer polled.Unlock()
+	if polled.polls != nil {
+		return polled.polls
+	}
+	files, err := filepath.Glob(filepath.Join(shared, "snmp", "data", "*.snmprec"))
+	require.NoError(t, err)
+	s := devenv.SNMPSim(t, files...)
+	var polls []recordedPoll
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".snmprec")
+		if strings.Contains(name, "@") {
+			continue
+		}
+		polls = append(polls, recordedPoll{name: name, file: f})
+	}
+	// Two polls at a time: snmpsimd answers one while the collector
+	// decodes the other.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for i := range polls {
+		p := &polls[i]
+		cfg := testConfig(func(c *Config) { c.Community = yamlconf.Secret(p.name); c.MaxRepetitions = 25 })
+		c := newCollector(t, cfg, s.Addr())
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p.sink, p.err = collectortest.CollectOnce(t, c)
+		}()
+	}
+	wg.Wait()
+	polled.polls = polls
+	return polls
 }
 
 func checkRecording(t *testing.T, name string, inv kpi.Inventory, exp expected, recorded map[int]bool) {
