@@ -154,7 +154,10 @@ func (c *collector) systemParts(f *fetcher, inv *inventoryBuilder, sys item[sche
 	wg.Go(func() {
 		for _, m := range readCollection[schemas.Memory](f, sys.links.Memory.first(), report) {
 			v := m.v
-			if v.Status.State == schemas.AbsentState || deref(v.CapacityMiB) == 0 {
+			// An empty slot some BMCs list without saying so has no
+			// capacity; one whose capacity could not be read is kept (the
+			// partial error names it) and counted.
+			if v.Status.State == schemas.AbsentState || deref(v.CapacityMiB) == 0 && !droppedProperty(m.dropped, "CapacityMiB") {
 				continue
 			}
 			loc := v.DeviceLocator
@@ -162,7 +165,7 @@ func (c *collector) systemParts(f *fetcher, inv *inventoryBuilder, sys item[sche
 				loc = v.Location.PartLocation.ServiceLabel
 			}
 			inv.add("memory", map[string]any{"id": v.ID, "system": sys.v.ID, "locator": loc,
-				"capacity_bytes": int64(deref(v.CapacityMiB)) << 20, "type": string(v.MemoryDeviceType),
+				"capacity_bytes": optBytes(v.CapacityMiB), "type": string(v.MemoryDeviceType),
 				"memory_type": string(v.MemoryType), "speed_mhz": opt(v.OperatingSpeedMhz),
 				"manufacturer": strings.TrimSpace(v.Manufacturer), "part_number": strings.TrimSpace(v.PartNumber),
 				"serial": v.SerialNumber, "health": string(v.Status.Health)})
@@ -504,6 +507,14 @@ func opt[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+// optBytes is a capacity in MiB in bytes, or nil when it is unknown.
+func optBytes(mib *int) any {
+	if mib == nil {
+		return nil
+	}
+	return int64(*mib) << 20
 }
 
 func optF32(p *float32) any {
