@@ -202,6 +202,9 @@ func TestContainedChassisReadings(t *testing.T) {
 			require.NotNil(t, temp, "no temperature %q of chassis %s; temperatures: %v", tt.want.sensor, tt.want.chassis, s.Find("temperature"))
 			require.Equal(t, tt.want.celsius, temp.Fields["celsius"])
 			if tt.want.watts != 0 {
+				psus := s.Inventories[0].Components["power_supplies"]
+				require.True(t, slices.ContainsFunc(psus, func(c map[string]any) bool { return c["chassis"] == tt.want.chassis }),
+					"no power supply of chassis %s in the inventory: %v", tt.want.chassis, psus)
 				power := samplesOf(s, "power", tt.want.chassis)
 				require.True(t, slices.ContainsFunc(power, func(x kpi.Sample) bool { return x.Fields["consumed_watts"] == tt.want.watts }),
 					"no power of chassis %s with consumed_watts %v; power: %v", tt.want.chassis, tt.want.watts, s.Find("power"))

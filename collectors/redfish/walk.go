@@ -58,7 +58,7 @@ type links struct {
 	ThermalSubsystem, EnvironmentMetrics, PowerSupplies          refs
 	ThermalMetrics, Fans, Metrics, Sensors                       refs
 	Links                                                        struct {
-		Chassis, ManagedBy, ContainedBy refs
+		Chassis, ManagedBy, ContainedBy, Contains refs
 	}
 }
 
