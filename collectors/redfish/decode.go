@@ -28,34 +28,49 @@ import (
 func decode(body []byte, v any) (dropped []string, err error) {
 	err = json.Unmarshal(body, v)
 	t := reflect.TypeOf(v).Elem()
-	mode := scrubAll
-	if err == nil {
-		if !lenient[t] {
-			return nil, nil
-		}
-		mode = scrubNumbers
+	if err == nil && !lenient[t] {
+		return nil, nil
 	}
 	var syntax *json.SyntaxError
-	if errors.As(err, &syntax) {
+	if errors.As(err, &syntax) && !json.Valid(body) { // gofish's own decoding may fail with a syntax error too
 		return nil, fmt.Errorf("not JSON: %w", err)
 	}
-	var doc any
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if derr := d.Decode(&doc); derr != nil {
-		return nil, fmt.Errorf("not JSON: %w", derr)
+	// A lenient type reads more than the plain types say (a number as
+	// MemberId, one object for a list): drop only what it would make 0
+	// of first, everything mistyped only if that is not enough.
+	modes := []scrubMode{scrubAll}
+	if lenient[t] {
+		modes = []scrubMode{scrubNumbers, scrubAll}
 	}
-	doc, _ = scrub(t, doc, "", mode, &dropped)
-	if mode == scrubNumbers && len(dropped) == 0 {
-		return nil, nil // decoded right the first time
-	}
-	clean, merr := json.Marshal(doc)
-	if merr != nil {
-		return dropped, merr
-	}
-	reflect.ValueOf(v).Elem().SetZero()
-	if err := json.Unmarshal(clean, v); err != nil {
-		return dropped, fmt.Errorf("decoding after dropping %d mistyped properties: %w", len(dropped), err)
+	for i, mode := range modes {
+		var doc any
+		d := json.NewDecoder(bytes.NewReader(body))
+		d.UseNumber()
+		if derr := d.Decode(&doc); derr != nil {
+			return nil, fmt.Errorf("not JSON: %w", derr)
+		}
+		dropped = nil
+		doc, _ = scrub(t, doc, "", mode, &dropped)
+		if err == nil && len(dropped) == 0 {
+			return nil, nil // decoded right the first time
+		}
+		if obj, ok := doc.(map[string]any); ok && t == powerType && obj["PowerControl"] == nil {
+			// gofish's Power fails without PowerControl (it decodes the
+			// missing list as JSON): a Power with power supplies only.
+			obj["PowerControl"] = []any{}
+		}
+		clean, merr := json.Marshal(doc)
+		if merr != nil {
+			return dropped, merr
+		}
+		reflect.ValueOf(v).Elem().SetZero()
+		uerr := json.Unmarshal(clean, v)
+		if uerr == nil {
+			return dropped, nil
+		}
+		if i == len(modes)-1 {
+			return dropped, fmt.Errorf("decoding after dropping %d mistyped properties: %w", len(dropped), uerr)
+		}
 	}
 	return dropped, nil
 }
@@ -72,9 +87,11 @@ var (
 // volts, PowerMetrics, Voltages) and Processor (MaxSpeedMHz). See
 // stmcginnis/gofish#99 and #409.
 var lenient = map[reflect.Type]bool{
-	reflect.TypeFor[schemas.Power]():     true,
+	powerType:                            true,
 	reflect.TypeFor[schemas.Processor](): true,
 }
+
+var powerType = reflect.TypeFor[schemas.Power]()
 
 // scrubMode says what scrub drops.
 type scrubMode int
