@@ -90,6 +90,8 @@ func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) 
 	}
 	// The readings of this run go along with the rest of the inventory:
 	// a BMC answers slowly, so the requests in flight should never run dry.
+	// The systems' parts are asked for first, while the reading chassis
+	// are probed.
 	var drives []item[schemas.Drive]
 	var mu sync.Mutex
 	for _, sys := range systems {
