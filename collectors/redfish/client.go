@@ -117,15 +117,27 @@ func (b *bmc) logoutLocked() {
 	b.api = nil
 }
 
-// fetcher reads resources of one BMC within one poll.
+// fetcher reads resources of one BMC within one poll. It asks the BMC
+// for each URL once per poll: a resource linked from several places (or a
+// dead link listed many times) costs one request, and every later reader
+// gets the same answer or the same error.
 type fetcher struct {
 	b      *bmc
 	ctx    context.Context
 	expand *atomic.Bool // the BMC answers $expand on collections
 
-	mu  sync.Mutex
-	api *gofish.APIClient
-	gen int
+	mu      sync.Mutex
+	api     *gofish.APIClient
+	gen     int
+	fetched map[string]*fetched // by path and query
+}
+
+// fetched is the answer to one URL, or the request still in flight
+// (done is closed when it is in).
+type fetched struct {
+	done chan struct{}
+	body []byte
+	err  error
 }
 
 func newFetcher(ctx context.Context, b *bmc, expand *atomic.Bool) (*fetcher, error) {
@@ -133,12 +145,32 @@ func newFetcher(ctx context.Context, b *bmc, expand *atomic.Bool) (*fetcher, err
 	if err != nil {
 		return nil, err
 	}
-	return &fetcher{b: b, ctx: ctx, api: api, gen: gen, expand: expand}, nil
+	return &fetcher{b: b, ctx: ctx, api: api, gen: gen, expand: expand, fetched: map[string]*fetched{}}, nil
 }
 
-// raw GETs path and returns the body, logging in again once when the BMC
-// has forgotten the session.
+// raw GETs path and returns the body, from the answer of this poll's
+// first request for path where there was one. Callers must not change
+// the body: it is shared.
 func (f *fetcher) raw(path string) ([]byte, error) {
+	f.mu.Lock()
+	r, ok := f.fetched[path]
+	if !ok {
+		r = &fetched{done: make(chan struct{})}
+		f.fetched[path] = r
+	}
+	f.mu.Unlock()
+	if ok {
+		<-r.done // bounded: the request in flight ends with the poll's context
+		return r.body, r.err
+	}
+	r.body, r.err = f.fetch(path)
+	close(r.done)
+	return r.body, r.err
+}
+
+// fetch GETs path, logging in again once when the BMC has forgotten the
+// session.
+func (f *fetcher) fetch(path string) ([]byte, error) {
 	f.mu.Lock()
 	api, gen := f.api, f.gen
 	f.mu.Unlock()
@@ -193,20 +225,40 @@ func (p problem) Unwrap() error { return p.err }
 // dropped and reported through report; a resource that cannot be read is
 // returned as an error naming it.
 func read[T any](f *fetcher, path string, v *T, report func(error)) (*links, error) {
-	body, err := f.raw(path)
-	if err != nil {
-		return nil, err
+	l, _, err := readBody(f, path, nil, v, report)
+	return l, err
+}
+
+// readBody is read, for body when it is not nil (a member inlined in its
+// collection), and also returns the dropped properties.
+func readBody[T any](f *fetcher, path string, body []byte, v *T, report func(error)) (*links, []string, error) {
+	if body == nil {
+		var err error
+		if body, err = f.raw(path); err != nil {
+			return nil, nil, err
+		}
 	}
 	dropped, err := decode(body, v)
 	if len(dropped) > 0 {
 		report(problem{path, fmt.Errorf("ignored %s", strings.Join(dropped, "; "))})
 	}
 	if err != nil {
-		return nil, problem{path, err}
+		return nil, dropped, problem{path, err}
 	}
 	var l links
 	_ = json.Unmarshal(body, &l) // links never fail: they tolerate any shape
-	return &l, nil
+	return &l, dropped, nil
+}
+
+// droppedProperty reports whether the property name (at the top of the
+// resource) was dropped as mistyped.
+func droppedProperty(dropped []string, name string) bool {
+	for _, d := range dropped {
+		if strings.HasPrefix(d, name+": ") {
+			return true
+		}
+	}
+	return false
 }
 
 // statusOf returns the HTTP status of a Redfish error, or 0.

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stmcginnis/gofish/schemas"
 )
 
 // decode decodes a Redfish document into v, a pointer to a gofish schema
@@ -17,29 +20,57 @@ import (
 // Such a property is dropped and named in the returned list; everything
 // else in the document is still decoded. Only a document that is not JSON
 // at all, or one still refused after dropping, is an error.
+//
+// Some gofish types read certain numbers leniently (see lenient): they
+// turn text that is not a number into 0 instead of failing, so "N/A" W
+// would read as 0 W. Documents of those types are checked for such values
+// even when they decode.
 func decode(body []byte, v any) (dropped []string, err error) {
 	err = json.Unmarshal(body, v)
-	if err == nil {
+	t := reflect.TypeOf(v).Elem()
+	if err == nil && !lenient[t] {
 		return nil, nil
 	}
 	var syntax *json.SyntaxError
-	if errors.As(err, &syntax) {
+	if errors.As(err, &syntax) && !json.Valid(body) { // gofish's own decoding may fail with a syntax error too
 		return nil, fmt.Errorf("not JSON: %w", err)
 	}
-	var doc any
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if derr := d.Decode(&doc); derr != nil {
-		return nil, fmt.Errorf("not JSON: %w", derr)
+	// A lenient type reads more than the plain types say (a number as
+	// MemberId, one object for a list): drop only what it would make 0
+	// of first, everything mistyped only if that is not enough.
+	modes := []scrubMode{scrubAll}
+	if lenient[t] {
+		modes = []scrubMode{scrubNumbers, scrubAll}
 	}
-	doc, _ = scrub(reflect.TypeOf(v).Elem(), doc, "", &dropped)
-	clean, merr := json.Marshal(doc)
-	if merr != nil {
-		return dropped, merr
-	}
-	reflect.ValueOf(v).Elem().SetZero()
-	if err := json.Unmarshal(clean, v); err != nil {
-		return dropped, fmt.Errorf("decoding after dropping %d mistyped properties: %w", len(dropped), err)
+	for i, mode := range modes {
+		var doc any
+		d := json.NewDecoder(bytes.NewReader(body))
+		d.UseNumber()
+		if derr := d.Decode(&doc); derr != nil {
+			return nil, fmt.Errorf("not JSON: %w", derr)
+		}
+		dropped = nil
+		doc, _ = scrub(t, doc, "", mode, &dropped)
+		if err == nil && len(dropped) == 0 {
+			return nil, nil // decoded right the first time
+		}
+		if obj, ok := doc.(map[string]any); ok && t == powerType && obj["PowerControl"] == nil {
+			// gofish's Power fails without PowerControl (it decodes the
+			// missing list as JSON): a Power with power supplies only.
+			obj["PowerControl"] = []any{}
+		}
+		clean, merr := json.Marshal(doc)
+		if merr != nil {
+			return dropped, merr
+		}
+		reflect.ValueOf(v).Elem().SetZero()
+		uerr := json.Unmarshal(clean, v)
+		if uerr == nil {
+			return dropped, nil
+		}
+		if i == len(modes)-1 {
+			return dropped, fmt.Errorf("decoding after dropping %d mistyped properties: %w", len(dropped), uerr)
+		}
 	}
 	return dropped, nil
 }
@@ -49,10 +80,39 @@ var (
 	timeType        = reflect.TypeFor[time.Time]()
 )
 
-// scrub returns j with every value removed that cannot decode into t, and
+// lenient are the gofish types the collector reads whose UnmarshalJSON
+// takes any JSON value for some numbers and makes 0 of what is not a
+// number (gofish's toFloat32 and toInt, meant for vendors that write
+// numbers as text): Power (PowerControl's and PowerSupply's watts and
+// volts, PowerMetrics, Voltages) and Processor (MaxSpeedMHz). See
+// stmcginnis/gofish#99 and #409.
+var lenient = map[reflect.Type]bool{
+	powerType:                            true,
+	reflect.TypeFor[schemas.Processor](): true,
+}
+
+var powerType = reflect.TypeFor[schemas.Power]()
+
+// scrubMode says what scrub drops.
+type scrubMode int
+
+const (
+	// scrubAll drops every value of the wrong type (the document failed
+	// to decode).
+	scrubAll scrubMode = iota
+	// scrubNumbers drops only values that are no number, nor text that
+	// reads as one, where a number belongs (the document decoded, through
+	// a lenient gofish type that turns them into 0). Other mismatches are
+	// ones gofish reads right (a number as MemberId, one PowerControl
+	// object instead of a list).
+	scrubNumbers
+)
+
+// scrub returns j with every value removed that cannot decode into t (in
+// mode scrubNumbers: that is not a number where one belongs), and
 // ok=false when j itself cannot. Properties t does not know are kept: the
 // gofish type may read them through its own UnmarshalJSON.
-func scrub(t reflect.Type, j any, at string, dropped *[]string) (any, bool) {
+func scrub(t reflect.Type, j any, at string, mode scrubMode, dropped *[]string) (any, bool) {
 	if j == nil {
 		return nil, true
 	}
@@ -61,6 +121,9 @@ func scrub(t reflect.Type, j any, at string, dropped *[]string) (any, bool) {
 	}
 	custom := reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType)
 	bad := func(want string) (any, bool) {
+		if mode == scrubNumbers && !numeric(t.Kind()) {
+			return j, true
+		}
 		*dropped = append(*dropped, fmt.Sprintf("%s: %s where %s belongs", strings.TrimPrefix(at, "."), describe(j), want))
 		return nil, false
 	}
@@ -82,7 +145,7 @@ func scrub(t reflect.Type, j any, at string, dropped *[]string) (any, bool) {
 			if !found {
 				continue
 			}
-			if nv, ok := scrub(ft, v, at+"."+k, dropped); ok {
+			if nv, ok := scrub(ft, v, at+"."+k, mode, dropped); ok {
 				obj[k] = nv
 			} else {
 				delete(obj, k)
@@ -101,7 +164,7 @@ func scrub(t reflect.Type, j any, at string, dropped *[]string) (any, bool) {
 			return bad("a list")
 		}
 		for i, v := range arr {
-			nv, ok := scrub(t.Elem(), v, fmt.Sprintf("%s[%d]", at, i), dropped)
+			nv, ok := scrub(t.Elem(), v, fmt.Sprintf("%s[%d]", at, i), mode, dropped)
 			if !ok {
 				nv = nil
 			}
@@ -114,7 +177,7 @@ func scrub(t reflect.Type, j any, at string, dropped *[]string) (any, bool) {
 			return bad("an object")
 		}
 		for k, v := range obj {
-			if nv, ok := scrub(t.Elem(), v, at+"."+k, dropped); ok {
+			if nv, ok := scrub(t.Elem(), v, at+"."+k, mode, dropped); ok {
 				obj[k] = nv
 			} else {
 				delete(obj, k)
@@ -126,6 +189,17 @@ func scrub(t reflect.Type, j any, at string, dropped *[]string) (any, bool) {
 	}
 	if custom {
 		return j, true // a gofish type with its own rules for scalars
+	}
+	if mode == scrubNumbers {
+		if !numeric(t.Kind()) {
+			return j, true
+		}
+		if str, ok := j.(string); ok {
+			// gofish reads a number written as text as ParseFloat does.
+			if f, err := strconv.ParseFloat(str, 32); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				return j, true
+			}
+		}
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -153,6 +227,17 @@ func scrub(t reflect.Type, j any, at string, dropped *[]string) (any, bool) {
 		}
 	}
 	return j, true
+}
+
+// numeric reports whether k is a kind of number.
+func numeric(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
 }
 
 // fieldType finds the Go field a JSON key decodes into, the way

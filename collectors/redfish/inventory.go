@@ -1,11 +1,13 @@
 package redfish
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stmcginnis/gofish/schemas"
@@ -86,17 +88,10 @@ func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) 
 	for _, sys := range systems {
 		p.systems = append(p.systems, sys.path)
 	}
-	p.chassis = readingChassis(systems, chassis)
 	// The readings of this run go along with the rest of the inventory:
 	// a BMC answers slowly, so the requests in flight should never run dry.
-	var readings []kpi.Sample
-	wg.Go(func() {
-		th := c.readThresholds(f, p, report)
-		c.mu.Lock()
-		c.thresholds = th
-		c.mu.Unlock()
-		readings = c.readings(f, p, now, report)
-	})
+	// The systems' parts are asked for first, while the reading chassis
+	// are probed.
 	var drives []item[schemas.Drive]
 	var mu sync.Mutex
 	for _, sys := range systems {
@@ -107,9 +102,18 @@ func (c *collector) inventoryRun(f *fetcher, now time.Time, report func(error)) 
 			mu.Unlock()
 		})
 	}
+	p.chassis = c.resolveChassis(f, readingChassis(systems, chassis))
+	var readings []kpi.Sample
+	wg.Go(func() {
+		th := c.readThresholds(f, p, report)
+		c.mu.Lock()
+		c.thresholds = th
+		c.mu.Unlock()
+		readings = c.readings(f, p, now, report)
+	})
 	main := map[string]bool{}
 	for _, cp := range p.chassis {
-		main[cp.path] = true
+		main[cp.path] = cp.has(powerKind)
 	}
 	for _, ch := range chassis {
 		wg.Go(func() {
@@ -154,7 +158,10 @@ func (c *collector) systemParts(f *fetcher, inv *inventoryBuilder, sys item[sche
 	wg.Go(func() {
 		for _, m := range readCollection[schemas.Memory](f, sys.links.Memory.first(), report) {
 			v := m.v
-			if v.Status.State == schemas.AbsentState || deref(v.CapacityMiB) == 0 {
+			// An empty slot some BMCs list without saying so has no
+			// capacity; one whose capacity could not be read is kept (the
+			// partial error names it) and counted.
+			if v.Status.State == schemas.AbsentState || deref(v.CapacityMiB) == 0 && !droppedProperty(m.dropped, "CapacityMiB") {
 				continue
 			}
 			loc := v.DeviceLocator
@@ -162,7 +169,7 @@ func (c *collector) systemParts(f *fetcher, inv *inventoryBuilder, sys item[sche
 				loc = v.Location.PartLocation.ServiceLabel
 			}
 			inv.add("memory", map[string]any{"id": v.ID, "system": sys.v.ID, "locator": loc,
-				"capacity_bytes": int64(deref(v.CapacityMiB)) << 20, "type": string(v.MemoryDeviceType),
+				"capacity_bytes": optBytes(v.CapacityMiB), "type": string(v.MemoryDeviceType),
 				"memory_type": string(v.MemoryType), "speed_mhz": opt(v.OperatingSpeedMhz),
 				"manufacturer": strings.TrimSpace(v.Manufacturer), "part_number": strings.TrimSpace(v.PartNumber),
 				"serial": v.SerialNumber, "health": string(v.Status.Health)})
@@ -350,15 +357,55 @@ func identity(inv *inventoryBuilder, systems []item[schemas.ComputerSystem], cha
 
 // readingChassis picks the chassis whose power and thermal resources are
 // read every run: those of the systems and the outermost enclosures.
-// Inner modules (drive cages, risers, GPU boards) are summed up by these.
-func readingChassis(systems []item[schemas.ComputerSystem], chassis []item[schemas.Chassis]) []chassisPlan {
+// Inner modules (drive cages, risers, GPU boards) are summed up by these;
+// each picked chassis comes with the chassis inside it, which
+// resolveChassis reads instead where it cannot be read itself.
+func readingChassis(systems []item[schemas.ComputerSystem], chassis []item[schemas.Chassis]) []*chassisNode {
 	want := map[string]bool{}
 	for _, s := range systems {
 		for _, l := range s.links.Links.Chassis {
 			want[l] = true
 		}
 	}
-	var out []chassisPlan
+	byPath := map[string]item[schemas.Chassis]{}
+	inner := map[string][]string{} // chassis path → the chassis inside it, in collection order
+	add := func(outer, in string) {
+		if outer != in && !slices.Contains(inner[outer], in) {
+			inner[outer] = append(inner[outer], in)
+		}
+	}
+	for _, ch := range chassis {
+		byPath[ch.path] = ch
+	}
+	for _, ch := range chassis {
+		for _, in := range ch.links.Links.Contains {
+			if _, ok := byPath[in]; ok {
+				add(ch.path, in)
+			}
+		}
+		for _, out := range ch.links.Links.ContainedBy {
+			add(out, ch.path)
+		}
+	}
+	var node func(ch item[schemas.Chassis], depth int, above []string) *chassisNode
+	node = func(ch item[schemas.Chassis], depth int, above []string) *chassisNode {
+		n := &chassisNode{plan: chassisPlan{id: ch.v.ID, path: ch.path, power: ch.links.Power.first(), thermal: ch.links.Thermal.first(),
+			powerSubsystem: ch.links.PowerSubsystem.first(), thermalSubsystem: ch.links.ThermalSubsystem.first(),
+			environment: ch.links.EnvironmentMetrics.first(), sensors: ch.links.Sensors.first()}}
+		if depth >= maxChassisDepth {
+			return n
+		}
+		above = append(above, ch.path)
+		for _, p := range inner[ch.path] {
+			if in, ok := byPath[p]; ok && !slices.Contains(above, p) {
+				if x := node(in, depth+1, above); x.readable() {
+					n.inner = append(n.inner, x)
+				}
+			}
+		}
+		return n
+	}
+	var out []*chassisNode
 	for _, ch := range chassis {
 		switch {
 		case want[ch.path]:
@@ -367,14 +414,158 @@ func readingChassis(systems []item[schemas.ComputerSystem], chassis []item[schem
 		case slices.Contains([]schemas.ChassisType{"Module", "Component", "Card"}, ch.v.ChassisType):
 			continue // a part that lists itself on top (Supermicro's CPLDs)
 		}
-		cp := chassisPlan{id: ch.v.ID, path: ch.path, power: ch.links.Power.first(), thermal: ch.links.Thermal.first(),
-			powerSubsystem: ch.links.PowerSubsystem.first(), thermalSubsystem: ch.links.ThermalSubsystem.first(),
-			environment: ch.links.EnvironmentMetrics.first(), sensors: ch.links.Sensors.first()}
-		if cp.power+cp.thermal+cp.powerSubsystem+cp.thermalSubsystem+cp.environment != "" {
-			out = append(out, cp)
+		if n := node(ch, 0, nil); n.readable() {
+			out = append(out, n)
 		}
 	}
 	return out
+}
+
+// maxChassisDepth bounds how deep chassis inside chassis are followed.
+const maxChassisDepth = 4
+
+// chassisNode is a chassis with readings resources of its own or inside.
+type chassisNode struct {
+	plan  chassisPlan
+	inner []*chassisNode // the chassis inside it that have readings
+}
+
+func (n *chassisNode) readable() bool { return n.plan.has(powerKind|thermalKind) || len(n.inner) > 0 }
+
+// readingKind is power or thermal readings (a bit set).
+type readingKind int
+
+const (
+	powerKind readingKind = 1 << iota
+	thermalKind
+)
+
+func (k readingKind) String() string {
+	if k == powerKind {
+		return "power"
+	}
+	return "thermal"
+}
+
+// resources are the resources of kind k that readings reads first: the
+// older Power or Thermal where the chassis has it, the newer ones
+// otherwise.
+func (cp chassisPlan) resources(k readingKind) []string {
+	var out []string
+	if k&powerKind != 0 {
+		if cp.power != "" {
+			out = append(out, cp.power)
+		} else {
+			out = appendNonEmpty(out, cp.environment, cp.powerSubsystem)
+		}
+	}
+	if k&thermalKind != 0 {
+		out = appendNonEmpty(out, cmp.Or(cp.thermal, cp.thermalSubsystem))
+	}
+	return out
+}
+
+func (cp chassisPlan) has(k readingKind) bool { return len(cp.resources(k)) > 0 }
+
+// only returns cp with the resources of kind k alone.
+func (cp chassisPlan) only(k readingKind) chassisPlan {
+	if k&powerKind == 0 {
+		cp.power, cp.powerSubsystem, cp.environment = "", "", ""
+	}
+	if k&thermalKind == 0 {
+		cp.thermal, cp.thermalSubsystem, cp.sensors = "", "", ""
+	}
+	return cp
+}
+
+func appendNonEmpty(list []string, s ...string) []string {
+	for _, x := range s {
+		if x != "" {
+			list = append(list, x)
+		}
+	}
+	return list
+}
+
+// resolveChassis makes the plan of reading chassis: each picked chassis
+// whose power or thermal readings can be read (or that has none of one
+// kind, but nothing inside it has either); for a kind that it lacks or
+// whose resources all fail (a rack-mount chassis whose Thermal answers
+// 404 while the board inside it has the sensors), the chassis inside it
+// that have that kind, resolved the same way. The probes are this poll's
+// first requests for those resources, so the readings that follow read
+// them from the fetcher's cache. A failure the inner chassis stand in for
+// is not an error: every reading is read.
+func (c *collector) resolveChassis(f *fetcher, nodes []*chassisNode) []chassisPlan {
+	res := make([][]chassisPlan, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() { res[i] = c.resolve(f, n, powerKind|thermalKind) })
+	}
+	wg.Wait()
+	// A chassis may stand in for one kind and be read for another, or
+	// appear inside two picked ones: one entry per chassis.
+	var out []chassisPlan
+	at := map[string]int{}
+	for _, list := range res {
+		for _, cp := range list {
+			i, ok := at[cp.path]
+			if !ok {
+				at[cp.path] = len(out)
+				out = append(out, cp)
+				continue
+			}
+			o := &out[i]
+			o.power, o.thermal = cmp.Or(o.power, cp.power), cmp.Or(o.thermal, cp.thermal)
+			o.powerSubsystem, o.thermalSubsystem = cmp.Or(o.powerSubsystem, cp.powerSubsystem), cmp.Or(o.thermalSubsystem, cp.thermalSubsystem)
+			o.environment, o.sensors = cmp.Or(o.environment, cp.environment), cmp.Or(o.sensors, cp.sensors)
+		}
+	}
+	return out
+}
+
+// resolve returns the chassis that provide the readings of kinds for n.
+func (c *collector) resolve(f *fetcher, n *chassisNode, kinds readingKind) []chassisPlan {
+	keep := kinds
+	var failed []readingKind
+	for _, k := range []readingKind{powerKind, thermalKind} {
+		if kinds&k != 0 && len(n.inner) > 0 && !anyReadable(f, n.plan.resources(k)) {
+			failed = append(failed, k)
+		}
+	}
+	var out []chassisPlan
+	for _, k := range failed {
+		var stand []chassisPlan
+		for _, in := range n.inner {
+			stand = append(stand, c.resolve(f, in, k)...)
+		}
+		if len(stand) == 0 {
+			continue // nothing inside has it: the chassis' own error is reported
+		}
+		keep &^= k
+		c.log.Debug("redfish: readings from the chassis inside", "chassis", n.plan.path, "kind", k, "unread", n.plan.resources(k))
+		out = append(out, stand...)
+	}
+	if own := n.plan.only(keep); own.has(keep) {
+		out = append([]chassisPlan{own}, out...)
+	}
+	return out
+}
+
+// anyReadable reports whether one of the resources at paths can be read
+// (requests in parallel; none when paths is empty).
+func anyReadable(f *fetcher, paths []string) bool {
+	var ok atomic.Bool
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		wg.Go(func() {
+			if _, err := f.raw(p); err == nil {
+				ok.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	return ok.Load()
 }
 
 // inventoryBuilder collects attributes and components; add is safe for
@@ -504,6 +695,14 @@ func opt[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+// optBytes is a capacity in MiB in bytes, or nil when it is unknown.
+func optBytes(mib *int) any {
+	if mib == nil {
+		return nil
+	}
+	return int64(*mib) << 20
 }
 
 func optF32(p *float32) any {

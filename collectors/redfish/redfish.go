@@ -97,7 +97,11 @@ func (c *collector) collect(ctx context.Context, s collectors.Sink) error {
 	}
 	var errs atomic.Int64
 	var first atomic.Pointer[error]
+	var reported sync.Map // error texts: a resource read from several places fails once
 	report := func(err error) {
+		if _, dup := reported.LoadOrStore(err.Error(), true); dup {
+			return
+		}
 		errs.Add(1)
 		first.CompareAndSwap(nil, &err)
 		s.Error(err)

@@ -58,7 +58,7 @@ type links struct {
 	ThermalSubsystem, EnvironmentMetrics, PowerSupplies          refs
 	ThermalMetrics, Fans, Metrics, Sensors                       refs
 	Links                                                        struct {
-		Chassis, ManagedBy, ContainedBy refs
+		Chassis, ManagedBy, ContainedBy, Contains refs
 	}
 }
 
@@ -69,10 +69,12 @@ type member struct {
 	body json.RawMessage
 }
 
-// members reads a collection, following Members@odata.nextLink pages.
+// members reads a collection, following Members@odata.nextLink pages. A
+// member listed twice is read once.
 func (f *fetcher) members(path string) ([]member, error) {
 	var out []member
 	var err error
+	seen := map[string]bool{}
 	for page := 0; path != "" && page < maxPages; page++ {
 		body, gerr := f.page(path, page == 0)
 		if gerr != nil {
@@ -92,9 +94,10 @@ func (f *fetcher) members(path string) ([]member, error) {
 				continue
 			}
 			var id string
-			if json.Unmarshal(m["@odata.id"], &id) != nil || id == "" {
+			if json.Unmarshal(m["@odata.id"], &id) != nil || id == "" || seen[id] {
 				continue
 			}
+			seen[id] = true
 			mb := member{path: id}
 			if len(m) > 3 { // more than @odata.id, @odata.type and @odata.etag
 				mb.body = raw
@@ -170,9 +173,10 @@ func (s *refsOrString) UnmarshalJSON(b []byte) error {
 
 // item is one resource read from a BMC.
 type item[T any] struct {
-	path  string
-	v     *T
-	links *links
+	path    string
+	v       *T
+	links   *links
+	dropped []string // mistyped properties, as decode names them
 }
 
 // readAll reads the resources at paths in parallel (within the BMC's
@@ -182,10 +186,13 @@ func readAll[T any](f *fetcher, paths []string, report func(error)) []item[T] {
 	return readMembers[T](f, toMembers(paths), report)
 }
 
+// toMembers makes members of links, each once.
 func toMembers(paths []string) []member {
 	ms := make([]member, 0, len(paths))
+	seen := make(map[string]bool, len(paths))
 	for _, p := range paths {
-		if p != "" {
+		if p != "" && !seen[p] {
+			seen[p] = true
 			ms = append(ms, member{path: p})
 		}
 	}
@@ -199,26 +206,12 @@ func readMembers[T any](f *fetcher, ms []member, report func(error)) []item[T] {
 	for i, m := range ms {
 		g.Go(func() error {
 			v := new(T)
-			if m.body != nil {
-				dropped, err := decode(m.body, v)
-				if len(dropped) > 0 {
-					report(problem{m.path, fmt.Errorf("ignored %s", strings.Join(dropped, "; "))})
-				}
-				if err != nil {
-					report(problem{m.path, err})
-					return nil
-				}
-				var l links
-				_ = json.Unmarshal(m.body, &l)
-				res[i] = &item[T]{path: m.path, v: v, links: &l}
-				return nil
-			}
-			l, err := read(f, m.path, v, report)
+			l, dropped, err := readBody(f, m.path, m.body, v, report)
 			if err != nil {
 				report(err)
 				return nil
 			}
-			res[i] = &item[T]{path: m.path, v: v, links: l}
+			res[i] = &item[T]{path: m.path, v: v, links: l, dropped: dropped}
 			return nil
 		})
 	}
