@@ -87,6 +87,12 @@ func TestProfileErrorsNameTheProblem(t *testing.T) {
 		{"name: x\n", "reads nothing"},
 		{"name: x\ninventory: [{name: v, value: a, oid: 1.3.6.1.2.1.1.1.0}]", "exactly one of oid, column, count and value"},
 		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.2.2.1.5, kind: counter, lookup: true}]}]", "cannot be cached"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.99.1.1.1.4, kind: gauge, scale_by_si_prefix: s}]}]", `scale_by_si_prefix "s": no other numeric column`},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: d, oid: 1.3.6.1.2.1.47.1.1.1.1.7, kind: tag}, {name: a, oid: 1.3.6.1.2.1.99.1.1.1.4, kind: gauge, precision_by: d}]}]", `precision_by "d": no other numeric column`},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.99.1.1.1.4, kind: counter, dbm_from_watts: true}]}]", "dbm_from_watts: only for gauges"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.99.1.1.1.4, kind: gauge, valid: [5, 1]}]}]", "valid: a gauge's [min, max]"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: d, oid: 1.3.6.1.2.1.47.1.1.1.1.7, kind: tag}], where: [{column: d, match: '(rx'}]}]", "match: error parsing regexp"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: d, oid: 1.3.6.1.2.1.47.1.1.1.1.7, kind: tag}], where: [{column: d, in: ['1'], match: 'rx'}]}]", "set exactly one of in, not_in and match"},
 	}
 	for _, tt := range tests {
 		_, err := ParseProfile([]byte(tt.yaml), "test.yaml")
