@@ -845,7 +845,7 @@ var siPrefixExponent = map[int64]int{
 // count accurate digits, 0 means an integer; Cisco sends garbage on some
 // releases), leaves the value as read.
 func scaleBySI(g *cgroup, row *kpi.Row, vals map[string]float64) {
-	if vals == nil {
+	if vals == nil || !g.converts {
 		return
 	}
 	for _, c := range g.cols {
@@ -889,7 +889,7 @@ func scaleBySI(g *cgroup, row *kpi.Row, vals map[string]float64) {
 // or less (no light, or a "no reading" marker such as -1e9) has no dBm
 // and is dropped rather than stored as -Inf.
 func wattsToDBm(g *cgroup, row *kpi.Row, vals map[string]float64) {
-	if vals == nil {
+	if vals == nil || !g.converts {
 		return
 	}
 	for _, c := range g.cols {
@@ -913,7 +913,7 @@ func wattsToDBm(g *cgroup, row *kpi.Row, vals map[string]float64) {
 
 // dropInvalid removes values outside their column's valid range.
 func dropInvalid(g *cgroup, row *kpi.Row, vals map[string]float64) {
-	if vals == nil {
+	if vals == nil || !g.converts {
 		return
 	}
 	for _, c := range g.cols {

@@ -37,6 +37,7 @@ type cgroup struct {
 	cols      []ccol
 	constTags []kpi.Tag // ConstTags in key order
 	derives   bool      // has scale_by or computed fields
+	converts  bool      // has scale_by_si_prefix, precision_by, dbm_from_watts or valid
 }
 
 type ccol struct {
@@ -87,7 +88,10 @@ func newPlan(profiles []*Profile) *plan {
 				c := &src[ci]
 				refresh := c.Kind == KindInfo || c.Lookup
 				cc := ccol{Column: c, fb: -1, rateName: c.Name + "_per_second"}
-				if c.ScaleBy != "" || c.ScaleBySIPrefix != "" || c.PrecisionBy != "" || c.DBmFromWatts || c.Valid != nil {
+				if c.ScaleBySIPrefix != "" || c.PrecisionBy != "" || c.DBmFromWatts || c.Valid != nil {
+					cg.converts = true
+				}
+				if c.ScaleBy != "" || cg.converts {
 					cg.derives = true
 				}
 				cc.id = use(list, ids, oidUse{oid: c.OID, refresh: refresh, lookup: c.Lookup})

@@ -254,7 +254,7 @@ func (g *Group) validate() error {
 			}
 		}
 	}
-	if err := validateSIScaling(byName); err != nil {
+	if err := validateConversions(byName); err != nil {
 		errs = append(errs, err)
 	}
 	for i := range g.Where {
@@ -289,26 +289,23 @@ func (g *Group) validate() error {
 	return errors.Join(errs...)
 }
 
-// validateSIScaling checks that scale_by_si_prefix and precision_by name
-// numeric columns of the group.
-func validateSIScaling(byName map[string]*Column) error {
+// validateConversions checks the columns' scale_by_si_prefix,
+// precision_by, dbm_from_watts and valid.
+func validateConversions(byName map[string]*Column) error {
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		c := byName[name]
-		for key, ref := range map[string]string{"scale_by_si_prefix": c.ScaleBySIPrefix, "precision_by": c.PrecisionBy} {
-			if ref == "" {
+		for _, ref := range [][2]string{{"scale_by_si_prefix", c.ScaleBySIPrefix}, {"precision_by", c.PrecisionBy}} {
+			if ref[1] == "" {
 				continue
 			}
 			if c.Kind != KindGauge && c.Kind != KindHelper {
-				errs = append(errs, fmt.Errorf("%s: %s: only for gauges and helpers", c.Name, key))
+				errs = append(errs, fmt.Errorf("%s: %s: only for gauges and helpers", c.Name, ref[0]))
 			}
-			if r := byName[ref]; r == nil || !numericKind(r.Kind) || r == c {
-				errs = append(errs, fmt.Errorf("%s: %s %q: no other numeric column of that name", c.Name, key, ref))
+			if r := byName[ref[1]]; r == nil || !numericKind(r.Kind) || r == c {
+				errs = append(errs, fmt.Errorf("%s: %s %q: no other numeric column of that name", c.Name, ref[0], ref[1]))
 			}
 		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(byName)) {
-		c := byName[name]
 		if c.DBmFromWatts && c.Kind != KindGauge {
 			errs = append(errs, fmt.Errorf("%s: dbm_from_watts: only for gauges", c.Name))
 		}

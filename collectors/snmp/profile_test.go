@@ -14,7 +14,8 @@ func TestBuiltinProfilesLoad(t *testing.T) {
 	lib, err := LoadLibrary(configs.SNMPProfiles())
 	require.NoError(t, err)
 	for _, name := range []string{"system", "if-mib", "host-resources", "ucd-snmp", "entity", "ups-mib", "apc",
-		"printer-mib", "cisco", "hpe", "juniper", "synology", "netapp", "dell"} {
+		"printer-mib", "cisco", "hpe", "juniper", "synology", "netapp", "dell",
+		"entity-sensor", "cisco-entity-sensor", "lm-sensors", "juniper-dom"} {
 		_, ok := lib.Get(name)
 		require.True(t, ok, "built-in profile %s missing", name)
 	}
@@ -44,6 +45,12 @@ func TestAutoSelection(t *testing.T) {
 		{".1.3.6.1.4.1.47196.4.1.1.1.254", nil, "hpe", nil, nil},
 		// Synology answers with the net-snmp sysObjectID; its model OID finds it.
 		{".1.3.6.1.4.1.8072.3.2.10", map[string]bool{".1.3.6.1.4.1.6574.1": true}, "synology", []string{"host-resources"}, nil},
+		// Sensor tables are read only where the device answers them.
+		{".1.3.6.1.4.1.9.1.2694", nil, "cisco", nil, []string{"entity-sensor", "cisco-entity-sensor", "lm-sensors", "juniper-dom"}},
+		{".1.3.6.1.4.1.9.1.2694", map[string]bool{".1.3.6.1.4.1.9.9.91.1.1.1.1.1": true}, "cisco", []string{"cisco-entity-sensor"}, []string{"entity-sensor"}},
+		{".1.3.6.1.4.1.30065.1.3011", map[string]bool{".1.3.6.1.2.1.99.1.1.1.1": true}, "", []string{"entity-sensor"}, []string{"cisco-entity-sensor"}},
+		{".1.3.6.1.4.1.8072.3.2.10", map[string]bool{".1.3.6.1.4.1.2021.13.16": true}, "", []string{"lm-sensors"}, nil},
+		{".1.3.6.1.4.1.2636.1.1.1.2.82", map[string]bool{".1.3.6.1.4.1.2636.3.60.1.1.1.1.5": true}, "juniper", []string{"juniper-dom"}, nil},
 		// A prefix must end at a dot: .1.3.6.1.4.1.90 is not Cisco (.9).
 		{".1.3.6.1.4.1.90.1", nil, "", nil, []string{"cisco"}},
 	}
