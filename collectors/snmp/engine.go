@@ -560,6 +560,9 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool, l
 // field decodes one numeric column into the row (as stored) and vals (as
 // numbers, for scale_by and computed fields; nil when the group has none).
 func (st *state) field(row *kpi.Row, vals map[string]float64, c ccol, v cell, key counterKey) error {
+	if isMissing(v.v) {
+		return nil // a NULL cell (LM-SENSORS-MIB on AIX) has no value, which is no error
+	}
 	switch c.Kind {
 	case KindCounter:
 		raw, ok := toUint64(v.v)

@@ -78,6 +78,10 @@ func TestRecordedSensors(t *testing.T) {
 		{"arista_eos", "entity-sensor", entSensor, 197},
 		{"arubaos-cx_6300m", "entity-sensor", entSensor, 14},
 		{"arubaos-cx_8360", "entity-sensor", entSensor, 7},
+		{"arubaos-cx_10.10", "entity-sensor", entSensor, 2},
+		{"panos_440", "entity-sensor", entSensor, 1},
+		{"panos_vsys", "entity-sensor", entSensor, 10},
+		{"procurve_2520", "entity-sensor", entSensor, 1},
 		{"panos_5220", "entity-sensor", entSensor, 21},
 		{"procurve", "entity-sensor", entSensor, 2},
 		{"xos_sfp", "entity-sensor", entSensor, 220},
@@ -89,8 +93,11 @@ func TestRecordedSensors(t *testing.T) {
 		{"nxos_n9k-c93180yc-fx3", "cisco-entity-sensor", ciscoSensor, 39},
 		{"iosxe_ir1101", "cisco-entity-sensor", ciscoSensor, 6},
 		{"iosxe_c9200l", "cisco", envmonTemp, 9},
+		{"ios_4506", "cisco", envmonTemp, 1},
 		{"recoveryos", "lm-sensors", lmTemp, 4},
 		{"linux_powermon", "lm-sensors", lmTemp, 1},
+		{"quantastor", "lm-sensors", lmTemp, 9},
+		{"aix", "lm-sensors", lmTemp, 0}, // NULL cells: no sensors, no errors
 		{"junos_qfx5100", "juniper-dom", juniperDOM, 8},
 	}
 	var files []string
