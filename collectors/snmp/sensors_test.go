@@ -94,6 +94,8 @@ func TestRecordedSensors(t *testing.T) {
 		{"iosxe_ir1101", "cisco-entity-sensor", ciscoSensor, 6},
 		{"iosxe_c9200l", "cisco", envmonTemp, 9},
 		{"ios_4506", "cisco", envmonTemp, 1},
+		{"ios_2960x", "cisco", envmonTemp, 3},
+		{"iosxe_c9400", "cisco", envmonTemp, 12},
 		{"recoveryos", "lm-sensors", lmTemp, 4},
 		{"linux_powermon", "lm-sensors", lmTemp, 1},
 		{"quantastor", "lm-sensors", lmTemp, 9},
