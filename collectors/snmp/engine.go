@@ -476,6 +476,9 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool, l
 				}
 			}
 			st.scaleBy(g, row, vals)
+			scaleBySI(g, row, vals)
+			wattsToDBm(g, row, vals)
+			dropInvalid(g, row, vals)
 			computeFields(g.Group, row, vals)
 			if len(row.Fields) > 0 {
 				emit(row)
@@ -508,7 +511,7 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool, l
 				}
 				switch c.Kind {
 				case KindTag:
-					if t := enumText(c.Enum, v.v, c.Format); t != "" {
+					if t := st.tagText(rd, c, v, idx, pos); t != "" {
 						row.SetTag(c.Name, t)
 						if comp != nil {
 							comp[c.Name] = t
@@ -527,6 +530,9 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool, l
 				}
 			}
 			st.scaleBy(g, row, vals)
+			scaleBySI(g, row, vals)
+			wattsToDBm(g, row, vals)
+			dropInvalid(g, row, vals)
 			computeFields(g.Group, row, vals)
 			if comp != nil {
 				for _, c := range g.cols {
@@ -554,6 +560,9 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool, l
 // field decodes one numeric column into the row (as stored) and vals (as
 // numbers, for scale_by and computed fields; nil when the group has none).
 func (st *state) field(row *kpi.Row, vals map[string]float64, c ccol, v cell, key counterKey) error {
+	if isMissing(v.v) {
+		return nil // a NULL cell (LM-SENSORS-MIB on AIX) has no value, which is no error
+	}
 	switch c.Kind {
 	case KindCounter:
 		raw, ok := toUint64(v.v)
@@ -661,6 +670,12 @@ func (st *state) where(rd *reading, g *cgroup, idx string, pos int) bool {
 	for _, w := range g.Where {
 		i := slices.IndexFunc(g.cols, func(c ccol) bool { return c.Name == w.Column })
 		v, ok := st.value(rd, g.cols[i], idx, pos)
+		if w.re != nil {
+			if !ok || !w.re.MatchString(st.tagText(rd, g.cols[i], v, idx, pos)) {
+				return false
+			}
+			continue
+		}
 		text := ""
 		if ok {
 			text = strings.TrimPrefix(enumText(nil, v.v, g.cols[i].Format), ".")
@@ -801,4 +816,116 @@ func scaleOf(s float64) float64 {
 		return 1
 	}
 	return s
+}
+
+// tagText is the text of a tag cell; where it is empty, the fallback's
+// (ENTITY-MIB devices that leave entPhysicalName empty and name the entity
+// in entPhysicalDescr).
+func (st *state) tagText(rd *reading, c ccol, v cell, idx string, pos int) string {
+	t := enumText(c.Enum, v.v, c.Format)
+	if t != "" || c.fb < 0 || v.fb {
+		return t
+	}
+	if f, ok := st.value(rd, ccol{Column: c.Column, id: c.fb, fb: -1}, idx, pos); ok {
+		return enumText(c.Enum, f.v, c.Format)
+	}
+	return ""
+}
+
+// siPrefixExponent is the power of ten of an SI prefix as
+// ENTITY-SENSOR-MIB (RFC 3433) and CISCO-ENTITY-SENSOR-MIB number them:
+// yocto(1) to units(9) to tera(13), then exa(14) before peta(15) as the
+// MIBs have it, zetta(16), yotta(17).
+var siPrefixExponent = map[int64]int{
+	1: -24, 2: -21, 3: -18, 4: -15, 5: -12, 6: -9, 7: -6, 8: -3, 9: 0,
+	10: 3, 11: 6, 12: 9, 13: 12, 14: 18, 15: 15, 16: 21, 17: 24,
+}
+
+// scaleBySI applies scale_by_si_prefix and precision_by: a sensor value of
+// 2345 with scale milli(8) and precision 2 is 23.45e-3. A value whose
+// prefix is missing or unknown is dropped (it could be off by any power of
+// a thousand); a missing precision, or one outside 1..9 (RFC 3433: -8..-1
+// count accurate digits, 0 means an integer; Cisco sends garbage on some
+// releases), leaves the value as read.
+func scaleBySI(g *cgroup, row *kpi.Row, vals map[string]float64) {
+	if vals == nil || !g.converts {
+		return
+	}
+	for _, c := range g.cols {
+		if c.ScaleBySIPrefix == "" && c.PrecisionBy == "" {
+			continue
+		}
+		f, ok := vals[c.Name]
+		if !ok {
+			continue
+		}
+		exp := 0
+		if c.ScaleBySIPrefix != "" {
+			p, ok := vals[c.ScaleBySIPrefix]
+			e, known := siPrefixExponent[int64(p)]
+			if !ok || !known || p != math.Trunc(p) {
+				delete(vals, c.Name)
+				row.DeleteField(c.Name)
+				continue
+			}
+			exp = e
+		}
+		if c.PrecisionBy != "" {
+			if p, ok := vals[c.PrecisionBy]; ok && p >= 1 && p <= 9 && p == math.Trunc(p) {
+				exp -= int(p)
+			}
+		}
+		// Dividing keeps 533 with precision 1 at 53.3 (533 * 0.1 is not).
+		if exp < 0 {
+			f /= math.Pow10(-exp)
+		} else {
+			f *= math.Pow10(exp)
+		}
+		vals[c.Name] = f
+		if _, isField := row.Field(c.Name); isField {
+			row.SetFloat(c.Name, f)
+		}
+	}
+}
+
+// wattsToDBm applies dbm_from_watts: 10·log10(P / 1 mW). A power of zero
+// or less (no light, or a "no reading" marker such as -1e9) has no dBm
+// and is dropped rather than stored as -Inf.
+func wattsToDBm(g *cgroup, row *kpi.Row, vals map[string]float64) {
+	if vals == nil || !g.converts {
+		return
+	}
+	for _, c := range g.cols {
+		if !c.DBmFromWatts {
+			continue
+		}
+		f, ok := vals[c.Name]
+		if !ok {
+			continue
+		}
+		if f <= 0 {
+			delete(vals, c.Name)
+			row.DeleteField(c.Name)
+			continue
+		}
+		f = 10 * math.Log10(f*1000)
+		vals[c.Name] = f
+		row.SetFloat(c.Name, f)
+	}
+}
+
+// dropInvalid removes values outside their column's valid range.
+func dropInvalid(g *cgroup, row *kpi.Row, vals map[string]float64) {
+	if vals == nil || !g.converts {
+		return
+	}
+	for _, c := range g.cols {
+		if c.Valid == nil {
+			continue
+		}
+		if f, ok := vals[c.Name]; ok && (f < c.Valid[0] || f > c.Valid[1]) {
+			delete(vals, c.Name)
+			row.DeleteField(c.Name)
+		}
+	}
 }

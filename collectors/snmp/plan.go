@@ -37,6 +37,7 @@ type cgroup struct {
 	cols      []ccol
 	constTags []kpi.Tag // ConstTags in key order
 	derives   bool      // has scale_by or computed fields
+	converts  bool      // has scale_by_si_prefix, precision_by, dbm_from_watts or valid
 }
 
 type ccol struct {
@@ -63,9 +64,11 @@ func newPlan(profiles []*Profile) *plan {
 	use := func(list *[]oidUse, ids map[string]int, u oidUse) int {
 		if id, ok := ids[u.oid]; ok {
 			o := &(*list)[id]
-			// The strictest use wins: read every run, not cached, primary.
+			// The strictest use wins: read every run, primary. Read on
+			// refresh runs only, it is cached if any use needs the cache
+			// (a lookup tag over an info column of the same OID).
 			o.refresh = o.refresh && u.refresh
-			o.lookup = o.lookup && u.lookup
+			o.lookup = o.refresh && (o.lookup || u.lookup)
 			o.fallback = o.fallback && u.fallback
 			return id
 		}
@@ -85,7 +88,10 @@ func newPlan(profiles []*Profile) *plan {
 				c := &src[ci]
 				refresh := c.Kind == KindInfo || c.Lookup
 				cc := ccol{Column: c, fb: -1, rateName: c.Name + "_per_second"}
-				if c.ScaleBy != "" {
+				if c.ScaleBySIPrefix != "" || c.PrecisionBy != "" || c.DBmFromWatts || c.Valid != nil {
+					cg.converts = true
+				}
+				if c.ScaleBy != "" || cg.converts {
 					cg.derives = true
 				}
 				cc.id = use(list, ids, oidUse{oid: c.OID, refresh: refresh, lookup: c.Lookup})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -77,19 +78,40 @@ type Column struct {
 	Scale    float64 `yaml:"scale"`  // multiply numeric values
 	// FallbackScale multiplies values read from Fallback instead of Scale
 	// (ifSpeed in bit/s where ifHighSpeed is in Mbit/s).
-	FallbackScale float64          `yaml:"fallback_scale"`
-	ScaleBy       string           `yaml:"scale_by"`  // multiply by another column of the row (hrStorageAllocationUnits)
-	Enum          map[int64]string `yaml:"enum"`      // numeric value -> text, for tags, info and inventory
-	Lookup        bool             `yaml:"lookup"`    // slow-changing: cached, re-read every lookup_refresh
-	Inventory     bool             `yaml:"inventory"` // also put this gauge into the component
-	Unit          string           `yaml:"unit"`      // documentation only
+	FallbackScale float64 `yaml:"fallback_scale"`
+	ScaleBy       string  `yaml:"scale_by"` // multiply by another column of the row (hrStorageAllocationUnits)
+	// ScaleBySIPrefix names a column of the row holding an SI prefix as
+	// ENTITY-SENSOR-MIB's and CISCO-ENTITY-SENSOR-MIB's scale enumerate it
+	// (yocto(1) .. units(9) .. yotta(17)): the value is multiplied by its
+	// power of ten. PrecisionBy names a column with the number of decimal
+	// places of the value (1 to 9; others leave it as read).
+	ScaleBySIPrefix string `yaml:"scale_by_si_prefix"`
+	PrecisionBy     string `yaml:"precision_by"`
+	// DBmFromWatts turns a power in watts (after every scaling) into dBm,
+	// decibels over one milliwatt: optical power of transceivers that
+	// report it in watts. Zero and negative values give no dBm.
+	DBmFromWatts bool `yaml:"dbm_from_watts"`
+	// Valid is the range [min, max] of values that are readings; others
+	// (after every scaling: a temperature of -866 million degrees a
+	// sensor without its module reports) are dropped.
+	Valid     []float64        `yaml:"valid"`
+	Enum      map[int64]string `yaml:"enum"`      // numeric value -> text, for tags, info and inventory
+	Lookup    bool             `yaml:"lookup"`    // slow-changing: cached, re-read every lookup_refresh
+	Inventory bool             `yaml:"inventory"` // also put this gauge into the component
+	Unit      string           `yaml:"unit"`      // documentation only
 }
 
-// Cond keeps rows whose column value (as text) is, or is not, in a list.
+// Cond keeps rows whose column value (as text) is, or is not, in a list,
+// or whose text matches a regular expression.
 type Cond struct {
 	Column string   `yaml:"column"`
 	In     []string `yaml:"in"`
 	NotIn  []string `yaml:"not_in"`
+	// Match keeps rows whose text (a tag's, or its fallback's where it is
+	// empty) matches a regular expression: the receive side of a
+	// transceiver that only its sensor's name tells.
+	Match string `yaml:"match"`
+	re    *regexp.Regexp
 }
 
 // Computed derives a field from two others of the same row, after scaling
@@ -232,12 +254,16 @@ func (g *Group) validate() error {
 			}
 		}
 	}
-	for i, w := range g.Where {
+	if err := validateConversions(byName); err != nil {
+		errs = append(errs, err)
+	}
+	for i := range g.Where {
+		w := &g.Where[i]
 		if byName[w.Column] == nil {
 			add("where[%d]: column %q is not defined in this group", i, w.Column)
 		}
-		if (len(w.In) == 0) == (len(w.NotIn) == 0) {
-			add("where[%d]: set exactly one of in and not_in", i)
+		if err := w.validate(); err != nil {
+			add("where[%d]: %w", i, err)
 		}
 	}
 	for i, c := range g.Computed {
@@ -261,6 +287,54 @@ func (g *Group) validate() error {
 		byName[c.Name] = &Column{Name: c.Name, Kind: KindGauge}
 	}
 	return errors.Join(errs...)
+}
+
+// validateConversions checks the columns' scale_by_si_prefix,
+// precision_by, dbm_from_watts and valid.
+func validateConversions(byName map[string]*Column) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		c := byName[name]
+		for _, ref := range [][2]string{{"scale_by_si_prefix", c.ScaleBySIPrefix}, {"precision_by", c.PrecisionBy}} {
+			if ref[1] == "" {
+				continue
+			}
+			if c.Kind != KindGauge && c.Kind != KindHelper {
+				errs = append(errs, fmt.Errorf("%s: %s: only for gauges and helpers", c.Name, ref[0]))
+			}
+			if r := byName[ref[1]]; r == nil || !numericKind(r.Kind) || r == c {
+				errs = append(errs, fmt.Errorf("%s: %s %q: no other numeric column of that name", c.Name, ref[0], ref[1]))
+			}
+		}
+		if c.DBmFromWatts && c.Kind != KindGauge {
+			errs = append(errs, fmt.Errorf("%s: dbm_from_watts: only for gauges", c.Name))
+		}
+		if c.Valid != nil && (c.Kind != KindGauge || len(c.Valid) != 2 || c.Valid[0] > c.Valid[1]) {
+			errs = append(errs, fmt.Errorf("%s: valid: a gauge's [min, max]", c.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validate checks that exactly one test is set and compiles match.
+func (w *Cond) validate() error {
+	set := 0
+	for _, ok := range []bool{len(w.In) > 0, len(w.NotIn) > 0, w.Match != ""} {
+		if ok {
+			set++
+		}
+	}
+	if set != 1 {
+		return errors.New("set exactly one of in, not_in and match")
+	}
+	if w.Match != "" {
+		re, err := regexp.Compile(w.Match)
+		if err != nil {
+			return fmt.Errorf("match: %w", err)
+		}
+		w.re = re
+	}
+	return nil
 }
 
 func (c *Column) validate(table bool) error {

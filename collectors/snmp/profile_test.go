@@ -14,7 +14,8 @@ func TestBuiltinProfilesLoad(t *testing.T) {
 	lib, err := LoadLibrary(configs.SNMPProfiles())
 	require.NoError(t, err)
 	for _, name := range []string{"system", "if-mib", "host-resources", "ucd-snmp", "entity", "ups-mib", "apc",
-		"printer-mib", "cisco", "hpe", "juniper", "synology", "netapp", "dell"} {
+		"printer-mib", "cisco", "hpe", "juniper", "synology", "netapp", "dell",
+		"entity-sensor", "cisco-entity-sensor", "lm-sensors", "juniper-dom"} {
 		_, ok := lib.Get(name)
 		require.True(t, ok, "built-in profile %s missing", name)
 	}
@@ -44,6 +45,12 @@ func TestAutoSelection(t *testing.T) {
 		{".1.3.6.1.4.1.47196.4.1.1.1.254", nil, "hpe", nil, nil},
 		// Synology answers with the net-snmp sysObjectID; its model OID finds it.
 		{".1.3.6.1.4.1.8072.3.2.10", map[string]bool{".1.3.6.1.4.1.6574.1": true}, "synology", []string{"host-resources"}, nil},
+		// Sensor tables are read only where the device answers them.
+		{".1.3.6.1.4.1.9.1.2694", nil, "cisco", nil, []string{"entity-sensor", "cisco-entity-sensor", "lm-sensors", "juniper-dom"}},
+		{".1.3.6.1.4.1.9.1.2694", map[string]bool{".1.3.6.1.4.1.9.9.91.1.1.1.1.1": true}, "cisco", []string{"cisco-entity-sensor"}, []string{"entity-sensor"}},
+		{".1.3.6.1.4.1.30065.1.3011", map[string]bool{".1.3.6.1.2.1.99.1.1.1.1": true}, "", []string{"entity-sensor"}, []string{"cisco-entity-sensor"}},
+		{".1.3.6.1.4.1.8072.3.2.10", map[string]bool{".1.3.6.1.4.1.2021.13.16": true}, "", []string{"lm-sensors"}, nil},
+		{".1.3.6.1.4.1.2636.1.1.1.2.82", map[string]bool{".1.3.6.1.4.1.2636.3.60.1.1.1.1.5": true}, "juniper", []string{"juniper-dom"}, nil},
 		// A prefix must end at a dot: .1.3.6.1.4.1.90 is not Cisco (.9).
 		{".1.3.6.1.4.1.90.1", nil, "", nil, []string{"cisco"}},
 	}
@@ -87,6 +94,12 @@ func TestProfileErrorsNameTheProblem(t *testing.T) {
 		{"name: x\n", "reads nothing"},
 		{"name: x\ninventory: [{name: v, value: a, oid: 1.3.6.1.2.1.1.1.0}]", "exactly one of oid, column, count and value"},
 		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.2.2.1.5, kind: counter, lookup: true}]}]", "cannot be cached"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.99.1.1.1.4, kind: gauge, scale_by_si_prefix: s}]}]", `scale_by_si_prefix "s": no other numeric column`},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: d, oid: 1.3.6.1.2.1.47.1.1.1.1.7, kind: tag}, {name: a, oid: 1.3.6.1.2.1.99.1.1.1.4, kind: gauge, precision_by: d}]}]", `precision_by "d": no other numeric column`},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.99.1.1.1.4, kind: counter, dbm_from_watts: true}]}]", "dbm_from_watts: only for gauges"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: a, oid: 1.3.6.1.2.1.99.1.1.1.4, kind: gauge, valid: [5, 1]}]}]", "valid: a gauge's [min, max]"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: d, oid: 1.3.6.1.2.1.47.1.1.1.1.7, kind: tag}], where: [{column: d, match: '(rx'}]}]", "match: error parsing regexp"},
+		{"name: x\nmetrics: [{measurement: m, columns: [{name: d, oid: 1.3.6.1.2.1.47.1.1.1.1.7, kind: tag}], where: [{column: d, in: ['1'], match: 'rx'}]}]", "set exactly one of in, not_in and match"},
 	}
 	for _, tt := range tests {
 		_, err := ParseProfile([]byte(tt.yaml), "test.yaml")
