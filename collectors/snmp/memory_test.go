@@ -145,6 +145,7 @@ var memoryChecks = map[string][]string{
 	"arubaos_vmc":                  {"arubaos"},
 	"cyberoam-utm":                 {"cyberoam-utm"},
 	"procurve":                     {"hpLocal"},
+	"aruba-instant":                {"aruba-instant"},
 }
 
 // poolTally counts LibreNMS's memory pool and storage values over the
