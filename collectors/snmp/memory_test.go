@@ -249,3 +249,33 @@ metrics:
 		require.Error(t, err, bad)
 	}
 }
+
+// TestCiscoFlash reads CISCO-FLASH-MIB partitions (no recording has the
+// MIB): a partition with the 64-bit (Extended) columns takes those, one
+// without takes the 32-bit ones; used is size - free.
+func TestCiscoFlash(t *testing.T) {
+	const part = ".1.3.6.1.4.1.9.9.10.1.1.4.1.1."
+	a := newFakeAgent()
+	set(a, oidSysUpTime, gosnmp.TimeTicks, uint32(100))
+	set(a, part+"10.1.1", gosnmp.OctetString, []byte("bootflash"))
+	set(a, part+"4.1.1", gosnmp.Gauge32, uint(4294967295)) // saturated: the partition is larger
+	set(a, part+"5.1.1", gosnmp.Gauge32, uint(4294967295))
+	set(a, part+"13.1.1", gosnmp.Counter64, uint64(8_000_000_000))
+	set(a, part+"14.1.1", gosnmp.Counter64, uint64(6_000_000_000))
+	set(a, part+"10.2.1", gosnmp.OctetString, []byte("usbflash0"))
+	set(a, part+"4.2.1", gosnmp.Gauge32, uint(1_000_000))
+	set(a, part+"5.2.1", gosnmp.Gauge32, uint(250_000))
+	c, _ := fakeCollector(t, a, "system", "cisco-flash")
+	sink, err := collectortest.CollectOnce(t, c)
+	require.NoError(t, err)
+	require.Empty(t, sink.Errors)
+	boot := findTag(t, sink.Find("storage"), "descr", "bootflash")
+	require.Equal(t, "cisco_flash_mib", boot.Tags["source"])
+	require.Equal(t, 8e9, boot.Fields["size_bytes"])
+	require.Equal(t, 2e9, boot.Fields["used_bytes"])
+	require.Equal(t, 25.0, boot.Fields["used_percent"])
+	usb := findTag(t, sink.Find("storage"), "descr", "usbflash0")
+	require.Equal(t, 1e6, usb.Fields["size_bytes"])
+	require.Equal(t, 75.0, usb.Fields["used_percent"])
+	require.Len(t, sink.Inventories[0].Components["storage"], 2)
+}
