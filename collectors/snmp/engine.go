@@ -637,6 +637,10 @@ func computeFields(g *Group, row *kpi.Row, vals map[string]float64) {
 		return
 	}
 	for _, c := range g.Computed {
+		if len(c.Sum) > 0 || len(c.Product) > 0 {
+			computeSumOrProduct(c, row, vals)
+			continue
+		}
 		refs, ratio := c.Ratio, true
 		if len(refs) == 0 {
 			refs, ratio = c.Difference, false
@@ -664,6 +668,30 @@ func computeFields(g *Group, row *kpi.Row, vals map[string]float64) {
 		row.SetFloat(c.Name, f)
 		vals[c.Name] = f
 	}
+}
+
+// computeSumOrProduct sets a sum or product field. Negative operands are
+// "unknown" markers in most MIBs, so they make no value.
+func computeSumOrProduct(c Computed, row *kpi.Row, vals map[string]float64) {
+	refs, product := c.Sum, false
+	if len(refs) == 0 {
+		refs, product = c.Product, true
+	}
+	a, okA := vals[refs[0]]
+	b, okB := vals[refs[1]]
+	if !okA || !okB || a < 0 || b < 0 {
+		return
+	}
+	f := a + b
+	if product {
+		f = a * b
+	}
+	f *= scaleOf(c.Scale)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return
+	}
+	row.SetFloat(c.Name, f)
+	vals[c.Name] = f
 }
 
 func (st *state) where(rd *reading, g *cgroup, idx string, pos int) bool {

@@ -115,12 +115,29 @@ type Cond struct {
 }
 
 // Computed derives a field from two others of the same row, after scaling
-// and rates: ratio = a / b * scale, difference = (a - b) * scale.
+// and rates: ratio = a / b * scale, difference = (a - b) * scale,
+// sum = (a + b) * scale (a memory pool's size from used + free), product =
+// a * b * scale (its used bytes from size and percent used). Exactly one
+// of the four is set.
 type Computed struct {
 	Name       string   `yaml:"name"`
 	Ratio      []string `yaml:"ratio"`
 	Difference []string `yaml:"difference"`
+	Sum        []string `yaml:"sum"`
+	Product    []string `yaml:"product"`
 	Scale      float64  `yaml:"scale"`
+}
+
+// operands returns the fields a computed field is made of and how many of
+// ratio, difference, sum and product are set.
+func (c Computed) operands() (refs []string, set int) {
+	for _, r := range [][]string{c.Ratio, c.Difference, c.Sum, c.Product} {
+		if len(r) > 0 {
+			refs = r
+			set++
+		}
+	}
+	return refs, set
 }
 
 // Attr is one inventory attribute: a scalar, the first (matching) row of a
@@ -270,12 +287,9 @@ func (g *Group) validate() error {
 		if !kpi.ValidName(c.Name) || byName[c.Name] != nil {
 			add("computed[%d]: name %q must be a new snake_case name", i, c.Name)
 		}
-		refs := c.Ratio
-		if len(refs) == 0 {
-			refs = c.Difference
-		}
-		if len(refs) != 2 || (len(c.Ratio) > 0 && len(c.Difference) > 0) {
-			add("computed[%d] %q: set ratio or difference to two field names", i, c.Name)
+		refs, set := c.operands()
+		if len(refs) != 2 || set != 1 {
+			add("computed[%d] %q: set one of ratio, difference, sum and product to two field names", i, c.Name)
 			continue
 		}
 		for _, r := range refs {

@@ -118,8 +118,8 @@ var recordingExtra = map[string]map[string]any{
 
 // TestRecordedDevices polls every recording in ../shared/testdata/snmp
 // through snmpsim with profiles: auto and checks the inventory against
-// LibreNMS's expected results: model, serial, OS version, interface count
-// and hrStorage volume sizes. Every field of every sample must have a KPI
+// LibreNMS's expected results: model, serial, OS version, interface count,
+// hrStorage volume sizes, and memory pools and storage (poolTally). Every field of every sample must have a KPI
 // definition in the built-in catalog.
 func TestRecordedDevices(t *testing.T) {
 	shared, ok := devenv.SharedTestdata()
@@ -127,6 +127,10 @@ func TestRecordedDevices(t *testing.T) {
 		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
 	}
 	cat := builtinCatalog(t)
+	var pools poolTally
+	defer func() {
+		t.Logf("LibreNMS memory pool values found: %d/%d; storage: %d/%d", pools.memFound, pools.memWant, pools.stFound, pools.stWant)
+	}()
 	for _, p := range pollRecordings(t, shared) {
 		name, f, sink := p.name, p.file, p.sink
 		t.Run(name, func(t *testing.T) {
@@ -146,6 +150,7 @@ func TestRecordedDevices(t *testing.T) {
 			var exp expected
 			require.NoError(t, json.Unmarshal(raw, &exp))
 			checkRecording(t, name, inv, exp, recordedInterfaces(t, f))
+			pools.check(t, name, sink.Samples, raw)
 			for attr, want := range recordingExtra[name] {
 				require.Equal(t, want, inv.Attributes[attr], "%s: %s", name, attr)
 			}
