@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -111,6 +112,27 @@ func seriesKey(measurement string, tags map[string]string) string {
 		fmt.Fprintf(&b, ",%s=%s", k, tags[k])
 	}
 	return b.String()
+}
+
+// waitSpoolGrows waits until the spool segments under spoolDir hold more bytes
+// than when it was called.
+func waitSpoolGrows(t *testing.T, spoolDir string, limit time.Duration) {
+	t.Helper()
+	size := func() int64 {
+		var n int64
+		_ = filepath.WalkDir(spoolDir, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(d.Name(), ".seg") { // batches, not the acked mark
+				if fi, err := d.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+		return n
+	}
+	before := size()
+	require.Eventually(t, func() bool { return size() > before }, limit, 50*time.Millisecond,
+		"the agent spooled nothing within %s", limit)
 }
 
 // spooledPoints reads a copy of the agent's spool (the agent is dead, so
@@ -246,7 +268,11 @@ collectors:
 	// Server down: collect, get killed, start again.
 	for range 4 {
 		p := startAgent()
-		time.Sleep(1500*time.Millisecond + rand.N(1500*time.Millisecond))
+		// Killed while it collects: once its spool has grown (a busy host
+		// may take seconds to start a race-built binary), at a random
+		// moment of the next polls.
+		waitSpoolGrows(t, spoolDir, 30*time.Second)
+		time.Sleep(500*time.Millisecond + rand.N(1500*time.Millisecond))
 		kill(p)
 	}
 	want, dup := spooledPoints(t, spoolDir)
