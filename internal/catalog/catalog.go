@@ -159,10 +159,46 @@ type Definition struct {
 	Key        map[string]int `yaml:"key,omitempty" json:"key,omitempty"`
 	Thresholds *Thresholds    `yaml:"thresholds,omitempty" json:"thresholds,omitempty"`
 	Class      Class          `yaml:"class,omitempty" json:"class"`
+	// Health false says a state KPI is not its device's health (a link
+	// down, a poll's outcome, a power state an operator chose): the
+	// health check-up and an asset's overall health leave it out. Unset,
+	// every state with a warning or critical value counts (Health).
+	Health *bool `yaml:"health,omitempty" json:"health,omitempty"`
 	// Rate is set on the definition Lookup derives for a counter's
 	// <field>_per_second: the field the rate is of.
 	Rate string `yaml:"-" json:"rate_of,omitempty"`
 }
+
+// IsHealth reports whether d is a state of its device's health: a state
+// KPI with a warning or critical value, not marked health: false.
+func (d Definition) IsHealth() bool {
+	if d.Kind != State || (d.Health != nil && !*d.Health) {
+		return false
+	}
+	for _, s := range d.States {
+		if s.Severity == Warning || s.Severity == Critical {
+			return true
+		}
+	}
+	return false
+}
+
+// StateOf returns the meaning of value v of a state KPI; ok is false for
+// a value the definition does not name (or one that is not a whole
+// number), which says nothing.
+func (d Definition) StateOf(v float64) (StateValue, bool) {
+	if d.Kind != State || v != math.Trunc(v) || math.Abs(v) > 1<<53 {
+		return StateValue{}, false
+	}
+	s, ok := d.States[int64(v)]
+	return s, ok
+}
+
+// Worse reports whether severity a is worse than b: critical, warning,
+// unknown, ok, from worst; an empty severity is better than all.
+func Worse(a, b Severity) bool { return rank(a) > rank(b) }
+
+func rank(s Severity) int { return slices.Index([]Severity{OK, Unknown, Warning, Critical}, s) }
 
 // ServiceOnly reports whether the value is service data.
 func (d Definition) ServiceOnly() bool { return d.Class == ClassService }
@@ -370,6 +406,9 @@ func (d Definition) validate(strict Strictness) error {
 			errs = append(errs, fmt.Errorf("thresholds: with below, critical %g above warning %g", *t.Critical, *t.Warning))
 		}
 	}
+	if d.Health != nil && d.Kind != State {
+		errs = append(errs, fmt.Errorf("health on kind %s; only kind state has it", d.Kind))
+	}
 	if d.Class != ClassAll && d.Class != ClassService {
 		errs = append(errs, fmt.Errorf("class %q unknown; all or service", d.Class))
 	}
@@ -397,7 +436,7 @@ func joinUnits() string {
 
 func (d Definition) equal(o Definition) bool {
 	return d.Name == o.Name && d.Description == o.Description && d.Unit == o.Unit && d.Kind == o.Kind &&
-		maps.Equal(d.States, o.States) && maps.Equal(d.Key, o.Key) && d.Class == o.Class &&
+		maps.Equal(d.States, o.States) && maps.Equal(d.Key, o.Key) && d.Class == o.Class && d.IsHealth() == o.IsHealth() &&
 		thresholdsEqual(d.Thresholds, o.Thresholds)
 }
 

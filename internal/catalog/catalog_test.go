@@ -58,6 +58,7 @@ func TestNewRejects(t *testing.T) {
 		{"state without a name", catalog.User, "kind: gauge\n        key: {server: 4, storage: 1}\n        thresholds: {warning: 85, critical: 95}",
 			"kind: state\n        states:\n          0: {severity: ok}", "state 0 name: English text (en) missing"},
 		{"thresholds on a counter", catalog.User, "kind: gauge", "kind: counter", "thresholds on kind counter"},
+		{"health on a gauge", catalog.User, "kind: gauge", "kind: gauge\n        health: false", "health on kind gauge; only kind state has it"},
 		{"empty thresholds", catalog.User, "thresholds: {warning: 85, critical: 95}", "thresholds: {}", "neither warning nor critical"},
 		{"critical below warning", catalog.User, "thresholds: {warning: 85, critical: 95}", "thresholds: {warning: 95, critical: 85}",
 			"critical 85 below warning 95"},
@@ -520,4 +521,84 @@ func TestNewStrictNeedsANamedMeasurement(t *testing.T) {
 	require.ErrorContains(t, err, "measurement storage: no section names it")
 	_, err = catalog.New(catalog.Strict, section(t, unnamed), section(t, storage))
 	require.NoError(t, err)
+}
+
+// TestHealth: every state with a warning or critical value is its
+// device's health unless marked health: false; a value the states do not
+// name says nothing; two files must agree on the marker.
+func TestHealth(t *testing.T) {
+	c, err := catalog.New(catalog.User, section(t, `
+kpis:
+  - measurement: ups_battery
+    fields:
+      status:
+        name: {en: Battery status}
+        kind: state
+        states:
+          2: {name: {en: Normal}, severity: ok}
+          3: {name: {en: Low}, severity: critical}
+      calibrating:
+        name: {en: Calibrating}
+        kind: state
+        states:
+          0: {name: {en: 'No'}, severity: ok}
+          1: {name: {en: 'Yes'}, severity: unknown}
+      charge_percent: {name: {en: Battery charge}, unit: percent, kind: gauge}
+  - measurement: interface
+    fields:
+      oper_status:
+        name: {en: Link status}
+        kind: state
+        health: false
+        states:
+          1: {name: {en: Up}, severity: ok}
+          2: {name: {en: Down}, severity: warning}
+`))
+	require.NoError(t, err)
+	tests := []struct {
+		name, measurement, field string
+		want                     bool
+	}{
+		{"a state with a critical value", "ups_battery", "status", true},
+		{"a state with only ok and unknown values", "ups_battery", "calibrating", false},
+		{"a gauge", "ups_battery", "charge_percent", false},
+		{"marked health: false", "interface", "oper_status", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, ok := c.Lookup(tt.measurement, tt.field)
+			require.True(t, ok)
+			require.Equal(t, tt.want, d.IsHealth())
+		})
+	}
+
+	d, _ := c.Lookup("ups_battery", "status")
+	s, ok := d.StateOf(3)
+	require.True(t, ok)
+	require.Equal(t, catalog.StateValue{Name: catalog.Text{EN: "Low"}, Severity: catalog.Critical}, s)
+	for _, v := range []float64{7, 3.5, -1} {
+		_, ok := d.StateOf(v)
+		require.False(t, ok, "value %g", v)
+	}
+
+	require.True(t, catalog.Worse(catalog.Critical, catalog.Warning))
+	require.True(t, catalog.Worse(catalog.Warning, catalog.Unknown))
+	require.True(t, catalog.Worse(catalog.Unknown, catalog.OK))
+	require.True(t, catalog.Worse(catalog.OK, ""))
+	require.False(t, catalog.Worse(catalog.Warning, catalog.Warning))
+
+	// A second file must agree on the marker.
+	unmarked := `
+kpis:
+  - measurement: interface
+    fields:
+      oper_status:
+        name: {en: Link status}
+        kind: state
+        states:
+          1: {name: {en: Up}, severity: ok}
+          2: {name: {en: Down}, severity: warning}
+`
+	_, err = catalog.New(catalog.User, section(t, unmarked), section(t, strings.Replace(unmarked, "kind: state", "kind: state\n        health: false", 1)))
+	require.ErrorContains(t, err, "interface.oper_status: defined twice, differently")
 }

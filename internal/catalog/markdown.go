@@ -79,6 +79,9 @@ func kindCell(d Definition) string {
 		s := d.States[v]
 		states = append(states, fmt.Sprintf("%d %s (%s)", v, texts(s.Name), s.Severity))
 	}
+	if d.Health != nil && !*d.Health {
+		return "state (not health): " + strings.Join(states, ", ")
+	}
 	return "state: " + strings.Join(states, ", ")
 }
 
