@@ -194,12 +194,6 @@ func (d Definition) StateOf(v float64) (StateValue, bool) {
 	return s, ok
 }
 
-// Worse reports whether severity a is worse than b: critical, warning,
-// unknown, ok, from worst; an empty severity is better than all.
-func Worse(a, b Severity) bool { return rank(a) > rank(b) }
-
-func rank(s Severity) int { return slices.Index([]Severity{OK, Unknown, Warning, Critical}, s) }
-
 // ServiceOnly reports whether the value is service data.
 func (d Definition) ServiceOnly() bool { return d.Class == ClassService }
 

@@ -581,12 +581,6 @@ kpis:
 		require.False(t, ok, "value %g", v)
 	}
 
-	require.True(t, catalog.Worse(catalog.Critical, catalog.Warning))
-	require.True(t, catalog.Worse(catalog.Warning, catalog.Unknown))
-	require.True(t, catalog.Worse(catalog.Unknown, catalog.OK))
-	require.True(t, catalog.Worse(catalog.OK, ""))
-	require.False(t, catalog.Worse(catalog.Warning, catalog.Warning))
-
 	// A second file must agree on the marker.
 	unmarked := `
 kpis:

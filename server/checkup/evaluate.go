@@ -470,43 +470,91 @@ func leadingRun(s string) (string, string) {
 
 var healthWords = map[float64]string{1: "Warning", 2: "Critical"}
 
+// isHealthCode reports whether f is a Redfish-style health code (0 OK,
+// 1 warning, 2 critical), which health reads whether the catalog defines
+// it or not.
+func isHealthCode(f string) bool { return f == "health_code" || strings.HasSuffix(f, "_health_code") }
+
+// health finds every health code at warning or critical, and every state
+// the catalog counts as its device's health (catalog.Definition.IsHealth:
+// a PSU's, fan's, RAID's or battery's status) whose newest value it
+// ranks warning or critical: one finding per asset, series and field.
 func health(r Rule, assets []store.Asset, in Input) []store.FindingResult {
 	var out []store.FindingResult
 	for _, a := range assets {
 		for _, s := range group(in.Latest[a.ID]) {
 			for _, f := range slices.Sorted(maps.Keys(s.fields)) {
-				if f != "health_code" && !strings.HasSuffix(f, "_health_code") {
-					continue
+				var res store.FindingResult
+				var ok bool
+				if isHealthCode(f) {
+					res, ok = healthCode(r, a, s, f)
+				} else {
+					res, ok = healthState(r, a, s, f, in.Catalog)
 				}
-				v, _, ok := s.last(f)
-				if !ok || v < 1 {
-					continue
+				if ok {
+					out = append(out, res)
 				}
-				sev := store.SeverityWarning
-				if v >= 2 {
-					sev = store.SeverityCritical
-				}
-				if r.Severity != "" {
-					sev = r.Severity
-				}
-				var where []string
-				for _, k := range slices.Sorted(maps.Keys(s.tags)) {
-					where = append(where, k+" "+s.tags[k])
-				}
-				what := strings.Join(where, ", ")
-				if what == "" {
-					what = strings.ReplaceAll(s.measurement, "_", " ")
-				}
-				part := ""
-				if p := strings.TrimSuffix(f, "_health_code"); p != f {
-					part = capitalize(strings.ReplaceAll(p, "_", " ")) + " health"
-				}
-				out = append(out, r.result(a, tsdb.SeriesKey(s.measurement, s.tags)+" "+f, sev,
-					"%s of %s is %s", cmp.Or(part, "Health"), what, healthWords[min(v, 2)]))
 			}
 		}
 	}
 	return out
+}
+
+// healthCode grades a health code: 1 warning, 2 (or more) critical.
+func healthCode(r Rule, a store.Asset, s *series, f string) (store.FindingResult, bool) {
+	v, _, ok := s.last(f)
+	if !ok || v < 1 {
+		return store.FindingResult{}, false
+	}
+	sev := store.SeverityWarning
+	if v >= 2 {
+		sev = store.SeverityCritical
+	}
+	if r.Severity != "" {
+		sev = r.Severity
+	}
+	var where []string
+	for _, k := range slices.Sorted(maps.Keys(s.tags)) {
+		where = append(where, k+" "+s.tags[k])
+	}
+	what := strings.Join(where, ", ")
+	if what == "" {
+		what = strings.ReplaceAll(s.measurement, "_", " ")
+	}
+	part := ""
+	if p := strings.TrimSuffix(f, "_health_code"); p != f {
+		part = capitalize(strings.ReplaceAll(p, "_", " ")) + " health"
+	}
+	return r.result(a, tsdb.SeriesKey(s.measurement, s.tags)+" "+f, sev,
+		"%s of %s is %s", cmp.Or(part, "Health"), what, healthWords[min(v, 2)]), true
+}
+
+// healthSeverities are the catalog's severities that make a finding.
+var healthSeverities = map[catalog.Severity]store.Severity{catalog.Warning: store.SeverityWarning, catalog.Critical: store.SeverityCritical}
+
+// healthState grades a state by its definition in cat: "Power supply
+// PSU2: Power supply state is Critical (critical)". A field cat does not
+// define, or a value its states do not name, says nothing.
+func healthState(r Rule, a store.Asset, s *series, f string, cat *catalog.Catalog) (store.FindingResult, bool) {
+	d, ok := cat.Lookup(s.measurement, f)
+	if !ok || !d.IsHealth() {
+		return store.FindingResult{}, false
+	}
+	v, _, ok := s.last(f)
+	if !ok {
+		return store.FindingResult{}, false
+	}
+	st, ok := d.StateOf(v)
+	sev := healthSeverities[st.Severity]
+	if !ok || sev == "" {
+		return store.FindingResult{}, false
+	}
+	what := strings.ReplaceAll(s.measurement, "_", " ")
+	if m, ok := cat.MeasurementInfo(s.measurement); ok && m.Name.EN != "" {
+		what = m.Name.EN
+	}
+	return r.result(a, tsdb.SeriesKey(s.measurement, s.tags)+" "+f, cmp.Or(r.Severity, sev), "%s: %s is %s (%s)",
+		capitalize(labelAs(what, s.tags)), d.Name.EN, st.Name.EN, st.Severity), true
 }
 
 func reboots(r Rule, assets []store.Asset, in Input) []store.FindingResult {
