@@ -40,6 +40,8 @@ type assetJSON struct {
 	// Poll is the outcome of the latest poll and why (null without a
 	// poll in the last day): shown to everyone who sees the asset.
 	Poll *tsdb.PollStatus `json:"poll"`
+	// Health is the worst severity of its current health states (kpis.AssetHealth); one asset's answer only.
+	Health string `json:"health,omitempty"`
 }
 
 type orgRef struct {
@@ -108,6 +110,7 @@ func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
 	}
 	j := toAssetJSON(as, acc, a.now())
 	j.Poll = a.latestPolls(r.Context(), as)[as.ID]
+	j.Health = string(a.kpis.AssetHealth(r.Context(), a.tsdb, as, acc))
 	if as.OrgID != p.OrgID {
 		o, err := a.store.Organization(r.Context(), as.OrgID)
 		if err != nil {
