@@ -34,7 +34,7 @@ const (
 	StorageUsed      Kind = "storage_used"      // percent used ≥ threshold
 	StorageForecast  Kind = "storage_forecast"  // full within threshold days
 	FirmwareDrift    Kind = "firmware_drift"    // versions differ across one model
-	Health           Kind = "health"            // a health code not OK
+	Health           Kind = "health"            // a health code, or a state the catalog counts as health, not OK
 	UnexpectedReboot Kind = "unexpected_reboot" // a reboot outside maintenance windows
 	BackupFailed     Kind = "backup_failed"     // a backup job's last run failed
 	BackupAge        Kind = "backup_age"        // last successful backup older than threshold hours
