@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,25 +36,43 @@ func TestRateLimitsPerClientBehindProxy(t *testing.T) {
 			h, err := s.Handler()
 			require.NoError(t, err)
 
-			n := 0
-			login := func(client string) int {
-				n++ // a new email each time: only the per-address limit applies
-				body := fmt.Sprintf(`{"email":"user%d@example.com","password":"wrong"}`, n)
-				r := httptest.NewRequest(http.MethodPost, "/api/v1/login", strings.NewReader(body))
-				r.RemoteAddr = "192.0.2.10:443" // the proxy
-				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("X-Forwarded-For", client)
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				return w.Code
+			// The attempts go at once: each is counted before its password
+			// is checked (bcrypt, seconds on a busy host with -race), so
+			// the 2-second delay cannot pass between them, and the outcome
+			// depends only on which address each is counted under.
+			var mu sync.Mutex
+			codes := map[string][]int{}
+			var wg sync.WaitGroup
+			for n, client := range []string{"203.0.113.1", "203.0.113.1", "203.0.113.1", "203.0.113.2"} {
+				wg.Go(func() {
+					// A new email each time: only the per-address limit applies.
+					body := fmt.Sprintf(`{"email":"user%d@example.com","password":"wrong"}`, n)
+					r := httptest.NewRequest(http.MethodPost, "/api/v1/login", strings.NewReader(body))
+					r.RemoteAddr = "192.0.2.10:443" // the proxy
+					r.Header.Set("Content-Type", "application/json")
+					r.Header.Set("X-Forwarded-For", client)
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					mu.Lock()
+					codes[client] = append(codes[client], w.Code)
+					mu.Unlock()
+				})
 			}
-			require.Equal(t, http.StatusUnauthorized, login("203.0.113.1"))
-			require.Equal(t, http.StatusUnauthorized, login("203.0.113.1"))
-			require.Equal(t, http.StatusTooManyRequests, login("203.0.113.1"), "the client's own limit")
+			wg.Wait()
+			count := func(client string, code int) (k int) {
+				for _, c := range codes[client] {
+					if c == code {
+						k++
+					}
+				}
+				return k
+			}
 			if trusted {
-				require.Equal(t, http.StatusUnauthorized, login("203.0.113.2"), "another client behind the proxy is not locked out")
+				require.Equal(t, 1, count("203.0.113.1", http.StatusTooManyRequests), "the client's own limit: two free failures, then a wait: %v", codes)
+				require.Equal(t, []int{http.StatusUnauthorized}, codes["203.0.113.2"], "another client behind the proxy is not locked out")
 			} else {
-				require.Equal(t, http.StatusTooManyRequests, login("203.0.113.2"), "without trusted_proxies the proxy is the client")
+				require.Equal(t, 2, count("203.0.113.1", http.StatusTooManyRequests)+count("203.0.113.2", http.StatusTooManyRequests),
+					"without trusted_proxies the proxy is the client: two free failures among all four: %v", codes)
 			}
 		})
 	}
