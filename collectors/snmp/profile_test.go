@@ -87,11 +87,11 @@ func TestAutoSelectionBySysDescr(t *testing.T) {
 		first                       string
 		hasNot                      []string
 	}{
-		{"truenas with net-snmp's sysObjectID", netSNMP, "TrueNAS-SCALE-24.04.2.2. Hardware: x86_64 Intel(R) Core(TM) i7-4790 CPU @ 3.60GHz. Software: Linux 6.6.32", nil, "nas-identity", nil},
-		{"edgeswitch with Broadcom's sysObjectID", ".1.3.6.1.4.1.4413", "EdgeSwitch 24-Port 250W, 1.8.0.5106045, Linux 3.6.5-1b505fb7, 0.0.0.0000000", nil, "network-identity", nil},
-		{"a plain Linux host", netSNMP, "Linux host 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC x86_64", nil, "", []string{"nas-identity", "network-identity"}},
-		{"no sysDescr", netSNMP, "", nil, "", []string{"nas-identity", "network-identity"}},
-		{"sys_descr before detect", netSNMP, "FreeNAS-11.3-U2.1 (6a6a2dfda7). Hardware: amd64", map[string]bool{".1.3.6.1.2.1.47.1.1.1.1": true}, "nas-identity", nil},
+		{"truenas with net-snmp's sysObjectID", netSNMP, "TrueNAS-SCALE-24.04.2.2. Hardware: x86_64 Intel(R) Core(TM) i7-4790 CPU @ 3.60GHz. Software: Linux 6.6.32", nil, "truenas-identity", nil},
+		{"edgeswitch with Broadcom's sysObjectID", ".1.3.6.1.4.1.4413", "EdgeSwitch 24-Port 250W, 1.8.0.5106045, Linux 3.6.5-1b505fb7, 0.0.0.0000000", nil, "ubiquiti-identity", nil},
+		{"a plain Linux host", netSNMP, "Linux host 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC x86_64", nil, "", []string{"truenas-identity", "ubiquiti-identity"}},
+		{"no sysDescr", netSNMP, "", nil, "", []string{"truenas-identity", "ubiquiti-identity"}},
+		{"sys_descr before detect", netSNMP, "FreeNAS-11.3-U2.1 (6a6a2dfda7). Hardware: amd64", map[string]bool{".1.3.6.1.2.1.47.1.1.1.1": true}, "truenas-identity", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
