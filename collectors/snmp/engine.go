@@ -20,6 +20,7 @@ import (
 const (
 	oidSysUpTime      = ".1.3.6.1.2.1.1.3.0"
 	oidSysObjectID    = ".1.3.6.1.2.1.1.2.0"
+	oidSysDescr       = ".1.3.6.1.2.1.1.1.0"
 	oidHrSystemUptime = ".1.3.6.1.2.1.25.1.1.0"
 )
 
@@ -718,11 +719,22 @@ func (st *state) where(rd *reading, g *cgroup, idx string, pos int) bool {
 }
 
 // attributes evaluates the inventory attributes; the first profile that
-// has a value for a name wins (vendor profiles come first).
+// has a value for a name wins (vendor profiles come first), and a guess
+// (a value parsed out of sysDescr) only where no other attribute of the
+// name has a value.
 func (st *state) attributes(rd *reading) map[string]any {
 	attrs := map[string]any{}
+	for _, guesses := range []bool{false, true} {
+		st.attributePass(rd, attrs, guesses)
+	}
+	return attrs
+}
+
+// attributePass sets the attributes not set yet from those whose guess
+// flag equals guesses.
+func (st *state) attributePass(rd *reading, attrs map[string]any, guesses bool) {
 	for _, a := range st.plan.attrs {
-		if _, done := attrs[a.Name]; done {
+		if _, done := attrs[a.Name]; done || a.Guess != guesses {
 			continue
 		}
 		var x any
@@ -755,7 +767,6 @@ func (st *state) attributes(rd *reading) map[string]any {
 			attrs[a.Name] = x
 		}
 	}
-	return attrs
 }
 
 // attrValue decodes an inventory attribute; nil when there is nothing

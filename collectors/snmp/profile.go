@@ -32,17 +32,23 @@ type Profile struct {
 	// KPIs defines what the profile's fields mean (name, unit, kind; see
 	// internal/catalog). A built-in profile defines every field it emits,
 	// beside those configs/kpis/common.yaml defines for several sources.
-	KPIs      catalog.Section `yaml:"kpis"`
-	Source    string          `yaml:"-"` // file the profile was read from
-	builtin   bool            // read from the built-in set, not a profiles_dir
-	matchOIDs []string        // Match.SysObjectID, normalised with a leading dot
+	KPIs       catalog.Section  `yaml:"kpis"`
+	Source     string           `yaml:"-"` // file the profile was read from
+	builtin    bool             // read from the built-in set, not a profiles_dir
+	matchOIDs  []string         // Match.SysObjectID, normalised with a leading dot
+	matchDescr []*regexp.Regexp // Match.SysDescr, compiled
 }
 
 // Match says when `profiles: [auto]` selects a profile.
 type Match struct {
 	Always      bool     `yaml:"always"`        // every device (generic MIBs)
 	SysObjectID []string `yaml:"sys_object_id"` // sysObjectID prefixes (vendor profiles)
-	Detect      []string `yaml:"detect"`        // OID subtrees; any with a value selects the profile
+	// SysDescr selects the profile when sysDescr matches any of these
+	// regular expressions: for devices that answer with a generic
+	// sysObjectID (net-snmp's .1.3.6.1.4.1.8072.3.2.10) or another
+	// vendor's, and have no OID of their own to detect them by.
+	SysDescr []string `yaml:"sys_descr"`
+	Detect   []string `yaml:"detect"` // OID subtrees; any with a value selects the profile
 }
 
 // Group turns a set of scalars, or the rows of a table, into samples of one
@@ -153,7 +159,13 @@ type Attr struct {
 	Format string           `yaml:"format"`
 	Scale  float64          `yaml:"scale"`
 	Enum   map[int64]string `yaml:"enum"`
-	re     *regexp.Regexp
+	// Guess marks a value parsed out of free text that describes the
+	// device (sysDescr): it is used only when no profile's attribute of
+	// the same name without guess has a value, so that a vendor MIB's
+	// version or model wins over a kernel version read from sysDescr,
+	// whatever the order of the profiles.
+	Guess bool `yaml:"guess"`
+	re    *regexp.Regexp
 }
 
 // AttrCond selects the row of an attribute column by another column.
@@ -198,6 +210,14 @@ func (p *Profile) validate() error {
 			continue
 		}
 		p.matchOIDs = append(p.matchOIDs, o)
+	}
+	for i, expr := range p.Match.SysDescr {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			add("match.sys_descr[%d]: %v", i, err)
+			continue
+		}
+		p.matchDescr = append(p.matchDescr, re)
 	}
 	for i, o := range p.Match.Detect {
 		if n, err := normOID(o); err != nil {
@@ -577,24 +597,35 @@ func (l *Library) Get(name string) (*Profile, bool) {
 // Names lists the profiles, sorted.
 func (l *Library) Names() []string { return slices.Clone(l.order) }
 
-// Auto selects the profiles for a device: those marked always, those whose
-// sysObjectID prefix matches, and those whose detect subtree holds a value
-// (detected holds the subtrees that do). Vendor matches come first, so that
-// their inventory attributes win over the generic ones.
-func (l *Library) Auto(sysObjectID string, detected map[string]bool) []*Profile {
-	var vendor, found, generic []*Profile
+// Auto selects the profiles for a device: those whose sysObjectID prefix
+// matches, those whose sys_descr pattern matches sysDescr, those whose
+// detect subtree holds a value (detected holds the subtrees that do), and
+// those marked always, in this order, so that the inventory attributes of
+// vendor profiles win over the generic ones.
+func (l *Library) Auto(sysObjectID, sysDescr string, detected map[string]bool) []*Profile {
+	var vendor, described, found, generic []*Profile
 	for _, name := range l.order {
 		p := l.byName[name]
 		switch {
 		case p.matchesSysObjectID(sysObjectID):
 			vendor = append(vendor, p)
+		case p.matchesSysDescr(sysDescr):
+			described = append(described, p)
 		case slices.ContainsFunc(p.Match.Detect, func(o string) bool { return detected[o] }):
 			found = append(found, p)
 		case p.Match.Always:
 			generic = append(generic, p)
 		}
 	}
-	return slices.Concat(vendor, found, generic)
+	return slices.Concat(vendor, described, found, generic)
+}
+
+// matchesSysDescr reports whether sysDescr matches a sys_descr pattern.
+func (p *Profile) matchesSysDescr(sysDescr string) bool {
+	if sysDescr == "" {
+		return false
+	}
+	return slices.ContainsFunc(p.matchDescr, func(re *regexp.Regexp) bool { return re.MatchString(sysDescr) })
 }
 
 // DetectOIDs lists every detect subtree of the library, for one GetNext.

@@ -55,7 +55,7 @@ func TestAutoSelection(t *testing.T) {
 		{".1.3.6.1.4.1.90.1", nil, "", nil, []string{"cisco"}},
 	}
 	for _, tt := range tests {
-		got := names(lib.Auto(tt.sysObjectID, tt.detected))
+		got := names(lib.Auto(tt.sysObjectID, "", tt.detected))
 		if tt.first != "" {
 			require.Equal(t, tt.first, got[0], "%s: %v", tt.sysObjectID, got)
 		}
@@ -64,6 +64,52 @@ func TestAutoSelection(t *testing.T) {
 			require.NotContains(t, got, n, tt.sysObjectID)
 		}
 	}
+}
+
+// TestAutoSelectionBySysDescr: a device whose sysObjectID is generic
+// (net-snmp's) or another vendor's is recognised by its sysDescr, and such
+// a profile comes after the sysObjectID matches and before the detected
+// and generic ones.
+func TestAutoSelectionBySysDescr(t *testing.T) {
+	lib, err := LoadLibrary(configs.SNMPProfiles())
+	require.NoError(t, err)
+	names := func(ps []*Profile) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	const netSNMP = ".1.3.6.1.4.1.8072.3.2.10"
+	tests := []struct {
+		name, sysObjectID, sysDescr string
+		detected                    map[string]bool
+		first                       string
+		hasNot                      []string
+	}{
+		{"truenas with net-snmp's sysObjectID", netSNMP, "TrueNAS-SCALE-24.04.2.2. Hardware: x86_64 Intel(R) Core(TM) i7-4790 CPU @ 3.60GHz. Software: Linux 6.6.32", nil, "truenas-identity", nil},
+		{"edgeswitch with Broadcom's sysObjectID", ".1.3.6.1.4.1.4413", "EdgeSwitch 24-Port 250W, 1.8.0.5106045, Linux 3.6.5-1b505fb7, 0.0.0.0000000", nil, "ubiquiti-identity", nil},
+		{"a plain Linux host", netSNMP, "Linux host 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC x86_64", nil, "", []string{"truenas-identity", "ubiquiti-identity"}},
+		{"no sysDescr", netSNMP, "", nil, "", []string{"truenas-identity", "ubiquiti-identity"}},
+		{"sys_descr before detect", netSNMP, "FreeNAS-11.3-U2.1 (6a6a2dfda7). Hardware: amd64", map[string]bool{".1.3.6.1.2.1.47.1.1.1.1": true}, "truenas-identity", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := names(lib.Auto(tt.sysObjectID, tt.sysDescr, tt.detected))
+			if tt.first != "" {
+				require.Equal(t, tt.first, got[0], "%v", got)
+			}
+			for _, n := range tt.hasNot {
+				require.NotContains(t, got, n)
+			}
+			require.Contains(t, got, "host-resources", "generic profiles stay selected")
+		})
+	}
+}
+
+func TestSysDescrPatternIsValidated(t *testing.T) {
+	_, err := ParseProfile([]byte("name: bad\nmatch: {sys_descr: ['(']}\ninventory: [{name: model, value: x}]\n"), "bad.yaml")
+	require.ErrorContains(t, err, "match.sys_descr[0]")
 }
 
 func TestProfilesDirOverridesBuiltin(t *testing.T) {

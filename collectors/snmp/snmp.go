@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,9 +189,14 @@ func (c *collector) collect(ctx context.Context, s collectors.Sink, ans *answeri
 func (c *collector) selectProfiles(sess *session) (*plan, error) {
 	profiles := slices.Clone(c.named)
 	if c.auto {
-		var sysObjectID string
-		err := sess.get([]string{oidSysObjectID}, func(v gosnmp.SnmpPDU, _ time.Time) {
-			sysObjectID = toText(v, "")
+		var sysObjectID, sysDescr string
+		err := sess.get([]string{oidSysObjectID, oidSysDescr}, func(v gosnmp.SnmpPDU, _ time.Time) {
+			switch "." + strings.TrimPrefix(v.Name, ".") {
+			case oidSysObjectID:
+				sysObjectID = toText(v, "")
+			case oidSysDescr:
+				sysDescr = toText(v, "")
+			}
 		})
 		if err != nil {
 			return nil, err
@@ -199,7 +205,7 @@ func (c *collector) selectProfiles(sess *session) (*plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range c.cfg.lib.Auto(sysObjectID, detected) {
+		for _, p := range c.cfg.lib.Auto(sysObjectID, sysDescr, detected) {
 			if !slices.Contains(profiles, p) {
 				profiles = append(profiles, p)
 			}
