@@ -30,9 +30,13 @@ func TestRecordedBMCSensors(t *testing.T) {
 		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
 	}
 	const (
-		idrac = ".1.3.6.1.4.1.674.10892.5."
-		cmc   = ".1.3.6.1.4.1.674.10892.2."
-		ilo   = ".1.3.6.1.4.1.232."
+		idrac      = ".1.3.6.1.4.1.674.10892.5."
+		cmc        = ".1.3.6.1.4.1.674.10892.2."
+		mm         = ".1.3.6.1.4.1.674.10892.6."
+		ilo        = ".1.3.6.1.4.1.232."
+		supermicro = ".1.3.6.1.4.1.21317.1."
+		xcc        = ".1.3.6.1.4.1.19046.11.1."
+		imm        = ".1.3.6.1.4.1.2.3.51.3.1."
 	)
 	type column struct {
 		oid  string // the column, without the row index
@@ -67,6 +71,31 @@ func TestRecordedBMCSensors(t *testing.T) {
 			{cmc + "6.1.20.130.4.1.4.", 25}, // shared PERC's disks
 			{cmc + "6.1.20.130.1.1.38.", 2}, // shared PERC
 			{idrac + "4.200.10.1.60.", 1},   // IDSDM
+		}},
+		{"dell-ome-m_dell-ome-m", "dell-idrac", []column{
+			{mm + "4.2.1.7.", 6}, // supplies' input voltage
+			{mm + "4.2.1.8.", 6}, // supplies' status
+			{mm + "4.1.1.9.", 1}, // chassis power
+		}},
+		{"supermicro-bmc_x11", "supermicro-bmc", []column{
+			{supermicro + "3.1.2.", 52},   // IPMI sensors: temperatures, fans, voltages, discrete states
+			{supermicro + "14.2.1.2.", 2}, // power supplies: status
+			{supermicro + "14.2.1.3.", 2}, // input voltage
+			{supermicro + "14.2.1.4.", 2}, // input current
+			{supermicro + "14.2.1.5.", 2}, // input power
+			{supermicro + "14.2.1.9.", 2}, // temperatures
+			{supermicro + "14.2.1.10.", 2},
+			{supermicro + "14.2.1.11.", 2}, // fans
+		}},
+		{"xclarity_lenovoxcc", "lenovo-xcc", []column{
+			{xcc + "1.1.2.1.3.", 4}, // temperatures
+			{xcc + "1.2.2.1.3.", 4}, // voltages
+			{xcc + "1.3.2.1.3.", 4}, // fans, percent
+		}},
+		{"ibm-imm_x3550m3", "lenovo-xcc", []column{
+			{imm + "1.2.1.3.", 1},
+			{imm + "2.2.1.3.", 4}, // millivolts
+			{imm + "3.2.1.3.", 10},
 		}},
 		{"hpe-ilo_5_with_bat_checks", "hpe-ilo", []column{
 			{ilo + "3.2.5.1.1.70.", 104},  // drive bay temperatures
@@ -141,12 +170,14 @@ func TestRecordedBMCSensors(t *testing.T) {
 						continue
 					}
 					where, known := sensorFields[e.Class]
-					if e.Class == "percent" { // an SSD's wear, a disk operation's progress
-						where.measurement, where.fields, known = "disk", []string{"write_endurance_remaining_percent", "operation_progress_percent"}, true
+					found := known && hasReading(sink, where.measurement, where.fields, idx, e.Current)
+					if e.Class == "percent" { // an SSD's wear, a disk operation's progress, a fan's speed
+						known = true
+						found = hasReading(sink, "disk", []string{"write_endurance_remaining_percent", "operation_progress_percent"}, idx, e.Current) ||
+							hasReading(sink, "fan", []string{"speed_percent"}, idx, e.Current)
 					}
 					require.True(t, known, "class %s", e.Class)
-					require.True(t, hasReading(sink, where.measurement, where.fields, idx, e.Current),
-						"%s %q (index %s): no %s of %v", e.Class, e.Descr, idx, where.measurement, e.Current)
+					require.True(t, found, "%s %q (index %s): no reading of %v", e.Class, e.Descr, idx, e.Current)
 				}
 				require.Equal(t, col.want, n, "sensors LibreNMS has in %s", col.oid)
 			}
