@@ -165,11 +165,20 @@ func checkNewAssetCap(ctx context.Context, q querier, ag store.Agent, sourceKey 
 	return nil
 }
 
-// sourceAsset returns the asset an agent-side id points at.
-func (d *DB) sourceAsset(ctx context.Context, q querier, orgID, sourceKey string) (store.Asset, error) {
-	return scanAsset(q.QueryRowContext(ctx, `SELECT `+prefixed("a.", assetCols)+`
+// sourceAssetQuery selects the asset an agent-side id points at.
+var sourceAssetQuery = `SELECT ` + prefixed("a.", assetCols) + `
 		FROM asset_sources s JOIN assets a ON a.id = s.asset_id
-		WHERE s.org_id = $1 AND s.source_key = $2`, orgID, sourceKey))
+		WHERE s.org_id = $1 AND s.source_key = $2`
+
+// sourceAsset returns the asset an agent-side id points at. Outside a
+// transaction (q is d.db) the query is prepared once: ingest runs it for
+// every asset of an agent's batches each time its asset cache expires,
+// and compiling the join cost more than running it.
+func (d *DB) sourceAsset(ctx context.Context, q querier, orgID, sourceKey string) (store.Asset, error) {
+	if q == querier(d.db) {
+		return scanAsset(d.db.QueryRowPrepared(ctx, sourceAssetQuery, orgID, sourceKey))
+	}
+	return scanAsset(q.QueryRowContext(ctx, sourceAssetQuery, orgID, sourceKey))
 }
 
 // identified returns the asset of the organization that has the first of

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/store"
 )
 
 func openTestSQLite(t *testing.T) *DB {
@@ -51,4 +53,39 @@ func TestPreparedStatementsAreReusedAndBounded(t *testing.T) {
 
 	require.NoError(t, db.Close())
 	require.Empty(t, db.db.stmts, "Close closes the prepared statements")
+}
+
+// TestAgentRequestReadsArePrepared: the reads every agent batch makes
+// outside a transaction — the address's failed secrets, and the asset of
+// each agent-side id once the ingest cache has expired — run prepared,
+// not compiled anew each time (which cost more than running them).
+func TestAgentRequestReadsArePrepared(t *testing.T) {
+	db := openTestSQLite(t)
+	ctx := t.Context()
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	require.NoError(t, db.CreateOrganization(ctx, &o))
+	now := time.Now()
+	require.NoError(t, db.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: "enroll", OrgID: o.ID, OUID: o.RootOU,
+		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	ag := store.Agent{Name: "agent", TokenHash: "agent"}
+	require.NoError(t, db.EnrollAgent(ctx, "enroll", now, &ag))
+	created, err := db.EnsureAsset(ctx, ag, "switch-1", nil, 10) // in a transaction: creates it
+	require.NoError(t, err)
+
+	prepared := func(query string) bool {
+		db.db.mu.RLock()
+		defer db.db.mu.RUnlock()
+		_, ok := db.db.stmts[query]
+		return ok
+	}
+	for range 3 {
+		n, _, err := db.Failures(ctx, "secret:ip:192.0.2.1", time.Minute, now)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		as, err := db.EnsureAsset(ctx, ag, "switch-1", nil, 10)
+		require.NoError(t, err)
+		require.Equal(t, created.ID, as.ID)
+	}
+	require.True(t, prepared(failuresQuery), "the failed secrets' read")
+	require.True(t, prepared(sourceAssetQuery), "the look-up of a known asset")
 }
