@@ -42,20 +42,30 @@ func nextSeriesID(ctx context.Context, tx *sql.Tx, orgID string) (string, error)
 	return store.SeriesID(orgNo, assetNo), nil
 }
 
-// SetAssetPolls implements store.Assets.
+// SetAssetPolls implements store.Assets. A batch brings a poll of each
+// asset its agent polled, often hundreds: they are written in one
+// transaction, one commit rather than one per asset.
 func (d *DB) SetAssetPolls(ctx context.Context, polls []store.AssetPoll) error {
-	for _, p := range polls {
-		up := 0
-		if p.Up {
-			up = 1
-		}
-		if _, err := d.db.ExecPrepared(ctx,
-			`UPDATE assets SET last_poll_at = $1, last_poll_up = $2 WHERE id = $3 AND last_poll_at <= $1`,
-			ms(p.At), up, p.AssetID); err != nil {
-			return fmt.Errorf("recording the last poll of asset %s: %w", p.AssetID, err)
-		}
+	if len(polls) == 0 {
+		return nil
 	}
-	return nil
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		st, err := d.db.PrepareTx(ctx, tx,
+			`UPDATE assets SET last_poll_at = $1, last_poll_up = $2 WHERE id = $3 AND last_poll_at <= $1`)
+		if err != nil {
+			return fmt.Errorf("recording the last polls of assets: %w", err)
+		}
+		for _, p := range polls {
+			up := 0
+			if p.Up {
+				up = 1
+			}
+			if _, err := st.ExecContext(ctx, ms(p.At), up, p.AssetID); err != nil {
+				return fmt.Errorf("recording the last poll of asset %s: %w", p.AssetID, err)
+			}
+		}
+		return nil
+	})
 }
 
 // EnsureAsset implements store.Assets. The common call, a sample of a known
