@@ -158,3 +158,36 @@ func TestSQLiteKeepsIdleConnections(t *testing.T) {
 	}
 	require.Equal(t, sqliteIdleConns, db.db.Stats().Idle)
 }
+
+// BenchmarkSetAssetPolls writes the polls of a batch of 200 assets, one
+// core:
+//
+//	go test -run '^$' -bench SetAssetPolls -cpu 1 ./server/store/sqlstore
+func BenchmarkSetAssetPolls(b *testing.B) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "kpilot.db"), log)
+	require.NoError(b, err)
+	defer db.Close()
+	ctx := b.Context()
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	require.NoError(b, db.CreateOrganization(ctx, &o))
+	now := time.Now()
+	require.NoError(b, db.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: "enroll", OrgID: o.ID, OUID: o.RootOU,
+		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	ag := store.Agent{Name: "agent", TokenHash: "agent"}
+	require.NoError(b, db.EnrollAgent(ctx, "enroll", now, &ag))
+	polls := make([]store.AssetPoll, 200)
+	for i := range polls {
+		as, err := db.EnsureAsset(ctx, ag, fmt.Sprintf("switch-%d", i), nil, 0)
+		require.NoError(b, err)
+		polls[i] = store.AssetPoll{AssetID: as.ID, Up: true}
+	}
+	at := now
+	for b.Loop() {
+		at = at.Add(time.Second)
+		for i := range polls {
+			polls[i].At = at
+		}
+		require.NoError(b, db.SetAssetPolls(ctx, polls))
+	}
+}
