@@ -20,7 +20,10 @@
 // alternating from segment to segment, so that the speed of a shared
 // host, which drifts from minute to minute, weighs on both alike.
 // -calibrate sends both ways straight to influxd, to show how far apart
-// two equal ways come out on the host.
+// two equal ways come out on the host. -baseline adds a third way, another
+// kpilot-server binary (say, one built from an earlier commit) with an
+// influxd of its own, taking its turn in every segment, so that a change
+// to the server is measured against the old one in the same minutes.
 //
 // It reports points per second for both and their ratio, and the server
 // process's CPU time per million points and peak resident memory (from
@@ -61,6 +64,8 @@ type options struct {
 	rounds, segments               int
 	keep, calibrate                bool
 	cpuprofile, coding, direct     string
+	baseline                       string
+	profileSeconds                 int
 }
 
 func main() {
@@ -75,7 +80,9 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.direct, "direct", "device", "what the direct writer tags points with: device (the agent's asset name), legacy (the first schema's three UUID tags) or bare (nothing)")
 	flag.StringVar(&o.coding, "coding", wire.Zstd, "content coding of the agent's batches: zstd (what the agent sends a server that takes it) or gzip")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the server, taken during the first 10 seconds of the first round, to this file")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the server, taken from its first segment of the first round on (-profile-seconds), to this file")
+	flag.IntVar(&o.profileSeconds, "profile-seconds", 10, "length of the -cpuprofile profile; with -segments 1 and enough -points the server is busy all of it")
+	flag.StringVar(&o.baseline, "baseline", "", "also run this kpilot-server binary (e.g. built from an earlier commit) as a third way in every segment, and report it beside the tree's")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		log.Fatal(err)
@@ -89,8 +96,15 @@ func run(ctx context.Context, o options) error {
 	if !slices.Contains([]string{"device", "legacy", "bare"}, o.direct) {
 		return fmt.Errorf("-direct %q: want device, legacy or bare", o.direct)
 	}
-	if o.calibrate && o.cpuprofile != "" {
-		return errors.New("-cpuprofile profiles the server, which -calibrate does not start")
+	if o.calibrate && (o.cpuprofile != "" || o.baseline != "") {
+		return errors.New("-cpuprofile and -baseline concern the server, which -calibrate does not start")
+	}
+	if o.baseline != "" {
+		abs, err := filepath.Abs(o.baseline)
+		if err != nil {
+			return err
+		}
+		o.baseline = abs
 	}
 	dir, err := os.MkdirTemp("", "kpilot-bench-ingest-")
 	if err != nil {
@@ -112,7 +126,15 @@ func run(ctx context.Context, o options) error {
 		o.points, len(batches), o.coding, o.batch, o.assets, o.clients, o.segments, o.direct)
 
 	perM := func(d time.Duration) float64 { return d.Seconds() / float64(o.points) * 1e6 }
-	var ratios, cpus []float64
+	names := []string{"through kpilot-server"}
+	if o.calibrate {
+		names[0] = "influxd directly, the other"
+	}
+	if o.baseline != "" {
+		names = append(names, "through the -baseline server")
+	}
+	ratios, cpus := make([][]float64, len(names)), make([][]float64, len(names))
+	var cpuDiffs []float64
 	for r := range max(o.rounds, 1) {
 		if r > 0 {
 			o.cpuprofile = "" // the first round's
@@ -124,54 +146,72 @@ func run(ctx context.Context, o options) error {
 		if o.rounds > 1 {
 			fmt.Printf("\nround %d of %d", r+1, o.rounds)
 		}
-		directRate, rate := float64(o.points)/res.direct.Seconds(), float64(o.points)/res.server.Seconds()
+		directRate := float64(o.points) / res.direct.Seconds()
 		fmt.Printf("\n%-34s %12.0f points/s\n", "influxd directly", directRate)
-		other := "through kpilot-server"
-		if o.calibrate {
-			other = "influxd directly, the other"
+		for i, sv := range res.servers {
+			rate := float64(o.points) / sv.took.Seconds()
+			fmt.Printf("%-34s %12.0f points/s  (%.0f%% of direct", names[i], rate, 100*rate/directRate)
+			if len(sv.pairs) > 1 {
+				fmt.Printf("; segments %.0f%% to %.0f%%", slices.Min(sv.pairs), slices.Max(sv.pairs))
+			}
+			fmt.Printf(")\n")
+			ratios[i] = append(ratios[i], 100*rate/directRate)
+			if o.calibrate {
+				continue
+			}
+			fmt.Printf("%-34s %12.2f CPU-seconds per million points (user %.2f, system %.2f)\n", "  its CPU",
+				perM(sv.cpu.total()), perM(sv.cpu.user), perM(sv.cpu.sys))
+			fmt.Printf("%-34s %12.0f MB\n", "  its peak RSS", float64(sv.peakRSS)/(1<<20))
+			cpus[i] = append(cpus[i], perM(sv.cpu.total()))
 		}
-		fmt.Printf("%-34s %12.0f points/s  (%.0f%% of direct", other, rate, 100*rate/directRate)
-		if len(res.pairs) > 1 {
-			fmt.Printf("; segments %.0f%% to %.0f%%", slices.Min(res.pairs), slices.Max(res.pairs))
+		if len(res.servers) == 2 {
+			cpuDiffs = append(cpuDiffs, perM(res.servers[0].cpu.total())-perM(res.servers[1].cpu.total()))
 		}
-		fmt.Printf(")\n")
-		if o.calibrate {
-			ratios = append(ratios, 100*rate/directRate)
-			continue
-		}
-		fmt.Printf("%-34s %12.2f CPU-seconds per million points (user %.2f, system %.2f)\n", "kpilot-server CPU",
-			perM(res.cpu.total()), perM(res.cpu.user), perM(res.cpu.sys))
-		fmt.Printf("%-34s %12.0f MB\n", "kpilot-server peak RSS", float64(res.peakRSS)/(1<<20))
-		ratios = append(ratios, 100*rate/directRate)
-		cpus = append(cpus, perM(res.cpu.total()))
 	}
-	if len(ratios) > 1 {
-		fmt.Printf("\nmedian of %d rounds: %.0f%% of direct (%.0f%% to %.0f%%)", len(ratios), median(ratios), slices.Min(ratios), slices.Max(ratios))
-		if len(cpus) > 0 {
-			fmt.Printf(", %.2f CPU-seconds per million points (%.2f to %.2f)", median(cpus), slices.Min(cpus), slices.Max(cpus))
+	if o.rounds > 1 {
+		fmt.Printf("\nmedians of %d rounds:\n", o.rounds)
+		for i, name := range names {
+			fmt.Printf("%-34s %.0f%% of direct (%.0f%% to %.0f%%)", name, median(ratios[i]), slices.Min(ratios[i]), slices.Max(ratios[i]))
+			if len(cpus[i]) > 0 {
+				fmt.Printf(", %.2f CPU-seconds per million points (%.2f to %.2f)", median(cpus[i]), slices.Min(cpus[i]), slices.Max(cpus[i]))
+			}
+			fmt.Println()
 		}
-		fmt.Println()
+	}
+	if len(cpuDiffs) > 0 {
+		// The difference within a round, where both servers worked in the
+		// same minutes, is the figure of a change; the host's drift
+		// between rounds cancels out of it.
+		fmt.Printf("%-34s %+.2f CPU-seconds per million points, median of %d rounds (%+.2f to %+.2f)\n", "the tree's server minus -baseline",
+			median(cpuDiffs), len(cpuDiffs), slices.Min(cpuDiffs), slices.Max(cpuDiffs))
 	}
 	return nil
 }
 
-// roundResult is one round: the time each way took for all points, the
-// server's CPU time while it ingested, its peak memory, and the ratio of
-// the two rates in each segment.
+// roundResult is one round: the time the direct way took for all points
+// and what each server (or, with -calibrate, the second direct way) did.
 type roundResult struct {
-	direct, server time.Duration
-	cpu            cpuTimes
-	peakRSS        int64
-	pairs          []float64
+	direct  time.Duration
+	servers []serverResult
 }
 
-// runRound starts both ways — an influxd written to directly, and a
-// kpilot-server with its own influxd — and sends the points in segments,
-// taking turns between the two (direct first in even segments, the
-// server first in odd ones; the other way round when swap is set), so
-// the host's speed, which drifts from minute to minute on a shared
-// machine, weighs the same on both. Each influxd ends up with the same
-// points, and both are checked to hold every one.
+// serverResult is one server's share of a round: the time it took for
+// all points, its CPU time while it ingested, its peak memory, and the
+// ratio of the direct way's time to its own in each segment.
+type serverResult struct {
+	took    time.Duration
+	cpu     cpuTimes
+	peakRSS int64
+	pairs   []float64
+}
+
+// runRound starts the ways — an influxd written to directly, and a
+// kpilot-server with its own influxd (and the -baseline server with
+// another) — and sends the points in segments, taking turns between them
+// (the order rotating from segment to segment, and reversed when swap is
+// set), so the host's speed, which drifts from minute to minute on a
+// shared machine, weighs the same on all. Each influxd ends up with the
+// same points, and each is checked to hold every one.
 func runRound(ctx context.Context, o options, dir, bin string, batches, direct [][]byte, swap bool) (roundResult, error) {
 	var res roundResult
 	d, err := startDirect(ctx, filepath.Join(dir, "direct"))
@@ -179,28 +219,42 @@ func runRound(ctx context.Context, o options, dir, bin string, batches, direct [
 		return res, fmt.Errorf("direct: %w", err)
 	}
 	defer d.stop()
-	s, sent, extra := (*way)(nil), batches, o.assets
+	var servers []*way
+	sent, extra := batches, o.assets
 	if o.calibrate {
 		// Both ways direct: what the harness and the host alone make of
 		// two equal ways.
-		s, sent, extra = nil, direct, 0
-		s, err = startDirect(ctx, filepath.Join(dir, "direct-again"))
+		sent, extra = direct, 0
+		s, err := startDirect(ctx, filepath.Join(dir, "direct-again"))
+		if err != nil {
+			return res, fmt.Errorf("direct: %w", err)
+		}
+		defer s.stop()
+		servers = append(servers, s)
 	} else {
-		s, err = startServer(ctx, o, dir, bin)
+		for i, b := range []string{bin, o.baseline} {
+			if b == "" {
+				continue
+			}
+			s, err := startServer(ctx, o, filepath.Join(dir, fmt.Sprintf("server-%d", i)), b)
+			if err != nil {
+				return res, fmt.Errorf("server %s: %w", b, err)
+			}
+			defer s.stop()
+			servers = append(servers, s)
+		}
 	}
-	if err != nil {
-		return res, fmt.Errorf("server: %w", err)
-	}
-	defer s.stop()
 	settle()
 
+	res.servers = make([]serverResult, len(servers))
 	profiled := make(chan error, 1)
 	profiled <- nil
+	ways := len(servers) + 1 // 0 is direct, i+1 is servers[i]
 	for seg := range o.segments {
 		lo, hi := seg*len(batches)/o.segments, (seg+1)*len(batches)/o.segments
-		var took [2]time.Duration
-		for _, way := range order(seg%2 == 1 != swap) {
-			if way == 0 {
+		took := make([]time.Duration, ways)
+		for _, w := range order(ways, seg, swap) {
+			if w == 0 {
 				t, err := send(o, direct[lo:hi], d.post)
 				if err != nil {
 					return res, fmt.Errorf("direct: %w", err)
@@ -208,9 +262,10 @@ func runRound(ctx context.Context, o options, dir, bin string, batches, direct [
 				took[0] = t
 				continue
 			}
-			if seg == 0 && o.cpuprofile != "" {
+			s := servers[w-1]
+			if seg == 0 && w == 1 && o.cpuprofile != "" {
 				<-profiled
-				go func() { profiled <- profile(s.debug, o.cpuprofile) }()
+				go func() { profiled <- profile(s.debug, o.cpuprofile, o.profileSeconds) }()
 			}
 			cpu0, err := cpuTime(s.pid)
 			if err != nil {
@@ -224,35 +279,47 @@ func runRound(ctx context.Context, o options, dir, bin string, batches, direct [
 			if err != nil {
 				return res, err
 			}
-			took[1] = t
-			res.cpu.user += cpu1.user - cpu0.user
-			res.cpu.sys += cpu1.sys - cpu0.sys
+			took[w] = t
+			sr := &res.servers[w-1]
+			sr.cpu.user += cpu1.user - cpu0.user
+			sr.cpu.sys += cpu1.sys - cpu0.sys
 		}
 		res.direct += took[0]
-		res.server += took[1]
-		res.pairs = append(res.pairs, 100*took[0].Seconds()/took[1].Seconds())
+		for i := range servers {
+			res.servers[i].took += took[i+1]
+			res.servers[i].pairs = append(res.servers[i].pairs, 100*took[0].Seconds()/took[i+1].Seconds())
+		}
 	}
 	if err := <-profiled; err != nil {
-		return res, err
-	}
-	if res.peakRSS, err = peakRSS(s.pid); err != nil {
 		return res, err
 	}
 	if err := checkCount(d.influx, o.points); err != nil {
 		return res, fmt.Errorf("direct: %w", err)
 	}
-	if err := checkCount(s.influx, o.points+extra); err != nil {
-		return res, fmt.Errorf("server: %w", err)
+	for i, s := range servers {
+		if res.servers[i].peakRSS, err = peakRSS(s.pid); err != nil {
+			return res, err
+		}
+		if err := checkCount(s.influx, o.points+extra); err != nil {
+			return res, fmt.Errorf("server: %w", err)
+		}
 	}
 	return res, nil
 }
 
-// order is the order of the two ways in a segment: 0 direct, 1 the server.
-func order(serverFirst bool) []int {
-	if serverFirst {
-		return []int{1, 0}
+// order is the order of the ways in segment seg: 0 direct, i the i-th
+// server. It rotates by one every segment, so each way goes first as
+// often as the others; swap reverses it. With two ways, segments take
+// turns: direct first in even segments unless swap.
+func order(ways, seg int, swap bool) []int {
+	o := make([]int, ways)
+	for i := range o {
+		o[i] = (seg + i) % ways
 	}
-	return []int{0, 1}
+	if swap {
+		slices.Reverse(o)
+	}
+	return o
 }
 
 // makeBatches returns the agent's batches and, for the direct run,
@@ -478,8 +545,8 @@ func startServer(ctx context.Context, o options, dir, bin string) (w *way, err e
 	return w, nil
 }
 
-func profile(debug, file string) error {
-	resp, err := http.Get(debug + "/debug/pprof/profile?seconds=10")
+func profile(debug, file string, seconds int) error {
+	resp, err := http.Get(debug + "/debug/pprof/profile?seconds=" + strconv.Itoa(seconds))
 	if err != nil {
 		return err
 	}

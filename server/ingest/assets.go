@@ -22,7 +22,7 @@ func refused(err error) bool {
 }
 
 type assetResult struct {
-	asset store.Asset
+	asset *store.Asset // shared with the asset cache: never changed
 	err   error
 }
 
@@ -30,16 +30,21 @@ type assetResult struct {
 type assetResolver struct {
 	in    *Ingester
 	agent store.Agent
+	now   time.Time // the batch's: one clock reading for all its assets
 	cache map[string]assetResult
 	last  []byte // the key of the previous sample, usually the next one's too
 	lastR assetResult
+}
+
+func newAssetResolver(in *Ingester, ag store.Agent) *assetResolver {
+	return &assetResolver{in: in, agent: ag, now: in.now(), cache: map[string]assetResult{}}
 }
 
 // resolveBytes is resolve for a key the line-protocol decoder returned; a
 // cached key costs no allocation.
 func (r *assetResolver) resolveBytes(ctx context.Context, key []byte) (*store.Asset, error) {
 	if r.last != nil && bytes.Equal(key, r.last) {
-		return &r.lastR.asset, r.lastR.err
+		return r.lastR.asset, r.lastR.err
 	}
 	res, ok := r.cache[string(key)]
 	if !ok {
@@ -49,22 +54,23 @@ func (r *assetResolver) resolveBytes(ctx context.Context, key []byte) (*store.As
 		}
 	}
 	r.last, r.lastR = append(r.last[:0], key...), res
-	return &r.lastR.asset, res.err
+	return res.asset, res.err
 }
 
 // identify returns the asset of an agent-side key; identities from an
-// inventory let the store find a device it knows under another key.
-func (r *assetResolver) identify(ctx context.Context, key string, identities []string) (store.Asset, error) {
+// inventory let the store find a device it knows under another key. The
+// asset is nil with an error.
+func (r *assetResolver) identify(ctx context.Context, key string, identities []string) (*store.Asset, error) {
 	if res, ok := r.cache[key]; ok && len(identities) == 0 {
 		return res.asset, res.err
 	}
 	if key == "" || len(key) > 128 || strings.HasPrefix(key, "manual:") {
 		err := fmt.Errorf("%w %q", errBadAsset, key)
 		r.cache[key] = assetResult{err: err}
-		return store.Asset{}, err
+		return nil, err
 	}
 	if len(identities) == 0 {
-		if as, ok := r.in.assets.get(r.agent.ID, key, r.in.now()); ok {
+		if as := r.in.assets.get(r.agent.ID, key, r.now); as != nil {
 			r.cache[key] = assetResult{asset: as}
 			return as, nil
 		}
@@ -75,13 +81,15 @@ func (r *assetResolver) identify(ctx context.Context, key string, identities []s
 		err = fmt.Errorf("%w (limits.new_assets_per_agent_hour = %d)", err, r.in.limits.NewAssetsPerHour)
 	}
 	if err != nil && !refused(err) {
-		return as, err // a store failure is not cached: the batch is retried
+		return nil, err // a store failure is not cached: the batch is retried
 	}
+	res := assetResult{err: err}
 	if err == nil {
-		r.in.assets.put(r.agent.ID, key, as, r.in.now())
+		res.asset = &as
+		r.in.assets.put(r.agent.ID, key, res.asset, r.now)
 	}
-	r.cache[key] = assetResult{as, err}
-	return as, err
+	r.cache[key] = res
+	return res.asset, err
 }
 
 // assetCache remembers for a short time which asset an agent's key
@@ -90,14 +98,16 @@ func (r *assetResolver) identify(ctx context.Context, key string, identities []s
 // away from an agent stops taking that agent's samples at most that much
 // later on every replica. Refusals are not cached.
 type assetCache struct {
-	mu      sync.Mutex
+	// Batches of several agents look assets up at once, hundreds per
+	// batch: readers do not wait for each other.
+	mu      sync.RWMutex
 	entries map[assetCacheKey]assetCacheEntry
 }
 
 type assetCacheKey struct{ agent, key string }
 
 type assetCacheEntry struct {
-	asset   store.Asset
+	asset   *store.Asset // never changed once cached
 	expires time.Time
 }
 
@@ -106,17 +116,18 @@ const (
 	assetCacheSize = 200_000
 )
 
-func (c *assetCache) get(agent, key string, now time.Time) (store.Asset, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// get returns the cached asset, or nil.
+func (c *assetCache) get(agent, key string, now time.Time) *store.Asset {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.entries[assetCacheKey{agent, key}]
 	if !ok || now.After(e.expires) {
-		return store.Asset{}, false
+		return nil
 	}
-	return e.asset, true
+	return e.asset
 }
 
-func (c *assetCache) put(agent, key string, as store.Asset, now time.Time) {
+func (c *assetCache) put(agent, key string, as *store.Asset, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil || len(c.entries) >= assetCacheSize {

@@ -400,7 +400,7 @@ func (in *Ingester) IngestBatch(ctx context.Context, ag store.Agent, version str
 	ctx, cancel := context.WithTimeout(ctx, claimTTL/2)
 	defer cancel()
 
-	assets := &assetResolver{in: in, agent: ag, cache: map[string]assetResult{}}
+	assets := newAssetResolver(in, ag)
 	// Inventory first: it identifies the device (serial, UUID), so the
 	// samples of a renamed target land on the asset it already had.
 	invRejects, err := in.storeInventory(ctx, assets, batch.Inventory)

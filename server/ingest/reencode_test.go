@@ -17,7 +17,7 @@ func reencodeBoth(t testing.TB, in *Ingester, ag store.Agent, now time.Time, sam
 	t.Helper()
 	run := func(libraryOnly bool) reencoded {
 		x := reencoder{libraryOnly: libraryOnly}
-		res := &assetResolver{in: in, agent: ag, cache: map[string]assetResult{}}
+		res := newAssetResolver(in, ag)
 		out, n, rejects, err := x.reencode(t.Context(), now, res, []byte(samples), nil)
 		if err != nil {
 			t.Fatalf("store failure: %v", err)
@@ -122,4 +122,25 @@ func FuzzReencodeFastPath(f *testing.F) {
 				samples, fast.out, fast.accepted, fast.rejects, fast.polls, lib.out, lib.accepted, lib.rejects, lib.polls)
 		}
 	})
+}
+
+// TestResolvingCachedAssetsAllocatesLittle: a batch of a known agent's
+// many assets (as a busy agent sends them every few seconds) takes each
+// from the shared asset cache for about one allocation (its key in the
+// batch's map), not a copy of the whole asset as well.
+func TestResolvingCachedAssetsAllocatesLittle(t *testing.T) {
+	in, ag := agentIngester(t)
+	now := time.Now()
+	const assets = 200
+	samples := benchLines(5000, assets, now.Add(-time.Minute))
+	var x reencoder
+	_, n, rejects, err := x.reencode(t.Context(), now, newAssetResolver(in, ag), samples, nil)
+	require.NoError(t, err)
+	require.Equal(t, 5000, n, "rejections: %v", rejects)
+	allocs := testing.AllocsPerRun(5, func() {
+		if _, _, _, err := x.reencode(t.Context(), now, newAssetResolver(in, ag), samples, x.out); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.LessOrEqual(t, allocs, float64(assets)*5/4, "allocations per batch of %d cached assets", assets)
 }

@@ -42,20 +42,30 @@ func nextSeriesID(ctx context.Context, tx *sql.Tx, orgID string) (string, error)
 	return store.SeriesID(orgNo, assetNo), nil
 }
 
-// SetAssetPolls implements store.Assets.
+// SetAssetPolls implements store.Assets. A batch brings a poll of each
+// asset its agent polled, often hundreds: they are written in one
+// transaction, one commit rather than one per asset.
 func (d *DB) SetAssetPolls(ctx context.Context, polls []store.AssetPoll) error {
-	for _, p := range polls {
-		up := 0
-		if p.Up {
-			up = 1
-		}
-		if _, err := d.db.ExecPrepared(ctx,
-			`UPDATE assets SET last_poll_at = $1, last_poll_up = $2 WHERE id = $3 AND last_poll_at <= $1`,
-			ms(p.At), up, p.AssetID); err != nil {
-			return fmt.Errorf("recording the last poll of asset %s: %w", p.AssetID, err)
-		}
+	if len(polls) == 0 {
+		return nil
 	}
-	return nil
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		st, err := d.db.PrepareTx(ctx, tx,
+			`UPDATE assets SET last_poll_at = $1, last_poll_up = $2 WHERE id = $3 AND last_poll_at <= $1`)
+		if err != nil {
+			return fmt.Errorf("recording the last polls of assets: %w", err)
+		}
+		for _, p := range polls {
+			up := 0
+			if p.Up {
+				up = 1
+			}
+			if _, err := st.ExecContext(ctx, ms(p.At), up, p.AssetID); err != nil {
+				return fmt.Errorf("recording the last poll of asset %s: %w", p.AssetID, err)
+			}
+		}
+		return nil
+	})
 }
 
 // EnsureAsset implements store.Assets. The common call, a sample of a known
@@ -165,11 +175,20 @@ func checkNewAssetCap(ctx context.Context, q querier, ag store.Agent, sourceKey 
 	return nil
 }
 
-// sourceAsset returns the asset an agent-side id points at.
-func (d *DB) sourceAsset(ctx context.Context, q querier, orgID, sourceKey string) (store.Asset, error) {
-	return scanAsset(q.QueryRowContext(ctx, `SELECT `+prefixed("a.", assetCols)+`
+// sourceAssetQuery selects the asset an agent-side id points at.
+var sourceAssetQuery = `SELECT ` + prefixed("a.", assetCols) + `
 		FROM asset_sources s JOIN assets a ON a.id = s.asset_id
-		WHERE s.org_id = $1 AND s.source_key = $2`, orgID, sourceKey))
+		WHERE s.org_id = $1 AND s.source_key = $2`
+
+// sourceAsset returns the asset an agent-side id points at. Outside a
+// transaction (q is d.db) the query is prepared once: ingest runs it for
+// every asset of an agent's batches each time its asset cache expires,
+// and compiling the join cost more than running it.
+func (d *DB) sourceAsset(ctx context.Context, q querier, orgID, sourceKey string) (store.Asset, error) {
+	if q == querier(d.db) {
+		return scanAsset(d.db.QueryRowPrepared(ctx, sourceAssetQuery, orgID, sourceKey))
+	}
+	return scanAsset(q.QueryRowContext(ctx, sourceAssetQuery, orgID, sourceKey))
 }
 
 // identified returns the asset of the organization that has the first of

@@ -137,6 +137,17 @@ func (t *timedDB) QueryRowPrepared(ctx context.Context, query string, args ...an
 	return t.DB.QueryRowContext(ctx, query, args...)
 }
 
+// PrepareTx returns query as a statement of transaction tx, to be run
+// many times in it: the statement prepared once (see timedDB) bound to
+// the transaction's connection, or prepared for this transaction. It is
+// closed with the transaction.
+func (t *timedDB) PrepareTx(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
 // ExecPrepared is ExecContext for a constant statement run often: it is
 // prepared once (see timedDB).
 func (t *timedDB) ExecPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/store"
 )
 
 func openTestSQLite(t *testing.T) *DB {
@@ -51,4 +55,139 @@ func TestPreparedStatementsAreReusedAndBounded(t *testing.T) {
 
 	require.NoError(t, db.Close())
 	require.Empty(t, db.db.stmts, "Close closes the prepared statements")
+}
+
+// TestAgentRequestReadsArePrepared: the reads every agent batch makes
+// outside a transaction — the address's failed secrets, and the asset of
+// each agent-side id once the ingest cache has expired — run prepared,
+// not compiled anew each time (which cost more than running them).
+func TestAgentRequestReadsArePrepared(t *testing.T) {
+	db := openTestSQLite(t)
+	ctx := t.Context()
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	require.NoError(t, db.CreateOrganization(ctx, &o))
+	now := time.Now()
+	require.NoError(t, db.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: "enroll", OrgID: o.ID, OUID: o.RootOU,
+		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	ag := store.Agent{Name: "agent", TokenHash: "agent"}
+	require.NoError(t, db.EnrollAgent(ctx, "enroll", now, &ag))
+	created, err := db.EnsureAsset(ctx, ag, "switch-1", nil, 10) // in a transaction: creates it
+	require.NoError(t, err)
+
+	prepared := func(query string) bool {
+		db.db.mu.RLock()
+		defer db.db.mu.RUnlock()
+		_, ok := db.db.stmts[query]
+		return ok
+	}
+	for range 3 {
+		n, _, err := db.Failures(ctx, "secret:ip:192.0.2.1", time.Minute, now)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		as, err := db.EnsureAsset(ctx, ag, "switch-1", nil, 10)
+		require.NoError(t, err)
+		require.Equal(t, created.ID, as.ID)
+	}
+	require.True(t, prepared(failuresQuery), "the failed secrets' read")
+	require.True(t, prepared(sourceAssetQuery), "the look-up of a known asset")
+}
+
+// TestAssetPollsInOneTransaction: the polls of a batch, one per asset, are
+// one commit, not one each.
+func TestAssetPollsInOneTransaction(t *testing.T) {
+	db := openTestSQLite(t)
+	reg := prometheus.NewRegistry()
+	require.NoError(t, db.Instrument(reg))
+	ctx := t.Context()
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	require.NoError(t, db.CreateOrganization(ctx, &o))
+	now := time.Now().Truncate(time.Millisecond)
+	require.NoError(t, db.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: "enroll", OrgID: o.ID, OUID: o.RootOU,
+		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	ag := store.Agent{Name: "agent", TokenHash: "agent"}
+	require.NoError(t, db.EnrollAgent(ctx, "enroll", now, &ag))
+	var polls []store.AssetPoll
+	for i := range 5 {
+		as, err := db.EnsureAsset(ctx, ag, fmt.Sprintf("switch-%d", i), nil, 10)
+		require.NoError(t, err)
+		polls = append(polls, store.AssetPoll{AssetID: as.ID, At: now, Up: i%2 == 0})
+	}
+
+	txs := func() uint64 {
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetValue() == "tx" {
+						return m.GetHistogram().GetSampleCount()
+					}
+				}
+			}
+		}
+		return 0
+	}
+	tx0 := txs()
+	require.NoError(t, db.SetAssetPolls(ctx, polls))
+	tx1 := txs()
+	require.Equal(t, tx0+1, tx1, "one transaction for the batch's polls")
+	for i, p := range polls {
+		as, err := db.Asset(ctx, p.AssetID)
+		require.NoError(t, err)
+		require.True(t, as.LastPollAt.Equal(now), "asset %d", i)
+		require.Equal(t, i%2 == 0, as.LastPollUp, "asset %d", i)
+	}
+	require.NoError(t, db.SetAssetPolls(ctx, nil))
+	require.Equal(t, tx1, txs(), "no polls, no transaction")
+}
+
+// TestSQLiteKeepsIdleConnections: connections that concurrent requests
+// opened stay open for the next ones (database/sql keeps 2 by default).
+func TestSQLiteKeepsIdleConnections(t *testing.T) {
+	db := openTestSQLite(t)
+	ctx := t.Context()
+	var conns []*sql.Conn
+	for range sqliteIdleConns {
+		c, err := db.db.Conn(ctx)
+		require.NoError(t, err)
+		require.NoError(t, c.PingContext(ctx))
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
+	require.Equal(t, sqliteIdleConns, db.db.Stats().Idle)
+}
+
+// BenchmarkSetAssetPolls writes the polls of a batch of 200 assets, one
+// core:
+//
+//	go test -run '^$' -bench SetAssetPolls -cpu 1 ./server/store/sqlstore
+func BenchmarkSetAssetPolls(b *testing.B) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "kpilot.db"), log)
+	require.NoError(b, err)
+	defer db.Close()
+	ctx := b.Context()
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	require.NoError(b, db.CreateOrganization(ctx, &o))
+	now := time.Now()
+	require.NoError(b, db.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: "enroll", OrgID: o.ID, OUID: o.RootOU,
+		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	ag := store.Agent{Name: "agent", TokenHash: "agent"}
+	require.NoError(b, db.EnrollAgent(ctx, "enroll", now, &ag))
+	polls := make([]store.AssetPoll, 200)
+	for i := range polls {
+		as, err := db.EnsureAsset(ctx, ag, fmt.Sprintf("switch-%d", i), nil, 0)
+		require.NoError(b, err)
+		polls[i] = store.AssetPoll{AssetID: as.ID, Up: true}
+	}
+	at := now
+	for b.Loop() {
+		at = at.Add(time.Second)
+		for i := range polls {
+			polls[i].At = at
+		}
+		require.NoError(b, db.SetAssetPolls(ctx, polls))
+	}
 }

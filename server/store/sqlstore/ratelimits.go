@@ -52,12 +52,14 @@ func (d *DB) Fail(ctx context.Context, bucket string, idle time.Duration, now ti
 	return n, nil
 }
 
-// Failures implements store.FailureCounts.
+const failuresQuery = `SELECT hits, window_start FROM rate_limits WHERE bucket = $1 AND window_start > $2`
+
+// Failures implements store.FailureCounts. Every request with a secret
+// (every agent batch among them) reads it: the query is prepared once.
 func (d *DB) Failures(ctx context.Context, bucket string, idle time.Duration, now time.Time) (int, time.Time, error) {
 	var n int
 	var last int64
-	err := d.db.QueryRowContext(ctx, `SELECT hits, window_start FROM rate_limits WHERE bucket = $1 AND window_start > $2`,
-		bucket, ms(now.Add(-idle))).Scan(&n, &last)
+	err := d.db.QueryRowPrepared(ctx, failuresQuery, bucket, ms(now.Add(-idle))).Scan(&n, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, time.Time{}, nil
 	}

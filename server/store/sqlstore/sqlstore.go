@@ -68,12 +68,24 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
 	}
+	// database/sql keeps 2 idle connections by default and closes the
+	// others as they come back. A SQLite connection is costly to make
+	// (the file opened, the pragmas run, the schema parsed, each prepared
+	// statement compiled again on it), and concurrent ingest requests use
+	// several at once: keeping more idle saves making them again and
+	// again, at the price of their page caches (2 MB each at most).
+	db.SetMaxIdleConns(sqliteIdleConns)
 	if err := migrate(ctx, db, goose.DialectSQLite3, "migrations", log); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("SQLite database %s: %w", path, err)
 	}
 	return open(ctx, &DB{db: &timedDB{DB: db, prepare: true}, sqlite: true}, log, opts)
 }
+
+// sqliteIdleConns is how many idle SQLite connections are kept: about as
+// many as ingest decodes batches at once on a small host, plus the
+// portal's and the agents' look-ups beside them.
+const sqliteIdleConns = 8
 
 // open applies opts to a DB whose schema is up to date and prepares its
 // secrets.
