@@ -1,0 +1,180 @@
+package snmp
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/collectors/collectortest"
+	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/yamlconf"
+)
+
+// powerField says where a power device's profile stores the value of
+// one MIB column (or scalar, ending in .0): measurement and field.
+type powerField struct{ measurement, field string }
+
+// TestRecordedPowerDevices polls recordings of UPSs and PDUs that answer
+// a vendor MIB, each with only the profile under test, and compares every
+// sensor LibreNMS found in the columns the profile reads with ours, by
+// row index: values in LibreNMS's units (amperes, volts, watts, hertz,
+// percent, °C; runtime in minutes) and state sensors by their raw value.
+func TestRecordedPowerDevices(t *testing.T) {
+	shared, ok := devenv.SharedTestdata()
+	if !ok {
+		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
+	}
+	const (
+		xups   = ".1.3.6.1.4.1.534.1."
+		st3    = ".1.3.6.1.4.1.1718.3.2."
+		st4    = ".1.3.6.1.4.1.1718.4.1."
+		minute = 60.0
+	)
+	xupsFields := map[string]powerField{
+		xups + "2.1.0":     {"ups_battery", "runtime_seconds"},
+		xups + "2.2.0":     {"ups_battery", "voltage"},
+		xups + "2.3.0":     {"ups_battery", "current"},
+		xups + "2.4.0":     {"ups_battery", "charge_percent"},
+		xups + "2.5.0":     {"ups_battery", "abm_status"},
+		xups + "8.2.0":     {"ups_battery", "test_result"},
+		xups + "3.1.0":     {"ups_input", "frequency_hz"},
+		xups + "3.4.1.2":   {"ups_input_line", "voltage"},
+		xups + "3.4.1.3":   {"ups_input_line", "current"},
+		xups + "4.1.0":     {"ups_output", "load_percent"},
+		xups + "4.2.0":     {"ups_output", "frequency_hz"},
+		xups + "4.4.1.2":   {"ups_output_line", "voltage"},
+		xups + "4.4.1.3":   {"ups_output_line", "current"},
+		xups + "4.4.1.4":   {"ups_output_line", "power_watts"},
+		xups + "5.1.0":     {"ups_bypass", "frequency_hz"},
+		xups + "5.3.1.2":   {"ups_bypass_line", "voltage"},
+		xups + "6.1.0":     {"temperature", "celsius"},
+		xups + "8.2.0.0":   {}, // LibreNMS reads a row the MIB does not have
+		xups + "8.2.0.0.0": {},
+		st3 + "2.1.7":      {"pdu_phase", "current"},
+		st3 + "2.1.11":     {"pdu_phase", "voltage"},
+		st3 + "3.1.7":      {"current", "amperes"},
+		st4 + "2.3.1.1":    {"pdu", "status"},
+		st4 + "3.3.1.1":    {"pdu_cord", "state"},
+		st4 + "3.3.1.2":    {"pdu_cord", "status"},
+		st4 + "3.3.1.3":    {"pdu_cord", "power_watts"},
+		st4 + "3.3.1.4":    {"pdu_cord", "active_power_status"},
+		st4 + "3.3.1.6":    {"pdu_cord", "apparent_power_status"},
+		st4 + "3.3.1.9":    {"pdu_cord", "power_factor_status"},
+		st4 + "3.3.1.11":   {"pdu_cord", "frequency_hz"},
+		st4 + "3.3.1.12":   {"pdu_cord", "out_of_balance_percent"},
+		st4 + "3.3.1.13":   {"pdu_cord", "out_of_balance_status"},
+		st4 + "4.3.1.1":    {"pdu_line", "state"},
+		st4 + "4.3.1.2":    {"pdu_line", "status"},
+		st4 + "4.3.1.3":    {"pdu_line", "current"},
+		st4 + "5.3.1.1":    {"pdu_phase", "state"},
+		st4 + "5.3.1.2":    {"pdu_phase", "status"},
+		st4 + "5.3.1.3":    {"pdu_phase", "voltage"},
+		st4 + "5.3.1.4":    {"pdu_phase", "voltage_status"},
+		st4 + "5.3.1.6":    {"pdu_phase", "current"},
+		st4 + "5.3.1.8":    {"pdu_phase", "power_watts"},
+		st4 + "5.3.1.11":   {"pdu_phase", "power_factor_status"},
+		st4 + "6.3.1.1":    {"pdu_breaker", "status"},
+		st4 + "7.3.1.1":    {"pdu_branch", "state"},
+		st4 + "7.3.1.2":    {"pdu_branch", "status"},
+		st4 + "7.3.1.4":    {"pdu_branch", "current_status"},
+	}
+	tests := []struct {
+		recording, profile, oidPrefix string
+		want                          int // sensors LibreNMS has under oidPrefix, that the MIB defines
+	}{
+		{"eatonups", "eaton-xups", xups, 28},
+		{"eatonups_eaton-connectups", "eaton-xups", xups, 14},
+		{"sentry3_switched", "servertech-sentry", st3, 36},
+		{"sentry4", "servertech-sentry", st4, 104},
+	}
+	var files []string
+	for _, tt := range tests {
+		files = append(files, filepath.Join(shared, "snmp", "data", tt.recording+".snmprec"))
+	}
+	s := devenv.SNMPSim(t, files...)
+	for _, tt := range tests {
+		t.Run(tt.recording, func(t *testing.T) {
+			cfg := testConfig(func(c *Config) {
+				c.Community = yamlconf.Secret(tt.recording)
+				c.MaxRepetitions = 25
+				c.Profiles = []string{"system", tt.profile}
+			})
+			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
+			require.NoError(t, err)
+			require.Empty(t, sink.Errors)
+			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", tt.recording+".json"))
+			require.NoError(t, err)
+			var exp struct {
+				Sensors struct {
+					Discovery struct{ Sensors []expectedSensor }
+				}
+			}
+			require.NoError(t, json.Unmarshal(raw, &exp))
+			n := 0
+			for _, e := range exp.Sensors.Discovery.Sensors {
+				if !strings.HasPrefix(e.OID, tt.oidPrefix) {
+					continue
+				}
+				where, idx, ok := powerColumn(xupsFields, e.OID)
+				require.True(t, ok, "%s %q: no column for %s", e.Class, e.Descr, e.OID)
+				if where.measurement == "" {
+					continue
+				}
+				n++
+				got, ok := findPowerValue(sink, where, idx)
+				require.True(t, ok, "%s %q (%s.%s index %q) not found", e.Class, e.Descr, where.measurement, where.field, idx)
+				if e.Class == "runtime" {
+					got /= minute
+				}
+				require.InDelta(t, e.Current, got, math.Max(0.01, math.Abs(e.Current)*1e-3),
+					"%s %q (%s.%s index %q)", e.Class, e.Descr, where.measurement, where.field, idx)
+			}
+			require.Equal(t, tt.want, n, "sensors LibreNMS has in the tables")
+		})
+	}
+}
+
+// powerColumn finds the longest column (or scalar) of fields that oid
+// lies in and returns it with the row index ("" for a scalar).
+func powerColumn(fields map[string]powerField, oid string) (powerField, string, bool) {
+	best := ""
+	for col := range fields {
+		if (oid == col || strings.HasPrefix(oid, col+".")) && len(col) > len(best) {
+			best = col
+		}
+	}
+	if best == "" {
+		return powerField{}, "", false
+	}
+	return fields[best], strings.TrimPrefix(strings.TrimPrefix(oid, best), "."), true
+}
+
+// findPowerValue returns the field of the sample of the measurement whose
+// row index is idx (any index tag; none for a scalar).
+func findPowerValue(sink *collectortest.Sink, where powerField, idx string) (float64, bool) {
+	for _, x := range sink.Find(where.measurement) {
+		row := ""
+		for _, k := range []string{"index", "line", "phase"} {
+			if v := x.Tags[k]; v != "" {
+				row = v
+			}
+		}
+		if row != idx {
+			continue
+		}
+		if v, ok := x.Fields[where.field]; ok {
+			switch n := v.(type) {
+			case float64:
+				return n, true
+			case int64:
+				return float64(n), true
+			}
+		}
+	}
+	return 0, false
+}
