@@ -34,6 +34,7 @@ func TestRecordedPowerDevices(t *testing.T) {
 		st3    = ".1.3.6.1.4.1.1718.3.2."
 		st4    = ".1.3.6.1.4.1.1718.4.1."
 		apc    = ".1.3.6.1.4.1.318.1.1."
+		hpe    = ".1.3.6.1.4.1.232.165.11."
 		minute = 60.0
 	)
 	xupsFields := map[string]powerField{
@@ -98,6 +99,19 @@ func TestRecordedPowerDevices(t *testing.T) {
 		apc + "10.4.2.3.1.6": {"humidity", "percent"},
 		apc + "10.4.2.3.1.7": {"environment_probe", "comm_status"},
 		apc + "10.4.2.3.1.8": {"environment_probe", "alarm_status"},
+		hpe + "2.1.1.1":      {}, // the PDU's input type: no health state
+		hpe + "2.1.1.2":      {"pdu", "frequency_hz"},
+		hpe + "2.1.1.5":      {"pdu", "power_watts"},
+		hpe + "2.1.1.9":      {"pdu", "power_factor"},
+		hpe + "2.2.1.3":      {"pdu_phase", "voltage"},
+		hpe + "2.2.1.11":     {"pdu_phase", "current"},
+		hpe + "2.2.1.17":     {"pdu_phase", "load_percent"},
+		hpe + "2.2.1.20":     {"pdu_phase", "power_watts"},
+		hpe + "5.1.1.5":      {"pdu_outlet", "current"},
+		hpe + "5.1.1.11":     {"pdu_outlet", "load_percent"},
+		hpe + "5.1.1.13":     {"pdu_outlet", "power_watts"},
+		hpe + "5.1.1.16":     {"pdu_outlet", "power_factor"},
+		hpe + "5.2.1.1":      {"pdu_outlet", "control_status"},
 	}
 	tests := []struct {
 		recording, profile, oidPrefix string
@@ -110,6 +124,7 @@ func TestRecordedPowerDevices(t *testing.T) {
 		{"apc-cpdu", "apc-cpdu", apc + "32.", 204},
 		{"apc_smtl1000-nmc3", "apc-environment", apc + "25.", 3},
 		{"apc_environmental-manager", "apc-environment", apc + "10.", 12},
+		{"hpe-mapdu_pdu3", "hpe-pdu3", hpe, 129},
 	}
 	var files []string
 	for _, tt := range tests {
