@@ -35,6 +35,7 @@ func TestRecordedPowerDevices(t *testing.T) {
 		st4    = ".1.3.6.1.4.1.1718.4.1."
 		apc    = ".1.3.6.1.4.1.318.1.1."
 		hpe    = ".1.3.6.1.4.1.232.165.11."
+		epdu   = ".1.3.6.1.4.1.534.6.6.7."
 		minute = 60.0
 	)
 	xupsFields := map[string]powerField{
@@ -112,6 +113,11 @@ func TestRecordedPowerDevices(t *testing.T) {
 		hpe + "5.1.1.13":     {"pdu_outlet", "power_watts"},
 		hpe + "5.1.1.16":     {"pdu_outlet", "power_factor"},
 		hpe + "5.2.1.1":      {"pdu_outlet", "control_status"},
+		epdu + "3.2.1.3":     {"pdu_phase", "voltage"},
+		epdu + "3.3.1.4":     {"pdu_phase", "current"},
+		epdu + "3.4.1.4":     {"pdu_phase", "power_watts"},
+		epdu + "6.4.1.3":     {"pdu_outlet", "current"},
+		epdu + "6.5.1.3":     {"pdu_outlet", "power_watts"},
 	}
 	tests := []struct {
 		recording, profile, oidPrefix string
@@ -125,6 +131,7 @@ func TestRecordedPowerDevices(t *testing.T) {
 		{"apc_smtl1000-nmc3", "apc-environment", apc + "25.", 3},
 		{"apc_environmental-manager", "apc-environment", apc + "10.", 12},
 		{"hpe-mapdu_pdu3", "hpe-pdu3", hpe, 129},
+		{"eatonpdu_2", "eaton-epdu", epdu, 51},
 	}
 	var files []string
 	for _, tt := range tests {
