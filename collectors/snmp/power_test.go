@@ -37,6 +37,8 @@ func TestRecordedPowerDevices(t *testing.T) {
 		hpe    = ".1.3.6.1.4.1.232.165.11."
 		epdu   = ".1.3.6.1.4.1.534.6.6.7."
 		lgp    = ".1.3.6.1.4.1.476.1.42.3.8."
+		upsMIB = ".1.3.6.1.2.1.33.1."
+		mge    = ".1.3.6.1.4.1.705.1."
 		minute = 60.0
 	)
 	xupsFields := map[string]powerField{
@@ -135,6 +137,54 @@ func TestRecordedPowerDevices(t *testing.T) {
 		lgp + "50.20.1.70":   {"pdu_outlet", "apparent_power_va"},
 		lgp + "50.20.1.75":   {"pdu_outlet", "power_factor"},
 		lgp + "50.20.1.95":   {"pdu_outlet", "power_state"},
+		upsMIB + "2.1.0":     {"ups_battery", "status"},
+		upsMIB + "2.2.0":     {"ups_battery", "seconds_on_battery"},
+		upsMIB + "2.3.0":     {"ups_battery", "runtime_seconds"},
+		upsMIB + "2.4.0":     {"ups_battery", "charge_percent"},
+		upsMIB + "2.5.0":     {"ups_battery", "voltage"},
+		upsMIB + "2.6.0":     {"ups_battery", "current"},
+		upsMIB + "2.7.0":     {"ups_battery", "temperature_celsius"},
+		upsMIB + "3.3.1.2":   {"ups_input_line", "frequency_hz"},
+		upsMIB + "3.3.1.3":   {"ups_input_line", "voltage"},
+		upsMIB + "3.3.1.4":   {"ups_input_line", "current"},
+		upsMIB + "3.3.1.5":   {"ups_input_line", "power_watts"},
+		upsMIB + "4.1.0":     {"ups_output", "source"},
+		upsMIB + "4.2.0":     {"ups_output", "frequency_hz"},
+		upsMIB + "4.4.1.2":   {"ups_output_line", "voltage"},
+		upsMIB + "4.4.1.3":   {"ups_output_line", "current"},
+		upsMIB + "4.4.1.4":   {"ups_output_line", "power_watts"},
+		upsMIB + "4.4.1.5":   {"ups_output_line", "load_percent"},
+		upsMIB + "5.1.0":     {"ups_bypass", "frequency_hz"},
+		upsMIB + "5.3.1.2":   {"ups_bypass_line", "voltage"},
+		upsMIB + "5.3.1.3":   {"ups_bypass_line", "current"},
+		upsMIB + "5.3.1.4":   {"ups_bypass_line", "power_watts"},
+		upsMIB + "6.1.0":     {"ups_alarm", "alarm_count"},
+		upsMIB + "7.3.0":     {"ups_battery", "self_test_result"},
+		mge + "5.1.0":        {}, // remaining time: LibreNMS's delay class
+		mge + "5.2.0":        {"ups_battery", "charge_percent"},
+		mge + "5.5.0":        {"ups_battery", "voltage"},
+		mge + "5.6.0":        {"ups_battery", "current"},
+		mge + "5.7.0":        {"ups_battery", "temperature_celsius"},
+		mge + "6.2.1.2":      {"ups_input_line", "voltage"},
+		mge + "6.2.1.3":      {"ups_input_line", "frequency_hz"},
+		mge + "6.2.1.6":      {"ups_input_line", "current"},
+		mge + "7.2.1.2":      {"ups_output_line", "voltage"},
+		mge + "7.2.1.3":      {"ups_output_line", "frequency_hz"},
+		mge + "7.2.1.4":      {}, // apparent power (VA), which LibreNMS counts as power
+		mge + "7.2.1.5":      {"ups_output_line", "current"},
+		mge + "5.9.0":        {"ups_alarm", "battery_fault"},
+		mge + "5.11.0":       {"ups_alarm", "battery_replace"},
+		mge + "5.14.0":       {"ups_alarm", "battery_low"},
+		mge + "5.15.0":       {"ups_alarm", "charger_fault"},
+		mge + "5.16.0":       {"ups_alarm", "battery_low_condition"},
+		mge + "6.3.0":        {"ups_alarm", "input_bad"},
+		mge + "6.4.0":        {"ups_alarm", "input_fail_cause"},
+		mge + "7.3.0":        {"ups_alarm", "on_battery"},
+		mge + "7.4.0":        {"ups_alarm", "on_bypass"},
+		mge + "7.7.0":        {"ups_alarm", "utility_off"},
+		mge + "7.9.0":        {"ups_alarm", "inverter_off"},
+		mge + "7.10.0":       {"ups_alarm", "overload"},
+		mge + "7.11.0":       {"ups_alarm", "over_temperature"},
 	}
 	// LibreNMS keeps these Liebert currents as read, without the MIB's
 	// divisor (242 A on a line that carries 514 W at 238 V); ours are
@@ -158,6 +208,10 @@ func TestRecordedPowerDevices(t *testing.T) {
 		{"hpe-mapdu_pdu3", "hpe-pdu3", hpe, 129},
 		{"eatonpdu_2", "eaton-epdu", epdu, 51},
 		{"liebert_mph2rg", "liebert-pdu", lgp, 106},
+		{"eaton-mgeups_9pxle", "ups-mib", upsMIB, 23},
+		{"dell-ups_tower1000w", "ups-mib", upsMIB, 21},
+		{"apc-mgeups_galaxy7000", "mge-ups", mge, 35},
+		{"eaton-mgeups_9pxle", "mge-ups", mge, 13},
 	}
 	var files []string
 	for _, tt := range tests {
@@ -165,7 +219,7 @@ func TestRecordedPowerDevices(t *testing.T) {
 	}
 	s := devenv.SNMPSim(t, files...)
 	for _, tt := range tests {
-		t.Run(tt.recording, func(t *testing.T) {
+		t.Run(tt.recording+"/"+tt.profile, func(t *testing.T) {
 			cfg := testConfig(func(c *Config) {
 				c.Community = yamlconf.Secret(tt.recording)
 				c.MaxRepetitions = 25
