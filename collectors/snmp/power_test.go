@@ -237,7 +237,7 @@ func TestRecordedPowerDevices(t *testing.T) {
 		dcsPDU + "7":                       {"pdu_branch", "current", map[string]string{"descr": "Branch 3"}},
 		dcsPDU + "2":                       {}, // the PDU's product type: no health state
 		dcsPDU + "8":                       {}, // active power: LibreNMS reads hundredths of a kW as tenths of a watt
-		dcsPDU + "13":                      {}, // energy: a counter
+		dcsPDU + "13":                      {"pdu", "energy_joules", nil},
 		dcsPDU + "11":                      {"pdu", "frequency_hz", nil},
 		dcsPDU + "12":                      {"pdu", "load_percent", nil},
 		dcsPDU + "51":                      {"pdu", "comm_status", nil},
@@ -301,7 +301,8 @@ func TestRecordedPowerDevices(t *testing.T) {
 		{"apc-mgeups_galaxy7000", "mge-ups", mge, 35},
 		{"eaton-mgeups_9pxle", "mge-ups", mge, 13},
 		{"akcp_serverprobe8", "akcp-sensorprobe", akcp, 72},
-		{"vertiv-dcs", "vertiv-dcs", ".1.3.6.1.4.1.13400.3.", 80},
+		{"vertiv-dcs", "vertiv-dcs", ".1.3.6.1.4.1.13400.3.", 82},
+		{"raritan-pdu_px3", "raritan-pdu2", ".1.3.6.1.4.1.13742.6.5.", 127},
 	}
 	var files []string
 	for _, tt := range tests {
@@ -332,6 +333,10 @@ func TestRecordedPowerDevices(t *testing.T) {
 					continue
 				}
 				where, idx, ok := powerColumn(xupsFields, e.OID)
+				if p, ok2 := raritanSensor(e.OID); ok2 {
+					where, idx, ok = p, strings.TrimPrefix(e.OID, ".1.3.6.1.4.1.13742.6.5."+p.tags["table"]+".3.1.4."), true
+					delete(where.tags, "table")
+				}
 				require.True(t, ok, "%s %q: no column for %s", e.Class, e.Descr, e.OID)
 				if where.measurement == "" {
 					continue
@@ -349,8 +354,11 @@ func TestRecordedPowerDevices(t *testing.T) {
 					continue
 				}
 				require.True(t, ok, "%s %q (%s.%s index %q) not found", e.Class, e.Descr, where.measurement, where.field, idx)
-				if e.Class == "runtime" {
+				switch e.Class {
+				case "runtime":
 					got /= minute
+				case "power_consumed":
+					got /= 3.6e6 // joules in kWh
 				}
 				if f, ok := undivided[strings.TrimSuffix(e.OID, "."+idx)]; ok {
 					got *= f
@@ -409,4 +417,30 @@ func findPowerValue(sink *collectortest.Sink, where powerField, idx string) (flo
 		}
 	}
 	return 0, false
+}
+
+// raritanSensor tells where the raritan-pdu2 profile stores a PDU2-MIB
+// sensor row (measurementsInlet/Ocp/OutletSensorValue.pdu.part.type) by
+// its table and sensor type; unitless types (power factor, on/off) it
+// does not read (an empty measurement).
+func raritanSensor(oid string) (powerField, bool) {
+	rest, ok := strings.CutPrefix(oid, ".1.3.6.1.4.1.13742.6.5.")
+	if !ok {
+		return powerField{}, false
+	}
+	parts := strings.Split(rest, ".")
+	part, ok := map[string]string{"2": "inlet", "3": "breaker", "4": "outlet"}[parts[0]]
+	if !ok || len(parts) < 7 {
+		return powerField{tags: map[string]string{"table": parts[0]}}, true // external sensors: not read
+	}
+	byType := map[string]powerField{
+		"1":  {"current", "amperes", nil},
+		"4":  {"voltage", "volts", nil},
+		"5":  {"power_sensor", "watts", nil},
+		"8":  {"pdu_sensor", "energy_joules", nil},
+		"23": {"pdu_sensor", "frequency_hz", nil},
+	}
+	f := byType[parts[len(parts)-1]]
+	f.tags = map[string]string{"part": part, "table": parts[0]}
+	return f, true
 }
