@@ -113,9 +113,6 @@ func TestRecordedPowerDevices(t *testing.T) {
 		apc + "10.4.2.3.1.6":               {"humidity", "percent", nil},
 		apc + "10.4.2.3.1.7":               {"environment_probe", "comm_status", nil},
 		apc + "10.4.2.3.1.8":               {"environment_probe", "alarm_status", nil},
-		apc + "12.1.15.0":                  {"pdu", "voltage", nil},
-		apc + "12.1.16.0":                  {"pdu", "power_watts", nil},
-		apc + "12.2.3.1.1.2":               {"pdu_phase", "current", nil},
 		apc + "4.4.2.1.3":                  {"pdu_outlet", "outlet_control", nil},
 		hpe + "2.1.1.1":                    {}, // the PDU's input type: no health state
 		hpe + "2.1.1.2":                    {"pdu", "frequency_hz", nil},
@@ -298,7 +295,6 @@ func TestRecordedPowerDevices(t *testing.T) {
 		{"apc_smtl1000-nmc3", "apc-environment", apc + "25.", 3},
 		{"apc_environmental-manager", "apc-environment", apc + "10.", 12},
 		{"hpe-mapdu_pdu3", "hpe-pdu3", hpe, 129},
-		{"apc_ap7900b", "apc-rpdu", apc + "12.", 3},
 		{"apc_ap7900b", "apc-rpdu", apc + "4.4.", 8},
 		{"eatonpdu_2", "eaton-epdu", epdu, 51},
 		{"liebert_mph2rg", "liebert-pdu", lgp, 106},
