@@ -27,7 +27,9 @@ func TestRecordedSecurityAppliances(t *testing.T) {
 		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
 	}
 	const (
-		fgHw   = ".1.3.6.1.4.1.12356.101.4.3.2.1."
+		fg     = ".1.3.6.1.4.1.12356.101."
+		fgHw   = fg + "4.3.2.1."
+		cpMgmt = ".1.3.6.1.4.1.2620.1.7."
 		cpSens = ".1.3.6.1.4.1.2620.1.6.7.8."
 		swSens = ".1.3.6.1.4.1.1588.2.1.1.1.1.22.1."
 		swSfp  = ".1.3.6.1.4.1.1588.2.1.1.1.28.1.1."
@@ -41,16 +43,21 @@ func TestRecordedSecurityAppliances(t *testing.T) {
 		columns            []column
 	}{
 		{"fortigate", "fortigate-sensors", []column{
-			{fgHw + "3.", 18}, // readings: 4 temperatures, 5 fans, 9 voltages
-			{fgHw + "4.", 41}, // alarm flags
+			{fgHw + "3.", 18},      // readings: 4 temperatures, 5 fans, 9 voltages
+			{fgHw + "4.", 41},      // alarm flags
+			{fg + "3.2.1.1.4.", 2}, // virtual domains' HA role
 		}},
 		{"fortigate_1500d-sensors", "fortigate-sensors", []column{
 			{fgHw + "3.", 10},
 			{fgHw + "4.", 54},
+			{fg + "13.2.1.1.12.", 1}, // HA sync
+			{fg + "12.2.3.1.1.", 1},  // SSL-VPN
 		}},
 		{"fortigate_60f", "fortigate-sensors", []column{
 			{fgHw + "3.", 4},
 			{fgHw + "4.", 4},
+			{fg + "12.2.3.1.1.", 1}, // SSL-VPN
+			{fg + "4.9.2.1.4.", 1},  // SD-WAN health check
 		}},
 		{"gaia_15600", "checkpoint-sensors", []column{
 			{cpSens + "1.1.3.", 4}, {cpSens + "1.1.6.", 4}, // temperatures
@@ -60,6 +67,7 @@ func TestRecordedSecurityAppliances(t *testing.T) {
 		{"gaia_logserver", "checkpoint-sensors", []column{
 			{cpSens + "1.1.3.", 29}, {cpSens + "1.1.6.", 29},
 			{cpSens + "2.1.3.", 19}, {cpSens + "2.1.6.", 19},
+			{cpMgmt + "6.0", 1}, {cpMgmt + "101.0", 1}, // management daemon and status
 		}},
 		{"fabos_6520", "fabos-sensors", []column{
 			{swSens + "4.", 14}, // 9 temperatures, 5 fans
