@@ -73,7 +73,8 @@ func TestRecordedNetworkDeviceSensors(t *testing.T) {
 		mtx + "19.1.1.8":          {"transceiver", "bias_current_amperes", tag("source", "mikrotik")},
 		mtx + "19.1.1.9":          {"transceiver", "tx_power_dbm", tag("source", "mikrotik")},
 		mtx + "19.1.1.10":         {"transceiver", "rx_power_dbm", tag("source", "mikrotik")},
-		mtx + "1.8.1":             {}, // 60 GHz wireless mode and link: not read
+		mtx + "1.8.1.2":           {"sensor_state", "mikrotik_wl60g_mode", tag("descr", "Mode")},
+		mtx + "1.8.1.4":           {"sensor_state", "mikrotik_wl60g_connected", tag("descr", "Station Connected")},
 		mtx + "6.1.0":             {}, // DHCP leases and connection counts: not read
 		mtx + "22.1":              {},
 		mtx + "3.100.1.3":         {}, // mtxrGaugeTable: by class, below
@@ -94,7 +95,7 @@ func TestRecordedNetworkDeviceSensors(t *testing.T) {
 		{"junos_srx3600", "juniper-sensors", jnx, 80},
 		{"ciscosb_cbs350-4x", "ciscosb-sensors", csb, 72},
 		{"vrp_5720-32x-ei", "huawei-sensors", hw, 54},
-		{"routeros", "mikrotik-sensors", mtx, 12},
+		{"routeros", "mikrotik-sensors", mtx, 14},
 		{"routeros_rb5009upr+s+", "mikrotik-sensors", mtx, 37},
 		{"routeros_rb750gr3", "mikrotik-sensors", mtx, 3},
 	}
