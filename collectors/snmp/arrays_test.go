@@ -1,0 +1,125 @@
+package snmp
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/collectors/collectortest"
+	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/yamlconf"
+)
+
+// TestRecordedStorageArrays polls recordings of storage arrays and RAID
+// controllers, each with only the profile under test, and compares every
+// sensor LibreNMS found in the columns the profile reads with ours, by
+// row index: temperatures in °C, counts as read, and state sensors by
+// their raw value.
+func TestRecordedStorageArrays(t *testing.T) {
+	shared, ok := devenv.SharedTestdata()
+	if !ok {
+		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
+	}
+	const (
+		lsiAdp = ".1.3.6.1.4.1.3582.4.1.4.1.2.1."
+		lsiBBU = ".1.3.6.1.4.1.3582.4.1.4.1.6.2.1."
+		lsiPD  = ".1.3.6.1.4.1.3582.4.1.4.2.1.2.1."
+	)
+	fields := map[string]powerField{
+		lsiAdp + "4":  {"sensor_state", "lsi_alarm", nil},
+		lsiAdp + "18": {"raid_controller", "virtual_disk_count", nil},
+		lsiAdp + "19": {"raid_controller", "degraded_virtual_disk_count", nil},
+		lsiAdp + "23": {"raid_controller", "critical_disk_count", nil},
+		lsiAdp + "24": {"raid_controller", "failed_disk_count", nil},
+		lsiAdp + "42": {"temperature", "celsius", map[string]string{"type": "raid_controller"}},
+		lsiBBU + "16": {"temperature", "celsius", map[string]string{"type": "battery"}},
+		lsiBBU + "20": {"sensor_state", "lsi_bbu_charger", nil},
+		lsiBBU + "27": {"sensor_state", "lsi_bbu_replacement", nil},
+		lsiPD + "7":   {"raid_disk", "media_error_count", nil},
+		lsiPD + "8":   {"raid_disk", "other_error_count", nil},
+		lsiPD + "9":   {"raid_disk", "predictive_failure_count", nil},
+		lsiPD + "36":  {"temperature", "celsius", map[string]string{"type": "physical_disk"}},
+	}
+	tests := []struct {
+		recording, profile, oidPrefix string
+		want                          int // sensors LibreNMS has under oidPrefix, that the MIB defines
+	}{
+		{"linux_lsi", "lsi-megaraid", ".1.3.6.1.4.1.3582.", 392},
+	}
+	var files []string
+	for _, tt := range tests {
+		files = append(files, filepath.Join(shared, "snmp", "data", tt.recording+".snmprec"))
+	}
+	s := devenv.SNMPSim(t, files...)
+	for _, tt := range tests {
+		t.Run(tt.recording+"/"+tt.profile, func(t *testing.T) {
+			cfg := testConfig(func(c *Config) {
+				c.Community = yamlconf.Secret(tt.recording)
+				c.MaxRepetitions = 25
+				c.Profiles = []string{"system", tt.profile}
+			})
+			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
+			require.NoError(t, err)
+			require.Empty(t, sink.Errors)
+			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", tt.recording+".json"))
+			require.NoError(t, err)
+			var exp struct {
+				Sensors struct {
+					Discovery struct{ Sensors []expectedSensor }
+				}
+			}
+			require.NoError(t, json.Unmarshal(raw, &exp))
+			n := 0
+			for _, e := range exp.Sensors.Discovery.Sensors {
+				if !strings.HasPrefix(e.OID, tt.oidPrefix) {
+					continue
+				}
+				where, idx, ok := powerColumn(fields, e.OID)
+				require.True(t, ok, "%s %q: no column for %s", e.Class, e.Descr, e.OID)
+				n++
+				got, ok := findArrayValue(sink, where, idx)
+				require.True(t, ok, "%s %q (%s.%s index %q) not found", e.Class, e.Descr, where.measurement, where.field, idx)
+				require.InDelta(t, e.Current, got, math.Max(0.01, math.Abs(e.Current)*1e-3),
+					"%s %q (%s.%s index %q)", e.Class, e.Descr, where.measurement, where.field, idx)
+			}
+			require.Equal(t, tt.want, n, "sensors LibreNMS has in the tables")
+		})
+	}
+}
+
+// findArrayValue returns the field of the sample of the measurement whose
+// index tag is idx and whose other tags are where.tags.
+func findArrayValue(sink *collectortest.Sink, where powerField, idx string) (float64, bool) {
+next:
+	for _, x := range sink.Find(where.measurement) {
+		if x.Tags["index"] != idx {
+			continue
+		}
+		for k, v := range where.tags {
+			if x.Tags[k] != v {
+				continue next
+			}
+		}
+		if v, ok := x.Fields[where.field]; ok {
+			if n, ok := asFloat(v); ok {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func asFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int64:
+		return float64(n), true
+	}
+	return 0, false
+}
