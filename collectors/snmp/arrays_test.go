@@ -30,6 +30,7 @@ func TestRecordedStorageArrays(t *testing.T) {
 		lsiBBU = ".1.3.6.1.4.1.3582.4.1.4.1.6.2.1."
 		lsiPD  = ".1.3.6.1.4.1.3582.4.1.4.2.1.2.1."
 		sc     = ".1.3.6.1.4.1.674.11000.2000.500.1.2."
+		es     = ".1.3.6.1.4.1.14752.1.3.2."
 	)
 	fields := map[string]powerField{
 		lsiAdp + "4":  {"sensor_state", "lsi_alarm", nil},
@@ -71,6 +72,13 @@ func TestRecordedStorageArrays(t *testing.T) {
 		sc + "31.1.6": {"compellent_usage", "server_count", nil},
 		sc + "31.1.7": {"compellent_usage", "volume_count", nil},
 	}
+	enc := func(typ, n string) map[string]string { return map[string]string{"type": typ, "enclosure": n} }
+	fields[es+"1.8.1.3"] = powerField{"voltage", "volts", nil}
+	fields[es+"1.10.1.3"] = powerField{"temperature", "celsius", map[string]string{"type": "controller"}}
+	fields[es+"2.9.1.3"] = powerField{"fan", "rpm", enc("enclosure", "1")}
+	fields[es+"2.10.1.3"] = powerField{"temperature", "celsius", enc("enclosure", "1")}
+	fields[es+"3.9.1.3"] = powerField{"fan", "rpm", enc("enclosure", "2")}
+	fields[es+"3.10.1.3"] = powerField{"temperature", "celsius", enc("enclosure", "2")}
 	tests := []struct {
 		recording, profile, oidPrefix string
 		want                          int // sensors LibreNMS has under oidPrefix, that the MIB defines
@@ -78,6 +86,7 @@ func TestRecordedStorageArrays(t *testing.T) {
 		{"linux_lsi", "lsi-megaraid", ".1.3.6.1.4.1.3582.", 392},
 		{"dell-compellent", "dell-compellent", sc, 110},
 		{"dell-compellent_scv3020", "dell-compellent", sc, 189},
+		{"eurostor_es-6642b", "eurostor-sensors", es, 68},
 	}
 	var files []string
 	for _, tt := range tests {
