@@ -31,6 +31,7 @@ func TestRecordedStorageArrays(t *testing.T) {
 		lsiPD  = ".1.3.6.1.4.1.3582.4.1.4.2.1.2.1."
 		sc     = ".1.3.6.1.4.1.674.11000.2000.500.1.2."
 		es     = ".1.3.6.1.4.1.14752.1.3.2."
+		qs     = ".1.3.6.1.4.1.39324.1.1."
 	)
 	fields := map[string]powerField{
 		lsiAdp + "4":  {"sensor_state", "lsi_alarm", nil},
@@ -79,6 +80,19 @@ func TestRecordedStorageArrays(t *testing.T) {
 	fields[es+"2.10.1.3"] = powerField{"temperature", "celsius", enc("enclosure", "1")}
 	fields[es+"3.9.1.3"] = powerField{"fan", "rpm", enc("enclosure", "2")}
 	fields[es+"3.10.1.3"] = powerField{"temperature", "celsius", enc("enclosure", "2")}
+	typed := func(typ string) map[string]string { return map[string]string{"type": typ} }
+	fields[qs+"48.1.1.30"] = powerField{"temperature", "celsius", nil}
+	fields[qs+"48.1.1.5"] = powerField{"sensor_state", "quantastor_disk_status", nil}
+	fields[qs+"49.1.1.5"] = powerField{"sensor_state", "quantastor_status", typed("hardware_unit")}
+	fields[qs+"50.1.1.5"] = powerField{"sensor_state", "quantastor_status", typed("enclosure")}
+	fields[qs+"50.1.1.20"] = powerField{"sensor_state", "quantastor_temperature_sensors", nil}
+	fields[qs+"50.1.1.21"] = powerField{"sensor_state", "quantastor_psu_sensors", nil}
+	fields[qs+"50.1.1.22"] = powerField{"sensor_state", "quantastor_alarms", nil}
+	fields[qs+"21.1.1.5"] = powerField{"sensor_state", "quantastor_status", typed("license")}
+	fields[qs+"7.1.1.5"] = powerField{"sensor_state", "quantastor_status", typed("storage_pool")}
+	fields[qs+"3.1.1.5"] = powerField{"sensor_state", "quantastor_status", typed("storage_volume")}
+	fields[qs+"68.1.1.5"] = powerField{"sensor_state", "quantastor_status", typed("fc_target")}
+	fields[qs+"68.1.1.33"] = powerField{"sensor_state", "quantastor_enabled", nil}
 	tests := []struct {
 		recording, profile, oidPrefix string
 		want                          int // sensors LibreNMS has under oidPrefix, that the MIB defines
@@ -87,6 +101,7 @@ func TestRecordedStorageArrays(t *testing.T) {
 		{"dell-compellent", "dell-compellent", sc, 110},
 		{"dell-compellent_scv3020", "dell-compellent", sc, 189},
 		{"eurostor_es-6642b", "eurostor-sensors", es, 68},
+		{"quantastor", "quantastor-sensors", qs, 92},
 	}
 	var files []string
 	for _, tt := range tests {
