@@ -32,6 +32,7 @@ func TestRecordedStorageArrays(t *testing.T) {
 		sc     = ".1.3.6.1.4.1.674.11000.2000.500.1.2."
 		es     = ".1.3.6.1.4.1.14752.1.3.2."
 		qs     = ".1.3.6.1.4.1.39324.1.1."
+		fc     = ".1.3.6.1.3.94.1.8.1.6."
 	)
 	fields := map[string]powerField{
 		lsiAdp + "4":  {"sensor_state", "lsi_alarm", nil},
@@ -102,6 +103,7 @@ func TestRecordedStorageArrays(t *testing.T) {
 		{"dell-compellent_scv3020", "dell-compellent", sc, 189},
 		{"eurostor_es-6642b", "eurostor-sensors", es, 68},
 		{"quantastor", "quantastor-sensors", qs, 92},
+		{"dell-powervault_me4084", "fcmgmt-sensors", fc, 48},
 	}
 	var files []string
 	for _, tt := range tests {
@@ -132,6 +134,13 @@ func TestRecordedStorageArrays(t *testing.T) {
 					continue
 				}
 				where, idx, ok := powerColumn(fields, e.OID)
+				if strings.HasPrefix(e.OID, fc) {
+					// One message column for every kind of reading.
+					where, idx, ok = fcSensor(e.Class), strings.TrimPrefix(e.OID, fc), e.Class != "state"
+					if e.Class == "state" {
+						continue // "Overall Unit Status: OK": not read
+					}
+				}
 				require.True(t, ok, "%s %q: no column for %s", e.Class, e.Descr, e.OID)
 				if where.measurement == "" {
 					continue
@@ -177,4 +186,14 @@ func asFloat(v any) (float64, bool) {
 		return float64(n), true
 	}
 	return 0, false
+}
+
+// fcSensor tells where fcmgmt-sensors stores a reading of a class.
+func fcSensor(class string) powerField {
+	return map[string]powerField{
+		"temperature": {"temperature", "celsius", nil},
+		"voltage":     {"voltage", "volts", nil},
+		"current":     {"current", "amperes", nil},
+		"charge":      {"capacitor", "charge_percent", nil},
+	}[class]
 }
