@@ -94,6 +94,7 @@ func TestRecordedStorageArrays(t *testing.T) {
 	fields[qs+"3.1.1.5"] = powerField{"sensor_state", "quantastor_status", typed("storage_volume")}
 	fields[qs+"68.1.1.5"] = powerField{"sensor_state", "quantastor_status", typed("fc_target")}
 	fields[qs+"68.1.1.33"] = powerField{"sensor_state", "quantastor_enabled", nil}
+	fields[".1.3.6.1.3.94.1.8.1.4"] = powerField{"sensor_state", "fcmgmt_sensor_status", nil}
 	tests := []struct {
 		recording, profile, oidPrefix string
 		want                          int // sensors LibreNMS has under oidPrefix, that the MIB defines
@@ -104,6 +105,7 @@ func TestRecordedStorageArrays(t *testing.T) {
 		{"eurostor_es-6642b", "eurostor-sensors", es, 68},
 		{"quantastor", "quantastor-sensors", qs, 92},
 		{"dell-powervault_me4084", "fcmgmt-sensors", fc, 48},
+		{"exos", "fcmgmt-sensors", ".1.3.6.1.3.94.1.8.1.4.", 65},
 	}
 	var files []string
 	for _, tt := range tests {
