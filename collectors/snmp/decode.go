@@ -64,19 +64,30 @@ func toFloat(p gosnmp.SnmpPDU, format string) (float64, bool) {
 	case float64:
 		return finite(v)
 	case []byte:
-		if format == "number" {
-			return parseNumber(string(v))
-		}
+		return textNumber(string(v), format)
 	case string:
-		if format == "number" {
-			return parseNumber(v)
-		}
+		return textNumber(v, format)
 	}
 	return 0, false
 }
 
 func finite(f float64) (float64, bool) {
 	return f, !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// textNumber reads a number written as text: format "number" at the
+// start, "labelled_number" after the text's last ": " (FCMGMT-MIB sensor
+// messages such as "CPU Temperature-Ctlr B: 61 C 141.80F").
+func textNumber(s, format string) (float64, bool) {
+	switch format {
+	case "number":
+		return parseNumber(s)
+	case "labelled_number":
+		if i := strings.LastIndex(s, ": "); i >= 0 {
+			return parseNumber(s[i+2:])
+		}
+	}
+	return 0, false
 }
 
 // parseNumber reads the leading decimal number of s, ignoring a unit after

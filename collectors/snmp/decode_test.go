@@ -31,6 +31,8 @@ func TestDecodeValues(t *testing.T) {
 		{"IPv4 in an OCTET STRING", gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte{192, 0, 2, 1}}, "ip", "192.0.2.1", 0, false},
 		{"number in text", gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte("0.15")}, "number", "0.15", 0.15, true},
 		{"number with unit", gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte("41 C")}, "number", "41 C", 41, true},
+		{"labelled number", gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte("Voltage 12V Rail Loc: right-PSU: 12.42V")}, "labelled_number", "Voltage 12V Rail Loc: right-PSU: 12.42V", 12.42, true},
+		{"labelled text is not a number", gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte("Overall Unit Status: OK")}, "labelled_number", "Overall Unit Status: OK", 0, false},
 		{"text is not a number without format", gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte("41")}, "", "41", 0, false},
 		{"Opaque float", gosnmp.SnmpPDU{Type: gosnmp.OpaqueFloat, Value: float32(0.5)}, "", "0.5", 0.5, true},
 		{"NaN is not a number", gosnmp.SnmpPDU{Type: gosnmp.OpaqueDouble, Value: math.NaN()}, "", "NaN", 0, false},

@@ -80,7 +80,7 @@ type Column struct {
 	OID      string  `yaml:"oid"`
 	Fallback string  `yaml:"fallback"` // read where OID has no value (ifHCInOctets -> ifInOctets)
 	Kind     string  `yaml:"kind"`
-	Format   string  `yaml:"format"` // text (default), hex, mac, ip, number
+	Format   string  `yaml:"format"` // text (default), hex, mac, ip, number, labelled_number
 	Scale    float64 `yaml:"scale"`  // multiply numeric values
 	// FallbackScale multiplies values read from Fallback instead of Scale
 	// (ifSpeed in bit/s where ifHighSpeed is in Mbit/s).
@@ -175,7 +175,7 @@ type AttrCond struct {
 }
 
 var (
-	formats = []string{"", "text", "hex", "mac", "ip", "number"}
+	formats = []string{"", "text", "hex", "mac", "ip", "number", "labelled_number"}
 	kinds   = []string{KindTag, KindGauge, KindCounter, KindUptime, KindInfo, KindHelper}
 )
 
