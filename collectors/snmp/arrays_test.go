@@ -1,10 +1,7 @@
 package snmp
 
 import (
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +9,6 @@ import (
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/devenv"
-	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // TestRecordedStorageArrays polls recordings of storage arrays and RAID
@@ -107,29 +103,9 @@ func TestRecordedStorageArrays(t *testing.T) {
 		{"dell-powervault_me4084", "fcmgmt-sensors", fc, 48},
 		{"exos", "fcmgmt-sensors", ".1.3.6.1.3.94.1.8.1.4.", 65},
 	}
-	var files []string
-	for _, tt := range tests {
-		files = append(files, filepath.Join(shared, "snmp", "data", tt.recording+".snmprec"))
-	}
-	s := devenv.SNMPSim(t, files...)
-	for _, tt := range tests {
-		t.Run(tt.recording+"/"+tt.profile, func(t *testing.T) {
-			cfg := testConfig(func(c *Config) {
-				c.Community = yamlconf.Secret(tt.recording)
-				c.MaxRepetitions = 25
-				c.Profiles = []string{"system", tt.profile}
-			})
-			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-			require.NoError(t, err)
-			require.Empty(t, sink.Errors)
-			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", tt.recording+".json"))
-			require.NoError(t, err)
-			var exp struct {
-				Sensors struct {
-					Discovery struct{ Sensors []expectedSensor }
-				}
-			}
-			require.NoError(t, json.Unmarshal(raw, &exp))
+	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
+		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
+			tt := tests[i]
 			n := 0
 			for _, e := range exp.Sensors.Discovery.Sensors {
 				if !strings.HasPrefix(e.OID, tt.oidPrefix) {
@@ -155,7 +131,6 @@ func TestRecordedStorageArrays(t *testing.T) {
 			}
 			require.Equal(t, tt.want, n, "sensors LibreNMS has in the tables")
 		})
-	}
 }
 
 // findArrayValue returns the field of the sample of the measurement whose

@@ -1,10 +1,7 @@
 package snmp
 
 import (
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +10,6 @@ import (
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/devenv"
-	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // TestRecordedBMCSensors polls recordings of server management
@@ -113,40 +109,10 @@ func TestRecordedBMCSensors(t *testing.T) {
 			{ilo + "1.2.2.1.1.6.", 2}, // processors
 		}},
 	}
-	var files []string
-	for _, tt := range tests {
-		files = append(files, filepath.Join(shared, "snmp", "data", tt.recording+".snmprec"))
-	}
-	s := devenv.SNMPSim(t, files...)
 	cat := builtinCatalog(t)
-	for _, tt := range tests {
-		t.Run(tt.recording+"/"+tt.profile, func(t *testing.T) {
-			cfg := testConfig(func(c *Config) {
-				c.Community = yamlconf.Secret(tt.recording)
-				c.MaxRepetitions = 25
-				c.Profiles = []string{"system", tt.profile}
-			})
-			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-			require.NoError(t, err)
-			require.Empty(t, sink.Errors)
-			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", tt.recording+".json"))
-			require.NoError(t, err)
-			var exp struct {
-				Sensors struct {
-					Discovery struct {
-						Sensors []struct {
-							expectedSensor
-							State string `json:"state_name"`
-						}
-						StateIndexes []struct {
-							Name    string  `json:"state_name"`
-							Value   float64 `json:"state_value"`
-							Generic int     `json:"state_generic_value"`
-						} `json:"state_indexes"`
-					}
-				}
-			}
-			require.NoError(t, json.Unmarshal(raw, &exp))
+	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
+		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
+			tt := tests[i]
 			generic := map[string]map[float64]int{}
 			for _, st := range exp.Sensors.Discovery.StateIndexes {
 				if generic[st.Name] == nil {
@@ -182,7 +148,6 @@ func TestRecordedBMCSensors(t *testing.T) {
 				require.Equal(t, col.want, n, "sensors LibreNMS has in %s", col.oid)
 			}
 		})
-	}
 }
 
 // severityOf maps LibreNMS's generic state values to the catalog's.

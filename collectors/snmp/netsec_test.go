@@ -1,11 +1,7 @@
 package snmp
 
 import (
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +9,6 @@ import (
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/devenv"
-	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // TestRecordedSecurityAppliances polls recordings of firewalls, load
@@ -90,42 +85,10 @@ func TestRecordedSecurityAppliances(t *testing.T) {
 			{swSfp + "5.", 75},  // transmit power, dBm
 		}},
 	}
-	var files []string
-	for _, tt := range tests {
-		if f := filepath.Join(shared, "snmp", "data", tt.recording+".snmprec"); !slices.Contains(files, f) {
-			files = append(files, f)
-		}
-	}
-	s := devenv.SNMPSim(t, files...)
 	cat := builtinCatalog(t)
-	for _, tt := range tests {
-		t.Run(tt.recording+"/"+tt.profile, func(t *testing.T) {
-			cfg := testConfig(func(c *Config) {
-				c.Community = yamlconf.Secret(tt.recording)
-				c.MaxRepetitions = 25
-				c.Profiles = []string{"system", tt.profile}
-			})
-			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-			require.NoError(t, err)
-			require.Empty(t, sink.Errors)
-			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", tt.recording+".json"))
-			require.NoError(t, err)
-			var exp struct {
-				Sensors struct {
-					Discovery struct {
-						Sensors []struct {
-							expectedSensor
-							State string `json:"state_name"`
-						}
-						StateIndexes []struct {
-							Name    string  `json:"state_name"`
-							Value   float64 `json:"state_value"`
-							Generic int     `json:"state_generic_value"`
-						} `json:"state_indexes"`
-					}
-				}
-			}
-			require.NoError(t, json.Unmarshal(raw, &exp))
+	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
+		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
+			tt := tests[i]
 			generic := map[string]map[float64]int{}
 			for _, st := range exp.Sensors.Discovery.StateIndexes {
 				if generic[st.Name] == nil {
@@ -170,7 +133,6 @@ func TestRecordedSecurityAppliances(t *testing.T) {
 				require.Equal(t, col.want, n, "sensors LibreNMS has in %s", col.oid)
 			}
 		})
-	}
 }
 
 // hasUnnamedReading reports whether a sample of measurement with index

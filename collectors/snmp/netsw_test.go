@@ -1,10 +1,7 @@
 package snmp
 
 import (
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +9,6 @@ import (
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/devenv"
-	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // TestRecordedNetworkDeviceSensors polls recordings of switches, routers
@@ -99,29 +95,9 @@ func TestRecordedNetworkDeviceSensors(t *testing.T) {
 		{"routeros_rb5009upr+s+", "mikrotik-sensors", mtx, 37},
 		{"routeros_rb750gr3", "mikrotik-sensors", mtx, 3},
 	}
-	var files []string
-	for _, tt := range tests {
-		files = append(files, filepath.Join(shared, "snmp", "data", tt.recording+".snmprec"))
-	}
-	s := devenv.SNMPSim(t, files...)
-	for _, tt := range tests {
-		t.Run(tt.recording+"/"+tt.profile, func(t *testing.T) {
-			cfg := testConfig(func(c *Config) {
-				c.Community = yamlconf.Secret(tt.recording)
-				c.MaxRepetitions = 25
-				c.Profiles = []string{"system", tt.profile}
-			})
-			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-			require.NoError(t, err)
-			require.Empty(t, sink.Errors)
-			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", tt.recording+".json"))
-			require.NoError(t, err)
-			var exp struct {
-				Sensors struct {
-					Discovery struct{ Sensors []expectedSensor }
-				}
-			}
-			require.NoError(t, json.Unmarshal(raw, &exp))
+	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
+		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
+			tt := tests[i]
 			seen := map[string]int{}
 			for _, e := range exp.Sensors.Discovery.Sensors {
 				seen[e.OID]++
@@ -153,7 +129,6 @@ func TestRecordedNetworkDeviceSensors(t *testing.T) {
 			}
 			require.Equal(t, tt.want, n, "sensors LibreNMS has in the tables")
 		})
-	}
 }
 
 // findTaggedValue returns the field of the sample of the measurement that

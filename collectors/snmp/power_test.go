@@ -1,10 +1,7 @@
 package snmp
 
 import (
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +9,6 @@ import (
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/devenv"
-	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // powerField says where a power device's profile stores the value of
@@ -306,29 +302,9 @@ func TestRecordedPowerDevices(t *testing.T) {
 		{"vertiv-dcs", "vertiv-dcs", ".1.3.6.1.4.1.13400.3.", 82},
 		{"raritan-pdu_px3", "raritan-pdu2", ".1.3.6.1.4.1.13742.6.5.", 127},
 	}
-	var files []string
-	for _, tt := range tests {
-		files = append(files, filepath.Join(shared, "snmp", "data", tt.recording+".snmprec"))
-	}
-	s := devenv.SNMPSim(t, files...)
-	for _, tt := range tests {
-		t.Run(tt.recording+"/"+tt.profile, func(t *testing.T) {
-			cfg := testConfig(func(c *Config) {
-				c.Community = yamlconf.Secret(tt.recording)
-				c.MaxRepetitions = 25
-				c.Profiles = []string{"system", tt.profile}
-			})
-			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-			require.NoError(t, err)
-			require.Empty(t, sink.Errors)
-			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", tt.recording+".json"))
-			require.NoError(t, err)
-			var exp struct {
-				Sensors struct {
-					Discovery struct{ Sensors []expectedSensor }
-				}
-			}
-			require.NoError(t, json.Unmarshal(raw, &exp))
+	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
+		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
+			tt := tests[i]
 			n := 0
 			for _, e := range exp.Sensors.Discovery.Sensors {
 				if !strings.HasPrefix(e.OID, tt.oidPrefix) {
@@ -370,7 +346,6 @@ func TestRecordedPowerDevices(t *testing.T) {
 			}
 			require.Equal(t, tt.want, n, "sensors LibreNMS has in the tables")
 		})
-	}
 }
 
 // powerColumn finds the longest column (or scalar) of fields that oid

@@ -1,11 +1,9 @@
 package snmp
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/devenv"
-	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // expectedSensor is one sensor of a LibreNMS test result.
@@ -102,29 +99,9 @@ func TestRecordedSensors(t *testing.T) {
 		{"aix", "lm-sensors", lmTemp, 0}, // NULL cells: no sensors, no errors
 		{"junos_qfx5100", "juniper-dom", juniperDOM, 8},
 	}
-	var files []string
-	for _, tt := range tests {
-		files = append(files, filepath.Join(shared, "snmp", "data", tt.recording+".snmprec"))
-	}
-	s := devenv.SNMPSim(t, files...)
-	for _, tt := range tests {
-		t.Run(tt.recording+"/"+tt.profile, func(t *testing.T) {
-			cfg := testConfig(func(c *Config) {
-				c.Community = yamlconf.Secret(tt.recording)
-				c.MaxRepetitions = 25
-				c.Profiles = []string{"system", tt.profile}
-			})
-			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-			require.NoError(t, err)
-			require.Empty(t, sink.Errors)
-			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", tt.recording+".json"))
-			require.NoError(t, err)
-			var exp struct {
-				Sensors struct {
-					Discovery struct{ Sensors []expectedSensor }
-				}
-			}
-			require.NoError(t, json.Unmarshal(raw, &exp))
+	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
+		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
+			tt := tests[i]
 			n := 0
 			for _, e := range exp.Sensors.Discovery.Sensors {
 				idx, ok := strings.CutPrefix(e.OID, tt.oidPrefix)
@@ -169,7 +146,6 @@ func TestRecordedSensors(t *testing.T) {
 				}
 			}
 		})
-	}
 }
 
 type foundSensor struct {
