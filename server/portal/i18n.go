@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -16,10 +17,11 @@ import (
 //go:embed locales/*.yaml
 var localeFS embed.FS
 
-// texts holds the portal's texts: one YAML file per language under
-// locales/ (English is the default and the fallback). A translator adds a
-// language by adding a file; a test checks that every file has every
-// message the templates use.
+// texts holds the portal's texts: YAML files under locales/ named
+// <lang>.yaml or <part>.<lang>.yaml (English is the default and the
+// fallback); the parts of one language are merged. A translator adds a
+// language by adding its files; a test checks that every language has
+// every message the templates use.
 type texts struct {
 	bundle  *i18n.Bundle
 	langs   []string
@@ -47,6 +49,9 @@ func loadTexts() (*texts, error) {
 			return nil, fmt.Errorf("portal translations %s: %w", f, err)
 		}
 		base, _ := mf.Tag.Base()
+		if slices.Contains(c.langs, base.String()) {
+			continue
+		}
 		c.langs = append(c.langs, base.String())
 		if mf.Tag != language.English {
 			tags = append(tags, mf.Tag)
