@@ -37,6 +37,7 @@ type TSDB interface {
 	LatestMany(ctx context.Context, refs []tsdb.AssetRef, lookback time.Duration) (map[string][]tsdb.Series, error)
 	LatestPolls(ctx context.Context, refs []tsdb.AssetRef, lookback time.Duration) (map[string]*tsdb.PollStatus, error)
 	PollProblems(ctx context.Context, refs []tsdb.AssetRef, now time.Time, lookback, history time.Duration) ([]tsdb.PollProblem, error)
+	UnreachableRuns(ctx context.Context, refs []tsdb.AssetRef, now time.Time, lookback, history time.Duration) ([]tsdb.PollProblem, error)
 	AvailabilityData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
 	UsageData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.PowerSample, []availability.UptimeSample, error)
 	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)

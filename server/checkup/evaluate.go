@@ -39,6 +39,9 @@ type Input struct {
 	// rejected or that failed the protocol, per collector, whose newest
 	// poll is within PollLookback.
 	Problems map[string][]tsdb.PollProblem
+	// Unreachable holds each asset's runs of polls that did not reach
+	// the device, per collector, whose newest poll is within PollLookback.
+	Unreachable map[string][]tsdb.PollProblem
 	// Catalog defines the organization's KPIs: the default thresholds
 	// of its gauges, and names and units for findings' texts. May be nil.
 	Catalog *catalog.Catalog
@@ -88,6 +91,8 @@ func Evaluate(rs RuleSet, in Input) []store.FindingResult {
 			out = append(out, kpiThreshold(r, assets, in)...)
 		case MonitoringProblem:
 			out = append(out, monitoringProblems(r, assets, in)...)
+		case Unreachable:
+			out = append(out, unreachable(r, assets, in)...)
 		}
 	}
 	return append(out, catalogThresholds(rs, in)...)
@@ -716,6 +721,30 @@ func monitoringProblems(r Rule, assets []store.Asset, in Input) []store.FindingR
 			}
 			out = append(out, r.result(a, tsdb.SeriesKey("agent_poll", map[string]string{"collector": p.Latest.Collector}),
 				cmp.Or(r.Severity, kinds[MonitoringProblem].severity), "%s", text))
+		}
+	}
+	return out
+}
+
+// unreachable finds the runs of polls that did not reach a device and
+// have lasted grace_minutes: one finding per asset and collector, saying
+// since when and the agent's message (which names the likely cause).
+// An asset whose BMC answers while its operating system does not (a
+// server powered off) has a finding for the collector that fails only.
+func unreachable(r Rule, assets []store.Asset, in Input) []store.FindingResult {
+	grace := time.Duration(cmpOr(r.GraceMinutes, DefaultUnreachableGraceMinutes) * float64(time.Minute))
+	var out []store.FindingResult
+	for _, a := range assets {
+		for _, p := range in.Unreachable[a.ID] {
+			if p.Latest.At.Sub(p.Since) < grace {
+				continue
+			}
+			text := fmt.Sprintf("Unreachable (%s) since %s", p.Latest.Collector, p.Since.UTC().Format("2006-01-02 15:04 MST"))
+			if p.Latest.Message != "" {
+				text += ": " + p.Latest.Message
+			}
+			out = append(out, r.result(a, tsdb.SeriesKey("agent_poll", map[string]string{"collector": p.Latest.Collector}),
+				cmp.Or(r.Severity, kinds[Unreachable].severity), "%s", text))
 		}
 	}
 	return out

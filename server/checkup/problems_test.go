@@ -148,3 +148,111 @@ func TestMonitoringProblemsOverPolls(t *testing.T) {
 }
 
 func keys(m map[string]store.Finding) []string { return slices.Sorted(maps.Keys(m)) }
+
+// TestUnreachableOverPolls scripts agent_poll histories in a real influxd
+// and evaluates the default unreachable rule as the clock moves on: a
+// device that stops answering opens one critical finding per collector
+// once the grace has passed, with the agent's message; it is refreshed
+// while the device stays away and resolved by the first answered poll,
+// even one whose credentials are rejected (that is the monitoring
+// problem's); a device whose BMC answers while its operating system does
+// not has a finding for the failing collector only; older agents' failed
+// polls (no outcome) open nothing.
+func TestUnreachableOverPolls(t *testing.T) {
+	h := newHistory(t)
+	ctx := t.Context()
+	var rules checkup.RuleSet
+	for _, r := range checkup.DefaultRules().Rules {
+		if r.Kind == checkup.Unreachable {
+			rules.Rules = append(rules.Rules, r)
+		}
+	}
+	require.Len(t, rules.Rules, 1, "every organization gets the check-up")
+	clock := h.now
+	r := checkup.NewRunner(h.st, h.ts, rules, discard, nil, checkup.WithClock(func() time.Time { return clock }))
+
+	var lp strings.Builder
+	poll := func(asset, collector, fields string, at time.Time) {
+		fmt.Fprintf(&lp, "agent_poll,asset=%s,collector=%s %s,duration_seconds=0.2 %d\n", h.assets[asset].SeriesID, collector, fields, at.UnixNano())
+	}
+	write := func() {
+		require.NoError(t, h.ts.Write(ctx, []byte(lp.String())))
+		lp.Reset()
+	}
+	const (
+		ok          = `up=true,outcome=0i,message=""`
+		rejected    = `up=true,outcome=3i,message="authentication failed"`
+		unreachable = `up=false,outcome=2i,message="no answer from 10.0.0.7:161 within 10s: is it reachable, and is the community right?"`
+	)
+	for m := 20; m >= 0; m-- {
+		at := h.now.Add(-time.Duration(m) * time.Minute)
+		// esx: its operating system stopped answering 10 minutes ago; its BMC answers.
+		if m > 10 {
+			poll("esx", "snmp", ok, at)
+		} else {
+			poll("esx", "snmp", unreachable, at)
+		}
+		poll("esx", "redfish", ok, at)
+		// esx2: away for the last 3 minutes only: within the grace.
+		if m > 3 {
+			poll("esx2", "snmp", ok, at)
+		} else {
+			poll("esx2", "snmp", unreachable, at)
+		}
+		// nas: an agent without outcomes, failing all along.
+		poll("nas", "snmp", "up=false", at)
+	}
+	write()
+
+	opened, err := r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Len(t, opened, 1)
+	got := h.open(t)
+	require.Equal(t, []string{"unreachable esx agent_poll,collector=snmp"}, keys(got))
+	f := got["unreachable esx agent_poll,collector=snmp"]
+	require.Equal(t, store.SeverityCritical, f.Severity)
+	require.Equal(t, "unreachable", f.Kind)
+	require.Equal(t, "Unreachable (snmp) since "+h.now.Add(-10*time.Minute).UTC().Format("2006-01-02 15:04 MST")+
+		": no answer from 10.0.0.7:161 within 10s: is it reachable, and is the community right?", f.Text)
+
+	// Three minutes on, both are still away: esx's finding is refreshed,
+	// esx2's six minutes now pass the grace.
+	for m := 1; m <= 3; m++ {
+		poll("esx", "snmp", unreachable, h.now.Add(time.Duration(m)*time.Minute))
+		poll("esx2", "snmp", unreachable, h.now.Add(time.Duration(m)*time.Minute))
+	}
+	write()
+	clock = h.now.Add(3 * time.Minute)
+	opened, err = r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Len(t, opened, 1)
+	got = h.open(t)
+	require.Equal(t, []string{"unreachable esx agent_poll,collector=snmp", "unreachable esx2 agent_poll,collector=snmp"}, keys(got))
+	require.Equal(t, f.ID, got["unreachable esx agent_poll,collector=snmp"].ID, "the same finding, refreshed")
+
+	// esx answers again, if with rejected credentials; esx2 answers: both resolved.
+	clock = h.now.Add(4 * time.Minute)
+	poll("esx", "snmp", rejected, clock)
+	poll("esx2", "snmp", ok, clock)
+	write()
+	opened, err = r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Empty(t, opened)
+	require.Empty(t, h.open(t))
+	all, err := h.st.Findings(ctx, store.FindingFilter{OrgID: h.org.ID})
+	require.NoError(t, err)
+	require.Len(t, all, 2, "the resolved findings stay as history")
+
+	// A rule of the organization's own with a longer grace: esx away for
+	// 8 minutes opens nothing.
+	own := `rules: [{id: down, kind: unreachable, grace_minutes: 30}]`
+	require.NoError(t, h.st.PutCheckupRules(ctx, store.CheckupRules{OrgID: h.org.ID, Doc: []byte(own), UpdatedBy: "t", UpdatedAt: clock}))
+	for m := 5; m <= 13; m++ {
+		poll("esx", "snmp", unreachable, h.now.Add(time.Duration(m)*time.Minute))
+	}
+	write()
+	clock = h.now.Add(13 * time.Minute)
+	opened, err = r.Evaluate(ctx, h.org.ID)
+	require.NoError(t, err)
+	require.Empty(t, opened, "8 minutes are within the rule's grace")
+}

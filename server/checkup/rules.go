@@ -45,6 +45,10 @@ const (
 	// agent reaches the device but cannot read it: a finding for whoever
 	// keeps the monitoring set up, not downtime.
 	MonitoringProblem Kind = "monitoring_problem"
+	// Unreachable: an asset's polls by one collector have not reached it
+	// (timeout, connection refused, no route) for grace_minutes: the
+	// device, or the way to it, is down.
+	Unreachable Kind = "unreachable"
 )
 
 // kinds lists the kinds with the unit of their thresholds ("" for kinds
@@ -63,6 +67,7 @@ var kinds = map[Kind]struct {
 	AgentSilent:       {unit: "minutes"},
 	KPIThreshold:      {unit: "the KPI's unit"},
 	MonitoringProblem: {severity: store.SeverityWarning},
+	Unreachable:       {severity: store.SeverityCritical},
 }
 
 // Rule is one configured check-up.
@@ -86,9 +91,10 @@ type Rule struct {
 	WindowHours float64 `yaml:"window_hours,omitempty" json:"window_hours,omitempty"`
 	// Maintenance windows: reboots in them are expected.
 	Maintenance []Window `yaml:"maintenance,omitempty" json:"maintenance,omitempty"`
-	// GraceMinutes is how long a monitoring_problem must last, from the
-	// first failing poll to the latest, before it is a finding (15): one
-	// poll refused by a device busy rebooting opens nothing.
+	// GraceMinutes is how long a monitoring_problem (15) or unreachable
+	// (5) run must last, from the first failing poll to the latest,
+	// before it is a finding: one poll refused or lost while a device
+	// reboots opens nothing.
 	GraceMinutes float64 `yaml:"grace_minutes,omitempty" json:"grace_minutes,omitempty"`
 	// Attributes compared by firmware_drift (firmware_version,
 	// bios_version, os_version).
@@ -138,6 +144,12 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 // DefaultGraceMinutes is a monitoring_problem rule's grace_minutes when
 // it sets none.
 const DefaultGraceMinutes = 15
+
+// DefaultUnreachableGraceMinutes is an unreachable rule's grace_minutes
+// when it sets none: at the agent's default interval of a minute, five
+// polls in a row without an answer; a device rebooting for its updates
+// usually takes less.
+const DefaultUnreachableGraceMinutes = 5
 
 // MaxGraceMinutes bounds grace_minutes (a day): the runner reads that
 // much poll history beyond PollLookback.
@@ -227,8 +239,8 @@ func (rs RuleSet) Validate() error {
 		if r.WindowHours != 0 && (r.Kind != UnexpectedReboot || r.WindowHours < 1 || r.WindowHours > 24*31) {
 			bad("window_hours is for unexpected_reboot, 1 to 744")
 		}
-		if r.GraceMinutes != 0 && (r.Kind != MonitoringProblem || r.GraceMinutes < 1 || r.GraceMinutes > MaxGraceMinutes) {
-			bad("grace_minutes is for monitoring_problem, 1 to %d", MaxGraceMinutes)
+		if r.GraceMinutes != 0 && ((r.Kind != MonitoringProblem && r.Kind != Unreachable) || r.GraceMinutes < 1 || r.GraceMinutes > MaxGraceMinutes) {
+			bad("grace_minutes is for monitoring_problem and unreachable, 1 to %d", MaxGraceMinutes)
 		}
 		if len(r.Maintenance) > 0 && r.Kind != UnexpectedReboot {
 			bad("maintenance is for unexpected_reboot")

@@ -12,7 +12,7 @@ import (
 
 func TestDefaultRulesParse(t *testing.T) {
 	rs := DefaultRules()
-	require.Len(t, rs.Rules, 9)
+	require.Len(t, rs.Rules, 10)
 	kinds := map[Kind]bool{}
 	for _, r := range rs.Rules {
 		kinds[r.Kind] = true
@@ -46,8 +46,8 @@ func TestParseRefusesBadRules(t *testing.T) {
 		{"rules:\n  - {id: a, kind: kpi_threshold, kpi: ups.charge, warning: 20, critical: 50, below: true}\n", "with below, critical (50) must be at most warning (20)"},
 		{"rules:\n  - {id: a, kind: kpi_threshold, kpi: ups.charge, severity: info}\n", "drop severity"},
 		{"rules:\n  - {id: a, kind: storage_used, warning: 90, kpi: storage.used_percent}\n", "kpi and below are for kpi_threshold"},
-		{"rules:\n  - {id: a, kind: health, grace_minutes: 15}\n", "grace_minutes is for monitoring_problem, 1 to 1440"},
-		{"rules:\n  - {id: a, kind: monitoring_problem, grace_minutes: 2000}\n", "grace_minutes is for monitoring_problem, 1 to 1440"},
+		{"rules:\n  - {id: a, kind: health, grace_minutes: 15}\n", "grace_minutes is for monitoring_problem and unreachable, 1 to 1440"},
+		{"rules:\n  - {id: a, kind: monitoring_problem, grace_minutes: 2000}\n", "grace_minutes is for monitoring_problem and unreachable, 1 to 1440"},
 		{"rules:\n  - {id: a, kind: monitoring_problem, warning: 1}\n", "monitoring_problem has no thresholds"},
 		{"rules:\n  - {id: a, kind: monitoring_problem, severity: urgent}\n", `severity "urgent"`},
 	} {

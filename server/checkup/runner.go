@@ -24,9 +24,11 @@ type TSDB interface {
 }
 
 // PollReader reads runs of polls that reached a device but could not read
-// it (monitoring_problem rules), as *tsdb.Influx does.
+// it (monitoring_problem rules) and runs of polls that did not reach it
+// (unreachable rules), as *tsdb.Influx does.
 type PollReader interface {
 	PollProblems(ctx context.Context, refs []tsdb.AssetRef, now time.Time, lookback, history time.Duration) ([]tsdb.PollProblem, error)
+	UnreachableRuns(ctx context.Context, refs []tsdb.AssetRef, now time.Time, lookback, history time.Duration) ([]tsdb.PollProblem, error)
 }
 
 // PollLookback is how old an asset's newest poll by a collector may be
@@ -205,7 +207,7 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 		return in, nil
 	}
 	need := map[Kind]bool{}
-	history, window, grace := 0.0, 0.0, 0.0
+	history, window, grace, downGrace := 0.0, 0.0, 0.0, 0.0
 	for _, rule := range rs.Rules {
 		if rule.Disabled {
 			continue
@@ -219,6 +221,9 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 		}
 		if rule.Kind == MonitoringProblem {
 			grace = max(grace, cmpOr(rule.GraceMinutes, DefaultGraceMinutes))
+		}
+		if rule.Kind == Unreachable {
+			downGrace = max(downGrace, cmpOr(rule.GraceMinutes, DefaultUnreachableGraceMinutes))
 		}
 	}
 	if need[FirmwareDrift] {
@@ -256,6 +261,16 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 		in.Problems = map[string][]tsdb.PollProblem{}
 		for _, p := range ps {
 			in.Problems[p.AssetID] = append(in.Problems[p.AssetID], p)
+		}
+	}
+	if need[Unreachable] {
+		ps, err := r.polls.UnreachableRuns(ctx, refs, in.Now, PollLookback, PollLookback+time.Duration(downGrace*float64(time.Minute)))
+		if err != nil {
+			return in, err
+		}
+		in.Unreachable = map[string][]tsdb.PollProblem{}
+		for _, p := range ps {
+			in.Unreachable[p.AssetID] = append(in.Unreachable[p.AssetID], p)
 		}
 	}
 	if history > 0 {

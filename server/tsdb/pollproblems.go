@@ -11,11 +11,12 @@ import (
 )
 
 // PollProblem is a run of polls of one asset by one collector that
-// reached the target but could not read it (credentials rejected,
-// protocol error): a monitoring problem, not downtime.
+// ended alike: reached the target but could not read it (credentials
+// rejected, protocol error: a monitoring problem, not downtime), or did
+// not reach it (UnreachableRuns).
 type PollProblem struct {
 	AssetID string
-	// Latest is the newest poll, credentials_rejected or protocol_error.
+	// Latest is the newest poll, of the run's outcomes.
 	Latest PollStatus
 	// Since is the time of the run's first poll: the first poll after the
 	// newest one that ended otherwise, and not before the history read.
@@ -27,14 +28,16 @@ type PollProblem struct {
 const (
 	OutcomeCredentialsRejected = "credentials_rejected"
 	OutcomeProtocolError       = "protocol_error"
+	// OutcomeUnreachable is a poll that got no answer.
+	OutcomeUnreachable = "unreachable"
 )
 
-// otherOutcome is the condition that an agent_poll point ended neither
-// credentials_rejected (3) nor protocol_error (4). A point of an agent
-// without the outcome field matches neither this nor a problem (InfluxQL
-// has no test for a missing field): it neither is a problem nor ends a
-// run of them; only the switch from an old agent to a new one mixes them.
-const otherOutcome = `("outcome" < 3 OR "outcome" > 4)`
+// problemOutcomes and unreachableOutcomes are the outcome codes (agent_poll's
+// outcome field) of the runs PollProblems and UnreachableRuns find.
+var (
+	problemOutcomes     = []int{3, 4}
+	unreachableOutcomes = []int{2}
+)
 
 // PollProblems returns the monitoring problems of refs at now: for each
 // asset and collector whose newest poll in [now-lookback, now] ended
@@ -48,8 +51,38 @@ const otherOutcome = `("outcome" < 3 OR "outcome" > 4)`
 // the first poll after it: usually one statement per 100 assets, and two
 // more per problem.
 func (i *Influx) PollProblems(ctx context.Context, refs []AssetRef, now time.Time, lookback, history time.Duration) ([]PollProblem, error) {
+	return i.pollRuns(ctx, "monitoring problems", problemOutcomes, refs, now, lookback, history)
+}
+
+// UnreachableRuns is PollProblems for polls that did not reach the
+// device (timeout, refused, no route): the runs of unreachable polls that
+// the newest poll of an asset and collector ends, and when they began.
+// Points of agents that send no outcome (older ones: up=false meant any
+// failure) neither start nor end a run.
+func (i *Influx) UnreachableRuns(ctx context.Context, refs []AssetRef, now time.Time, lookback, history time.Duration) ([]PollProblem, error) {
+	return i.pollRuns(ctx, "unreachable assets", unreachableOutcomes, refs, now, lookback, history)
+}
+
+// otherOutcomes is the condition that an agent_poll point ended with none
+// of the outcomes. A point of an agent without the outcome field matches
+// neither this nor a run's outcome (InfluxQL has no test for a missing
+// field): it neither belongs to a run nor ends one; only the switch from
+// an old agent to a new one mixes them.
+func otherOutcomes(outcomes []int) string {
+	conds := make([]string, len(outcomes))
+	for n, o := range outcomes {
+		conds[n] = fmt.Sprintf(`"outcome" <> %d`, o)
+	}
+	return "(" + strings.Join(conds, " AND ") + ")"
+}
+
+func (i *Influx) pollRuns(ctx context.Context, what string, outcomes []int, refs []AssetRef, now time.Time, lookback, history time.Duration) ([]PollProblem, error) {
 	history = max(history, lookback)
-	purpose := fmt.Sprintf("monitoring problems of %d assets", len(refs))
+	purpose := fmt.Sprintf("%s of %d assets", what, len(refs))
+	inRun := map[string]bool{}
+	for _, o := range outcomes {
+		inRun[pollOutcomes[o]] = true
+	}
 	ids := map[string]string{}
 	var valid []AssetRef
 	for _, r := range refs {
@@ -70,7 +103,7 @@ func (i *Influx) PollProblems(ctx context.Context, refs []AssetRef, now time.Tim
 				continue
 			}
 			p, ok := pollStatus(q.Columns, q.Values[0], q.Tags["collector"])
-			if ok && (p.Outcome == OutcomeCredentialsRejected || p.Outcome == OutcomeProtocolError) {
+			if ok && inRun[p.Outcome] {
 				latest[key{q.Tags[AssetTag], p.Collector}] = p
 			}
 		}
@@ -95,7 +128,7 @@ func (i *Influx) PollProblems(ctx context.Context, refs []AssetRef, now time.Tim
 	other := map[key]time.Time{}
 	texts = texts[:0]
 	for c := range slices.Chunk(troubled, latestChunk) {
-		texts = append(texts, newestPollStatement(c, otherOutcome, start, now))
+		texts = append(texts, newestPollStatement(c, otherOutcomes(outcomes), start, now))
 	}
 	err = i.concurrently(ctx, purpose, texts, func(_ int, qs []QLSeries) {
 		for _, q := range qs {

@@ -82,3 +82,52 @@ func TestPollProblems(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, got, "no problems: no further reads")
 }
+
+// TestUnreachableRuns reads runs of unreachable polls from a real influxd:
+// the newest poll and the first of its run, which any other outcome
+// (ok, rejected) ends, and which older agents' points (no outcome) neither
+// start nor end.
+func TestUnreachableRuns(t *testing.T) {
+	influx := devenv.Influx(t)
+	ts := tsdb.New(tsdb.Options{URL: influx.URL, Database: influx.Database, RetentionPolicy: "autogen", Timeout: 10 * time.Second})
+	t.Cleanup(ts.Close)
+	now := time.Now().UTC().Truncate(time.Second)
+	var lines []string
+	poll := func(asset, collector, fields string, ago time.Duration) {
+		lines = append(lines, fmt.Sprintf(`agent_poll,asset=%s,collector=%s %s,duration_seconds=0.1 %d`, asset, collector, fields, now.Add(-ago).UnixNano()))
+	}
+	const ok, rejected, unreachable = `up=true,outcome=0i,message=""`, `up=true,outcome=3i,message="wrong community"`,
+		`up=false,outcome=2i,message="no answer from 10.0.0.7:161 within 10s"`
+	// 4.1: ok, then unreachable for 30 minutes, an old agent's point in between.
+	poll("4.1", "snmp", ok, 35*time.Minute)
+	for m := 30; m >= 0; m -= 10 {
+		poll("4.1", "snmp", unreachable, time.Duration(m)*time.Minute)
+	}
+	poll("4.1", "snmp", "up=false", 15*time.Minute)
+	// 4.2: rejected, then unreachable: the run starts at the first unreachable poll.
+	poll("4.2", "redfish", rejected, 20*time.Minute)
+	poll("4.2", "redfish", unreachable, 5*time.Minute)
+	// 4.3: unreachable, then ok: no run.
+	poll("4.3", "snmp", unreachable, 20*time.Minute)
+	poll("4.3", "snmp", ok, time.Minute)
+	// 4.4: rejected only: a monitoring problem, not a run of these.
+	poll("4.4", "snmp", rejected, time.Minute)
+	require.NoError(t, ts.Write(t.Context(), []byte(strings.Join(lines, "\n"))))
+
+	var refs []tsdb.AssetRef
+	for n := range 4 {
+		refs = append(refs, tsdb.AssetRef{ID: fmt.Sprintf("a%d", n+1), Series: fmt.Sprintf("4.%d", n+1)})
+	}
+	got, err := ts.UnreachableRuns(t.Context(), refs, now, time.Hour, 2*time.Hour)
+	require.NoError(t, err)
+	msg := "no answer from 10.0.0.7:161 within 10s"
+	require.Equal(t, []tsdb.PollProblem{
+		{AssetID: "a1", Latest: tsdb.PollStatus{Outcome: "unreachable", Message: msg, At: now, Collector: "snmp"}, Since: now.Add(-30 * time.Minute)},
+		{AssetID: "a2", Latest: tsdb.PollStatus{Outcome: "unreachable", Message: msg, At: now.Add(-5 * time.Minute), Collector: "redfish"},
+			Since: now.Add(-5 * time.Minute)},
+	}, got)
+	problems, err := ts.PollProblems(t.Context(), refs, now, time.Hour, 2*time.Hour)
+	require.NoError(t, err)
+	require.Len(t, problems, 1)
+	require.Equal(t, "a4", problems[0].AssetID)
+}

@@ -58,9 +58,9 @@ func TestQueryText(t *testing.T) {
 		{"availability", func() ([]string, error) { return []string{availabilityStatement(asset, at, at.Add(time.Hour))}, nil },
 			[]string{`SELECT "up"::field, "outcome"::field, "last_seen_up"::field FROM "agent_poll", "reboot" WHERE "asset" = '12.345' AND time >= '2026-01-02T02:04:05.0000005Z' AND time < '2026-01-02T05:04:05.0000005Z' GROUP BY "collector"`}},
 		{"newest poll that ended otherwise", func() ([]string, error) {
-			return []string{newestPollStatement([]AssetRef{asset}, otherOutcome, at, at.Add(time.Hour))}, nil
+			return []string{newestPollStatement([]AssetRef{asset}, otherOutcomes(problemOutcomes), at, at.Add(time.Hour))}, nil
 		},
-			[]string{`SELECT "up"::field, "outcome"::field, "message"::field FROM "agent_poll" WHERE "asset" = '12.345' AND ("outcome" < 3 OR "outcome" > 4) AND time >= '2026-01-02T03:04:05.0000005Z' AND time <= '2026-01-02T04:04:05.0000005Z' GROUP BY "asset", "collector" ORDER BY time DESC LIMIT 1`}},
+			[]string{`SELECT "up"::field, "outcome"::field, "message"::field FROM "agent_poll" WHERE "asset" = '12.345' AND ("outcome" <> 3 AND "outcome" <> 4) AND time >= '2026-01-02T03:04:05.0000005Z' AND time <= '2026-01-02T04:04:05.0000005Z' GROUP BY "asset", "collector" ORDER BY time DESC LIMIT 1`}},
 		{"start of a run of problems", func() ([]string, error) {
 			return []string{runStartStatement("12.345", `x' OR '1'='1`, at, true, at.Add(time.Hour))}, nil
 		},
