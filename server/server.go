@@ -142,7 +142,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	}
 	catalogs := kpis.New(st, builtin, kpis.Options{Log: log.With("part", "kpis")})
 	hooks := newWebhooks(cfg, st, log, reg)
-	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsOpened), checkup.WithCatalogs(catalogs.For))
+	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsChanged), checkup.WithCatalogs(catalogs.For))
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -165,7 +165,8 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
 	}
-	a.findings = findings.New(s, a.auditLog, findings.Options{Visibility: a.vis, Checkups: a.checkups, Now: func() time.Time { return a.now() }})
+	a.findings = findings.New(s, a.auditLog, findings.Options{Visibility: a.vis, Checkups: a.checkups, Now: func() time.Time { return a.now() },
+		Acknowledged: a.webhooks.FindingAcknowledged})
 	return a
 }
 

@@ -90,7 +90,7 @@ func TestWebhookFindingsReachOwnerAndServicePartner(t *testing.T) {
 	register(t, w, "r1_admin", r1.srv.URL, "*") // a reseller: no findings
 
 	// What the check-up runner does with the findings it opened.
-	w.hooks.FindingsOpened(ctx, w.orgs["acme"].ID, []store.Finding{w.findings["a_root"], w.findings["agent"]})
+	w.hooks.FindingsChanged(ctx, w.orgs["acme"].ID, store.Reconciled{Opened: []store.Finding{w.findings["a_root"], w.findings["agent"]}})
 	require.NoError(t, w.hooks.SendDue(ctx))
 
 	got := verified(t, acmeSecret, acme.deliveries())
@@ -128,7 +128,7 @@ func TestWebhookRetriesWithBackoffAndShowsAttempts(t *testing.T) {
 	rc := newReceiver(t, 500, 503, 204)
 	id, secret := register(t, w, "acme_admin", rc.srv.URL, "finding.opened")
 
-	w.hooks.FindingsOpened(ctx, w.orgs["acme"].ID, []store.Finding{w.findings["a_branch"]})
+	w.hooks.FindingsChanged(ctx, w.orgs["acme"].ID, store.Reconciled{Opened: []store.Finding{w.findings["a_branch"]}})
 	require.NoError(t, w.hooks.SendDue(ctx))
 	require.Len(t, rc.deliveries(), 1)
 	require.NoError(t, w.hooks.SendDue(ctx))
@@ -171,7 +171,7 @@ func TestWebhookRetriesWithBackoffAndShowsAttempts(t *testing.T) {
 	// A receiver that never answers 2xx: given up after max attempts (3).
 	bad := newReceiver(t, 500, 500, 500, 500)
 	badID, _ := register(t, w, "acme_admin", bad.srv.URL, "finding.opened")
-	w.hooks.FindingsOpened(ctx, w.orgs["acme"].ID, []store.Finding{w.findings["a_root"]})
+	w.hooks.FindingsChanged(ctx, w.orgs["acme"].ID, store.Reconciled{Opened: []store.Finding{w.findings["a_root"]}})
 	for range 5 {
 		require.NoError(t, w.hooks.SendDue(ctx))
 		now = now.Add(time.Hour)
@@ -264,4 +264,68 @@ func TestWebhookPing(t *testing.T) {
 	got := verified(t, secret, rc.deliveries())
 	require.Len(t, got, 1)
 	require.Equal(t, "ping", got[0]["event"])
+}
+
+// A device that goes down and comes back, and a finding acknowledged,
+// reach the webhooks as asset.down, finding.resolved, asset.up and
+// finding.acknowledged: the owner hears of all, the service partner of
+// its asset's only, the reseller of none; an acknowledgement carries the
+// note but not who wrote it.
+func TestWebhookDownUpResolvedAcknowledged(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	acme, s1, r1 := newReceiver(t), newReceiver(t), newReceiver(t)
+	_, acmeSecret := register(t, w, "acme_admin", acme.srv.URL, "*")
+	_, s1Secret := register(t, w, "s1_admin", s1.srv.URL, "asset.*", "finding.resolved", "finding.acknowledged")
+	register(t, w, "r1_admin", r1.srv.URL, "*")
+
+	down := w.findings["a_branch"] // S1 serves a_branch
+	down.Kind, down.RuleID, down.Severity, down.Text = "unreachable", "unreachable", store.SeverityCritical, "Unreachable (snmp) since …"
+	w.hooks.FindingsChanged(ctx, w.orgs["acme"].ID, store.Reconciled{Opened: []store.Finding{down}})
+	up := down
+	up.ResolvedAt = down.OpenedAt.Add(time.Hour)
+	w.hooks.FindingsChanged(ctx, w.orgs["acme"].ID, store.Reconciled{Resolved: []store.Finding{up}})
+	r := w.do("acme_admin", "POST", "/api/v1/findings/"+w.findings["a_branch"].ID+"/acknowledge", map[string]any{"note": "replacing the PSU"})
+	require.Equal(t, http.StatusOK, r.code, "%s", r.raw)
+	require.NoError(t, w.hooks.SendDue(ctx))
+
+	events := func(ms []map[string]any) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m["event"].(string))
+		}
+		return out
+	}
+	// Deliveries are sent in no particular order; each is one event.
+	byEvent := func(ms []map[string]any) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for _, m := range ms {
+			out[m["event"].(string)] = m["data"].(map[string]any)
+		}
+		return out
+	}
+	got := verified(t, acmeSecret, acme.deliveries())
+	require.ElementsMatch(t, []string{"finding.opened", "asset.down", "finding.resolved", "asset.up", "finding.acknowledged"}, events(got))
+	data := byEvent(got)
+	require.Equal(t, "Acme NAS", data["asset.down"]["asset"].(map[string]any)["name"])
+	require.NotContains(t, data["asset.down"], "resolved_at", "open when it went down")
+	require.Equal(t, up.ResolvedAt.Format(time.RFC3339Nano), data["asset.up"]["resolved_at"])
+	require.Equal(t, up.ResolvedAt.Format(time.RFC3339Nano), data["finding.resolved"]["resolved_at"])
+	ack := data["finding.acknowledged"]["acknowledged"].(map[string]any)
+	require.Equal(t, "replacing the PSU", ack["note"])
+	require.NotContains(t, ack, "by", "who acknowledged is not sent")
+
+	got = verified(t, s1Secret, s1.deliveries())
+	require.ElementsMatch(t, []string{"asset.down", "finding.resolved", "asset.up", "finding.acknowledged"}, events(got))
+	for _, m := range got {
+		require.Equal(t, w.orgs["s1"].ID, m["organization_id"])
+	}
+	require.Empty(t, r1.deliveries(), "a reseller does not see findings, so hears of none")
+
+	// A viewer may not acknowledge: nothing is published.
+	before := len(acme.deliveries())
+	r = w.do("acme_viewer", "POST", "/api/v1/findings/"+w.findings["a_root"].ID+"/acknowledge", map[string]any{"note": "x"})
+	require.NotEqual(t, http.StatusOK, r.code)
+	require.NoError(t, w.hooks.SendDue(ctx))
+	require.Len(t, acme.deliveries(), before)
 }

@@ -207,9 +207,9 @@ func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)
 
 	w.findings = map[string]store.Finding{}
 	finding := func(orgKey string, r store.FindingResult) {
-		opened, err := st.ReconcileFindings(ctx, w.orgs[orgKey].ID, []store.FindingResult{r}, now)
+		changed, err := st.ReconcileFindings(ctx, w.orgs[orgKey].ID, []store.FindingResult{r}, now)
 		require.NoError(t, err)
-		require.Len(t, opened, 1)
+		require.Len(t, changed.Opened, 1)
 	}
 	// Reconciling replaces what is open: record Acme's findings at once.
 	var acmeResults []store.FindingResult

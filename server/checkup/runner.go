@@ -54,20 +54,23 @@ type Runner struct {
 	defaults    RuleSet
 	log         *slog.Logger
 	now         func() time.Time
-	notify      func(ctx context.Context, orgID string, opened []store.Finding)
+	notify      func(ctx context.Context, orgID string, changed store.Reconciled)
 	defaultsDoc []byte
 	catalogs    func(ctx context.Context, orgID string) (*catalog.Catalog, error)
 
 	runs     *prometheus.CounterVec
 	duration prometheus.Histogram
 	opened   prometheus.Counter
+	resolved prometheus.Counter
 }
 
 // Option configures a Runner.
 type Option func(*Runner)
 
-// WithNotify calls f with the findings each evaluation opened (webhooks).
-func WithNotify(f func(ctx context.Context, orgID string, opened []store.Finding)) Option {
+// WithNotify calls f with the findings each evaluation opened and
+// resolved (webhooks), when it changed any: each change reaches one
+// call, on one replica.
+func WithNotify(f func(ctx context.Context, orgID string, changed store.Reconciled)) Option {
 	return func(r *Runner) { r.notify = f }
 }
 
@@ -93,9 +96,11 @@ func NewRunner(s Store, ts TSDB, defaults RuleSet, log *slog.Logger, reg prometh
 			Help: "Time to evaluate one organization's check-ups.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 9)}),
 		opened: prometheus.NewCounter(prometheus.CounterOpts{Name: "kpilot_checkup_findings_opened_total",
 			Help: "Findings check-ups opened."}),
+		resolved: prometheus.NewCounter(prometheus.CounterOpts{Name: "kpilot_checkup_findings_resolved_total",
+			Help: "Findings check-ups resolved."}),
 	}
 	if reg != nil {
-		reg.MustRegister(r.runs, r.duration, r.opened)
+		reg.MustRegister(r.runs, r.duration, r.opened, r.resolved)
 	}
 	r.polls = ts
 	for _, o := range opts {
@@ -147,31 +152,32 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 // no longer holds, never by InfluxDB being away.
 func (r *Runner) Evaluate(ctx context.Context, orgID string) ([]store.Finding, error) {
 	start := time.Now()
-	opened, err := r.evaluate(ctx, orgID)
+	changed, err := r.evaluate(ctx, orgID)
 	r.duration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		r.runs.WithLabelValues("error").Inc()
 		return nil, fmt.Errorf("check-ups of organization %s: %w", orgID, err)
 	}
 	r.runs.WithLabelValues("ok").Inc()
-	r.opened.Add(float64(len(opened)))
-	if len(opened) > 0 {
-		r.log.Info("check-ups opened findings", "org", orgID, "count", len(opened))
+	r.opened.Add(float64(len(changed.Opened)))
+	r.resolved.Add(float64(len(changed.Resolved)))
+	if len(changed.Opened)+len(changed.Resolved) > 0 {
+		r.log.Info("check-ups changed findings", "org", orgID, "opened", len(changed.Opened), "resolved", len(changed.Resolved))
 		if r.notify != nil {
-			r.notify(ctx, orgID, opened)
+			r.notify(ctx, orgID, changed)
 		}
 	}
-	return opened, nil
+	return changed.Opened, nil
 }
 
-func (r *Runner) evaluate(ctx context.Context, orgID string) ([]store.Finding, error) {
+func (r *Runner) evaluate(ctx context.Context, orgID string) (store.Reconciled, error) {
 	rs, _, err := r.Rules(ctx, orgID)
 	if err != nil {
-		return nil, err
+		return store.Reconciled{}, err
 	}
 	in, err := r.Input(ctx, orgID, rs)
 	if err != nil {
-		return nil, err
+		return store.Reconciled{}, err
 	}
 	if len(in.Assets) == 0 && len(in.Agents) == 0 {
 		// Nothing to check (a partner organization): skip the write,
@@ -179,7 +185,7 @@ func (r *Runner) evaluate(ctx context.Context, orgID string) ([]store.Finding, e
 		open := true
 		left, err := r.store.Findings(ctx, store.FindingFilter{OrgID: orgID, Agents: true, Open: &open, Limit: 1})
 		if err != nil || len(left) == 0 {
-			return nil, err
+			return store.Reconciled{}, err
 		}
 	}
 	return r.store.ReconcileFindings(ctx, orgID, Evaluate(rs, in), in.Now)

@@ -154,9 +154,9 @@ func TestCheckupsOverScriptedHistories(t *testing.T) {
 	ctx := t.Context()
 	var notified []store.Finding
 	reg := prometheus.NewRegistry()
-	r := h.runner(reg, checkup.WithNotify(func(_ context.Context, orgID string, fs []store.Finding) {
+	r := h.runner(reg, checkup.WithNotify(func(_ context.Context, orgID string, changed store.Reconciled) {
 		require.Equal(t, h.org.ID, orgID)
-		notified = append(notified, fs...)
+		notified = append(notified, changed.Opened...)
 	}))
 	opened, err := r.Evaluate(ctx, h.org.ID)
 	require.NoError(t, err)

@@ -116,6 +116,9 @@ func (s *Service) Acknowledge(ctx context.Context, p visibility.Principal, who a
 	}
 	// The store keeps milliseconds; answer what a later read shows.
 	f.AckedAt, f.AckedBy, f.AckNote = now.UTC().Truncate(time.Millisecond), p.UserID, note
+	if s.acked != nil {
+		s.acked(ctx, f)
+	}
 	vs, err := s.render(ctx, p, []store.Finding{f}, nil)
 	if err != nil {
 		return View{}, err

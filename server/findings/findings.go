@@ -63,6 +63,9 @@ type Options struct {
 	Checkups   Checkups
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Acknowledged is told of each finding acknowledged, after it is
+	// stored (webhook.Dispatcher.FindingAcknowledged); may be nil.
+	Acknowledged func(ctx context.Context, f store.Finding)
 }
 
 // Service applies the rules of findings and check-up rules on a store and
@@ -73,6 +76,7 @@ type Service struct {
 	vis    Visibility
 	engine Checkups
 	now    func() time.Time
+	acked  func(ctx context.Context, f store.Finding)
 }
 
 // New returns a Service on st that records to rec.
@@ -80,7 +84,7 @@ func New(st Store, rec audit.Recorder, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{st: st, rec: rec, vis: o.Visibility, engine: o.Checkups, now: o.Now}
+	return &Service{st: st, rec: rec, vis: o.Visibility, engine: o.Checkups, now: o.Now, acked: o.Acknowledged}
 }
 
 // Errors a caller may read, with the messages the API has always given.

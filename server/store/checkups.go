@@ -82,6 +82,12 @@ type CheckupRules struct {
 	UpdatedAt time.Time
 }
 
+// Reconciled is what one evaluation changed: the findings it opened and
+// the findings it resolved (with ResolvedAt set).
+type Reconciled struct {
+	Opened, Resolved []Finding
+}
+
 // Checkups stores each organization's own check-up rules and the findings
 // its evaluations open, refresh and resolve.
 type Checkups interface {
@@ -95,9 +101,11 @@ type Checkups interface {
 	// without an open finding opens one; an open finding is refreshed
 	// (severity, text, OU, last seen); an open finding no result names is
 	// resolved. Of results with the same Key the first counts. It returns
-	// the findings it opened. Concurrent evaluations of one organization
-	// (two replicas) open a finding once.
-	ReconcileFindings(ctx context.Context, orgID string, results []FindingResult, now time.Time) ([]Finding, error)
+	// the findings it opened and those it resolved. Concurrent
+	// evaluations of one organization (two replicas) open a finding once
+	// and resolve it once: each change is returned by one call only, so
+	// what is told of it is told once.
+	ReconcileFindings(ctx context.Context, orgID string, results []FindingResult, now time.Time) (Reconciled, error)
 	// Findings returns the findings f selects, the newest opened first.
 	Findings(ctx context.Context, f FindingFilter) ([]Finding, error)
 	// Finding returns a finding by id, open or resolved.

@@ -10,18 +10,29 @@ import (
 	"github.com/kpilot/kpilot/server/visibility"
 )
 
-// FindingData is the "data" of a finding.opened event.
+// FindingData is the "data" of a finding event (finding.*, asset.down,
+// asset.up, agent.silent).
 type FindingData struct {
-	ID       string         `json:"id"`
-	RuleID   string         `json:"rule_id"`
-	Kind     string         `json:"kind"`
-	Severity store.Severity `json:"severity"`
-	Subject  string         `json:"subject"`
-	Text     string         `json:"text"`
-	Asset    *Ref           `json:"asset,omitempty"`
-	Agent    *Ref           `json:"agent,omitempty"`
-	Customer Ref            `json:"customer"`
-	OpenedAt time.Time      `json:"opened_at"`
+	ID         string         `json:"id"`
+	RuleID     string         `json:"rule_id"`
+	Kind       string         `json:"kind"`
+	Severity   store.Severity `json:"severity"`
+	Subject    string         `json:"subject"`
+	Text       string         `json:"text"`
+	Asset      *Ref           `json:"asset,omitempty"`
+	Agent      *Ref           `json:"agent,omitempty"`
+	Customer   Ref            `json:"customer"`
+	OpenedAt   time.Time      `json:"opened_at"`
+	ResolvedAt *time.Time     `json:"resolved_at,omitempty"`
+	// Acknowledged is when and with what note, not by whom: partners
+	// receive it too, and they see no one's name.
+	Acknowledged *AckData `json:"acknowledged,omitempty"`
+}
+
+// AckData is a finding's acknowledgement.
+type AckData struct {
+	At   time.Time `json:"at"`
+	Note string    `json:"note"`
 }
 
 // Ref names an object.
@@ -30,19 +41,70 @@ type Ref struct {
 	Name string `json:"name"`
 }
 
-// FindingsOpened publishes finding.opened for each finding: to the
-// webhooks of the asset's organization and of the service partners that
-// see the asset (the same rule as GET /api/v1/findings); an agent's
-// finding to its organization only. Errors are logged: the findings are
-// stored already and the next evaluation does not open them again, so a
-// failed publish is reported, not retried.
-func (d *Dispatcher) FindingsOpened(ctx context.Context, orgID string, fs []store.Finding) {
-	if err := d.findingsOpened(ctx, orgID, fs); err != nil {
-		d.log.Error("publishing new findings to webhooks", "org", orgID, "err", err)
+// findingEvent is one event about one finding.
+type findingEvent struct {
+	event   string
+	finding store.Finding
+}
+
+// eventsOf lists the events of what one evaluation changed: every
+// opened finding is finding.opened, every resolved one finding.resolved;
+// an unreachable finding is also asset.down when it opens and asset.up
+// when it is resolved, and an agent_silent finding agent.silent when it
+// opens.
+func eventsOf(changed store.Reconciled) []findingEvent {
+	var out []findingEvent
+	for _, f := range changed.Opened {
+		out = append(out, findingEvent{EventFindingOpened, f})
+		switch f.Kind {
+		case kindUnreachable:
+			out = append(out, findingEvent{EventAssetDown, f})
+		case kindAgentSilent:
+			out = append(out, findingEvent{EventAgentSilent, f})
+		}
+	}
+	for _, f := range changed.Resolved {
+		out = append(out, findingEvent{EventFindingResolved, f})
+		if f.Kind == kindUnreachable {
+			out = append(out, findingEvent{EventAssetUp, f})
+		}
+	}
+	return out
+}
+
+// The check-up kinds whose findings are also events of their own
+// (checkup.Unreachable, checkup.AgentSilent; package checkup is not
+// imported, it imports nothing of webhooks).
+const (
+	kindUnreachable = "unreachable"
+	kindAgentSilent = "agent_silent"
+)
+
+// FindingsChanged publishes the events of what one check-up evaluation
+// changed (eventsOf): to the webhooks of the asset's organization and of
+// the service partners that see the asset (the same rule as GET
+// /api/v1/findings); an agent's finding to its organization only. Errors
+// are logged: the findings are stored already and the next evaluation
+// does not change them again, so a failed publish is reported, not
+// retried.
+func (d *Dispatcher) FindingsChanged(ctx context.Context, orgID string, changed store.Reconciled) {
+	if err := d.publishFindings(ctx, orgID, eventsOf(changed)); err != nil {
+		d.log.Error("publishing finding events to webhooks", "org", orgID, "err", err)
 	}
 }
 
-func (d *Dispatcher) findingsOpened(ctx context.Context, orgID string, fs []store.Finding) error {
+// FindingAcknowledged publishes finding.acknowledged for a finding just
+// acknowledged (AckedAt and AckNote set), to the same receivers.
+func (d *Dispatcher) FindingAcknowledged(ctx context.Context, f store.Finding) {
+	if err := d.publishFindings(ctx, f.OrgID, []findingEvent{{EventFindingAcknowledged, f}}); err != nil {
+		d.log.Error("publishing an acknowledged finding to webhooks", "org", f.OrgID, "finding", f.ID, "err", err)
+	}
+}
+
+func (d *Dispatcher) publishFindings(ctx context.Context, orgID string, events []findingEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
 	cust, err := d.store.Organization(ctx, orgID)
 	if err != nil {
 		return err
@@ -66,9 +128,16 @@ func (d *Dispatcher) findingsOpened(ctx context.Context, orgID string, fs []stor
 	}
 	agents := map[string]string{}
 	var errs []error
-	for _, f := range fs {
+	for _, e := range events {
+		f := e.finding
 		data := FindingData{ID: f.ID, RuleID: f.RuleID, Kind: f.Kind, Severity: f.Severity, Subject: f.Subject, Text: f.Text,
 			Customer: Ref{ID: cust.ID, Name: cust.Name}, OpenedAt: f.OpenedAt}
+		if !f.ResolvedAt.IsZero() {
+			data.ResolvedAt = &f.ResolvedAt
+		}
+		if !f.AckedAt.IsZero() {
+			data.Acknowledged = &AckData{At: f.AckedAt, Note: f.AckNote}
+		}
 		to := []string{orgID}
 		if f.AssetID != "" {
 			as, err := d.store.Asset(ctx, f.AssetID)
@@ -95,7 +164,7 @@ func (d *Dispatcher) findingsOpened(ctx context.Context, orgID string, fs []stor
 			}
 			data.Agent = &Ref{ID: f.AgentID, Name: agents[f.AgentID]}
 		}
-		if err := d.Publish(ctx, to, EventFindingOpened, data); err != nil {
+		if err := d.Publish(ctx, to, e.event, data); err != nil {
 			errs = append(errs, err)
 		}
 	}

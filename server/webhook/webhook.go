@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,10 +41,19 @@ import (
 // Events a webhook may subscribe to. Sharing events are named after the
 // audit action that caused them ("sharing.grant.revoke").
 const (
-	EventFindingOpened = "finding.opened"
-	EventPing          = "ping"
-	SharingPrefix      = "sharing."
+	EventFindingOpened       = "finding.opened"
+	EventFindingResolved     = "finding.resolved"
+	EventFindingAcknowledged = "finding.acknowledged"
+	EventAssetDown           = "asset.down"
+	EventAssetUp             = "asset.up"
+	EventAgentSilent         = "agent.silent"
+	EventPing                = "ping"
+	SharingPrefix            = "sharing."
 )
+
+// findingEvents are the events about findings, and their families.
+var findingEvents = []string{EventFindingOpened, EventFindingResolved, EventFindingAcknowledged,
+	EventAssetDown, EventAssetUp, EventAgentSilent, "finding.*", "asset.*", "agent.*"}
 
 // SharingActions are the audit actions that are sharing events.
 var SharingActions = []string{
@@ -103,7 +113,7 @@ func Matches(w store.Webhook, event string) bool {
 // ValidEvent reports whether a subscription names events that exist.
 func ValidEvent(e string) bool {
 	switch {
-	case e == "*" || e == EventFindingOpened || e == "finding.*" || e == "sharing.*":
+	case e == "*" || slices.Contains(findingEvents, e) || e == "sharing.*":
 		return true
 	case strings.HasPrefix(e, SharingPrefix):
 		for _, a := range SharingActions {

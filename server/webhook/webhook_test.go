@@ -45,10 +45,11 @@ func TestEventMatching(t *testing.T) {
 	require.True(t, Matches(w, "sharing.grant.revoke"))
 	require.False(t, Matches(w, "ping"))
 	require.True(t, Matches(store.Webhook{Events: []string{"*"}}, "sharing.channel.assign"))
-	for _, e := range []string{"*", "finding.opened", "finding.*", "sharing.*", "sharing.grant.revoke", "sharing.channel.consent_give"} {
+	for _, e := range []string{"*", "finding.opened", "finding.resolved", "finding.acknowledged", "finding.*", "asset.down", "asset.up",
+		"asset.*", "agent.silent", "agent.*", "sharing.*", "sharing.grant.revoke", "sharing.channel.consent_give"} {
 		require.True(t, ValidEvent(e), e)
 	}
-	for _, e := range []string{"", "finding", "sharing.ou.create", "finding.resolved", "ping"} {
+	for _, e := range []string{"", "finding", "sharing.ou.create", "finding.closed", "asset.moved", "ping"} {
 		require.False(t, ValidEvent(e), e)
 	}
 }

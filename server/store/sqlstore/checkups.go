@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,10 +57,10 @@ func scanFinding(row rowScanner) (store.Finding, error) {
 }
 
 // ReconcileFindings implements store.Checkups.
-func (d *DB) ReconcileFindings(ctx context.Context, orgID string, results []store.FindingResult, now time.Time) ([]store.Finding, error) {
-	var opened []store.Finding
+func (d *DB) ReconcileFindings(ctx context.Context, orgID string, results []store.FindingResult, now time.Time) (store.Reconciled, error) {
+	var out store.Reconciled
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		opened = nil
+		out = store.Reconciled{}
 		open, err := queryAll(ctx, tx, "open findings", scanFinding,
 			`SELECT `+findingCols+` FROM findings WHERE org_id = $1 AND resolved_at = 0`, orgID)
 		if err != nil {
@@ -95,20 +96,28 @@ func (d *DB) ReconcileFindings(ctx context.Context, orgID string, results []stor
 				return fmt.Errorf("opening finding %s of rule %s: %w", r.Subject, r.RuleID, err)
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
-				opened = append(opened, f)
+				out.Opened = append(out.Opened, f)
 			}
 		}
 		for k, f := range byKey {
 			if seen[k] {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE findings SET resolved_at = $1 WHERE id = $2`, ms(now), f.ID); err != nil {
+			// resolved_at = 0: another replica may have resolved it a
+			// moment ago; then this one did not.
+			res, err := tx.ExecContext(ctx, `UPDATE findings SET resolved_at = $1 WHERE id = $2 AND resolved_at = 0`, ms(now), f.ID)
+			if err != nil {
 				return fmt.Errorf("resolving finding %s: %w", f.ID, err)
 			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				f.ResolvedAt = now.UTC().Truncate(time.Millisecond)
+				out.Resolved = append(out.Resolved, f)
+			}
 		}
+		slices.SortFunc(out.Resolved, func(a, b store.Finding) int { return strings.Compare(a.ID, b.ID) })
 		return nil
 	})
-	return opened, err
+	return out, err
 }
 
 // Findings implements store.Checkups: newest first.

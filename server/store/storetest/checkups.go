@@ -52,16 +52,20 @@ func testFindingsLifecycle(t *testing.T, s store.Store) {
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
 	r1 := result("storage", "as1", "/var", store.SeverityWarning, "86% full")
 	r2 := result("storage", "as1", "/data", store.SeverityWarning, "90% full")
-	opened, err := s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1, r2}, t0)
+	changed, err := s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1, r2}, t0)
 	require.NoError(t, err)
-	require.Len(t, opened, 2)
+	require.Len(t, changed.Opened, 2)
+	require.Empty(t, changed.Resolved)
 
 	// Still /var, now critical; /data is gone.
 	r1.Severity, r1.Text = store.SeverityCritical, "96% full"
 	t1 := t0.Add(time.Minute)
-	opened, err = s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1}, t1)
+	changed, err = s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1}, t1)
 	require.NoError(t, err)
-	require.Empty(t, opened, "a finding that holds is refreshed, not opened again")
+	require.Empty(t, changed.Opened, "a finding that holds is refreshed, not opened again")
+	require.Len(t, changed.Resolved, 1)
+	require.Equal(t, "/data", changed.Resolved[0].Subject)
+	require.Equal(t, t1, changed.Resolved[0].ResolvedAt)
 	all, err := s.Findings(ctx, store.FindingFilter{OrgID: o.ID})
 	require.NoError(t, err)
 	require.Len(t, all, 2)
@@ -86,11 +90,12 @@ func testFindingsLifecycle(t *testing.T, s store.Store) {
 	require.ErrorIs(t, s.AckFinding(ctx, "missing", "u1", "", t1), store.ErrNotFound)
 
 	// /data comes back: a new finding; the resolved one stays history.
-	opened, err = s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1, r2}, t1.Add(time.Minute))
+	changed, err = s.ReconcileFindings(ctx, o.ID, []store.FindingResult{r1, r2}, t1.Add(time.Minute))
 	require.NoError(t, err)
-	require.Len(t, opened, 1)
-	require.Equal(t, "/data", opened[0].Subject)
-	require.NotEqual(t, byS["/data"].ID, opened[0].ID)
+	require.Len(t, changed.Opened, 1)
+	require.Empty(t, changed.Resolved)
+	require.Equal(t, "/data", changed.Opened[0].Subject)
+	require.NotEqual(t, byS["/data"].ID, changed.Opened[0].ID)
 	open := true
 	now, err := s.Findings(ctx, store.FindingFilter{OrgID: o.ID, Open: &open})
 	require.NoError(t, err)
@@ -102,26 +107,36 @@ func testFindingsConcurrent(t *testing.T, s store.Store) {
 	o := newOrg(t, s, "A")
 	now := time.Now()
 	rs := []store.FindingResult{result("r", "as1", "x", store.SeverityWarning, "t")}
-	var wg sync.WaitGroup
-	total := make(chan int, 8)
-	for range 8 {
-		wg.Go(func() {
-			opened, err := s.ReconcileFindings(ctx, o.ID, rs, now)
-			if err == nil {
-				total <- len(opened)
-			}
-		})
+	// at runs eight evaluations of results at once and counts what they
+	// opened and resolved.
+	at := func(results []store.FindingResult, when time.Time) (opened, resolved int) {
+		var wg sync.WaitGroup
+		total := make(chan store.Reconciled, 8)
+		for range 8 {
+			wg.Go(func() {
+				changed, err := s.ReconcileFindings(ctx, o.ID, results, when)
+				if err == nil {
+					total <- changed
+				}
+			})
+		}
+		wg.Wait()
+		close(total)
+		for c := range total {
+			opened += len(c.Opened)
+			resolved += len(c.Resolved)
+		}
+		return opened, resolved
 	}
-	wg.Wait()
-	close(total)
-	n := 0
-	for v := range total {
-		n += v
-	}
-	require.Equal(t, 1, n, "eight evaluations at once open the finding once")
+	opened, resolved := at(rs, now)
+	require.Equal(t, 1, opened, "eight evaluations at once open the finding once")
+	require.Zero(t, resolved)
 	all, err := s.Findings(ctx, store.FindingFilter{OrgID: o.ID})
 	require.NoError(t, err)
 	require.Len(t, all, 1)
+	opened, resolved = at(nil, now.Add(time.Minute))
+	require.Zero(t, opened)
+	require.Equal(t, 1, resolved, "eight evaluations at once resolve the finding once")
 }
 
 func testFindingsFilter(t *testing.T, s store.Store) {
