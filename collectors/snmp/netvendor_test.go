@@ -38,6 +38,9 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		h3c  = ".1.3.6.1.4.1.25506."
 		ai   = ".1.3.6.1.4.1.14823.2.3.3.1.2."
 		f5   = ".1.3.6.1.4.1.3375.2.1."
+		sma  = ".1.3.6.1.4.1.8741.6."
+		vc   = ".1.3.6.1.4.1.2636.3.40.1.4.1.1.1."
+		mtx  = ".1.3.6.1.4.1.14988.1.1."
 	)
 	tag := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -115,6 +118,12 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		f5 + "1.2.1.15.0":          {"f5_connections", "server_count", nil},
 		f5 + "1.2.1.79.0":          {"f5_connections", "client_1m_count", nil},
 		f5 + "1.2.1.86.0":          {"f5_connections", "server_1m_count", nil},
+		sma + "2.1.9.0":            {"firewall_ssl_vpn", "users_count", nil},
+		vc + "3":                   {"sensor_state", "juniper_vc_member_role", nil},
+		mtx + "6.1.0":              {"mikrotik_connections", "dhcp_leases_count", nil},
+		mtx + "22.1.1.0":           {"mikrotik_connections", "connections_count", nil},
+		mtx + "22.1.2.0":           {"mikrotik_connections", "ipv4_connections_count", nil},
+		mtx + "22.1.3.0":           {"mikrotik_connections", "ipv6_connections_count", nil},
 	}
 	// NS-ROOT-MIB's health counters go to the measurement their name
 	// says. LibreNMS files a counter its name does not class (PowerSupply1Status,
@@ -147,6 +156,10 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		{"comware_hpe5900", "comware-sensors", h3c, 10},
 		{"aruba-instant", "aruba-instant-sensors", ai, 11},
 		{"f5_ve", "f5-status", f5, 7},
+		{"sonicwall_sma-400", "sonicwall-sma", sma, 1},
+		{"junos", "juniper-virtual-chassis", vc, 2},
+		{"routeros_rb750gr3", "mikrotik-sensors", mtx + "22.", 3},
+		{"routeros_rb750gr3", "mikrotik-sensors", mtx + "6.", 1},
 	}
 	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
 		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
