@@ -41,6 +41,7 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		sma  = ".1.3.6.1.4.1.8741.6."
 		vc   = ".1.3.6.1.4.1.2636.3.40.1.4.1.1.1."
 		mtx  = ".1.3.6.1.4.1.14988.1.1."
+		sdw  = ".1.3.6.1.4.1.12356.101.4.9.2.1."
 	)
 	tag := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -124,7 +125,13 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		mtx + "22.1.1.0":           {"mikrotik_connections", "connections_count", nil},
 		mtx + "22.1.2.0":           {"mikrotik_connections", "ipv4_connections_count", nil},
 		mtx + "22.1.3.0":           {"mikrotik_connections", "ipv6_connections_count", nil},
+		sdw + "4":                  {"sensor_state", "fortigate_sdwan_link_state", nil},
+		sdw + "5":                  {"sdwan_link", "latency_seconds", nil},
+		sdw + "6":                  {"sdwan_link", "jitter_seconds", nil},
+		sdw + "9":                  {"sdwan_link", "packet_loss_percent", nil},
 	}
+	// LibreNMS keeps these in milliseconds, we in seconds.
+	inMillis := []string{sdw + "5", sdw + "6"}
 	// NS-ROOT-MIB's health counters go to the measurement their name
 	// says. LibreNMS files a counter its name does not class (PowerSupply1Status,
 	// AuxiliaryMisc0) under the class of the row before it: not compared.
@@ -157,6 +164,7 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		{"aruba-instant", "aruba-instant-sensors", ai, 11},
 		{"f5_ve", "f5-status", f5, 7},
 		{"sonicwall_sma-400", "sonicwall-sma", sma, 1},
+		{"fortigate_60f", "fortigate-sdwan", sdw, 4},
 		{"junos", "juniper-virtual-chassis", vc, 2},
 		{"routeros_rb750gr3", "mikrotik-sensors", mtx + "22.", 3},
 		{"routeros_rb750gr3", "mikrotik-sensors", mtx + "6.", 1},
@@ -186,6 +194,9 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 				require.True(t, ok, "%s %q (%s.%s index %q) not found", e.Class, e.Descr, where.measurement, where.field, idx)
 				got, ok := asFloat(x.Fields[where.field])
 				require.True(t, ok, "%s %q: %s.%s", e.Class, e.Descr, where.measurement, where.field)
+				if slices.Contains(inMillis, strings.TrimSuffix(e.OID, "."+idx)) {
+					got *= 1000
+				}
 				require.InDelta(t, e.Current, got, math.Max(0.01, math.Abs(e.Current)*1e-3),
 					"%s %q (%s.%s index %q)", e.Class, e.Descr, where.measurement, where.field, idx)
 				if slices.Contains(named, strings.TrimSuffix(e.OID, "."+idx)) {
