@@ -501,6 +501,7 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool, l
 			}
 			vals := start(g)
 			row.SetTag(g.IndexTag, idx)
+			setIndexTags(g.Group, row, idx)
 			var comp map[string]any
 			if refresh && g.Component != "" {
 				comp = map[string]any{g.IndexTag: indexValue(idx)}
@@ -697,6 +698,12 @@ func computeSumOrProduct(c Computed, row *kpi.Row, vals map[string]float64) {
 
 func (st *state) where(rd *reading, g *cgroup, idx string, pos int) bool {
 	for _, w := range g.Where {
+		if t, ok := indexTagText(g.Group, w.Column, idx); ok {
+			if !w.holds(t) {
+				return false
+			}
+			continue
+		}
 		i := slices.IndexFunc(g.cols, func(c ccol) bool { return c.Name == w.Column })
 		v, ok := st.value(rd, g.cols[i], idx, pos)
 		if w.re != nil {

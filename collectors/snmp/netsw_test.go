@@ -45,7 +45,7 @@ func TestRecordedNetworkDeviceSensors(t *testing.T) {
 		jnx + "4.2.3.1.0":         {"sensor_state", "juniper_alarm", tag("descr", "Red Alarm")},
 		jnx + "4.2.2.1.0":         {"sensor_state", "juniper_alarm", tag("descr", "Yellow Alarm")},
 		jnx + "1.13.1.7":          {}, // temperatures: juniper.yaml's operating table
-		jnx + "39.1.12.1.1.1":     {}, // SPU flow counts: not read
+		jnx + "39.1.12.1.1.1":     {}, // SPU flow counts: juniper-spu, netvendor_test.go
 		csb + "43.1.1.24":         {"sensor_state", "ciscosb_suspended", tag("type", "port_suspended")},
 		csb + "108.1.1.5":         {"power_sensor", "watts", tag("type", "poe_port")},
 		hw + "5.25.31.1.1.1.1.11": {"temperature", "celsius", tag("type", "entity")},
@@ -71,7 +71,7 @@ func TestRecordedNetworkDeviceSensors(t *testing.T) {
 		mtx + "19.1.1.10":         {"transceiver", "rx_power_dbm", tag("source", "mikrotik")},
 		mtx + "1.8.1.2":           {"sensor_state", "mikrotik_wl60g_mode", tag("descr", "Mode")},
 		mtx + "1.8.1.4":           {"sensor_state", "mikrotik_wl60g_connected", tag("descr", "Station Connected")},
-		mtx + "6.1.0":             {}, // DHCP leases and connection counts: not read
+		mtx + "6.1.0":             {}, // DHCP leases and connection counts: netvendor_test.go
 		mtx + "22.1":              {},
 		mtx + "3.100.1.3":         {}, // mtxrGaugeTable: by class, below
 	}

@@ -62,6 +62,8 @@ type Group struct {
 	ConstTags   map[string]string `yaml:"const_tags"`
 	Where       []Cond            `yaml:"where"` // rows kept; all conditions must hold
 	Computed    []Computed        `yaml:"computed"`
+	// IndexTags are tags made of the row index (indextag.go).
+	IndexTags []IndexTagDef `yaml:"index_tags"`
 }
 
 // Column kinds.
@@ -258,8 +260,15 @@ func (g *Group) validate() error {
 	if !kpi.ValidName(g.IndexTag) {
 		add("index_tag %q: use lowercase letters, digits and _", g.IndexTag)
 	}
-	if !table && (g.Component != "" || len(g.Where) > 0) {
-		add("component and where apply to tables (columns), not scalars")
+	if !table && (g.Component != "" || len(g.Where) > 0 || len(g.IndexTags) > 0) {
+		add("component, where and index_tags apply to tables (columns), not scalars")
+	}
+	indexTags := map[string]bool{}
+	for i := range g.IndexTags {
+		if err := g.IndexTags[i].validate(); err != nil {
+			add("index_tags[%d]: %w", i, err)
+		}
+		indexTags[g.IndexTags[i].Name] = true
 	}
 	if g.Component != "" && !kpi.ValidName(g.Component) {
 		add("component %q: use lowercase letters, digits and _", g.Component)
@@ -296,7 +305,7 @@ func (g *Group) validate() error {
 	}
 	for i := range g.Where {
 		w := &g.Where[i]
-		if byName[w.Column] == nil {
+		if byName[w.Column] == nil && !indexTags[w.Column] {
 			add("where[%d]: column %q is not defined in this group", i, w.Column)
 		}
 		if err := w.validate(); err != nil {
