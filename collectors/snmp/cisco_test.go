@@ -1,0 +1,108 @@
+package snmp
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/collectors/collectortest"
+	"github.com/kpilot/kpilot/internal/devenv"
+)
+
+// TestRecordedCiscoSensors polls recordings of Cisco switches, routers and
+// a UCS server (CIMC), each with only the profile under test, and compares
+// every sensor LibreNMS found in the tables the profile reads with ours,
+// by row index: readings in LibreNMS's units and states by their raw
+// value.
+func TestRecordedCiscoSensors(t *testing.T) {
+	shared, ok := devenv.SharedTestdata()
+	if !ok {
+		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
+	}
+	const (
+		cefc = ".1.3.6.1.4.1.9.9.117.1."
+		rf   = ".1.3.6.1.4.1.9.9.176.1."
+		csw  = ".1.3.6.1.4.1.9.9.500.1."
+		ucs  = ".1.3.6.1.4.1.9.9.719.1."
+	)
+	tag := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	state := func(field string, kv ...string) powerField { return powerField{"sensor_state", field, tag(kv...)} }
+	fields := map[string]powerField{
+		cefc + "1.2.1.2":   state("cisco_fru_power", "type", "fru_power"),
+		cefc + "2.1.1.2":   state("cisco_module_status", "type", "module"),
+		cefc + "4.1.1.1":   state("cisco_fan_tray", "type", "fan_tray"),
+		rf + "1.2.0":       state("cisco_rf_unit_state", "descr", "Redundancy unit state"),
+		rf + "1.4.0":       state("cisco_rf_unit_state", "descr", "Redundancy peer state"),
+		rf + "2.16.0":      state("cisco_rf_mode", "descr", "Redundancy mode"),
+		csw + "1.3.0":      state("cisco_stack_ring_redundant", "type", "stack_ring"),
+		csw + "2.1.1.3":    state("cisco_stack_role", "type", "stack_member"),
+		csw + "2.1.1.6":    state("cisco_stack_switch_state", "type", "stack_member"),
+		csw + "2.2.1.1":    state("cisco_stack_port", "type", "stack_port"),
+		ucs + "9.14.1.4":   {"power_sensor", "watts", tag("descr", "Motherboard input power")},
+		ucs + "9.14.1.8":   {"current", "amperes", tag("descr", "Motherboard input current")},
+		ucs + "9.14.1.12":  {"voltage", "volts", tag("descr", "Motherboard input voltage")},
+		ucs + "9.44.1.4":   {"temperature", "celsius", tag("descr", "Ambient temperature")},
+		ucs + "9.44.1.8":   {"temperature", "celsius", tag("descr", "Front temperature")},
+		ucs + "9.44.1.13":  {"temperature", "celsius", tag("descr", "IO hub 1 temperature")},
+		ucs + "9.44.1.17":  {"temperature", "celsius", tag("descr", "IO hub 2 temperature")},
+		ucs + "9.44.1.21":  {"temperature", "celsius", tag("descr", "Rear temperature")},
+		ucs + "41.2.1.10":  {"temperature", "celsius", tag("type", "cpu")},
+		ucs + "30.12.1.6":  {"temperature", "celsius", tag("type", "dimm")},
+		ucs + "15.12.1.10": state("cisco_ucs_operability", "type", "fan"),
+		ucs + "15.56.1.8":  state("cisco_ucs_operability", "type", "power_supply"),
+		ucs + "41.9.1.10":  state("cisco_ucs_operability", "type", "cpu"),
+		ucs + "30.11.1.14": state("cisco_ucs_operability", "type", "dimm"),
+		ucs + "45.1.1.7":   state("cisco_ucs_operability", "type", "storage_controller"),
+		ucs + "45.35.1.11": state("cisco_ucs_operability", "type", "flexflash_controller"),
+		ucs + "45.4.1.9":   state("cisco_ucs_operability", "type", "physical_disk"),
+		ucs + "45.8.1.9":   state("cisco_ucs_operability", "type", "virtual_disk"),
+		ucs + "45.11.1.9":  state("cisco_ucs_operability", "type", "raid_battery"),
+	}
+	tests := []struct {
+		recording, profile string
+		oidPrefixes        []string
+		want               int // sensors LibreNMS has under the prefixes that the profile reads
+	}{
+		{"ios_4506", "cisco-health", []string{cefc, rf}, 16},
+		{"iosxe_c9400", "cisco-health", []string{cefc, rf}, 11},
+		{"iosxe_c9200l", "cisco-health", []string{cefc, rf, csw}, 29},
+		{"ios_2960x", "cisco-health", []string{csw}, 13},
+		{"nxos_n9k-c93180yc-fx3", "cisco-health", []string{cefc, rf}, 11},
+		{"cimc", "cisco-ucs", []string{ucs}, 45},
+	}
+	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
+		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
+			tt := tests[i]
+			n := 0
+			for _, e := range exp.Sensors.Discovery.Sensors {
+				if !hasAnyPrefix(e.OID, tt.oidPrefixes) {
+					continue
+				}
+				where, idx, ok := powerColumn(fields, e.OID)
+				require.True(t, ok, "%s %q: no column for %s", e.Class, e.Descr, e.OID)
+				n++
+				got, ok := findTaggedValue(sink, where, idx)
+				require.True(t, ok, "%s %q (%s.%s index %q) not found", e.Class, e.Descr, where.measurement, where.field, idx)
+				require.InDelta(t, e.Current, got, math.Max(0.01, math.Abs(e.Current)*1e-3),
+					"%s %q (%s.%s index %q)", e.Class, e.Descr, where.measurement, where.field, idx)
+			}
+			require.Equal(t, tt.want, n, "sensors LibreNMS has in the tables")
+		})
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
