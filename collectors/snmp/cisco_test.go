@@ -26,6 +26,8 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		rf   = ".1.3.6.1.4.1.9.9.176.1."
 		csw  = ".1.3.6.1.4.1.9.9.500.1."
 		ucs  = ".1.3.6.1.4.1.9.9.719.1."
+		peth = ".1.3.6.1.2.1.105.1.3.1.1."
+		cpe  = ".1.3.6.1.4.1.9.9.402.1."
 	)
 	tag := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -46,6 +48,11 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		csw + "2.1.1.3":    state("cisco_stack_role", "type", "stack_member"),
 		csw + "2.1.1.6":    state("cisco_stack_switch_state", "type", "stack_member"),
 		csw + "2.2.1.1":    state("cisco_stack_port", "type", "stack_port"),
+		peth + "2":         {"poe", "budget_watts", nil},
+		peth + "4":         {"poe", "consumed_watts", nil},
+		cpe + "3.1.4":      {"poe", "used_watts", nil},
+		cpe + "3.1.5":      {"poe", "remaining_watts", nil},
+		cpe + "4.1.0":      {"poe", "powered_device_count", tag("descr", "Powered devices")},
 		ucs + "9.14.1.4":   {"power_sensor", "watts", tag("descr", "Motherboard input power")},
 		ucs + "9.14.1.8":   {"current", "amperes", tag("descr", "Motherboard input current")},
 		ucs + "9.14.1.12":  {"voltage", "volts", tag("descr", "Motherboard input voltage")},
@@ -77,6 +84,9 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		{"ios_2960x", "cisco-health", []string{csw}, 13},
 		{"nxos_n9k-c93180yc-fx3", "cisco-health", []string{cefc, rf}, 11},
 		{"cimc", "cisco-ucs", []string{ucs}, 45},
+		{"iosxe_c9200l", "cisco-poe", []string{peth, cpe}, 10},
+		{"ios_2960x", "cisco-poe", []string{peth, cpe}, 3},
+		{"iosxe_isr4321", "cisco-poe", []string{peth, cpe}, 1},
 	}
 	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
 		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
