@@ -1,7 +1,10 @@
 package snmp
 
 import (
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -115,4 +118,43 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// TestRecordedCiscoCPUCores polls a Catalyst 9400 (IOS XE, two CPUs of
+// eight cores) with the cisco profile and finds the 5-minute load of
+// every core LibreNMS lists as a processor (cpmCoreTable), by row index.
+func TestRecordedCiscoCPUCores(t *testing.T) {
+	shared, ok := devenv.SharedTestdata()
+	if !ok {
+		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
+	}
+	const core = ".1.3.6.1.4.1.9.9.109.1.1.2.1.5."
+	pollRecordedProfiles(t, shared, 1, func(int) (string, string) { return "iosxe_c9400", "cisco" },
+		func(t *testing.T, _ int, sink *collectortest.Sink, _ recordedExpected) {
+			raw, err := os.ReadFile(filepath.Join(shared, "snmp", "expected", "iosxe_c9400.json"))
+			require.NoError(t, err)
+			var exp struct {
+				Processors struct {
+					Discovery struct {
+						Processors []struct {
+							OID   string  `json:"processor_oid"`
+							Usage float64 `json:"processor_usage"`
+						}
+					}
+				}
+			}
+			require.NoError(t, json.Unmarshal(raw, &exp))
+			n := 0
+			for _, p := range exp.Processors.Discovery.Processors {
+				idx, ok := strings.CutPrefix(p.OID, core)
+				if !ok {
+					continue
+				}
+				n++
+				got, ok := findTaggedValue(sink, powerField{"cpu", "load_5min_percent", map[string]string{"source": "cisco_process_mib_core"}}, idx)
+				require.True(t, ok, "core %s not found", idx)
+				require.InDelta(t, p.Usage, got, 0.01, "core %s", idx)
+			}
+			require.Equal(t, 16, n, "cores LibreNMS lists")
+		})
 }
