@@ -31,6 +31,8 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		ucs  = ".1.3.6.1.4.1.9.9.719.1."
 		peth = ".1.3.6.1.2.1.105.1.3.1.1."
 		cpe  = ".1.3.6.1.4.1.9.9.402.1."
+		cfw  = ".1.3.6.1.4.1.9.9.147.1.2."
+		cras = ".1.3.6.1.4.1.9.9.392.1.3."
 	)
 	tag := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -39,42 +41,53 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		}
 		return m
 	}
+	fwSessions := func(field, source string) powerField {
+		return powerField{"firewall_sessions", field, tag("source", source)}
+	}
 	state := func(field string, kv ...string) powerField { return powerField{"sensor_state", field, tag(kv...)} }
 	fields := map[string]powerField{
-		cefc + "1.2.1.2":   state("cisco_fru_power", "type", "fru_power"),
-		cefc + "2.1.1.2":   state("cisco_module_status", "type", "module"),
-		cefc + "4.1.1.1":   state("cisco_fan_tray", "type", "fan_tray"),
-		rf + "1.2.0":       state("cisco_rf_unit_state", "descr", "Redundancy unit state"),
-		rf + "1.4.0":       state("cisco_rf_unit_state", "descr", "Redundancy peer state"),
-		rf + "2.16.0":      state("cisco_rf_mode", "descr", "Redundancy mode"),
-		csw + "1.3.0":      state("cisco_stack_ring_redundant", "type", "stack_ring"),
-		csw + "2.1.1.3":    state("cisco_stack_role", "type", "stack_member"),
-		csw + "2.1.1.6":    state("cisco_stack_switch_state", "type", "stack_member"),
-		csw + "2.2.1.1":    state("cisco_stack_port", "type", "stack_port"),
-		peth + "2":         {"poe", "budget_watts", nil},
-		peth + "4":         {"poe", "consumed_watts", nil},
-		cpe + "3.1.4":      {"poe", "used_watts", nil},
-		cpe + "3.1.5":      {"poe", "remaining_watts", nil},
-		cpe + "4.1.0":      {"poe", "powered_device_count", tag("descr", "Powered devices")},
-		ucs + "9.14.1.4":   {"power_sensor", "watts", tag("descr", "Motherboard input power")},
-		ucs + "9.14.1.8":   {"current", "amperes", tag("descr", "Motherboard input current")},
-		ucs + "9.14.1.12":  {"voltage", "volts", tag("descr", "Motherboard input voltage")},
-		ucs + "9.44.1.4":   {"temperature", "celsius", tag("descr", "Ambient temperature")},
-		ucs + "9.44.1.8":   {"temperature", "celsius", tag("descr", "Front temperature")},
-		ucs + "9.44.1.13":  {"temperature", "celsius", tag("descr", "IO hub 1 temperature")},
-		ucs + "9.44.1.17":  {"temperature", "celsius", tag("descr", "IO hub 2 temperature")},
-		ucs + "9.44.1.21":  {"temperature", "celsius", tag("descr", "Rear temperature")},
-		ucs + "41.2.1.10":  {"temperature", "celsius", tag("type", "cpu")},
-		ucs + "30.12.1.6":  {"temperature", "celsius", tag("type", "dimm")},
-		ucs + "15.12.1.10": state("cisco_ucs_operability", "type", "fan"),
-		ucs + "15.56.1.8":  state("cisco_ucs_operability", "type", "power_supply"),
-		ucs + "41.9.1.10":  state("cisco_ucs_operability", "type", "cpu"),
-		ucs + "30.11.1.14": state("cisco_ucs_operability", "type", "dimm"),
-		ucs + "45.1.1.7":   state("cisco_ucs_operability", "type", "storage_controller"),
-		ucs + "45.35.1.11": state("cisco_ucs_operability", "type", "flexflash_controller"),
-		ucs + "45.4.1.9":   state("cisco_ucs_operability", "type", "physical_disk"),
-		ucs + "45.8.1.9":   state("cisco_ucs_operability", "type", "virtual_disk"),
-		ucs + "45.11.1.9":  state("cisco_ucs_operability", "type", "raid_battery"),
+		cefc + "1.2.1.2":     state("cisco_fru_power", "type", "fru_power"),
+		cefc + "2.1.1.2":     state("cisco_module_status", "type", "module"),
+		cefc + "4.1.1.1":     state("cisco_fan_tray", "type", "fan_tray"),
+		rf + "1.2.0":         state("cisco_rf_unit_state", "descr", "Redundancy unit state"),
+		rf + "1.4.0":         state("cisco_rf_unit_state", "descr", "Redundancy peer state"),
+		rf + "2.16.0":        state("cisco_rf_mode", "descr", "Redundancy mode"),
+		csw + "1.3.0":        state("cisco_stack_ring_redundant", "type", "stack_ring"),
+		csw + "2.1.1.3":      state("cisco_stack_role", "type", "stack_member"),
+		csw + "2.1.1.6":      state("cisco_stack_switch_state", "type", "stack_member"),
+		csw + "2.2.1.1":      state("cisco_stack_port", "type", "stack_port"),
+		peth + "2":           {"poe", "budget_watts", nil},
+		peth + "4":           {"poe", "consumed_watts", nil},
+		cpe + "3.1.4":        {"poe", "used_watts", nil},
+		cpe + "3.1.5":        {"poe", "remaining_watts", nil},
+		cpe + "4.1.0":        {"poe", "powered_device_count", tag("descr", "Powered devices")},
+		cfw + "1.1.1.3":      state("cisco_firewall_hw_status", "type", "firewall_unit"),
+		cfw + "2.2.1.5.40.6": fwSessions("active_count", "cisco_firewall_mib"),
+		cfw + "2.2.1.5.40.7": fwSessions("peak_count", "cisco_firewall_mib"),
+		cras + "26.0":        fwSessions("vpn_ipsec_count", "cisco_remote_access_monitor_mib"),
+		cras + "29.0":        fwSessions("vpn_lan_to_lan_count", "cisco_remote_access_monitor_mib"),
+		cras + "32.0":        fwSessions("vpn_load_balancing_count", "cisco_remote_access_monitor_mib"),
+		cras + "35.0":        fwSessions("vpn_svc_count", "cisco_remote_access_monitor_mib"),
+		cras + "38.0":        fwSessions("vpn_webvpn_count", "cisco_remote_access_monitor_mib"),
+		ucs + "9.14.1.4":     {"power_sensor", "watts", tag("descr", "Motherboard input power")},
+		ucs + "9.14.1.8":     {"current", "amperes", tag("descr", "Motherboard input current")},
+		ucs + "9.14.1.12":    {"voltage", "volts", tag("descr", "Motherboard input voltage")},
+		ucs + "9.44.1.4":     {"temperature", "celsius", tag("descr", "Ambient temperature")},
+		ucs + "9.44.1.8":     {"temperature", "celsius", tag("descr", "Front temperature")},
+		ucs + "9.44.1.13":    {"temperature", "celsius", tag("descr", "IO hub 1 temperature")},
+		ucs + "9.44.1.17":    {"temperature", "celsius", tag("descr", "IO hub 2 temperature")},
+		ucs + "9.44.1.21":    {"temperature", "celsius", tag("descr", "Rear temperature")},
+		ucs + "41.2.1.10":    {"temperature", "celsius", tag("type", "cpu")},
+		ucs + "30.12.1.6":    {"temperature", "celsius", tag("type", "dimm")},
+		ucs + "15.12.1.10":   state("cisco_ucs_operability", "type", "fan"),
+		ucs + "15.56.1.8":    state("cisco_ucs_operability", "type", "power_supply"),
+		ucs + "41.9.1.10":    state("cisco_ucs_operability", "type", "cpu"),
+		ucs + "30.11.1.14":   state("cisco_ucs_operability", "type", "dimm"),
+		ucs + "45.1.1.7":     state("cisco_ucs_operability", "type", "storage_controller"),
+		ucs + "45.35.1.11":   state("cisco_ucs_operability", "type", "flexflash_controller"),
+		ucs + "45.4.1.9":     state("cisco_ucs_operability", "type", "physical_disk"),
+		ucs + "45.8.1.9":     state("cisco_ucs_operability", "type", "virtual_disk"),
+		ucs + "45.11.1.9":    state("cisco_ucs_operability", "type", "raid_battery"),
 	}
 	tests := []struct {
 		recording, profile string
@@ -90,6 +103,7 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		{"iosxe_c9200l", "cisco-poe", []string{peth, cpe}, 10},
 		{"ios_2960x", "cisco-poe", []string{peth, cpe}, 3},
 		{"iosxe_isr4321", "cisco-poe", []string{peth, cpe}, 1},
+		{"ftd_ftd1150", "cisco-asa", []string{cfw, cras}, 10},
 	}
 	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
 		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
