@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
+	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/devenv"
 )
 
@@ -183,4 +184,59 @@ func TestRecordedCiscoCPUCores(t *testing.T) {
 			}
 			require.Equal(t, 16, n, "cores LibreNMS lists")
 		})
+}
+
+// TestCiscoHealthHSRPAndREP serves a router answering CISCO-HSRP-MIB and
+// CISCO-RESILIENT-ETHERNET-PROTOCOL-MIB through snmpsim and polls it with
+// cisco-health: each HSRP group's state is named by its virtual address,
+// each REP segment's completeness is kept, with the severity the catalog
+// gives it.
+func TestCiscoHealthHSRPAndREP(t *testing.T) {
+	const (
+		hsrp = "1.3.6.1.4.1.9.9.106.1.2.1.1."
+		rep  = "1.3.6.1.4.1.9.9.601.1.3.1.1.4."
+	)
+	rec := strings.Join([]string{
+		"1.3.6.1.2.1.1.1.0|4|Cisco IOS Software, Version 15.2(4)M",
+		"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.1041",
+		hsrp + "11.10.1|64|10.0.0.1",
+		hsrp + "11.11.2|64|10.0.1.1",
+		hsrp + "15.10.1|2|6",
+		hsrp + "15.11.2|2|1",
+		rep + "7|2|2",
+	}, "\n") + "\n"
+	file := filepath.Join(t.TempDir(), "cisco-hsrp.snmprec")
+	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
+	s := devenv.SNMPSim(t, file)
+	cfg := testConfig(func(c *Config) {
+		c.Community = "cisco-hsrp"
+		c.Profiles = []string{"system", "cisco-health"}
+	})
+	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
+	require.NoError(t, err)
+	require.Empty(t, sink.Errors)
+	cat := builtinCatalog(t)
+	tests := []struct {
+		name, field, index, descr string
+		want                      float64
+		severity                  catalog.Severity
+	}{
+		{"active group", "cisco_hsrp_state", "10.1", "10.0.0.1", 6, catalog.OK},
+		{"group not running", "cisco_hsrp_state", "11.2", "10.0.1.1", 1, catalog.Warning},
+		{"incomplete segment", "cisco_rep_segment", "7", "", 2, catalog.Critical},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			where := powerField{"sensor_state", tt.field, nil}
+			if tt.descr != "" {
+				where.tags = map[string]string{"descr": tt.descr}
+			}
+			got, ok := findTaggedValue(sink, where, tt.index)
+			require.True(t, ok)
+			require.InDelta(t, tt.want, got, 0)
+			d, ok := cat.Lookup("sensor_state", tt.field)
+			require.True(t, ok)
+			require.Equal(t, tt.severity, d.States[int64(got)].Severity)
+		})
+	}
 }
