@@ -13,6 +13,7 @@ import (
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/catalog"
 	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 // TestRecordedCiscoSensors polls recordings of Cisco switches, routers and
@@ -237,6 +238,63 @@ func TestCiscoHealthHSRPAndREP(t *testing.T) {
 			d, ok := cat.Lookup("sensor_state", tt.field)
 			require.True(t, ok)
 			require.Equal(t, tt.severity, d.States[int64(got)].Severity)
+		})
+	}
+}
+
+// TestCiscoASAWithoutFailover serves an ASA that runs without failover
+// (its failover link and units down, "not Configured", "Failover Off")
+// and one whose pair is up: cisco-asa reports the pair's units and the
+// link, and no state for a failover that is not set up.
+func TestCiscoASAWithoutFailover(t *testing.T) {
+	const hw = "1.3.6.1.4.1.9.9.147.1.2.1.1.1."
+	recs := map[string][]string{
+		"asa-single": {
+			hw + "2.4|4|Failover LAN Interface", hw + "2.6|4|Primary unit", hw + "2.7|4|Secondary unit",
+			hw + "3.4|2|3", hw + "3.6|2|3", hw + "3.7|2|3",
+			hw + "4.4|4|not Configured", hw + "4.6|4|Failover Off", hw + "4.7|4|Failover Off",
+		},
+		"asa-pair": {
+			hw + "2.4|4|Failover LAN Interface", hw + "2.6|4|Primary unit", hw + "2.7|4|Secondary unit (this device)",
+			hw + "3.4|2|2", hw + "3.6|2|9", hw + "3.7|2|10",
+			hw + "4.4|4|FAILOVER GigabitEthernet0/3", hw + "4.6|4|Active unit", hw + "4.7|4|Standby unit",
+		},
+	}
+	dir := t.TempDir()
+	var files []string
+	for name, lines := range recs {
+		lines = append([]string{
+			"1.3.6.1.2.1.1.1.0|4|Cisco Adaptive Security Appliance Version 9.8(4)",
+			"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.2114",
+		}, lines...)
+		f := filepath.Join(dir, name+".snmprec")
+		require.NoError(t, os.WriteFile(f, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+		files = append(files, f)
+	}
+	s := devenv.SNMPSim(t, files...)
+	tests := []struct {
+		name string
+		want map[string]float64 // index → state
+	}{
+		{"asa-single", map[string]float64{}},
+		{"asa-pair", map[string]float64{"4": 2, "6": 9, "7": 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(func(c *Config) {
+				c.Community = yamlconf.Secret(tt.name)
+				c.Profiles = []string{"system", "cisco-asa"}
+			})
+			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
+			require.NoError(t, err)
+			require.Empty(t, sink.Errors)
+			got := map[string]float64{}
+			for _, x := range sink.Find("sensor_state") {
+				v, ok := findTaggedValue(sink, powerField{"sensor_state", "cisco_firewall_hw_status", nil}, x.Tags["index"])
+				require.True(t, ok)
+				got[x.Tags["index"]] = v
+			}
+			require.Equal(t, tt.want, got)
 		})
 	}
 }
