@@ -298,3 +298,30 @@ func TestCiscoASAWithoutFailover(t *testing.T) {
 		})
 	}
 }
+
+// TestCiscoUCSFabricInterconnect serves a UCS fabric interconnect (UCS
+// Manager: the equipment tables, no rack unit of its own) and polls it
+// with profiles auto: cisco-ucs is selected and reads its power
+// supplies' operability.
+func TestCiscoUCSFabricInterconnect(t *testing.T) {
+	const psu = "1.3.6.1.4.1.9.9.719.1.15.56.1."
+	rec := strings.Join([]string{
+		"1.3.6.1.2.1.1.1.0|4|Cisco NX-OS(tm) ucs, Software (ucs-6100-k9-system), Version 5.0(3)N2(3.13a)",
+		"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.12.3.1.3.1062",
+		psu + "2.1|4|sys/switch-A/psu-1",
+		psu + "2.2|4|sys/switch-A/psu-2",
+		psu + "8.1|2|1",
+		psu + "8.2|2|5",
+	}, "\n") + "\n"
+	file := filepath.Join(t.TempDir(), "ucs-fi.snmprec")
+	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
+	s := devenv.SNMPSim(t, file)
+	cfg := testConfig(func(c *Config) { c.Community = "ucs-fi" })
+	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
+	require.NoError(t, err)
+	for descr, want := range map[string]float64{"sys/switch-A/psu-1": 1, "sys/switch-A/psu-2": 5} {
+		got, ok := findTaggedValue(sink, powerField{"sensor_state", "cisco_ucs_operability", map[string]string{"descr": descr, "type": "power_supply"}}, descr[len(descr)-1:])
+		require.True(t, ok, descr)
+		require.InDelta(t, want, got, 0, descr)
+	}
+}
