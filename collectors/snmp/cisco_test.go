@@ -36,6 +36,7 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		cfw  = ".1.3.6.1.4.1.9.9.147.1.2."
 		cras = ".1.3.6.1.4.1.9.9.392.1.3."
 		wan  = ".1.3.6.1.4.1.9.9.661.1."
+		cvc  = ".1.3.6.1.4.1.9.9.63.1.3.8.1.1.2."
 	)
 	tag := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -78,6 +79,7 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		wan + "3.4.1.1.3":    state("cisco_gsm_band", "type", "cellular_band"),
 		wan + "3.2.1.5":      state("cisco_gsm_packet_service", "type", "cellular_service"),
 		wan + "3.2.1.6":      state("cisco_gsm_roaming", "type", "cellular_service"),
+		cvc + "2":            {"voice_connections", "sip_count", nil},
 		ucs + "9.14.1.4":     {"power_sensor", "watts", tag("descr", "Motherboard input power")},
 		ucs + "9.14.1.8":     {"current", "amperes", tag("descr", "Motherboard input current")},
 		ucs + "9.14.1.12":    {"voltage", "volts", tag("descr", "Motherboard input voltage")},
@@ -114,6 +116,7 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		{"iosxe_isr4321", "cisco-poe", []string{peth, cpe}, 1},
 		{"ftd_ftd1150", "cisco-asa", []string{cfw, cras}, 10},
 		{"iosxe_ir1101", "cisco-cellular", []string{wan}, 6},
+		{"iosxe_isr4321", "cisco-voice", []string{cvc}, 1},
 	}
 	pollRecordedProfiles(t, shared, len(tests), func(i int) (string, string) { return tests[i].recording, tests[i].profile },
 		func(t *testing.T, i int, sink *collectortest.Sink, exp recordedExpected) {
