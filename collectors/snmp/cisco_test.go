@@ -113,7 +113,6 @@ func TestRecordedCiscoSensors(t *testing.T) {
 		{"cimc", "cisco-ucs", []string{ucs}, 45},
 		{"iosxe_c9200l", "cisco-poe", []string{peth, cpe}, 10},
 		{"ios_2960x", "cisco-poe", []string{peth, cpe}, 3},
-		{"iosxe_isr4321", "cisco-poe", []string{peth, cpe}, 1},
 		{"ftd_ftd1150", "cisco-asa", []string{cfw, cras}, 10},
 		{"iosxe_ir1101", "cisco-cellular", []string{wan}, 6},
 		{"iosxe_isr4321", "cisco-voice", []string{cvc}, 1},
