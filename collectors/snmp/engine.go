@@ -592,6 +592,13 @@ func (st *state) field(row *kpi.Row, vals map[string]float64, c ccol, v cell, ke
 		}
 	case KindGauge:
 		f, ok := toFloat(v.v, c.Format)
+		if c.textStates != nil {
+			var err error
+			if f, err = c.textState(v.v); err != nil {
+				return err
+			}
+			ok = true
+		}
 		if !ok {
 			return fmt.Errorf("%s (%s): %s value %q is not a number", c.Name, v.v.Name, v.v.Type, toText(v.v, ""))
 		}

@@ -105,6 +105,11 @@ type Column struct {
 	Lookup    bool             `yaml:"lookup"`    // slow-changing: cached, re-read every lookup_refresh
 	Inventory bool             `yaml:"inventory"` // also put this gauge into the component
 	Unit      string           `yaml:"unit"`      // documentation only
+	// TextStates maps a status column's text values to state numbers
+	// (textstate.go); TextDefault is the number of any other text.
+	TextStates  map[string]int64 `yaml:"text_states"`
+	TextDefault *int64           `yaml:"text_default"`
+	textStates  map[string]float64
 }
 
 // Cond keeps rows whose column value (as text) is, or is not, in a list,
@@ -406,6 +411,9 @@ func (c *Column) validate(table bool) error {
 	}
 	if c.Inventory && c.Kind != KindGauge {
 		add("inventory: only gauges need it (tags and info columns are in the component already)")
+	}
+	if err := c.validateTextStates(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
