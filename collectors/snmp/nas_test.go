@@ -41,7 +41,9 @@ func TestRecordedNASAndStorage(t *testing.T) {
 		{"truenas_11-3", "freenas-zfs", "state", 1, 1},
 		{"gaia_15600", "checkpoint-sensors", "state", 23, 23},     // "yes", "standby"
 		{"gaia_logserver", "checkpoint-sensors", "state", 54, 54}, // "active", "Connected"
-		{"sharp_mxm266nv", "printer-mib", "state", 1, 2},          // not hrPrinterDetectedErrorState's bits
+		{"sharp_mxm266nv", "printer-mib", "state", 1, 2},
+		{"recoveryos", "unitrends-backups", "state", 13, 13}, // "Success" as text
+		{"nutanix-aos", "nutanix-aos", "count", 5, 5},          // not hrPrinterDetectedErrorState's bits
 		{"qnap", "host-resources", "mempool_used", 5, 5},
 		{"arubaos-cx_6300m", "host-resources", "mempool_used", 6, 6},
 		{"truenas-scale_24.04.2.2", "host-resources", "mempool_total", 5, 5},
