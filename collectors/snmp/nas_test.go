@@ -43,7 +43,11 @@ func TestRecordedNASAndStorage(t *testing.T) {
 		{"gaia_logserver", "checkpoint-sensors", "state", 54, 54}, // "active", "Connected"
 		{"sharp_mxm266nv", "printer-mib", "state", 1, 2},
 		{"recoveryos", "unitrends-backups", "state", 13, 13}, // "Success" as text
-		{"nutanix-aos", "nutanix-aos", "count", 5, 5},          // not hrPrinterDetectedErrorState's bits
+		{"nutanix-aos", "nutanix-aos", "count", 5, 5},
+		{"dsm_ds214se-dsm7", "synology", "state", 11, 11},
+		{"dsm_ds214se-dsm7", "synology", "count", 2, 2},
+		{"linux_ups-nut", "nut-ups", "state", 14, 14},
+		{"linux_ups-nut", "nut-ups", "runtime", 1, 1},          // not hrPrinterDetectedErrorState's bits
 		{"qnap", "host-resources", "mempool_used", 5, 5},
 		{"arubaos-cx_6300m", "host-resources", "mempool_used", 6, 6},
 		{"truenas-scale_24.04.2.2", "host-resources", "mempool_total", 5, 5},
