@@ -45,6 +45,7 @@ func TestRecordedNASAndStorage(t *testing.T) {
 		{"recoveryos", "unitrends-backups", "state", 13, 13}, // "Success" as text
 		{"nutanix-aos", "nutanix-aos", "count", 5, 5},
 		{"dsm_ds214se-dsm7", "synology", "state", 11, 11},
+		{"infortrend_ds3016", "infortrend-sensors", "temperature", 5, 5},
 		{"dsm_ds214se-dsm7", "synology", "count", 2, 2},
 		{"linux_ups-nut", "nut-ups", "state", 14, 14},
 		{"linux_ups-nut", "nut-ups", "runtime", 1, 1},          // not hrPrinterDetectedErrorState's bits
