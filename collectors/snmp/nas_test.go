@@ -48,7 +48,7 @@ func TestRecordedNASAndStorage(t *testing.T) {
 		{"infortrend_ds3016", "infortrend-sensors", "temperature", 5, 5},
 		{"dsm_ds214se-dsm7", "synology", "count", 2, 2},
 		{"linux_ups-nut", "nut-ups", "state", 14, 14},
-		{"linux_ups-nut", "nut-ups", "runtime", 1, 1},          // not hrPrinterDetectedErrorState's bits
+		{"linux_ups-nut", "nut-ups", "runtime", 1, 1}, // not hrPrinterDetectedErrorState's bits
 		{"qnap", "host-resources", "mempool_used", 5, 5},
 		{"arubaos-cx_6300m", "host-resources", "mempool_used", 6, 6},
 		{"truenas-scale_24.04.2.2", "host-resources", "mempool_total", 5, 5},
