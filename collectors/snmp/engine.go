@@ -39,6 +39,7 @@ type reading struct {
 	cols     []*column // walked columns by plan col id; nil if not walked
 	colsRead []bool
 	rowCache map[*cgroup][]string
+	fromRows map[*FromRow]string // the row each from_row selects, "" for none
 }
 
 func newReading(p *plan) *reading {
@@ -507,6 +508,10 @@ func (st *state) build(rd *reading, asset string, now time.Time, refresh bool, l
 				comp = map[string]any{g.IndexTag: indexValue(idx)}
 			}
 			for _, c := range g.cols {
+				if c.FromRow != nil {
+					st.fromRow(rd, g, c, vals)
+					continue
+				}
 				v, ok := st.value(rd, c, idx, pos)
 				if !ok {
 					continue
@@ -593,6 +598,13 @@ func (st *state) field(row *kpi.Row, vals map[string]float64, c ccol, v cell, ke
 		}
 	case KindGauge:
 		f, ok := toFloat(v.v, c.Format)
+		if c.textStates != nil {
+			var err error
+			if f, err = c.textState(v.v); err != nil {
+				return err
+			}
+			ok = true
+		}
 		if !ok {
 			return fmt.Errorf("%s (%s): %s value %q is not a number", c.Name, v.v.Name, v.v.Type, toText(v.v, ""))
 		}
@@ -639,37 +651,43 @@ func computeFields(g *Group, row *kpi.Row, vals map[string]float64) {
 		return
 	}
 	for _, c := range g.Computed {
-		if len(c.Sum) > 0 || len(c.Product) > 0 {
-			computeSumOrProduct(c, row, vals)
-			continue
-		}
-		refs, ratio := c.Ratio, true
-		if len(refs) == 0 {
-			refs, ratio = c.Difference, false
-		}
-		a, okA := vals[refs[0]]
-		b, okB := vals[refs[1]]
-		if !okA || !okB {
-			continue
-		}
-		var f float64
-		if ratio {
-			// Negative values are "unknown" markers in most MIBs
-			// (prtMarkerSuppliesLevel -3 "some remaining").
-			if b <= 0 || a < 0 {
-				continue
-			}
-			f = a / b
-		} else {
-			f = a - b
-		}
-		f *= scaleOf(c.Scale)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			continue
-		}
-		row.SetFloat(c.Name, f)
-		vals[c.Name] = f
+		computeField(c, row, vals)
+		computeOtherwise(c, row, vals)
 	}
+}
+
+// computeField sets one computed field.
+func computeField(c Computed, row *kpi.Row, vals map[string]float64) {
+	if len(c.Sum) > 0 || len(c.Product) > 0 {
+		computeSumOrProduct(c, row, vals)
+		return
+	}
+	refs, ratio := c.Ratio, true
+	if len(refs) == 0 {
+		refs, ratio = c.Difference, false
+	}
+	a, okA := vals[refs[0]]
+	b, okB := vals[refs[1]]
+	if !okA || !okB {
+		return
+	}
+	var f float64
+	if ratio {
+		// Negative values are "unknown" markers in most MIBs
+		// (prtMarkerSuppliesLevel -3 "some remaining").
+		if b <= 0 || a < 0 {
+			return
+		}
+		f = a / b
+	} else {
+		f = a - b
+	}
+	f *= scaleOf(c.Scale)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return
+	}
+	row.SetFloat(c.Name, f)
+	vals[c.Name] = f
 }
 
 // computeSumOrProduct sets a sum or product field. Negative operands are

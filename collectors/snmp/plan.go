@@ -91,7 +91,7 @@ func newPlan(profiles []*Profile) *plan {
 				if c.ScaleBySIPrefix != "" || c.PrecisionBy != "" || c.DBmFromWatts || c.Valid != nil {
 					cg.converts = true
 				}
-				if c.ScaleBy != "" || cg.converts {
+				if c.ScaleBy != "" || cg.converts || c.FromRow != nil {
 					cg.derives = true
 				}
 				cc.id = use(list, ids, oidUse{oid: c.OID, refresh: refresh, lookup: c.Lookup})

@@ -107,6 +107,14 @@ type Column struct {
 	Lookup    bool             `yaml:"lookup"`    // slow-changing: cached, re-read every lookup_refresh
 	Inventory bool             `yaml:"inventory"` // also put this gauge into the component
 	Unit      string           `yaml:"unit"`      // documentation only
+	// TextStates maps a status column's text values to state numbers
+	// (textstate.go); TextDefault is the number of any other text.
+	TextStates  map[string]int64 `yaml:"text_states"`
+	TextDefault *int64           `yaml:"text_default"`
+	textStates  map[string]float64
+	// FromRow takes a helper's value from another row of the table
+	// (fromrow.go).
+	FromRow *FromRow `yaml:"from_row"`
 }
 
 // Cond keeps rows whose column value (as text) is, or is not, in a list,
@@ -134,6 +142,9 @@ type Computed struct {
 	Sum        []string `yaml:"sum"`
 	Product    []string `yaml:"product"`
 	Scale      float64  `yaml:"scale"`
+	// Otherwise names a field whose value the computed field takes where
+	// it comes out negative or cannot be computed (fromrow.go).
+	Otherwise string `yaml:"otherwise"`
 }
 
 // operands returns the fields a computed field is made of and how many of
@@ -303,6 +314,9 @@ func (g *Group) validate() error {
 	if err := validateConversions(byName); err != nil {
 		errs = append(errs, err)
 	}
+	if err := g.validateFromRows(byName); err != nil {
+		errs = append(errs, err)
+	}
 	for i := range g.Where {
 		w := &g.Where[i]
 		if byName[w.Column] == nil && !indexTags[w.Column] {
@@ -325,6 +339,11 @@ func (g *Group) validate() error {
 			base := strings.TrimSuffix(r, "_per_second")
 			if ref := byName[base]; ref == nil || !numericKind(ref.Kind) {
 				add("computed[%d] %q: %q is not a numeric field of this group", i, c.Name, r)
+			}
+		}
+		if c.Otherwise != "" {
+			if ref := byName[c.Otherwise]; ref == nil || !numericKind(ref.Kind) {
+				add("computed[%d] %q: otherwise %q is not a numeric field of this group", i, c.Name, c.Otherwise)
 			}
 		}
 		byName[c.Name] = &Column{Name: c.Name, Kind: KindGauge}
@@ -415,6 +434,9 @@ func (c *Column) validate(table bool) error {
 	}
 	if c.Inventory && c.Kind != KindGauge {
 		add("inventory: only gauges need it (tags and info columns are in the component already)")
+	}
+	if err := c.validateTextStates(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
