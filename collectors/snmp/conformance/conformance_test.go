@@ -189,6 +189,7 @@ func TestRead(t *testing.T) {
 		{Class: "temperature", Descr: "Inlet", Num: 25},
 		{Class: ClassState, Descr: "Inlet", Num: 3, Text: "critical"},
 		{Class: "runtime", Descr: "ups battery runtime seconds", Num: 10},
+		{Class: "delay", Descr: "ups battery runtime seconds", Num: 600}, // the same reading, as LibreNMS files MGE's remaining time
 		{Class: "charge", Descr: "ups battery charge percent", Num: 98},
 		{Class: ClassMempoolTotal, Descr: "Processor", Num: 1000},
 		{Class: ClassMempoolUsed, Descr: "Processor", Num: 400},

@@ -90,6 +90,11 @@ func Read(samples []kpi.Sample, inv kpi.Inventory, cat *catalog.Catalog) []Value
 			}
 			if class, n, ok := sensorClass(m, f, d.Unit, num); ok {
 				add(class, n)
+				if class == "runtime" {
+					// LibreNMS files some remaining times (MGE's "Remaining
+					// time") as delay sensors, in seconds: the same reading.
+					add("delay", num)
+				}
 			}
 		}
 	}
@@ -123,7 +128,9 @@ func sensorClass(measurement, field string, unit catalog.Unit, v float64) (strin
 		return "dbm", v, true
 	case unit == catalog.Joules:
 		return "power_consumed", v / 3.6e6, true
-	case unit == catalog.Seconds && strings.Contains(field, "runtime"):
+	case unit == catalog.Seconds && (strings.Contains(field, "runtime") || strings.Contains(field, "on_battery")):
+		// LibreNMS's runtime class holds a UPS's time on battery too
+		// (UPS-MIB upsSecondsOnBattery as "Time on battery").
 		return "runtime", v / 60, true
 	case unit == catalog.Percent && strings.Contains(name, "humidity"):
 		return "humidity", v, true
