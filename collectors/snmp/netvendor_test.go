@@ -42,6 +42,8 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		vc   = ".1.3.6.1.4.1.2636.3.40.1.4.1.1.1."
 		mtx  = ".1.3.6.1.4.1.14988.1.1."
 		sdw  = ".1.3.6.1.4.1.12356.101.4.9.2.1."
+		fips = ".1.3.6.1.4.1.12356.101.9.2.1.1."
+		fwf  = ".1.3.6.1.4.1.12356.101.10.1.2.1.1."
 	)
 	tag := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -129,6 +131,22 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		sdw + "5":                  {"sdwan_link", "latency_seconds", nil},
 		sdw + "6":                  {"sdwan_link", "jitter_seconds", nil},
 		sdw + "9":                  {"sdwan_link", "packet_loss_percent", nil},
+		fips + "1":                 {"firewall_ips", "intrusions_detected", nil},
+		fips + "2":                 {"firewall_ips", "intrusions_blocked", nil},
+		fips + "3":                 {"firewall_ips", "critical_detections", nil},
+		fips + "4":                 {"firewall_ips", "high_detections", nil},
+		fips + "5":                 {"firewall_ips", "medium_detections", nil},
+		fips + "6":                 {"firewall_ips", "low_detections", nil},
+		fips + "7":                 {"firewall_ips", "info_detections", nil},
+		fips + "8":                 {"firewall_ips", "signature_detections", nil},
+		fips + "9":                 {"firewall_ips", "anomaly_detections", nil},
+		fwf + "1":                  {"firewall_webfilter", "http_blocked", nil},
+		fwf + "2":                  {"firewall_webfilter", "https_blocked", nil},
+		fwf + "3":                  {"firewall_webfilter", "http_urls_blocked", nil},
+		fwf + "4":                  {"firewall_webfilter", "https_urls_blocked", nil},
+		fwf + "5":                  {"firewall_webfilter", "activex_blocked", nil},
+		fwf + "6":                  {"firewall_webfilter", "cookies_blocked", nil},
+		fwf + "7":                  {"firewall_webfilter", "applets_blocked", nil},
 	}
 	// LibreNMS keeps these in milliseconds, we in seconds.
 	inMillis := []string{sdw + "5", sdw + "6"}
@@ -165,6 +183,8 @@ func TestRecordedNetworkVendorTables(t *testing.T) {
 		{"f5_ve", "f5-status", f5, 7},
 		{"sonicwall_sma-400", "sonicwall-sma", sma, 1},
 		{"fortigate_60f", "fortigate-sdwan", sdw, 4},
+		{"fortigate_60f", "fortigate-security", fips, 9},
+		{"fortigate_60f", "fortigate-security", fwf, 7},
 		{"junos", "juniper-virtual-chassis", vc, 2},
 		{"routeros_rb750gr3", "mikrotik-sensors", mtx + "22.", 3},
 		{"routeros_rb750gr3", "mikrotik-sensors", mtx + "6.", 1},
