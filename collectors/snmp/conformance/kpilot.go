@@ -15,7 +15,7 @@ import (
 var notSensors = map[string]bool{
 	"agent_poll": true, "interface": true, "system": true, "host": true, "reboot": true, "usage": true,
 	"load": true, "cpu": true, "cpu_time": true, "memory": true, "ucd_memory": true, "storage": true,
-	"printer_supply": true, "printer_marker": true,
+	"printer_supply": true,
 }
 
 // notReadings are parts of field names that mark a limit or a rating
@@ -77,7 +77,15 @@ func Read(samples []kpi.Sample, inv kpi.Inventory, cat *catalog.Catalog) []Value
 			case f == "used_bytes":
 				add(ClassStorageUsed, num)
 				continue
-			case notSensors[m] || d.Kind == catalog.Counter || d.Kind == catalog.Info || notReading(f):
+			case notSensors[m] || d.Kind == catalog.Info || notReading(f):
+				continue
+			case d.Kind == catalog.Counter:
+				// LibreNMS files running totals of things (pages printed,
+				// intrusions detected, cache hits) as count sensors with
+				// their current value: the counter's raw reading.
+				if d.Unit == catalog.None {
+					add("count", num)
+				}
 				continue
 			}
 			if d.Kind == catalog.State {
@@ -140,7 +148,10 @@ func sensorClass(measurement, field string, unit catalog.Unit, v float64) (strin
 		return "load", v, true
 	case unit == catalog.Percent && !strings.HasSuffix(field, "used_percent"):
 		return "percent", v, true
-	case unit == catalog.None && strings.Contains(name, "count"):
+	case unit == catalog.None && strings.Contains(name, "count"),
+		unit == catalog.PerSecond:
+		// A rate the device computes (sessions per second averaged over
+		// a minute) is one of LibreNMS's count sensors.
 		return "count", v, true
 	}
 	return "", 0, false
