@@ -116,12 +116,22 @@ func humanKey(k string) string {
 			break
 		}
 	}
-	k = strings.ReplaceAll(strings.ReplaceAll(k, "_", " "), ".", " › ")
+	words := strings.Fields(strings.ReplaceAll(strings.ReplaceAll(k, "_", " "), ".", " › "))
+	for i, w := range words {
+		if acronyms[w] {
+			words[i] = strings.ToUpper(w)
+		}
+	}
+	k = strings.Join(words, " ")
 	if k == "" {
 		return k
 	}
 	return strings.ToUpper(k[:1]) + k[1:]
 }
+
+// acronyms are the words of inventory keys written in capitals.
+var acronyms = map[string]bool{"cpu": true, "id": true, "ip": true, "mac": true, "uuid": true, "os": true, "bios": true,
+	"bmc": true, "nic": true, "psu": true, "raid": true, "wwn": true, "sku": true, "url": true, "fc": true, "hba": true}
 
 // humanValue writes an inventory value in lang: a number in the unit its
 // key names, any other number in full (never in exponent notation).
@@ -129,7 +139,9 @@ func humanValue(key string, v any, lang string) string {
 	if x, ok := v.(float64); ok {
 		for _, u := range unitSuffixes {
 			if strings.HasSuffix(key, u.suffix) {
-				return catalog.Format(x*u.scale, u.unit, lang)
+				// sizes in an inventory are whole: 192 GiB, not 192.0 GiB
+				f := catalog.Format(x*u.scale, u.unit, lang)
+				return strings.Replace(strings.Replace(f, ".0 ", " ", 1), ",0 ", " ", 1)
 			}
 		}
 	}

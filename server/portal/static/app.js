@@ -45,6 +45,17 @@
     var list = JSON.parse(el.textContent || "null") || [];
     var lang = document.documentElement.lang || "en";
     var nf = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
+    // Dates in the page's language, in UTC like the rest of the page.
+    var day = new Intl.DateTimeFormat(lang, { day: "2-digit", month: "2-digit", timeZone: "UTC" });
+    var hour = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
+    var full = new Intl.DateTimeFormat(lang, { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
+    var timeTicks = function (u, splits, ax, space, incr) {
+      return splits.map(function (v) {
+        var d = new Date(v * 1000);
+        if (incr >= 86400) return day.format(d);
+        return d.getUTCHours() === 0 && d.getUTCMinutes() === 0 ? day.format(d) + "\n" + hour.format(d) : hour.format(d);
+      });
+    };
     var plots = [];
     list.forEach(function (c) {
       var fig = document.getElementById(c.id);
@@ -65,7 +76,7 @@
         times.push(c.to);
         values.forEach(function (v) { v.push(null); });
       }
-      var series = [{}];
+      var series = [{ value: function (u, v) { return v == null ? "–" : full.format(new Date(v * 1000)) + " UTC"; } }];
       (c.labels || []).forEach(function (label, i) {
         series.push({ label: label, stroke: palette[i % palette.length], width: 1.5, spanGaps: false, value: value,
           points: { show: c.times.length < 3 ? true : undefined } });
@@ -80,12 +91,13 @@
         height: 220,
         series: series,
         scales: { x: { time: true, range: function (u, lo, hi) { return [c.from || lo, c.to || hi]; } } },
-        axes: [{}, { size: axisSize, values: function (u, splits) { return splits.map(function (v) { return value(u, v); }); } }],
+        axes: [{ values: timeTicks }, { size: axisSize, values: function (u, splits) { return splits.map(function (v) { return value(u, v); }); } }],
         legend: { live: true },
       };
       var plot = new uPlot(opts, [times].concat(values), fig);
       plot.root.setAttribute("role", "img");
       plot.root.setAttribute("aria-label", c.title);
+      fig._plot = plot; // for the browser tests: the drawn scales and axes
       plots.push({ plot: plot, fig: fig });
     });
     var pending;
