@@ -430,4 +430,3 @@ func (p *Portal) createEnrollmentToken(w http.ResponseWriter, r *http.Request, s
 	}
 	p.showAgents(w, r, s, "", res)
 }
-

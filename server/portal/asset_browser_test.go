@@ -263,7 +263,9 @@ func TestNoRawTextInChromium(t *testing.T) {
 				for _, m := range prefixOnly.FindAllStringSubmatch(text, -1) {
 					require.False(t, prefixes[m[2]] || prefixes[m[3]], "%s: raw key in %q", where, m[0])
 				}
-				for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' || r == '(' || r == ')' || r == ',' || r == ':' }) {
+				for _, w := range strings.FieldsFunc(text, func(r rune) bool {
+					return r == ' ' || r == '\n' || r == '\t' || r == '(' || r == ')' || r == ',' || r == ':'
+				}) {
 					require.False(t, ids[w], "%s: raw translation key %q", where, w)
 					if strings.Contains(w, "_") || strings.Contains(w, ".") {
 						require.False(t, slices.Contains(fieldNames, w), "%s: raw field name %q", where, w)
