@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -203,4 +204,24 @@ func TestAssetPageShowsKPIsByTheCatalog(t *testing.T) {
 	for _, c := range chartsOf(t, p.body) {
 		require.NotContains(t, c.Title, "fan")
 	}
+}
+
+var uuidText = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// The audit log names who did what by email and by the asset's name,
+// not by ids.
+func TestAuditLogNamesWhoAndWhat(t *testing.T) {
+	s := newSite(t)
+	admin := s.browser()
+	admin.login("admin@acme.example")
+	admin.get("/config/assets")
+	p := admin.post("/config/assets", url.Values{"name": {"Acme Printer 7"}, "category": {"printer"}, "ou_id": {s.orgs["acme"].RootOU}})
+	require.Equal(t, http.StatusOK, p.code, p.body)
+	audit := admin.get("/audit?lang=en")
+	require.Equal(t, http.StatusOK, audit.code)
+	row := regexp.MustCompile(`(?s)<tr><td>[^<]*</td><td><code>asset\.create</code></td>.*?</tr>`).FindString(audit.body)
+	require.NotEmpty(t, row, audit.body)
+	require.Contains(t, row, "admin@acme.example", "who: the user's email")
+	require.Contains(t, row, "Asset: Acme Printer 7", "what: the asset's name")
+	require.NotRegexp(t, uuidText, row, "no bare ids")
 }
