@@ -24,17 +24,22 @@ var ranges = []struct {
 }
 
 // pickFields chooses the charts and timelines a page shows by default:
-// the key figures of the asset's category, then other percentages (a
-// category without key figures still shows its usage), at most
-// maxCharts. Health codes, flags and raw counters outside the key
-// figures stay in the table of all KPIs.
+// the key figures of the asset's category, then other percentages, at
+// most maxCharts. Health codes, flags and raw counters outside the key
+// figures stay in the table of all KPIs. An asset that reports none of
+// its category's key figures (a device only its organization's own
+// definitions describe) shows its first charts instead, percentages
+// first.
 func pickFields(fields []kpiField) []kpiField {
+	keyed := slices.ContainsFunc(fields, func(f kpiField) bool { return f.Rank > 0 && (f.Chart || f.Timeline) })
 	var out []kpiField
 	for _, f := range fields {
 		if len(out) == maxCharts {
 			break
 		}
-		if (f.Chart || f.Timeline) && (f.Rank > 0 || (f.Chart && f.percent)) {
+		switch {
+		case !keyed && f.Chart,
+			keyed && (f.Chart || f.Timeline) && (f.Rank > 0 || (f.Chart && f.percent)):
 			out = append(out, f)
 		}
 	}

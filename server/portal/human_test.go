@@ -57,6 +57,12 @@ func TestKeyFiguresFirst(t *testing.T) {
 		keys = append(keys, f.Key)
 	}
 	require.Equal(t, []string{"interface.oper_status", "cpu.load_percent", "fs.used_percent"}, keys, "a state key figure is a timeline")
+	keys = nil
+	for _, f := range pickFields(chartable(latest, "en", "printer", func(n string) string { return n })) {
+		keys = append(keys, f.Key)
+	}
+	require.Equal(t, []string{"cpu.load_percent", "fs.used_percent", "cpu.idle_seconds", "temperature.celsius"}, keys,
+		"without key figures: the first charts, percentages first")
 }
 
 // A state's timeline: a stretch per state, named and coloured by the
