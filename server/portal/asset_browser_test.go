@@ -173,7 +173,9 @@ func TestAssetPagesShowKeyFiguresInChromium(t *testing.T) {
 			for _, x := range tt.text {
 				require.Contains(t, main, x)
 			}
-			acme.run(shots.shot(tt.shot))
+			// The screenshot shows the two hours of readings at their width.
+			acme.open("/assets/" + assets[tt.name].ID + "?range=1h&lang=en")
+			acme.run(chromedp.WaitVisible("figure.chart .uplot canvas", chromedp.ByQuery), shots.shot(tt.shot))
 		})
 	}
 	acme.t = t

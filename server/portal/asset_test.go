@@ -226,4 +226,20 @@ func TestAuditLogNamesWhoAndWhat(t *testing.T) {
 	require.Contains(t, row, "admin@acme.example", "who: the user's email")
 	require.Contains(t, row, "Asset: Acme Printer 7", "what: the asset's name")
 	require.NotRegexp(t, uuidText, row, "no bare ids")
+
+	// A partner's user uses the asset's system key: the customer's log
+	// names the partner.
+	key := regexp.MustCompile(`kpsk_[A-Za-z0-9_-]{43}`).FindString(admin.get("/assets/" + s.assets["Acme ESX"].ID + "?key=show").body)
+	require.NotEmpty(t, key)
+	partner := s.browser()
+	partner.login("admin@r1.example")
+	partner.get("/partner/systems/assign")
+	p = partner.post("/partner/systems/assign", url.Values{"system_key": {key}, "step": {"assign"}})
+	require.Equal(t, http.StatusOK, p.code, p.body)
+	audit = admin.get("/audit?lang=en")
+	row = regexp.MustCompile(`(?s)<tr><td>[^<]*</td><td><code>system_key\.use</code></td>.*?</tr>`).FindString(audit.body)
+	require.NotEmpty(t, row, audit.body)
+	require.Contains(t, row, "Reseller One", "who: the partner")
+	require.Contains(t, row, "Asset: Acme ESX")
+	require.NotRegexp(t, uuidText, row)
 }

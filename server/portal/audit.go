@@ -52,6 +52,11 @@ func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request, s *session) {
 			row.Actor = "–"
 		case names[e.ActorUserID] != "":
 			row.Actor = names[e.ActorUserID]
+		case e.ActorOrgID != "" && names[e.ActorOrgID] != "":
+			// a partner's user: the customer knows the partner, not its staff
+			row.Actor, row.OtherOrg = names[e.ActorOrgID], false
+		case e.ActorOrgID != "":
+			row.Actor, row.OtherOrg = p.tr(r, "audit.other_org_user"), false
 		default:
 			row.Actor = p.tr(r, "audit.unknown_user")
 		}
@@ -70,7 +75,8 @@ func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request, s *session) {
 // auditNames maps the ids in events to names the admin may read: users
 // to their email, OUs, device groups and assets to their names. An id
 // the admin cannot read any more (a removed user, a deleted asset) is
-// left out; the page then says so.
+// left out; the page then says so. Partner organizations are named by
+// the grants they hold, for the actions of their users.
 func (p *Portal) auditNames(r *http.Request, s *session, events []auditEvent) map[string]string {
 	names := map[string]string{}
 	var users struct {
@@ -104,6 +110,22 @@ func (p *Portal) auditNames(r *http.Request, s *session, events []auditEvent) ma
 	if p.call(r, s.token, "GET", "/api/v1/device-groups", nil, &groups) == nil {
 		for _, g := range groups.Groups {
 			names[g.ID] = g.Name
+		}
+	}
+	var grants struct {
+		Grants []struct {
+			ID        string `json:"id"`
+			AssetName string `json:"asset_name"`
+			Partner   struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			} `json:"partner"`
+		} `json:"grants"`
+	}
+	if p.call(r, s.token, "GET", "/api/v1/grants?all=true", nil, &grants) == nil {
+		for _, g := range grants.Grants {
+			names[g.ID] = g.AssetName + " → " + g.Partner.Name
+			names[g.Partner.ID] = g.Partner.Name
 		}
 	}
 	for _, e := range events {
