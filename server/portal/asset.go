@@ -99,6 +99,7 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 			picked, pickedKey = []kpiField{fields[i]}, want
 		}
 	}
+	book := p.rulesFor(r, s, res.Asset)
 	now := time.Now().UTC()
 	start := now.Add(-rng.Span)
 	var charts []chart
@@ -123,6 +124,7 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 			timelines = append(timelines, toTimeline(f, sr.Series, start, now, lang, say("asset.no_data", nil)))
 			continue
 		}
+		f.Thresholds = book.thresholds(res.Asset, f)
 		c := toChart(fmt.Sprintf("chart-%d", len(charts)), f, sr.Series, now.Add(-rng.Every))
 		c.From, c.To = start.Unix(), now.Unix()
 		for i := range c.Lines {

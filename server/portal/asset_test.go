@@ -243,3 +243,50 @@ func TestAuditLogNamesWhoAndWhat(t *testing.T) {
 	require.Contains(t, row, "Asset: Acme ESX")
 	require.NotRegexp(t, uuidText, row)
 }
+
+// A chart draws the thresholds the organization's check-up rules set for
+// the asset instead of the catalog's; a disabled rule removes them.
+func TestChartThresholdsFollowCheckupRules(t *testing.T) {
+	s := newSite(t)
+	esx, nas := s.assets["Acme ESX"], s.assets["Acme NAS"]
+	now := time.Now().Truncate(time.Minute)
+	for _, a := range []store.Asset{esx, nas} {
+		var lines []string
+		for i := range 10 {
+			at := now.Add(-time.Duration(i) * time.Minute).UnixNano()
+			lines = append(lines, fmt.Sprintf("memory,{asset} used_percent=70 %d", at), fmt.Sprintf("temperature,{asset},descr=Inlet celsius=30 %d", at))
+		}
+		s.writeLines(a, lines...)
+	}
+	rules := `rules:
+  - {id: small-memory, kind: kpi_threshold, kpi: memory.used_percent, warning: 75, critical: 80, assets: {categories: [server]}}
+  - {id: no-memory-alarms, kind: kpi_threshold, kpi: memory.used_percent, disabled: true, assets: {ids: [` + nas.ID + `]}}
+  - {id: hot-lab, kind: kpi_threshold, kpi: temperature.celsius, warning: 35, critical: 45}
+`
+	require.NoError(t, s.store.PutCheckupRules(t.Context(), store.CheckupRules{OrgID: s.orgs["acme"].ID, Doc: []byte(rules), UpdatedBy: "test", UpdatedAt: now}))
+	admin := s.browser()
+	admin.login("admin@acme.example")
+	lines := func(a store.Asset, title string) []float64 {
+		p := admin.get("/assets/" + a.ID + "?range=1h&lang=en&kpi=" + map[string]string{"Memory usage (%)": "memory.used_percent", "Temperature (°C)": "temperature.celsius"}[title])
+		require.Equal(t, http.StatusOK, p.code, p.body)
+		m := regexp.MustCompile(`(?s)<script type="application/json" id="chart-data">(.*?)</script>`).FindStringSubmatch(p.body)
+		require.NotNil(t, m)
+		var cs []struct {
+			Title string `json:"title"`
+			Lines []struct {
+				Value float64 `json:"value"`
+			} `json:"lines"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(m[1]), &cs))
+		require.Len(t, cs, 1)
+		require.Equal(t, title, cs[0].Title)
+		var out []float64
+		for _, l := range cs[0].Lines {
+			out = append(out, l.Value)
+		}
+		return out
+	}
+	require.Equal(t, []float64{75, 80}, lines(esx, "Memory usage (%)"), "the rule's, on a server")
+	require.Empty(t, lines(nas, "Memory usage (%)"), "a disabled rule removes the catalog's")
+	require.Equal(t, []float64{35, 45}, lines(nas, "Temperature (°C)"), "a rule gives a KPI the catalog has none for")
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/internal/catalog"
+	"github.com/kpilot/kpilot/server/checkup"
 )
 
 // A tagged line is named by the tag that names it, not by its tag set.
@@ -129,6 +130,31 @@ func TestPluralAndEmptyValue(t *testing.T) {
 		t.Run(tt.lang+" "+tt.id, func(t *testing.T) {
 			v := &view{Lang: tt.lang, loc: i18n.NewLocalizer(txt.bundle, tt.lang), log: func(string, ...any) { t.Error("missing translation") }}
 			require.Equal(t, tt.want, v.T(tt.id, tt.args...))
+		})
+	}
+}
+
+// A rule's scope selects assets as the check-ups do: ids, categories,
+// OUs with the OUs below them, exclusions.
+func TestRuleScope(t *testing.T) {
+	b := &ruleBook{parent: map[string]string{"root": "", "eu": "root", "de": "eu"}}
+	a := asset{ID: "a1", Category: "server", OUID: "de"}
+	for _, tt := range []struct {
+		name  string
+		scope checkup.Scope
+		want  bool
+	}{
+		{"every asset", checkup.Scope{}, true},
+		{"its id", checkup.Scope{IDs: []string{"a1"}}, true},
+		{"another id", checkup.Scope{IDs: []string{"a2"}}, false},
+		{"its category", checkup.Scope{Categories: []string{"server", "storage"}}, true},
+		{"another category", checkup.Scope{Categories: []string{"network"}}, false},
+		{"an OU above", checkup.Scope{OUs: []string{"eu"}}, true},
+		{"another OU", checkup.Scope{OUs: []string{"us"}}, false},
+		{"excluded", checkup.Scope{Categories: []string{"server"}, Exclude: []string{"a1"}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, b.holds(tt.scope, a))
 		})
 	}
 }
