@@ -38,13 +38,15 @@ func (s *Service) List(c *catalog.Catalog) Listing {
 }
 
 // Brief is what a client needs to show a series: its name, unit, kind,
-// the meaning of its states and its default thresholds.
+// the meaning of its states, its default thresholds and its rank among
+// the key figures of asset categories (a page shows those first).
 type Brief struct {
 	Name       catalog.Text                 `json:"name"`
 	Unit       catalog.Unit                 `json:"unit"`
 	Kind       catalog.Kind                 `json:"kind"`
 	States     map[int64]catalog.StateValue `json:"states,omitempty"`
 	Thresholds *catalog.Thresholds          `json:"thresholds,omitempty"`
+	Key        map[string]int               `json:"key,omitempty"`
 }
 
 // Series is a series with the definition of its field; Definition is
@@ -60,7 +62,7 @@ func Describe(c *catalog.Catalog, series []tsdb.Series) []Series {
 	for _, s := range series {
 		e := Series{Series: s}
 		if d, ok := c.Lookup(s.Measurement, s.Field); ok {
-			e.Definition = &Brief{Name: d.Name, Unit: d.Unit, Kind: d.Kind, States: d.States, Thresholds: d.Thresholds}
+			e.Definition = &Brief{Name: d.Name, Unit: d.Unit, Kind: d.Kind, States: d.States, Thresholds: d.Thresholds, Key: d.Key}
 		}
 		out = append(out, e)
 	}

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"cmp"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -430,28 +429,4 @@ func (p *Portal) createEnrollmentToken(w http.ResponseWriter, r *http.Request, s
 		return
 	}
 	p.showAgents(w, r, s, "", res)
-}
-
-// --- Audit log ---
-
-func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request, s *session) {
-	var res struct {
-		Events []struct {
-			ID          string          `json:"id"`
-			At          time.Time       `json:"at"`
-			Action      string          `json:"action"`
-			ActorUserID string          `json:"actor_user_id"`
-			ActorOrgID  string          `json:"actor_organization_id"`
-			TargetType  string          `json:"target_type"`
-			TargetID    string          `json:"target_id"`
-			Detail      json.RawMessage `json:"detail"`
-			RemoteAddr  string          `json:"remote_addr"`
-		} `json:"events"`
-		NextBefore string `json:"next_before"`
-	}
-	path := "/api/v1/audit" + q("before", r.URL.Query().Get("before"), "limit", "100")
-	if !p.load(w, r, s, fetch{path, &res}) {
-		return
-	}
-	p.render(w, r, s, "audit", "", map[string]any{"Events": res.Events, "Next": res.NextBefore})
 }

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,100 +23,34 @@ var ranges = []struct {
 	{"30d", 30 * 24 * time.Hour, 3 * time.Hour},
 }
 
+// pickFields chooses the charts and timelines a page shows by default:
+// the key figures of the asset's category, then other percentages, at
+// most maxCharts. Health codes, flags and raw counters outside the key
+// figures stay in the table of all KPIs. An asset that reports none of
+// its category's key figures (a device only its organization's own
+// definitions describe) shows its first charts instead, percentages
+// first.
+func pickFields(fields []kpiField) []kpiField {
+	keyed := slices.ContainsFunc(fields, func(f kpiField) bool { return f.Rank > 0 && (f.Chart || f.Timeline) })
+	var out []kpiField
+	for _, f := range fields {
+		if len(out) == maxCharts {
+			break
+		}
+		switch {
+		case !keyed && f.Chart,
+			keyed && (f.Chart || f.Timeline) && (f.Rank > 0 || (f.Chart && f.percent)):
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // maxCharts and maxLines bound what one asset page asks of InfluxDB.
 const (
 	maxCharts = 8
 	maxLines  = 12
 )
-
-// invTable is one kind of inventory component as a table.
-type invTable struct {
-	Kind    string
-	Columns []string
-	Rows    [][]string
-}
-
-// inventoryView turns an inventory document into attribute pairs and a
-// table per component kind.
-func inventoryView(doc json.RawMessage) (attrs [][2]string, tables []invTable) {
-	var inv struct {
-		Attributes map[string]any              `json:"attributes"`
-		Components map[string][]map[string]any `json:"components"`
-	}
-	if len(doc) == 0 || json.Unmarshal(doc, &inv) != nil {
-		return nil, nil
-	}
-	for k, v := range inv.Attributes {
-		attrs = append(attrs, [2]string{k, scalar(v)})
-	}
-	slices.SortFunc(attrs, func(a, b [2]string) int { return cmp.Compare(a[0], b[0]) })
-	for kind, items := range inv.Components {
-		t := invTable{Kind: kind}
-		cols := map[string]bool{}
-		for _, it := range items {
-			for k := range it {
-				cols[k] = true
-			}
-		}
-		for k := range cols {
-			t.Columns = append(t.Columns, k)
-		}
-		slices.SortFunc(t.Columns, func(a, b string) int {
-			// names and ids first: they say which row is which
-			ra, rb := colRank(a), colRank(b)
-			if ra != rb {
-				return cmp.Compare(ra, rb)
-			}
-			return cmp.Compare(a, b)
-		})
-		t.Columns = t.Columns[:min(len(t.Columns), 8)]
-		for _, it := range items[:min(len(items), 200)] {
-			row := make([]string, len(t.Columns))
-			for i, c := range t.Columns {
-				row[i] = scalar(it[c])
-			}
-			t.Rows = append(t.Rows, row)
-		}
-		tables = append(tables, t)
-	}
-	slices.SortFunc(tables, func(a, b invTable) int { return cmp.Compare(a.Kind, b.Kind) })
-	return attrs, tables
-}
-
-func colRank(c string) int {
-	switch c {
-	case "name":
-		return 0
-	case "id", "index", "slot":
-		return 1
-	case "model", "serial":
-		return 2
-	}
-	return 3
-}
-
-func scalar(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return fmt.Sprintf("%.10g", x)
-	case bool:
-		return fmt.Sprint(x)
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
-	}
-}
-
-type change struct {
-	Path   string `json:"path"`
-	Op     string `json:"op"`
-	Before any    `json:"before"`
-	After  any    `json:"after"`
-}
 
 // assetPage: an asset's status, KPI charts over a chosen range, its
 // inventory and the history of inventory changes; for its owner's admins,
@@ -150,36 +83,36 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	lang, loc := p.i18n.localizerFor(r)
-	perSecond := func(name string) string {
-		t, err := loc.Localize(&i18n.LocalizeConfig{MessageID: "asset.rate", TemplateData: map[string]any{"Name": name}})
+	say := func(id string, data map[string]any) string {
+		t, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 		if err != nil && t == "" {
-			return name + " /s"
+			return id
 		}
 		return t
 	}
-	fields := chartable(latest.Series, lang, perSecond)
-	var picked []kpiField
-	for _, f := range fields {
-		if f.Chart && len(picked) < maxCharts {
-			picked = append(picked, f)
-		}
-	}
+	perSecond := func(name string) string { return say("asset.rate", map[string]any{"Name": name}) }
+	fields := chartable(latest.Series, lang, res.Asset.Category, perSecond)
+	picked := pickFields(fields)
 	pickedKey := ""
 	if want := qv.Get("kpi"); want != "" {
-		if i := slices.IndexFunc(fields, func(f kpiField) bool { return f.Key == want && f.Chart }); i >= 0 {
+		if i := slices.IndexFunc(fields, func(f kpiField) bool { return f.Key == want && (f.Chart || f.Timeline) }); i >= 0 {
 			picked, pickedKey = []kpiField{fields[i]}, want
 		}
 	}
+	book := p.rulesFor(r, s, res.Asset)
 	now := time.Now().UTC()
 	start := now.Add(-rng.Span)
 	var charts []chart
-	for i, f := range picked {
+	var timelines []timeline
+	for _, f := range picked {
 		var sr struct {
 			Series []series `json:"series"`
 		}
 		fn := ""
-		if f.Rate {
-			fn = "last" // a counter's value at each window's end: its rate is their difference
+		if f.Rate || f.Timeline {
+			// a counter's value at each window's end: its rate is their
+			// difference; a state's last value is the state it was left in
+			fn = "last"
 		}
 		path := base + "/series" + q("measurement", f.Measurement, "field", f.Field,
 			"start", start.Format(time.RFC3339), "stop", now.Format(time.RFC3339), "every", rng.Every.String(), "fn", fn)
@@ -187,8 +120,19 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 			p.failIn(w, r, s, err)
 			return
 		}
-		charts = append(charts, toChart(fmt.Sprintf("chart-%d", i), f, sr.Series, now.Add(-rng.Every)))
+		if f.Timeline {
+			timelines = append(timelines, toTimeline(f, sr.Series, start, now, lang, say("asset.no_data", nil)))
+			continue
+		}
+		f.Thresholds = book.thresholds(res.Asset, f)
+		c := toChart(fmt.Sprintf("chart-%d", len(charts)), f, sr.Series, now.Add(-rng.Every))
+		c.From, c.To = start.Unix(), now.Unix()
+		for i := range c.Lines {
+			c.Lines[i].Label = say("severity."+c.Lines[i].Severity, nil)
+		}
+		charts = append(charts, c)
 	}
+	avail, usage := p.availabilityOf(r, s, base, start, now)
 	var hist struct {
 		History []struct {
 			CollectedAt time.Time `json:"collected_at"`
@@ -200,10 +144,15 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 		p.failIn(w, r, s, err)
 		return
 	}
-	attrs, tables := inventoryView(res.Inventory)
-	data := map[string]any{"Asset": res.Asset, "Ranges": ranges, "Range": rng.Key, "Charts": charts,
+	attrs, tables := inventoryView(res.Inventory, lang)
+	history := make([]historyEntry, 0, len(hist.History))
+	for _, h := range hist.History {
+		history = append(history, historyEntry{CollectedAt: h.CollectedAt, First: h.First, Changes: readableChanges(h.Changes, lang)})
+	}
+	data := map[string]any{"Asset": res.Asset, "Ranges": ranges, "Range": rng.Key, "Charts": charts, "Timelines": timelines,
 		"Fields": fields, "Picked": pickedKey, "Attrs": attrs, "Tables": tables, "CollectedAt": res.CollectedAt,
-		"History": hist.History, "KeyAllowed": s.me.IsAdmin() && res.Asset.Access == "owner"}
+		"Availability": avail, "Usage": usage,
+		"History": history, "KeyAllowed": s.me.IsAdmin() && res.Asset.Access == "owner"}
 	if res.Asset.Access == "owner" {
 		var ps struct {
 			Partners []struct {
@@ -253,4 +202,49 @@ func (p *Portal) revokeGrant(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	done(w, r, "/assets/"+pathEscape(id), "revoked")
+}
+
+// availabilitySummary is an asset's availability over the chosen range
+// (availability.Report as the API answers it).
+type availabilitySummary struct {
+	MonitoredSeconds float64  `json:"monitored_seconds"`
+	DownSeconds      float64  `json:"down_seconds"`
+	Availability     *float64 `json:"availability"`
+	Reboots          int      `json:"reboots"`
+	Outages          []struct {
+		Start   time.Time `json:"start"`
+		Seconds float64   `json:"seconds"`
+		Cause   string    `json:"cause"`
+	} `json:"outages"`
+}
+
+// usageSummary is an asset's usage time over the chosen range
+// (availability.UsageReport).
+type usageSummary struct {
+	InUseSeconds    float64 `json:"in_use_seconds"`
+	NotInUseSeconds float64 `json:"not_in_use_seconds"`
+	UnknownSeconds  float64 `json:"unknown_seconds"`
+}
+
+// availabilityOf reads an asset's availability and usage time over
+// [start, stop). Either is nil when the API could not answer it: the
+// rest of the page is still worth showing, and the failure is logged.
+func (p *Portal) availabilityOf(r *http.Request, s *session, base string, start, stop time.Time) (*availabilitySummary, *usageSummary) {
+	period := q("start", start.Format(time.RFC3339), "stop", stop.Format(time.RFC3339))
+	var av struct {
+		Summary availabilitySummary `json:"summary"`
+	}
+	var us struct {
+		Summary usageSummary `json:"summary"`
+	}
+	avp, usp := &av.Summary, &us.Summary
+	if err := p.call(r, s.token, "GET", base+"/availability"+period, nil, &av); err != nil {
+		p.log.Warn("asset page: availability", "path", r.URL.Path, "err", err)
+		avp = nil
+	}
+	if err := p.call(r, s.token, "GET", base+"/usage"+period+"&period=day", nil, &us); err != nil {
+		p.log.Warn("asset page: usage time", "path", r.URL.Path, "err", err)
+		usp = nil
+	}
+	return avp, usp
 }

@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -176,7 +177,9 @@ func TestAssetPageShowsKPIsByTheCatalog(t *testing.T) {
 	for _, want := range []string{">Test memory used</a>", "8.0 GiB", ">Powered on<", "Test power", ">Fan failed<", "Secret fan health"} {
 		require.Contains(t, text, want)
 	}
-	require.NotContains(t, text, `kpi=testdev.power_state"`, "a state is not drawn")
+	for title := range charts {
+		require.NotContains(t, title, "power", "a state is not a chart: it is a timeline, on request")
+	}
 
 	p = owner.get("/assets/" + esx.ID + "?range=1h&lang=de")
 	text = html.UnescapeString(p.body)
@@ -203,4 +206,87 @@ func TestAssetPageShowsKPIsByTheCatalog(t *testing.T) {
 	for _, c := range chartsOf(t, p.body) {
 		require.NotContains(t, c.Title, "fan")
 	}
+}
+
+var uuidText = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// The audit log names who did what by email and by the asset's name,
+// not by ids.
+func TestAuditLogNamesWhoAndWhat(t *testing.T) {
+	s := newSite(t)
+	admin := s.browser()
+	admin.login("admin@acme.example")
+	admin.get("/config/assets")
+	p := admin.post("/config/assets", url.Values{"name": {"Acme Printer 7"}, "category": {"printer"}, "ou_id": {s.orgs["acme"].RootOU}})
+	require.Equal(t, http.StatusOK, p.code, p.body)
+	audit := admin.get("/audit?lang=en")
+	require.Equal(t, http.StatusOK, audit.code)
+	row := regexp.MustCompile(`(?s)<tr><td>[^<]*</td><td><code>asset\.create</code></td>.*?</tr>`).FindString(audit.body)
+	require.NotEmpty(t, row, audit.body)
+	require.Contains(t, row, "admin@acme.example", "who: the user's email")
+	require.Contains(t, row, "Asset: Acme Printer 7", "what: the asset's name")
+	require.NotRegexp(t, uuidText, row, "no bare ids")
+
+	// A partner's user uses the asset's system key: the customer's log
+	// names the partner.
+	key := regexp.MustCompile(`kpsk_[A-Za-z0-9_-]{43}`).FindString(admin.get("/assets/" + s.assets["Acme ESX"].ID + "?key=show").body)
+	require.NotEmpty(t, key)
+	partner := s.browser()
+	partner.login("admin@r1.example")
+	partner.get("/partner/systems/assign")
+	p = partner.post("/partner/systems/assign", url.Values{"system_key": {key}, "step": {"assign"}})
+	require.Equal(t, http.StatusOK, p.code, p.body)
+	audit = admin.get("/audit?lang=en")
+	row = regexp.MustCompile(`(?s)<tr><td>[^<]*</td><td><code>system_key\.use</code></td>.*?</tr>`).FindString(audit.body)
+	require.NotEmpty(t, row, audit.body)
+	require.Contains(t, row, "Reseller One", "who: the partner")
+	require.Contains(t, row, "Asset: Acme ESX")
+	require.NotRegexp(t, uuidText, row)
+}
+
+// A chart draws the thresholds the organization's check-up rules set for
+// the asset instead of the catalog's; a disabled rule removes them.
+func TestChartThresholdsFollowCheckupRules(t *testing.T) {
+	s := newSite(t)
+	esx, nas := s.assets["Acme ESX"], s.assets["Acme NAS"]
+	now := time.Now().Truncate(time.Minute)
+	for _, a := range []store.Asset{esx, nas} {
+		var lines []string
+		for i := range 10 {
+			at := now.Add(-time.Duration(i) * time.Minute).UnixNano()
+			lines = append(lines, fmt.Sprintf("memory,{asset} used_percent=70 %d", at), fmt.Sprintf("temperature,{asset},descr=Inlet celsius=30 %d", at))
+		}
+		s.writeLines(a, lines...)
+	}
+	rules := `rules:
+  - {id: small-memory, kind: kpi_threshold, kpi: memory.used_percent, warning: 75, critical: 80, assets: {categories: [server]}}
+  - {id: no-memory-alarms, kind: kpi_threshold, kpi: memory.used_percent, disabled: true, assets: {ids: [` + nas.ID + `]}}
+  - {id: hot-lab, kind: kpi_threshold, kpi: temperature.celsius, warning: 35, critical: 45}
+`
+	require.NoError(t, s.store.PutCheckupRules(t.Context(), store.CheckupRules{OrgID: s.orgs["acme"].ID, Doc: []byte(rules), UpdatedBy: "test", UpdatedAt: now}))
+	admin := s.browser()
+	admin.login("admin@acme.example")
+	lines := func(a store.Asset, title string) []float64 {
+		p := admin.get("/assets/" + a.ID + "?range=1h&lang=en&kpi=" + map[string]string{"Memory usage (%)": "memory.used_percent", "Temperature (°C)": "temperature.celsius"}[title])
+		require.Equal(t, http.StatusOK, p.code, p.body)
+		m := regexp.MustCompile(`(?s)<script type="application/json" id="chart-data">(.*?)</script>`).FindStringSubmatch(p.body)
+		require.NotNil(t, m)
+		var cs []struct {
+			Title string `json:"title"`
+			Lines []struct {
+				Value float64 `json:"value"`
+			} `json:"lines"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(m[1]), &cs))
+		require.Len(t, cs, 1)
+		require.Equal(t, title, cs[0].Title)
+		var out []float64
+		for _, l := range cs[0].Lines {
+			out = append(out, l.Value)
+		}
+		return out
+	}
+	require.Equal(t, []float64{75, 80}, lines(esx, "Memory usage (%)"), "the rule's, on a server")
+	require.Empty(t, lines(nas, "Memory usage (%)"), "a disabled rule removes the catalog's")
+	require.Equal(t, []float64{35, 45}, lines(nas, "Temperature (°C)"), "a rule gives a KPI the catalog has none for")
 }

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -29,10 +28,12 @@ type series struct {
 
 // definition is what the API says a series means (kpis.Brief).
 type definition struct {
-	Name   catalog.Text                 `json:"name"`
-	Unit   catalog.Unit                 `json:"unit"`
-	Kind   catalog.Kind                 `json:"kind"`
-	States map[int64]catalog.StateValue `json:"states"`
+	Name       catalog.Text                 `json:"name"`
+	Unit       catalog.Unit                 `json:"unit"`
+	Kind       catalog.Kind                 `json:"kind"`
+	States     map[int64]catalog.StateValue `json:"states"`
+	Thresholds *catalog.Thresholds          `json:"thresholds"`
+	Key        map[string]int               `json:"key"`
 }
 
 // rateSuffix names the rate series the agent computes of a counter.
@@ -48,6 +49,19 @@ type chart struct {
 	Labels []string     `json:"labels"`
 	Times  []int64      `json:"times"`
 	Values [][]*float64 `json:"values"`
+	// From and To are the chosen range (Unix seconds): the x-axis spans
+	// it whatever points there are, so one point is not a year wide.
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+	// Lines are the warning and critical thresholds, in the axis' unit.
+	Lines []limit `json:"lines,omitempty"`
+}
+
+// limit is a threshold line on a chart.
+type limit struct {
+	Label    string  `json:"label"`
+	Value    float64 `json:"value"`
+	Severity string  `json:"severity"`
 }
 
 // kpiField is one field an asset reports: a row of the latest values
@@ -68,13 +82,21 @@ type kpiField struct {
 	Rate       bool
 	ChartTitle string
 	Unit       catalog.Unit
+	// Timeline marks a state drawn as a labelled timeline of its states.
+	Timeline bool
+	// Rank is the field's place among the key figures of the asset's
+	// category (1 first); 0 for a field that is not one.
+	Rank       int
+	States     map[int64]catalog.StateValue
+	Thresholds *catalog.Thresholds
 	percent    bool
 }
 
 // chartable lists the fields of an asset's latest values that a page
-// shows, percentages first, then by key. perSecond names a counter's
-// rate in the page's language.
-func chartable(latest []series, lang string, perSecond func(name string) string) []kpiField {
+// shows: the key figures of category by rank, then percentages, then
+// the rest by key. perSecond names a counter's rate in the page's
+// language.
+func chartable(latest []series, lang, category string, perSecond func(name string) string) []kpiField {
 	present := map[string]bool{}
 	for _, s := range latest {
 		present[s.Measurement+"."+s.Field] = true
@@ -90,10 +112,22 @@ func chartable(latest []series, lang string, perSecond func(name string) string)
 		if !ok {
 			continue
 		}
+		if s.Definition != nil {
+			f.Rank = s.Definition.Key[category]
+		}
 		seen[key] = true
 		out = append(out, f)
 	}
 	slices.SortFunc(out, func(a, b kpiField) int {
+		if (a.Rank > 0) != (b.Rank > 0) {
+			if a.Rank > 0 {
+				return -1
+			}
+			return 1
+		}
+		if a.Rank != b.Rank {
+			return cmp.Compare(a.Rank, b.Rank)
+		}
 		if a.percent != b.percent {
 			if a.percent {
 				return -1
@@ -117,20 +151,22 @@ func describe(s series, lang string, hasRate bool, perSecond func(string) string
 		if !isNum {
 			return f, false
 		}
-		f.Latest, f.Chart = fmt.Sprintf("%.4g", num), true
+		f.Latest, f.Chart = catalog.Format(num, catalog.None, lang), true
 		f.percent = strings.HasSuffix(s.Field, "_percent")
 		return f, true
 	}
 	f.Title, f.ChartTitle, f.Unit = d.Name.In(lang), d.Name.In(lang), d.Unit
+	f.States, f.Thresholds = d.States, d.Thresholds
 	f.percent = d.Unit == catalog.Percent || d.Unit == catalog.Ratio
 	switch {
 	case !isNum:
-		f.Latest = scalar(v)
+		f.Latest = scalar(v, lang)
 	case d.Kind == catalog.State:
-		f.Latest = scalar(v)
+		f.Latest = scalar(v, lang)
 		if st, ok := d.States[int64(num)]; ok && num == math.Trunc(num) {
 			f.Latest = st.Name.In(lang)
 		}
+		f.Timeline = len(d.States) > 0
 	default:
 		f.Latest = catalog.Format(num, d.Unit, lang)
 		switch d.Kind {
@@ -153,7 +189,7 @@ func describe(s series, lang string, hasRate bool, perSecond func(string) string
 // point becomes the rate since the one before; windows that start after
 // complete have not ended, and their value would understate the rate.
 func toChart(id string, f kpiField, ss []series, complete time.Time) chart {
-	c := chart{ID: id, Title: f.ChartTitle}
+	c := chart{ID: id, Title: f.ChartTitle, To: complete.Unix()}
 	ss = ss[:min(len(ss), maxLines)]
 	lines := make([][]point, len(ss))
 	times := map[int64]bool{}
@@ -168,8 +204,23 @@ func toChart(id string, f kpiField, ss []series, complete time.Time) chart {
 			big = max(big, math.Abs(p.v))
 		}
 	}
+	if t := f.Thresholds; t != nil && !f.Rate {
+		for _, v := range []*float64{t.Warning, t.Critical} {
+			if v != nil {
+				big = max(big, math.Abs(*v))
+			}
+		}
+	}
 	div, symbol := axisScale(f.Unit, big)
 	c.Unit = symbol
+	if t := f.Thresholds; t != nil && !f.Rate {
+		if t.Warning != nil {
+			c.Lines = append(c.Lines, limit{Value: *t.Warning / div, Severity: string(catalog.Warning)})
+		}
+		if t.Critical != nil {
+			c.Lines = append(c.Lines, limit{Value: *t.Critical / div, Severity: string(catalog.Critical)})
+		}
+	}
 	if symbol != "" {
 		c.Title += " (" + symbol + ")"
 	}
@@ -225,11 +276,18 @@ func rates(ps []point) []point {
 	return out
 }
 
-// seriesLabel names a line by its tags (which interface, which volume),
-// or, for the only line of a field, by the field's name.
+// seriesLabel names a line by its tags as a person tells the lines
+// apart (the interface, the sensor, the volume: "CPU1 Temp", not
+// "descr=CPU1 Temp index=1"), or, for the only line of a field, by the
+// field's name.
 func seriesLabel(s series, name string) string {
 	if len(s.Tags) == 0 {
 		return name
+	}
+	for _, k := range namingTags {
+		if v := s.Tags[k]; v != "" {
+			return v
+		}
 	}
 	keys := make([]string, 0, len(s.Tags))
 	for k := range s.Tags {
@@ -238,10 +296,18 @@ func seriesLabel(s series, name string) string {
 	sort.Strings(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, k+"="+s.Tags[k])
+		if s.Tags[k] != "" {
+			parts = append(parts, s.Tags[k])
+		}
 	}
-	return strings.Join(parts, " ")
+	if len(parts) == 0 {
+		return name
+	}
+	return strings.Join(parts, " · ")
 }
+
+// namingTags are the tags that name a series on their own, best first.
+var namingTags = []string{"name", "descr", "ifname", "ifName", "interface", "sensor", "volume", "pool", "disk", "device", "label", "mount", "path", "index", "ifindex"}
 
 var (
 	binarySymbols  = []string{"", "Ki", "Mi", "Gi", "Ti", "Pi"}

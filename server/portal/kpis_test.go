@@ -77,7 +77,7 @@ func TestChartable(t *testing.T) {
 	perSecond := func(n string) string { return n + " /s" }
 	got := map[string]kpiField{}
 	var order []string
-	for _, f := range chartable(latest, "de", perSecond) {
+	for _, f := range chartable(latest, "de", "server", perSecond) {
 		got[f.Key] = f
 		order = append(order, f.Key)
 	}
@@ -93,7 +93,7 @@ func TestChartable(t *testing.T) {
 		{"dev.power", "Versorgung", "Ein", false, false},
 		{"dev.firmware", "Firmware", "1.2.3", false, false},
 		{"dev.boot_time", "Booted", "2027-01-15 08:00 UTC", false, false},
-		{"dev.used_percent", "dev.used_percent", "12.5", true, false},
+		{"dev.used_percent", "dev.used_percent", "12,5", true, false},
 	} {
 		t.Run(tt.key, func(t *testing.T) {
 			f := got[tt.key]

@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -199,8 +200,21 @@ func TestTranslationsAreComplete(t *testing.T) {
 		require.NoError(t, err)
 		parts := strings.Split(strings.TrimSuffix(filepath.Base(f), ".yaml"), ".")
 		lang := parts[len(parts)-1]
+		// A message is a text, or its plural forms (one, other).
 		msgs := map[string]string{}
-		require.NoError(t, yaml.Unmarshal(raw, &msgs), f)
+		var forms map[string]any
+		require.NoError(t, yaml.Unmarshal(raw, &forms), f)
+		for k, v := range forms {
+			switch x := v.(type) {
+			case string:
+				msgs[k] = x
+			case map[string]any:
+				require.NotEmpty(t, x["other"], "%s %s: plural forms need other", f, k)
+				msgs[k] = fmt.Sprint(x["other"])
+			default:
+				t.Fatalf("%s %s: a text or plural forms, not %T", f, k, v)
+			}
+		}
 		if byLang[lang] == nil {
 			byLang[lang] = map[string]string{}
 		}

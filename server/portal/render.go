@@ -3,6 +3,7 @@ package portal
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"html/template"
 	"math"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
+
+	"github.com/kpilot/kpilot/internal/catalog"
 )
 
 // view is what every page template gets.
@@ -30,7 +33,10 @@ type view struct {
 }
 
 // T translates a message id; args are pairs of names and values for the
-// message's {{.Name}} placeholders.
+// message's {{.Name}} placeholders. A message with plural forms (one,
+// other) picks its form by Count, else by Total. An id made of a prefix
+// and an empty value ("category." of an asset without one) is the
+// prefix's "none" message.
 func (v *view) T(id string, args ...any) string {
 	data := map[string]any{}
 	for i := 0; i+1 < len(args); i += 2 {
@@ -38,7 +44,21 @@ func (v *view) T(id string, args ...any) string {
 			data[k] = args[i+1]
 		}
 	}
-	s, err := v.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if strings.HasSuffix(id, ".") {
+		id += "none"
+	}
+	cfg := &i18n.LocalizeConfig{MessageID: id, TemplateData: data}
+	if n, ok := data["Count"]; ok {
+		cfg.PluralCount = n
+	} else if n, ok := data["Total"]; ok {
+		cfg.PluralCount = n
+	}
+	s, err := v.loc.Localize(cfg)
+	if err != nil && cfg.PluralCount != nil {
+		// a message without plural forms
+		cfg.PluralCount = nil
+		s, err = v.loc.Localize(cfg)
+	}
 	if err != nil {
 		v.log("missing translation", "id", id, "lang", v.Lang, "err", err)
 		if s == "" {
@@ -46,6 +66,33 @@ func (v *view) T(id string, args ...any) string {
 		}
 	}
 	return s
+}
+
+// Num writes a number in the page's language: grouped thousands, at most
+// two decimals, never in exponent notation.
+func (v *view) Num(x any) string {
+	switch n := x.(type) {
+	case int:
+		return catalog.Format(float64(n), catalog.None, v.Lang)
+	case int64:
+		return catalog.Format(float64(n), catalog.None, v.Lang)
+	case float64:
+		return catalog.Format(n, catalog.None, v.Lang)
+	}
+	return fmt.Sprint(x)
+}
+
+// Duration writes seconds as a person reads a duration ("3 h", "12 min").
+func (v *view) Duration(secs float64) string {
+	return catalog.Format(secs, catalog.Seconds, v.Lang)
+}
+
+// Percent writes a ratio (0 to 1) as a percentage; "–" for nil.
+func (v *view) Percent(r *float64) string {
+	if r == nil {
+		return "–"
+	}
+	return catalog.Format(*r, catalog.Ratio, v.Lang)
 }
 
 // LangURL is the current page in another language.
