@@ -132,6 +132,8 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	h("POST /channel/partners", p.authed(p.addChannelPartner))
 	h("POST /channel/partners/{pid}/remove", p.authed(p.removeChannelPartner))
 	h("POST /channel/assignments", p.authed(p.assign))
+	h("POST /channel/assignments/{id}/delete", p.authed(p.unassign))
+	h("POST /channel/devices", p.authed(p.saveDevices))
 	h("POST /channel/consent", p.authed(p.setConsent))
 	h("POST /channel/groups", p.authed(p.createGroup))
 	h("GET /tokens", p.authed(p.tokensPage))

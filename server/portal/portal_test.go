@@ -163,6 +163,7 @@ func TestTranslationsAreComplete(t *testing.T) {
 		"change.": {"added", "removed", "changed"}, "invitation.": {"open", "accepted", "revoked", "expired"},
 		"role.": {"admin", "viewer", "reseller", "service"}, "agents.status_": {"ok", "stale"},
 		"via.": {"created", "system-key", "channel"},
+		"channel.view_": {"assigned", "unassigned", "all"}, "channel.via_": {"device", "group", "default"},
 	}
 	files, err := filepath.Glob("templates/*.html")
 	require.NoError(t, err)
