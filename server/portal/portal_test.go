@@ -162,7 +162,7 @@ func TestTranslationsAreComplete(t *testing.T) {
 		"poll.":   {"ok", "partial", "unreachable", "credentials_rejected", "protocol_error", "failed"},
 		"change.": {"added", "removed", "changed"}, "invitation.": {"open", "accepted", "revoked", "expired"},
 		"role.": {"admin", "viewer", "reseller", "service"}, "agents.status_": {"ok", "stale"},
-		"via.": {"created", "system-key", "channel"},
+		"via.":          {"created", "system-key", "channel"},
 		"channel.view_": {"assigned", "unassigned", "all"}, "channel.via_": {"device", "group", "default"},
 	}
 	files, err := filepath.Glob("templates/*.html")
