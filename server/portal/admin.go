@@ -159,10 +159,18 @@ type invitation struct {
 }
 
 func (p *Portal) orgPage(w http.ResponseWriter, r *http.Request, s *session) {
-	p.showOrg(w, r, s, "")
+	p.showOrg(w, r, s, "", nil)
 }
 
-func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, errMsg string) {
+// orgMembership is one organization the signed-in user belongs to.
+type orgMembership struct {
+	OrgID string `json:"organization_id"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Role  string `json:"role"`
+}
+
+func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, errMsg string, fields map[string]string) {
 	var org struct {
 		Name      string `json:"name"`
 		Kind      string `json:"kind"`
@@ -174,9 +182,12 @@ func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, err
 	var invs struct {
 		Invitations []invitation `json:"invitations"`
 	}
-	reads := []fetch{{"/api/v1/organization", &org}, {"/api/v1/users", &users}}
-	if s.me.IsAdmin() { // the invitations are the admins'
-		reads = append(reads, fetch{"/api/v1/invitations", &invs})
+	var mine struct {
+		Memberships []orgMembership `json:"memberships"`
+	}
+	reads := []fetch{{"/api/v1/organization", &org}, {"/api/v1/me", &mine}}
+	if s.me.IsAdmin() { // the members and invitations are the admins'
+		reads = append(reads, fetch{"/api/v1/users", &users}, fetch{"/api/v1/invitations", &invs})
 	}
 	if !p.load(w, r, s, reads...) {
 		return
@@ -187,13 +198,55 @@ func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, err
 		return
 	}
 	p.render(w, r, s, "organization", errMsg, map[string]any{"Org": org, "OUs": ous, "OUNames": names,
-		"Users": users.Users, "Invitations": invs.Invitations})
+		"Users": users.Users, "Invitations": invs.Invitations, "Memberships": mine.Memberships,
+		"Roles": []string{"viewer", "admin"}, "Fields": fields})
+}
+
+// orgForm re-shows the organization page after a failed form, with the
+// API's message at its field.
+func (p *Portal) orgForm(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	top, fields := p.formErrors(r, err)
+	p.showOrg(withError(w, err), r, s, top, fields)
+}
+
+// updateUser changes a member's role and OU; the API refuses an admin's
+// own membership, members outside the admin's OUs, and viewers.
+func (p *Portal) updateUser(w http.ResponseWriter, r *http.Request, s *session) {
+	role, ou := r.PostFormValue("role"), r.PostFormValue("ou_id")
+	in := map[string]*string{"role": &role, "ou_id": &ou}
+	if ou == "" {
+		in["ou_id"] = nil
+	}
+	if err := p.call(r, s.token, "PATCH", "/api/v1/users/"+pathEscape(r.PathValue("id")), in, nil); err != nil {
+		p.orgForm(w, r, s, err)
+		return
+	}
+	done(w, r, "/organization", "user_updated")
+}
+
+// removeUser ends a member's membership (and its sessions there).
+func (p *Portal) removeUser(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := p.call(r, s.token, "DELETE", "/api/v1/users/"+pathEscape(r.PathValue("id")), nil, nil); err != nil {
+		p.orgForm(w, r, s, err)
+		return
+	}
+	done(w, r, "/organization", "user_removed")
+}
+
+// switchOrg makes the session act in another organization of the user.
+func (p *Portal) switchOrg(w http.ResponseWriter, r *http.Request, s *session) {
+	in := map[string]string{"organization_id": r.PostFormValue("organization_id")}
+	if err := p.call(r, s.token, "POST", "/api/v1/session/organization", in, nil); err != nil {
+		p.orgForm(w, r, s, err)
+		return
+	}
+	done(w, r, "/", "org_switched")
 }
 
 func (p *Portal) addOU(w http.ResponseWriter, r *http.Request, s *session) {
 	in := map[string]string{"parent_id": r.PostFormValue("parent_id"), "name": strings.TrimSpace(r.PostFormValue("name"))}
 	if err := p.call(r, s.token, "POST", "/api/v1/ous", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		p.orgForm(w, r, s, err)
 		return
 	}
 	done(w, r, "/organization", "ou_added")
@@ -202,7 +255,7 @@ func (p *Portal) addOU(w http.ResponseWriter, r *http.Request, s *session) {
 func (p *Portal) sendOUKey(w http.ResponseWriter, r *http.Request, s *session) {
 	path := "/api/v1/ous/" + r.PathValue("id") + "/key/send"
 	if err := p.call(r, s.token, "POST", path, map[string]string{"email": r.PostFormValue("email")}, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		p.orgForm(w, r, s, err)
 		return
 	}
 	done(w, r, "/organization", "key_sent")
@@ -211,7 +264,7 @@ func (p *Portal) sendOUKey(w http.ResponseWriter, r *http.Request, s *session) {
 func (p *Portal) addUser(w http.ResponseWriter, r *http.Request, s *session) {
 	in := map[string]string{"email": r.PostFormValue("email"), "role": r.PostFormValue("role"), "ou_id": r.PostFormValue("ou_id")}
 	if err := p.call(r, s.token, "POST", "/api/v1/invitations", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		p.orgForm(w, r, s, err)
 		return
 	}
 	done(w, r, "/organization", "user_invited")

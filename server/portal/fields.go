@@ -7,9 +7,9 @@ import (
 )
 
 // apiField matches an API message that names the field it is about
-// ("name: too long", "asset_ids[2]: no such asset"): the domain packages
-// start their validation messages so.
-var apiField = regexp.MustCompile(`^([a-z][a-z_]*)(?:\[\d+\])?: (.+)$`)
+// ("name: too long", "asset_ids[2]: no such asset", `email "x": not an
+// email address`): the domain packages start their validation messages so.
+var apiField = regexp.MustCompile(`^([a-z][a-z_]*)(?:\[\d+\])?(?: "[^"]*")?: (.+)$`)
 
 // formErrors splits the failure of a form for the page: a message for the
 // top of the page and, when the API named a field, its message to show at

@@ -21,6 +21,8 @@ func TestFormErrorsFindTheField(t *testing.T) {
 		{"named field", &apiError{Code: 400, Msg: "name: too long"}, "Please check your input:", map[string]string{"name": "too long"}},
 		{"indexed field", &apiError{Code: 404, Msg: "asset_ids[1]: no such asset"}, "Please check your input:",
 			map[string]string{"asset_ids": "no such asset"}},
+		{"field with its value", &apiError{Code: 400, Msg: `email "x": not an email address`}, "Please check your input:",
+			map[string]string{"email": "not an email address"}},
 		{"no field", &apiError{Code: 400, Msg: "name either asset_id or group_id"}, "Please check your input: name either asset_id or group_id", nil},
 		{"forbidden", &apiError{Code: 403, Msg: "role: only admins"}, "You may not do this. role: only admins", nil},
 	}
