@@ -151,6 +151,8 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	h("POST /findings/{id}/acknowledge", p.authed(p.ackFinding))
 	h("GET /reports", p.authed(p.reportsPage))
 	h("GET /reports/{template}/download", p.authed(p.reportDownload))
+	h("POST /reports/schedules", p.authed(p.createSchedule))
+	h("POST /reports/schedules/{id}/delete", p.authed(p.deleteSchedule))
 	h("GET /partner/invite", p.authed(p.partnerInvitePage))
 	h("POST /partner/invite", p.authed(p.partnerInvite))
 	h("GET /partner/systems/new", p.authed(p.newSystemPage))

@@ -164,6 +164,8 @@ func TestTranslationsAreComplete(t *testing.T) {
 		"role.": {"admin", "viewer", "reseller", "service"}, "agents.status_": {"ok", "stale"},
 		"via.":          {"created", "system-key", "channel"},
 		"channel.view_": {"assigned", "unassigned", "all"}, "channel.via_": {"device", "group", "default"},
+		"sched.every_": {"daily", "weekly", "monthly"}, "sched.scope_": {"all", "category", "ou_id", "asset_id", "customer_id"},
+		"reports.": {"inventory", "availability", "capacity", "backup"},
 	}
 	files, err := filepath.Glob("templates/*.html")
 	require.NoError(t, err)
