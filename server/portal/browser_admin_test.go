@@ -90,6 +90,15 @@ func TestChannelInChromium(t *testing.T) {
 	acme.open("/channel?partner=KP-2222-2222&view=all&lang=de")
 	require.Contains(t, acme.text("main"), "Alle Geräte")
 	acme.run(shots.shot("channel-de"))
+	// The other administration pages, for reviewers.
+	for _, page := range []string{"organization-admin", "reports", "webhooks", "checkup-rules"} {
+		path := "/" + page
+		if page == "organization-admin" {
+			path = "/organization"
+		}
+		acme.open(path + "?lang=en")
+		acme.run(shots.shot(page))
+	}
 	require.Empty(t, errs, "the page runs without script errors (CSP included)")
 }
 
