@@ -101,10 +101,10 @@ func (p *Portal) form(w http.ResponseWriter, r *http.Request, s *session, err er
 // --- Configuration > Assets ---
 
 func (p *Portal) configAssets(w http.ResponseWriter, r *http.Request, s *session) {
-	p.showConfigAssets(w, r, s, "", nil)
+	p.showConfigAssets(w, r, s, "", nil, nil)
 }
 
-func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *session, errMsg string, input map[string]string) {
+func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *session, errMsg string, input, fields map[string]string) {
 	var res struct {
 		Assets []asset `json:"assets"`
 	}
@@ -117,7 +117,7 @@ func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	p.render(w, r, s, "config_assets", errMsg, map[string]any{"Assets": shown(res.Assets), "OUs": ous, "OUNames": names,
-		"Categories": categories, "Input": input})
+		"Categories": categories, "Input": input, "Fields": fields})
 }
 
 func assetForm(r *http.Request) map[string]string {
@@ -131,7 +131,8 @@ func assetForm(r *http.Request) map[string]string {
 func (p *Portal) createAsset(w http.ResponseWriter, r *http.Request, s *session) {
 	in := assetForm(r)
 	if err := p.call(r, s.token, "POST", "/api/v1/assets", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showConfigAssets(w, r, s, msg, in) })
+		top, fields := p.formErrors(r, err)
+		p.showConfigAssets(withError(w, err), r, s, top, in, fields)
 		return
 	}
 	done(w, r, "/config/assets", "asset_added")

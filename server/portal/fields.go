@@ -8,8 +8,10 @@ import (
 
 // apiField matches an API message that names the field it is about
 // ("name: too long", "asset_ids[2]: no such asset", `email "x": not an
-// email address`): the domain packages start their validation messages so.
-var apiField = regexp.MustCompile(`^([a-z][a-z_]*)(?:\[\d+\])?(?: "[^"]*")?: (.+)$`)
+// email address`, "asset.serial: at most 200 characters": the field of a
+// nested object by its own name): the domain packages start their
+// validation messages so.
+var apiField = regexp.MustCompile(`^(?:[a-z_]+\.)?([a-z][a-z_]*)(?:\[\d+\])?(?: "[^"]*")?: (.+)$`)
 
 // formErrors splits the failure of a form for the page: a message for the
 // top of the page and, when the API named a field, its message to show at

@@ -23,6 +23,8 @@ func TestFormErrorsFindTheField(t *testing.T) {
 			map[string]string{"asset_ids": "no such asset"}},
 		{"field with its value", &apiError{Code: 400, Msg: `email "x": not an email address`}, "Please check your input:",
 			map[string]string{"email": "not an email address"}},
+		{"field of a nested object", &apiError{Code: 400, Msg: `asset.category "x": one of server, storage`}, "Please check your input:",
+			map[string]string{"category": "one of server, storage"}},
 		{"no field", &apiError{Code: 400, Msg: "name either asset_id or group_id"}, "Please check your input: name either asset_id or group_id", nil},
 		{"forbidden", &apiError{Code: 403, Msg: "role: only admins"}, "You may not do this. role: only admins", nil},
 	}

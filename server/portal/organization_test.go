@@ -3,6 +3,7 @@ package portal_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -170,5 +171,28 @@ func TestDistributorInvitesReseller(t *testing.T) {
 	c := s.browser()
 	c.login("admin@acme.example")
 	p = c.post("/distributor/invite", url.Values{"company": {"X"}, "email": {"x@x.example"}})
+	require.Equal(t, http.StatusForbidden, p.code)
+}
+
+// Adding an asset by hand shows the API's message at the field it names
+// and keeps what was typed; a viewer has no form and is refused.
+func TestConfigAssetFieldErrors(t *testing.T) {
+	s := newSite(t)
+	admin := s.browser()
+	admin.login("admin@acme.example")
+	admin.get("/config/assets")
+	long := strings.Repeat("x", 201)
+	p := admin.post("/config/assets", url.Values{"name": {"Lab switch"}, "category": {"network"}, "serial": {long}, "ou_id": {s.orgs["acme"].RootOU}})
+	require.Equal(t, http.StatusBadRequest, p.code, p.body)
+	require.Regexp(t, `id="serial"[^>]*aria-invalid="true" aria-describedby="serial-err">\s*<p class="field-err" id="serial-err">at most 200 characters on one line</p>`, p.body)
+	require.Contains(t, p.body, `value="Lab switch"`)
+	p = admin.post("/config/assets", url.Values{"name": {"Lab switch"}, "category": {"network"}, "ou_id": {s.orgs["acme"].RootOU}})
+	require.Contains(t, p.body, "The asset was added.")
+
+	viewer := s.browser()
+	viewer.login("viewer@acme.example")
+	p = viewer.get("/config/assets")
+	require.NotContains(t, p.body, `action="/config/assets"`)
+	p = viewer.post("/config/assets", url.Values{"name": {"Sneaky"}, "category": {"server"}, "ou_id": {s.orgs["acme"].RootOU}})
 	require.Equal(t, http.StatusForbidden, p.code)
 }
