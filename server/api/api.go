@@ -254,6 +254,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/channel-assignments", "channel_assignments", user(a.listAssignments)},
 		{"PUT", "/api/v1/channel-assignments", "channel_assign", user(a.setAssignment)},
 		{"DELETE", "/api/v1/channel-assignments/{id}", "channel_unassign", user(a.deleteAssignment)},
+		{"GET", "/api/v1/channel-devices", "channel_devices", user(a.channelDevices)},
 		{"PUT", "/api/v1/channel-consent", "channel_consent", user(a.setConsent)},
 
 		{"GET", "/api/v1/device-groups", "device_groups", user(a.listGroups)},

@@ -100,6 +100,16 @@ func (a *API) deleteAssignment(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, a.sharing.Unassign(ctx, p, who, r.PathValue("id")))
 }
 
+// channelDevices: who holds each device the caller sees, in each role.
+func (a *API) channelDevices(w http.ResponseWriter, r *http.Request) error {
+	p, _, assets, _, err := a.visibleAssets(r)
+	if err != nil {
+		return err
+	}
+	ds, err := a.sharing.ChannelDevices(r.Context(), p, assets)
+	return reply(w, http.StatusOK, map[string]any{"devices": ds}, err)
+}
+
 func (a *API) setConsent(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Consent *bool `json:"consent"`

@@ -174,6 +174,7 @@ var matrix = []endpoint{
 		return map[string]any{"partner_id": "P-S1", "role": "reseller", "asset_id": w.assets["a_branch"].ID}
 	}, allow: []string{"acme_admin"}},
 	{method: "DELETE", path: func(w *world) string { return "/api/v1/channel-assignments/" + w.assign.ID }, allow: []string{"acme_admin"}},
+	{method: "GET", path: fixed("/api/v1/channel-devices"), allow: customers},
 	{method: "PUT", path: fixed("/api/v1/channel-consent"), body: func(*world) any {
 		return map[string]any{"consent": true}
 	}, allow: custRootAdms},

@@ -100,10 +100,10 @@ func (p *Portal) form(w http.ResponseWriter, r *http.Request, s *session, err er
 // --- Configuration > Assets ---
 
 func (p *Portal) configAssets(w http.ResponseWriter, r *http.Request, s *session) {
-	p.showConfigAssets(w, r, s, "", nil)
+	p.showConfigAssets(w, r, s, "", nil, nil)
 }
 
-func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *session, errMsg string, input map[string]string) {
+func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *session, errMsg string, input, fields map[string]string) {
 	var res struct {
 		Assets []asset `json:"assets"`
 	}
@@ -116,7 +116,7 @@ func (p *Portal) showConfigAssets(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	p.render(w, r, s, "config_assets", errMsg, map[string]any{"Assets": shown(res.Assets), "OUs": ous, "OUNames": names,
-		"Categories": categories, "Input": input})
+		"Categories": categories, "Input": input, "Fields": fields})
 }
 
 func assetForm(r *http.Request) map[string]string {
@@ -130,7 +130,8 @@ func assetForm(r *http.Request) map[string]string {
 func (p *Portal) createAsset(w http.ResponseWriter, r *http.Request, s *session) {
 	in := assetForm(r)
 	if err := p.call(r, s.token, "POST", "/api/v1/assets", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showConfigAssets(w, r, s, msg, in) })
+		top, fields := p.formErrors(r, err)
+		p.showConfigAssets(withError(w, err), r, s, top, in, fields)
 		return
 	}
 	done(w, r, "/config/assets", "asset_added")
@@ -158,10 +159,18 @@ type invitation struct {
 }
 
 func (p *Portal) orgPage(w http.ResponseWriter, r *http.Request, s *session) {
-	p.showOrg(w, r, s, "")
+	p.showOrg(w, r, s, "", nil)
 }
 
-func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, errMsg string) {
+// orgMembership is one organization the signed-in user belongs to.
+type orgMembership struct {
+	OrgID string `json:"organization_id"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Role  string `json:"role"`
+}
+
+func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, errMsg string, fields map[string]string) {
 	var org struct {
 		Name      string `json:"name"`
 		Kind      string `json:"kind"`
@@ -173,9 +182,12 @@ func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, err
 	var invs struct {
 		Invitations []invitation `json:"invitations"`
 	}
-	reads := []fetch{{"/api/v1/organization", &org}, {"/api/v1/users", &users}}
-	if s.me.IsAdmin() { // the invitations are the admins'
-		reads = append(reads, fetch{"/api/v1/invitations", &invs})
+	var mine struct {
+		Memberships []orgMembership `json:"memberships"`
+	}
+	reads := []fetch{{"/api/v1/organization", &org}, {"/api/v1/me", &mine}}
+	if s.me.IsAdmin() { // the members and invitations are the admins'
+		reads = append(reads, fetch{"/api/v1/users", &users}, fetch{"/api/v1/invitations", &invs})
 	}
 	if !p.load(w, r, s, reads...) {
 		return
@@ -186,13 +198,55 @@ func (p *Portal) showOrg(w http.ResponseWriter, r *http.Request, s *session, err
 		return
 	}
 	p.render(w, r, s, "organization", errMsg, map[string]any{"Org": org, "OUs": ous, "OUNames": names,
-		"Users": users.Users, "Invitations": invs.Invitations})
+		"Users": users.Users, "Invitations": invs.Invitations, "Memberships": mine.Memberships,
+		"Roles": []string{"viewer", "admin"}, "Fields": fields})
+}
+
+// orgForm re-shows the organization page after a failed form, with the
+// API's message at its field.
+func (p *Portal) orgForm(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	top, fields := p.formErrors(r, err)
+	p.showOrg(withError(w, err), r, s, top, fields)
+}
+
+// updateUser changes a member's role and OU; the API refuses an admin's
+// own membership, members outside the admin's OUs, and viewers.
+func (p *Portal) updateUser(w http.ResponseWriter, r *http.Request, s *session) {
+	role, ou := r.PostFormValue("role"), r.PostFormValue("ou_id")
+	in := map[string]*string{"role": &role, "ou_id": &ou}
+	if ou == "" {
+		in["ou_id"] = nil
+	}
+	if err := p.call(r, s.token, "PATCH", "/api/v1/users/"+pathEscape(r.PathValue("id")), in, nil); err != nil {
+		p.orgForm(w, r, s, err)
+		return
+	}
+	done(w, r, "/organization", "user_updated")
+}
+
+// removeUser ends a member's membership (and its sessions there).
+func (p *Portal) removeUser(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := p.call(r, s.token, "DELETE", "/api/v1/users/"+pathEscape(r.PathValue("id")), nil, nil); err != nil {
+		p.orgForm(w, r, s, err)
+		return
+	}
+	done(w, r, "/organization", "user_removed")
+}
+
+// switchOrg makes the session act in another organization of the user.
+func (p *Portal) switchOrg(w http.ResponseWriter, r *http.Request, s *session) {
+	in := map[string]string{"organization_id": r.PostFormValue("organization_id")}
+	if err := p.call(r, s.token, "POST", "/api/v1/session/organization", in, nil); err != nil {
+		p.orgForm(w, r, s, err)
+		return
+	}
+	done(w, r, "/", "org_switched")
 }
 
 func (p *Portal) addOU(w http.ResponseWriter, r *http.Request, s *session) {
 	in := map[string]string{"parent_id": r.PostFormValue("parent_id"), "name": strings.TrimSpace(r.PostFormValue("name"))}
 	if err := p.call(r, s.token, "POST", "/api/v1/ous", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		p.orgForm(w, r, s, err)
 		return
 	}
 	done(w, r, "/organization", "ou_added")
@@ -201,7 +255,7 @@ func (p *Portal) addOU(w http.ResponseWriter, r *http.Request, s *session) {
 func (p *Portal) sendOUKey(w http.ResponseWriter, r *http.Request, s *session) {
 	path := "/api/v1/ous/" + r.PathValue("id") + "/key/send"
 	if err := p.call(r, s.token, "POST", path, map[string]string{"email": r.PostFormValue("email")}, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		p.orgForm(w, r, s, err)
 		return
 	}
 	done(w, r, "/organization", "key_sent")
@@ -210,136 +264,10 @@ func (p *Portal) sendOUKey(w http.ResponseWriter, r *http.Request, s *session) {
 func (p *Portal) addUser(w http.ResponseWriter, r *http.Request, s *session) {
 	in := map[string]string{"email": r.PostFormValue("email"), "role": r.PostFormValue("role"), "ou_id": r.PostFormValue("ou_id")}
 	if err := p.call(r, s.token, "POST", "/api/v1/invitations", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showOrg(w, r, s, msg) })
+		p.orgForm(w, r, s, err)
 		return
 	}
 	done(w, r, "/organization", "user_invited")
-}
-
-// --- Channel partners ---
-
-type channelPartner struct {
-	PartnerID       string     `json:"partner_id"`
-	Name            string     `json:"name"`
-	Kind            string     `json:"kind"`
-	DefaultReseller bool       `json:"default_reseller"`
-	DefaultService  bool       `json:"default_service"`
-	AddedAt         *time.Time `json:"added_at"`
-}
-
-func (p *Portal) channelPage(w http.ResponseWriter, r *http.Request, s *session) {
-	p.showChannel(w, r, s, "", nil)
-}
-
-func (p *Portal) showChannel(w http.ResponseWriter, r *http.Request, s *session, errMsg string, checked *channelPartner) {
-	var cps struct {
-		Partners []channelPartner `json:"channel_partners"`
-		Consent  bool             `json:"consent"`
-	}
-	var as struct {
-		Assignments []struct {
-			ID         string    `json:"id"`
-			PartnerID  string    `json:"partner_id"`
-			Role       string    `json:"role"`
-			AssetID    string    `json:"asset_id"`
-			GroupID    string    `json:"group_id"`
-			AssignedAt time.Time `json:"assigned_at"`
-		} `json:"assignments"`
-	}
-	var assets struct {
-		Assets []asset `json:"assets"`
-	}
-	var groups struct {
-		Groups []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-		} `json:"device_groups"`
-	}
-	if !p.load(w, r, s, fetch{"/api/v1/channel-partners", &cps}, fetch{"/api/v1/channel-assignments", &as},
-		fetch{"/api/v1/assets", &assets}, fetch{"/api/v1/device-groups", &groups}) {
-		return
-	}
-	names := map[string]string{}
-	for _, a := range assets.Assets {
-		names[a.ID] = a.Name
-	}
-	for _, g := range groups.Groups {
-		names[g.ID] = g.Name
-	}
-	pnames := map[string]string{}
-	for _, cp := range cps.Partners {
-		pnames[cp.PartnerID] = cp.Name
-	}
-	p.render(w, r, s, "channel", errMsg, map[string]any{"Partners": cps.Partners, "Consent": cps.Consent,
-		"Assignments": as.Assignments, "Assets": assets.Assets, "Groups": groups.Groups, "Names": names,
-		"PartnerNames": pnames, "Checked": checked, "PartnerID": strings.TrimSpace(r.PostFormValue("partner_id"))})
-}
-
-// addChannelPartner is "Check ID" (step=check: shows whose ID it is) and
-// then "Add" with the default roles.
-func (p *Portal) addChannelPartner(w http.ResponseWriter, r *http.Request, s *session) {
-	pid := strings.TrimSpace(r.PostFormValue("partner_id"))
-	if r.PostFormValue("step") == "check" {
-		var cp channelPartner
-		if err := p.call(r, s.token, "GET", "/api/v1/partners/"+pathEscape(pid), nil, &cp); err != nil {
-			p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
-			return
-		}
-		p.showChannel(w, r, s, "", &cp)
-		return
-	}
-	in := map[string]any{"partner_id": pid, "default_reseller": r.PostFormValue("default_reseller") == "on",
-		"default_service": r.PostFormValue("default_service") == "on"}
-	if err := p.call(r, s.token, "POST", "/api/v1/channel-partners", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
-		return
-	}
-	done(w, r, "/channel", "partner_added")
-}
-
-func (p *Portal) removeChannelPartner(w http.ResponseWriter, r *http.Request, s *session) {
-	if err := p.call(r, s.token, "DELETE", "/api/v1/channel-partners/"+pathEscape(r.PathValue("pid")), nil, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
-		return
-	}
-	done(w, r, "/channel", "partner_removed")
-}
-
-func (p *Portal) assign(w http.ResponseWriter, r *http.Request, s *session) {
-	in := map[string]string{"partner_id": r.PostFormValue("partner_id"), "role": r.PostFormValue("role")}
-	target := r.PostFormValue("target") // asset:<id> or group:<id>
-	if kind, id, ok := strings.Cut(target, ":"); ok {
-		in[kind+"_id"] = id
-	}
-	if err := p.call(r, s.token, "PUT", "/api/v1/channel-assignments", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
-		return
-	}
-	done(w, r, "/channel", "assigned")
-}
-
-// createGroup makes a device group, which can then be assigned to a
-// partner as one.
-func (p *Portal) createGroup(w http.ResponseWriter, r *http.Request, s *session) {
-	if err := r.ParseForm(); err != nil {
-		p.failIn(w, r, s, &apiError{Code: http.StatusBadRequest, Msg: err.Error()})
-		return
-	}
-	in := map[string]any{"name": strings.TrimSpace(r.PostFormValue("name")), "asset_ids": r.PostForm["asset_ids"]}
-	if err := p.call(r, s.token, "POST", "/api/v1/device-groups", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
-		return
-	}
-	done(w, r, "/channel", "group_added")
-}
-
-func (p *Portal) setConsent(w http.ResponseWriter, r *http.Request, s *session) {
-	in := map[string]bool{"consent": r.PostFormValue("consent") == "on"}
-	if err := p.call(r, s.token, "PUT", "/api/v1/channel-consent", in, nil); err != nil {
-		p.form(w, r, s, err, func(w http.ResponseWriter, msg string) { p.showChannel(w, r, s, msg, nil) })
-		return
-	}
-	done(w, r, "/channel", "consent")
 }
 
 // --- API tokens ---

@@ -60,11 +60,6 @@ func (p *Portal) ackFinding(w http.ResponseWriter, r *http.Request, s *session) 
 
 var reportNames = []string{"inventory", "availability", "capacity", "backup"}
 
-// reportsPage offers every report template for download.
-func (p *Portal) reportsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	p.render(w, r, s, "reports", "", map[string]any{"Templates": reportNames})
-}
-
 // reportDownload hands a report from the API to the browser: the API
 // takes a bearer token, the browser has the session cookie.
 func (p *Portal) reportDownload(w http.ResponseWriter, r *http.Request, s *session) {

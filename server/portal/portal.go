@@ -128,10 +128,17 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	h("POST /organization/ous", p.authed(p.addOU))
 	h("POST /organization/ous/{id}/key/send", p.authed(p.sendOUKey))
 	h("POST /organization/users", p.authed(p.addUser))
+	h("POST /organization/users/{id}", p.authed(p.updateUser))
+	h("POST /organization/users/{id}/remove", p.authed(p.removeUser))
+	h("POST /organization/switch", p.authed(p.switchOrg))
+	h("GET /distributor/invite", p.authed(p.resellerInvitePage))
+	h("POST /distributor/invite", p.authed(p.resellerInvite))
 	h("GET /channel", p.authed(p.channelPage))
 	h("POST /channel/partners", p.authed(p.addChannelPartner))
 	h("POST /channel/partners/{pid}/remove", p.authed(p.removeChannelPartner))
 	h("POST /channel/assignments", p.authed(p.assign))
+	h("POST /channel/assignments/{id}/delete", p.authed(p.unassign))
+	h("POST /channel/devices", p.authed(p.saveDevices))
 	h("POST /channel/consent", p.authed(p.setConsent))
 	h("POST /channel/groups", p.authed(p.createGroup))
 	h("GET /tokens", p.authed(p.tokensPage))
@@ -144,6 +151,15 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	h("POST /findings/{id}/acknowledge", p.authed(p.ackFinding))
 	h("GET /reports", p.authed(p.reportsPage))
 	h("GET /reports/{template}/download", p.authed(p.reportDownload))
+	h("POST /reports/schedules", p.authed(p.createSchedule))
+	h("POST /reports/schedules/{id}/delete", p.authed(p.deleteSchedule))
+	h("GET /webhooks", p.authed(p.webhooksPage))
+	h("POST /webhooks", p.authed(p.createWebhook))
+	h("POST /webhooks/{id}/delete", p.authed(p.deleteWebhook))
+	h("POST /webhooks/{id}/ping", p.authed(p.pingWebhook))
+	h("GET /checkup-rules", p.authed(p.rulesPage))
+	h("POST /checkup-rules", p.authed(p.putRules))
+	h("POST /checkup-rules/reset", p.authed(p.resetRules))
 	h("GET /partner/invite", p.authed(p.partnerInvitePage))
 	h("POST /partner/invite", p.authed(p.partnerInvite))
 	h("GET /partner/systems/new", p.authed(p.newSystemPage))
@@ -194,23 +210,45 @@ const maxAPIAnswer = 32 << 20
 // anonymous) and decodes the JSON answer into out (when not nil). An
 // answer of 400 or above comes back as *apiError with the API's message.
 func (p *Portal) call(r *http.Request, token, method, path string, in, out any) error {
-	var body io.Reader = http.NoBody
+	var body []byte
+	ctype := ""
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encoding %s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(b)
+		body, ctype = b, "application/json"
+	}
+	rec, err := p.do(r, token, method, path, ctype, body)
+	if err != nil {
+		return err
+	}
+	if out == nil || rec.code == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
+		return fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// do makes an API request in process with a body of content type ctype
+// (none when empty) and returns the answer; an answer of 400 or above
+// comes back as *apiError with the API's message.
+func (p *Portal) do(r *http.Request, token, method, path, ctype string, in []byte) (*recorder, error) {
+	var body io.Reader = http.NoBody
+	if in != nil {
+		body = bytes.NewReader(in)
 	}
 	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
 	if err != nil {
-		return fmt.Errorf("request %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("request %s %s: %w", method, path, err)
 	}
 	// Rate limits and the audit log see the browser's address.
 	req.RemoteAddr = r.RemoteAddr
 	req.Header.Set("User-Agent", r.UserAgent())
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -228,15 +266,9 @@ func (p *Portal) call(r *http.Request, token, method, path string, in, out any) 
 		if s, err := strconv.Atoi(rec.header.Get("Retry-After")); err == nil && s > 0 {
 			ae.RetryAfter = time.Duration(s) * time.Second
 		}
-		return ae
+		return rec, ae
 	}
-	if out == nil || rec.code == http.StatusNoContent {
-		return nil
-	}
-	if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
-		return fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)
-	}
-	return nil
+	return rec, nil
 }
 
 // recorder is the ResponseWriter of an in-process API call.

@@ -16,8 +16,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var pages = []string{"/", "/config/assets", "/channel", "/agents", "/findings", "/reports", "/organization", "/tokens", "/audit"}
-var partnerPages = []string{"/", "/partner/invite", "/partner/systems/new", "/partner/systems/assign", "/findings", "/reports", "/organization", "/tokens", "/audit"}
+var pages = []string{"/", "/config/assets", "/channel", "/agents", "/findings", "/reports", "/organization", "/tokens", "/audit", "/webhooks", "/checkup-rules"}
+var partnerPages = []string{"/", "/partner/invite", "/partner/systems/new", "/partner/systems/assign", "/findings", "/reports", "/organization", "/tokens", "/audit", "/webhooks", "/checkup-rules"}
 
 func requireSecurityHeaders(t *testing.T, p page) {
 	t.Helper()
@@ -163,7 +163,10 @@ func TestTranslationsAreComplete(t *testing.T) {
 		"poll.":   {"ok", "partial", "unreachable", "credentials_rejected", "protocol_error", "failed"},
 		"change.": {"added", "removed", "changed"}, "invitation.": {"open", "accepted", "revoked", "expired"},
 		"role.": {"admin", "viewer", "reseller", "service"}, "agents.status_": {"ok", "stale"},
-		"via.": {"created", "system-key", "channel"},
+		"via.":          {"created", "system-key", "channel"},
+		"channel.view_": {"assigned", "unassigned", "all"}, "channel.via_": {"device", "group", "default"},
+		"sched.every_": {"daily", "weekly", "monthly"}, "sched.scope_": {"all", "category", "ou_id", "asset_id", "customer_id"},
+		"reports.": {"inventory", "availability", "capacity", "backup"}, "hooks.state_": {"pending", "delivered", "failed"}, "severity.": {"info", "warning", "critical"},
 	}
 	files, err := filepath.Glob("templates/*.html")
 	require.NoError(t, err)

@@ -171,7 +171,11 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, s *session, page
 // validDone are the confirmations a redirect after a form may show.
 var validDone = map[string]bool{"welcome": true, "ou_added": true, "key_sent": true, "user_invited": true,
 	"partner_added": true, "partner_removed": true, "assigned": true, "consent": true, "token_deleted": true,
-	"asset_added": true, "customer_invited": true, "system_created": true, "system_assigned": true, "revoked": true, "group_added": true, "password_set": true}
+	"asset_added": true, "customer_invited": true, "system_created": true, "system_assigned": true, "revoked": true, "group_added": true, "password_set": true,
+	// administration pages (locales/admin.*.yaml)
+	"unassigned": true, "devices_saved": true, "user_updated": true, "user_removed": true, "org_switched": true,
+	"reseller_invited": true, "schedule_added": true, "schedule_deleted": true, "webhook_deleted": true, "webhook_pinged": true,
+	"rules_saved": true, "rules_reset": true}
 
 // message is what a page says about a failed API call: a translated
 // sentence for the kind of failure, with the API's detail where it names

@@ -255,9 +255,40 @@ func newChannelRules(ch Channel) channelRules {
 // partners returns the partner holding the asset in each role.
 func (r channelRules) partners(assetID string) map[store.ChannelRole]string {
 	roles := map[store.ChannelRole]string{}
+	for role, h := range r.holdings(assetID) {
+		roles[role] = h.PartnerOrgID
+	}
+	return roles
+}
+
+// Holding is the partner organization that holds a device in one role,
+// and why: the device's own assignment, its group's, or (Assignment nil)
+// the customer's default partner of that role.
+type Holding struct {
+	PartnerOrgID string
+	Assignment   *store.ChannelAssignment
+}
+
+// EffectiveHoldings is EffectivePartners with the reason for each
+// partner, for the customer's channel page (the same rule: it is what
+// partners see).
+func EffectiveHoldings(ch Channel) map[string]map[store.ChannelRole]Holding {
+	rules := newChannelRules(ch)
+	out := map[string]map[store.ChannelRole]Holding{}
+	for _, a := range ch.Assets {
+		if a.OrgID == ch.Customer.ID {
+			out[a.ID] = rules.holdings(a.ID)
+		}
+	}
+	return out
+}
+
+// holdings returns the partner holding the asset in each role and why.
+func (r channelRules) holdings(assetID string) map[store.ChannelRole]Holding {
+	roles := map[store.ChannelRole]Holding{}
 	for _, role := range []store.ChannelRole{store.RoleReseller, store.RoleService} {
 		if as, ok := r.direct[assignTarget{assetID, role}]; ok {
-			roles[role] = as.PartnerOrgID
+			roles[role] = Holding{PartnerOrgID: as.PartnerOrgID, Assignment: &as}
 			continue
 		}
 		var best *store.ChannelAssignment
@@ -267,9 +298,9 @@ func (r channelRules) partners(assetID string) map[store.ChannelRole]string {
 			}
 		}
 		if best != nil {
-			roles[role] = best.PartnerOrgID
+			roles[role] = Holding{PartnerOrgID: best.PartnerOrgID, Assignment: best}
 		} else if d := r.defaults[role]; d != "" {
-			roles[role] = d
+			roles[role] = Holding{PartnerOrgID: d}
 		}
 	}
 	return roles
