@@ -141,6 +141,7 @@ func TestOverviewsInChromium(t *testing.T) {
 	require.Contains(t, r1.text("main"), "Server 042")
 	require.Equal(t, "Critical finding", strings.TrimSpace(r1.text(`ul.assets li .st`)), "the badge says the finding")
 	require.Contains(t, r1.text("main"), "All customers")
+	require.Contains(t, r1.text("main h2"), "1 asset, 1 needing attention", "one asset, not “1 assets”")
 
 	r1.open("/?q=nobody")
 	require.Contains(t, r1.text("main"), "No customer's name contains “nobody”.")
