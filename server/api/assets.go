@@ -100,10 +100,7 @@ func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
 	polls := a.latestPolls(r.Context(), assets...)
 	for _, as := range assets {
 		j := toAssetJSON(as, set.Access(as), a.now())
-		j.Poll = polls[as.ID]
-		if f, ok := found[as.ID]; ok {
-			j.Findings = &f
-		}
+		j.Poll, j.Findings = polls[as.ID], found[as.ID]
 		if as.OrgID != p.OrgID {
 			j.Customer = &orgRef{ID: as.OrgID, Name: names[as.OrgID]}
 		}
@@ -120,11 +117,7 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := overview.ParseQuery(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	page, err := overview.Customers(r.Context(), a.store, p, set, a.now(), q)
+	page, err := overview.Answer(r.Context(), a.store, p, set, a.now(), r.URL.Query())
 	if err != nil {
 		return err
 	}

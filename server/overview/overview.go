@@ -136,6 +136,16 @@ func Less(a, b Customer) int {
 	return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
 }
 
+// Answer is Customers for the query parameters of GET /api/v1/overview
+// (ParseQuery).
+func Answer(ctx context.Context, src Source, p visibility.Principal, set visibility.Set, now time.Time, v url.Values) (Page, error) {
+	q, err := ParseQuery(v)
+	if err != nil {
+		return Page{}, err
+	}
+	return Customers(ctx, src, p, set, now, q)
+}
+
 // Customers returns a page of the organizations whose assets p sees (set
 // is p's visible set), with their counts as of now: for a partner every
 // customer sharing assets with it, for a customer its own organization.
@@ -169,6 +179,9 @@ func Customers(ctx context.Context, src Source, p visibility.Principal, set visi
 		c := byOrg[a.OrgID]
 		c.SeesFindings = c.SeesFindings || set.Access(a).SeesFindings()
 		f := found[a.ID]
+		if f == nil {
+			continue
+		}
 		c.Findings.add(store.SeverityCritical, f.Critical)
 		c.Findings.add(store.SeverityWarning, f.Warning)
 		c.Findings.add(store.SeverityInfo, f.Info)
@@ -203,8 +216,9 @@ func page(all []*Customer, q Query) Page {
 }
 
 // AssetFindings counts the open findings of each of assets whose findings
-// set allows (owner or service partner), by asset id, in one store query.
-func AssetFindings(ctx context.Context, src Source, set visibility.Set, assets []store.Asset) (map[string]Severities, error) {
+// set allows (owner or service partner), by asset id, in one store query;
+// an asset whose findings set does not allow has no entry.
+func AssetFindings(ctx context.Context, src Source, set visibility.Set, assets []store.Asset) (map[string]*Severities, error) {
 	sees, seenOrg := map[string]bool{}, map[string]bool{}
 	var orgs []string
 	for _, a := range assets {
@@ -217,7 +231,10 @@ func AssetFindings(ctx context.Context, src Source, set visibility.Set, assets [
 		}
 		sees[a.ID] = true
 	}
-	out := map[string]Severities{}
+	out := make(map[string]*Severities, len(sees))
+	for id := range sees {
+		out[id] = &Severities{}
+	}
 	if len(orgs) == 0 {
 		return out, nil
 	}
@@ -226,12 +243,9 @@ func AssetFindings(ctx context.Context, src Source, set visibility.Set, assets [
 		return nil, fmt.Errorf("counting open findings: %w", err)
 	}
 	for _, c := range counts {
-		if !sees[c.AssetID] {
-			continue
+		if s := out[c.AssetID]; s != nil {
+			s.add(c.Severity, c.Count)
 		}
-		s := out[c.AssetID]
-		s.add(c.Severity, c.Count)
-		out[c.AssetID] = s
 	}
 	return out, nil
 }
