@@ -207,6 +207,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/agents", "agents", user(a.listAgents)},
 
 		{"GET", "/api/v1/assets", "assets", user(a.listAssets)},
+		{"GET", "/api/v1/overview", "overview", user(a.overview)},
 		{"POST", "/api/v1/assets", "asset_create", user(a.createAsset)},
 		{"GET", "/api/v1/assets/{id}", "asset", user(a.getAsset)},
 		{"GET", "/api/v1/assets/{id}/series", "asset_series", user(a.assetSeries)},

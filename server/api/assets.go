@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kpilot/kpilot/server/kpis"
+	"github.com/kpilot/kpilot/server/overview"
 	"github.com/kpilot/kpilot/server/params"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -42,6 +43,8 @@ type assetJSON struct {
 	Poll *tsdb.PollStatus `json:"poll"`
 	// Health is the worst severity of its current health states (kpis.AssetHealth); one asset's answer only.
 	Health string `json:"health,omitempty"`
+	// Findings counts its open findings where the caller sees them (overview.AssetFindings); lists only.
+	Findings *overview.Severities `json:"findings,omitempty"`
 }
 
 type orgRef struct {
@@ -89,17 +92,36 @@ func (a *API) listAssets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	found, err := overview.AssetFindings(r.Context(), a.store, set, assets)
+	if err != nil {
+		return err
+	}
 	out := []assetJSON{}
 	polls := a.latestPolls(r.Context(), assets...)
 	for _, as := range assets {
 		j := toAssetJSON(as, set.Access(as), a.now())
-		j.Poll = polls[as.ID]
+		j.Poll, j.Findings = polls[as.ID], found[as.ID]
 		if as.OrgID != p.OrgID {
 			j.Customer = &orgRef{ID: as.OrgID, Name: names[as.OrgID]}
 		}
 		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"assets": out})
+	return nil
+}
+
+// overview answers GET /api/v1/overview: a page of the customers the
+// caller sees with what needs attention (overview.Customers).
+func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
+	p, set, err := a.visibleSet(r)
+	if err != nil {
+		return err
+	}
+	page, err := overview.Answer(r.Context(), a.store, p, set, a.now(), r.URL.Query())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 

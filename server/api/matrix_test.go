@@ -118,6 +118,7 @@ var matrix = []endpoint{
 	{method: "GET", path: fixed("/api/v1/agents"), allow: customers},
 
 	{method: "GET", path: fixed("/api/v1/assets"), allow: authenticated},
+	{method: "GET", path: fixed("/api/v1/overview"), allow: authenticated},
 	{method: "POST", path: fixed("/api/v1/assets"), body: func(w *world) any {
 		return map[string]string{"ou_id": w.branch.ID, "name": "Licence", "category": "licence"}
 	}, allow: acmeOUAdmins},

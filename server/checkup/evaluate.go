@@ -281,8 +281,9 @@ func isStorage(m string) bool { return slices.Contains(StorageMeasurements, m) }
 func storageUsed(r Rule, assets []store.Asset, in Input) []store.FindingResult {
 	var out []store.FindingResult
 	for _, a := range assets {
+		repeated := repeatedFilesystems(in.Latest[a.ID])
 		for _, s := range group(in.Latest[a.ID]) {
-			if !isStorage(s.measurement) {
+			if !isStorage(s.measurement) || repeated[tsdb.SeriesKey(s.measurement, s.tags)] {
 				continue
 			}
 			fill, ok := s.currentFill()
@@ -344,8 +345,9 @@ func storageForecast(r Rule, assets []store.Asset, in Input) []store.FindingResu
 	var out []store.FindingResult
 	since := in.Now.Add(-time.Duration(cmp.Or(r.HistoryDays, 14) * 24 * float64(time.Hour)))
 	for _, a := range assets {
+		repeated := repeatedFilesystems(in.Storage[a.ID])
 		for _, s := range group(in.Storage[a.ID]) {
-			if !isStorage(s.measurement) {
+			if !isStorage(s.measurement) || repeated[tsdb.SeriesKey(s.measurement, s.tags)] {
 				continue
 			}
 			ps := slices.DeleteFunc(s.fills(), func(p tsdb.Point) bool { return p.Time.Before(since) })

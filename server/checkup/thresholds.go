@@ -38,11 +38,13 @@ func catalogThresholds(rs RuleSet, in Input) []store.FindingResult {
 	var out []store.FindingResult
 	rule := Rule{ID: CatalogRuleID, Kind: KPIThreshold}
 	for _, a := range in.Assets {
+		repeated := repeatedFilesystems(in.Latest[a.ID])
 		for _, s := range in.Latest[a.ID] {
 			d, ok := in.Catalog.Lookup(s.Measurement, s.Field)
 			switch {
 			case !ok || d.Kind != catalog.Gauge || d.Thresholds == nil,
 				overridden[a.ID+"\x00"+s.Measurement+"."+s.Field],
+				repeated[tsdb.SeriesKey(s.Measurement, s.Tags)],
 				storageRule && isStorage(s.Measurement) && slices.Contains(StorageFields, s.Field):
 				continue
 			}

@@ -272,13 +272,15 @@ func TestSeedFlowsInChromium(t *testing.T) {
 	require.False(t, r2.exists("a.key"), "a partner has no key icon")
 	r2.run(shots.shot("partner-asset"))
 	r2.open("/")
+	require.Equal(t, "Initech", r2.text("table.customers tbody tr td"), "the partner overview: its one customer")
+	r2.open("/?customer=" + esx.OrgID)
 	dash := r2.text("main")
 	require.Contains(t, dash, "Initech ESX")
 	require.Contains(t, dash, "Initech NAS")
 	for _, other := range []string{"Acme ESX", "Acme NAS", "Globex Secret Switch"} {
 		require.NotContains(t, dash, other, "nothing of any other customer")
 	}
-	r2.run(shots.shot("partner-portal"))
+	r2.run(shots.shot("partner-customer"))
 	r2.open("/assets/" + s.assets["Acme ESX"].ID)
 	require.Contains(t, r2.text("main"), "does not exist, or you may not see it")
 	require.NotContains(t, r2.text("body"), "Acme ESX")
@@ -300,7 +302,7 @@ func TestSeedFlowsInChromium(t *testing.T) {
 	require.Contains(t, initech.text(".flash.ok"), "access was revoked")
 	r2.open(esxPath)
 	require.Contains(t, r2.text("main"), "does not exist, or you may not see it")
-	r2.open("/")
+	r2.open("/?customer=" + esx.OrgID)
 	require.NotContains(t, r2.text("main"), "Initech ESX")
 	require.Contains(t, r2.text("main"), "Initech NAS", "what it created stays")
 

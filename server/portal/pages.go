@@ -25,7 +25,10 @@ type asset struct {
 	LastPollAt   *time.Time `json:"last_poll_at"`
 	Poll         *poll      `json:"poll"`
 	CreatedAt    time.Time  `json:"created_at"`
-	Customer     *struct {
+	// Findings counts its open findings; nil where the caller may not
+	// see them (a reseller).
+	Findings *severities `json:"findings"`
+	Customer *struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	} `json:"customer"`
@@ -66,6 +69,19 @@ func (a asset) Reason() *poll {
 	return a.Poll
 }
 
+// Badge is what the asset's status badge says: its status, except that
+// an asset that is up with open critical or warning findings shows the
+// worst of them, so that no badge is green while a finding is open.
+func (a asset) Badge() string {
+	if a.Findings == nil || a.Status != "up" {
+		return a.Status
+	}
+	if w := a.Findings.Worst(); w == "critical" || w == "warning" {
+		return w
+	}
+	return a.Status
+}
+
 // categories are the dashboard's groups, in the order the product names
 // them; assets of any other category come last under "other".
 var categories = []string{"server", "storage", "backup", "network", "power", "printer", "software"}
@@ -74,6 +90,7 @@ type categoryGroup struct {
 	Category string
 	Assets   []asset
 	Down     int
+	Findings severities
 }
 
 type customerGroup struct {
@@ -81,6 +98,13 @@ type customerGroup struct {
 	Categories []categoryGroup
 	Count      int
 	Down       int
+	Findings   severities
+}
+
+func (s *severities) add(o *severities) {
+	if o != nil {
+		s.Critical, s.Warning, s.Info = s.Critical+o.Critical, s.Warning+o.Warning, s.Info+o.Info
+	}
 }
 
 // group sorts assets into customers (one group for the caller's own) and
@@ -109,8 +133,10 @@ func group(assets []asset) []customerGroup {
 			i = len(g.Categories) - 1
 		}
 		g.Categories[i].Assets = append(g.Categories[i].Assets, a)
+		g.Categories[i].Findings.add(a.Findings)
+		g.Findings.add(a.Findings)
 		g.Count++
-		if a.Status == "down" || a.Status == "stale" || a.Status == "problem" {
+		if a.Status == "down" || a.Status == "stale" || a.Status == "problem" || a.Badge() != a.Status {
 			g.Categories[i].Down++
 			g.Down++
 		}
@@ -138,20 +164,30 @@ func group(assets []asset) []customerGroup {
 	return out
 }
 
-// dashboard: every asset the user may see, grouped by customer (partners)
-// and category, with its status.
+// dashboard: for a customer, every asset it may see by category, with
+// its status and open findings; for a partner the overview of its
+// customers (partnerOverview), or with ?customer= one customer's assets
+// like a customer's own dashboard.
 func (p *Portal) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
+	in := r.URL.Query()
+	if s.me.IsPartner() && in.Get("customer") == "" && in.Get("category") == "" {
+		p.partnerOverview(w, r, s)
+		return
+	}
 	var res struct {
 		Assets []asset `json:"assets"`
 	}
-	if err := p.call(r, s.token, "GET", "/api/v1/assets"+q("category", r.URL.Query().Get("category")), nil, &res); err != nil {
+	if err := p.call(r, s.token, "GET", "/api/v1/assets"+q("category", in.Get("category"), "customer_id", in.Get("customer")), nil, &res); err != nil {
 		p.failIn(w, r, s, err)
 		return
 	}
 	res.Assets = shown(res.Assets)
 	counts := map[string]int{}
+	var found severities
 	for _, a := range res.Assets {
 		counts[a.Status]++
+		found.add(a.Findings)
 	}
-	p.render(w, r, s, "dashboard", "", map[string]any{"Groups": group(res.Assets), "Total": len(res.Assets), "Counts": counts})
+	p.render(w, r, s, "dashboard", "", map[string]any{"Groups": group(res.Assets), "Total": len(res.Assets), "Counts": counts,
+		"Findings": found, "Customer": in.Get("customer")})
 }

@@ -262,14 +262,16 @@ func TestChannelGroupAssignment(t *testing.T) {
 
 	partner := s.browser()
 	partner.login("admin@r1.example")
-	dash := partner.get("/")
+	require.Contains(t, partner.get("/").body, "Acme GmbH", "the customer is on the partner's overview")
+	dash := partner.get("/?customer=" + s.orgs["acme"].ID)
 	require.Contains(t, dash.body, "Acme ESX")
 	require.NotContains(t, dash.body, "Acme NAS", "only the group's devices")
 
 	b.get("/channel")
 	p = b.post("/channel/consent", url.Values{}) // the box unticked
 	require.Contains(t, p.body, "The sharing setting was saved.")
-	require.NotContains(t, partner.get("/").body, "Acme ESX", "without consent the partner sees nothing")
+	require.NotContains(t, partner.get("/?customer="+s.orgs["acme"].ID).body, "Acme ESX", "without consent the partner sees nothing")
+	require.NotContains(t, partner.get("/").body, "Acme GmbH", "nor the customer")
 }
 
 // The password-reset mail's link leads to a page that sets a new

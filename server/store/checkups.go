@@ -74,6 +74,14 @@ type FindingFilter struct {
 	Limit    int
 }
 
+// FindingCount is how many open findings of one severity an asset has.
+type FindingCount struct {
+	OrgID    string
+	AssetID  string
+	Severity Severity
+	Count    int
+}
+
 // CheckupRules is an organization's own check-up rule set.
 type CheckupRules struct {
 	OrgID     string
@@ -108,6 +116,11 @@ type Checkups interface {
 	ReconcileFindings(ctx context.Context, orgID string, results []FindingResult, now time.Time) (Reconciled, error)
 	// Findings returns the findings f selects, the newest opened first.
 	Findings(ctx context.Context, f FindingFilter) ([]Finding, error)
+	// OpenFindingCounts counts the open findings of the assets of the
+	// organizations orgIDs per asset and severity, in one query, for
+	// overviews of many assets; agents' findings are not counted. The
+	// caller keeps the counts of the assets it may see.
+	OpenFindingCounts(ctx context.Context, orgIDs []string) ([]FindingCount, error)
 	// Finding returns a finding by id, open or resolved.
 	Finding(ctx context.Context, id string) (Finding, error)
 	// AckFinding acknowledges a finding (again: the newest note wins).

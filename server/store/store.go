@@ -54,6 +54,7 @@ type Store interface {
 	FailureCounts
 	Keys
 	Channel
+	ChannelSetups
 	Agents
 	Assets
 	Checkups

@@ -1,8 +1,10 @@
 package visibility
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/kpilot/kpilot/server/store"
 )
@@ -16,7 +18,7 @@ type ListSource interface {
 
 // Listing is what a principal sees in a list of assets.
 type Listing struct {
-	Assets   []store.Asset     // p's own organization's first, then the shared ones, as the store returned them
+	Assets   []store.Asset     // p's own organization's first, then the shared ones by name and id
 	OrgNames map[string]string // organization id → name, for p's own and every listed asset's organization
 }
 
@@ -29,10 +31,23 @@ func List(ctx context.Context, src ListSource, p Principal, set Set) (Listing, e
 	if err != nil {
 		return Listing{}, fmt.Errorf("loading the assets of %s: %w", p.OrgID, err)
 	}
-	shared, err := src.AssetsByIDs(ctx, set.SharedAssetIDs())
+	// The assets the channel set-ups loaded are not read again; the
+	// others (grants only) are.
+	var shared []store.Asset
+	var missing []string
+	for _, id := range set.SharedAssetIDs() {
+		if a, ok := set.loadedAsset(id); ok {
+			shared = append(shared, a)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	more, err := src.AssetsByIDs(ctx, missing)
 	if err != nil {
 		return Listing{}, fmt.Errorf("loading shared assets: %w", err)
 	}
+	shared = append(shared, more...)
+	slices.SortFunc(shared, func(a, b store.Asset) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	names := map[string]string{}
 	ids := []string{p.OrgID}
 	for _, as := range shared {

@@ -66,6 +66,10 @@ func (l *Loader) shared(ctx context.Context, partner string) (Shared, error) {
 	if err != nil {
 		return sh, err
 	}
+	if b, ok := l.src.(bulkSource); ok {
+		sh.Channels, err = channels(ctx, b, links)
+		return sh, err
+	}
 	for _, link := range links {
 		cust, err := l.src.Organization(ctx, link.CustomerOrgID)
 		if err != nil {
@@ -81,6 +85,52 @@ func (l *Loader) shared(ctx context.Context, partner string) (Shared, error) {
 		sh.Channels = append(sh.Channels, ch)
 	}
 	return sh, nil
+}
+
+// bulkSource is a Source that loads many customers at once (store.Store
+// is one): Set then reads a partner's hundreds of customers with a few
+// queries instead of five per customer.
+type bulkSource interface {
+	OrganizationsByIDs(ctx context.Context, ids []string) ([]store.Organization, error)
+	store.ChannelSetups
+}
+
+// channels loads the channel set-ups of the consenting customers among
+// links, as channel does one by one, in the order of links.
+func channels(ctx context.Context, src bulkSource, links []store.ChannelPartner) ([]Channel, error) {
+	ids := make([]string, len(links))
+	for i, link := range links {
+		ids[i] = link.CustomerOrgID
+	}
+	orgs, err := src.OrganizationsByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]store.Organization, len(orgs))
+	var consenting []string
+	for _, o := range orgs {
+		byID[o.ID] = o
+		if o.ChannelConsent {
+			consenting = append(consenting, o.ID)
+		}
+	}
+	setups, err := src.ChannelSetups(ctx, consenting)
+	if err != nil {
+		return nil, err
+	}
+	var out []Channel
+	for _, id := range ids {
+		o, ok := byID[id]
+		if !ok {
+			return nil, fmt.Errorf("customer %s: %w", id, store.ErrNotFound)
+		}
+		if !o.ChannelConsent {
+			continue // withdrawn consent: nothing shown
+		}
+		su := setups[id]
+		out = append(out, Channel{Customer: o, Partners: su.Partners, Assignments: su.Assignments, Groups: su.Groups, Assets: su.Assets})
+	}
+	return out, nil
 }
 
 // channel loads a customer's whole channel set-up.

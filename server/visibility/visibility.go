@@ -135,6 +135,9 @@ type Set struct {
 	orgID  string
 	ous    map[string]bool
 	shared map[string]Access // asset id → access through grants or channel
+	// loaded holds the shared assets the channel set-ups brought along,
+	// so that List need not read them again.
+	loaded map[string]store.Asset
 }
 
 // Resolve computes p's visible set from the OU tree of p's organization
@@ -177,7 +180,21 @@ func Resolve(p Principal, ous []store.OU, sh Shared) Set {
 			}
 		}
 	}
+	s.loaded = map[string]store.Asset{}
+	for _, ch := range sh.Channels {
+		for _, a := range ch.Assets {
+			if _, ok := s.shared[a.ID]; ok && a.OrgID == ch.Customer.ID {
+				s.loaded[a.ID] = a
+			}
+		}
+	}
 	return s
+}
+
+// loadedAsset returns a shared asset the set's channel set-ups loaded.
+func (s Set) loadedAsset(id string) (store.Asset, bool) {
+	a, ok := s.loaded[id]
+	return a, ok
 }
 
 // EffectivePartners returns, for every asset of the customer, the partner

@@ -164,6 +164,27 @@ func (d *DB) Findings(ctx context.Context, f store.FindingFilter) ([]store.Findi
 	return queryAll(ctx, d.db, "findings", scanFinding, q, args...)
 }
 
+// OpenFindingCounts implements store.Checkups. The partial unique index
+// findings_open (org_id, … WHERE resolved_at = 0) serves it.
+func (d *DB) OpenFindingCounts(ctx context.Context, orgIDs []string) ([]store.FindingCount, error) {
+	if len(orgIDs) == 0 {
+		return nil, nil
+	}
+	ph := make([]string, len(orgIDs))
+	args := make([]any, len(orgIDs))
+	for i, id := range orgIDs {
+		ph[i], args[i] = fmt.Sprintf("$%d", i+1), id
+	}
+	q := `SELECT org_id, asset_id, severity, COUNT(*) FROM findings
+		WHERE org_id IN (` + strings.Join(ph, ", ") + `) AND resolved_at = 0 AND asset_id <> ''
+		GROUP BY org_id, asset_id, severity`
+	return queryAll(ctx, d.db, "counting open findings", func(r rowScanner) (store.FindingCount, error) {
+		var c store.FindingCount
+		err := r.Scan(&c.OrgID, &c.AssetID, &c.Severity, &c.Count)
+		return c, err
+	}, q, args...)
+}
+
 // Finding implements store.Checkups.
 func (d *DB) Finding(ctx context.Context, id string) (store.Finding, error) {
 	f, err := scanFinding(d.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE id = $1`, id))

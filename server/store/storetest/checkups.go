@@ -16,6 +16,7 @@ var checkupTests = []test{
 	{"FindingsOpenRefreshResolve", testFindingsLifecycle},
 	{"FindingsOpenOnceUnderConcurrency", testFindingsConcurrent},
 	{"FindingsFilter", testFindingsFilter},
+	{"OpenFindingCounts", testOpenFindingCounts},
 }
 
 func testCheckupRules(t *testing.T, s store.Store) {
@@ -168,4 +169,32 @@ func testFindingsFilter(t *testing.T, s store.Store) {
 	require.ElementsMatch(t, []string{"bs1"}, subjects(store.FindingFilter{OrgID: b.ID, Agents: true}))
 	closed := false
 	require.Empty(t, subjects(store.FindingFilter{OrgID: a.ID, Open: &closed}))
+}
+
+func testOpenFindingCounts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b, c := newOrg(t, s, "A"), newOrg(t, s, "B"), newOrg(t, s, "C")
+	now := time.Now()
+	agent := store.FindingResult{RuleID: "silent", Kind: "agent_silent", AgentID: "ag1", Severity: store.SeverityCritical, Text: "silent"}
+	_, err := s.ReconcileFindings(ctx, a.ID, []store.FindingResult{
+		result("r", "as1", "x", store.SeverityCritical, "t"), result("r", "as1", "y", store.SeverityCritical, "t"),
+		result("r", "as1", "z", store.SeverityWarning, "t"), result("r", "as2", "x", store.SeverityInfo, "t"), agent}, now)
+	require.NoError(t, err)
+	_, err = s.ReconcileFindings(ctx, b.ID, []store.FindingResult{result("r", "bs1", "x", store.SeverityWarning, "t")}, now)
+	require.NoError(t, err)
+	_, err = s.ReconcileFindings(ctx, b.ID, nil, now.Add(time.Minute)) // resolves bs1's
+	require.NoError(t, err)
+	_, err = s.ReconcileFindings(ctx, c.ID, []store.FindingResult{result("r", "cs1", "x", store.SeverityWarning, "t")}, now)
+	require.NoError(t, err)
+
+	got, err := s.OpenFindingCounts(ctx, []string{a.ID, b.ID})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []store.FindingCount{
+		{OrgID: a.ID, AssetID: "as1", Severity: store.SeverityCritical, Count: 2},
+		{OrgID: a.ID, AssetID: "as1", Severity: store.SeverityWarning, Count: 1},
+		{OrgID: a.ID, AssetID: "as2", Severity: store.SeverityInfo, Count: 1},
+	}, got, "open asset findings of the organizations asked for: no agent's, no resolved one, no other organization's")
+	got, err = s.OpenFindingCounts(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
 }
