@@ -327,3 +327,46 @@ func TestCiscoUCSFabricInterconnect(t *testing.T) {
 		require.InDelta(t, want, got, 0, descr)
 	}
 }
+
+// TestCiscoWLC serves an AireOS wireless LAN controller and polls it with
+// profiles auto: cisco-wlc reads the controller's CPU load, its memory
+// (KiB in the MIB) with what is used, and its version from the chassis
+// entity, as its sysDescr names none.
+func TestCiscoWLC(t *testing.T) {
+	const res = "1.3.6.1.4.1.14179.1.1.5."
+	rec := strings.Join([]string{
+		"1.3.6.1.2.1.1.1.0|4|Cisco Controller",
+		"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.1615",
+		"1.3.6.1.2.1.47.1.1.1.1.10.1|4|8.5.182.0",
+		res + "1.0|2|7",
+		res + "2.0|2|1000000",
+		res + "3.0|2|250000",
+	}, "\n") + "\n"
+	file := filepath.Join(t.TempDir(), "wlc.snmprec")
+	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
+	s := devenv.SNMPSim(t, file)
+	cfg := testConfig(func(c *Config) { c.Community = "wlc" })
+	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
+	require.NoError(t, err)
+	src := map[string]string{"source": "airespace_switching_mib"}
+	tests := []struct {
+		name               string
+		measurement, field string
+		want               float64
+	}{
+		{"cpu", "cpu", "load_percent", 7},
+		{"memory size", "memory", "size_bytes", 1000000 * 1024},
+		{"memory free", "memory", "free_bytes", 250000 * 1024},
+		{"memory used", "memory", "used_bytes", 750000 * 1024},
+		{"memory used percent", "memory", "used_percent", 75},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := findTaggedValue(sink, powerField{tt.measurement, tt.field, src}, "")
+			require.True(t, ok)
+			require.InDelta(t, tt.want, got, 1e-6)
+		})
+	}
+	require.Len(t, sink.Inventories, 1)
+	require.Equal(t, "8.5.182.0", sink.Inventories[0].Attributes["os_version"])
+}
