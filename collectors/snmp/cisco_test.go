@@ -370,3 +370,35 @@ func TestCiscoWLC(t *testing.T) {
 	require.Len(t, sink.Inventories, 1)
 	require.Equal(t, "8.5.182.0", sink.Inventories[0].Attributes["os_version"])
 }
+
+// TestCiscoStatesInHealth checks which Cisco states count toward a
+// device's health: a stackable switch standing alone reports its stack
+// ring not redundant and its stack ports down, and a redundancy mode or a
+// stack role is a setting, so none of these may mark a healthy device;
+// failed power, a stack member out of the stack, a failed module do.
+func TestCiscoStatesInHealth(t *testing.T) {
+	cat := builtinCatalog(t)
+	tests := []struct {
+		field  string
+		health bool
+	}{
+		{"cisco_stack_ring_redundant", false},
+		{"cisco_stack_port", false},
+		{"cisco_stack_role", false},
+		{"cisco_rf_mode", false},
+		{"cisco_gsm_band", false},
+		{"cisco_stack_switch_state", true},
+		{"cisco_fru_power", true},
+		{"cisco_module_status", true},
+		{"cisco_rf_unit_state", true},
+		{"cisco_ucs_operability", true},
+		{"cisco_firewall_hw_status", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			d, ok := cat.Lookup("sensor_state", tt.field)
+			require.True(t, ok)
+			require.Equal(t, tt.health, d.IsHealth())
+		})
+	}
+}
