@@ -193,7 +193,7 @@ func TestRecordedCiscoCPUCores(t *testing.T) {
 // CISCO-RESILIENT-ETHERNET-PROTOCOL-MIB through snmpsim and polls it with
 // cisco-health: each HSRP group's state is named by its virtual address,
 // each REP segment's completeness is kept, with the severity the catalog
-// gives it.
+// gives it; a group without a virtual address is left out.
 func TestCiscoHealthHSRPAndREP(t *testing.T) {
 	const (
 		hsrp = "1.3.6.1.4.1.9.9.106.1.2.1.1."
@@ -206,6 +206,8 @@ func TestCiscoHealthHSRPAndREP(t *testing.T) {
 		hsrp + "11.11.2|64|10.0.1.1",
 		hsrp + "15.10.1|2|6",
 		hsrp + "15.11.2|2|1",
+		hsrp + "11.12.3|64|0.0.0.0",
+		hsrp + "15.12.3|2|1",
 		rep + "7|2|2",
 	}, "\n") + "\n"
 	file := filepath.Join(t.TempDir(), "cisco-hsrp.snmprec")
@@ -228,6 +230,8 @@ func TestCiscoHealthHSRPAndREP(t *testing.T) {
 		{"group not running", "cisco_hsrp_state", "11.2", "10.0.1.1", 1, catalog.Warning},
 		{"incomplete segment", "cisco_rep_segment", "7", "", 2, catalog.Critical},
 	}
+	_, ok := findTaggedValue(sink, powerField{"sensor_state", "cisco_hsrp_state", nil}, "12.3")
+	require.False(t, ok, "a group without a virtual address")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			where := powerField{"sensor_state", tt.field, nil}
