@@ -193,7 +193,7 @@ func TestRecordedCiscoCPUCores(t *testing.T) {
 // CISCO-RESILIENT-ETHERNET-PROTOCOL-MIB through snmpsim and polls it with
 // cisco-health: each HSRP group's state is named by its virtual address,
 // each REP segment's completeness is kept, with the severity the catalog
-// gives it.
+// gives it; a group without a virtual address is left out.
 func TestCiscoHealthHSRPAndREP(t *testing.T) {
 	const (
 		hsrp = "1.3.6.1.4.1.9.9.106.1.2.1.1."
@@ -204,8 +204,10 @@ func TestCiscoHealthHSRPAndREP(t *testing.T) {
 		"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.1041",
 		hsrp + "11.10.1|64|10.0.0.1",
 		hsrp + "11.11.2|64|10.0.1.1",
+		hsrp + "11.12.3|64|0.0.0.0",
 		hsrp + "15.10.1|2|6",
 		hsrp + "15.11.2|2|1",
+		hsrp + "15.12.3|2|1",
 		rep + "7|2|2",
 	}, "\n") + "\n"
 	file := filepath.Join(t.TempDir(), "cisco-hsrp.snmprec")
@@ -228,6 +230,8 @@ func TestCiscoHealthHSRPAndREP(t *testing.T) {
 		{"group not running", "cisco_hsrp_state", "11.2", "10.0.1.1", 1, catalog.Warning},
 		{"incomplete segment", "cisco_rep_segment", "7", "", 2, catalog.Critical},
 	}
+	_, ok := findTaggedValue(sink, powerField{"sensor_state", "cisco_hsrp_state", nil}, "12.3")
+	require.False(t, ok, "a group without a virtual address")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			where := powerField{"sensor_state", tt.field, nil}
@@ -325,5 +329,80 @@ func TestCiscoUCSFabricInterconnect(t *testing.T) {
 		got, ok := findTaggedValue(sink, powerField{"sensor_state", "cisco_ucs_operability", map[string]string{"descr": descr, "type": "power_supply"}}, descr[len(descr)-1:])
 		require.True(t, ok, descr)
 		require.InDelta(t, want, got, 0, descr)
+	}
+}
+
+// TestCiscoWLC serves an AireOS wireless LAN controller and polls it with
+// profiles auto: cisco-wlc reads the controller's CPU load, its memory
+// (KiB in the MIB) with what is used, and its version from the chassis
+// entity, as its sysDescr names none.
+func TestCiscoWLC(t *testing.T) {
+	const res = "1.3.6.1.4.1.14179.1.1.5."
+	rec := strings.Join([]string{
+		"1.3.6.1.2.1.1.1.0|4|Cisco Controller",
+		"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.1615",
+		"1.3.6.1.2.1.47.1.1.1.1.10.1|4|8.5.182.0",
+		res + "1.0|2|7",
+		res + "2.0|2|1000000",
+		res + "3.0|2|250000",
+	}, "\n") + "\n"
+	file := filepath.Join(t.TempDir(), "wlc.snmprec")
+	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
+	s := devenv.SNMPSim(t, file)
+	cfg := testConfig(func(c *Config) { c.Community = "wlc" })
+	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
+	require.NoError(t, err)
+	src := map[string]string{"source": "airespace_switching_mib"}
+	tests := []struct {
+		name               string
+		measurement, field string
+		want               float64
+	}{
+		{"cpu", "cpu", "load_percent", 7},
+		{"memory size", "memory", "size_bytes", 1000000 * 1024},
+		{"memory free", "memory", "free_bytes", 250000 * 1024},
+		{"memory used", "memory", "used_bytes", 750000 * 1024},
+		{"memory used percent", "memory", "used_percent", 75},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := findTaggedValue(sink, powerField{tt.measurement, tt.field, src}, "")
+			require.True(t, ok)
+			require.InDelta(t, tt.want, got, 1e-6)
+		})
+	}
+	require.Len(t, sink.Inventories, 1)
+	require.Equal(t, "8.5.182.0", sink.Inventories[0].Attributes["os_version"])
+}
+
+// TestCiscoStatesInHealth checks which Cisco states count toward a
+// device's health: a stackable switch standing alone reports its stack
+// ring not redundant and its stack ports down, and a redundancy mode or a
+// stack role is a setting, so none of these may mark a healthy device;
+// failed power, a stack member out of the stack, a failed module do.
+func TestCiscoStatesInHealth(t *testing.T) {
+	cat := builtinCatalog(t)
+	tests := []struct {
+		field  string
+		health bool
+	}{
+		{"cisco_stack_ring_redundant", false},
+		{"cisco_stack_port", false},
+		{"cisco_stack_role", false},
+		{"cisco_rf_mode", false},
+		{"cisco_gsm_band", false},
+		{"cisco_stack_switch_state", true},
+		{"cisco_fru_power", true},
+		{"cisco_module_status", true},
+		{"cisco_rf_unit_state", true},
+		{"cisco_ucs_operability", true},
+		{"cisco_firewall_hw_status", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			d, ok := cat.Lookup("sensor_state", tt.field)
+			require.True(t, ok)
+			require.Equal(t, tt.health, d.IsHealth())
+		})
 	}
 }
