@@ -11,6 +11,7 @@ import (
 
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/exposition"
+	"github.com/kpilot/kpilot/server/inventory"
 	"github.com/kpilot/kpilot/server/params"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -42,14 +43,9 @@ func (a *API) assetAvailability(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var every time.Duration
-	if e := r.URL.Query().Get("every"); e != "" {
-		if every, err = time.ParseDuration(e); err != nil || every < time.Minute {
-			return badRequest("every %q: a duration of at least 1m", e)
-		}
-		if stop.Sub(start)/every > 1000 {
-			return badRequest("every %q: at most 1000 windows per query", e)
-		}
+	every, err := params.Every(r.URL.Query(), start, stop)
+	if err != nil {
+		return badRequest("%v", err)
 	}
 	obs, reboots, err := a.tsdb.AvailabilityData(r.Context(), tsdb.Ref(as), start, stop)
 	if err != nil {
@@ -58,11 +54,7 @@ func (a *API) assetAvailability(w http.ResponseWriter, r *http.Request) error {
 	segs := availability.Timeline(obs, reboots, 0)
 	out := map[string]any{"asset_id": as.ID, "summary": availability.Summarize(segs, reboots, start, stop)}
 	if every > 0 {
-		periods := []availability.Report{}
-		for t := start; t.Before(stop); t = t.Add(every) {
-			periods = append(periods, availability.Summarize(segs, reboots, t, minTime(t.Add(every), stop)))
-		}
-		out["periods"] = periods
+		out["periods"] = availability.SummarizeEvery(segs, reboots, start, stop, every)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -104,13 +96,6 @@ func (a *API) assetUsage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
 // assetInventory answers the latest inventory snapshot of an asset.
 func (a *API) assetInventory(w http.ResponseWriter, r *http.Request) error {
 	_, as, _, err := a.visibleAsset(r)
@@ -130,12 +115,6 @@ func (a *API) assetInventory(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type inventoryChangeJSON struct {
-	CollectedAt time.Time       `json:"collected_at"`
-	First       bool            `json:"first,omitempty"` // the asset's first snapshot
-	Changes     json.RawMessage `json:"changes"`
-}
-
 // assetInventoryHistory answers GET /api/v1/assets/{id}/inventory/history
 // ?before=&limit=: the snapshots that changed something, newest first;
 // next_before pages on.
@@ -144,31 +123,16 @@ func (a *API) assetInventoryHistory(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	limit, err := limitParam(q, 50, 500)
+	limit, err := limitParam(r.URL.Query(), 50, 500)
 	if err != nil {
 		return err
 	}
-	var before time.Time
-	if b := q.Get("before"); b != "" {
-		if before, err = time.Parse(time.RFC3339Nano, b); err != nil {
-			return badRequest("before %q: an RFC 3339 time", b)
-		}
-	}
-	hist, err := a.store.InventoryHistory(r.Context(), as.ID, before, limit)
+	before, err := params.Before(r.URL.Query())
 	if err != nil {
-		return err
+		return badRequest("%v", err)
 	}
-	out := make([]inventoryChangeJSON, 0, len(hist))
-	for _, h := range hist {
-		out = append(out, inventoryChangeJSON{CollectedAt: h.CollectedAt, First: string(h.Changes) == "[]", Changes: h.Changes})
-	}
-	res := map[string]any{"asset_id": as.ID, "history": out}
-	if len(hist) == limit {
-		res["next_before"] = hist[len(hist)-1].CollectedAt.Format(time.RFC3339Nano)
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	page, err := inventory.History(r.Context(), a.store.InventoryHistory, as.ID, before, limit)
+	return reply(w, http.StatusOK, page, err)
 }
 
 // exposition answers GET /api/v1/metrics: the latest KPIs of every asset

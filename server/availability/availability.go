@@ -288,6 +288,24 @@ type Report struct {
 // Summarize reports the period [start, stop) of a timeline. reboots are
 // counted by their boot time.
 func Summarize(segs []Segment, reboots []Reboot, start, stop time.Time) Report {
+	return summarize(segs, reboots, start, stop)
+}
+
+// SummarizeEvery summarizes each window of length every from start on, the
+// last one cut at stop.
+func SummarizeEvery(segs []Segment, reboots []Reboot, start, stop time.Time, every time.Duration) []Report {
+	out := []Report{}
+	for t := start; t.Before(stop); t = t.Add(every) {
+		end := t.Add(every)
+		if end.After(stop) {
+			end = stop
+		}
+		out = append(out, summarize(segs, reboots, t, end))
+	}
+	return out
+}
+
+func summarize(segs []Segment, reboots []Reboot, start, stop time.Time) Report {
 	r := Report{Start: start.UTC(), Stop: stop.UTC(), Outages: []Outage{}, Problems: []Outage{}}
 	var cur *Outage
 	curState := Unknown

@@ -49,6 +49,38 @@ func Period(q url.Values, now time.Time, defStart, maxSpan time.Duration) (start
 	return start, stop, nil
 }
 
+// Before reads the before parameter of a page: an RFC 3339 time; "" is
+// the zero time (the newest page).
+func Before(q url.Values) (time.Time, error) {
+	b := q.Get("before")
+	if b == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, b)
+	if err != nil {
+		return t, fmt.Errorf("before %q: an RFC 3339 time", b)
+	}
+	return t, nil
+}
+
+// Every reads the every parameter of a period from start to stop: a
+// window length of at least a minute, at most 1000 windows; "" is 0 (no
+// windows).
+func Every(q url.Values, start, stop time.Time) (time.Duration, error) {
+	e := q.Get("every")
+	if e == "" {
+		return 0, nil
+	}
+	every, err := time.ParseDuration(e)
+	if err != nil || every < time.Minute {
+		return 0, fmt.Errorf("every %q: a duration of at least 1m", e)
+	}
+	if stop.Sub(start)/every > 1000 {
+		return 0, fmt.Errorf("every %q: at most 1000 windows per query", e)
+	}
+	return every, nil
+}
+
 // Lookback reads the lookback parameter: a duration from lo to hi; ""
 // is def.
 func Lookback(q url.Values, def, lo, hi time.Duration) (time.Duration, error) {

@@ -1,6 +1,7 @@
 package params_test
 
 import (
+	"errors"
 	"net/url"
 	"testing"
 	"time"
@@ -69,4 +70,36 @@ func TestSeries(t *testing.T) {
 
 	_, err = params.Series(url.Values{"measurement": {"cpu"}, "field": {"x"}, "every": {"often"}}, ref, now)
 	require.EqualError(t, err, `every "often": not a duration`)
+}
+
+func TestEveryAndBefore(t *testing.T) {
+	day := now.Add(-24 * time.Hour)
+	tests := []struct {
+		name    string
+		query   string
+		every   time.Duration
+		before  time.Time
+		wantErr string
+	}{
+		{"none", "", 0, time.Time{}, ""},
+		{"hourly windows, a page", "every=1h&before=2026-12-01T10:00:00.5Z", time.Hour, time.Date(2026, 12, 1, 10, 0, 0, 5e8, time.UTC), ""},
+		{"too short", "every=30s", 0, time.Time{}, `every "30s": a duration of at least 1m`},
+		{"too many windows", "every=1m", 0, time.Time{}, `every "1m": at most 1000 windows per query`},
+		{"not a time", "before=yesterday", 0, time.Time{}, `before "yesterday": an RFC 3339 time`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tt.query)
+			require.NoError(t, err)
+			every, errE := params.Every(q, day, now)
+			before, errB := params.Before(q)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, errors.Join(errE, errB), tt.wantErr)
+				return
+			}
+			require.NoError(t, errors.Join(errE, errB))
+			require.Equal(t, tt.every, every)
+			require.True(t, tt.before.Equal(before))
+		})
+	}
 }
