@@ -97,7 +97,9 @@ const result = `{
    "sensors": [
     {"sensor_class": "temperature", "sensor_descr": "Inlet", "sensor_oid": ".1.3.6.1.4.1.9.9.13.1.3.1.3.1", "sensor_current": 25, "state_name": null},
     {"sensor_class": "temperature", "sensor_descr": "Gone", "sensor_oid": ".1.3.6.1.4.1.9.9.13.1.3.1.3.9", "sensor_current": 30, "state_name": null},
-    {"sensor_class": "state", "sensor_descr": "Inlet", "sensor_oid": ".1.3.6.1.4.1.9.9.13.1.3.1.6.1", "sensor_current": 1, "state_name": "ciscoEnvMonTemperatureState"}
+    {"sensor_class": "state", "sensor_descr": "Inlet", "sensor_oid": ".1.3.6.1.4.1.9.9.13.1.3.1.6.1", "sensor_current": 1, "state_name": "ciscoEnvMonTemperatureState"},
+    {"sensor_class": "humidity", "sensor_descr": "Probe 2", "sensor_oid": ".1.3.6.1.4.1.9.9.13.1.3.1.3.1", "sensor_current": -1, "state_name": null},
+    {"sensor_class": "voltage", "sensor_descr": "Bus", "sensor_oid": ".1.3.6.1.4.1.9.9.13.1.3.1.3.1", "sensor_current": -1, "state_name": null}
    ]
   }
  },
@@ -116,6 +118,7 @@ func TestReadExpected(t *testing.T) {
 	require.ElementsMatch(t, []Value{
 		{Class: "temperature", Descr: "Inlet", Num: 25}, // the poller's reading
 		{Class: ClassState, Descr: "Inlet", Num: 1, Text: "ok"},
+		{Class: "voltage", Descr: "Bus", Num: -1}, // a voltage may be negative
 		{Class: ClassProcessor, Descr: "CPU", Num: 7},
 		{Class: ClassMempoolTotal, Descr: "Processor", Num: 1000},
 		{Class: ClassMempoolUsed, Descr: "Processor", Num: 400},
@@ -124,6 +127,7 @@ func TestReadExpected(t *testing.T) {
 	}, e.Values)
 	require.Equal(t, map[string]int{
 		"temperature":     1, // its OID is not in the recording
+		"humidity":        1, // -1: no reading
 		ClassProcessor:    1,
 		ClassMempoolTotal: 1, // size 0
 		ClassMempoolUsed:  1,

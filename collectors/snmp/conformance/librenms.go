@@ -109,6 +109,10 @@ type sensorRows struct {
 	} `json:"state_indexes"`
 }
 
+// nonNegative are the sensor classes whose readings cannot be below zero.
+var nonNegative = map[string]bool{"humidity": true, "charge": true, "load": true, "percent": true, "fanspeed": true,
+	"count": true, "runtime": true, "delay": true, "frequency": true, "power_consumed": true, "power_factor": true}
+
 // severities are LibreNMS's generic state values.
 var severities = map[int]string{0: "ok", 1: "warning", 2: "critical", 3: "unknown"}
 
@@ -124,7 +128,10 @@ type Expected struct {
 // report"):
 //   - a sensor whose OID the recording holds and that has a value; a
 //     state sensor also needs its state in LibreNMS's state table, and
-//     its value is the state's severity;
+//     its value is the state's severity; a value of -1 in a class that
+//     cannot be negative (humidity, a count, a charge…) is the device's
+//     "no reading" (APC, Liebert), which kpilot drops rather than
+//     stores, so it is not a value to find;
 //   - a processor whose OID the recording holds;
 //   - a memory pool or volume with a size above zero (LibreNMS reads them
 //     from tables, often computing the size from units and blocks, so
@@ -171,7 +178,7 @@ func ReadExpected(data []byte, rec Recording) (Expected, error) {
 	}
 	for _, s := range sensors.Sensors {
 		v := Value{Class: s.Class, Descr: deref(s.Descr)}
-		ok := s.Current != nil && rec.HasOID(s.OID)
+		ok := s.Current != nil && rec.HasOID(s.OID) && !(*s.Current == -1 && nonNegative[s.Class])
 		if ok {
 			v.Num = *s.Current
 		}
