@@ -283,8 +283,8 @@ func TestRecordedPowerDevices(t *testing.T) {
 		recording, profile, oidPrefix string
 		want                          int // sensors LibreNMS has under oidPrefix, that the MIB defines
 	}{
-		{"eatonups", "eaton-xups", xups, 28},
-		{"eatonups_eaton-connectups", "eaton-xups", xups, 14},
+		{"eatonups", "eaton-xups+eaton-xups-env", xups, 28},
+		{"eatonups_eaton-connectups", "eaton-xups+eaton-xups-env", xups, 14},
 		{"sentry3_switched", "servertech-sentry", st3, 36},
 		{"sentry4", "servertech-sentry", st4, 104},
 		{"apc-cpdu", "apc-cpdu", apc + "32.", 204},

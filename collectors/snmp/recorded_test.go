@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,7 +36,8 @@ type recordedExpected struct {
 
 // pollRecordedProfiles serves the recordings of n runs through snmpsim
 // (each file once), polls each run's recording with the system profile
-// and the run's own (run(i) names both), requires a clean poll, and calls
+// and the run's own (run(i) names both; "a+b" names two profiles polled
+// together), requires a clean poll, and calls
 // check in a subtest recording/profile with the samples and LibreNMS's
 // expected result.
 func pollRecordedProfiles(t *testing.T, shared string, n int, run func(i int) (recording, profile string),
@@ -55,7 +57,7 @@ func pollRecordedProfiles(t *testing.T, shared string, n int, run func(i int) (r
 			cfg := testConfig(func(c *Config) {
 				c.Community = yamlconf.Secret(rec)
 				c.MaxRepetitions = 25
-				c.Profiles = []string{"system", profile}
+				c.Profiles = append([]string{"system"}, strings.Split(profile, "+")...)
 			})
 			sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
 			require.NoError(t, err)
