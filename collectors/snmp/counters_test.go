@@ -50,7 +50,7 @@ func TestRecordedCounters(t *testing.T) {
 		}
 		return countField{powerField{m, field, tags}, per}
 	}
-	printed := func(descr string) countField { return f("printer_counter", "count", 1, "descr", descr) }
+	printed := func(descr string) countField { return f("printer_usage", "count", 1, "descr", descr) }
 	// FREENAS-MIB (CORE) and TRUENAS-MIB (SCALE) put the same scalars
 	// under different branches: arc, l2arc, zilstat.
 	nas := func(arc, l2, zil string) map[string]countField {
