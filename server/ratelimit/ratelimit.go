@@ -90,7 +90,12 @@ func (l Logins) Attempt(ctx context.Context, ip, email string, now time.Time) (d
 			return nil, err
 		}
 		before[i] = n
-		wait = max(wait, last.Add(LoginDelay(n, b.free)).Sub(now))
+		// Only a delay makes a wait: a failure recorded by a concurrent
+		// attempt whose clock read a moment later than this one's must
+		// not refuse an attempt the free failures allow.
+		if d := LoginDelay(n, b.free); d > 0 {
+			wait = max(wait, last.Add(d).Sub(now))
+		}
 	}
 	if wait > 0 {
 		return nil, &TooManyError{Limit: "login", Wait: wait}

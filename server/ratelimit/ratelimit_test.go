@@ -88,3 +88,22 @@ func TestSecretsBudgetPerAddress(t *testing.T) {
 	require.NoError(t, s.Allowed(ctx, "198.51.100.7", now), "another address has its own budget")
 	require.NoError(t, s.Allowed(ctx, "192.0.2.1", now.Add(ratelimit.SecretIdle)), "the budget comes back after the idle time")
 }
+
+// TestLoginsFreeFailuresDoNotWaitOnAnotherClock: concurrent attempts read
+// the clock at different moments, so a failure may be recorded a moment
+// after the next attempt's now. Within the free failures that attempt is
+// admitted; past them it waits from the latest failure.
+func TestLoginsFreeFailuresDoNotWaitOnAnotherClock(t *testing.T) {
+	l := ratelimit.Logins{Store: newStore(t), PerAccount: 1, PerAddress: 2}
+	ctx, now := t.Context(), time.Unix(1_800_000_000, 0)
+	done, err := l.Attempt(ctx, "192.0.2.1", "a@example.com", now.Add(50*time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, done(ctx, false))
+	done, err = l.Attempt(ctx, "192.0.2.1", "b@example.com", now)
+	require.NoError(t, err, "the second of two free failures, its clock read before the first was recorded")
+	require.NoError(t, done(ctx, false))
+	_, err = l.Attempt(ctx, "192.0.2.1", "c@example.com", now)
+	var tm *ratelimit.TooManyError
+	require.ErrorAs(t, err, &tm, "past the free failures")
+	require.Equal(t, 2*time.Second, tm.Wait, "two seconds from the latest failure")
+}
