@@ -21,7 +21,7 @@ import (
 // with their severities (a failed fan and the overall error it causes
 // are critical) and the server unit's identity; sensors the server
 // reports as not available or not present are neither readings nor
-// states.
+// states, and a failed temperature sensor's 0 is no temperature.
 func TestFujitsuIRMC(t *testing.T) {
 	const sc2 = "1.3.6.1.4.1.231.2.10.2.2.10."
 	rec := strings.Join([]string{
@@ -41,16 +41,19 @@ func TestFujitsuIRMC(t *testing.T) {
 		sc2 + "5.1.1.3.1.3|4|CPU1",
 		sc2 + "5.1.1.3.1.4|4|CPU2",
 		sc2 + "5.1.1.3.1.5|4|MEM D",
+		sc2 + "5.1.1.3.1.6|4|PSU1",
 		sc2 + "5.1.1.5.1.1|2|8",
 		sc2 + "5.1.1.5.1.2|2|8",
 		sc2 + "5.1.1.5.1.3|2|8",
 		sc2 + "5.1.1.5.1.4|2|6",
 		sc2 + "5.1.1.5.1.5|2|2",
+		sc2 + "5.1.1.5.1.6|2|4",
 		sc2 + "5.1.1.6.1.1|66|24",
 		sc2 + "5.1.1.6.1.2|66|38",
 		sc2 + "5.1.1.6.1.3|66|52",
 		sc2 + "5.1.1.6.1.4|66|81",
 		sc2 + "5.1.1.6.1.5|66|0",
+		sc2 + "5.1.1.6.1.6|66|0",
 		// sc2FanTable: designation, status, RPM.
 		sc2 + "5.2.1.3.1.1|4|FAN1 SYS",
 		sc2 + "5.2.1.3.1.2|4|FAN2 SYS",
@@ -149,6 +152,7 @@ func TestFujitsuIRMC(t *testing.T) {
 	t.Run("not available or not present", func(t *testing.T) {
 		for _, x := range []struct{ measurement, typ, idx string }{
 			{"temperature", "temperature_sensor", "1.5"},
+			{"temperature", "temperature_sensor", "1.6"},
 			{"fan", "fan", "1.5"},
 			{"sensor_state", "temperature_sensor", "1.5"},
 			{"sensor_state", "fan", "1.5"},
@@ -167,6 +171,7 @@ func TestFujitsuIRMC(t *testing.T) {
 		{"fan failed", "fan", "1.2", "fujitsu_fan_status", catalog.Critical},
 		{"temperature normal", "temperature_sensor", "1.3", "fujitsu_temperature_status", catalog.OK},
 		{"temperature too hot", "temperature_sensor", "1.4", "fujitsu_temperature_status", catalog.Warning},
+		{"temperature sensor failed", "temperature_sensor", "1.6", "fujitsu_temperature_status", catalog.Warning},
 		{"power supply", "power_supply", "1.2", "fujitsu_psu_status", catalog.OK},
 		{"voltage", "voltage", "1.3", "fujitsu_voltage_status", catalog.OK},
 		{"processor", "processor", "1.2", "fujitsu_cpu_status", catalog.OK},
