@@ -18,8 +18,9 @@ import (
 // it out, written by hand: temperatures in tenths of a degree (one sensor
 // without a reading, 65535), three fan slots (one empty, one degraded),
 // two power supplies of which the second has failed, two processors,
-// three DIMM slots (one empty), three disk bays (one empty, one with a
-// major fault), a RAID controller and the server's present power.
+// three DIMM slots (one empty), four disk bays (one empty, one with a
+// major fault, one without a temperature: 255), a RAID controller and the
+// server's present power.
 func ibmcRecording() string {
 	const ibmc = "1.3.6.1.4.1.2011.2.235.1.1."
 	lines := []string{
@@ -55,6 +56,7 @@ func ibmcRecording() string {
 		// firmwareVersion."Active iBMC"
 		ibmc + "11.50.1.4.11.65.99.116.105.118.101.32.105.66.77.67|4|3.55",
 		// cpuDescriptionTable
+		ibmc + "15.1.0|2|1", // cpuEntireStatus
 		ibmc + "15.50.1.6.1|2|1",
 		ibmc + "15.50.1.6.2|2|1",
 		ibmc + "15.50.1.10.1|4|CPU1",
@@ -68,18 +70,23 @@ func ibmcRecording() string {
 		ibmc + "16.50.1.10.2|4|DIMM001",
 		ibmc + "16.50.1.10.3|4|DIMM010",
 		// hardDiskDescriptionTable
+		ibmc + "18.1.0|2|3", // hardDiskEntireStatus major
 		ibmc + "18.50.1.2.1|2|2",
 		ibmc + "18.50.1.2.2|2|2",
 		ibmc + "18.50.1.2.3|2|1",
+		ibmc + "18.50.1.2.4|2|2",
 		ibmc + "18.50.1.3.1|2|1",
 		ibmc + "18.50.1.3.2|2|3",
 		ibmc + "18.50.1.3.3|2|5",
+		ibmc + "18.50.1.3.4|2|1",
 		ibmc + "18.50.1.6.1|4|Disk0",
 		ibmc + "18.50.1.6.2|4|Disk1",
 		ibmc + "18.50.1.6.3|4|Disk2",
+		ibmc + "18.50.1.6.4|4|Disk3",
 		ibmc + "18.50.1.20.1|2|31",
 		ibmc + "18.50.1.20.2|2|33",
-		ibmc + "18.50.1.20.3|2|65535",
+		ibmc + "18.50.1.20.3|2|255",
+		ibmc + "18.50.1.20.4|2|255",
 		// temperatureDescriptionTable
 		ibmc + "26.50.1.2.1|4|Inlet Temp",
 		ibmc + "26.50.1.2.2|4|Outlet Temp",
@@ -156,6 +163,9 @@ func TestHuaweiIBMC(t *testing.T) {
 		{"dimm", "huawei_ibmc_status", map[string]string{"type": "memory_device", "descr": "DIMM010"}, "3", catalog.OK},
 		{"disk ok", "huawei_ibmc_status", map[string]string{"type": "hard_disk", "descr": "Disk0"}, "1", catalog.OK},
 		{"disk major", "huawei_ibmc_status", map[string]string{"type": "hard_disk", "descr": "Disk1"}, "2", catalog.Critical},
+		{"disk without temperature", "huawei_ibmc_status", map[string]string{"type": "hard_disk", "descr": "Disk3"}, "4", catalog.OK},
+		{"all disks", "huawei_ibmc_status", map[string]string{"type": "hard_disk", "descr": "Hard disks"}, "", catalog.Critical},
+		{"all processors", "huawei_ibmc_status", map[string]string{"type": "processor", "descr": "Processors"}, "", catalog.OK},
 		{"raid controller", "huawei_ibmc_raid_health", map[string]string{"type": "raid_controller", "descr": "RAID Card1 Controller"}, "1", catalog.OK},
 	}
 	for _, tt := range states {
@@ -176,6 +186,9 @@ func TestHuaweiIBMC(t *testing.T) {
 			for _, x := range sink.Find(m) {
 				require.False(t, absent[x.Tags["descr"]], "%s %s", m, x.Tags["descr"])
 			}
+		}
+		for _, x := range sink.Find("temperature") {
+			require.NotEqual(t, "Disk3", x.Tags["descr"], "a disk temperature of 255 means none")
 		}
 	})
 	require.Empty(t, undefined(cat, sink.Samples))
