@@ -31,6 +31,7 @@ func ibmcRecording() string {
 		ibmc + "1.7.0|4|2102311XBSFSK9000123", // deviceSerialNo
 		ibmc + "1.12.0|2|2",                   // systemPowerState on
 		ibmc + "1.13.0|2|236",                 // presentSystemPower
+		ibmc + "6.1.0|2|4",                    // powerSupplyEntireStatus critical
 		// powerSupplyDescriptionTable
 		ibmc + "6.50.1.7.1|2|1",
 		ibmc + "6.50.1.7.2|2|4",
@@ -40,6 +41,7 @@ func ibmcRecording() string {
 		ibmc + "6.50.1.9.2|2|2",
 		ibmc + "6.50.1.13.1|4|PSU1",
 		ibmc + "6.50.1.13.2|4|PSU2",
+		ibmc + "8.3.0|2|2", // fanEntireStatus minor
 		// fanDescriptionTable
 		ibmc + "8.50.1.2.1|2|5280",
 		ibmc + "8.50.1.2.2|2|2160",
@@ -53,6 +55,11 @@ func ibmcRecording() string {
 		ibmc + "8.50.1.7.1|4|FAN1 Front",
 		ibmc + "8.50.1.7.2|4|FAN2 Front",
 		ibmc + "8.50.1.7.3|4|FAN3 Front",
+		// componentDescriptionTable, indexed by componentName
+		ibmc + "10.50.1.1.9.109.97.105.110.98.111.97.114.100|4|mainboard",
+		ibmc + "10.50.1.1.7.114.105.115.101.114.49|4|riser1",
+		ibmc + "10.50.1.5.9.109.97.105.110.98.111.97.114.100|2|1",
+		ibmc + "10.50.1.5.7.114.105.115.101.114.49|2|3",
 		// firmwareVersion."Active iBMC"
 		ibmc + "11.50.1.4.11.65.99.116.105.118.101.32.105.66.77.67|4|3.55",
 		// cpuDescriptionTable
@@ -165,6 +172,10 @@ func TestHuaweiIBMC(t *testing.T) {
 		{"disk major", "huawei_ibmc_status", map[string]string{"type": "hard_disk", "descr": "Disk1"}, "2", catalog.Critical},
 		{"disk without temperature", "huawei_ibmc_status", map[string]string{"type": "hard_disk", "descr": "Disk3"}, "4", catalog.OK},
 		{"all disks", "huawei_ibmc_status", map[string]string{"type": "hard_disk", "descr": "Hard disks"}, "", catalog.Critical},
+		{"all power supplies", "huawei_ibmc_status", map[string]string{"type": "power_supply", "descr": "Power supplies"}, "", catalog.Critical},
+		{"all fans", "huawei_ibmc_status", map[string]string{"type": "fan", "descr": "Fans"}, "", catalog.Warning},
+		{"board", "huawei_ibmc_status", map[string]string{"type": "component", "descr": "mainboard"}, "9.109.97.105.110.98.111.97.114.100", catalog.OK},
+		{"riser card major", "huawei_ibmc_status", map[string]string{"type": "component", "descr": "riser1"}, "7.114.105.115.101.114.49", catalog.Critical},
 		{"all processors", "huawei_ibmc_status", map[string]string{"type": "processor", "descr": "Processors"}, "", catalog.OK},
 		{"raid controller", "huawei_ibmc_raid_health", map[string]string{"type": "raid_controller", "descr": "RAID Card1 Controller"}, "1", catalog.OK},
 	}
