@@ -210,15 +210,7 @@ func TestCiscoHealthHSRPAndREP(t *testing.T) {
 		hsrp + "15.12.3|2|1",
 		rep + "7|2|2",
 	}, "\n") + "\n"
-	file := filepath.Join(t.TempDir(), "cisco-hsrp.snmprec")
-	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
-	s := devenv.SNMPSim(t, file)
-	cfg := testConfig(func(c *Config) {
-		c.Community = "cisco-hsrp"
-		c.Profiles = []string{"system", "cisco-health"}
-	})
-	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-	require.NoError(t, err)
+	sink := pollWritten(t, "cisco-hsrp", rec, "system", "cisco-health")
 	require.Empty(t, sink.Errors)
 	cat := builtinCatalog(t)
 	tests := []struct {
@@ -319,12 +311,7 @@ func TestCiscoUCSFabricInterconnect(t *testing.T) {
 		psu + "8.1|2|1",
 		psu + "8.2|2|5",
 	}, "\n") + "\n"
-	file := filepath.Join(t.TempDir(), "ucs-fi.snmprec")
-	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
-	s := devenv.SNMPSim(t, file)
-	cfg := testConfig(func(c *Config) { c.Community = "ucs-fi" })
-	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-	require.NoError(t, err)
+	sink := pollWritten(t, "ucs-fi", rec)
 	for descr, want := range map[string]float64{"sys/switch-A/psu-1": 1, "sys/switch-A/psu-2": 5} {
 		got, ok := findTaggedValue(sink, powerField{"sensor_state", "cisco_ucs_operability", map[string]string{"descr": descr, "type": "power_supply"}}, descr[len(descr)-1:])
 		require.True(t, ok, descr)
@@ -346,12 +333,7 @@ func TestCiscoWLC(t *testing.T) {
 		res + "2.0|2|1000000",
 		res + "3.0|2|250000",
 	}, "\n") + "\n"
-	file := filepath.Join(t.TempDir(), "wlc.snmprec")
-	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
-	s := devenv.SNMPSim(t, file)
-	cfg := testConfig(func(c *Config) { c.Community = "wlc" })
-	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-	require.NoError(t, err)
+	sink := pollWritten(t, "wlc", rec)
 	src := map[string]string{"source": "airespace_switching_mib"}
 	tests := []struct {
 		name               string

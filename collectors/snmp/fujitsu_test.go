@@ -1,8 +1,6 @@
 package snmp
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,7 +8,6 @@ import (
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/catalog"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // TestFujitsuIRMC serves a PRIMERGY server's FSC-SERVERCONTROL2-MIB (as
@@ -112,12 +109,7 @@ func TestFujitsuIRMC(t *testing.T) {
 		sc2 + "8.1.0|2|3",
 		sc2 + "8.2.1.2.1|2|3",
 	}, "\n") + "\n"
-	file := filepath.Join(t.TempDir(), "irmc.snmprec")
-	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
-	s := devenv.SNMPSim(t, file)
-	cfg := testConfig(func(c *Config) { c.Community = "irmc" })
-	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-	require.NoError(t, err)
+	sink := pollWritten(t, "irmc", rec)
 
 	readings := []struct {
 		name               string

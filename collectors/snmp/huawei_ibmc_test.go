@@ -1,17 +1,13 @@
 package snmp
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/catalog"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // ibmcRecording is a Huawei 2288H V5 iBMC as HUAWEI-SERVER-IBMC-MIB lays
@@ -120,12 +116,7 @@ func ibmcRecording() string {
 // overall health; empty bays and slots are not reported; model, serial
 // and iBMC version come from the MIB.
 func TestHuaweiIBMC(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "ibmc.snmprec")
-	require.NoError(t, os.WriteFile(file, []byte(ibmcRecording()), 0o644))
-	s := devenv.SNMPSim(t, file)
-	cfg := testConfig(func(c *Config) { c.Community = "ibmc" })
-	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
-	require.NoError(t, err)
+	sink := pollWritten(t, "ibmc", ibmcRecording())
 
 	readings := []struct {
 		name               string

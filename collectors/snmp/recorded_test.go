@@ -70,3 +70,22 @@ func pollRecordedProfiles(t *testing.T, shared string, n int, run func(i int) (r
 		})
 	}
 }
+
+// pollWritten serves a hand-written recording (snmprec text) through
+// snmpsim under community and polls it once with profiles (auto when
+// none are given).
+func pollWritten(t *testing.T, community, rec string, profiles ...string) *collectortest.Sink {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), community+".snmprec")
+	require.NoError(t, os.WriteFile(file, []byte(rec), 0o644))
+	s := devenv.SNMPSim(t, file)
+	cfg := testConfig(func(c *Config) {
+		c.Community = yamlconf.Secret(community)
+		if len(profiles) > 0 {
+			c.Profiles = profiles
+		}
+	})
+	sink, err := collectortest.CollectOnce(t, newCollector(t, cfg, s.Addr()))
+	require.NoError(t, err)
+	return sink
+}
