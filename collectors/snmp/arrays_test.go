@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // TestRecordedStorageArrays polls recordings of storage arrays and RAID
@@ -17,10 +16,7 @@ import (
 // row index: temperatures in °C, counts as read, and state sensors by
 // their raw value.
 func TestRecordedStorageArrays(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		lsiAdp = ".1.3.6.1.4.1.3582.4.1.4.1.2.1."
 		lsiBBU = ".1.3.6.1.4.1.3582.4.1.4.1.6.2.1."

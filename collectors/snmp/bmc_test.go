@@ -9,7 +9,6 @@ import (
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/internal/catalog"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // TestRecordedBMCSensors polls recordings of server management
@@ -21,10 +20,7 @@ import (
 // unknown), and that a reading's row is named (some state tables, such
 // as HPE's logical drives, have no name column).
 func TestRecordedBMCSensors(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		idrac      = ".1.3.6.1.4.1.674.10892.5."
 		cmc        = ".1.3.6.1.4.1.674.10892.2."

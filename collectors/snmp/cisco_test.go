@@ -22,10 +22,7 @@ import (
 // by row index: readings in LibreNMS's units and states by their raw
 // value.
 func TestRecordedCiscoSensors(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		cefc = ".1.3.6.1.4.1.9.9.117.1."
 		rf   = ".1.3.6.1.4.1.9.9.176.1."
@@ -154,10 +151,7 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 // eight cores) with the cisco profile and finds the 5-minute load of
 // every core LibreNMS lists as a processor (cpmCoreTable), by row index.
 func TestRecordedCiscoCPUCores(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const core = ".1.3.6.1.4.1.9.9.109.1.1.2.1.5."
 	pollRecordedProfiles(t, shared, 1, func(int) (string, string) { return "iosxe_c9400", "cisco" },
 		func(t *testing.T, _ int, sink *collectortest.Sink, _ recordedExpected) {

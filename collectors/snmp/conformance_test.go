@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/snmp/conformance"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 var conformanceOut = flag.String("conformance.out", "", "write TestConformance's summary (JSON) to this file")
@@ -67,10 +66,7 @@ var conformanceFloors = map[string]float64{
 // class beside the floors and issue 33's targets, writes a summary to
 // -conformance.out, and fails when a figure drops below its floor.
 func TestConformance(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	cat := builtinCatalog(t)
 	var report conformance.Report
 	for _, p := range pollRecordings(t, shared) {

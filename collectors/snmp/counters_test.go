@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // countField says where a profile stores one of LibreNMS's count sensors
@@ -27,10 +26,7 @@ type countField struct {
 // second. Where the device names the rows (Sharp's counter table) or the
 // profile does (Konica, HP), the name must be LibreNMS's too.
 func TestRecordedCounters(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		zfs   = ".1.3.6.1.4.1.50536.1."
 		sharp = ".1.3.6.1.4.1.2385.1.1.19.2.1."

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
 	"github.com/kpilot/kpilot/collectors/snmp/conformance"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // TestRecordedNASAndStorage polls recordings of NAS, storage arrays, tape
@@ -18,10 +17,7 @@ import (
 // result as the conformance report does: states by severity (text states
 // among them), temperatures, fan speeds, storage and memory pools.
 func TestRecordedNASAndStorage(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	cat := builtinCatalog(t)
 	tests := []struct {
 		recording, profile, class string

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // TestRecordedSecurityAppliances polls recordings of firewalls, load
@@ -18,10 +17,7 @@ import (
 // state's severity as the catalog gives the value we read (LibreNMS's
 // generic state: 0 ok, 1 warning, 2 critical, 3 unknown).
 func TestRecordedSecurityAppliances(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		fg     = ".1.3.6.1.4.1.12356.101."
 		fgHw   = fg + "4.3.2.1."

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // TestRecordedNetworkDeviceSensors polls recordings of switches, routers
@@ -17,10 +16,7 @@ import (
 // profile reads with ours, by row index: readings in LibreNMS's units
 // (°C, volts, amperes, watts, dBm) and state sensors by their raw value.
 func TestRecordedNetworkDeviceSensors(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		fc   = ".1.3.6.1.3.94.1."
 		jnx  = ".1.3.6.1.4.1.2636.3."

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
-	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
 )
 
@@ -21,10 +20,7 @@ import (
 // state sensors by their raw value. Where the profile names rows by
 // their index (index_tags), the name must be LibreNMS's too.
 func TestRecordedNetworkVendorTables(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		ns   = ".1.3.6.1.4.1.5951.4.1.1."
 		hp   = ".1.3.6.1.4.1.11.2.14.11."

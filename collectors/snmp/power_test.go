@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // powerField says where a power device's profile stores the value of
@@ -26,10 +25,7 @@ type powerField struct {
 // row index: values in LibreNMS's units (amperes, volts, watts, hertz,
 // percent, °C; runtime in minutes) and state sensors by their raw value.
 func TestRecordedPowerDevices(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		xups   = ".1.3.6.1.4.1.534.1."
 		st3    = ".1.3.6.1.4.1.1718.3.2."

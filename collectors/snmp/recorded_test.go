@@ -89,3 +89,15 @@ func pollWritten(t *testing.T, community, rec string, profiles ...string) *colle
 	require.NoError(t, err)
 	return sink
 }
+
+// sharedRecordings returns the directory of the shared device recordings,
+// or skips the test where it is absent (the GPL recordings are not part
+// of the project; CI has them beside it).
+func sharedRecordings(t *testing.T) string {
+	t.Helper()
+	shared, ok := devenv.SharedTestdata()
+	if !ok {
+		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
+	}
+	return shared
+}

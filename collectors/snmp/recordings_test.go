@@ -122,10 +122,7 @@ var recordingExtra = map[string]map[string]any{
 // hrStorage volume sizes, and memory pools and storage (poolTally). Every field of every sample must have a KPI
 // definition in the built-in catalog.
 func TestRecordedDevices(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	cat := builtinCatalog(t)
 	var pools poolTally
 	defer func() {

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/collectors/collectortest"
-	"github.com/kpilot/kpilot/internal/devenv"
 )
 
 // expectedSensor is one sensor of a LibreNMS test result.
@@ -57,10 +56,7 @@ var transceiverFields = map[string][]string{
 // the row's SI prefix and precision, or the MIB's fixed unit) and that it
 // is named. LibreNMS rounds some values (dBm to three places).
 func TestRecordedSensors(t *testing.T) {
-	shared, ok := devenv.SharedTestdata()
-	if !ok {
-		t.Skip("SKIPPED: ../shared/testdata is absent; the GPL recordings are not part of the project")
-	}
+	shared := sharedRecordings(t)
 	const (
 		entSensor   = ".1.3.6.1.2.1.99.1.1.1.4."
 		ciscoSensor = ".1.3.6.1.4.1.9.9.91.1.1.1.1.4."
