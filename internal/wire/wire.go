@@ -301,10 +301,14 @@ func (d *Decoder) decompress(data []byte, coding string, maxBytes int64) ([]byte
 			}
 			d.zdMax = maxBytes
 		}
-		if err := d.zd.Reset(&d.br); err != nil {
-			return nil, fmt.Errorf("reading zstd header: %w", err)
+		if hint < 0 {
+			// Only the stream needs the reader; DecodeAll below reads data
+			// itself, and a Reset would parse the frame header twice.
+			if err := d.zd.Reset(&d.br); err != nil {
+				return nil, fmt.Errorf("reading zstd header: %w", err)
+			}
+			r = d.zd
 		}
-		r = d.zd
 	} else {
 		// ISIZE, the last four bytes, is the size of the last member
 		// modulo 2^32: the whole is at least as large.
