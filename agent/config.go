@@ -297,6 +297,7 @@ func (c *Config) validateCollectors() error {
 			b.Jitter = c.Defaults.Jitter
 		}
 		var entryErrs []error
+		listed := len(b.Targets) // before Validate expands ranges and hosts lists
 		if err := cc.Validate(); err != nil {
 			entryErrs = append(entryErrs, err)
 		}
@@ -306,7 +307,11 @@ func (c *Config) validateCollectors() error {
 		names[b.Name] = i
 		for ti, t := range b.Targets {
 			if prev, dup := assets[t.Asset]; dup && t.Asset != "" {
-				entryErrs = append(entryErrs, fmt.Errorf("targets[%d]: asset %q: already polled by collector %q; an asset id names one device", ti, t.Asset, prev))
+				where := fmt.Sprintf("targets[%d]", ti)
+				if len(b.Targets) != listed { // ti counts hosts of ranges, not the file's items
+					where = "targets: host " + t.Address
+				}
+				entryErrs = append(entryErrs, fmt.Errorf("%s: asset %q: already polled by collector %q; an asset id names one device", where, t.Asset, prev))
 			}
 			assets[t.Asset] = b.Name
 		}
