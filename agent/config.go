@@ -191,7 +191,10 @@ func LoadConfig(path string) (*Config, error) {
 		secretTypes = append(secretTypes, c)
 	}
 	if err := yamlconf.LoadFile(path, &cfg, secretTypes...); err != nil {
-		return nil, newConfigError(path, decodeProblems(path, err))
+		if ps := decodeProblems(path, err); len(ps) > 0 {
+			return nil, newConfigError(path, ps)
+		}
+		return nil, err
 	}
 	cfg.path, cfg.doc = path, doc
 	if err := cfg.Validate(); err != nil {

@@ -188,6 +188,9 @@ func indentationMessage(lines []string, n int) (string, bool) {
 	}
 	prevKey := keyColumn(lines[prev-1])
 	prevText := strings.TrimSpace(lines[prev-1])
+	if i := strings.Index(prevText, " #"); i >= 0 { // "targets:   # comment" has no value either
+		prevText = strings.TrimSpace(prevText[:i])
+	}
 	if ind > prevKey && !strings.HasSuffix(prevText, ":") {
 		return fmt.Sprintf("%q is indented more than line %d above it, which already has a value; line it up with the key it belongs to", text, prev), true
 	}
@@ -431,16 +434,11 @@ func (c *schemaCheck) custom(n *yaml.Node, t reflect.Type, s scope) {
 	}
 }
 
-// field is a key a struct accepts.
-type field struct {
-	t reflect.Type
-}
-
 // structKeys lists the YAML keys of struct t as yaml.v3 decodes them:
 // tagged names, lower-cased field names, inline structs flattened; and for
 // every secret K also K_file (see yamlconf.LoadFile).
-func structKeys(t reflect.Type) map[string]field {
-	keys := map[string]field{}
+func structKeys(t reflect.Type) map[string]reflect.Type {
+	keys := map[string]reflect.Type{}
 	for f := range t.Fields() {
 		if !f.IsExported() {
 			continue
@@ -465,9 +463,9 @@ func structKeys(t reflect.Type) map[string]field {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		keys[name] = field{f.Type}
+		keys[name] = f.Type
 		if f.Type == secretType {
-			keys[name+"_file"] = field{reflect.TypeFor[string]()}
+			keys[name+"_file"] = reflect.TypeFor[string]()
 		}
 	}
 	return keys
@@ -503,20 +501,20 @@ func (c *schemaCheck) mapping(n *yaml.Node, t reflect.Type, s scope) {
 	var prev reflect.Type // type of the previous key's value, for indentation hints
 	for _, kv := range pairs(n) {
 		k, v := kv[0], kv[1]
-		f, ok := keys[k.Value]
+		ft, ok := keys[k.Value]
 		if !ok {
-			c.add(k.Line, c.unknownKey(k.Value, keys, prev, s))
+			c.add(k.Line, unknownKey(k.Value, keys, prev, s))
 			prev = nil
 			continue
 		}
-		c.value(v, f.t, s.child(k.Value))
-		prev = f.t
+		c.value(v, ft, s.child(k.Value))
+		prev = ft
 	}
 }
 
 // unknownKey explains a key t does not have: it may belong to the block
 // above (a line indented too little) or be misspelled.
-func (c *schemaCheck) unknownKey(key string, keys map[string]field, prev reflect.Type, s scope) string {
+func unknownKey(key string, keys map[string]reflect.Type, prev reflect.Type, s scope) string {
 	msg := fmt.Sprintf("unknown key %q %s", key, s.in())
 	for prev != nil && (prev.Kind() == reflect.Pointer || prev.Kind() == reflect.Slice) {
 		prev = prev.Elem()
