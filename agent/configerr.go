@@ -499,29 +499,30 @@ func pairs(n *yaml.Node) [][2]*yaml.Node {
 func (c *schemaCheck) mapping(n *yaml.Node, t reflect.Type, s scope) {
 	keys := structKeys(t)
 	var prev reflect.Type // type of the previous key's value, for indentation hints
+	prevKey := ""
 	for _, kv := range pairs(n) {
 		k, v := kv[0], kv[1]
 		ft, ok := keys[k.Value]
 		if !ok {
-			c.add(k.Line, unknownKey(k.Value, keys, prev, s))
+			c.add(k.Line, unknownKey(k.Value, keys, prevKey, prev, s))
 			prev = nil
 			continue
 		}
 		c.value(v, ft, s.child(k.Value))
-		prev = ft
+		prev, prevKey = ft, k.Value
 	}
 }
 
 // unknownKey explains a key t does not have: it may belong to the block
 // above (a line indented too little) or be misspelled.
-func unknownKey(key string, keys map[string]reflect.Type, prev reflect.Type, s scope) string {
+func unknownKey(key string, keys map[string]reflect.Type, prevKey string, prev reflect.Type, s scope) string {
 	msg := fmt.Sprintf("unknown key %q %s", key, s.in())
 	for prev != nil && (prev.Kind() == reflect.Pointer || prev.Kind() == reflect.Slice) {
 		prev = prev.Elem()
 	}
 	if prev != nil && prev.Kind() == reflect.Struct && prev != durationType {
 		if _, ok := structKeys(prev)[key]; ok {
-			return msg + "; it is a key of the block above: indent it to line up with that block's keys"
+			return fmt.Sprintf("%s; it is a key of %q above: indent it to line up with the keys under %s", msg, prevKey, prevKey)
 		}
 	}
 	names := make([]string, 0, len(keys))
