@@ -164,6 +164,13 @@ func syntaxProblem(data []byte, err error) Problem {
 	if msg, ok := indentationMessage(lines, breaks); ok {
 		return Problem{Line: breaks, Msg: msg}
 	}
+	line := strings.TrimSpace(lines[breaks-1])
+	switch {
+	case p.Msg == "could not find expected ':'" && line != "" && !strings.Contains(line, ":"):
+		return Problem{Line: breaks, Msg: fmt.Sprintf("%q has no colon; write key: value", line)}
+	case strings.Contains(p.Msg, "end of stream") && (strings.Count(line, `"`)%2 == 1 || strings.Count(line, "'")%2 == 1):
+		return Problem{Line: breaks, Msg: "a quote opened on this line is never closed"}
+	}
 	return Problem{Line: breaks, Msg: "the YAML structure breaks here (" + p.Msg + "); check the indentation of this line and the one above"}
 }
 
@@ -191,13 +198,18 @@ func indentationMessage(lines []string, n int) (string, bool) {
 	if i := strings.Index(prevText, " #"); i >= 0 { // "targets:   # comment" has no value either
 		prevText = strings.TrimSpace(prevText[:i])
 	}
-	if ind > prevKey && !strings.HasSuffix(prevText, ":") {
+	opens := strings.HasSuffix(prevText, ":") // the line above starts a block
+	item := strings.HasPrefix(text, "- ") || text == "-"
+	if ind > prevKey && !opens {
 		return fmt.Sprintf("%q is indented more than line %d above it, which already has a value; line it up with the key it belongs to", text, prev), true
+	}
+	if opens && (ind > prevKey || (item && ind == prevKey)) {
+		return "", false // the first line of the block the line above opens
 	}
 	// The depths at which a key may start here: those of the blocks still
 	// open above (each line less indented than everything after it); an
-	// item of a list ("- ") may also start at the dash of one above.
-	var depths, dashes []int
+	// item of a list ("- ") starts at the dash of an item above.
+	var keys, dashes []int
 	limit := ind + 1<<20
 	for i := prev; i >= 1 && limit > 0; i-- {
 		t := strings.TrimSpace(lines[i-1])
@@ -205,14 +217,18 @@ func indentationMessage(lines []string, n int) (string, bool) {
 			continue
 		}
 		if kc, ic := keyColumn(lines[i-1]), indentOf(lines[i-1]); ic < limit {
-			depths = append(depths, kc)
+			keys = append(keys, kc)
 			if ic < kc {
 				dashes = append(dashes, ic)
 			}
 			limit = ic
 		}
 	}
-	if slices.Contains(depths, ind) || (strings.HasPrefix(text, "- ") && slices.Contains(dashes, ind)) {
+	depths, what, fix := keys, "the keys above it are indented by", "the keys it belongs with"
+	if item {
+		depths, what, fix = dashes, "the list items above it start at", "the items of its list"
+	}
+	if len(depths) == 0 || slices.Contains(depths, ind) {
 		return "", false
 	}
 	slices.Sort(depths)
@@ -221,8 +237,8 @@ func indentationMessage(lines []string, n int) (string, bool) {
 	for i, d := range depths {
 		words[i] = strconv.Itoa(d)
 	}
-	return fmt.Sprintf("%q is indented by %d spaces, but the keys above it are indented by %s; line it up with the keys it belongs with",
-		text, ind, joinOr(words)), true
+	return fmt.Sprintf("%q is indented by %d spaces, but %s %s; line it up with %s",
+		text, ind, what, joinOr(words), fix), true
 }
 
 func indentOf(line string) int { return len(line) - len(strings.TrimLeft(line, " ")) }
@@ -347,6 +363,10 @@ func (c *schemaCheck) value(n *yaml.Node, t reflect.Type, s scope) {
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
+			if k, v, ok := strings.Cut(n.Value, ":"); ok && n.Kind == yaml.ScalarNode && v != "" && !strings.HasPrefix(v, " ") {
+				c.add(n.Line, s.about(fmt.Sprintf("%s is not a map of keys; put a space after the colon: \"%s: %s\"", kindWord(n), k, v)))
+				return
+			}
 			c.add(n.Line, s.about(fmt.Sprintf("%s is not a map of keys (write them indented on the lines under %s)", kindWord(n), lastKey(s.path))))
 			return
 		}
