@@ -350,12 +350,12 @@ func (c *schemaCheck) value(n *yaml.Node, t reflect.Type, s scope) {
 		c.entry(n, s)
 		return
 	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	if pt := reflect.PointerTo(t); pt.Implements(unmarshaler) || pt.Implements(obsoleteUnm) {
 		c.custom(n, t, s)
 		return
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
 	}
 	if isNull(n) {
 		return // leaves the default
@@ -393,11 +393,13 @@ func (c *schemaCheck) value(n *yaml.Node, t reflect.Type, s scope) {
 	}
 }
 
+// isWhole says whether a YAML float is a whole number (2.0).
 func isWhole(s string) bool {
 	f, err := strconv.ParseFloat(s, 64)
 	return err == nil && f == math.Trunc(f)
 }
 
+// lastKey is the last key of a dotted path, as the user wrote it.
 func lastKey(path string) string {
 	if i := strings.LastIndex(path, "."); i >= 0 {
 		return path[i+1:]
