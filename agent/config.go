@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -40,7 +41,8 @@ type Config struct {
 	// and merge keys (<<: *name). The agent reads nothing else from it.
 	Credentials Credentials `yaml:"credentials"`
 
-	path string // file the config was read from, for messages
+	path string     // file the config was read from, for messages
+	doc  *yaml.Node // its top-level mapping, for the lines of keys in messages
 }
 
 // ServerConfig says where the agent ships to and how it trusts the server.
@@ -169,7 +171,19 @@ func (c *CollectorConfig) UnmarshalYAML(unmarshal func(any) error) error {
 func (c CollectorConfig) MarshalYAML() (any, error) { return c.Config, nil }
 
 // LoadConfig reads, defaults and validates the agent config at path.
+// Problems in the file are reported as a *ConfigError, each with its line.
 func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	doc, problems := parseDocument(data)
+	if doc != nil {
+		problems = checkSchema(doc)
+	}
+	if len(problems) > 0 {
+		return nil, newConfigError(path, problems)
+	}
 	cfg := DefaultConfig()
 	var secretTypes []any // so that every collector's secrets may be given as K_file
 	for _, typ := range collectors.Types() {
@@ -177,11 +191,14 @@ func LoadConfig(path string) (*Config, error) {
 		secretTypes = append(secretTypes, c)
 	}
 	if err := yamlconf.LoadFile(path, &cfg, secretTypes...); err != nil {
+		if ps := decodeProblems(path, err); len(ps) > 0 {
+			return nil, newConfigError(path, ps)
+		}
 		return nil, err
 	}
-	cfg.path = path
+	cfg.path, cfg.doc = path, doc
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, newConfigError(path, cfg.validationProblems(err))
 	}
 	return &cfg, nil
 }
@@ -257,7 +274,7 @@ func (c *Config) Validate() error {
 	}
 	for name, n := range c.Credentials {
 		if n.Kind != yaml.MappingNode {
-			errs = append(errs, fmt.Errorf("line %d: credentials.%s: must be a block of settings (key: value)", n.Line, name))
+			errs = append(errs, fmt.Errorf("credentials.%s: must be a block of settings (key: value)", name))
 		}
 	}
 	errs = append(errs, c.validateCollectors())
@@ -276,25 +293,33 @@ func (c *Config) validateCollectors() error {
 		if b.Interval == 0 {
 			b.Interval = c.Defaults.Interval
 		}
-		if b.Timeout == 0 {
+		if b.Timeout == 0 && b.Interval.D() > 0 { // a negative interval is reported as itself, not as a timeout
 			b.Timeout = yamlconf.Duration(min(c.Defaults.Timeout.D(), b.Interval.D()))
 		}
 		if b.Jitter == 0 && c.Defaults.Jitter.D() < b.Interval.D() {
 			b.Jitter = c.Defaults.Jitter
 		}
-		where := fmt.Sprintf("line %d: collectors[%d] %q", cc.Line, i, b.Name)
+		var entryErrs []error
+		listed := len(b.Targets) // before Validate expands ranges and hosts lists
 		if err := cc.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			entryErrs = append(entryErrs, err)
 		}
 		if j, dup := names[b.Name]; dup {
-			errs = append(errs, fmt.Errorf("%s: name is already used by collectors[%d]; give each entry its own name", where, j))
+			entryErrs = append(entryErrs, fmt.Errorf("name %q: already used by collectors[%d]; give each entry its own name", b.Name, j))
 		}
 		names[b.Name] = i
-		for _, t := range b.Targets {
+		for ti, t := range b.Targets {
 			if prev, dup := assets[t.Asset]; dup && t.Asset != "" {
-				errs = append(errs, fmt.Errorf("%s: asset %q is already polled by %s; an asset id names one device", where, t.Asset, prev))
+				where := fmt.Sprintf("targets[%d]", ti)
+				if len(b.Targets) != listed { // ti counts hosts of ranges, not the file's items
+					where = "targets: host " + t.Address
+				}
+				entryErrs = append(entryErrs, fmt.Errorf("%s: asset %q: already polled by collector %q; an asset id names one device", where, t.Asset, prev))
 			}
 			assets[t.Asset] = b.Name
+		}
+		if len(entryErrs) > 0 {
+			errs = append(errs, &entryError{Index: i, Name: b.Name, Typ: b.Type, Err: errors.Join(entryErrs...)})
 		}
 	}
 	return errors.Join(errs...)

@@ -128,7 +128,7 @@ func TestReload(t *testing.T) {
 		// SIGHUP calls Reload, which returns the reason naming file, line and key.
 		err := f.a.Reload(t.Context())
 		require.ErrorContains(t, err, f.path)
-		require.ErrorContains(t, err, "field colectors not found")
+		require.ErrorContains(t, err, `line 7: unknown key "colectors" at the top level; did you mean "collectors"?`)
 		require.Equal(t, 2.0, testutil.ToFloat64(f.a.m.reloads.WithLabelValues("failure")))
 	})
 

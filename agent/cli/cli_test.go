@@ -46,7 +46,7 @@ func TestValidate(t *testing.T) {
 
 	code, _, errOut := run(t, "validate", "--config", "../testdata/unknown_field.bad.yaml")
 	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "line 5: field communty not found")
+	require.Contains(t, errOut, `line 5: unknown key "communty" in collector "snmp" (snmp); did you mean "community"?`)
 
 	code, out, _ = run(t, "validate", "--print", "--config", "../../configs/agent.example.yaml")
 	require.Equal(t, 0, code)
@@ -54,6 +54,25 @@ func TestValidate(t *testing.T) {
 	require.NotContains(t, out, "public")
 	require.Contains(t, out, "password: <secret>")
 	require.NotContains(t, out, "lab-bmc-password")
+}
+
+// TestValidateBadConfigs runs validate on the agent's bad-config corpus:
+// it prints exactly the message paired with each file, and exits 1.
+func TestValidateBadConfigs(t *testing.T) {
+	t.Chdir("..") // the messages name the files as agent/testdata/*.bad.want does
+	files, err := filepath.Glob("testdata/*.bad.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			want, err := os.ReadFile(strings.TrimSuffix(file, ".yaml") + ".want")
+			require.NoError(t, err)
+			code, out, errOut := run(t, "validate", "--config", file)
+			require.Equal(t, 1, code)
+			require.Empty(t, out)
+			require.Equal(t, "kpilot-agent: "+string(want), errOut)
+		})
+	}
 }
 
 // exampleConfig copies the example config with its data_dir in a temp dir.

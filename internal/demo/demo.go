@@ -26,14 +26,48 @@ type options struct {
 	serverPort, influxPort, snmpPort int
 	redfishPort                      int
 	restPort                         int
+	serverMetricsPort                int    // the server's metrics_listen
+	agentMetricsPort                 int    // the agent's metrics_listen
 	restMock                         string // Mockoon environment the REST target answers from
 }
 
-func run(ctx context.Context, o options, log *slog.Logger) error {
-	for name, port := range map[string]int{"server-port": o.serverPort, "influx-port": o.influxPort, "redfish-port": o.redfishPort, "rest-port": o.restPort} {
-		if err := portFree(port); err != nil {
-			return fmt.Errorf("port %d (-%s) is taken: %w; pass another, e.g. make demo DEMO_FLAGS=\"-%s %d\"", port, name, err, name, port+10000)
+// demoPort is one port the demo listens on, with the flag that moves it.
+type demoPort struct {
+	flag, what, network string
+	port                int
+}
+
+// ports lists the demo's ports in the order it starts their components.
+func (o options) ports() []demoPort {
+	return []demoPort{
+		{"influx-port", "influxd", "tcp", o.influxPort},
+		{"snmp-port", "snmpd", "udp", o.snmpPort},
+		{"redfish-port", "the Redfish BMC mockup", "tcp", o.redfishPort},
+		{"rest-port", "the NetApp ONTAP REST answers", "tcp", o.restPort},
+		{"server-port", "kpilot-server", "tcp", o.serverPort},
+		{"server-metrics-port", "kpilot-server's /metrics", "tcp", o.serverMetricsPort},
+		{"agent-metrics-port", "kpilot-agent's /metrics", "tcp", o.agentMetricsPort},
+	}
+}
+
+// checkPorts makes sure every port is free before anything starts, so
+// that a taken port is reported as such, with the flag that moves it,
+// instead of as a component that exits during start.
+func checkPorts(ps []demoPort) error {
+	var errs []error
+	for _, p := range ps {
+		if err := portFree(p.network, p.port); err != nil {
+			errs = append(errs, fmt.Errorf("port %d/%s for %s is taken (%w); choose another with -%s, e.g. make demo DEMO_FLAGS=\"-%s %d\"",
+				p.port, p.network, p.what, err, p.flag, p.flag, otherPort(p.port)))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+func run(ctx context.Context, o options, log *slog.Logger) error {
+	ports := o.ports()
+	if err := checkPorts(ports); err != nil {
+		return err
 	}
 	dir, err := filepath.Abs(o.dir)
 	if err != nil {
@@ -59,20 +93,20 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	log.Info("starting influxd", "port", o.influxPort)
 	influx, err := devenv.StartInfluxd(ctx, filepath.Join(dir, "influxdb"), o.influxPort, "kpilot", logs)
 	if err != nil {
-		return err
+		return startError(ports[0], err, logs.Name())
 	}
 	stops = append(stops, influx.Stop)
 	log.Info("starting snmpd", "port", o.snmpPort)
 	snmpd, err := devenv.StartSnmpd(ctx, filepath.Join(dir, "snmpd"), o.snmpPort, logs)
 	if err != nil {
-		return err
+		return startError(ports[1], err, logs.Name())
 	}
 	stops = append(stops, snmpd.Stop)
 	log.Info("starting the Redfish BMC mockup (HPE iLO 5, DL360 Gen10 Plus)", "port", o.redfishPort)
 	bmc, err := redfishmock.ListenTLS(fmt.Sprintf("127.0.0.1:%d", o.redfishPort), "hpe-ilo5-dl360-gen10plus",
 		redfishmock.Options{Username: "monitor", Password: "lab-bmc-password", Delay: 50 * time.Millisecond})
 	if err != nil {
-		return err
+		return startError(ports[2], err, logs.Name())
 	}
 	stops = append(stops, bmc.Close)
 	bmcCA := filepath.Join(dir, "bmc-ca.pem")
@@ -83,7 +117,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	log.Info("serving recorded NetApp ONTAP REST answers", "port", o.restPort)
 	ontap, err := serveMockoon(fmt.Sprintf("127.0.0.1:%d", o.restPort), o.restMock)
 	if err != nil {
-		return err
+		return startError(ports[3], err, logs.Name())
 	}
 	stops = append(stops, ontap.close)
 
@@ -93,6 +127,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err := devenv.RewriteConfig(filepath.Join(o.configs, "server.example.yaml"), serverCfg,
 		"127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", o.serverPort),
 		"http://127.0.0.1:8086", influx.URL,
+		"127.0.0.1:9464", fmt.Sprintf("127.0.0.1:%d", o.serverMetricsPort),
 		"/var/lib/kpilot-server", filepath.Join(dir, "server")); err != nil {
 		return err
 	}
@@ -102,6 +137,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		"https://127.0.0.1:8443", bmc.URL,
 		"# ca_file: /etc/kpilot/bmc-ca.pem", "ca_file: "+bmcCA,
 		"http://127.0.0.1:8444", ontap.url,
+		"127.0.0.1:9465", fmt.Sprintf("127.0.0.1:%d", o.agentMetricsPort),
 		"/var/lib/kpilot", filepath.Join(dir, "agent")); err != nil {
 		return err
 	}
@@ -127,7 +163,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}
 	stops = append(stops, srv.Stop)
 	if err := srv.WaitFor(ctx, 30*time.Second, func() error { return get(base + "/readyz") }); err != nil {
-		return err
+		return startError(ports[4], err, serverLog.Name())
 	}
 	log.Info("server ready", "url", base)
 
@@ -149,13 +185,13 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("%w; see %s", err, filepath.Join(dir, "agent.log"))
 	}
-	printBanner(base, email, password, session, assetID, dir)
+	printBanner(base, email, password, session, assetID, dir, o)
 	<-ctx.Done()
 	fmt.Println("\nstopping agent, server, BMC and ONTAP mockups, snmpd and influxd ...")
 	return nil
 }
 
-func printBanner(base, email, password, session, assetID, dir string) {
+func printBanner(base, email, password, session, assetID, dir string, o options) {
 	fmt.Printf(`
 ================================================================
 kpilot demo is running: the agent polls snmpd every 15s, a
@@ -184,11 +220,11 @@ Log in yourself:
 
   curl -s -X POST %[1]s/api/v1/login -d '{"email":"%[2]s","password":"%[3]s"}'
 
-Metrics: http://127.0.0.1:9464/metrics (server, its metrics_listen), http://127.0.0.1:9465/metrics (agent)
+Metrics: http://127.0.0.1:%[7]d/metrics (server, its metrics_listen), http://127.0.0.1:%[8]d/metrics (agent)
 Logs and state: %[6]s
 Press Ctrl-C to stop everything.
 ================================================================
-`, base, email, password, session, assetID, dir)
+`, base, email, password, session, assetID, dir, o.serverMetricsPort, o.agentMetricsPort)
 }
 
 // waitForData logs in and waits until the agent's first poll is stored.
@@ -285,8 +321,34 @@ func logFile(dir, name string) (*os.File, error) {
 	return os.Create(filepath.Join(dir, name))
 }
 
-func portFree(port int) error {
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+// otherPort is the port suggested instead of a taken one: 10000 above
+// (8080 becomes 18080), or below where that is no port.
+func otherPort(p int) int {
+	if p+10000 > 65535 {
+		return p - 10000
+	}
+	return p + 10000
+}
+
+// startError says which component failed to start, on which port, and
+// which flag moves it: a port taken after checkPorts looked shows up only
+// as the component exiting.
+func startError(p demoPort, err error, logFile string) error {
+	return fmt.Errorf("%s on 127.0.0.1:%d/%s did not start (%w); if that port is taken, choose another with -%s; see %s",
+		p.what, p.port, p.network, err, p.flag, logFile)
+}
+
+// portFree binds 127.0.0.1:port and lets it go again.
+func portFree(network string, port int) error {
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}

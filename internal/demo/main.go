@@ -24,6 +24,8 @@ func main() {
 	flag.IntVar(&o.snmpPort, "snmp-port", 1161, "UDP port of snmpd")
 	flag.IntVar(&o.redfishPort, "redfish-port", 8443, "port of the Redfish BMC mockup")
 	flag.IntVar(&o.restPort, "rest-port", 8444, "port of the recorded NetApp ONTAP REST answers")
+	flag.IntVar(&o.serverMetricsPort, "server-metrics-port", 9464, "port of kpilot-server's /metrics")
+	flag.IntVar(&o.agentMetricsPort, "agent-metrics-port", 9465, "port of kpilot-agent's /metrics")
 	flag.StringVar(&o.restMock, "rest-mock", "collectors/rest/testdata/mockoon/netapp-ontap.json", "Mockoon environment served on rest-port")
 	flag.Parse()
 
