@@ -22,6 +22,7 @@ import (
 	"github.com/kpilot/kpilot/server/ingest"
 	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/schedule"
 	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -139,6 +140,8 @@ type API struct {
 
 	ingester *ingest.Ingester
 	kpis     *kpis.Service // each organization's KPI catalog
+
+	schedules *schedule.Manager // report schedules; schedule.Runner mails them
 }
 
 // New returns the API. reg receives the request and ingest metrics.
@@ -165,6 +168,7 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
 	}
+	a.schedules = schedule.NewManager(s, a.vis, a.auditLog, a.mail != nil, func() time.Time { return a.now() })
 	a.findings = findings.New(s, a.auditLog, findings.Options{Visibility: a.vis, Checkups: a.checkups, Now: func() time.Time { return a.now() },
 		Acknowledged: a.webhooks.FindingAcknowledged})
 	return a
