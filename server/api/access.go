@@ -85,14 +85,6 @@ func (a *API) adminOU(r *http.Request, id string) (visibility.Principal, store.O
 	return p, store.OU{}, ous, errNotFound
 }
 
-// requireAdmin passes admins of the caller's organization.
-func requireAdmin(p visibility.Principal) error {
-	if !p.IsAdmin() {
-		return problem.ErrAdminOnly
-	}
-	return nil
-}
-
 // audit writes one audit event for the calling principal. Callers that
 // reveal a secret write the event first and fail if it cannot be written:
 // no key leaves the server unrecorded.
