@@ -138,10 +138,10 @@ type API struct {
 	findings *findings.Service
 	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
 
+	schedules *schedule.Manager // report schedules; schedule.Runner mails them
+
 	ingester *ingest.Ingester
 	kpis     *kpis.Service // each organization's KPI catalog
-
-	schedules *schedule.Manager // report schedules; schedule.Runner mails them
 }
 
 // New returns the API. reg receives the request and ingest metrics.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/ratelimit"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -76,7 +77,7 @@ func (a *API) agentAuth(h handlerFunc) handlerFunc {
 // limit counts a reset request per address and per client.
 func (a *API) limit(r *http.Request, name string, perEmail, perClient int) account.Limit {
 	return func(email string) (func(bool), error) {
-		return a.attempt(r, name, bucket{"email:" + email, perEmail}, bucket{"ip:" + clientIP(r), perClient})
+		return a.attempt(r, name, ratelimit.Bucket{Key: "email:" + email, N: perEmail}, ratelimit.Bucket{Key: "ip:" + clientIP(r), N: perClient})
 	}
 }
 

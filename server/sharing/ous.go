@@ -103,3 +103,26 @@ func (s *Service) DeleteOU(ctx context.Context, p visibility.Principal, who audi
 	}
 	return s.recordOU(ctx, who, p.OrgID, u.ParentID, "ou.delete", "ou", u.ID, map[string]any{"name": u.Name})
 }
+
+// AdminOU returns the OU id of p's organization if p administers it (p's
+// own OU or one below it), with all the organization's OUs. Unknown and
+// foreign OUs are not found; an OU p sees but may not change is
+// problem.ErrAdminOnly.
+func (s *Service) AdminOU(ctx context.Context, p visibility.Principal, id string) (store.OU, []store.OU, error) {
+	ous, err := s.st.OUs(ctx, p.OrgID)
+	if err != nil {
+		return store.OU{}, nil, fmt.Errorf("loading OUs: %w", err)
+	}
+	if !visibility.Subtree(p.OrgID, p.OUID, ous)[id] {
+		return store.OU{}, ous, problem.ErrNotFound
+	}
+	if !p.IsAdmin() {
+		return store.OU{}, ous, problem.ErrAdminOnly
+	}
+	for _, u := range ous {
+		if u.ID == id {
+			return u, ous, nil
+		}
+	}
+	return store.OU{}, ous, problem.ErrNotFound
+}

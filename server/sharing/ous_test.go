@@ -7,6 +7,7 @@ import (
 
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/visibility"
 )
 
 // TestOUTree: an OU moves only within the admin's subtree and never below
@@ -77,4 +78,46 @@ func TestOUTree(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, seen, 3)
 	require.Empty(t, seen[0].ParentID, "the top of what the caller sees has no parent")
+}
+
+// TestAdminOU: an admin reaches its own OU and those below it; an OU above
+// it, another tenant's and an unknown one are not found, and a viewer
+// may not change an OU it sees.
+func TestAdminOU(t *testing.T) {
+	w, ctx := newWorld(t), t.Context()
+	root := store.OU{ID: w.cust.RootOU, OrgID: w.cust.ID, Name: w.cust.Name}
+	a, err := w.s.CreateOU(ctx, w.admin, w.who, root, "A")
+	require.NoError(t, err)
+	b, err := w.s.CreateOU(ctx, w.admin, w.who, a, "B")
+	require.NoError(t, err)
+	aAdmin, aViewer := w.admin, w.admin
+	aAdmin.OUID, aViewer.OUID, aViewer.Role = a.ID, a.ID, store.Viewer
+
+	tests := []struct {
+		name     string
+		p        visibility.Principal
+		id       string
+		wantKind problem.Kind
+		wantMsg  string
+	}{
+		{"root admin, a lower OU", w.admin, b.ID, 0, ""},
+		{"A's admin, its own OU", aAdmin, a.ID, 0, ""},
+		{"A's admin, below A", aAdmin, b.ID, 0, ""},
+		{"A's admin, the root above", aAdmin, root.ID, problem.NotFound, "not found"},
+		{"another tenant's OU", w.admin, w.other.RootOU, problem.NotFound, "not found"},
+		{"unknown", w.admin, "no-such-ou", problem.NotFound, "not found"},
+		{"A's viewer", aViewer, b.ID, problem.Forbidden, "only admins of this organization may do this"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, ous, err := w.s.AdminOU(ctx, tt.p, tt.id)
+			if tt.wantKind != 0 {
+				requireProblem(t, err, tt.wantKind, tt.wantMsg)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.id, u.ID)
+			require.Len(t, ous, 3, "every OU of the organization")
+		})
+	}
 }
