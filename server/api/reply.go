@@ -34,6 +34,14 @@ func each[T, U any](in []T, f func(T) U) []U {
 	return out
 }
 
+// nonNil is s, or [] rather than null in a JSON answer when nil.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // timePtr is t in UTC for an optional JSON time: nil when zero.
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
