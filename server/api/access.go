@@ -25,24 +25,16 @@ func (a *API) visibleSet(r *http.Request) (visibility.Principal, visibility.Set,
 }
 
 // visibleAsset loads the asset named by the path value "id" if the caller
-// may see it. Invisible and missing assets get the same 404.
+// may see it. Invisible and missing assets get the same 404. Every
+// single-asset read starts here: it loads only what this one asset's
+// access depends on.
 func (a *API) visibleAsset(r *http.Request) (visibility.Principal, store.Asset, visibility.Access, error) {
-	return a.visibleAssetID(r, r.PathValue("id"))
-}
-
-// visibleAssetID is visibleAsset for an asset id from elsewhere (a
-// finding's, a grant's). Every single-asset read starts here: it loads
-// only what this one asset's access depends on.
-func (a *API) visibleAssetID(r *http.Request, id string) (visibility.Principal, store.Asset, visibility.Access, error) {
 	p := principalFrom(r.Context())
-	as, acc, err := a.vis.Asset(r.Context(), p, id)
+	as, acc, err := a.vis.Asset(r.Context(), p, r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return p, store.Asset{}, visibility.Access{}, errNotFound
 	}
-	if err != nil {
-		return p, store.Asset{}, visibility.Access{}, err
-	}
-	return p, as, acc, nil
+	return p, as, acc, err
 }
 
 // ownedAsset is visibleAsset for changes and keys: only admins of the

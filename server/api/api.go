@@ -6,6 +6,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -82,28 +83,15 @@ func DefaultLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	fill := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	fill(&l.SessionTTL, d.SessionTTL)
-	fill(&l.EnrollmentTokenTTL, d.EnrollmentTokenTTL)
-	fill(&l.InvitationTTL, d.InvitationTTL)
-	fill(&l.PasswordResetTTL, d.PasswordResetTTL)
-	fill(&l.APITokenTTL, d.APITokenTTL)
-	if l.KeyGuesses == 0 {
-		l.KeyGuesses = d.KeyGuesses
-	}
-	if l.LoginFailures == 0 {
-		l.LoginFailures = d.LoginFailures
-	}
-	if l.LoginFailuresPerAddress == 0 {
-		l.LoginFailuresPerAddress = d.LoginFailuresPerAddress
-	}
-	if l.SecretFailures == 0 {
-		l.SecretFailures = d.SecretFailures
-	}
+	l.SessionTTL = cmp.Or(l.SessionTTL, d.SessionTTL)
+	l.EnrollmentTokenTTL = cmp.Or(l.EnrollmentTokenTTL, d.EnrollmentTokenTTL)
+	l.InvitationTTL = cmp.Or(l.InvitationTTL, d.InvitationTTL)
+	l.PasswordResetTTL = cmp.Or(l.PasswordResetTTL, d.PasswordResetTTL)
+	l.APITokenTTL = cmp.Or(l.APITokenTTL, d.APITokenTTL)
+	l.KeyGuesses = cmp.Or(l.KeyGuesses, d.KeyGuesses)
+	l.LoginFailures = cmp.Or(l.LoginFailures, d.LoginFailures)
+	l.LoginFailuresPerAddress = cmp.Or(l.LoginFailuresPerAddress, d.LoginFailuresPerAddress)
+	l.SecretFailures = cmp.Or(l.SecretFailures, d.SecretFailures)
 	return l
 }
 

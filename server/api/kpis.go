@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -67,17 +66,9 @@ func (a *API) assetUsage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	unit, now := cmp.Or(r.URL.Query().Get("period"), availability.Day), a.now()
-	from, err := availability.DefaultStart(unit, now)
+	unit, start, stop, err := params.Usage(r.URL.Query(), a.now(), maxAvailabilitySpan)
 	if err != nil {
 		return badRequest("%v", err)
-	}
-	start, stop, err := a.period(r, from.Sub(now), maxAvailabilitySpan)
-	if err != nil {
-		return err
-	}
-	if r.URL.Query().Get("start") == "" {
-		start = from // aligned to the calendar, not to a.period's now
 	}
 	obs, reboots, err := a.tsdb.AvailabilityData(r.Context(), tsdb.Ref(as), start, stop)
 	if err != nil {
