@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/store"
 )
 
@@ -52,18 +51,8 @@ func (a *API) createOU(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.ParentID == nil || req.Name == nil {
-		return badRequest("parent_id and name are required")
-	}
-	name, err := input.Name("name", *req.Name)
-	if err != nil {
-		return err
-	}
-	p, parent, _, err := a.adminOU(r, *req.ParentID)
-	if err != nil {
-		return err
-	}
-	u, err := a.sharing.CreateOU(r.Context(), p, a.actor(r), parent, name)
+	ctx, p, who := a.caller(r)
+	u, err := a.sharing.AddOU(ctx, p, who, req.ParentID, req.Name)
 	return reply(w, http.StatusCreated, toOUJSON(u), err)
 }
 

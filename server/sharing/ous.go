@@ -1,6 +1,7 @@
 package sharing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,4 +126,37 @@ func (s *Service) AdminOU(ctx context.Context, p visibility.Principal, id string
 		}
 	}
 	return store.OU{}, ous, problem.ErrNotFound
+}
+
+// AddOU is CreateOU for a request that names the parent and the name:
+// both are required, and the name is checked before the parent, which p
+// must administer (AdminOU).
+func (s *Service) AddOU(ctx context.Context, p visibility.Principal, who audit.Actor, parentID, name *string) (store.OU, error) {
+	if parentID == nil || name == nil {
+		return store.OU{}, problem.Invalidf("parent_id and name are required")
+	}
+	n, err := input.Name("name", *name)
+	if err != nil {
+		return store.OU{}, err
+	}
+	parent, _, err := s.AdminOU(ctx, p, *parentID)
+	if err != nil {
+		return store.OU{}, err
+	}
+	return s.CreateOU(ctx, p, who, parent, n)
+}
+
+// EnterAsset is CreateAsset for a request: in is checked (NewAsset)
+// before the OU ouID (default: p's own), which p must administer
+// (AdminOU).
+func (s *Service) EnterAsset(ctx context.Context, p visibility.Principal, who audit.Actor, ouID string, in AssetInput) (store.Asset, error) {
+	as, err := s.NewAsset(in)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	u, _, err := s.AdminOU(ctx, p, cmp.Or(ouID, p.OUID))
+	if err != nil {
+		return store.Asset{}, err
+	}
+	return s.CreateAsset(ctx, p, who, u, as)
 }
