@@ -2,26 +2,14 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/store"
 )
 
-type memberJSON struct {
-	UserID string     `json:"user_id"`
-	Email  string     `json:"email"`
-	Role   store.Role `json:"role"`
-	OUID   string     `json:"ou_id"`
-}
-
-func toMemberJSON(m store.Member) memberJSON {
-	return memberJSON{UserID: m.UserID, Email: m.Email, Role: m.Role, OUID: m.Membership.OUID}
-}
-
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	ms, err := a.accounts.Members(r.Context(), principalFrom(r.Context()))
-	return reply(w, http.StatusOK, map[string]any{"users": each(ms, toMemberJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"users": each(ms, account.ViewMember)}, err)
 }
 
 type updateUserRequest struct {
@@ -36,7 +24,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	m, err := a.accounts.UpdateMember(r.Context(), a.actor(r), principalFrom(r.Context()), r.PathValue("id"),
 		account.MemberChange(req))
-	return reply(w, http.StatusOK, toMemberJSON(m), err)
+	return reply(w, http.StatusOK, account.ViewMember(m), err)
 }
 
 func (a *API) removeUser(w http.ResponseWriter, r *http.Request) error {
@@ -64,23 +52,8 @@ func (a *API) createInvitation(w http.ResponseWriter, r *http.Request, inv store
 	return reply(w, http.StatusCreated, a.invitationJSON(inv), err)
 }
 
-type invitationOut struct {
-	ID          string               `json:"id"`
-	Kind        store.InvitationKind `json:"kind"`
-	Email       string               `json:"email"`
-	Role        store.Role           `json:"role"`
-	OUID        string               `json:"ou_id,omitempty"`
-	Company     string               `json:"company,omitempty"`
-	Status      string               `json:"status"` // open, accepted, revoked, expired
-	CreatedAt   time.Time            `json:"created_at"`
-	ExpiresAt   time.Time            `json:"expires_at"`
-	ResultOrgID string               `json:"organization_id,omitempty"`
-}
-
-func (a *API) invitationJSON(inv store.Invitation) invitationOut {
-	return invitationOut{ID: inv.ID, Kind: inv.Kind, Email: inv.Email, Role: inv.Role, OUID: inv.OUID, Company: inv.Company,
-		Status: account.InvitationStatus(inv, a.now()), CreatedAt: inv.CreatedAt.UTC(), ExpiresAt: inv.ExpiresAt.UTC(),
-		ResultOrgID: inv.ResultOrgID}
+func (a *API) invitationJSON(inv store.Invitation) account.InvitationView {
+	return account.ViewInvitation(inv, a.now())
 }
 
 func (a *API) listInvitations(w http.ResponseWriter, r *http.Request) error {
