@@ -35,12 +35,10 @@ type enrollRequest struct {
 }
 
 func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
-	var req enrollRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ag, cred, err := a.accounts.Enroll(r.Context(), account.Enrollment(req))
-	return reply(w, http.StatusCreated, map[string]string{"agent_id": ag.ID, "credential": cred}, err)
+	return withJSON(w, r, func(req enrollRequest) error {
+		ag, cred, err := a.accounts.Enroll(r.Context(), account.Enrollment(req))
+		return reply(w, http.StatusCreated, map[string]string{"agent_id": ag.ID, "credential": cred}, err)
+	})
 }
 
 // agentSelf tells an agent who the server takes it for; `kpilot-agent

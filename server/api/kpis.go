@@ -140,13 +140,10 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	refs := make([]tsdb.AssetRef, 0, len(assets))
-	shown := make([]exposition.Asset, 0, len(assets))
-	for _, as := range assets {
-		refs = append(refs, tsdb.Ref(as))
-		shown = append(shown, exposition.Asset{Asset: as, Customer: names[as.OrgID], Access: set.Access(as)})
-	}
-	latest, err := a.tsdb.LatestMany(r.Context(), refs, lookback)
+	shown := each(assets, func(as store.Asset) exposition.Asset {
+		return exposition.Asset{Asset: as, Customer: names[as.OrgID], Access: set.Access(as)}
+	})
+	latest, err := a.tsdb.LatestMany(r.Context(), tsdb.Refs(assets...), lookback)
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}

@@ -47,26 +47,22 @@ type ouRequest struct {
 }
 
 func (a *API) createOU(w http.ResponseWriter, r *http.Request) error {
-	var req ouRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ctx, p, who := a.caller(r)
-	u, err := a.sharing.AddOU(ctx, p, who, req.ParentID, req.Name)
-	return reply(w, http.StatusCreated, toOUJSON(u), err)
+	return withJSON(w, r, func(req ouRequest) error {
+		ctx, p, who := a.caller(r)
+		u, err := a.sharing.AddOU(ctx, p, who, req.ParentID, req.Name)
+		return reply(w, http.StatusCreated, toOUJSON(u), err)
+	})
 }
 
 func (a *API) updateOU(w http.ResponseWriter, r *http.Request) error {
-	var req ouRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	p, u, ous, err := a.adminOU(r, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	u, err = a.sharing.UpdateOU(r.Context(), p, a.actor(r), u, ous, req.Name, req.ParentID)
-	return reply(w, http.StatusOK, toOUJSON(u), err)
+	return withJSON(w, r, func(req ouRequest) error {
+		p, u, ous, err := a.adminOU(r, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		u, err = a.sharing.UpdateOU(r.Context(), p, a.actor(r), u, ous, req.Name, req.ParentID)
+		return reply(w, http.StatusOK, toOUJSON(u), err)
+	})
 }
 
 func (a *API) deleteOU(w http.ResponseWriter, r *http.Request) error {

@@ -7,6 +7,15 @@ import (
 	"time"
 )
 
+// withJSON decodes the request's JSON body (decodeJSON) and hands it to h.
+func withJSON[T any](w http.ResponseWriter, r *http.Request, h func(req T) error) error {
+	var req T
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	return h(req)
+}
+
 // reply answers v with code if the call that made v succeeded.
 func reply(w http.ResponseWriter, code int, v any, err error) error {
 	if err != nil {

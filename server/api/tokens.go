@@ -17,14 +17,12 @@ type createTokenRequest struct {
 }
 
 func (a *API) createAPIToken(w http.ResponseWriter, r *http.Request) error {
-	var req createTokenRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	t, tok, err := a.accounts.CreateAPIToken(r.Context(), a.actor(r), req.Name, req.TTL)
-	j := account.ViewToken(t)
-	j.Token = tok
-	return reply(w, http.StatusCreated, j, err)
+	return withJSON(w, r, func(req createTokenRequest) error {
+		t, tok, err := a.accounts.CreateAPIToken(r.Context(), a.actor(r), req.Name, req.TTL)
+		j := account.ViewToken(t)
+		j.Token = tok
+		return reply(w, http.StatusCreated, j, err)
+	})
 }
 
 func (a *API) deleteAPIToken(w http.ResponseWriter, r *http.Request) error {

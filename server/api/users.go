@@ -18,13 +18,11 @@ type updateUserRequest struct {
 }
 
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request) error {
-	var req updateUserRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	m, err := a.accounts.UpdateMember(r.Context(), a.actor(r), principalFrom(r.Context()), r.PathValue("id"),
-		account.MemberChange(req))
-	return reply(w, http.StatusOK, account.ViewMember(m), err)
+	return withJSON(w, r, func(req updateUserRequest) error {
+		m, err := a.accounts.UpdateMember(r.Context(), a.actor(r), principalFrom(r.Context()), r.PathValue("id"),
+			account.MemberChange(req))
+		return reply(w, http.StatusOK, account.ViewMember(m), err)
+	})
 }
 
 func (a *API) removeUser(w http.ResponseWriter, r *http.Request) error {
@@ -38,12 +36,10 @@ type inviteUserRequest struct {
 }
 
 func (a *API) inviteUser(w http.ResponseWriter, r *http.Request) error {
-	var req inviteUserRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	inv, err := a.accounts.InviteUser(r.Context(), a.actor(r), principalFrom(r.Context()), req.Email, req.Role, req.OUID)
-	return reply(w, http.StatusCreated, a.invitationJSON(inv), err)
+	return withJSON(w, r, func(req inviteUserRequest) error {
+		inv, err := a.accounts.InviteUser(r.Context(), a.actor(r), principalFrom(r.Context()), req.Email, req.Role, req.OUID)
+		return reply(w, http.StatusCreated, a.invitationJSON(inv), err)
+	})
 }
 
 // createInvitation sends inv (see account.Service.Invite) and answers it.
@@ -73,24 +69,20 @@ type tokenPassword struct {
 
 // lookupInvitation tells the activation page what an invitation is for.
 func (a *API) lookupInvitation(w http.ResponseWriter, r *http.Request) error {
-	var req tokenPassword
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	inv, err := a.accounts.LookupInvitation(r.Context(), req.Token)
-	return reply(w, http.StatusOK, map[string]any{"email": inv.Email, "kind": inv.Kind, "role": inv.Role,
-		"expires_at": inv.ExpiresAt.UTC(), "organization": inv.Organization, "existing_account": inv.ExistingAccount}, err)
+	return withJSON(w, r, func(req tokenPassword) error {
+		inv, err := a.accounts.LookupInvitation(r.Context(), req.Token)
+		return reply(w, http.StatusOK, map[string]any{"email": inv.Email, "kind": inv.Kind, "role": inv.Role,
+			"expires_at": inv.ExpiresAt.UTC(), "organization": inv.Organization, "existing_account": inv.ExistingAccount}, err)
+	})
 }
 
 func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
-	var req tokenPassword
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	res, err := a.accounts.AcceptInvitation(r.Context(), a.actor(r), req.Token, req.Password)
-	out := map[string]any{"user_id": res.UserID, "organization_id": res.OrgID, "created_user": res.CreatedUser}
-	if res.AssetID != "" {
-		out["asset_id"] = res.AssetID
-	}
-	return reply(w, http.StatusCreated, out, err)
+	return withJSON(w, r, func(req tokenPassword) error {
+		res, err := a.accounts.AcceptInvitation(r.Context(), a.actor(r), req.Token, req.Password)
+		out := map[string]any{"user_id": res.UserID, "organization_id": res.OrgID, "created_user": res.CreatedUser}
+		if res.AssetID != "" {
+			out["asset_id"] = res.AssetID
+		}
+		return reply(w, http.StatusCreated, out, err)
+	})
 }
