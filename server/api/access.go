@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/ratelimit"
 	"github.com/kpilot/kpilot/server/store"
@@ -58,14 +57,6 @@ func (a *API) adminOU(r *http.Request, id string) (visibility.Principal, store.O
 	p := principalFrom(r.Context())
 	u, ous, err := a.sharing.AdminOU(r.Context(), p, id)
 	return p, u, ous, err
-}
-
-// audit writes one audit event for the calling principal. Callers that
-// reveal a secret write the event first and fail if it cannot be written:
-// no key leaves the server unrecorded.
-func (a *API) audit(r *http.Request, orgID, action, targetType, targetID string, detail map[string]any) error {
-	return a.auditLog.Record(r.Context(), a.actor(r), audit.Entry{OrgID: orgID, Action: action,
-		TargetType: targetType, TargetID: targetID, Detail: detail})
 }
 
 // clientIP is the remote address without port: the peer's, or behind a
