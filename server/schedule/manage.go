@@ -101,10 +101,8 @@ func (m *Manager) Create(ctx context.Context, p visibility.Principal, who audit.
 	if err != nil {
 		return View{}, err
 	}
-	if _, err := report.ResolveScope(ctx, m.st, p, set, report.FilterFrom(q)); errors.Is(err, report.ErrNotFound) {
-		return View{}, problem.ErrNotFound
-	} else if err != nil {
-		return View{}, err
+	if _, err := report.ResolveScope(ctx, m.st, p, set, report.FilterFrom(q)); err != nil {
+		return View{}, err // report.ErrNotFound is problem.ErrNotFound
 	}
 	now := m.now()
 	s := store.ReportSchedule{OrgID: p.OrgID, UserID: p.UserID, Template: req.Template, Format: req.Format, Query: q.Encode(),
