@@ -1,14 +1,12 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/http"
-	"time"
 
-	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/problem"
+	"github.com/kpilot/kpilot/server/ratelimit"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -26,24 +24,16 @@ func (a *API) visibleSet(r *http.Request) (visibility.Principal, visibility.Set,
 }
 
 // visibleAsset loads the asset named by the path value "id" if the caller
-// may see it. Invisible and missing assets get the same 404.
+// may see it. Invisible and missing assets get the same 404. Every
+// single-asset read starts here: it loads only what this one asset's
+// access depends on.
 func (a *API) visibleAsset(r *http.Request) (visibility.Principal, store.Asset, visibility.Access, error) {
-	return a.visibleAssetID(r, r.PathValue("id"))
-}
-
-// visibleAssetID is visibleAsset for an asset id from elsewhere (a
-// finding's, a grant's). Every single-asset read starts here: it loads
-// only what this one asset's access depends on.
-func (a *API) visibleAssetID(r *http.Request, id string) (visibility.Principal, store.Asset, visibility.Access, error) {
 	p := principalFrom(r.Context())
-	as, acc, err := a.vis.Asset(r.Context(), p, id)
+	as, acc, err := a.vis.Asset(r.Context(), p, r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return p, store.Asset{}, visibility.Access{}, errNotFound
 	}
-	if err != nil {
-		return p, store.Asset{}, visibility.Access{}, err
-	}
-	return p, as, acc, nil
+	return p, as, acc, err
 }
 
 // ownedAsset is visibleAsset for changes and keys: only admins of the
@@ -62,43 +52,11 @@ func (a *API) ownedAsset(r *http.Request) (visibility.Principal, store.Asset, er
 	return p, as, nil
 }
 
-// adminOU checks that the caller administers the OU id (its own OU or one
-// below it) and returns the OU. Unknown and foreign OUs are 404.
+// adminOU checks that the caller administers the OU id (sharing.AdminOU).
 func (a *API) adminOU(r *http.Request, id string) (visibility.Principal, store.OU, []store.OU, error) {
 	p := principalFrom(r.Context())
-	ous, err := a.store.OUs(r.Context(), p.OrgID)
-	if err != nil {
-		return p, store.OU{}, nil, err
-	}
-	sub := visibility.Subtree(p.OrgID, p.OUID, ous)
-	if !sub[id] {
-		return p, store.OU{}, ous, errNotFound
-	}
-	if !p.IsAdmin() {
-		return p, store.OU{}, ous, problem.ErrAdminOnly
-	}
-	for _, u := range ous {
-		if u.ID == id {
-			return p, u, ous, nil
-		}
-	}
-	return p, store.OU{}, ous, errNotFound
-}
-
-// requireAdmin passes admins of the caller's organization.
-func requireAdmin(p visibility.Principal) error {
-	if !p.IsAdmin() {
-		return problem.ErrAdminOnly
-	}
-	return nil
-}
-
-// audit writes one audit event for the calling principal. Callers that
-// reveal a secret write the event first and fail if it cannot be written:
-// no key leaves the server unrecorded.
-func (a *API) audit(r *http.Request, orgID, action, targetType, targetID string, detail map[string]any) error {
-	return a.auditLog.Record(r.Context(), a.actor(r), audit.Entry{OrgID: orgID, Action: action,
-		TargetType: targetType, TargetID: targetID, Detail: detail})
+	u, ous, err := a.sharing.AdminOU(r.Context(), p, id)
+	return p, u, ous, err
 }
 
 // clientIP is the remote address without port: the peer's, or behind a
@@ -112,43 +70,12 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// bucket is one rate-limit counter: at most n attempts per window.
-type bucket struct {
-	key string
-	n   int
-}
-
-// attemptWindow is the fixed window of every rate limit.
-const attemptWindow = 15 * time.Minute
-
-// attempt counts an attempt against every bucket and answers 429 once any
-// is over its limit. done(true) takes the attempt back after a success, so
-// only failures use up the allowance.
-func (a *API) attempt(r *http.Request, limit string, buckets ...bucket) (done func(success bool), err error) {
-	now := a.now()
-	var over time.Time
-	for _, b := range buckets {
-		n, reset, err := a.store.Hit(r.Context(), limit+":"+b.key, attemptWindow, now)
-		if err != nil {
-			return nil, err
-		}
-		if n > b.n && reset.After(over) {
-			over = reset
-		}
-	}
-	if !over.IsZero() {
-		return nil, a.tooMany(r, limit, over.Sub(now))
-	}
-	return func(success bool) {
-		if !success {
-			return
-		}
-		for _, b := range buckets {
-			if err := a.store.Unhit(context.WithoutCancel(r.Context()), limit+":"+b.key); err != nil {
-				a.log.Warn("rate limit: taking back attempt", "bucket", b.key, "err", err)
-			}
-		}
-	}, nil
+// attempt counts an attempt of the request against buckets (package
+// ratelimit's Attempts) and answers 429 once any is over its limit.
+// done(true) takes the attempt back after a success.
+func (a *API) attempt(r *http.Request, limit string, buckets ...ratelimit.Bucket) (func(success bool), error) {
+	done, err := ratelimit.Attempts{Store: a.store, Limit: limit}.Attempt(r.Context(), a.now(), buckets...)
+	return a.limited(r, done, err)
 }
 
 // keyGuess starts one guess of a key or partner ID by the caller's
@@ -156,5 +83,5 @@ func (a *API) attempt(r *http.Request, limit string, buckets ...bucket) (done fu
 func (a *API) keyGuess(r *http.Request) (func(bool), error) {
 	p := principalFrom(r.Context())
 	n := a.limits.KeyGuesses
-	return a.attempt(r, "key_guess", bucket{"org:" + p.OrgID, n}, bucket{"ip:" + clientIP(r), 3 * n})
+	return a.attempt(r, "key_guess", ratelimit.Bucket{Key: "org:" + p.OrgID, N: n}, ratelimit.Bucket{Key: "ip:" + clientIP(r), N: 3 * n})
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/store"
@@ -36,12 +35,10 @@ type enrollRequest struct {
 }
 
 func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
-	var req enrollRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ag, cred, err := a.accounts.Enroll(r.Context(), account.Enrollment(req))
-	return reply(w, http.StatusCreated, map[string]string{"agent_id": ag.ID, "credential": cred}, err)
+	return withJSON(w, r, func(req enrollRequest) error {
+		ag, cred, err := a.accounts.Enroll(r.Context(), account.Enrollment(req))
+		return reply(w, http.StatusCreated, map[string]string{"agent_id": ag.ID, "credential": cred}, err)
+	})
 }
 
 // agentSelf tells an agent who the server takes it for; `kpilot-agent
@@ -54,31 +51,12 @@ func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type agentJSON struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	Hostname    string     `json:"hostname"`
-	OUID        string     `json:"ou_id"`
-	Version     string     `json:"version"`
-	EnrolledAt  time.Time  `json:"enrolled_at"`
-	LastSeenAt  *time.Time `json:"last_seen_at"`
-	Status      string     `json:"status"` // ok, stale
-	LastError   string     `json:"last_error,omitempty"`
-	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
-}
-
 // listAgents answers the agents of the caller's OU and below, with when
 // each last delivered data and its latest problem.
 func (a *API) listAgents(w http.ResponseWriter, r *http.Request) error {
 	agents, err := a.accounts.Agents(r.Context(), principalFrom(r.Context()))
 	now := a.now()
-	return reply(w, http.StatusOK, map[string]any{"agents": each(agents, func(ag store.Agent) agentJSON {
-		j := agentJSON{ID: ag.ID, Name: ag.Name, Hostname: ag.Hostname, OUID: ag.OUID, Version: ag.Version,
-			EnrolledAt: ag.CreatedAt.UTC(), LastSeenAt: timePtr(ag.LastSeenAt), Status: "ok",
-			LastError: ag.LastError, LastErrorAt: timePtr(ag.LastErrorAt)}
-		if now.Sub(ag.LastSeenAt) > store.StaleAfter {
-			j.Status = "stale"
-		}
-		return j
+	return reply(w, http.StatusOK, map[string]any{"agents": each(agents, func(ag store.Agent) account.AgentView {
+		return account.ViewAgent(ag, now)
 	})}, err)
 }

@@ -6,6 +6,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/kpilot/kpilot/server/ingest"
 	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/schedule"
 	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -81,28 +83,15 @@ func DefaultLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	fill := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	fill(&l.SessionTTL, d.SessionTTL)
-	fill(&l.EnrollmentTokenTTL, d.EnrollmentTokenTTL)
-	fill(&l.InvitationTTL, d.InvitationTTL)
-	fill(&l.PasswordResetTTL, d.PasswordResetTTL)
-	fill(&l.APITokenTTL, d.APITokenTTL)
-	if l.KeyGuesses == 0 {
-		l.KeyGuesses = d.KeyGuesses
-	}
-	if l.LoginFailures == 0 {
-		l.LoginFailures = d.LoginFailures
-	}
-	if l.LoginFailuresPerAddress == 0 {
-		l.LoginFailuresPerAddress = d.LoginFailuresPerAddress
-	}
-	if l.SecretFailures == 0 {
-		l.SecretFailures = d.SecretFailures
-	}
+	l.SessionTTL = cmp.Or(l.SessionTTL, d.SessionTTL)
+	l.EnrollmentTokenTTL = cmp.Or(l.EnrollmentTokenTTL, d.EnrollmentTokenTTL)
+	l.InvitationTTL = cmp.Or(l.InvitationTTL, d.InvitationTTL)
+	l.PasswordResetTTL = cmp.Or(l.PasswordResetTTL, d.PasswordResetTTL)
+	l.APITokenTTL = cmp.Or(l.APITokenTTL, d.APITokenTTL)
+	l.KeyGuesses = cmp.Or(l.KeyGuesses, d.KeyGuesses)
+	l.LoginFailures = cmp.Or(l.LoginFailures, d.LoginFailures)
+	l.LoginFailuresPerAddress = cmp.Or(l.LoginFailuresPerAddress, d.LoginFailuresPerAddress)
+	l.SecretFailures = cmp.Or(l.SecretFailures, d.SecretFailures)
 	return l
 }
 
@@ -137,6 +126,8 @@ type API struct {
 	findings *findings.Service
 	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
 
+	schedules *schedule.Manager // report schedules; schedule.Runner mails them
+
 	ingester *ingest.Ingester
 	kpis     *kpis.Service // each organization's KPI catalog
 }
@@ -165,6 +156,7 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
 	}
+	a.schedules = schedule.NewManager(s, a.vis, a.auditLog, a.mail != nil, func() time.Time { return a.now() })
 	a.findings = findings.New(s, a.auditLog, findings.Options{Visibility: a.vis, Checkups: a.checkups, Now: func() time.Time { return a.now() },
 		Acknowledged: a.webhooks.FindingAcknowledged})
 	return a

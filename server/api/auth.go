@@ -7,6 +7,7 @@ import (
 
 	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/ratelimit"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
@@ -76,7 +77,7 @@ func (a *API) agentAuth(h handlerFunc) handlerFunc {
 // limit counts a reset request per address and per client.
 func (a *API) limit(r *http.Request, name string, perEmail, perClient int) account.Limit {
 	return func(email string) (func(bool), error) {
-		return a.attempt(r, name, bucket{"email:" + email, perEmail}, bucket{"ip:" + clientIP(r), perClient})
+		return a.attempt(r, name, ratelimit.Bucket{Key: "email:" + email, N: perEmail}, ratelimit.Bucket{Key: "ip:" + clientIP(r), N: perClient})
 	}
 }
 
@@ -93,13 +94,11 @@ type loginResponse struct {
 }
 
 func (a *API) login(w http.ResponseWriter, r *http.Request) error {
-	var req loginRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	s, err := a.accounts.Login(r.Context(), account.Login{Email: req.Email, Password: req.Password, OrgID: req.OrganizationID},
-		a.loginLimit(r))
-	return reply(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC(), OrganizationID: s.OrgID}, err)
+	return withJSON(w, r, func(req loginRequest) error {
+		s, err := a.accounts.Login(r.Context(), account.Login{Email: req.Email, Password: req.Password, OrgID: req.OrganizationID},
+			a.loginLimit(r))
+		return reply(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC(), OrganizationID: s.OrgID}, err)
+	})
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
@@ -129,13 +128,11 @@ type switchOrgRequest struct {
 }
 
 func (a *API) switchOrg(w http.ResponseWriter, r *http.Request) error {
-	var req switchOrgRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	s, _ := r.Context().Value(sessionKey).(store.Session) // zero with an API token
-	p, err := a.accounts.SwitchOrg(r.Context(), s, req.OrganizationID)
-	return reply(w, http.StatusOK, map[string]any{"organization_id": p.OrgID, "role": p.Role, "ou_id": p.OUID}, err)
+	return withJSON(w, r, func(req switchOrgRequest) error {
+		s, _ := r.Context().Value(sessionKey).(store.Session) // zero with an API token
+		p, err := a.accounts.SwitchOrg(r.Context(), s, req.OrganizationID)
+		return reply(w, http.StatusOK, map[string]any{"organization_id": p.OrgID, "role": p.Role, "ou_id": p.OUID}, err)
+	})
 }
 
 type resetRequest struct {
@@ -143,18 +140,14 @@ type resetRequest struct {
 }
 
 func (a *API) passwordReset(w http.ResponseWriter, r *http.Request) error {
-	var req resetRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	err := a.accounts.RequestPasswordReset(r.Context(), req.Email, a.limit(r, "password_reset", 3, 20))
-	return reply(w, http.StatusAccepted, map[string]string{"status": "if the address has an account, a reset link is on its way"}, err)
+	return withJSON(w, r, func(req resetRequest) error {
+		err := a.accounts.RequestPasswordReset(r.Context(), req.Email, a.limit(r, "password_reset", 3, 20))
+		return reply(w, http.StatusAccepted, map[string]string{"status": "if the address has an account, a reset link is on its way"}, err)
+	})
 }
 
 func (a *API) passwordResetConfirm(w http.ResponseWriter, r *http.Request) error {
-	var req tokenPassword
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	return noContent(w, a.accounts.ResetPassword(r.Context(), req.Token, req.Password))
+	return withJSON(w, r, func(req tokenPassword) error {
+		return noContent(w, a.accounts.ResetPassword(r.Context(), req.Token, req.Password))
+	})
 }

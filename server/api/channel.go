@@ -41,23 +41,19 @@ func (a *API) listChannelPartners(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (a *API) addChannelPartner(w http.ResponseWriter, r *http.Request) error {
-	var req sharing.PartnerInput
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ctx, p, who := a.caller(r)
-	cp, err := a.sharing.AddChannelPartner(ctx, p, who, a.keyGuesser(r), req)
-	return reply(w, http.StatusCreated, toPartnerJSON(cp), err)
+	return withJSON(w, r, func(req sharing.PartnerInput) error {
+		ctx, p, who := a.caller(r)
+		cp, err := a.sharing.AddChannelPartner(ctx, p, who, a.keyGuesser(r), req)
+		return reply(w, http.StatusCreated, toPartnerJSON(cp), err)
+	})
 }
 
 func (a *API) updateChannelPartner(w http.ResponseWriter, r *http.Request) error {
-	var req sharing.Defaults
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ctx, p, who := a.caller(r)
-	cp, err := a.sharing.UpdateChannelPartner(ctx, p, who, r.PathValue("partner_id"), req)
-	return reply(w, http.StatusOK, toPartnerJSON(cp), err)
+	return withJSON(w, r, func(req sharing.Defaults) error {
+		ctx, p, who := a.caller(r)
+		cp, err := a.sharing.UpdateChannelPartner(ctx, p, who, r.PathValue("partner_id"), req)
+		return reply(w, http.StatusOK, toPartnerJSON(cp), err)
+	})
 }
 
 func (a *API) removeChannelPartner(w http.ResponseWriter, r *http.Request) error {
@@ -86,13 +82,11 @@ func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) setAssignment(w http.ResponseWriter, r *http.Request) error {
-	var req sharing.AssignmentInput
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ctx, p, who := a.caller(r)
-	x, err := a.sharing.Assign(ctx, p, who, a.keyGuesser(r), req)
-	return reply(w, http.StatusOK, toAssignmentJSON(x), err)
+	return withJSON(w, r, func(req sharing.AssignmentInput) error {
+		ctx, p, who := a.caller(r)
+		x, err := a.sharing.Assign(ctx, p, who, a.keyGuesser(r), req)
+		return reply(w, http.StatusOK, toAssignmentJSON(x), err)
+	})
 }
 
 func (a *API) deleteAssignment(w http.ResponseWriter, r *http.Request) error {

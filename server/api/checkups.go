@@ -77,37 +77,7 @@ func (a *API) deleteCheckupRules(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) runCheckups(w http.ResponseWriter, r *http.Request) error {
 	vs, err := a.findings.Run(r.Context(), principalFrom(r.Context()))
-	return reply(w, http.StatusOK, map[string]any{"opened": each(vs, toFindingJSON)}, err)
-}
-
-type findingJSON struct {
-	ID           string         `json:"id"`
-	RuleID       string         `json:"rule_id"`
-	Kind         string         `json:"kind"`
-	Severity     store.Severity `json:"severity"`
-	Subject      string         `json:"subject"`
-	Text         string         `json:"text"`
-	State        string         `json:"state"` // open or resolved
-	Asset        *orgRef        `json:"asset,omitempty"`
-	Agent        *orgRef        `json:"agent,omitempty"`
-	Customer     *orgRef        `json:"customer,omitempty"`
-	OUID         string         `json:"ou_id,omitempty"`
-	OpenedAt     time.Time      `json:"opened_at"`
-	LastSeenAt   time.Time      `json:"last_seen_at"`
-	ResolvedAt   *time.Time     `json:"resolved_at"`
-	Acknowledged *ackJSON       `json:"acknowledged"`
-}
-
-type ackJSON struct {
-	At   time.Time `json:"at"`
-	By   string    `json:"by,omitempty"` // the user's email, for the owner only
-	Note string    `json:"note"`
-}
-
-func toFindingJSON(v findings.View) findingJSON {
-	return findingJSON{ID: v.ID, RuleID: v.RuleID, Kind: v.Kind, Severity: v.Severity, Subject: v.Subject, Text: v.Text,
-		State: v.State, Asset: (*orgRef)(v.Asset), Agent: (*orgRef)(v.Agent), Customer: (*orgRef)(v.Customer), OUID: v.OUID,
-		OpenedAt: v.OpenedAt, LastSeenAt: v.LastSeenAt, ResolvedAt: timePtr(v.ResolvedAt), Acknowledged: (*ackJSON)(v.Acknowledged)}
+	return reply(w, http.StatusOK, map[string]any{"opened": nonNil(vs)}, err)
 }
 
 // listFindings answers the findings the caller sees, narrowed by asset_id,
@@ -128,12 +98,12 @@ func (a *API) listFindings(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.AssetID, f.CustomerID, f.Category = q.Get("asset_id"), q.Get("customer_id"), q.Get("category")
 	vs, err := a.findings.List(r.Context(), principalFrom(r.Context()), f)
-	return reply(w, http.StatusOK, map[string]any{"findings": each(vs, toFindingJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"findings": nonNil(vs)}, err)
 }
 
 func (a *API) getFinding(w http.ResponseWriter, r *http.Request) error {
 	v, err := a.findings.Get(r.Context(), principalFrom(r.Context()), r.PathValue("id"))
-	return reply(w, http.StatusOK, map[string]any{"finding": toFindingJSON(v)}, err)
+	return reply(w, http.StatusOK, map[string]any{"finding": v}, err)
 }
 
 // ackFinding reads the note only once the caller may acknowledge.
@@ -149,5 +119,5 @@ func (a *API) ackFinding(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := a.findings.Acknowledge(ctx, p, who, r.PathValue("id"), req.Note)
-	return reply(w, http.StatusOK, map[string]any{"finding": toFindingJSON(v)}, err)
+	return reply(w, http.StatusOK, map[string]any{"finding": v}, err)
 }

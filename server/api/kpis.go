@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -67,17 +66,9 @@ func (a *API) assetUsage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	unit, now := cmp.Or(r.URL.Query().Get("period"), availability.Day), a.now()
-	from, err := availability.DefaultStart(unit, now)
+	unit, start, stop, err := params.Usage(r.URL.Query(), a.now(), maxAvailabilitySpan)
 	if err != nil {
 		return badRequest("%v", err)
-	}
-	start, stop, err := a.period(r, from.Sub(now), maxAvailabilitySpan)
-	if err != nil {
-		return err
-	}
-	if r.URL.Query().Get("start") == "" {
-		start = from // aligned to the calendar, not to a.period's now
 	}
 	obs, reboots, err := a.tsdb.AvailabilityData(r.Context(), tsdb.Ref(as), start, stop)
 	if err != nil {
@@ -149,13 +140,10 @@ func (a *API) exposition(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	refs := make([]tsdb.AssetRef, 0, len(assets))
-	shown := make([]exposition.Asset, 0, len(assets))
-	for _, as := range assets {
-		refs = append(refs, tsdb.Ref(as))
-		shown = append(shown, exposition.Asset{Asset: as, Customer: names[as.OrgID], Access: set.Access(as)})
-	}
-	latest, err := a.tsdb.LatestMany(r.Context(), refs, lookback)
+	shown := each(assets, func(as store.Asset) exposition.Asset {
+		return exposition.Asset{Asset: as, Customer: names[as.OrgID], Access: set.Access(as)}
+	})
+	latest, err := a.tsdb.LatestMany(r.Context(), tsdb.Refs(assets...), lookback)
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}

@@ -65,17 +65,23 @@ func (a *API) loginLimit(r *http.Request) account.Limit {
 	return func(email string) (func(bool), error) {
 		l := ratelimit.Logins{Store: a.store, PerAccount: a.limits.LoginFailures, PerAddress: a.limits.LoginFailuresPerAddress}
 		done, err := l.Attempt(r.Context(), clientIP(r), email, a.now())
-		var tm *ratelimit.TooManyError
-		if errors.As(err, &tm) {
-			return nil, a.tooMany(r, tm.Limit, tm.Wait)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return func(success bool) {
-			if err := done(context.WithoutCancel(r.Context()), success); err != nil {
-				a.log.Warn("rate limit", "err", err)
-			}
-		}, nil
+		return a.limited(r, done, err)
 	}
+}
+
+// limited makes a ratelimit answer the request's: a refusal is 429, and
+// the failures of done (taking an attempt back) are logged.
+func (a *API) limited(r *http.Request, done func(context.Context, bool) error, err error) (func(bool), error) {
+	var tm *ratelimit.TooManyError
+	if errors.As(err, &tm) {
+		return nil, a.tooMany(r, tm.Limit, tm.Wait)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func(success bool) {
+		if err := done(context.WithoutCancel(r.Context()), success); err != nil {
+			a.log.Warn("rate limit", "err", err)
+		}
+	}, nil
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/kpilot/kpilot/server/input"
 	"github.com/kpilot/kpilot/server/store"
 )
 
@@ -48,36 +47,22 @@ type ouRequest struct {
 }
 
 func (a *API) createOU(w http.ResponseWriter, r *http.Request) error {
-	var req ouRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	if req.ParentID == nil || req.Name == nil {
-		return badRequest("parent_id and name are required")
-	}
-	name, err := input.Name("name", *req.Name)
-	if err != nil {
-		return err
-	}
-	p, parent, _, err := a.adminOU(r, *req.ParentID)
-	if err != nil {
-		return err
-	}
-	u, err := a.sharing.CreateOU(r.Context(), p, a.actor(r), parent, name)
-	return reply(w, http.StatusCreated, toOUJSON(u), err)
+	return withJSON(w, r, func(req ouRequest) error {
+		ctx, p, who := a.caller(r)
+		u, err := a.sharing.AddOU(ctx, p, who, req.ParentID, req.Name)
+		return reply(w, http.StatusCreated, toOUJSON(u), err)
+	})
 }
 
 func (a *API) updateOU(w http.ResponseWriter, r *http.Request) error {
-	var req ouRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	p, u, ous, err := a.adminOU(r, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	u, err = a.sharing.UpdateOU(r.Context(), p, a.actor(r), u, ous, req.Name, req.ParentID)
-	return reply(w, http.StatusOK, toOUJSON(u), err)
+	return withJSON(w, r, func(req ouRequest) error {
+		p, u, ous, err := a.adminOU(r, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		u, err = a.sharing.UpdateOU(r.Context(), p, a.actor(r), u, ous, req.Name, req.ParentID)
+		return reply(w, http.StatusOK, toOUJSON(u), err)
+	})
 }
 
 func (a *API) deleteOU(w http.ResponseWriter, r *http.Request) error {

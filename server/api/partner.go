@@ -16,23 +16,19 @@ type ouKeyRequest struct {
 
 // verifyOUKey is the partner portal's "Verify".
 func (a *API) verifyOUKey(w http.ResponseWriter, r *http.Request) error {
-	var req ouKeyRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ctx, p, who := a.caller(r)
-	u, cust, err := a.sharing.VerifyOUKey(ctx, p, who, a.keyGuesser(r), req.OUKey)
-	return reply(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name}, "ou": ouJSON{ID: u.ID, Name: u.Name}}, err)
+	return withJSON(w, r, func(req ouKeyRequest) error {
+		ctx, p, who := a.caller(r)
+		u, cust, err := a.sharing.VerifyOUKey(ctx, p, who, a.keyGuesser(r), req.OUKey)
+		return reply(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name}, "ou": ouJSON{ID: u.ID, Name: u.Name}}, err)
+	})
 }
 
 func (a *API) partnerCreateAsset(w http.ResponseWriter, r *http.Request) error {
-	var req ouKeyRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ctx, p, who := a.caller(r)
-	c, err := a.sharing.CreateAssetWithOUKey(ctx, p, who, a.keyGuesser(r), req.OUKey, req.Asset)
-	return a.writeCreated(w, c, store.GrantCreated, err)
+	return withJSON(w, r, func(req ouKeyRequest) error {
+		ctx, p, who := a.caller(r)
+		c, err := a.sharing.CreateAssetWithOUKey(ctx, p, who, a.keyGuesser(r), req.OUKey, req.Asset)
+		return a.writeCreated(w, c, store.GrantCreated, err)
+	})
 }
 
 // writeCreated answers an asset a partner reached with a key.
@@ -52,24 +48,20 @@ type systemKeyRequest struct {
 
 // verifySystemKey is the partner portal's "Check".
 func (a *API) verifySystemKey(w http.ResponseWriter, r *http.Request) error {
-	var req systemKeyRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ctx, p, who := a.caller(r)
-	as, cust, err := a.sharing.VerifySystemKey(ctx, p, who, a.keyGuesser(r), req.SystemKey)
-	return reply(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name},
-		"asset": map[string]string{"id": as.ID, "name": as.Name, "category": as.Category}}, err)
+	return withJSON(w, r, func(req systemKeyRequest) error {
+		ctx, p, who := a.caller(r)
+		as, cust, err := a.sharing.VerifySystemKey(ctx, p, who, a.keyGuesser(r), req.SystemKey)
+		return reply(w, http.StatusOK, map[string]any{"customer": orgRef{ID: cust.ID, Name: cust.Name},
+			"asset": map[string]string{"id": as.ID, "name": as.Name, "category": as.Category}}, err)
+	})
 }
 
 func (a *API) useSystemKey(w http.ResponseWriter, r *http.Request) error {
-	var req systemKeyRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ctx, p, who := a.caller(r)
-	c, err := a.sharing.UseSystemKey(ctx, p, who, a.keyGuesser(r), req.SystemKey)
-	return a.writeCreated(w, c, store.GrantSystemKey, err)
+	return withJSON(w, r, func(req systemKeyRequest) error {
+		ctx, p, who := a.caller(r)
+		c, err := a.sharing.UseSystemKey(ctx, p, who, a.keyGuesser(r), req.SystemKey)
+		return a.writeCreated(w, c, store.GrantSystemKey, err)
+	})
 }
 
 func (a *API) inviteCustomer(w http.ResponseWriter, r *http.Request) error {

@@ -7,6 +7,15 @@ import (
 	"time"
 )
 
+// withJSON decodes the request's JSON body (decodeJSON) and hands it to h.
+func withJSON[T any](w http.ResponseWriter, r *http.Request, h func(req T) error) error {
+	var req T
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	return h(req)
+}
+
 // reply answers v with code if the call that made v succeeded.
 func reply(w http.ResponseWriter, code int, v any, err error) error {
 	if err != nil {
@@ -32,6 +41,14 @@ func each[T, U any](in []T, f func(T) U) []U {
 		out = append(out, f(v))
 	}
 	return out
+}
+
+// nonNil is s, or [] rather than null in a JSON answer when nil.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // timePtr is t in UTC for an optional JSON time: nil when zero.

@@ -49,11 +49,7 @@ func (a *API) reportScope(r *http.Request, f report.Filter) (report.Scope, error
 	if err != nil {
 		return report.Scope{}, err
 	}
-	sc, err := report.ResolveScope(r.Context(), a.store, p, set, f)
-	if errors.Is(err, report.ErrNotFound) {
-		return sc, errNotFound
-	}
-	return sc, err
+	return report.ResolveScope(r.Context(), a.store, p, set, f) // report.ErrNotFound is a 404
 }
 
 // reportError is a builder's failure as the client sees it: KPI data

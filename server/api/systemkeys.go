@@ -18,18 +18,8 @@ func (a *API) createAsset(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	as, err := a.sharing.NewAsset(req.AssetInput)
-	if err != nil {
-		return err
-	}
-	if req.OUID == "" {
-		req.OUID = principalFrom(r.Context()).OUID
-	}
-	p, u, _, err := a.adminOU(r, req.OUID)
-	if err != nil {
-		return err
-	}
-	as, err = a.sharing.CreateAsset(r.Context(), p, a.actor(r), u, as)
+	ctx, p, who := a.caller(r)
+	as, err := a.sharing.EnterAsset(ctx, p, who, req.OUID, req.AssetInput)
 	return reply(w, http.StatusCreated, map[string]any{"asset": toAssetJSON(as, visibility.Access{Class: visibility.Owner}, a.now())}, err)
 }
 

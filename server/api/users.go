@@ -2,26 +2,14 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/kpilot/kpilot/server/account"
 	"github.com/kpilot/kpilot/server/store"
 )
 
-type memberJSON struct {
-	UserID string     `json:"user_id"`
-	Email  string     `json:"email"`
-	Role   store.Role `json:"role"`
-	OUID   string     `json:"ou_id"`
-}
-
-func toMemberJSON(m store.Member) memberJSON {
-	return memberJSON{UserID: m.UserID, Email: m.Email, Role: m.Role, OUID: m.Membership.OUID}
-}
-
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	ms, err := a.accounts.Members(r.Context(), principalFrom(r.Context()))
-	return reply(w, http.StatusOK, map[string]any{"users": each(ms, toMemberJSON)}, err)
+	return reply(w, http.StatusOK, map[string]any{"users": each(ms, account.ViewMember)}, err)
 }
 
 type updateUserRequest struct {
@@ -30,13 +18,11 @@ type updateUserRequest struct {
 }
 
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request) error {
-	var req updateUserRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	m, err := a.accounts.UpdateMember(r.Context(), a.actor(r), principalFrom(r.Context()), r.PathValue("id"),
-		account.MemberChange(req))
-	return reply(w, http.StatusOK, toMemberJSON(m), err)
+	return withJSON(w, r, func(req updateUserRequest) error {
+		m, err := a.accounts.UpdateMember(r.Context(), a.actor(r), principalFrom(r.Context()), r.PathValue("id"),
+			account.MemberChange(req))
+		return reply(w, http.StatusOK, account.ViewMember(m), err)
+	})
 }
 
 func (a *API) removeUser(w http.ResponseWriter, r *http.Request) error {
@@ -50,12 +36,10 @@ type inviteUserRequest struct {
 }
 
 func (a *API) inviteUser(w http.ResponseWriter, r *http.Request) error {
-	var req inviteUserRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	inv, err := a.accounts.InviteUser(r.Context(), a.actor(r), principalFrom(r.Context()), req.Email, req.Role, req.OUID)
-	return reply(w, http.StatusCreated, a.invitationJSON(inv), err)
+	return withJSON(w, r, func(req inviteUserRequest) error {
+		inv, err := a.accounts.InviteUser(r.Context(), a.actor(r), principalFrom(r.Context()), req.Email, req.Role, req.OUID)
+		return reply(w, http.StatusCreated, a.invitationJSON(inv), err)
+	})
 }
 
 // createInvitation sends inv (see account.Service.Invite) and answers it.
@@ -64,23 +48,8 @@ func (a *API) createInvitation(w http.ResponseWriter, r *http.Request, inv store
 	return reply(w, http.StatusCreated, a.invitationJSON(inv), err)
 }
 
-type invitationOut struct {
-	ID          string               `json:"id"`
-	Kind        store.InvitationKind `json:"kind"`
-	Email       string               `json:"email"`
-	Role        store.Role           `json:"role"`
-	OUID        string               `json:"ou_id,omitempty"`
-	Company     string               `json:"company,omitempty"`
-	Status      string               `json:"status"` // open, accepted, revoked, expired
-	CreatedAt   time.Time            `json:"created_at"`
-	ExpiresAt   time.Time            `json:"expires_at"`
-	ResultOrgID string               `json:"organization_id,omitempty"`
-}
-
-func (a *API) invitationJSON(inv store.Invitation) invitationOut {
-	return invitationOut{ID: inv.ID, Kind: inv.Kind, Email: inv.Email, Role: inv.Role, OUID: inv.OUID, Company: inv.Company,
-		Status: account.InvitationStatus(inv, a.now()), CreatedAt: inv.CreatedAt.UTC(), ExpiresAt: inv.ExpiresAt.UTC(),
-		ResultOrgID: inv.ResultOrgID}
+func (a *API) invitationJSON(inv store.Invitation) account.InvitationView {
+	return account.ViewInvitation(inv, a.now())
 }
 
 func (a *API) listInvitations(w http.ResponseWriter, r *http.Request) error {
@@ -100,24 +69,20 @@ type tokenPassword struct {
 
 // lookupInvitation tells the activation page what an invitation is for.
 func (a *API) lookupInvitation(w http.ResponseWriter, r *http.Request) error {
-	var req tokenPassword
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	inv, err := a.accounts.LookupInvitation(r.Context(), req.Token)
-	return reply(w, http.StatusOK, map[string]any{"email": inv.Email, "kind": inv.Kind, "role": inv.Role,
-		"expires_at": inv.ExpiresAt.UTC(), "organization": inv.Organization, "existing_account": inv.ExistingAccount}, err)
+	return withJSON(w, r, func(req tokenPassword) error {
+		inv, err := a.accounts.LookupInvitation(r.Context(), req.Token)
+		return reply(w, http.StatusOK, map[string]any{"email": inv.Email, "kind": inv.Kind, "role": inv.Role,
+			"expires_at": inv.ExpiresAt.UTC(), "organization": inv.Organization, "existing_account": inv.ExistingAccount}, err)
+	})
 }
 
 func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
-	var req tokenPassword
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	res, err := a.accounts.AcceptInvitation(r.Context(), a.actor(r), req.Token, req.Password)
-	out := map[string]any{"user_id": res.UserID, "organization_id": res.OrgID, "created_user": res.CreatedUser}
-	if res.AssetID != "" {
-		out["asset_id"] = res.AssetID
-	}
-	return reply(w, http.StatusCreated, out, err)
+	return withJSON(w, r, func(req tokenPassword) error {
+		res, err := a.accounts.AcceptInvitation(r.Context(), a.actor(r), req.Token, req.Password)
+		out := map[string]any{"user_id": res.UserID, "organization_id": res.OrgID, "created_user": res.CreatedUser}
+		if res.AssetID != "" {
+			out["asset_id"] = res.AssetID
+		}
+		return reply(w, http.StatusCreated, out, err)
+	})
 }

@@ -10,43 +10,43 @@ import (
 	"github.com/kpilot/kpilot/server/visibility"
 )
 
-// View is a finding as one caller may see it. Its fields are those of the
-// API's answer, one for one.
+// View is a finding as one caller may see it: the API's answer, which
+// encodes it as it is.
 type View struct {
-	ID       string
-	RuleID   string
-	Kind     string
-	Severity store.Severity
-	Subject  string
-	Text     string
-	State    string // open or resolved
-	Asset    *Ref   // nil for an agent's finding
-	Agent    *Ref   // nil for an asset's finding
+	ID       string         `json:"id"`
+	RuleID   string         `json:"rule_id"`
+	Kind     string         `json:"kind"`
+	Severity store.Severity `json:"severity"`
+	Subject  string         `json:"subject"`
+	Text     string         `json:"text"`
+	State    string         `json:"state"`           // open or resolved
+	Asset    *Ref           `json:"asset,omitempty"` // nil for an agent's finding
+	Agent    *Ref           `json:"agent,omitempty"` // nil for an asset's finding
 	// Customer names the finding's organization when it is not the
 	// caller's.
-	Customer *Ref
+	Customer *Ref `json:"customer,omitempty"`
 	// OUID is the asset's or agent's OU, for the caller's own
 	// organization only: a partner is not told the customer's OUs.
-	OUID         string
-	OpenedAt     time.Time
-	LastSeenAt   time.Time
-	ResolvedAt   time.Time // zero while open
-	Acknowledged *Ack      // nil until acknowledged
+	OUID         string     `json:"ou_id,omitempty"`
+	OpenedAt     time.Time  `json:"opened_at"`
+	LastSeenAt   time.Time  `json:"last_seen_at"`
+	ResolvedAt   *time.Time `json:"resolved_at"`  // in UTC; nil while open
+	Acknowledged *Ack       `json:"acknowledged"` // nil until acknowledged
 }
 
 // Ref names an asset, agent or organization.
 type Ref struct {
-	ID   string
-	Name string
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // Ack is the acknowledgement of a finding.
 type Ack struct {
-	At time.Time
+	At time.Time `json:"at"`
 	// By is the email of the user who acknowledged, for the finding's own
 	// organization only: a partner sees the note, not who wrote it.
-	By   string
-	Note string
+	By   string `json:"by,omitempty"`
+	Note string `json:"note"`
 }
 
 // render turns findings into what p may see of them; names maps
@@ -58,7 +58,11 @@ func (s *Service) render(ctx context.Context, p visibility.Principal, fs []store
 	out := make([]View, 0, len(fs))
 	for _, f := range fs {
 		v := View{ID: f.ID, RuleID: f.RuleID, Kind: f.Kind, Severity: f.Severity, Subject: f.Subject, Text: f.Text,
-			State: "open", OpenedAt: f.OpenedAt, LastSeenAt: f.LastSeenAt, ResolvedAt: f.ResolvedAt}
+			State: "open", OpenedAt: f.OpenedAt, LastSeenAt: f.LastSeenAt}
+		if !f.ResolvedAt.IsZero() {
+			at := f.ResolvedAt.UTC()
+			v.ResolvedAt = &at
+		}
 		if !f.Open() {
 			v.State = "resolved"
 		}

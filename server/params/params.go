@@ -4,12 +4,14 @@
 package params
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
 
@@ -127,4 +129,23 @@ func Series(q url.Values, asset tsdb.AssetRef, now time.Time) (tsdb.SeriesQuery,
 		return sq, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return sq, nil
+}
+
+// Usage reads a usage request: period (availability.Day, Week or Month;
+// default day), and start and stop as Period reads them, at most maxSpan
+// apart. Without start the report starts at availability.DefaultStart,
+// aligned to the calendar.
+func Usage(q url.Values, now time.Time, maxSpan time.Duration) (period string, start, stop time.Time, err error) {
+	period = cmp.Or(q.Get("period"), availability.Day)
+	from, err := availability.DefaultStart(period, now)
+	if err != nil {
+		return period, start, stop, err
+	}
+	if start, stop, err = Period(q, now, from.Sub(now), maxSpan); err != nil {
+		return period, start, stop, err
+	}
+	if q.Get("start") == "" {
+		start = from
+	}
+	return period, start, stop, nil
 }

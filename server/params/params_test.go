@@ -103,3 +103,34 @@ func TestEveryAndBefore(t *testing.T) {
 		})
 	}
 }
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name        string
+		query       string
+		period      string
+		start, stop time.Time
+		wantErr     string
+	}{
+		{"days by default, from the start of the day 30 days ago", "", "day", time.Date(2026, 11, 7, 0, 0, 0, 0, time.UTC), now, ""},
+		{"months, from the first of the month a year ago", "period=month", "month", time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), now, ""},
+		{"a start of the caller's", "period=week&start=-48h", "week", now.Add(-48 * time.Hour), now, ""},
+		{"unknown period", "period=year", "", time.Time{}, time.Time{}, "year"},
+		{"too long", "start=-10000h", "", time.Time{}, time.Time{}, "the period may be at most"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tt.query)
+			require.NoError(t, err)
+			period, start, stop, err := params.Usage(q, now, 400*24*time.Hour)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.period, period)
+			require.True(t, tt.start.Equal(start), "start %v, want %v", start, tt.start)
+			require.Equal(t, tt.stop, stop)
+		})
+	}
+}

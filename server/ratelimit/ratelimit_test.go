@@ -107,3 +107,34 @@ func TestLoginsFreeFailuresDoNotWaitOnAnotherClock(t *testing.T) {
 	require.ErrorAs(t, err, &tm, "past the free failures")
 	require.Equal(t, 2*time.Second, tm.Wait, "two seconds from the latest failure")
 }
+
+// TestAttempts: an attempt over any bucket's limit is refused until its
+// window ends; a success takes its attempt back, so only failures count.
+func TestAttempts(t *testing.T) {
+	db := newStore(t)
+	ctx := t.Context()
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	l := ratelimit.Attempts{Store: db, Limit: "key_guess"}
+	org, ip := ratelimit.Bucket{Key: "org:o1", N: 2}, ratelimit.Bucket{Key: "ip:192.0.2.1", N: 6}
+
+	done, err := l.Attempt(ctx, now, org, ip)
+	require.NoError(t, err)
+	require.NoError(t, done(ctx, true), "a success is taken back")
+	for i := range 2 {
+		done, err := l.Attempt(ctx, now.Add(time.Duration(i)*time.Minute), org, ip)
+		require.NoError(t, err, "failure %d is within the limit", i+1)
+		require.NoError(t, done(ctx, false))
+	}
+	_, err = l.Attempt(ctx, now.Add(5*time.Minute), org, ip)
+	var tm *ratelimit.TooManyError
+	require.True(t, errors.As(err, &tm), "the third failure is over the organization's limit: %v", err)
+	require.Equal(t, "key_guess", tm.Limit)
+	require.Positive(t, tm.Wait)
+	require.LessOrEqual(t, tm.Wait, ratelimit.AttemptWindow-5*time.Minute, "until the window ends")
+
+	other := ratelimit.Bucket{Key: "org:o2", N: 2}
+	_, err = l.Attempt(ctx, now.Add(5*time.Minute), other, ip)
+	require.NoError(t, err, "another organization from the same address is within both limits")
+	_, err = l.Attempt(ctx, now.Add(ratelimit.AttemptWindow+time.Minute), org, ip)
+	require.NoError(t, err, "a new window starts over")
+}

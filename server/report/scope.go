@@ -2,12 +2,12 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 	"github.com/kpilot/kpilot/server/visibility"
@@ -15,8 +15,9 @@ import (
 
 // ErrNotFound is returned by ResolveScope when the filter names an asset
 // or OU the viewer may not see (or that does not exist): callers answer
-// it like a missing thing, so other tenants' ids cannot be probed.
-var ErrNotFound = errors.New("not found")
+// it like a missing thing, so other tenants' ids cannot be probed. It is
+// problem.ErrNotFound, which the API answers 404.
+var ErrNotFound error = problem.ErrNotFound
 
 // Filter narrows a report to part of what the viewer may see. Empty
 // fields match everything.

@@ -1,6 +1,7 @@
 package sharing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,4 +103,60 @@ func (s *Service) DeleteOU(ctx context.Context, p visibility.Principal, who audi
 		return fmt.Errorf("deleting OU %s: %w", u.ID, err)
 	}
 	return s.recordOU(ctx, who, p.OrgID, u.ParentID, "ou.delete", "ou", u.ID, map[string]any{"name": u.Name})
+}
+
+// AdminOU returns the OU id of p's organization if p administers it (p's
+// own OU or one below it), with all the organization's OUs. Unknown and
+// foreign OUs are not found; an OU p sees but may not change is
+// problem.ErrAdminOnly.
+func (s *Service) AdminOU(ctx context.Context, p visibility.Principal, id string) (store.OU, []store.OU, error) {
+	ous, err := s.st.OUs(ctx, p.OrgID)
+	if err != nil {
+		return store.OU{}, nil, fmt.Errorf("loading OUs: %w", err)
+	}
+	if !visibility.Subtree(p.OrgID, p.OUID, ous)[id] {
+		return store.OU{}, ous, problem.ErrNotFound
+	}
+	if !p.IsAdmin() {
+		return store.OU{}, ous, problem.ErrAdminOnly
+	}
+	for _, u := range ous {
+		if u.ID == id {
+			return u, ous, nil
+		}
+	}
+	return store.OU{}, ous, problem.ErrNotFound
+}
+
+// AddOU is CreateOU for a request that names the parent and the name:
+// both are required, and the name is checked before the parent, which p
+// must administer (AdminOU).
+func (s *Service) AddOU(ctx context.Context, p visibility.Principal, who audit.Actor, parentID, name *string) (store.OU, error) {
+	if parentID == nil || name == nil {
+		return store.OU{}, problem.Invalidf("parent_id and name are required")
+	}
+	n, err := input.Name("name", *name)
+	if err != nil {
+		return store.OU{}, err
+	}
+	parent, _, err := s.AdminOU(ctx, p, *parentID)
+	if err != nil {
+		return store.OU{}, err
+	}
+	return s.CreateOU(ctx, p, who, parent, n)
+}
+
+// EnterAsset is CreateAsset for a request: in is checked (NewAsset)
+// before the OU ouID (default: p's own), which p must administer
+// (AdminOU).
+func (s *Service) EnterAsset(ctx context.Context, p visibility.Principal, who audit.Actor, ouID string, in AssetInput) (store.Asset, error) {
+	as, err := s.NewAsset(in)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	u, _, err := s.AdminOU(ctx, p, cmp.Or(ouID, p.OUID))
+	if err != nil {
+		return store.Asset{}, err
+	}
+	return s.CreateAsset(ctx, p, who, u, as)
 }
