@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// MaintenanceWindow is a time in which an asset, or every asset of an
-// OU's subtree, is being worked on: its downtime is planned and its
-// findings are not notified. Exactly one of AssetID and OUID is set. A
+// MaintenanceWindow is a time in which an asset, the assets of a device
+// group or every asset of an OU's subtree are being worked on: their
+// downtime is planned and their findings are not notified. Exactly one of
+// AssetID, GroupID and OUID is set. A
 // one-off window has StartsAt and EndsAt; a recurring one has Recurrence
 // (a cron expression for its starts, read in TimeZone) and Duration.
 type MaintenanceWindow struct {
@@ -15,6 +16,7 @@ type MaintenanceWindow struct {
 	OrgID      string
 	AssetID    string
 	OUID       string
+	GroupID    string
 	Name       string
 	StartsAt   time.Time // one-off: first instant inside
 	EndsAt     time.Time // one-off: first instant after

@@ -12,12 +12,12 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-const windowCols = `id, org_id, asset_id, ou_id, name, starts_at, ends_at, recurrence, duration_seconds, timezone, created_by, created_at`
+const windowCols = `id, org_id, asset_id, ou_id, group_id, name, starts_at, ends_at, recurrence, duration_seconds, timezone, created_by, created_at`
 
 func scanWindow(row rowScanner) (store.MaintenanceWindow, error) {
 	var w store.MaintenanceWindow
 	var starts, ends, secs, created int64
-	err := row.Scan(&w.ID, &w.OrgID, &w.AssetID, &w.OUID, &w.Name, &starts, &ends, &w.Recurrence, &secs, &w.TimeZone,
+	err := row.Scan(&w.ID, &w.OrgID, &w.AssetID, &w.OUID, &w.GroupID, &w.Name, &starts, &ends, &w.Recurrence, &secs, &w.TimeZone,
 		&w.CreatedBy, &created)
 	w.StartsAt, w.EndsAt, w.CreatedAt = fromMS(starts), fromMS(ends), fromMS(created)
 	w.Duration = time.Duration(secs) * time.Second
@@ -29,8 +29,8 @@ func (d *DB) CreateMaintenanceWindow(ctx context.Context, w *store.MaintenanceWi
 	w.ID = uuid.NewString()
 	w.CreatedAt = w.CreatedAt.UTC().Truncate(time.Millisecond)
 	_, err := d.db.ExecContext(ctx, `INSERT INTO maintenance_windows (`+windowCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		w.ID, w.OrgID, w.AssetID, w.OUID, w.Name, ms(w.StartsAt), ms(w.EndsAt), w.Recurrence, int64(w.Duration/time.Second),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		w.ID, w.OrgID, w.AssetID, w.OUID, w.GroupID, w.Name, ms(w.StartsAt), ms(w.EndsAt), w.Recurrence, int64(w.Duration/time.Second),
 		w.TimeZone, w.CreatedBy, ms(w.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("creating maintenance window: %w", err)
@@ -40,9 +40,9 @@ func (d *DB) CreateMaintenanceWindow(ctx context.Context, w *store.MaintenanceWi
 
 // UpdateMaintenanceWindow implements store.Maintenance.
 func (d *DB) UpdateMaintenanceWindow(ctx context.Context, w store.MaintenanceWindow) error {
-	return d.exec1(ctx, "maintenance window "+w.ID, `UPDATE maintenance_windows SET asset_id = $1, ou_id = $2, name = $3,
-		starts_at = $4, ends_at = $5, recurrence = $6, duration_seconds = $7, timezone = $8 WHERE id = $9 AND org_id = $10`,
-		w.AssetID, w.OUID, w.Name, ms(w.StartsAt), ms(w.EndsAt), w.Recurrence, int64(w.Duration/time.Second), w.TimeZone,
+	return d.exec1(ctx, "maintenance window "+w.ID, `UPDATE maintenance_windows SET asset_id = $1, ou_id = $2, group_id = $3, name = $4,
+		starts_at = $5, ends_at = $6, recurrence = $7, duration_seconds = $8, timezone = $9 WHERE id = $10 AND org_id = $11`,
+		w.AssetID, w.OUID, w.GroupID, w.Name, ms(w.StartsAt), ms(w.EndsAt), w.Recurrence, int64(w.Duration/time.Second), w.TimeZone,
 		w.ID, w.OrgID)
 }
 

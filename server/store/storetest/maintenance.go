@@ -34,7 +34,7 @@ func testMaintenanceWindows(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Empty(t, none)
 
-	weekly.Duration, weekly.Name = 4*time.Hour, "patches"
+	weekly.Duration, weekly.Name, weekly.OUID, weekly.GroupID = 4*time.Hour, "patches", "", "g1"
 	require.NoError(t, s.UpdateMaintenanceWindow(ctx, weekly))
 	w, err := s.MaintenanceWindow(ctx, weekly.ID)
 	require.NoError(t, err)

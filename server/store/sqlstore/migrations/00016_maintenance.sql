@@ -1,5 +1,5 @@
 -- Maintenance windows and asset dependencies (issue 35). A window covers
--- one asset or one OU with its subtree, once (starts_at, ends_at) or
+-- one asset, one device group or one OU with its subtree, once (starts_at, ends_at) or
 -- recurring (a cron expression for its start, a duration, a time zone).
 -- An asset may depend on one parent asset (the switch or firewall it sits
 -- behind). Findings remember the window they opened in and the parent's
@@ -12,6 +12,7 @@ CREATE TABLE maintenance_windows (
     org_id           TEXT NOT NULL REFERENCES organizations (id),
     asset_id         TEXT NOT NULL DEFAULT '',
     ou_id            TEXT NOT NULL DEFAULT '',
+    group_id         TEXT NOT NULL DEFAULT '',
     name             TEXT NOT NULL DEFAULT '',
     starts_at        BIGINT NOT NULL DEFAULT 0,
     ends_at          BIGINT NOT NULL DEFAULT 0,
