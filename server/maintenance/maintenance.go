@@ -260,7 +260,13 @@ type Matcher struct {
 // Windows returns the Matcher of an organization's windows, for the
 // check-up runner and availability, which ask about many assets at once.
 func (s *Service) Windows(ctx context.Context, orgID string) (Matcher, error) {
-	sc, ws, err := s.load(ctx, orgID)
+	return Load(ctx, s.st, orgID)
+}
+
+// Load is Windows without a Service: what the check-up runner needs,
+// reading st only.
+func Load(ctx context.Context, st Store, orgID string) (Matcher, error) {
+	sc, ws, err := (&Service{st: st}).load(ctx, orgID)
 	return Matcher{scope: sc, windows: ws}, err
 }
 

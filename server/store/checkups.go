@@ -127,7 +127,8 @@ type Checkups interface {
 	// (severity, text, OU, last seen); an open finding no result names is
 	// resolved. Of results with the same Key the first counts. A result
 	// with a ParentKey opens its finding with SuppressedBy set to the
-	// open finding of that key; a MaintenanceID is stored on opening. A
+	// open finding of that key, or is held back (not opened) while there
+	// is none; a MaintenanceID is stored on opening. A
 	// suppressed finding whose result no longer names a parent is
 	// resolved and opened anew, unsuppressed, once its parent's finding
 	// has been resolved for SuppressionHandover. It returns

@@ -115,7 +115,9 @@ func (d *DB) ReconcileFindings(ctx context.Context, orgID string, results []stor
 			f := store.Finding{ID: uuid.NewString(), OrgID: orgID, FindingResult: r,
 				OpenedAt: now.UTC().Truncate(time.Millisecond), LastSeenAt: now.UTC().Truncate(time.Millisecond)}
 			if r.ParentKey != "" {
-				f.SuppressedBy = ids[r.ParentKey]
+				if f.SuppressedBy = ids[r.ParentKey]; f.SuppressedBy == "" {
+					continue // held back until the parent's finding opens
+				}
 			}
 			// DO NOTHING: another replica opened it a moment ago.
 			res, err := tx.ExecContext(ctx, `INSERT INTO findings (`+findingCols+`)

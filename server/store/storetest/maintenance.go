@@ -103,8 +103,14 @@ func testSuppressedFindings(t *testing.T, s store.Store) {
 		Text: "down", ParentKey: parent.Key(), MaintenanceID: "w1"}
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
+	// The parent's finding is not open yet (its grace period runs): the
+	// child's is held back.
+	ch, err := s.ReconcileFindings(ctx, o.ID, []store.FindingResult{child}, t0.Add(-time.Minute))
+	require.NoError(t, err)
+	require.Empty(t, ch.Opened)
+
 	// The child comes first: the store opens the parent's first anyway.
-	ch, err := s.ReconcileFindings(ctx, o.ID, []store.FindingResult{child, parent}, t0)
+	ch, err = s.ReconcileFindings(ctx, o.ID, []store.FindingResult{child, parent}, t0)
 	require.NoError(t, err)
 	require.Len(t, ch.Opened, 2)
 	require.Equal(t, sw.ID, ch.Opened[0].AssetID)
