@@ -96,6 +96,8 @@ type findingJSON struct {
 	LastSeenAt   time.Time      `json:"last_seen_at"`
 	ResolvedAt   *time.Time     `json:"resolved_at"`
 	Acknowledged *ackJSON       `json:"acknowledged"`
+	SuppressedBy string         `json:"suppressed_by,omitempty"`
+	Maintenance  string         `json:"maintenance_window_id,omitempty"`
 }
 
 type ackJSON struct {
@@ -107,7 +109,8 @@ type ackJSON struct {
 func toFindingJSON(v findings.View) findingJSON {
 	return findingJSON{ID: v.ID, RuleID: v.RuleID, Kind: v.Kind, Severity: v.Severity, Subject: v.Subject, Text: v.Text,
 		State: v.State, Asset: (*orgRef)(v.Asset), Agent: (*orgRef)(v.Agent), Customer: (*orgRef)(v.Customer), OUID: v.OUID,
-		OpenedAt: v.OpenedAt, LastSeenAt: v.LastSeenAt, ResolvedAt: timePtr(v.ResolvedAt), Acknowledged: (*ackJSON)(v.Acknowledged)}
+		OpenedAt: v.OpenedAt, LastSeenAt: v.LastSeenAt, ResolvedAt: timePtr(v.ResolvedAt), Acknowledged: (*ackJSON)(v.Acknowledged),
+		SuppressedBy: v.SuppressedBy, Maintenance: v.MaintenanceID}
 }
 
 // listFindings answers the findings the caller sees, narrowed by asset_id,

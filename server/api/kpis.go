@@ -51,7 +51,10 @@ func (a *API) assetAvailability(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
-	segs := availability.Timeline(obs, reboots, 0)
+	segs, err := a.planned(r.Context(), as, availability.Timeline(obs, reboots, 0), start, stop)
+	if err != nil {
+		return err
+	}
 	out := map[string]any{"asset_id": as.ID, "summary": availability.Summarize(segs, reboots, start, stop)}
 	if every > 0 {
 		out["periods"] = availability.SummarizeEvery(segs, reboots, start, stop, every)

@@ -47,7 +47,9 @@ func TestDependentsOfADeadSwitch(t *testing.T) {
 	var changes []store.Reconciled
 	r := checkup.NewRunner(h.st, h.ts, rules, discard, nil, checkup.WithClock(func() time.Time { return clock }),
 		checkup.WithNotify(func(_ context.Context, _ string, c store.Reconciled) { changes = append(changes, c) }),
-		checkup.WithMaintenance(func(ctx context.Context, orgID string) (checkup.Windows, error) { return maintenance.Load(ctx, h.st, orgID) }))
+		checkup.WithMaintenance(func(ctx context.Context, orgID string) (checkup.Windows, error) {
+			return maintenance.Load(ctx, h.st, orgID)
+		}))
 
 	var lp strings.Builder
 	const (

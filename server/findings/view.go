@@ -32,6 +32,10 @@ type View struct {
 	LastSeenAt   time.Time
 	ResolvedAt   time.Time // zero while open
 	Acknowledged *Ack      // nil until acknowledged
+	// SuppressedBy is the parent asset's finding that suppressed this
+	// one; MaintenanceID the maintenance window it opened in. A notifier
+	// tells of neither.
+	SuppressedBy, MaintenanceID string
 }
 
 // Ref names an asset, agent or organization.
@@ -58,7 +62,8 @@ func (s *Service) render(ctx context.Context, p visibility.Principal, fs []store
 	out := make([]View, 0, len(fs))
 	for _, f := range fs {
 		v := View{ID: f.ID, RuleID: f.RuleID, Kind: f.Kind, Severity: f.Severity, Subject: f.Subject, Text: f.Text,
-			State: "open", OpenedAt: f.OpenedAt, LastSeenAt: f.LastSeenAt, ResolvedAt: f.ResolvedAt}
+			State: "open", OpenedAt: f.OpenedAt, LastSeenAt: f.LastSeenAt, ResolvedAt: f.ResolvedAt,
+			SuppressedBy: f.SuppressedBy, MaintenanceID: f.MaintenanceID}
 		if !f.Open() {
 			v.State = "resolved"
 		}

@@ -66,6 +66,7 @@ type Filter struct {
 // Create stores a new window of p's organization.
 func (s *Service) Create(ctx context.Context, p visibility.Principal, who audit.Actor, w store.MaintenanceWindow) (store.MaintenanceWindow, error) {
 	w.OrgID, w.CreatedBy, w.CreatedAt = p.OrgID, p.UserID, s.now()
+	w.TimeZone = cmpOr(w.TimeZone, "UTC")
 	if err := Validate(w); err != nil {
 		return w, err
 	}
@@ -90,6 +91,7 @@ func (s *Service) Update(ctx context.Context, p visibility.Principal, who audit.
 		return w, err
 	}
 	w.OrgID, w.CreatedBy, w.CreatedAt = old.OrgID, old.CreatedBy, old.CreatedAt
+	w.TimeZone = cmpOr(w.TimeZone, "UTC")
 	if err := Validate(w); err != nil {
 		return w, err
 	}
@@ -209,6 +211,11 @@ func (s *Service) List(ctx context.Context, p visibility.Principal, f Filter) ([
 	sc, ws, err := s.load(ctx, p.OrgID)
 	if err != nil {
 		return nil, err
+	}
+	if sc.OUs == nil { // no windows: load read no OUs
+		if sc.OUs, err = s.st.OUs(ctx, p.OrgID); err != nil {
+			return nil, fmt.Errorf("loading OUs of %s: %w", p.OrgID, err)
+		}
 	}
 	mine := visibility.Subtree(p.OrgID, p.OUID, sc.OUs)
 	if !mine[ouID] {

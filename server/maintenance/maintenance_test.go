@@ -257,3 +257,14 @@ func TestSetParent(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
+
+// TestListWithoutWindows: an organization without windows lists none;
+// an OU outside the caller's is not found all the same.
+func TestListWithoutWindows(t *testing.T) {
+	w := newWorld(t)
+	got, err := w.s.List(t.Context(), w.callers["admin"], maintenance.Filter{})
+	require.NoError(t, err)
+	require.Empty(t, got)
+	_, err = w.s.List(t.Context(), w.callers["branch_admin"], maintenance.Filter{OUID: w.acme.RootOU})
+	require.Equal(t, problem.NotFound, problem.KindOf(err))
+}
