@@ -264,6 +264,11 @@ type Matcher struct {
 	windows []store.MaintenanceWindow
 }
 
+// NewMatcher returns the Matcher of windows ws, matched against sc.
+func NewMatcher(sc Scope, ws []store.MaintenanceWindow) Matcher {
+	return Matcher{scope: sc, windows: ws}
+}
+
 // Windows returns the Matcher of an organization's windows, for the
 // check-up runner and availability, which ask about many assets at once.
 func (s *Service) Windows(ctx context.Context, orgID string) (Matcher, error) {
