@@ -147,3 +147,30 @@ func (h *history) name(id string) string {
 	}
 	return id
 }
+
+// TestRebootInMaintenanceWindow: a reboot inside one of the
+// organization's maintenance windows opens no unexpected_reboot finding;
+// one outside does.
+func TestRebootInMaintenanceWindow(t *testing.T) {
+	now := time.Date(2026, 12, 13, 12, 0, 0, 0, time.UTC)
+	a := store.Asset{ID: "a1", OrgID: "o1", OUID: "ou1", Name: "esx"}
+	rules := checkup.RuleSet{Rules: []checkup.Rule{{ID: "reboot", Kind: checkup.UnexpectedReboot}}}
+	// Saturdays 22:00 to Sundays 04:00, Berlin time.
+	win := store.MaintenanceWindow{ID: "w1", OrgID: "o1", OUID: "ou1", Recurrence: "0 22 * * sat", Duration: 6 * time.Hour,
+		TimeZone: "Europe/Berlin"}
+	m := maintenance.NewMatcher(maintenance.Scope{OrgID: "o1", OUs: []store.OU{{ID: "ou1", OrgID: "o1"}}}, []store.MaintenanceWindow{win})
+	tests := []struct {
+		name string
+		boot time.Time
+		want int
+	}{
+		{"inside, Sunday 01:00 Berlin", time.Date(2026, 12, 13, 0, 0, 0, 0, time.UTC), 0},
+		{"outside, Sunday 08:00 Berlin", time.Date(2026, 12, 13, 7, 0, 0, 0, time.UTC), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := checkup.Input{Now: now, OrgID: "o1", Assets: []store.Asset{a}, Reboots: map[string][]time.Time{a.ID: {tt.boot}}, Maintenance: m}
+			require.Len(t, checkup.Evaluate(rules, in), tt.want)
+		})
+	}
+}

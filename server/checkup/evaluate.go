@@ -645,6 +645,11 @@ func reboots(r Rule, assets []store.Asset, in Input) []store.FindingResult {
 			if slices.ContainsFunc(r.Maintenance, func(w Window) bool { return w.contains(boot) }) {
 				continue
 			}
+			if in.Maintenance != nil {
+				if _, ok := in.Maintenance.Active(a, boot); ok {
+					continue // the organization's maintenance window
+				}
+			}
 			out = append(out, r.result(a, boot.UTC().Format(time.RFC3339), cmp.Or(r.Severity, store.SeverityWarning),
 				"Rebooted at %s, outside any maintenance window", boot.UTC().Format("2006-01-02 15:04 MST")))
 		}
