@@ -12,6 +12,7 @@ import (
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/exposition"
 	"github.com/kpilot/kpilot/server/inventory"
+	"github.com/kpilot/kpilot/server/maintenance"
 	"github.com/kpilot/kpilot/server/params"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -51,7 +52,7 @@ func (a *API) assetAvailability(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
-	segs, err := a.planned(r.Context(), as, availability.Timeline(obs, reboots, 0), start, stop)
+	segs, err := maintenance.MarkPlanned(r.Context(), a.store, as, availability.Timeline(obs, reboots, 0), start, stop)
 	if err != nil {
 		return err
 	}
