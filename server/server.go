@@ -34,6 +34,7 @@ import (
 	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/lease"
 	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/maintenance"
 	"github.com/kpilot/kpilot/server/portal"
 	"github.com/kpilot/kpilot/server/schedule"
 	"github.com/kpilot/kpilot/server/seriesmigrate"
@@ -142,7 +143,10 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 	}
 	catalogs := kpis.New(st, builtin, kpis.Options{Log: log.With("part", "kpis")})
 	hooks := newWebhooks(cfg, st, log, reg)
-	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsChanged), checkup.WithCatalogs(catalogs.For))
+	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsChanged), checkup.WithCatalogs(catalogs.For),
+		checkup.WithMaintenance(func(ctx context.Context, orgID string) (checkup.Windows, error) {
+			return maintenance.Load(ctx, st, orgID)
+		}))
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -23,6 +23,7 @@ import (
 	"github.com/kpilot/kpilot/server/ingest"
 	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/mail"
+	"github.com/kpilot/kpilot/server/maintenance"
 	"github.com/kpilot/kpilot/server/schedule"
 	"github.com/kpilot/kpilot/server/sharing"
 	"github.com/kpilot/kpilot/server/store"
@@ -124,7 +125,8 @@ type API struct {
 	sharing  *sharing.Service
 	accounts *account.Service
 	findings *findings.Service
-	mailer   *account.Mailer // mail with the mails_total count; sends nothing without mail
+	maint    *maintenance.Service // maintenance windows and asset parents
+	mailer   *account.Mailer      // mail with the mails_total count; sends nothing without mail
 
 	schedules *schedule.Manager // report schedules; schedule.Runner mails them
 
@@ -154,9 +156,13 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 			PasswordReset: a.limits.PasswordResetTTL, EnrollmentToken: a.limits.EnrollmentTokenTTL, APIToken: a.limits.APITokenTTL}})
 	a.sharing = a.newSharing()
 	if a.checkups == nil {
-		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil)
+		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil, checkup.WithMaintenance(
+			func(ctx context.Context, orgID string) (checkup.Windows, error) {
+				return maintenance.Load(ctx, s, orgID)
+			}))
 	}
 	a.schedules = schedule.NewManager(s, a.vis, a.auditLog, a.mail != nil, func() time.Time { return a.now() })
+	a.maint = maintenance.New(s, a.auditLog, a.vis, func() time.Time { return a.now() })
 	a.findings = findings.New(s, a.auditLog, findings.Options{Visibility: a.vis, Checkups: a.checkups, Now: func() time.Time { return a.now() },
 		Acknowledged: a.webhooks.FindingAcknowledged})
 	return a
@@ -204,6 +210,13 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/assets/{id}", "asset", user(a.getAsset)},
 		{"GET", "/api/v1/assets/{id}/series", "asset_series", user(a.assetSeries)},
 		{"GET", "/api/v1/assets/{id}/latest", "asset_latest", user(a.assetLatest)},
+		{"GET", "/api/v1/maintenance-windows", "maintenance_windows", user(a.listWindows)},
+		{"POST", "/api/v1/maintenance-windows", "maintenance_window_create", user(a.putWindow)},
+		{"PUT", "/api/v1/maintenance-windows/{id}", "maintenance_window_update", user(a.putWindow)},
+		{"DELETE", "/api/v1/maintenance-windows/{id}", "maintenance_window_delete", user(a.deleteWindow)},
+		{"GET", "/api/v1/assets/{id}/parent", "asset_parent", user(a.assetParent)},
+		{"PUT", "/api/v1/assets/{id}/parent", "asset_parent_set", user(a.assetParent)},
+		{"DELETE", "/api/v1/assets/{id}/parent", "asset_parent_clear", user(a.assetParent)},
 		{"GET", "/api/v1/assets/{id}/availability", "asset_availability", user(a.assetAvailability)},
 		{"GET", "/api/v1/assets/{id}/usage", "asset_usage", user(a.assetUsage)},
 		{"GET", "/api/v1/assets/{id}/inventory", "asset_inventory", user(a.assetInventory)},

@@ -11,6 +11,7 @@ import (
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/exposition"
 	"github.com/kpilot/kpilot/server/inventory"
+	"github.com/kpilot/kpilot/server/maintenance"
 	"github.com/kpilot/kpilot/server/params"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -50,7 +51,10 @@ func (a *API) assetAvailability(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable("InfluxDB", err)
 	}
-	segs := availability.Timeline(obs, reboots, 0)
+	segs, err := maintenance.MarkPlanned(r.Context(), a.store, as, availability.Timeline(obs, reboots, 0), start, stop)
+	if err != nil {
+		return err
+	}
 	out := map[string]any{"asset_id": as.ID, "summary": availability.Summarize(segs, reboots, start, stop)}
 	if every > 0 {
 		out["periods"] = availability.SummarizeEvery(segs, reboots, start, stop, every)

@@ -206,6 +206,17 @@ var matrix = []endpoint{
 	{method: "POST", path: fixed("/api/v1/api-tokens"), body: func(*world) any { return map[string]string{"name": "grafana"} }, allow: authenticated},
 	{method: "DELETE", path: func(w *world) string { return "/api/v1/api-tokens/" + w.token }, allow: []string{"acme_admin"}},
 
+	{method: "GET", path: fixed("/api/v1/maintenance-windows"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/maintenance-windows"), body: func(w *world) any { return weekly(w.assets["a_branch"].ID) },
+		allow: acmeOUAdmins},
+	{method: "PUT", path: windowPath, body: func(w *world) any { return weekly(w.assets["a_root"].ID) }, allow: []string{"acme_admin"}},
+	{method: "DELETE", path: windowPath, allow: []string{"acme_admin"}, mutates: true},
+	{method: "GET", path: assetPath("a_root", "/parent"), allow: seesARoot},
+	{method: "PUT", path: assetPath("a_root", "/parent"), body: func(w *world) any {
+		return map[string]string{"parent_id": w.assets["a_branch"].ID}
+	}, allow: []string{"acme_admin"}},
+	{method: "DELETE", path: assetPath("a_branch", "/parent"), allow: acmeOUAdmins},
+
 	{method: "GET", path: fixed("/api/v1/audit"), allow: admins},
 	{method: "GET", path: fixed("/api/v1/openapi.yaml"), allow: callers},
 	{method: "GET", path: fixed("/api/v1/kpis"), allow: authenticated},
@@ -273,6 +284,11 @@ func routeOf(p string, w *world) string {
 	}
 	for _, pid := range []string{"P-R1", "P-R3"} {
 		p = strings.ReplaceAll(p, "/"+pid, "/{partner_id}")
+	}
+	ws, err := w.store.MaintenanceWindows(w.t.Context(), w.orgs["acme"].ID)
+	require.NoError(w.t, err)
+	for _, win := range ws {
+		p = strings.ReplaceAll(p, "/"+win.ID, "/{id}")
 	}
 	return p
 }

@@ -25,7 +25,10 @@
 //     booted, where that time was monitored: an upper bound, since the
 //     device went down somewhere in between. A reboot that polls also saw
 //     fail becomes one outage with them.
-//   - Availability is up time over monitored (up plus down) time.
+//   - Downtime inside a maintenance window is planned (MarkPlanned).
+//   - Availability is up time over monitored (up plus down) time less
+//     planned downtime, as SLA reports count it: work announced in a
+//     maintenance window does not count against the asset.
 package availability
 
 import (
@@ -119,6 +122,7 @@ type Segment struct {
 	Start, End time.Time
 	State      State
 	Cause      string
+	Planned    bool // a Down segment inside a maintenance window
 }
 
 // Timeline builds the segments from observations and reboots, in time
@@ -181,6 +185,38 @@ func Timeline(obs []Observation, reboots []Reboot, maxGap time.Duration) []Segme
 		segs = paint(segs, from, r.Boot)
 	}
 	return segs
+}
+
+// MarkPlanned marks the Down parts of segs inside windows (each [start,
+// end), in time order, as maintenance.Matcher.Planned gives them)
+// planned, splitting segments at the windows' borders.
+func MarkPlanned(segs []Segment, windows [][2]time.Time) []Segment {
+	if len(windows) == 0 {
+		return segs
+	}
+	var out []Segment
+	for _, s := range segs {
+		if s.State != Down {
+			out = append(out, s)
+			continue
+		}
+		at := s.Start
+		for _, w := range windows {
+			from, to := maxTime(w[0], at), minTime(w[1], s.End)
+			if !to.After(from) {
+				continue
+			}
+			if from.After(at) {
+				out = append(out, Segment{Start: at, End: from, State: Down, Cause: s.Cause})
+			}
+			out = append(out, Segment{Start: from, End: to, State: Down, Cause: s.Cause, Planned: true})
+			at = to
+		}
+		if s.End.After(at) {
+			out = append(out, Segment{Start: at, End: s.End, State: Down, Cause: s.Cause})
+		}
+	}
+	return out
 }
 
 // paint marks [from, to) down because of a reboot wherever it was polled
@@ -260,6 +296,8 @@ type Outage struct {
 	// monitoring problem credentials_rejected or protocol_error.
 	Cause string `json:"cause"`
 	Open  bool   `json:"open,omitempty"` // still going on at the end of the period
+	// Planned: downtime inside a maintenance window.
+	Planned bool `json:"planned,omitempty"`
 }
 
 // Report sums up one period. Its seconds add up to the period:
@@ -271,6 +309,9 @@ type Report struct {
 	MonitoredSeconds float64 `json:"monitored_seconds"`
 	UpSeconds        float64 `json:"up_seconds"`
 	DownSeconds      float64 `json:"down_seconds"`
+	// PlannedDownSeconds is the part of DownSeconds inside maintenance
+	// windows; availability does not count it.
+	PlannedDownSeconds float64 `json:"planned_down_seconds"`
 	// ProblemSeconds is the time the agent polled but could not tell
 	// (credentials rejected, protocol error): neither up nor down.
 	ProblemSeconds float64 `json:"monitoring_problem_seconds"`
@@ -321,6 +362,9 @@ func summarize(segs []Segment, reboots []Reboot, start, stop time.Time) Report {
 			r.UpSeconds += d
 		case Down:
 			r.DownSeconds += d
+			if s.Planned {
+				r.PlannedDownSeconds += d
+			}
 			list = &r.Outages
 		case Problem:
 			r.ProblemSeconds += d
@@ -329,14 +373,14 @@ func summarize(segs []Segment, reboots []Reboot, start, stop time.Time) Report {
 		switch {
 		case list == nil:
 			cur = nil
-		case cur != nil && curState == s.State && cur.End.Equal(a) && (s.State == Down || cur.Cause == s.Cause):
+		case cur != nil && curState == s.State && cur.End.Equal(a) && (s.State == Down || cur.Cause == s.Cause) && cur.Planned == s.Planned:
 			// A reboot inside an outage makes the outage a reboot's.
 			cur.End = b
 			if s.Cause == Rebooted {
 				cur.Cause = Rebooted
 			}
 		default:
-			*list = append(*list, Outage{Start: a.UTC(), End: b.UTC(), Cause: s.Cause})
+			*list = append(*list, Outage{Start: a.UTC(), End: b.UTC(), Cause: s.Cause, Planned: s.Planned})
 			cur, curState = &(*list)[len(*list)-1], s.State
 		}
 	}
@@ -350,8 +394,8 @@ func summarize(segs []Segment, reboots []Reboot, start, stop time.Time) Report {
 	}
 	r.MonitoredSeconds = r.UpSeconds + r.DownSeconds
 	r.UnmonitoredSeconds = max(stop.Sub(start).Seconds()-r.MonitoredSeconds-r.ProblemSeconds, 0)
-	if r.MonitoredSeconds > 0 {
-		v := r.UpSeconds / r.MonitoredSeconds
+	if counted := r.MonitoredSeconds - r.PlannedDownSeconds; counted > 0 {
+		v := r.UpSeconds / counted
 		r.Availability = &v
 	}
 	for _, rb := range reboots {

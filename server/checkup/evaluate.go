@@ -45,6 +45,18 @@ type Input struct {
 	// Catalog defines the organization's KPIs: the default thresholds
 	// of its gauges, and names and units for findings' texts. May be nil.
 	Catalog *catalog.Catalog
+	// Parents holds the asset each asset depends on (the switch it sits
+	// behind), for suppressing unreachable findings (suppress).
+	Parents map[string]string
+	// Maintenance tells which maintenance window holds for an asset now;
+	// its findings carry the window's id. May be nil.
+	Maintenance Windows
+}
+
+// Windows tells which maintenance window holds for an asset at a time
+// (maintenance.Matcher).
+type Windows interface {
+	Active(a store.Asset, at time.Time) (store.MaintenanceWindow, bool)
 }
 
 // LatestLookback is how old a value may be and still count as the
@@ -92,10 +104,68 @@ func Evaluate(rs RuleSet, in Input) []store.FindingResult {
 		case MonitoringProblem:
 			out = append(out, monitoringProblems(r, assets, in)...)
 		case Unreachable:
-			out = append(out, unreachable(r, assets, in)...)
+			out = append(out, suppress(r, assets, in, unreachable(r, assets, in))...)
 		}
 	}
-	return append(out, catalogThresholds(rs, in)...)
+	return inMaintenance(in, append(out, catalogThresholds(rs, in)...))
+}
+
+// inMaintenance sets the window of each result whose asset is in one.
+func inMaintenance(in Input, out []store.FindingResult) []store.FindingResult {
+	if in.Maintenance == nil {
+		return out
+	}
+	byID := make(map[string]store.Asset, len(in.Assets))
+	for _, a := range in.Assets {
+		byID[a.ID] = a
+	}
+	for i, r := range out {
+		if a, ok := byID[r.AssetID]; ok {
+			if w, ok := in.Maintenance.Active(a, in.Now); ok {
+				out[i].MaintenanceID = w.ID
+			}
+		}
+	}
+	return out
+}
+
+// suppress links the unreachable results of assets whose parent (in the
+// rule's scope) is unreachable too to the parent's result, as
+// Alertmanager inhibits and Zabbix trigger dependencies do: the finding
+// opens, marked as suppressed by the parent's, so the notifier tells of
+// the parent alone. A parent whose unreachable run is still within its
+// grace period has no result yet: its dependents name the result it
+// will have, and the store holds them back until it opens (or, should the
+// parent answer again, until they have a result of their own).
+func suppress(r Rule, assets []store.Asset, in Input, out []store.FindingResult) []store.FindingResult {
+	if len(in.Parents) == 0 {
+		return out
+	}
+	inScope := make(map[string]store.Asset, len(assets))
+	for _, a := range assets {
+		inScope[a.ID] = a
+	}
+	key := map[string]string{} // parent asset → key of its (coming) result
+	for _, res := range out {
+		if _, ok := key[res.AssetID]; !ok {
+			key[res.AssetID] = res.Key()
+		}
+	}
+	for id, runs := range in.Unreachable {
+		a, ok := inScope[id]
+		if _, done := key[id]; done || !ok || len(runs) == 0 {
+			continue
+		}
+		first := slices.MinFunc(runs, func(x, y tsdb.PollProblem) int { return x.Since.Compare(y.Since) })
+		key[id] = r.result(a, tsdb.SeriesKey("agent_poll", map[string]string{"collector": first.Latest.Collector}),
+			store.SeverityInfo, "").Key()
+	}
+	for i, res := range out {
+		if k, ok := key[in.Parents[res.AssetID]]; ok && in.Parents[res.AssetID] != "" {
+			out[i].ParentKey = k
+		}
+	}
+	return out
 }
 
 // filter returns the assets of the scope.
@@ -574,6 +644,11 @@ func reboots(r Rule, assets []store.Asset, in Input) []store.FindingResult {
 			}
 			if slices.ContainsFunc(r.Maintenance, func(w Window) bool { return w.contains(boot) }) {
 				continue
+			}
+			if in.Maintenance != nil {
+				if _, ok := in.Maintenance.Active(a, boot); ok {
+					continue // the organization's maintenance window
+				}
 			}
 			out = append(out, r.result(a, boot.UTC().Format(time.RFC3339), cmp.Or(r.Severity, store.SeverityWarning),
 				"Rebooted at %s, outside any maintenance window", boot.UTC().Format("2006-01-02 15:04 MST")))

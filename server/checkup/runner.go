@@ -44,6 +44,7 @@ type Store interface {
 	store.Agents
 	store.Assets
 	store.Checkups
+	AssetParents(ctx context.Context, orgID string) (map[string]string, error)
 }
 
 // Runner evaluates every organization's check-ups on a schedule.
@@ -57,6 +58,7 @@ type Runner struct {
 	notify      func(ctx context.Context, orgID string, changed store.Reconciled)
 	defaultsDoc []byte
 	catalogs    func(ctx context.Context, orgID string) (*catalog.Catalog, error)
+	windows     func(ctx context.Context, orgID string) (Windows, error)
 
 	runs     *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -81,6 +83,13 @@ func WithNotify(f func(ctx context.Context, orgID string, changed store.Reconcil
 // findings are not resolved for want of thresholds.
 func WithCatalogs(c func(ctx context.Context, orgID string) (*catalog.Catalog, error)) Option {
 	return func(r *Runner) { r.catalogs = c }
+}
+
+// WithMaintenance gives each organization's maintenance windows: the
+// findings that open while one holds for their asset carry its id, so
+// that notifications skip them. Without it no finding is marked.
+func WithMaintenance(w func(ctx context.Context, orgID string) (Windows, error)) Option {
+	return func(r *Runner) { r.windows = w }
 }
 
 // WithClock replaces time.Now (tests).
@@ -211,6 +220,14 @@ func (r *Runner) Input(ctx context.Context, orgID string, rs RuleSet) (Input, er
 	}
 	if len(in.Assets) == 0 {
 		return in, nil
+	}
+	if in.Parents, err = r.store.AssetParents(ctx, orgID); err != nil {
+		return in, err
+	}
+	if r.windows != nil {
+		if in.Maintenance, err = r.windows(ctx, orgID); err != nil {
+			return in, fmt.Errorf("maintenance windows: %w", err)
+		}
 	}
 	need := map[Kind]bool{}
 	history, window, grace, downGrace := 0.0, 0.0, 0.0, 0.0

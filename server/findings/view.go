@@ -32,6 +32,11 @@ type View struct {
 	LastSeenAt   time.Time  `json:"last_seen_at"`
 	ResolvedAt   *time.Time `json:"resolved_at"`  // in UTC; nil while open
 	Acknowledged *Ack       `json:"acknowledged"` // nil until acknowledged
+	// SuppressedBy is the parent asset's finding that suppressed this
+	// one; MaintenanceID the maintenance window it opened in. A notifier
+	// tells of neither.
+	SuppressedBy  string `json:"suppressed_by,omitempty"`
+	MaintenanceID string `json:"maintenance_window_id,omitempty"`
 }
 
 // Ref names an asset, agent or organization.
@@ -58,7 +63,8 @@ func (s *Service) render(ctx context.Context, p visibility.Principal, fs []store
 	out := make([]View, 0, len(fs))
 	for _, f := range fs {
 		v := View{ID: f.ID, RuleID: f.RuleID, Kind: f.Kind, Severity: f.Severity, Subject: f.Subject, Text: f.Text,
-			State: "open", OpenedAt: f.OpenedAt, LastSeenAt: f.LastSeenAt}
+			State: "open", OpenedAt: f.OpenedAt, LastSeenAt: f.LastSeenAt,
+			SuppressedBy: f.SuppressedBy, MaintenanceID: f.MaintenanceID}
 		if !f.ResolvedAt.IsZero() {
 			at := f.ResolvedAt.UTC()
 			v.ResolvedAt = &at

@@ -43,6 +43,7 @@ var availabilityColumns = []Column{
 	{Key: "availability_percent", Label: "Availability", Kind: Quantity, Unit: catalog.Percent},
 	{Key: "monitored_hours", Label: "Monitored", Kind: Quantity, Unit: catalog.Seconds, Scale: 3600},
 	{Key: "downtime_minutes", Label: "Downtime", Kind: Quantity, Unit: catalog.Seconds, Scale: 60},
+	{Key: "planned_downtime_minutes", Label: "Planned downtime", Kind: Quantity, Unit: catalog.Seconds, Scale: 60},
 	{Key: "outages", Label: "Outages", Kind: Count},
 	{Key: "longest_outage_minutes", Label: "Longest outage", Kind: Quantity, Unit: catalog.Seconds, Scale: 60},
 	{Key: "reboots", Label: "Reboots", Kind: Count},
@@ -63,7 +64,9 @@ type AvailabilitySource interface {
 }
 
 // Availability builds the availability report: per asset of sc the
-// availability, monitored time, downtime, outages, reboots, monitoring-problem
+// availability, monitored time, downtime and its planned part (inside the
+// scope's maintenance windows, left out of the availability), outages,
+// reboots, monitoring-problem
 // and unmonitored time, and usage time of the period, computed as GET
 // /api/v1/assets/{id}/availability and /usage do. An asset with nothing
 // monitored has an empty availability, not 0% or 100%; one whose usage
@@ -79,7 +82,7 @@ func Availability(ctx context.Context, src AvailabilitySource, sc Scope, p Perio
 		if err != nil {
 			return t, unavailable(err)
 		}
-		segs := availability.Timeline(obs, reboots, 0)
+		segs := availability.MarkPlanned(availability.Timeline(obs, reboots, 0), sc.planned(as, p))
 		sum := availability.Summarize(segs, reboots, p.Start, p.Stop)
 		use := availability.SummarizeUsage(availability.UsageTimeline(power, uptime, segs), p.Start, p.Stop)
 		var avail, longest, usage any
@@ -97,7 +100,7 @@ func Availability(ctx context.Context, src AvailabilitySource, sc Scope, p Perio
 			usage = round(use.InUseSeconds/3600, 2)
 		}
 		t.Rows = append(t.Rows, []any{sc.Customers[as.OrgID], sc.OU(as), as.ID, as.Name, as.Category, avail,
-			round(sum.MonitoredSeconds/3600, 2), round(sum.DownSeconds/60, 1),
+			round(sum.MonitoredSeconds/3600, 2), round(sum.DownSeconds/60, 1), round(sum.PlannedDownSeconds/60, 1),
 			int64(len(sum.Outages)), longest, int64(sum.Reboots),
 			round(sum.ProblemSeconds/3600, 2), round(sum.UnmonitoredSeconds/3600, 2), usage})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/internal/devenv"
+	"github.com/kpilot/kpilot/server/maintenance"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
 )
@@ -130,6 +131,26 @@ func TestIntegrationKPIBuilders(t *testing.T) {
 		require.Equal(t, 36.0, b["unmonitored_hours"])
 		require.Equal(t, 0.0, b["downtime_minutes"])
 		require.Equal(t, 42.0, b["usage_hours"])
+	})
+
+	// A maintenance window covered the first 20 minutes of esx's outage:
+	// planned, and out of the availability.
+	t.Run("availability with maintenance", func(t *testing.T) {
+		p := Period{Start: now.Add(-48 * time.Hour), Stop: now}
+		outage := now.Add(-10 * time.Hour)
+		win := store.MaintenanceWindow{ID: "w1", OrgID: esx.OrgID, AssetID: esx.ID, StartsAt: outage.Add(-time.Hour),
+			EndsAt: outage.Add(20 * time.Minute), TimeZone: "UTC"}
+		planned := sc
+		planned.Maintenance = map[string]maintenance.Matcher{esx.OrgID: maintenance.NewMatcher(maintenance.Scope{OrgID: esx.OrgID},
+			[]store.MaintenanceWindow{win})}
+		tb, err := Availability(ctx, ts, planned, p, now)
+		require.NoError(t, err)
+		got := row(t, tb, "asset_id", esx.ID)
+		require.Equal(t, 30.0, got["downtime_minutes"])
+		require.Equal(t, 20.0, got["planned_downtime_minutes"])
+		require.Equal(t, int64(2), got["outages"], "the planned and the unplanned part")
+		require.InDelta(t, 100*(1-10.0/(48*60-20)), got["availability_percent"], 0.02)
+		require.Equal(t, 0.0, row(t, tb, "asset_id", nas.ID)["planned_downtime_minutes"], "another asset's window is not nas's")
 	})
 
 	t.Run("capacity", func(t *testing.T) {

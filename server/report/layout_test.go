@@ -34,7 +34,7 @@ func TestReportsCutNothing(t *testing.T) {
 			"ProLiant DL380 Gen10 Plus 8SFF CTO Server", "CZJ1234567890ABCDEF", "U46 v2.72 (03/14/2024) iLO 5 v3.01",
 			int64(256), int64(768) << 30, "active", t0},
 			[]string{"768.0 GiB", "256", "2026-11-22 09:30 UTC"}},
-		{"availability", availabilityColumns, []any{long, "OU " + long, id, word, "server", 99.983, 2160.0, 31.5, int64(12345), 125.0, int64(3), 1.5, 48.0, 1999.5},
+		{"availability", availabilityColumns, []any{long, "OU " + long, id, word, "server", 99.983, 2160.0, 31.5, 12.0, int64(12345), 125.0, int64(3), 1.5, 48.0, 1999.5},
 			[]string{"99.98 %", "90 d", "31.5 min", "12345", "2.1 h", "1.5 h", "2 d", "83.3 d"}},
 		{"capacity", capacityColumns, []any{long, id, word, "storage", "storage " + long, int64(500) << 30, 59.75, 50.5, 99.99, 1.0, 40.3},
 			[]string{"500.0 GiB", "59.75 %", "99.99 %", "1 %", "40.3 d"}},

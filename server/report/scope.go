@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/kpilot/kpilot/server/maintenance"
 	"github.com/kpilot/kpilot/server/problem"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/tsdb"
@@ -44,6 +46,39 @@ type Scope struct {
 	OrgID     string            // the viewer's organization
 	OUs       map[string]string // OU id → name, of the viewer's own OU and those below it
 	Label     string            // what the report covers, e.g. "Organization unit Branch, category storage"
+	// Maintenance holds the maintenance windows of each organization of
+	// Assets, when the ScopeSource keeps them (maintenance.Store): their
+	// downtime is planned. Nil: no window is known.
+	Maintenance map[string]maintenance.Matcher
+}
+
+// planned returns the stretches of p that maintenance windows cover for as.
+func (s Scope) planned(as store.Asset, p Period) [][2]time.Time {
+	m, ok := s.Maintenance[as.OrgID]
+	if !ok {
+		return nil
+	}
+	return m.Planned(as, p.Start, p.Stop)
+}
+
+// loadMaintenance fills sc.Maintenance when src keeps windows.
+func loadMaintenance(ctx context.Context, src ScopeSource, sc *Scope) error {
+	ms, ok := src.(maintenance.Store)
+	if !ok {
+		return nil
+	}
+	sc.Maintenance = map[string]maintenance.Matcher{}
+	for _, as := range sc.Assets {
+		if _, done := sc.Maintenance[as.OrgID]; done {
+			continue
+		}
+		m, err := maintenance.Load(ctx, ms, as.OrgID)
+		if err != nil {
+			return fmt.Errorf("maintenance windows of %s: %w", as.OrgID, err)
+		}
+		sc.Maintenance[as.OrgID] = m
+	}
+	return nil
 }
 
 // OU is the name of an asset's OU as the viewer knows it: "" for assets of
@@ -106,7 +141,7 @@ func ResolveScope(ctx context.Context, src ScopeSource, p visibility.Principal, 
 		return cmpJoin(sc.Customers[x.OrgID], sc.Customers[y.OrgID], x.Name, y.Name, x.ID, y.ID)
 	})
 	sc.Assets = assets
-	return sc, nil
+	return sc, loadMaintenance(ctx, src, &sc)
 }
 
 // visibleAssets lists p's visible assets that f's category and customer

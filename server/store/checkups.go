@@ -39,6 +39,13 @@ type FindingResult struct {
 	Subject  string // what of the asset; empty when the asset as a whole
 	Severity Severity
 	Text     string
+	// ParentKey is the Key of the result of the asset's parent (the
+	// switch it sits behind) that suppresses this one: the finding is
+	// opened with SuppressedBy set to the parent's finding. Not stored.
+	ParentKey string
+	// MaintenanceID is the maintenance window the asset is in now;
+	// stored when the finding opens, and kept while it stays open.
+	MaintenanceID string
 }
 
 // Key identifies a finding across evaluations.
@@ -59,6 +66,10 @@ type Finding struct {
 	AckedAt    time.Time // zero until acknowledged
 	AckedBy    string    // user id
 	AckNote    string
+	// SuppressedBy is the id of the parent asset's finding that
+	// suppressed this one when it opened (a device unreachable behind an
+	// unreachable switch): notifications skip it. Empty otherwise.
+	SuppressedBy string
 }
 
 // Open reports whether the finding still holds.
@@ -90,6 +101,12 @@ type CheckupRules struct {
 	UpdatedAt time.Time
 }
 
+// SuppressionHandover is how long after its parent's finding resolved a
+// suppressed finding that still holds is replaced by an unsuppressed one
+// (ReconcileFindings): the default unreachable grace, so that devices
+// behind a switch that came back have time to answer again.
+const SuppressionHandover = 5 * time.Minute
+
 // Reconciled is what one evaluation changed: the findings it opened and
 // the findings it resolved (with ResolvedAt set).
 type Reconciled struct {
@@ -108,7 +125,13 @@ type Checkups interface {
 	// transaction: results is everything its rules say now. A result
 	// without an open finding opens one; an open finding is refreshed
 	// (severity, text, OU, last seen); an open finding no result names is
-	// resolved. Of results with the same Key the first counts. It returns
+	// resolved. Of results with the same Key the first counts. A result
+	// with a ParentKey opens its finding with SuppressedBy set to the
+	// open finding of that key, or is held back (not opened) while there
+	// is none; a MaintenanceID is stored on opening. A
+	// suppressed finding whose result no longer names a parent is
+	// resolved and opened anew, unsuppressed, once its parent's finding
+	// has been resolved for SuppressionHandover. It returns
 	// the findings it opened and those it resolved. Concurrent
 	// evaluations of one organization (two replicas) open a finding once
 	// and resolve it once: each change is returned by one call only, so

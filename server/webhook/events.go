@@ -27,6 +27,12 @@ type FindingData struct {
 	// Acknowledged is when and with what note, not by whom: partners
 	// receive it too, and they see no one's name.
 	Acknowledged *AckData `json:"acknowledged,omitempty"`
+	// SuppressedBy is the id of the parent asset's finding that
+	// suppressed this one (a device behind a dead switch); Maintenance
+	// the maintenance window it opened in. Receivers that page people
+	// skip both.
+	SuppressedBy string `json:"suppressed_by,omitempty"`
+	Maintenance  string `json:"maintenance_window_id,omitempty"`
 }
 
 // AckData is a finding's acknowledgement.
@@ -131,7 +137,7 @@ func (d *Dispatcher) publishFindings(ctx context.Context, orgID string, events [
 	for _, e := range events {
 		f := e.finding
 		data := FindingData{ID: f.ID, RuleID: f.RuleID, Kind: f.Kind, Severity: f.Severity, Subject: f.Subject, Text: f.Text,
-			Customer: Ref{ID: cust.ID, Name: cust.Name}, OpenedAt: f.OpenedAt}
+			Customer: Ref{ID: cust.ID, Name: cust.Name}, OpenedAt: f.OpenedAt, SuppressedBy: f.SuppressedBy, Maintenance: f.MaintenanceID}
 		if !f.ResolvedAt.IsZero() {
 			data.ResolvedAt = &f.ResolvedAt
 		}

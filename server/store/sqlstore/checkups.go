@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,13 +47,13 @@ func (d *DB) PutCheckupRules(ctx context.Context, r store.CheckupRules) error {
 }
 
 const findingCols = `id, org_id, rule_id, kind, asset_id, agent_id, ou_id, subject, severity, text,
-	opened_at, last_seen_at, resolved_at, acked_at, acked_by, ack_note`
+	opened_at, last_seen_at, resolved_at, acked_at, acked_by, ack_note, suppressed_by, maintenance_id`
 
 func scanFinding(row rowScanner) (store.Finding, error) {
 	var f store.Finding
 	var opened, seen, resolved, acked int64
 	err := row.Scan(&f.ID, &f.OrgID, &f.RuleID, &f.Kind, &f.AssetID, &f.AgentID, &f.OUID, &f.Subject, &f.Severity, &f.Text,
-		&opened, &seen, &resolved, &acked, &f.AckedBy, &f.AckNote)
+		&opened, &seen, &resolved, &acked, &f.AckedBy, &f.AckNote, &f.SuppressedBy, &f.MaintenanceID)
 	f.OpenedAt, f.LastSeenAt, f.ResolvedAt, f.AckedAt = fromMS(opened), fromMS(seen), fromMS(resolved), fromMS(acked)
 	return f, err
 }
@@ -70,32 +72,64 @@ func (d *DB) ReconcileFindings(ctx context.Context, orgID string, results []stor
 		for _, f := range open {
 			byKey[f.Key()] = f
 		}
+		ids := make(map[string]string, len(open)) // key → id of the open finding
+		for k, f := range byKey {
+			ids[k] = f.ID
+		}
 		seen := map[string]bool{}
-		for _, r := range results {
+		// Results a parent's finding suppresses come last, so that the
+		// parent's finding exists (opened now or before) when they open.
+		ordered := slices.Clone(results)
+		slices.SortStableFunc(ordered, func(a, b store.FindingResult) int {
+			return cmp.Compare(min(len(a.ParentKey), 1), min(len(b.ParentKey), 1))
+		})
+		for _, r := range ordered {
 			k := r.Key()
 			if seen[k] {
 				continue // a rule named the same subject twice: the first counts
 			}
 			seen[k] = true
 			if f, ok := byKey[k]; ok {
-				if _, err := tx.ExecContext(ctx,
-					`UPDATE findings SET severity = $1, text = $2, ou_id = $3, last_seen_at = $4 WHERE id = $5`,
-					r.Severity, r.Text, r.OUID, ms(now), f.ID); err != nil {
-					return fmt.Errorf("refreshing finding %s: %w", f.ID, err)
+				handover, err := handedOver(ctx, tx, f, r, now)
+				if err != nil {
+					return err
 				}
-				continue
+				if !handover {
+					if _, err := tx.ExecContext(ctx,
+						`UPDATE findings SET severity = $1, text = $2, ou_id = $3, last_seen_at = $4 WHERE id = $5`,
+						r.Severity, r.Text, r.OUID, ms(now), f.ID); err != nil {
+						return fmt.Errorf("refreshing finding %s: %w", f.ID, err)
+					}
+					continue
+				}
+				// The parent is back and this asset is still down: its
+				// suppressed finding ends, an unsuppressed one opens.
+				ok, err := resolveFinding(ctx, tx, f, now, &out)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue // another replica handed it over
+				}
 			}
 			f := store.Finding{ID: uuid.NewString(), OrgID: orgID, FindingResult: r,
 				OpenedAt: now.UTC().Truncate(time.Millisecond), LastSeenAt: now.UTC().Truncate(time.Millisecond)}
+			if r.ParentKey != "" {
+				if f.SuppressedBy = ids[r.ParentKey]; f.SuppressedBy == "" {
+					continue // held back until the parent's finding opens
+				}
+			}
 			// DO NOTHING: another replica opened it a moment ago.
 			res, err := tx.ExecContext(ctx, `INSERT INTO findings (`+findingCols+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 0, 0, '', '')
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 0, 0, '', '', $12, $13)
 				ON CONFLICT DO NOTHING`,
-				f.ID, orgID, r.RuleID, r.Kind, r.AssetID, r.AgentID, r.OUID, r.Subject, r.Severity, r.Text, ms(now))
+				f.ID, orgID, r.RuleID, r.Kind, r.AssetID, r.AgentID, r.OUID, r.Subject, r.Severity, r.Text, ms(now),
+				f.SuppressedBy, r.MaintenanceID)
 			if err != nil {
 				return fmt.Errorf("opening finding %s of rule %s: %w", r.Subject, r.RuleID, err)
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
+				ids[k] = f.ID
 				out.Opened = append(out.Opened, f)
 			}
 		}
@@ -103,21 +137,50 @@ func (d *DB) ReconcileFindings(ctx context.Context, orgID string, results []stor
 			if seen[k] {
 				continue
 			}
-			// resolved_at = 0: another replica may have resolved it a
-			// moment ago; then this one did not.
-			res, err := tx.ExecContext(ctx, `UPDATE findings SET resolved_at = $1 WHERE id = $2 AND resolved_at = 0`, ms(now), f.ID)
-			if err != nil {
-				return fmt.Errorf("resolving finding %s: %w", f.ID, err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				f.ResolvedAt = now.UTC().Truncate(time.Millisecond)
-				out.Resolved = append(out.Resolved, f)
+			if _, err := resolveFinding(ctx, tx, f, now, &out); err != nil {
+				return err
 			}
 		}
 		slices.SortFunc(out.Resolved, func(a, b store.Finding) int { return strings.Compare(a.ID, b.ID) })
 		return nil
 	})
 	return out, err
+}
+
+// resolveFinding resolves f and adds it to out.Resolved; ok is false when
+// another replica resolved it a moment ago (resolved_at <> 0): then this
+// one did not.
+func resolveFinding(ctx context.Context, tx *sql.Tx, f store.Finding, now time.Time, out *store.Reconciled) (ok bool, err error) {
+	res, err := tx.ExecContext(ctx, `UPDATE findings SET resolved_at = $1 WHERE id = $2 AND resolved_at = 0`, ms(now), f.ID)
+	if err != nil {
+		return false, fmt.Errorf("resolving finding %s: %w", f.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	f.ResolvedAt = now.UTC().Truncate(time.Millisecond)
+	out.Resolved = append(out.Resolved, f)
+	return true, nil
+}
+
+// handedOver reports whether open finding f, suppressed by its parent's
+// finding, is to end in favour of an unsuppressed one: r no longer names
+// a parent, and the parent's finding was resolved SuppressionHandover ago
+// or longer (a device behind a switch that came back may take a poll or
+// two to answer; only one still down after that is down on its own).
+func handedOver(ctx context.Context, tx *sql.Tx, f store.Finding, r store.FindingResult, now time.Time) (bool, error) {
+	if f.SuppressedBy == "" || r.ParentKey != "" {
+		return false, nil
+	}
+	var resolved int64
+	err := tx.QueryRowContext(ctx, `SELECT resolved_at FROM findings WHERE id = $1`, f.SuppressedBy).Scan(&resolved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading suppressing finding %s: %w", f.SuppressedBy, err)
+	}
+	return resolved != 0 && now.Sub(fromMS(resolved)) >= store.SuppressionHandover, nil
 }
 
 // Findings implements store.Checkups: newest first.
