@@ -41,9 +41,11 @@ func readNotice(v store.WebhookDelivery) (notice, error) {
 
 // words are the labels of one language.
 type words struct {
-	events                                                                                 map[string]string
-	severities                                                                             map[store.Severity]string
-	asset, agent, customer, subject, opened, resolved, open, test, digest, events1, footer string
+	events     map[string]string
+	severities map[store.Severity]string
+
+	asset, agent, customer, subject, opened, resolved string
+	open, test, digest, events1, footer               string
 }
 
 var languages = map[string]words{
