@@ -64,6 +64,8 @@ type world struct {
 	// an Acme agent in its root OU.
 	findings map[string]store.Finding
 	webhook  store.Webhook        // Acme's
+	channel  store.Webhook        // Acme's Slack notification channel
+	sub      store.Webhook        // acme_viewer's subscription
 	schedule store.ReportSchedule // acme_admin's
 	tsdb     *tsdb.Influx
 	// hooks queues the world's webhook deliveries; tests send them with
@@ -240,6 +242,12 @@ func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)
 	w.webhook = store.Webhook{OrgID: acme.ID, URL: "http://127.0.0.1:9/acme", Secret: "kpwh_test", Events: []string{"finding.opened"},
 		CreatedBy: w.users["acme_admin"], CreatedAt: now}
 	require.NoError(t, st.CreateWebhook(ctx, &w.webhook))
+	w.channel = store.Webhook{OrgID: acme.ID, Kind: store.KindSlack, URL: "https://hooks.slack.example/…",
+		Secret: "https://hooks.slack.example/services/x", Events: []string{"finding.*"}, CreatedBy: w.users["acme_admin"], CreatedAt: now}
+	require.NoError(t, st.CreateWebhook(ctx, &w.channel))
+	w.sub = store.Webhook{OrgID: acme.ID, Kind: store.KindEmail, UserID: w.users["acme_viewer"], Events: []string{"*"},
+		CreatedBy: w.users["acme_viewer"], CreatedAt: now}
+	require.NoError(t, st.CreateWebhook(ctx, &w.sub))
 
 	w.schedule = store.ReportSchedule{OrgID: acme.ID, UserID: w.users["acme_admin"], Template: "inventory", Format: "pdf",
 		Every: "weekly", Recipients: []string{"boss@acme.example"}, NextRunAt: now.Add(24 * time.Hour), CreatedAt: now}
