@@ -265,7 +265,7 @@ func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)
 	}
 	mux := http.NewServeMux()
 	w.hooks = webhook.New(st, webhook.Options{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		FirstRetry: time.Minute, MaxAttempts: 3, Timeout: 5 * time.Second}, discard, w.reg)
+		FirstRetry: time.Minute, MaxAttempts: 3, Timeout: 5 * time.Second, Mail: sender, PublicURL: "https://kpilot.example"}, discard, w.reg)
 	w.api = api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example"), api.WithWebhooks(w.hooks),
 		api.WithKPIs(kpis.New(st, testCatalog(t), kpis.Options{})))
 	w.api.Register(mux)
