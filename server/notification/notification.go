@@ -104,7 +104,7 @@ func (s *Service) build(ctx context.Context, h store.Webhook, in Input) (store.W
 			bad("%v", err)
 		}
 		if h.Kind == store.KindWebhook {
-			if h.URL != in.URL || h.Secret == "" {
+			if h.Secret == "" { // made once, shown once; a new URL keeps it
 				h.Secret, _ = auth.NewToken("kpwh_")
 			}
 			h.URL = in.URL
