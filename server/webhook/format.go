@@ -131,8 +131,8 @@ func (n notice) facts(w words) [][2]string {
 // teamsBody is the message a Teams Workflows webhook ("Send webhook
 // alerts to a channel") posts: one Adaptive Card 1.4 in a message
 // envelope. Cards render Markdown only in part, so texts go in plain.
-func teamsBody(n notice, publicURL string) []byte {
-	w := wordsOf("en")
+func teamsBody(n notice, lang, publicURL string) []byte {
+	w := wordsOf(lang)
 	body := []map[string]any{
 		{"type": "TextBlock", "text": n.title(w), "weight": "Bolder", "size": "Medium", "wrap": true,
 			"color": map[store.Severity]string{store.SeverityCritical: "Attention", store.SeverityWarning: "Warning"}[n.Finding.Severity]},
@@ -162,8 +162,8 @@ var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // slackBody is an incoming-webhook message: text (the notification's
 // fallback) and Block Kit blocks.
-func slackBody(n notice, publicURL string) []byte {
-	w := wordsOf("en")
+func slackBody(n notice, lang, publicURL string) []byte {
+	w := wordsOf(lang)
 	title := slackEscape.Replace(n.title(w))
 	blocks := []map[string]any{{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": "*" + title + "*"}}}
 	if n.Event == EventPing {

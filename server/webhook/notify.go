@@ -227,9 +227,9 @@ func (d *Dispatcher) deliver(ctx context.Context, h store.Webhook, vs []store.We
 	}
 	switch h.ChannelKind() {
 	case store.KindTeams:
-		return d.post(ctx, h.Secret, teamsBody(ns[0], d.opts.PublicURL), nil)
+		return d.post(ctx, h.Secret, teamsBody(ns[0], h.Language, d.opts.PublicURL), nil)
 	case store.KindSlack:
-		return d.post(ctx, h.Secret, slackBody(ns[0], d.opts.PublicURL), nil)
+		return d.post(ctx, h.Secret, slackBody(ns[0], h.Language, d.opts.PublicURL), nil)
 	case store.KindEmail:
 		return 0, d.sendMail(ctx, h, vs[0].Recipient, ns)
 	}
