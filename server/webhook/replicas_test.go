@@ -50,23 +50,24 @@ func TestTwoReplicasNotifyExactlyOnce(t *testing.T) {
 		require.NoError(t, f.st.CreateAsset(t.Context(), &a, nil))
 		results = append(results, down(a))
 	}
-	// Check-ups run under a lease, one replica at a time (each evaluates
-	// once here, the second finding nothing new); the two send at once.
+	// Each replica evaluates (the lease would let one at a time; here
+	// both at once, the harder case) and sends, concurrently.
 	both := func(results []store.FindingResult) {
-		for _, d := range replicas {
-			rec, err := d.store.ReconcileFindings(t.Context(), f.cust.ID, results, f.now)
-			require.NoError(t, err)
-			d.FindingsChanged(t.Context(), f.cust.ID, rec)
-		}
 		var wg sync.WaitGroup
 		for _, d := range replicas {
 			wg.Go(func() {
+				rec, err := d.store.ReconcileFindings(t.Context(), f.cust.ID, results, f.now)
+				require.NoError(t, err)
+				d.FindingsChanged(t.Context(), f.cust.ID, rec)
 				for range 3 {
 					require.NoError(t, d.SendDue(t.Context()))
 				}
 			})
 		}
 		wg.Wait()
+		for _, d := range replicas {
+			require.NoError(t, d.SendDue(t.Context()))
+		}
 	}
 	both(results)
 	both(nil)
