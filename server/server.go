@@ -142,7 +142,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 		return nil, err
 	}
 	catalogs := kpis.New(st, builtin, kpis.Options{Log: log.With("part", "kpis")})
-	hooks := newWebhooks(cfg, st, log, reg)
+	hooks := newWebhooks(cfg, st, sender, log, reg)
 	checks, err := newCheckups(cfg, st, influx, log, reg, checkup.WithNotify(hooks.FindingsChanged), checkup.WithCatalogs(catalogs.For),
 		checkup.WithMaintenance(func(ctx context.Context, orgID string) (checkup.Windows, error) {
 			return maintenance.Load(ctx, st, orgID)
@@ -162,8 +162,10 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, reg registry)
 }
 
 // newWebhooks prepares the webhook dispatcher (config validated already).
-func newWebhooks(cfg *Config, st store.Store, log *slog.Logger, reg prometheus.Registerer) *webhook.Dispatcher {
-	o := webhook.Options{MaxAttempts: cfg.Webhooks.MaxAttempts, Timeout: cfg.Webhooks.Timeout.D()}
+func newWebhooks(cfg *Config, st store.Store, sender mail.Sender, log *slog.Logger, reg prometheus.Registerer) *webhook.Dispatcher {
+	o := webhook.Options{MaxAttempts: cfg.Webhooks.MaxAttempts, Timeout: cfg.Webhooks.Timeout.D(), Mail: sender, PublicURL: cfg.PublicURL,
+		// Only Muted is asked of it: no audit trail or visibility needed.
+		Muter: maintenance.New(st, nil, nil, nil)}
 	for _, n := range cfg.Webhooks.AllowedNetworks {
 		if p, err := netip.ParsePrefix(n); err == nil {
 			o.AllowedNetworks = append(o.AllowedNetworks, p)
@@ -395,6 +397,7 @@ func (s *Server) warnOldSeries(ctx context.Context) {
 func (s *Server) periodicJobs() []lease.Job {
 	jobs := []lease.Job{
 		{Name: "webhooks", Every: 15 * time.Second, Cycle: s.hooks.SendDue, Wake: s.hooks.Woken()},
+		{Name: "notification_repeats", Every: time.Minute, Cycle: s.hooks.RepeatDue},
 		{Name: "report_schedules", Every: time.Minute, Cycle: func(ctx context.Context) error {
 			return s.sched.RunDue(ctx, time.Now())
 		}},

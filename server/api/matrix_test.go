@@ -38,6 +38,14 @@ func findingPath(key, suffix string) func(*world) string {
 	return func(w *world) string { return "/api/v1/findings/" + w.findings[key].ID + suffix }
 }
 
+func channelPath(suffix string) func(*world) string {
+	return func(w *world) string { return "/api/v1/notification-channels/" + w.channel.ID + suffix }
+}
+
+func channelBody(*world) any {
+	return map[string]any{"kind": "slack", "url": "https://hooks.slack.example/services/y", "events": []string{"finding.opened"}}
+}
+
 func webhookPath(suffix string) func(*world) string {
 	return func(w *world) string { return "/api/v1/webhooks/" + w.webhook.ID + suffix }
 }
@@ -85,6 +93,23 @@ var matrix = []endpoint{
 	{method: "DELETE", path: webhookPath(""), allow: []string{"acme_admin"}, mutates: true},
 	{method: "POST", path: webhookPath("/ping"), allow: []string{"acme_admin"}},
 	{method: "GET", path: webhookPath("/deliveries"), allow: []string{"acme_admin", "acme_viewer", "branch_admin"}},
+	{method: "GET", path: channelPath(""), allow: []string{"acme_admin", "acme_viewer", "branch_admin"}},
+	{method: "GET", path: channelPath("/deliveries"), allow: []string{"acme_admin", "acme_viewer", "branch_admin"}},
+	{method: "PUT", path: channelPath(""), body: channelBody, allow: []string{"acme_admin"}},
+	{method: "DELETE", path: channelPath(""), allow: []string{"acme_admin"}, mutates: true},
+	{method: "POST", path: channelPath("/test"), allow: []string{"acme_admin"}},
+	{method: "GET", path: fixed("/api/v1/notification-channels"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/notification-channels"), body: channelBody, allow: rootAdmins, mutates: true},
+	{method: "GET", path: fixed("/api/v1/notification-settings"), allow: authenticated},
+	{method: "PUT", path: fixed("/api/v1/notification-settings"), body: func(*world) any { return map[string]string{"repeat_every": "4h"} },
+		allow: rootAdmins},
+	{method: "GET", path: fixed("/api/v1/me/subscriptions"), allow: authenticated},
+	{method: "POST", path: fixed("/api/v1/me/subscriptions"), body: func(*world) any { return map[string]any{"events": []string{"*"}} },
+		allow: authenticated},
+	{method: "PUT", path: func(w *world) string { return "/api/v1/me/subscriptions/" + w.sub.ID }, body: func(*world) any {
+		return map[string]any{"events": []string{"finding.opened"}, "digest": "daily"}
+	}, allow: []string{"acme_viewer"}},
+	{method: "DELETE", path: func(w *world) string { return "/api/v1/me/subscriptions/" + w.sub.ID }, allow: []string{"acme_viewer"}},
 	{method: "GET", path: fixed("/api/v1/reports/availability?format=pdf"), allow: authenticated},
 	{method: "GET", path: fixed("/api/v1/reports/capacity"), allow: authenticated},
 	{method: "GET", path: fixed("/api/v1/reports/backup"), allow: authenticated},
@@ -279,7 +304,7 @@ func routeOf(p string, w *world) string {
 	p, _, _ = strings.Cut(p, "?")
 	for _, id := range []string{w.branch.ID, w.spare.ID, w.assets["a_root"].ID, w.assets["a_branch"].ID, w.assets["g1"].ID,
 		w.r1Grant.ID, w.assign.ID, w.group.ID, w.users["acme_viewer"], w.invite.ID, w.token,
-		w.findings["a_root"].ID, w.findings["a_branch"].ID, w.findings["agent"].ID, w.webhook.ID, w.schedule.ID} {
+		w.findings["a_root"].ID, w.findings["a_branch"].ID, w.findings["agent"].ID, w.webhook.ID, w.schedule.ID, w.channel.ID, w.sub.ID} {
 		p = strings.ReplaceAll(p, "/"+id, "/{id}")
 	}
 	for _, pid := range []string{"P-R1", "P-R3"} {

@@ -64,6 +64,8 @@ type world struct {
 	// an Acme agent in its root OU.
 	findings map[string]store.Finding
 	webhook  store.Webhook        // Acme's
+	channel  store.Webhook        // Acme's Slack notification channel
+	sub      store.Webhook        // acme_viewer's subscription
 	schedule store.ReportSchedule // acme_admin's
 	tsdb     *tsdb.Influx
 	// hooks queues the world's webhook deliveries; tests send them with
@@ -240,6 +242,12 @@ func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)
 	w.webhook = store.Webhook{OrgID: acme.ID, URL: "http://127.0.0.1:9/acme", Secret: "kpwh_test", Events: []string{"finding.opened"},
 		CreatedBy: w.users["acme_admin"], CreatedAt: now}
 	require.NoError(t, st.CreateWebhook(ctx, &w.webhook))
+	w.channel = store.Webhook{OrgID: acme.ID, Kind: store.KindSlack, URL: "https://hooks.slack.example/…",
+		Secret: "https://hooks.slack.example/services/x", Events: []string{"finding.*"}, CreatedBy: w.users["acme_admin"], CreatedAt: now}
+	require.NoError(t, st.CreateWebhook(ctx, &w.channel))
+	w.sub = store.Webhook{OrgID: acme.ID, Kind: store.KindEmail, UserID: w.users["acme_viewer"], Events: []string{"*"},
+		CreatedBy: w.users["acme_viewer"], CreatedAt: now}
+	require.NoError(t, st.CreateWebhook(ctx, &w.sub))
 
 	w.schedule = store.ReportSchedule{OrgID: acme.ID, UserID: w.users["acme_admin"], Template: "inventory", Format: "pdf",
 		Every: "weekly", Recipients: []string{"boss@acme.example"}, NextRunAt: now.Add(24 * time.Hour), CreatedAt: now}
@@ -257,7 +265,7 @@ func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)
 	}
 	mux := http.NewServeMux()
 	w.hooks = webhook.New(st, webhook.Options{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		FirstRetry: time.Minute, MaxAttempts: 3, Timeout: 5 * time.Second}, discard, w.reg)
+		FirstRetry: time.Minute, MaxAttempts: 3, Timeout: 5 * time.Second, Mail: sender, PublicURL: "https://kpilot.example"}, discard, w.reg)
 	w.api = api.New(st, ts, l, discard, w.reg, api.WithMail(sender, "https://kpilot.example"), api.WithWebhooks(w.hooks),
 		api.WithKPIs(kpis.New(st, testCatalog(t), kpis.Options{})))
 	w.api.Register(mux)

@@ -20,11 +20,13 @@ import (
 )
 
 // Message is one plain-text email to one recipient, with optional
-// attachments (a scheduled report).
+// attachments (a scheduled report) and an optional HTML alternative of
+// the text (a notification).
 type Message struct {
 	To          string
 	Subject     string
 	Text        string
+	HTML        string // sent as multipart/alternative with Text when set
 	Attachments []Attachment
 }
 
@@ -177,6 +179,9 @@ func build(from string, m Message) (*gomail.Msg, error) {
 	msg.SetDate()
 	msg.SetMessageID()
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
 	for _, a := range m.Attachments {
 		msg.AttachReadSeeker(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(a.ContentType)))
 	}

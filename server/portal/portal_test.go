@@ -166,7 +166,7 @@ func TestTranslationsAreComplete(t *testing.T) {
 		"via.":          {"created", "system-key", "channel"},
 		"channel.view_": {"assigned", "unassigned", "all"}, "channel.via_": {"device", "group", "default"},
 		"sched.every_": {"daily", "weekly", "monthly"}, "sched.scope_": {"all", "category", "ou_id", "asset_id", "customer_id"},
-		"reports.": {"inventory", "availability", "capacity", "backup"}, "hooks.state_": {"pending", "delivered", "failed"}, "severity.": {"info", "warning", "critical"},
+		"reports.": {"inventory", "availability", "capacity", "backup"}, "hooks.state_": {"pending", "delivered", "failed", "suppressed"}, "severity.": {"info", "warning", "critical"},
 	}
 	files, err := filepath.Glob("templates/*.html")
 	require.NoError(t, err)

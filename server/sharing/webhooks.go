@@ -27,14 +27,19 @@ type WebhookInput struct {
 }
 
 // Webhooks returns the webhooks of p's organization, secrets included:
-// callers answer them without.
+// callers answer them without. The organization's other notification
+// channels and its users' subscriptions, which share the table, are
+// package notification's.
 func (s *Service) Webhooks(ctx context.Context, p visibility.Principal) ([]store.Webhook, error) {
 	hooks, err := s.st.WebhooksOf(ctx, []string{p.OrgID})
 	if err != nil {
 		return nil, fmt.Errorf("loading webhooks: %w", err)
 	}
-	return hooks, nil
+	return slices.DeleteFunc(hooks, func(h store.Webhook) bool { return !isWebhook(h) }), nil
 }
+
+// isWebhook reports whether h is an organization's signed webhook.
+func isWebhook(h store.Webhook) bool { return h.UserID == "" && h.ChannelKind() == store.KindWebhook }
 
 // RegisterWebhook registers an endpoint of p's organization (p is an admin
 // of all of it). The returned webhook carries the signing secret, which is
@@ -59,9 +64,9 @@ func (s *Service) RegisterWebhook(ctx context.Context, p visibility.Principal, w
 	if err != nil && in.Description != "" {
 		return store.Webhook{}, err
 	}
-	hooks, err := s.st.WebhooksOf(ctx, []string{p.OrgID})
+	hooks, err := s.Webhooks(ctx, p)
 	if err != nil {
-		return store.Webhook{}, fmt.Errorf("loading webhooks: %w", err)
+		return store.Webhook{}, err
 	}
 	if len(hooks) >= MaxWebhooks {
 		return store.Webhook{}, problem.Newf(problem.Conflict, "at most %d webhooks per organization", MaxWebhooks)
@@ -79,7 +84,7 @@ func (s *Service) RegisterWebhook(ctx context.Context, p visibility.Principal, w
 // found.
 func (s *Service) Webhook(ctx context.Context, p visibility.Principal, id string) (store.Webhook, error) {
 	h, err := s.st.Webhook(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && h.OrgID != p.OrgID) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (h.OrgID != p.OrgID || !isWebhook(h))) {
 		return store.Webhook{}, problem.ErrNotFound
 	}
 	if err != nil {

@@ -59,6 +59,7 @@ type Store interface {
 	Assets
 	Checkups
 	Webhooks
+	Notifications
 	ReportSchedules
 	Pruner
 	Leases

@@ -5,16 +5,48 @@ import (
 	"time"
 )
 
-// Webhook is an organization's HTTP endpoint for events.
+// Webhook is a notification channel: an organization's HTTP endpoint
+// for events (Kind webhook), one of its other channels (teams, slack,
+// email), or, with UserID set, one user's own subscription (email to the
+// user's address).
 type Webhook struct {
-	ID          string
-	OrgID       string
+	ID    string
+	OrgID string // the organization the channel, or the subscriber, acts in
+	Kind  string // webhook (also for ""), teams, slack, email
+	// URL is where a webhook posts; for teams and slack a display form
+	// without the secret path (the URL itself is in Secret); for email
+	// "mailto:" and the addresses, comma-separated.
 	URL         string
-	Secret      string   // HMAC-SHA256 key of the signatures; shown once at creation
+	Secret      string   // webhook: HMAC-SHA256 key, shown once at creation; teams, slack: the URL; sealed at rest
 	Events      []string // event names, or a prefix with "*" ("sharing.*")
 	Description string
 	CreatedBy   string // user id
 	CreatedAt   time.Time
+
+	// UserID is the subscriber of a user's subscription; empty for an
+	// organization's channel.
+	UserID      string
+	MinSeverity Severity // only findings at least this severe ("": any)
+	Categories  []string // only assets of these categories (nil: any)
+	OUID        string   // only assets of this OU and below ("": any)
+	Digest      string   // "" (each event at once), hourly or daily
+	Language    string   // of email bodies: en or de
+}
+
+// Channel kinds.
+const (
+	KindWebhook = "webhook"
+	KindTeams   = "teams"
+	KindSlack   = "slack"
+	KindEmail   = "email"
+)
+
+// ChannelKind is w's kind, webhook when unset.
+func (w Webhook) ChannelKind() string {
+	if w.Kind == "" {
+		return KindWebhook
+	}
+	return w.Kind
 }
 
 // Delivery states.
@@ -22,6 +54,9 @@ const (
 	DeliveryPending   = "pending"
 	DeliveryDelivered = "delivered"
 	DeliveryFailed    = "failed" // gave up after the last attempt
+	// DeliverySuppressed: not sent, because at send time the recipient
+	// may no longer see what it is about (LastError says why).
+	DeliverySuppressed = "suppressed"
 )
 
 // WebhookDelivery is one event for one webhook, with its attempts so far.
@@ -38,6 +73,12 @@ type WebhookDelivery struct {
 	LastStatus    int       // HTTP status of the last attempt; 0 when none came
 	LastError     string
 	DeliveredAt   time.Time
+
+	Recipient string // the address of an email delivery; "" for a user's subscription (the user's address at send time)
+	FindingID string // the finding the event is about, if any
+	// DedupeKey, when set, is unique per channel and recipient: queueing
+	// it again is a no-op (EnqueueDeliveries skips it).
+	DedupeKey string
 }
 
 // WebhookAttempt is one try to deliver.
@@ -64,7 +105,8 @@ type Webhooks interface {
 	DeleteWebhook(ctx context.Context, id string) error
 	// EnqueueDeliveries stores deliveries as pending (setting their ids
 	// when empty and their State), due at their NextAttemptAt, in one
-	// transaction.
+	// transaction. A delivery whose DedupeKey is queued already for its
+	// webhook and recipient is skipped (its State stays empty).
 	EnqueueDeliveries(ctx context.Context, ds []*WebhookDelivery) error
 	// DueDeliveries returns up to limit pending deliveries due at now, the
 	// longest due first.

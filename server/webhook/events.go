@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -21,6 +22,7 @@ type FindingData struct {
 	Text       string         `json:"text"`
 	Asset      *Ref           `json:"asset,omitempty"`
 	Agent      *Ref           `json:"agent,omitempty"`
+	OUID       string         `json:"ou_id,omitempty"` // the asset's or agent's organization unit
 	Customer   Ref            `json:"customer"`
 	OpenedAt   time.Time      `json:"opened_at"`
 	ResolvedAt *time.Time     `json:"resolved_at,omitempty"`
@@ -51,6 +53,20 @@ type Ref struct {
 type findingEvent struct {
 	event   string
 	finding store.Finding
+	key     string // the dedupe key; event and finding id when empty
+}
+
+// dedupeKey makes each event of a finding one delivery per channel and
+// recipient, whichever replica queues it; an acknowledgement is one per
+// acknowledgement (a new note is told again).
+func (e findingEvent) dedupeKey() string {
+	switch {
+	case e.key != "":
+		return e.key
+	case e.event == EventFindingAcknowledged:
+		return e.event + ":" + e.finding.ID + ":" + e.finding.AckedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return e.event + ":" + e.finding.ID
 }
 
 // eventsOf lists the events of what one evaluation changed: every
@@ -61,18 +77,18 @@ type findingEvent struct {
 func eventsOf(changed store.Reconciled) []findingEvent {
 	var out []findingEvent
 	for _, f := range changed.Opened {
-		out = append(out, findingEvent{EventFindingOpened, f})
+		out = append(out, findingEvent{event: EventFindingOpened, finding: f})
 		switch f.Kind {
 		case kindUnreachable:
-			out = append(out, findingEvent{EventAssetDown, f})
+			out = append(out, findingEvent{event: EventAssetDown, finding: f})
 		case kindAgentSilent:
-			out = append(out, findingEvent{EventAgentSilent, f})
+			out = append(out, findingEvent{event: EventAgentSilent, finding: f})
 		}
 	}
 	for _, f := range changed.Resolved {
-		out = append(out, findingEvent{EventFindingResolved, f})
+		out = append(out, findingEvent{event: EventFindingResolved, finding: f})
 		if f.Kind == kindUnreachable {
-			out = append(out, findingEvent{EventAssetUp, f})
+			out = append(out, findingEvent{event: EventAssetUp, finding: f})
 		}
 	}
 	return out
@@ -102,7 +118,7 @@ func (d *Dispatcher) FindingsChanged(ctx context.Context, orgID string, changed 
 // FindingAcknowledged publishes finding.acknowledged for a finding just
 // acknowledged (AckedAt and AckNote set), to the same receivers.
 func (d *Dispatcher) FindingAcknowledged(ctx context.Context, f store.Finding) {
-	if err := d.publishFindings(ctx, f.OrgID, []findingEvent{{EventFindingAcknowledged, f}}); err != nil {
+	if err := d.publishFindings(ctx, f.OrgID, []findingEvent{{event: EventFindingAcknowledged, finding: f}}); err != nil {
 		d.log.Error("publishing an acknowledged finding to webhooks", "org", f.OrgID, "finding", f.ID, "err", err)
 	}
 }
@@ -133,17 +149,19 @@ func (d *Dispatcher) publishFindings(ctx context.Context, orgID string, events [
 		service = visibility.EffectivePartners(ch)
 	}
 	agents := map[string]string{}
+	var ous []store.OU
 	var errs []error
 	for _, e := range events {
 		f := e.finding
 		data := FindingData{ID: f.ID, RuleID: f.RuleID, Kind: f.Kind, Severity: f.Severity, Subject: f.Subject, Text: f.Text,
-			Customer: Ref{ID: cust.ID, Name: cust.Name}, OpenedAt: f.OpenedAt, SuppressedBy: f.SuppressedBy, Maintenance: f.MaintenanceID}
+			OUID: f.OUID, Customer: Ref{ID: cust.ID, Name: cust.Name}, OpenedAt: f.OpenedAt, SuppressedBy: f.SuppressedBy, Maintenance: f.MaintenanceID}
 		if !f.ResolvedAt.IsZero() {
 			data.ResolvedAt = &f.ResolvedAt
 		}
 		if !f.AckedAt.IsZero() {
 			data.Acknowledged = &AckData{At: f.AckedAt, Note: f.AckNote}
 		}
+		m := &findingMeta{finding: f, key: e.dedupeKey()}
 		to := []string{orgID}
 		if f.AssetID != "" {
 			as, err := d.store.Asset(ctx, f.AssetID)
@@ -154,6 +172,7 @@ func (d *Dispatcher) publishFindings(ctx context.Context, orgID string, events [
 				return err
 			}
 			data.Asset = &Ref{ID: as.ID, Name: as.Name}
+			m.category = as.Category
 			if p := service[as.ID][store.RoleService]; p != "" && !slices.Contains(to, p) {
 				to = append(to, p)
 			}
@@ -170,11 +189,54 @@ func (d *Dispatcher) publishFindings(ctx context.Context, orgID string, events [
 			}
 			data.Agent = &Ref{ID: f.AgentID, Name: agents[f.AgentID]}
 		}
-		if err := d.Publish(ctx, to, e.event, data); err != nil {
+		if ous == nil {
+			if ous, err = d.store.OUs(ctx, orgID); err != nil {
+				return err
+			}
+		}
+		m.ous = ous
+		if err := d.mutes(ctx, e.event, m); err != nil {
+			return err
+		}
+		if opening(e.event) && m.mutedNow {
+			continue
+		}
+		if err := d.publish(ctx, to, e.event, data, m); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// mutes fills in what the Muter says of m's finding, and for a closing
+// event the channels told of its opening.
+func (d *Dispatcher) mutes(ctx context.Context, event string, m *findingMeta) error {
+	f := m.finding
+	if d.opts.Muter != nil && f.AssetID != "" && (opening(event) || closing(event)) {
+		var err error
+		if m.mutedNow, err = d.opts.Muter.Muted(ctx, f.OrgID, f.AssetID, d.now()); err != nil {
+			return fmt.Errorf("asking whether asset %s is muted: %w", f.AssetID, err)
+		}
+		if closing(event) {
+			if m.mutedAtOpen, err = d.opts.Muter.Muted(ctx, f.OrgID, f.AssetID, f.OpenedAt); err != nil {
+				return fmt.Errorf("asking whether asset %s was muted: %w", f.AssetID, err)
+			}
+		}
+	}
+	if !closing(event) {
+		return nil
+	}
+	told, err := d.store.FindingDeliveries(ctx, f.ID)
+	if err != nil {
+		return err
+	}
+	m.notified = map[string]bool{}
+	for _, v := range told {
+		if opening(v.Event) && v.State != store.DeliverySuppressed {
+			m.notified[v.WebhookID] = true
+		}
+	}
+	return nil
 }
 
 // SharingData is the "data" of a sharing event.

@@ -35,7 +35,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/internal/buildinfo"
+	"github.com/kpilot/kpilot/server/mail"
 	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/visibility"
 )
 
 // Events a webhook may subscribe to. Sharing events are named after the
@@ -138,6 +140,15 @@ type Options struct {
 	// are loopback, link-local or otherwise internal to the server's
 	// host (refused by default; private networks are allowed).
 	AllowedNetworks []netip.Prefix
+	// Mail sends email channels and subscriptions; nil: they fail with
+	// "this server sends no email" (and are shown so).
+	Mail mail.Sender
+	// PublicURL is the server's address as users reach it, without
+	// trailing slash, for links to assets.
+	PublicURL string
+	// Muter says when an asset's opening events are muted (maintenance,
+	// a parent that is down); nil mutes nothing.
+	Muter Muter
 }
 
 func (o Options) withDefaults() Options {
@@ -161,11 +172,16 @@ func (o Options) withDefaults() Options {
 // partner, the customer, its channel, assets and agents.
 type Store interface {
 	store.Webhooks
+	store.Notifications
 	store.Organizations
 	store.Channel
 	store.Assets
 	store.Agents
+	store.Accounts
+	store.Checkups
 }
+
+var _ visibility.Source = Store(nil)
 
 // Dispatcher queues and sends deliveries.
 type Dispatcher struct {
@@ -175,9 +191,11 @@ type Dispatcher struct {
 	log    *slog.Logger
 	now    func() time.Time
 	wake   chan struct{}
+	vis    *visibility.Loader
 
-	attempts *prometheus.CounterVec
-	latency  prometheus.Histogram
+	attempts   *prometheus.CounterVec
+	latency    prometheus.Histogram
+	deliveries *prometheus.CounterVec
 }
 
 // New returns a dispatcher; reg receives its metrics (may be nil).
@@ -188,9 +206,15 @@ func New(s Store, opts Options, log *slog.Logger, reg prometheus.Registerer) *Di
 			Help: "Webhook delivery attempts, by result (delivered, failed: will retry, gave_up)."}, []string{"result"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kpilot_webhook_attempt_duration_seconds",
 			Help: "Time of one webhook delivery attempt.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 8)}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kpilot_notification_deliveries_total",
+			Help: "Notification delivery attempts, by channel kind (webhook, teams, slack, email) and result (delivered, failed: will retry, gave_up, suppressed: the recipient may no longer see it)."},
+			[]string{"kind", "result"}),
+	}
+	if s != nil {
+		d.vis = visibility.NewLoader(s)
 	}
 	if reg != nil {
-		reg.MustRegister(d.attempts, d.latency)
+		reg.MustRegister(d.attempts, d.latency, d.deliveries)
 	}
 	dialer := &net.Dialer{Timeout: opts.Timeout, Control: d.checkAddress}
 	d.client = &http.Client{
@@ -270,8 +294,14 @@ type envelope struct {
 }
 
 // Publish queues event for every webhook of orgIDs that subscribed to
-// it, and wakes the sender. data is the event's "data" object.
+// it, and wakes the sender. data is the event's "data" object. Events
+// that are not about a finding go to webhooks only (not to the other
+// channel kinds or to users' subscriptions).
 func (d *Dispatcher) Publish(ctx context.Context, orgIDs []string, event string, data any) error {
+	return d.publish(ctx, orgIDs, event, data, nil)
+}
+
+func (d *Dispatcher) publish(ctx context.Context, orgIDs []string, event string, data any, m *findingMeta) error {
 	if len(orgIDs) == 0 {
 		return nil
 	}
@@ -282,47 +312,60 @@ func (d *Dispatcher) Publish(ctx context.Context, orgIDs []string, event string,
 	now := d.now().UTC().Truncate(time.Millisecond)
 	var ds []*store.WebhookDelivery
 	for _, h := range hooks {
-		if !Matches(h, event) {
+		if !m.wants(h, event) {
 			continue
 		}
-		id := uuid.NewString()
-		body, err := json.Marshal(envelope{ID: id, Event: event, CreatedAt: now, OrganizationID: h.OrgID, Data: data})
-		if err != nil {
-			return fmt.Errorf("publishing %s: %w", event, err)
+		for _, to := range recipients(h) {
+			id := uuid.NewString()
+			body, err := json.Marshal(envelope{ID: id, Event: event, CreatedAt: now, OrganizationID: h.OrgID, Data: data})
+			if err != nil {
+				return fmt.Errorf("publishing %s: %w", event, err)
+			}
+			v := &store.WebhookDelivery{ID: id, WebhookID: h.ID, OrgID: h.OrgID, Event: event, Payload: body,
+				CreatedAt: now, NextAttemptAt: digestDue(h.Digest, now), Recipient: to}
+			if m != nil {
+				v.FindingID, v.DedupeKey = m.finding.ID, m.key
+			}
+			ds = append(ds, v)
 		}
-		ds = append(ds, &store.WebhookDelivery{ID: id, WebhookID: h.ID, OrgID: h.OrgID, Event: event, Payload: body,
-			CreatedAt: now, NextAttemptAt: now})
 	}
 	if err := d.store.EnqueueDeliveries(ctx, ds); err != nil {
 		return fmt.Errorf("publishing %s: %w", event, err)
 	}
-	if len(ds) > 0 {
-		select {
-		case d.wake <- struct{}{}:
-		default:
-		}
+	if slices.ContainsFunc(ds, func(v *store.WebhookDelivery) bool { return v.State == store.DeliveryPending }) {
+		d.wakeUp()
 	}
 	return nil
 }
 
-// Ping queues a ping to one webhook, whatever it subscribed to.
-func (d *Dispatcher) Ping(ctx context.Context, h store.Webhook) (store.WebhookDelivery, error) {
-	now := d.now().UTC().Truncate(time.Millisecond)
-	id := uuid.NewString()
-	body, err := json.Marshal(envelope{ID: id, Event: EventPing, CreatedAt: now, OrganizationID: h.OrgID,
-		Data: map[string]string{"webhook_id": h.ID}})
-	if err != nil {
-		return store.WebhookDelivery{}, err
-	}
-	v := &store.WebhookDelivery{ID: id, WebhookID: h.ID, OrgID: h.OrgID, Event: EventPing, Payload: body, CreatedAt: now, NextAttemptAt: now}
-	if err := d.store.EnqueueDeliveries(ctx, []*store.WebhookDelivery{v}); err != nil {
-		return store.WebhookDelivery{}, err
-	}
+func (d *Dispatcher) wakeUp() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
-	return *v, nil
+}
+
+// Ping queues a ping to one channel (to each address of an email
+// channel), whatever it subscribed to, due at once, and returns the
+// first delivery: to try a channel.
+func (d *Dispatcher) Ping(ctx context.Context, h store.Webhook) (store.WebhookDelivery, error) {
+	now := d.now().UTC().Truncate(time.Millisecond)
+	var ds []*store.WebhookDelivery
+	for _, to := range recipients(h) {
+		id := uuid.NewString()
+		body, err := json.Marshal(envelope{ID: id, Event: EventPing, CreatedAt: now, OrganizationID: h.OrgID,
+			Data: map[string]string{"webhook_id": h.ID}})
+		if err != nil {
+			return store.WebhookDelivery{}, err
+		}
+		ds = append(ds, &store.WebhookDelivery{ID: id, WebhookID: h.ID, OrgID: h.OrgID, Event: EventPing, Payload: body,
+			CreatedAt: now, NextAttemptAt: now, Recipient: to})
+	}
+	if err := d.store.EnqueueDeliveries(ctx, ds); err != nil {
+		return store.WebhookDelivery{}, err
+	}
+	d.wakeUp()
+	return *ds[0], nil
 }
 
 // Woken receives when Publish or Ping queued a delivery, so that the loop
@@ -360,11 +403,14 @@ func (d *Dispatcher) SendDue(ctx context.Context) error {
 }
 
 // attempt claims v and tries it once; false when another replica had it.
+// A digest's attempt also claims and sends the channel's other due
+// events for the same recipient, in one message.
 func (d *Dispatcher) attempt(ctx context.Context, v store.WebhookDelivery) (bool, error) {
 	now := d.now()
 	// The claim outlasts the attempt, so a replica that dies mid-attempt
 	// leaves the delivery to be retried, not lost.
-	ok, err := d.store.ClaimDelivery(ctx, v, now, now.Add(2*d.opts.Timeout+time.Minute))
+	until := now.Add(2*d.opts.Timeout + time.Minute)
+	ok, err := d.store.ClaimDelivery(ctx, v, now, until)
 	if err != nil || !ok {
 		return false, err
 	}
@@ -375,11 +421,48 @@ func (d *Dispatcher) attempt(ctx context.Context, v store.WebhookDelivery) (bool
 	if err != nil {
 		return false, err
 	}
+	batch := []store.WebhookDelivery{v}
+	if h.Digest != "" {
+		more, err := d.claimDigest(ctx, h, v, now, until)
+		if err != nil {
+			return true, err
+		}
+		batch = append(batch, more...)
+	}
+	var send []store.WebhookDelivery
+	for _, x := range batch {
+		reason, err := d.withheld(ctx, h, x)
+		if err != nil {
+			return true, fmt.Errorf("delivery %s: %w", x.ID, err)
+		}
+		if reason == "" {
+			send = append(send, x)
+			continue
+		}
+		x.State, x.LastError = store.DeliverySuppressed, reason
+		d.deliveries.WithLabelValues(h.ChannelKind(), "suppressed").Inc()
+		if err := d.store.RecordAttempt(ctx, x, store.WebhookAttempt{DeliveryID: x.ID, At: d.now(), Error: reason}); err != nil {
+			return true, err
+		}
+	}
+	if len(send) == 0 {
+		return true, nil
+	}
 	start := time.Now()
-	status, sendErr := d.send(ctx, h, v)
+	status, sendErr := d.deliver(ctx, h, send)
 	took := time.Since(start)
 	d.latency.Observe(took.Seconds())
+	wait := d.backoff(send[0].Attempts + 1) // one wait for all, so a digest stays one
+	for _, x := range send {
+		if err := d.record(ctx, h, x, status, sendErr, took, wait); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
 
+// record stores the outcome of an attempt at v.
+func (d *Dispatcher) record(ctx context.Context, h store.Webhook, v store.WebhookDelivery, status int, sendErr error, took, wait time.Duration) error {
 	at := d.now()
 	v.Attempts++
 	v.LastStatus = status
@@ -391,19 +474,18 @@ func (d *Dispatcher) attempt(ctx context.Context, v store.WebhookDelivery) (bool
 	case v.Attempts >= d.opts.MaxAttempts:
 		v.State, v.LastError, a.Error = store.DeliveryFailed, sendErr.Error(), sendErr.Error()
 		result = "gave_up"
-		d.log.Warn("webhook delivery given up", "webhook", h.ID, "delivery", v.ID, "event", v.Event, "attempts", v.Attempts, "err", sendErr)
+		d.log.Warn("delivery given up", "channel", h.ID, "kind", h.ChannelKind(), "delivery", v.ID, "event", v.Event,
+			"attempts", v.Attempts, "err", sendErr)
 	default:
 		v.LastError, a.Error = sendErr.Error(), sendErr.Error()
-		v.NextAttemptAt = at.Add(d.backoff(v.Attempts))
+		v.NextAttemptAt = at.Add(wait)
 		result = "failed"
-		d.log.Info("webhook delivery failed; will retry", "webhook", h.ID, "delivery", v.ID, "attempt", v.Attempts,
-			"next", v.NextAttemptAt, "err", sendErr)
+		d.log.Info("delivery failed; will retry", "channel", h.ID, "kind", h.ChannelKind(), "delivery", v.ID,
+			"attempt", v.Attempts, "next", v.NextAttemptAt, "err", sendErr)
 	}
 	d.attempts.WithLabelValues(result).Inc()
-	if err := d.store.RecordAttempt(ctx, v, a); err != nil {
-		return true, err
-	}
-	return true, nil
+	d.deliveries.WithLabelValues(h.ChannelKind(), result).Inc()
+	return d.store.RecordAttempt(ctx, v, a)
 }
 
 // backoff is the wait after the n-th failed attempt.
@@ -416,26 +498,37 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 	return time.Duration(float64(w) * (0.8 + 0.4*rand.Float64()))
 }
 
-// send posts one delivery; a status other than 2xx is an error.
+// send posts one delivery to a webhook, signed; a status other than
+// 2xx is an error.
 func (d *Dispatcher) send(ctx context.Context, h store.Webhook, v store.WebhookDelivery) (int, error) {
+	ts := d.now()
+	return d.post(ctx, h.URL, v.Payload, func(hd http.Header) {
+		hd.Set(HeaderEvent, v.Event)
+		hd.Set(HeaderDelivery, v.ID)
+		hd.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
+		hd.Set(HeaderSignature, Sign(h.Secret, ts, v.Payload))
+	})
+}
+
+// post sends body to target within the attempt timeout, through the
+// client whose dialer refuses internal addresses.
+func (d *Dispatcher) post(ctx context.Context, target string, body []byte, headers func(http.Header)) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(v.Payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("request: %w", err)
 	}
-	ts := d.now()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "kpilot-webhook/"+buildinfo.Version)
-	req.Header.Set(HeaderEvent, v.Event)
-	req.Header.Set(HeaderDelivery, v.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set(HeaderSignature, Sign(h.Secret, ts, v.Payload))
+	if headers != nil {
+		headers(req.Header)
+	}
 	resp, err := d.client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err // the URL is the webhook's own; keep the cause
+			err = ue.Err // the URL is the channel's own (and may hold its secret); keep the cause
 		}
 		return 0, err
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/server/store"
@@ -106,4 +108,15 @@ func TestBackoffDoublesUpToTheCap(t *testing.T) {
 			require.True(t, got >= want*8/10 && got <= want*12/10, "attempt %d: %s not within 20%% of %s", n, got, want)
 		}
 	}
+}
+
+func TestMetricsPassPromlint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	d := New(nil, Options{}, slog.New(slog.DiscardHandler), reg)
+	d.deliveries.WithLabelValues(store.KindEmail, "delivered").Inc()
+	d.attempts.WithLabelValues("delivered").Inc()
+	d.latency.Observe(0.1)
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	require.Empty(t, problems)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"strings"
 )
@@ -34,4 +35,26 @@ func (m *mimeDecoder) body(cte string, b []byte) string {
 		}
 	}
 	return string(b)
+}
+
+// parts returns the decoded text/plain and text/html parts of a
+// multipart message, looking into nested multiparts.
+func (m *mimeDecoder) parts(r *multipart.Reader) (text, html string) {
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			return text, html
+		}
+		mt, params, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		b, _ := io.ReadAll(p)
+		switch {
+		case strings.HasPrefix(mt, "multipart/"):
+			t, h := m.parts(multipart.NewReader(bytes.NewReader(b), params["boundary"]))
+			text, html = text+t, html+h
+		case mt == "text/plain" && text == "":
+			text = m.body(p.Header.Get("Content-Transfer-Encoding"), b)
+		case mt == "text/html" && html == "":
+			html = m.body(p.Header.Get("Content-Transfer-Encoding"), b)
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/mail"
 	"os"
@@ -27,7 +29,8 @@ type Received struct {
 	From    string
 	To      []string
 	Subject string
-	Body    string // decoded text body
+	Body    string // decoded text body (the text/plain part of a multipart message)
+	HTML    string // decoded text/html part of a multipart/alternative message
 	Raw     []byte
 }
 
@@ -137,8 +140,12 @@ func (ss *session) Data(r io.Reader) error {
 	if msg, err := mail.ReadMessage(strings.NewReader(string(raw))); err == nil {
 		dec := new(mimeDecoder)
 		m.Subject = dec.header(msg.Header.Get("Subject"))
-		body, _ := io.ReadAll(msg.Body)
-		m.Body = dec.body(msg.Header.Get("Content-Transfer-Encoding"), body)
+		if mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type")); err == nil && strings.HasPrefix(mt, "multipart/") {
+			m.Body, m.HTML = dec.parts(multipart.NewReader(msg.Body, params["boundary"]))
+		} else {
+			body, _ := io.ReadAll(msg.Body)
+			m.Body = dec.body(msg.Header.Get("Content-Transfer-Encoding"), body)
+		}
 	}
 	ss.s.mu.Lock()
 	ss.s.msgs = append(ss.s.msgs, m)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -133,7 +134,11 @@ func (d *DB) ReconcileFindings(ctx context.Context, orgID string, results []stor
 				out.Opened = append(out.Opened, f)
 			}
 		}
-		for k, f := range byKey {
+		// In key order: two replicas resolving at once lock the rows in
+		// the same order, so neither waits on the other (PostgreSQL found
+		// deadlocks when each went in its own map order).
+		for _, k := range slices.Sorted(maps.Keys(byKey)) {
+			f := byKey[k]
 			if seen[k] {
 				continue
 			}

@@ -12,17 +12,23 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-const webhookCols = `id, org_id, url, secret, events, description, created_by, created_at`
+const webhookCols = `id, org_id, url, secret, events, description, created_by, created_at,
+	kind, user_id, min_severity, categories, ou_id, digest, language`
 
 // scanWebhook reads a webhook row, unsealing its secret.
 func (d *DB) scanWebhook(row rowScanner) (store.Webhook, error) {
 	var w store.Webhook
-	var events, secret string
+	var events, secret, sev, cats string
 	var created int64
-	if err := row.Scan(&w.ID, &w.OrgID, &w.URL, &secret, &events, &w.Description, &w.CreatedBy, &created); err != nil {
+	if err := row.Scan(&w.ID, &w.OrgID, &w.URL, &secret, &events, &w.Description, &w.CreatedBy, &created,
+		&w.Kind, &w.UserID, &sev, &cats, &w.OUID, &w.Digest, &w.Language); err != nil {
 		return w, err
 	}
 	w.Events, w.CreatedAt = strings.Fields(events), fromMS(created)
+	w.MinSeverity = store.Severity(sev)
+	if cats != "" {
+		w.Categories = strings.Fields(cats)
+	}
 	var err error
 	w.Secret, err = d.unsealSecret(webhookSecrets, w.ID, secret)
 	return w, err
@@ -36,8 +42,14 @@ func (d *DB) CreateWebhook(ctx context.Context, w *store.Webhook) error {
 	if err != nil {
 		return fmt.Errorf("creating webhook: %w", err)
 	}
-	_, err = d.db.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		w.ID, w.OrgID, w.URL, secret, strings.Join(w.Events, " "), w.Description, w.CreatedBy, ms(w.CreatedAt))
+	w.Kind = w.ChannelKind()
+	if w.Language == "" {
+		w.Language = "en"
+	}
+	_, err = d.db.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		w.ID, w.OrgID, w.URL, secret, strings.Join(w.Events, " "), w.Description, w.CreatedBy, ms(w.CreatedAt),
+		w.Kind, w.UserID, string(w.MinSeverity), strings.Join(w.Categories, " "), w.OUID, w.Digest, w.Language)
 	if err != nil {
 		return fmt.Errorf("creating webhook: %w", err)
 	}
@@ -90,14 +102,14 @@ func (d *DB) DeleteWebhook(ctx context.Context, id string) error {
 }
 
 const deliveryCols = `id, webhook_id, org_id, event, payload, created_at, state, attempts, next_attempt_at,
-	last_status, last_error, delivered_at`
+	last_status, last_error, delivered_at, recipient, finding_id, dedupe_key`
 
 func scanDelivery(row rowScanner) (store.WebhookDelivery, error) {
 	var v store.WebhookDelivery
 	var payload string
 	var created, next, delivered int64
 	err := row.Scan(&v.ID, &v.WebhookID, &v.OrgID, &v.Event, &payload, &created, &v.State, &v.Attempts, &next,
-		&v.LastStatus, &v.LastError, &delivered)
+		&v.LastStatus, &v.LastError, &delivered, &v.Recipient, &v.FindingID, &v.DedupeKey)
 	v.Payload, v.CreatedAt, v.NextAttemptAt, v.DeliveredAt = []byte(payload), fromMS(created), fromMS(next), fromMS(delivered)
 	return v, err
 }
@@ -112,11 +124,17 @@ func (d *DB) EnqueueDeliveries(ctx context.Context, ds []*store.WebhookDelivery)
 			if v.ID == "" {
 				v.ID = uuid.NewString()
 			}
-			v.State = store.DeliveryPending
-			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, 0, '', 0)`,
-				v.ID, v.WebhookID, v.OrgID, v.Event, string(v.Payload), ms(v.CreatedAt), v.State, ms(v.NextAttemptAt)); err != nil {
+			// ON CONFLICT names no target: it is the partial unique index
+			// on the dedupe key, which both databases match this way.
+			res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, 0, '', 0, $9, $10, $11) ON CONFLICT DO NOTHING`,
+				v.ID, v.WebhookID, v.OrgID, v.Event, string(v.Payload), ms(v.CreatedAt), store.DeliveryPending, ms(v.NextAttemptAt),
+				v.Recipient, v.FindingID, v.DedupeKey)
+			if err != nil {
 				return fmt.Errorf("queueing webhook delivery: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				v.State = store.DeliveryPending
 			}
 		}
 		return nil

@@ -50,10 +50,11 @@ func testPrune(t *testing.T, s store.Store) {
 		created time.Time
 		state   string
 	}{
-		"delivered-old": {now.Add(-40 * day), store.DeliveryDelivered},
-		"failed-old":    {now.Add(-40 * day), store.DeliveryFailed},
-		"pending-old":   {now.Add(-40 * day), store.DeliveryPending},
-		"delivered-new": {now.Add(-day), store.DeliveryDelivered},
+		"delivered-old":  {now.Add(-40 * day), store.DeliveryDelivered},
+		"failed-old":     {now.Add(-40 * day), store.DeliveryFailed},
+		"suppressed-old": {now.Add(-40 * day), store.DeliverySuppressed},
+		"pending-old":    {now.Add(-40 * day), store.DeliveryPending},
+		"delivered-new":  {now.Add(-day), store.DeliveryDelivered},
 	} {
 		v := &store.WebhookDelivery{WebhookID: w.ID, OrgID: o.ID, Event: "finding.opened", Payload: []byte(`{}`), CreatedAt: d.created, NextAttemptAt: d.created}
 		require.NoError(t, s.EnqueueDeliveries(ctx, []*store.WebhookDelivery{v}))
@@ -93,7 +94,7 @@ func testPrune(t *testing.T, s store.Store) {
 	pruned, err := s.Prune(ctx, ret, now)
 	require.NoError(t, err)
 	require.Equal(t, store.Pruned{"ingested_batches": 1, "sessions": 1, "password_resets": 1, "rate_limits": 1,
-		"webhook_deliveries": 2, "findings": 1}, pruned)
+		"webhook_deliveries": 3, "findings": 1}, pruned)
 
 	seen, err := s.BatchSeen(ctx, "agent", "old")
 	require.NoError(t, err)
@@ -120,7 +121,7 @@ func testPrune(t *testing.T, s store.Store) {
 
 	for name, d := range deliveries {
 		_, err := s.WebhookDelivery(ctx, d.ID)
-		if name == "delivered-old" || name == "failed-old" {
+		if name == "delivered-old" || name == "failed-old" || name == "suppressed-old" {
 			require.ErrorIs(t, err, store.ErrNotFound, name)
 			atts, err := s.Attempts(ctx, d.ID)
 			require.NoError(t, err)

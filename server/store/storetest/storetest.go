@@ -20,7 +20,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	var tests []test
 	for _, part := range [][]test{
 		orgTests, accountTests, sessionTests, auditTests, rateLimitTests, keyTests, channelTests,
-		agentTests, assetTests, seriesTests, checkupTests, channelSetupTests, webhookTests, scheduleTests, retentionTests, leaseTests, kpiTests, maintenanceTests,
+		agentTests, assetTests, seriesTests, checkupTests, channelSetupTests, webhookTests, notificationTests, scheduleTests, retentionTests, leaseTests, kpiTests, maintenanceTests,
 	} {
 		tests = append(tests, part...)
 	}
