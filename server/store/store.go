@@ -63,6 +63,7 @@ type Store interface {
 	Pruner
 	Leases
 	KPIDefinitions
+	AssetEdits
 
 	// Close releases the database; the Store must not be used after.
 	Close() error
