@@ -22,6 +22,7 @@ type assetJSON struct {
 	OrgID        string    `json:"organization_id"`
 	OUID         string    `json:"ou_id"`
 	Category     string    `json:"category"`
+	Pinned       bool      `json:"category_pinned"` // a user chose Category (PATCH)
 	Manufacturer string    `json:"manufacturer"`
 	Product      string    `json:"product"`
 	Type         string    `json:"type"`
@@ -53,7 +54,7 @@ type orgRef struct {
 }
 
 func toAssetJSON(a store.Asset, acc visibility.Access, now time.Time) assetJSON {
-	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category,
+	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category, Pinned: a.CategoryPinned,
 		Manufacturer: a.Manufacturer, Product: a.Product, Type: a.Type, Version: a.Version, Serial: a.Serial,
 		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via,
 		Status: a.Status(now), LastPollAt: timePtr(a.LastPollAt)}
