@@ -94,6 +94,6 @@ func (s *Service) stillReported(ctx context.Context, as store.Asset) error {
 	if target != "" {
 		what = fmt.Sprintf("target %q", target)
 	}
-	return problem.Newf(problem.Conflict, "%s still reports this asset (last poll %s); remove %s from its configuration, then delete the asset from %s on",
+	return problem.Newf(problem.Conflict, "%s still reports this asset (last poll %s); remove %s from its configuration: an hour after its last poll, from %s, the asset can be deleted",
 		who, as.LastPollAt.UTC().Format("2006-01-02 15:04 UTC"), what, as.LastPollAt.Add(ReportedWithin).UTC().Format("2006-01-02 15:04 UTC"))
 }
