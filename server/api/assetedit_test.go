@@ -145,6 +145,13 @@ func TestAssetMoveAndDeleteWithItsAgent(t *testing.T) {
 	require.Contains(t, body["error"], `agent "a" still reports this asset`)
 	require.Contains(t, body["error"], `remove target "sw-1" from its configuration`)
 
+	inv = kpi.Inventory{Asset: "inventory-only", Time: now, Attributes: map[string]any{"manufacturer": "APC"}}
+	r = e.post(e.cred, batchOf(t, nil, inv))
+	require.Equal(t, http.StatusOK, r.code, "%v", r.body)
+	code, body = e.call("DELETE", "/api/v1/assets/"+e.assetBySource("inventory-only").ID, admin, nil)
+	require.Equal(t, http.StatusConflict, code, "an agent that sends inventory without polls reports it too: %v", body)
+	require.Contains(t, body["error"], `remove target "inventory-only"`)
+
 	require.Equal(t, 1, e.count("temp", fmt.Sprintf(`WHERE "asset" = '%s'`, swOld.SeriesID)))
 	code, body = e.call("DELETE", "/api/v1/assets/"+swOld.ID, admin, nil)
 	require.Equal(t, http.StatusOK, code, "%v", body)

@@ -49,6 +49,7 @@ type Store interface {
 	MoveAsset(ctx context.Context, orgID, id, ouID string) (store.Asset, error)
 	DeleteAsset(ctx context.Context, orgID, id string) error
 	AssetOrigin(ctx context.Context, id string) (store.AssetOrigin, error)
+	Inventory(ctx context.Context, assetID string) (collectedAt time.Time, doc []byte, err error)
 }
 
 // Series drops a deleted asset's KPI series (tsdb.Influx).

@@ -2,6 +2,7 @@ package assets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -31,7 +32,8 @@ type Deleted struct {
 }
 
 // Delete removes the asset id for p, an admin of it. While an agent
-// still reports the asset (a poll within ReportedWithin) it is refused
+// still reports the asset (a poll or an inventory within
+// ReportedWithin) it is refused
 // as a conflict that names the agent and its target: deleted, the asset
 // would come back at the agent's next batch.
 func (s *Service) Delete(ctx context.Context, p visibility.Principal, who audit.Actor, id string) (Deleted, error) {
@@ -39,9 +41,12 @@ func (s *Service) Delete(ctx context.Context, p visibility.Principal, who audit.
 	if err != nil {
 		return Deleted{}, err
 	}
-	now := s.o.Now()
-	if !as.LastPollAt.IsZero() && now.Sub(as.LastPollAt) < ReportedWithin {
-		return Deleted{}, s.stillReported(ctx, as)
+	last, err := s.lastReport(ctx, as)
+	if err != nil {
+		return Deleted{}, err
+	}
+	if !last.IsZero() && s.o.Now().Sub(last) < ReportedWithin {
+		return Deleted{}, s.stillReported(ctx, as, last)
 	}
 	if err := s.st.DeleteAsset(ctx, as.OrgID, as.ID); err != nil {
 		return Deleted{}, notFound(err, "asset "+id)
@@ -59,8 +64,22 @@ func (s *Service) Delete(ctx context.Context, p visibility.Principal, who audit.
 		"series_dropped": out.SeriesDropped})
 }
 
-// stillReported is the conflict of deleting an asset an agent reports.
-func (s *Service) stillReported(ctx context.Context, as store.Asset) error {
+// lastReport is when an agent last reported as: its latest poll or, for
+// an agent that sends inventory without polls, its latest inventory.
+func (s *Service) lastReport(ctx context.Context, as store.Asset) (time.Time, error) {
+	at, _, err := s.st.Inventory(ctx, as.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return at, fmt.Errorf("reading the inventory of asset %s: %w", as.ID, err)
+	}
+	if as.LastPollAt.After(at) {
+		at = as.LastPollAt
+	}
+	return at, nil
+}
+
+// stillReported is the conflict of deleting an asset an agent reported
+// at last.
+func (s *Service) stillReported(ctx context.Context, as store.Asset, last time.Time) error {
 	origin, err := s.st.AssetOrigin(ctx, as.ID)
 	if err != nil {
 		return notFound(err, "origin of asset "+as.ID)
@@ -94,6 +113,6 @@ func (s *Service) stillReported(ctx context.Context, as store.Asset) error {
 	if target != "" {
 		what = fmt.Sprintf("target %q", target)
 	}
-	return problem.Newf(problem.Conflict, "%s still reports this asset (last poll %s); remove %s from its configuration: an hour after its last poll, from %s, the asset can be deleted",
-		who, as.LastPollAt.UTC().Format("2006-01-02 15:04 UTC"), what, as.LastPollAt.Add(ReportedWithin).UTC().Format("2006-01-02 15:04 UTC"))
+	return problem.Newf(problem.Conflict, "%s still reports this asset (last %s); remove %s from its configuration: an hour after its last report, from %s, the asset can be deleted",
+		who, last.UTC().Format("2006-01-02 15:04 UTC"), what, last.Add(ReportedWithin).UTC().Format("2006-01-02 15:04 UTC"))
 }
