@@ -44,6 +44,7 @@ func TestAssetEditRules(t *testing.T) {
 			map[string]any{"ou_id": w.orgs["globex"].RootOU}, 404, "ou_id: not an organization unit you administer"},
 		{"empty name", "acme_admin", "PATCH", aBranch, map[string]any{"name": " "}, 400, "name: 1 to 200 characters"},
 		{"unknown category", "acme_admin", "PATCH", aBranch, map[string]any{"category": "toaster"}, 400, `category "toaster": one of`},
+		{"location on two lines", "acme_admin", "PATCH", aBranch, map[string]any{"location": "a\nb"}, 400, "location: at most 200 characters on one line"},
 		{"a bad field stops the whole change", "acme_admin", "PATCH", aBranch,
 			map[string]any{"name": "Renamed", "category": "toaster"}, 400, "category"},
 	} {
@@ -65,12 +66,18 @@ func TestAssetEditRules(t *testing.T) {
 	}
 
 	// The sub-OU admin edits its own asset; the category is pinned.
-	r := w.do("branch_admin", "PATCH", path(aBranch), map[string]any{"name": " Backup NAS ", "category": "Storage"})
+	r := w.do("branch_admin", "PATCH", path(aBranch), map[string]any{"name": " Backup NAS ", "category": "Storage",
+		"location": "Munich DC, rack 4", "notes": "RMA case 4711 open"})
 	require.Equal(t, http.StatusOK, r.code, "%s", r.raw)
 	got := r.body["asset"].(map[string]any)
 	require.Equal(t, "Backup NAS", got["name"])
 	require.Equal(t, "storage", got["category"])
 	require.Equal(t, true, got["category_pinned"])
+	require.Equal(t, "Munich DC, rack 4", got["location"])
+	require.Equal(t, "RMA case 4711 open", got["notes"])
+	r = w.do("s1_admin", "GET", path(aBranch), nil)
+	require.Equal(t, "Munich DC, rack 4", r.body["asset"].(map[string]any)["location"], "the service partner reads where it is")
+	require.NotContains(t, string(r.raw), "RMA case", "notes are the owner's")
 
 	// The root admin moves it into the spare OU: the branch admin loses
 	// it, the root viewer keeps it, and the service partner, assigned

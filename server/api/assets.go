@@ -23,6 +23,8 @@ type assetJSON struct {
 	OUID         string    `json:"ou_id"`
 	Category     string    `json:"category"`
 	Pinned       bool      `json:"category_pinned"` // a user chose Category (PATCH)
+	Location     string    `json:"location"`
+	Notes        *string   `json:"notes,omitempty"` // the owner's only
 	Manufacturer string    `json:"manufacturer"`
 	Product      string    `json:"product"`
 	Type         string    `json:"type"`
@@ -57,7 +59,7 @@ func toAssetJSON(a store.Asset, acc visibility.Access, now time.Time) assetJSON 
 	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category, Pinned: a.CategoryPinned,
 		Manufacturer: a.Manufacturer, Product: a.Product, Type: a.Type, Version: a.Version, Serial: a.Serial,
 		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via,
-		Status: a.Status(now), LastPollAt: timePtr(a.LastPollAt)}
+		Status: a.Status(now), LastPollAt: timePtr(a.LastPollAt), Location: a.Location, Notes: ownersNotes(a, acc)}
 }
 
 // visibleAssets returns every asset the caller may see, filtered by the

@@ -5,7 +5,8 @@
 // whose asset it is). Failures a caller should read are *problem.Error;
 // any other error is internal.
 //
-// Edit: the display name and the category. The agent's inventory sets
+// Edit: the display name, the category, and the user's own location and
+// notes. The agent's inventory sets
 // manufacturer, product, serial and version at every poll, so those are
 // shown, not edited; the name is never set by an agent after creation,
 // and a category a user chose is pinned against the inventory's.
@@ -32,6 +33,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/input"
@@ -125,9 +127,19 @@ type Change struct {
 	// Category pins a category; "" gives the choice back to the agent's
 	// inventory.
 	Category *string `json:"category"`
+	// Location says where the device is (one line, read by everyone who
+	// sees the asset); Notes are for the owner's users. "" clears them.
+	Location *string `json:"location"`
+	Notes    *string `json:"notes"`
 	// OUID moves the asset into another OU (see Service.Change).
 	OUID *string `json:"ou_id"`
 }
+
+// Bounds of the user's own fields.
+const (
+	maxLocation = 200
+	maxNotes    = 2000
+)
 
 // Change applies c to the asset id for p, an admin of it, and returns
 // the asset as it is now. Every field is checked before anything
@@ -152,7 +164,7 @@ func (s *Service) Change(ctx context.Context, p visibility.Principal, who audit.
 			return as, problem.Newf(problem.NotFound, "ou_id: not an organization unit you administer")
 		}
 	}
-	if ch.Name != nil || ch.Category != nil {
+	if ch.Name != nil || ch.Category != nil || ch.Location != nil || ch.Notes != nil {
 		if as, err = s.st.EditAsset(ctx, as.OrgID, as.ID, ch); err != nil {
 			return as, notFound(err, "asset "+id)
 		}
@@ -188,6 +200,24 @@ func (s *Service) edit(as store.Asset, c Change) (store.AssetEdit, map[string]an
 		// A change, or the same value pinned or given back.
 		if cat != as.Category && cat != "" || (cat == "") == as.CategoryPinned {
 			ch.Category, detail["category"] = &cat, map[string]string{"before": as.Category, "after": cat}
+		}
+	}
+	if c.Location != nil {
+		loc := strings.TrimSpace(*c.Location)
+		if utf8.RuneCountInString(loc) > maxLocation || strings.ContainsAny(loc, "\x00\r\n") {
+			return ch, nil, problem.Invalidf("location: at most %d characters on one line", maxLocation)
+		}
+		if loc != as.Location {
+			ch.Location, detail["location"] = &loc, map[string]string{"before": as.Location, "after": loc}
+		}
+	}
+	if c.Notes != nil {
+		notes := strings.TrimSpace(strings.ReplaceAll(*c.Notes, "\r\n", "\n"))
+		if utf8.RuneCountInString(notes) > maxNotes || strings.ContainsRune(notes, 0) {
+			return ch, nil, problem.Invalidf("notes: at most %d characters", maxNotes)
+		}
+		if notes != as.Notes {
+			ch.Notes, detail["notes"] = &notes, true // changed; the text stays out of the trail
 		}
 	}
 	return ch, detail, nil

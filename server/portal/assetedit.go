@@ -39,7 +39,7 @@ func (p *Portal) showAssetEdit(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	a := res.Asset
 	if input == nil {
-		input = map[string]string{"name": a.Name, "ou_id": a.OUID}
+		input = map[string]string{"name": a.Name, "ou_id": a.OUID, "location": a.Location, "notes": a.Notes}
 		if a.Pinned {
 			input["category"] = a.Category
 		}
@@ -51,7 +51,8 @@ func (p *Portal) showAssetEdit(w http.ResponseWriter, r *http.Request, s *sessio
 
 // saveAsset renames and recategorises an asset.
 func (p *Portal) saveAsset(w http.ResponseWriter, r *http.Request, s *session) {
-	in := map[string]string{"name": strings.TrimSpace(r.PostFormValue("name")), "category": r.PostFormValue("category")}
+	in := map[string]string{"name": strings.TrimSpace(r.PostFormValue("name")), "category": r.PostFormValue("category"),
+		"location": r.PostFormValue("location"), "notes": r.PostFormValue("notes")}
 	p.changeAsset(w, r, s, in, in, "asset_saved")
 }
 

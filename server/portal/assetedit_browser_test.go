@@ -39,10 +39,13 @@ func TestAssetEditInChromium(t *testing.T) {
 	require.Contains(t, tb.text("#name-err"), "1 to 200 characters on one line", "the API's message at its field")
 	tb.run(shots.shot("asset-edit"))
 
-	tb.run(chromedp.SetValue("#name", "Acme ESX Prod", chromedp.ByID), chromedp.SetValue("#category", "storage", chromedp.ByID))
+	tb.run(chromedp.SetValue("#name", "Acme ESX Prod", chromedp.ByID), chromedp.SetValue("#category", "storage", chromedp.ByID),
+		chromedp.SetValue("#location", "Munich DC, rack 4", chromedp.ByID), chromedp.SetValue("#notes", "RMA case 4711", chromedp.ByID))
 	tb.submit("#edit-form")
 	require.Contains(t, tb.text(".flash.ok"), "Asset saved.")
 	require.Contains(t, tb.text("h1"), "Acme ESX Prod")
+	require.Contains(t, tb.text("#asset-location"), "Location: Munich DC, rack 4")
+	require.Contains(t, tb.text("#asset-notes"), "RMA case 4711")
 	got, err := s.store.Asset(ctx, esx.ID)
 	require.NoError(t, err)
 	require.Equal(t, "storage", got.Category)

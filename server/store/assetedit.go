@@ -16,6 +16,8 @@ type AssetEdit struct {
 	// from then on. "" unpins it and keeps the current value until the
 	// next inventory sets the agent's.
 	Category *string
+	// Location and Notes replace the user's own fields.
+	Location, Notes *string
 }
 
 // AssetSource is one agent-side id (an agent's target asset id) that

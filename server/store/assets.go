@@ -42,6 +42,9 @@ type Asset struct {
 	HomeOUID string
 	// CategoryPinned: a user chose Category; SetAssetFacts keeps it.
 	CategoryPinned bool
+	// Location (where the device is) and Notes are a user's; no agent
+	// writes them (AssetEdits).
+	Location, Notes string
 }
 
 // SeriesID is the series id of asset number assetNo of organization

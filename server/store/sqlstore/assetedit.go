@@ -28,6 +28,15 @@ func (d *DB) EditAsset(ctx context.Context, orgID, id string, e store.AssetEdit)
 				return err
 			}
 		}
+		for col, v := range map[string]*string{"location": e.Location, "notes": e.Notes} {
+			if v == nil {
+				continue
+			}
+			// col is one of the two names above, never input.
+			if err := execOne(ctx, tx, `UPDATE assets SET `+col+` = $3 WHERE org_id = $1 AND id = $2`, orgID, id, *v); err != nil {
+				return err
+			}
+		}
 		var err error
 		out, err = orgAsset(ctx, tx, orgID, id)
 		return err

@@ -13,7 +13,7 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at, last_poll_at, last_poll_up, series_id, home_ou_id, category_pinned`
+const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at, last_poll_at, last_poll_up, series_id, home_ou_id, category_pinned, location, notes`
 
 func scanAsset(row rowScanner) (store.Asset, error) {
 	var a store.Asset
@@ -21,7 +21,7 @@ func scanAsset(row rowScanner) (store.Asset, error) {
 	var up, pinned int
 	err := row.Scan(&a.ID, &a.OrgID, &a.OUID, &a.SourceKey, &a.Name, &a.Category,
 		&a.Manufacturer, &a.Product, &a.Type, &a.Version, &a.Serial, &a.CreatedByOrg, &created, &polled, &up, &a.SeriesID,
-		&a.HomeOUID, &pinned)
+		&a.HomeOUID, &pinned, &a.Location, &a.Notes)
 	a.CreatedAt, a.LastPollAt, a.LastPollUp, a.CategoryPinned = fromMS(created), fromMS(polled), up != 0, pinned != 0
 	if a.HomeOUID == "" { // never moved (migration 00017)
 		a.HomeOUID = a.OUID

@@ -26,8 +26,11 @@ func testEditAsset(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.NoError(t, s.SetAssetFacts(ctx, a.ID, store.AssetFacts{Category: "server", Manufacturer: "HPE"}))
 
-	got, err := s.EditAsset(ctx, o.ID, a.ID, store.AssetEdit{Name: ptr("db-1"), Category: ptr("storage")})
+	got, err := s.EditAsset(ctx, o.ID, a.ID, store.AssetEdit{Name: ptr("db-1"), Category: ptr("storage"),
+		Location: ptr("Rack 4"), Notes: ptr("warranty ends 2027\nspare PSU in stock")})
 	require.NoError(t, err)
+	require.Equal(t, "Rack 4", got.Location)
+	require.Equal(t, "warranty ends 2027\nspare PSU in stock", got.Notes)
 	require.Equal(t, "db-1", got.Name)
 	require.Equal(t, "storage", got.Category)
 	require.True(t, got.CategoryPinned)
@@ -38,6 +41,7 @@ func testEditAsset(t *testing.T, s store.Store) {
 	require.Equal(t, "storage", got.Category, "the inventory must not overwrite a pinned category")
 	require.Equal(t, "HPE Inc", got.Manufacturer, "the inventory still sets the facts")
 	require.Equal(t, "db-1", got.Name)
+	require.Equal(t, "Rack 4", got.Location, "fields left out stay")
 
 	got, err = s.EditAsset(ctx, o.ID, a.ID, store.AssetEdit{Category: ptr("")})
 	require.NoError(t, err)
