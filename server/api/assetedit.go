@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/kpilot/kpilot/server/assets"
-	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/visibility"
 )
 
@@ -16,14 +15,6 @@ func (a *API) patchAsset(w http.ResponseWriter, r *http.Request) error {
 	}
 	as, err := a.assets.Change(r.Context(), principalFrom(r.Context()), a.actor(r), r.PathValue("id"), in)
 	return reply(w, http.StatusOK, map[string]any{"asset": toAssetJSON(as, visibility.Access{Class: visibility.Owner}, a.now())}, err)
-}
-
-// ownersNotes are an asset's notes for its owner's users; nil for partners.
-func ownersNotes(a store.Asset, acc visibility.Access) *string {
-	if acc.Class != visibility.Owner {
-		return nil
-	}
-	return &a.Notes
 }
 
 // deleteAsset deletes an asset no agent reports any more (assets.Delete).

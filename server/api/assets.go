@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kpilot/kpilot/server/assets"
 	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/overview"
 	"github.com/kpilot/kpilot/server/params"
@@ -59,7 +60,7 @@ func toAssetJSON(a store.Asset, acc visibility.Access, now time.Time) assetJSON 
 	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category, Pinned: a.CategoryPinned,
 		Manufacturer: a.Manufacturer, Product: a.Product, Type: a.Type, Version: a.Version, Serial: a.Serial,
 		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via,
-		Status: a.Status(now), LastPollAt: timePtr(a.LastPollAt), Location: a.Location, Notes: ownersNotes(a, acc)}
+		Status: a.Status(now), LastPollAt: timePtr(a.LastPollAt), Location: a.Location, Notes: assets.Notes(a, acc)}
 }
 
 // visibleAssets returns every asset the caller may see, filtered by the

@@ -223,6 +223,15 @@ func (s *Service) edit(as store.Asset, c Change) (store.AssetEdit, map[string]an
 	return ch, detail, nil
 }
 
+// Notes are an asset's notes as a principal with access acc reads them:
+// the owner's users do; partners do not (nil).
+func Notes(a store.Asset, acc visibility.Access) *string {
+	if acc.Class != visibility.Owner {
+		return nil
+	}
+	return &a.Notes
+}
+
 // record writes one audit event about asset as in the OU ouID.
 func (s *Service) record(ctx context.Context, who audit.Actor, as store.Asset, ouID, action string, detail map[string]any) error {
 	err := s.rec.Record(ctx, who, audit.Entry{OrgID: as.OrgID, OUID: ouID, Action: action, TargetType: "asset", TargetID: as.ID, Detail: detail})
