@@ -178,8 +178,8 @@ func (s *Service) Change(ctx context.Context, p visibility.Principal, who audit.
 	return as, nil
 }
 
-// edit checks the name and category of c and returns what changes of
-// as, with the audit detail.
+// edit checks the name, category, location and notes of c and returns
+// what changes of as, with the audit detail.
 func (s *Service) edit(as store.Asset, c Change) (store.AssetEdit, map[string]any, error) {
 	var ch store.AssetEdit
 	detail := map[string]any{}
