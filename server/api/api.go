@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kpilot/kpilot/server/account"
+	"github.com/kpilot/kpilot/server/assets"
 	"github.com/kpilot/kpilot/server/audit"
 	"github.com/kpilot/kpilot/server/availability"
 	"github.com/kpilot/kpilot/server/checkup"
@@ -44,6 +45,7 @@ type TSDB interface {
 	AvailabilityData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.Observation, []availability.Reboot, error)
 	UsageData(ctx context.Context, ref tsdb.AssetRef, start, stop time.Time) ([]availability.PowerSample, []availability.UptimeSample, error)
 	OrgSeries(ctx context.Context, q tsdb.OrgQuery) ([]tsdb.Series, error)
+	DropAssetSeries(ctx context.Context, ref tsdb.AssetRef) error
 }
 
 // Limits bound what one request may cost the server and how long its
@@ -132,6 +134,7 @@ type API struct {
 
 	ingester *ingest.Ingester
 	kpis     *kpis.Service // each organization's KPI catalog
+	assets   *assets.Service
 }
 
 // New returns the API. reg receives the request and ingest metrics.
@@ -155,6 +158,7 @@ func New(s store.Store, ts TSDB, limits Limits, log *slog.Logger, reg prometheus
 		TTL: account.TTLs{Session: a.limits.SessionTTL, Invitation: a.limits.InvitationTTL,
 			PasswordReset: a.limits.PasswordResetTTL, EnrollmentToken: a.limits.EnrollmentTokenTTL, APIToken: a.limits.APITokenTTL}})
 	a.sharing = a.newSharing()
+	a.assets = assets.New(s, a.auditLog, assets.Options{Visibility: a.vis, Series: ts, Categories: ingest.Categories(), Now: func() time.Time { return a.now() }, Log: log})
 	if a.checkups == nil {
 		a.checkups = checkup.NewRunner(s, ts, checkup.DefaultRules(), log, nil, checkup.WithMaintenance(
 			func(ctx context.Context, orgID string) (checkup.Windows, error) {
@@ -208,6 +212,8 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/overview", "overview", user(a.overview)},
 		{"POST", "/api/v1/assets", "asset_create", user(a.createAsset)},
 		{"GET", "/api/v1/assets/{id}", "asset", user(a.getAsset)},
+		{"PATCH", "/api/v1/assets/{id}", "asset_update", user(a.patchAsset)},
+		{"DELETE", "/api/v1/assets/{id}", "asset_delete", user(a.deleteAsset)},
 		{"GET", "/api/v1/assets/{id}/series", "asset_series", user(a.assetSeries)},
 		{"GET", "/api/v1/assets/{id}/latest", "asset_latest", user(a.assetLatest)},
 		{"GET", "/api/v1/maintenance-windows", "maintenance_windows", user(a.listWindows)},

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kpilot/kpilot/server/assets"
 	"github.com/kpilot/kpilot/server/kpis"
 	"github.com/kpilot/kpilot/server/overview"
 	"github.com/kpilot/kpilot/server/params"
@@ -22,6 +23,9 @@ type assetJSON struct {
 	OrgID        string    `json:"organization_id"`
 	OUID         string    `json:"ou_id"`
 	Category     string    `json:"category"`
+	Pinned       bool      `json:"category_pinned"` // a user chose Category (PATCH)
+	Location     string    `json:"location"`
+	Notes        *string   `json:"notes,omitempty"` // the owner's only
 	Manufacturer string    `json:"manufacturer"`
 	Product      string    `json:"product"`
 	Type         string    `json:"type"`
@@ -53,10 +57,10 @@ type orgRef struct {
 }
 
 func toAssetJSON(a store.Asset, acc visibility.Access, now time.Time) assetJSON {
-	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category,
+	return assetJSON{ID: a.ID, Name: a.Name, OrgID: a.OrgID, OUID: a.OUID, Category: a.Category, Pinned: a.CategoryPinned,
 		Manufacturer: a.Manufacturer, Product: a.Product, Type: a.Type, Version: a.Version, Serial: a.Serial,
 		CreatedAt: a.CreatedAt, Access: acc.Class.String(), Via: acc.Via,
-		Status: a.Status(now), LastPollAt: timePtr(a.LastPollAt)}
+		Status: a.Status(now), LastPollAt: timePtr(a.LastPollAt), Location: a.Location, Notes: assets.Notes(a, acc)}
 }
 
 // visibleAssets returns every asset the caller may see, filtered by the

@@ -156,6 +156,9 @@ var matrix = []endpoint{
 	{method: "GET", path: assetPath("a_root", "/inventory/history"), allow: seesARoot},
 	{method: "GET", path: fixed("/api/v1/metrics"), allow: authenticated},
 	{method: "GET", path: assetPath("a_branch", ""), allow: []string{"acme_admin", "acme_viewer", "branch_admin", "s1_admin"}},
+	{method: "PATCH", path: assetPath("a_branch", ""), body: func(*world) any { return map[string]string{"name": "Renamed NAS"} }, allow: acmeOUAdmins, mutates: true},
+	{method: "PATCH", path: assetPath("a_branch", ""), body: func(w *world) any { return map[string]string{"ou_id": w.spare.ID} }, allow: []string{"acme_admin"}, mutates: true},
+	{method: "DELETE", path: assetPath("a_branch", ""), allow: acmeOUAdmins, mutates: true},
 	{method: "GET", path: assetPath("g1", ""), allow: []string{"globex_admin"}},
 	{method: "GET", path: assetPath("a_root", "/system-key"), allow: []string{"acme_admin"}},
 	{method: "POST", path: assetPath("a_root", "/system-key/send"), body: func(*world) any {

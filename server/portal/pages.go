@@ -25,6 +25,8 @@ type asset struct {
 	LastPollAt   *time.Time `json:"last_poll_at"`
 	Poll         *poll      `json:"poll"`
 	CreatedAt    time.Time  `json:"created_at"`
+	Location     string     `json:"location"` // a user's (asset edit)
+	Notes        string     `json:"notes"`    // a user's, for the owner only
 	// Findings counts its open findings; nil where the caller may not
 	// see them (a reseller).
 	Findings *severities `json:"findings"`

@@ -177,7 +177,9 @@ var validDone = map[string]bool{"welcome": true, "ou_added": true, "key_sent": t
 	"reseller_invited": true, "schedule_added": true, "schedule_deleted": true, "webhook_deleted": true, "webhook_pinged": true,
 	"rules_saved": true, "rules_reset": true,
 	// notifications (locales/notifications.*.yaml)
-	"subscribed": true, "unsubscribed": true}
+	"subscribed": true, "unsubscribed": true,
+	// asset edit (locales/assetedit.*.yaml)
+	"asset_saved": true, "asset_moved": true, "asset_deleted": true}
 
 // message is what a page says about a failed API call: a translated
 // sentence for the kind of failure, with the API's detail where it names

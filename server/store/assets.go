@@ -37,6 +37,14 @@ type Asset struct {
 	// (zero before the first): whether the device answered.
 	LastPollAt time.Time
 	LastPollUp bool
+	// HomeOUID is the OU whose agents may write the asset (EnsureAsset):
+	// the OU it was created in, kept when a user moves it (AssetEdits).
+	HomeOUID string
+	// CategoryPinned: a user chose Category; SetAssetFacts keeps it.
+	CategoryPinned bool
+	// Location (where the device is) and Notes are a user's; no agent
+	// writes them (AssetEdits).
+	Location, Notes string
 }
 
 // SeriesID is the series id of asset number assetNo of organization
@@ -105,9 +113,9 @@ type Assets interface {
 	// asset gains the others.
 	//
 	// An agent writes only into assets of its own OU: if the asset that
-	// sourceKey or an identity finds lies in any other OU (above, below or
-	// beside the agent's), EnsureAsset returns ErrOutsideOU and changes
-	// nothing. So agents of two OUs never share an asset through a key,
+	// sourceKey or an identity finds has another home OU (Asset.HomeOUID:
+	// above, below or beside the agent's), EnsureAsset returns
+	// ErrOutsideOU and changes nothing. So agents of two OUs never share an asset through a key,
 	// while a re-installed agent of the same OU finds its predecessor's.
 	//
 	// A new asset is created only while the agent created fewer than
@@ -132,7 +140,8 @@ type Assets interface {
 	// ids are left out.
 	AssetsByIDs(ctx context.Context, ids []string) ([]Asset, error)
 	// SetAssetFacts records what an inventory says about an asset: each
-	// non-empty field of f replaces the stored one.
+	// non-empty field of f replaces the stored one, except a category a
+	// user pinned (AssetEdits.EditAsset).
 	SetAssetFacts(ctx context.Context, assetID string, f AssetFacts) error
 	// SetAssetPolls records the latest poll of assets; a poll older than
 	// the stored one is ignored.

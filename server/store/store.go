@@ -65,6 +65,7 @@ type Store interface {
 	Leases
 	KPIDefinitions
 	Maintenance
+	AssetEdits
 
 	// Close releases the database; the Store must not be used after.
 	Close() error

@@ -13,15 +13,19 @@ import (
 	"github.com/kpilot/kpilot/server/store"
 )
 
-const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at, last_poll_at, last_poll_up, series_id`
+const assetCols = `id, org_id, ou_id, source_key, name, category, manufacturer, product, asset_type, version, serial, created_by_org, created_at, last_poll_at, last_poll_up, series_id, home_ou_id, category_pinned, location, notes`
 
 func scanAsset(row rowScanner) (store.Asset, error) {
 	var a store.Asset
 	var created, polled int64
-	var up int
+	var up, pinned int
 	err := row.Scan(&a.ID, &a.OrgID, &a.OUID, &a.SourceKey, &a.Name, &a.Category,
-		&a.Manufacturer, &a.Product, &a.Type, &a.Version, &a.Serial, &a.CreatedByOrg, &created, &polled, &up, &a.SeriesID)
-	a.CreatedAt, a.LastPollAt, a.LastPollUp = fromMS(created), fromMS(polled), up != 0
+		&a.Manufacturer, &a.Product, &a.Type, &a.Version, &a.Serial, &a.CreatedByOrg, &created, &polled, &up, &a.SeriesID,
+		&a.HomeOUID, &pinned, &a.Location, &a.Notes)
+	a.CreatedAt, a.LastPollAt, a.LastPollUp, a.CategoryPinned = fromMS(created), fromMS(polled), up != 0, pinned != 0
+	if a.HomeOUID == "" { // never moved (migration 00017)
+		a.HomeOUID = a.OUID
+	}
 	return a, err
 }
 
@@ -131,7 +135,7 @@ func (d *DB) ensureAsset(ctx context.Context, tx *sql.Tx, ag store.Agent, source
 		}
 		target = mapped
 	default:
-		target = store.Asset{ID: uuid.NewString(), OrgID: ag.OrgID, OUID: ag.OUID, SourceKey: sourceKey,
+		target = store.Asset{ID: uuid.NewString(), OrgID: ag.OrgID, OUID: ag.OUID, HomeOUID: ag.OUID, SourceKey: sourceKey,
 			Name: sourceKey, CreatedAt: fromMS(ms(now))}
 		var err error
 		// Numbering holds the organization's row until the transaction
@@ -245,12 +249,14 @@ func addIdentities(ctx context.Context, tx *sql.Tx, a store.Asset, identities []
 	return nil
 }
 
-// checkOwnOU returns ErrOutsideOU unless asset a lies in the agent's own
-// OU. Not below it either: an asset key or identity of a sub-OU's asset
-// must not let a parent OU's agent write into it, where the sub-OU's users
-// would read it (nor the other way round).
+// checkOwnOU returns ErrOutsideOU unless asset a's home OU is the agent's
+// own OU. Not below it either: an asset key or identity of a sub-OU's
+// asset must not let a parent OU's agent write into it, where the sub-OU's
+// users would read it (nor the other way round). The home OU, not the OU
+// the asset is in: an admin's move (MoveAsset) leaves the agent that
+// reports the asset writing it.
 func checkOwnOU(a store.Asset, ag store.Agent, sourceKey string) error {
-	if a.OUID != ag.OUID {
+	if a.HomeOUID != ag.OUID {
 		return fmt.Errorf("asset %q: %w", sourceKey, store.ErrOutsideOU)
 	}
 	return nil
@@ -314,6 +320,7 @@ func (d *DB) CreateAsset(ctx context.Context, a *store.Asset, grant *store.Grant
 }
 
 func insertAsset(ctx context.Context, tx *sql.Tx, a *store.Asset) error {
+	a.HomeOUID = a.OUID
 	var err error
 	if a.SeriesID, err = nextSeriesID(ctx, tx, a.OrgID); err != nil {
 		return fmt.Errorf("creating asset %q: %w", a.Name, err)
@@ -387,7 +394,7 @@ func (d *DB) InventoryHistory(ctx context.Context, assetID string, before time.T
 func (d *DB) SetAssetFacts(ctx context.Context, assetID string, f store.AssetFacts) error {
 	_, err := d.db.ExecContext(ctx,
 		`UPDATE assets SET
-		     category = CASE WHEN $2 = '' THEN category ELSE $2 END,
+		     category = CASE WHEN $2 = '' OR category_pinned <> 0 THEN category ELSE $2 END,
 		     manufacturer = CASE WHEN $3 = '' THEN manufacturer ELSE $3 END,
 		     product = CASE WHEN $4 = '' THEN product ELSE $4 END,
 		     serial = CASE WHEN $5 = '' THEN serial ELSE $5 END

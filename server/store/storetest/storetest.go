@@ -21,6 +21,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	for _, part := range [][]test{
 		orgTests, accountTests, sessionTests, auditTests, rateLimitTests, keyTests, channelTests,
 		agentTests, assetTests, seriesTests, checkupTests, channelSetupTests, webhookTests, notificationTests, scheduleTests, retentionTests, leaseTests, kpiTests, maintenanceTests,
+		assetEditTests,
 	} {
 		tests = append(tests, part...)
 	}
