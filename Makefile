@@ -16,7 +16,9 @@ TAGS    := gosnmp_nodebug
 # module proxy (about two minutes, once; go install caches it in GOPATH/bin).
 INFLUXD_VERSION := v1.8.10
 INFLUXD         := $(shell $(GO) env GOPATH)/bin/influxd
-APT_PACKAGES    := snmpd snmp snmpsim postgresql chromium poppler-utils
+# podman and runc run the server image (packaging/dist), wine64 the Windows
+# agent (packaging/windows); ca-certificates and tzdata go into the image.
+APT_PACKAGES    := snmpd snmp snmpsim postgresql chromium poppler-utils podman runc wine64 ca-certificates tzdata
 SUDO            := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_FLAGS      ?=
 
@@ -34,8 +36,8 @@ build: ## Build kpilot-agent and kpilot-server into bin/
 dist: ## Build the release packages into dist/ (.deb, .rpm, Windows zip, SHA256SUMS)
 	$(GO) -C packaging run ./cmd/kpilot-dist -root $(CURDIR) -out $(CURDIR)/dist -version $(VERSION) -commit $(COMMIT)
 
-deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, postgresql, chromium, poppler-utils; influxd)
-	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -x /usr/bin/chromium ] && command -v pdftotext >/dev/null; }; then \
+deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, postgresql, chromium, poppler-utils, podman, runc, wine64; influxd)
+	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null && command -v snmpsimd >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -x /usr/bin/chromium ] && command -v pdftotext >/dev/null && command -v podman >/dev/null && command -v runc >/dev/null && [ -x /usr/lib/wine/wine64 ] && [ -f /etc/ssl/certs/ca-certificates.crt ] && [ -f /usr/share/zoneinfo/UTC ]; }; then \
 		echo "installing $(APT_PACKAGES) with apt-get"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \

@@ -275,6 +275,7 @@ func (o Options) windowsZip(p pkg, pl Platform, bin string) (Artifact, error) {
 		{"agent.yaml", filepath.Join(o.Root, "packaging", "etc", "agent.yaml")},
 		{"agent.example.yaml", filepath.Join(o.Root, "configs", "agent.example.yaml")},
 		{"README.txt", filepath.Join(o.Root, "packaging", "windows", "README.txt")},
+		{"install.ps1", filepath.Join(o.Root, "packaging", "windows", "install.ps1")},
 		{"LICENSE.txt", filepath.Join(o.Root, "LICENSE")},
 	}
 	for _, fl := range files {

@@ -171,7 +171,7 @@ func TestRelease(t *testing.T) {
 		for _, f := range zr.File {
 			entries = append(entries, f.Name)
 		}
-		require.Equal(t, []string{"kpilot-agent.exe", "agent.yaml", "agent.example.yaml", "README.txt", "LICENSE.txt"}, entries)
+		require.Equal(t, []string{"kpilot-agent.exe", "agent.yaml", "agent.example.yaml", "README.txt", "install.ps1", "LICENSE.txt"}, entries)
 		exe := readZip(t, zr, "kpilot-agent.exe")
 		f, err := pe.NewFile(bytes.NewReader(exe))
 		require.NoError(t, err)
