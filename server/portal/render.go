@@ -175,7 +175,9 @@ var validDone = map[string]bool{"welcome": true, "ou_added": true, "key_sent": t
 	// administration pages (locales/admin.*.yaml)
 	"unassigned": true, "devices_saved": true, "user_updated": true, "user_removed": true, "org_switched": true,
 	"reseller_invited": true, "schedule_added": true, "schedule_deleted": true, "webhook_deleted": true, "webhook_pinged": true,
-	"rules_saved": true, "rules_reset": true}
+	"rules_saved": true, "rules_reset": true,
+	// maintenance windows and asset parents (locales/maint.*.yaml)
+	"window_saved": true, "window_deleted": true, "parent_set": true, "parent_cleared": true}
 
 // message is what a page says about a failed API call: a translated
 // sentence for the kind of failure, with the API's detail where it names
