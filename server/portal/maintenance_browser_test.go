@@ -1,0 +1,170 @@
+package portal_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpilot/kpilot/server/store"
+)
+
+// rowOf is the text of the maintenance windows table's row that names
+// name; "" when there is none.
+func (tb *tab) rowOf(name string) string {
+	tb.t.Helper()
+	var text string
+	tb.run(chromedp.Evaluate(`(Array.from(document.querySelectorAll("table.windows tbody tr")).find(r => r.innerText.includes(`+
+		jsString(name)+`)) || {innerText: ""}).innerText`, &text))
+	return text
+}
+
+func jsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// TestMaintenanceWindowsInChromium walks the maintenance page of the
+// demo-like world as Acme's admin: a one-off window of an asset that holds
+// now (marked in progress) and a recurring window of a device group are
+// listed with their scopes by name; an invalid cron expression is refused
+// with the API's message at its field; a window is deleted after a
+// confirmation. A viewer sees the list without forms. On an asset page
+// the admin sets the switch it depends on and clears it again; the
+// findings list says which finding was suppressed by its parent's and
+// which opened in a window.
+func TestMaintenanceWindowsInChromium(t *testing.T) {
+	s := newSite(t)
+	assets := demoAssets(t, s)
+	shots := newShooter(t)
+	b := s.browser()
+	b.login("admin@acme.example")
+	b.get("/channel")
+	p := b.post("/channel/groups", url2("name", "Network", "asset_ids", assets["Acme Core Switch"].ID))
+	require.Contains(t, p.body, "The device group was created.")
+
+	var errs []string
+	acme := chromeTab(t, s, &errs)
+	acme.login("admin@acme.example")
+	acme.open("/maintenance?lang=en")
+	require.Contains(t, acme.text("table.windows"), "No maintenance windows yet.")
+
+	// A one-off window of the core switch, from an hour ago to an hour
+	// from now, entered in Berlin time.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	now := time.Now().In(berlin)
+	const local = "2006-01-02T15:04"
+	acme.run(chromedp.SetValue("#m-name", "Core switch firmware", chromedp.ByID),
+		chromedp.Click(`input[name="scope"][value="asset_id"]`, chromedp.ByQuery),
+		chromedp.SetValue("#m-asset", assets["Acme Core Switch"].ID, chromedp.ByID),
+		chromedp.SetValue("#m-tz", "Europe/Berlin", chromedp.ByID),
+		chromedp.Click("#m-kind-once", chromedp.ByID),
+		chromedp.SetValue("#m-start", now.Add(-time.Hour).Format(local), chromedp.ByID),
+		chromedp.SetValue("#m-end", now.Add(time.Hour).Format(local), chromedp.ByID))
+	acme.submit("#window-form form")
+	require.Contains(t, acme.text(".flash.ok"), "The maintenance window was saved.")
+	row := acme.rowOf("Core switch firmware")
+	require.Contains(t, row, "Asset: Acme Core Switch")
+	require.Contains(t, row, "in progress", "the window holds now")
+	require.Contains(t, row, now.Add(-time.Hour).Format("2006-01-02 15:04"), "the start in the window's own zone")
+	require.Contains(t, row, "Europe/Berlin")
+
+	// A recurring window of the device group: a bad cron expression first.
+	acme.run(chromedp.SetValue("#m-name", "Saturday patches", chromedp.ByID),
+		chromedp.Click(`input[name="scope"][value="group_id"]`, chromedp.ByQuery),
+		chromedp.SetValue("#m-group", groupID(t, s, "Network"), chromedp.ByID),
+		chromedp.Click("#m-kind-recurring", chromedp.ByID),
+		chromedp.SetValue("#m-cron", "61 22 * * sat", chromedp.ByID),
+		chromedp.SetValue("#m-duration", "120", chromedp.ByID))
+	acme.submit("#window-form form")
+	require.Contains(t, acme.text("#m-cron-err"), "is not a cron expression", "the API's message at the field")
+	var invalid string
+	acme.run(chromedp.AttributeValue("#m-cron", "aria-invalid", &invalid, nil, chromedp.ByID))
+	require.Equal(t, "true", invalid)
+	var kept string
+	acme.run(chromedp.Value("#m-name", &kept, chromedp.ByID))
+	require.Equal(t, "Saturday patches", kept, "the form keeps what was typed")
+	require.Empty(t, acme.rowOf("Saturday patches"))
+
+	acme.run(chromedp.SetValue("#m-cron", "0 22 * * sat", chromedp.ByID))
+	acme.submit("#window-form form")
+	require.Contains(t, acme.text(".flash.ok"), "The maintenance window was saved.")
+	row = acme.rowOf("Saturday patches")
+	require.Contains(t, row, "Device group: Network")
+	require.Contains(t, row, "Repeats at 0 22 * * sat for 2 h")
+	require.Contains(t, row, "next: ")
+	require.NotContains(t, row, "in progress")
+	acme.run(shots.shot("maintenance"))
+	if dir := os.Getenv("KPILOT_ARTIFACTS"); dir != "" {
+		raw, err := os.ReadFile(filepath.Join(dir, "screenshots", "maintenance.png"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join("..", "..", "docs", "screenshots", "maintenance.png"), raw, 0o644))
+	}
+
+	// The findings list: one finding of the switch in its window, one of
+	// the server behind it, suppressed by the switch's.
+	ctx := t.Context()
+	ws, err := s.store.MaintenanceWindows(ctx, s.orgs["acme"].ID)
+	require.NoError(t, err)
+	winID := ""
+	for _, w := range ws {
+		if w.Name == "Core switch firmware" {
+			winID = w.ID
+		}
+	}
+	require.NotEmpty(t, winID)
+	sw := store.FindingResult{RuleID: "unreachable", Kind: "unreachable", AssetID: assets["Acme Core Switch"].ID,
+		OUID: assets["Acme Core Switch"].OUID, Severity: store.SeverityCritical, Text: "The switch is unreachable", MaintenanceID: winID}
+	_, err = s.store.ReconcileFindings(ctx, s.orgs["acme"].ID, []store.FindingResult{sw}, time.Now())
+	require.NoError(t, err)
+	srv := store.FindingResult{RuleID: "unreachable", Kind: "unreachable", AssetID: assets["Acme DL360"].ID,
+		OUID: assets["Acme DL360"].OUID, Severity: store.SeverityCritical, Text: "The server is unreachable", ParentKey: sw.Key()}
+	_, err = s.store.ReconcileFindings(ctx, s.orgs["acme"].ID, []store.FindingResult{sw, srv}, time.Now())
+	require.NoError(t, err)
+	acme.open("/findings?lang=en")
+	findings := acme.text("main table")
+	require.Contains(t, findings, "Suppressed: Acme Core Switch is unreachable")
+	require.Contains(t, findings, "Opened in maintenance window “Core switch firmware”")
+
+	// Delete the one-off window, after confirming.
+	acme.open("/maintenance?lang=en")
+	acme.follow(chromedp.Click(`a[aria-label="Delete Core switch firmware"]`, chromedp.ByQuery), chromedp.WaitReady("main", chromedp.ByQuery))
+	require.Contains(t, acme.text("#confirm"), "Delete the maintenance window “Core switch firmware”?")
+	require.NotEmpty(t, acme.rowOf("Core switch firmware"), "nothing is deleted before the confirmation")
+	acme.submit("#confirm")
+	require.Contains(t, acme.text(".flash.ok"), "The maintenance window was deleted.")
+	require.Empty(t, acme.rowOf("Core switch firmware"))
+	require.NotEmpty(t, acme.rowOf("Saturday patches"))
+
+	// The server depends on the core switch; then on nothing again.
+	dl := assets["Acme DL360"].ID
+	acme.open("/assets/" + dl + "?lang=en")
+	require.Contains(t, acme.text("#parent"), "Nothing")
+	acme.run(chromedp.SetValue("#parent-id", assets["Acme Core Switch"].ID, chromedp.ByID))
+	acme.submit("#parent-form")
+	require.Contains(t, acme.text(".flash.ok"), "The dependency was saved.")
+	require.Equal(t, "Acme Core Switch", acme.text("#parent a"))
+	parents, err := s.store.AssetParents(ctx, s.orgs["acme"].ID)
+	require.NoError(t, err)
+	require.Equal(t, assets["Acme Core Switch"].ID, parents[dl])
+	acme.submit("#parent-clear")
+	require.Contains(t, acme.text(".flash.ok"), "The dependency was removed.")
+	require.Contains(t, acme.text("#parent"), "Nothing")
+	parents, err = s.store.AssetParents(ctx, s.orgs["acme"].ID)
+	require.NoError(t, err)
+	require.Empty(t, parents[dl])
+
+	// A viewer reads the windows; the page offers no forms.
+	viewer := chromeTab(t, s, &errs)
+	viewer.login("viewer@acme.example")
+	viewer.open("/maintenance?lang=en")
+	require.Contains(t, viewer.rowOf("Saturday patches"), "Device group: Network")
+	require.False(t, viewer.exists("#window-form"))
+	require.False(t, viewer.exists(`a[href^="/maintenance?delete="]`))
+	viewer.open("/assets/" + dl + "?lang=en")
+	require.True(t, viewer.exists("#parent"))
+	require.False(t, viewer.exists("#parent-form"))
+	require.Empty(t, errs)
+}
