@@ -1,6 +1,8 @@
 package portal_test
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +98,17 @@ func TestMaintenanceWindowsInChromium(t *testing.T) {
 	require.Contains(t, row, "Repeats at 0 22 * * sat for 2 h")
 	require.Contains(t, row, "next: ")
 	require.NotContains(t, row, "in progress")
+
+	// Edit the recurring window: the form comes back filled in.
+	acme.follow(chromedp.Click(`a[aria-label="Edit Saturday patches"]`, chromedp.ByQuery), chromedp.WaitReady("main", chromedp.ByQuery))
+	require.Contains(t, acme.text("#wform-h"), "Edit maintenance window")
+	var cron string
+	acme.run(chromedp.Value("#m-cron", &cron, chromedp.ByID))
+	require.Equal(t, "0 22 * * sat", cron)
+	acme.run(chromedp.SetValue("#m-duration", "90", chromedp.ByID))
+	acme.submit("#window-form form")
+	require.Contains(t, acme.text(".flash.ok"), "The maintenance window was saved.")
+	require.Contains(t, acme.rowOf("Saturday patches"), "Repeats at 0 22 * * sat for 1.5 h")
 	acme.run(shots.shot("maintenance"))
 	if dir := os.Getenv("KPILOT_ARTIFACTS"); dir != "" {
 		raw, err := os.ReadFile(filepath.Join(dir, "screenshots", "maintenance.png"))
@@ -167,4 +180,37 @@ func TestMaintenanceWindowsInChromium(t *testing.T) {
 	require.True(t, viewer.exists("#parent"))
 	require.False(t, viewer.exists("#parent-form"))
 	require.Empty(t, errs)
+}
+
+// TestPlannedOutagesOnAssetPage: polls in a real influxd say Acme ESX was
+// unreachable for 20 minutes; a one-off window entered on the
+// maintenance page (in UTC) covered 15 of them. The asset page lists the
+// outages, the covered one marked planned, and sums the planned time.
+func TestPlannedOutagesOnAssetPage(t *testing.T) {
+	s := newSite(t)
+	esx := s.assets["Acme ESX"]
+	t0 := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Minute)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	var lines []string
+	for m := range 120 {
+		fields := `up=true,outcome=0i`
+		if m >= 30 && m < 50 {
+			fields = `up=false,outcome=2i`
+		}
+		lines = append(lines, fmt.Sprintf(`agent_poll,{asset},collector=snmp %s %d`, fields, at(m).UnixNano()))
+	}
+	s.writeLines(esx, lines...)
+	b := s.browser()
+	b.login("admin@acme.example")
+	page := b.get("/assets/" + esx.ID + "?range=24h&lang=en")
+	require.NotContains(t, page.body, "planned")
+
+	b.get("/maintenance?lang=en")
+	p := b.post("/maintenance?lang=en", url2("name", "ESX patch", "scope", "asset_id", "asset_id", esx.ID, "timezone", "UTC",
+		"kind", "once", "starts_at", at(20).Format("2006-01-02T15:04"), "ends_at", at(45).Format("2006-01-02T15:04")))
+	require.Contains(t, p.body, "The maintenance window was saved.")
+	page = b.get("/assets/" + esx.ID + "?range=24h&lang=en")
+	require.Equal(t, http.StatusOK, page.code)
+	require.Contains(t, page.body, "15 min planned")
+	require.Equal(t, 1, strings.Count(page.body, `<span class="badge planned">planned</span>`), "one of the two outages")
 }
