@@ -159,6 +159,7 @@ func TestMaintenanceWindowsInChromium(t *testing.T) {
 	acme.submit("#parent-form")
 	require.Contains(t, acme.text(".flash.ok"), "The dependency was saved.")
 	require.Equal(t, "Acme Core Switch", acme.text("#parent a"))
+	acme.run(chromedp.ScrollIntoView("#depends", chromedp.ByID), shots.shot("asset-depends"))
 	parents, err := s.store.AssetParents(ctx, s.orgs["acme"].ID)
 	require.NoError(t, err)
 	require.Equal(t, assets["Acme Core Switch"].ID, parents[dl])
@@ -213,4 +214,45 @@ func TestPlannedOutagesOnAssetPage(t *testing.T) {
 	require.Equal(t, http.StatusOK, page.code)
 	require.Contains(t, page.body, "15 min planned")
 	require.Equal(t, 1, strings.Count(page.body, `<span class="badge planned">planned</span>`), "one of the two outages")
+}
+
+// The maintenance page renders for an admin, a viewer and a partner;
+// only the customer's admin gets the forms. A viewer's form sent anyway
+// is refused by the API, and a partner cannot set a customer asset's
+// parent.
+func TestMaintenancePageForEachRole(t *testing.T) {
+	s := newSite(t)
+	esx, nas := s.assets["Acme ESX"], s.assets["Acme NAS"]
+	for _, tt := range []struct {
+		name, email string
+		forms       bool
+	}{
+		{"admin", "admin@acme.example", true},
+		{"viewer", "viewer@acme.example", false},
+		{"partner", "admin@r1.example", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := s.browser()
+			b.login(tt.email)
+			p := b.get("/maintenance?lang=en")
+			require.Equal(t, http.StatusOK, p.code, "%s", p.body)
+			requireSecurityHeaders(t, p)
+			require.Equal(t, tt.forms, strings.Contains(p.body, `id="window-form"`))
+		})
+	}
+	viewer := s.browser()
+	viewer.login("viewer@acme.example")
+	viewer.get("/maintenance")
+	p := viewer.post("/maintenance?lang=en", url2("name", "x", "scope", "asset_id", "asset_id", esx.ID, "timezone", "UTC",
+		"kind", "recurring", "recurrence", "0 22 * * sat", "duration_minutes", "60"))
+	require.Equal(t, http.StatusForbidden, p.code, "%s", p.body)
+	viewer.get("/assets/" + esx.ID)
+	p = viewer.post("/assets/"+esx.ID+"/parent?lang=en", url2("parent_id", nas.ID))
+	require.Equal(t, http.StatusForbidden, p.code, "%s", p.body)
+	ws, err := s.store.MaintenanceWindows(t.Context(), s.orgs["acme"].ID)
+	require.NoError(t, err)
+	require.Empty(t, ws)
+	parents, err := s.store.AssetParents(t.Context(), s.orgs["acme"].ID)
+	require.NoError(t, err)
+	require.Empty(t, parents)
 }
