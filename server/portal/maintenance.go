@@ -341,6 +341,16 @@ func (p *Portal) dependsOnOf(r *http.Request, s *session, a asset) *dependsOn {
 		return nil
 	}
 	d := &dependsOn{ParentID: res.ParentID, CanEdit: s.me.IsAdmin() && a.Access == "owner"}
+	if !d.CanEdit {
+		// Only the parent's name: a partner may see thousands of assets.
+		var pa struct {
+			Asset asset `json:"asset"`
+		}
+		if d.ParentID != "" && p.call(r, s.token, "GET", "/api/v1/assets/"+pathEscape(d.ParentID), nil, &pa) == nil {
+			d.ParentName = pa.Asset.Name
+		}
+		return d
+	}
 	var as struct {
 		Assets []asset `json:"assets"`
 	}

@@ -178,7 +178,12 @@ func TestMaintenanceWindowsInChromium(t *testing.T) {
 	require.False(t, viewer.exists("#window-form"))
 	require.False(t, viewer.exists(`a[href^="/maintenance?delete="]`))
 	viewer.open("/assets/" + dl + "?lang=en")
-	require.True(t, viewer.exists("#parent"))
+	require.Contains(t, viewer.text("#parent"), "Nothing")
+	acme.open("/assets/" + dl + "?lang=en")
+	acme.run(chromedp.SetValue("#parent-id", assets["Acme Array"].ID, chromedp.ByID))
+	acme.submit("#parent-form")
+	viewer.open("/assets/" + dl + "?lang=en")
+	require.Equal(t, "Acme Array", viewer.text("#parent a"), "the viewer reads the parent by name")
 	require.False(t, viewer.exists("#parent-form"))
 	require.Empty(t, errs)
 }
