@@ -2,6 +2,7 @@ package portal
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -327,7 +328,12 @@ type dependsOn struct {
 	ParentName string
 	Choices    []asset
 	CanEdit    bool
+	Err        string // the API's message about the parent just chosen
 }
+
+// parentErrKey carries the API's refusal of a parent from setParent to
+// the asset page it shows again.
+type parentErrKey struct{}
 
 // dependsOnOf reads the parent of an asset and, for the admins of its
 // own organization, the assets it may depend on. A failure leaves the
@@ -341,6 +347,7 @@ func (p *Portal) dependsOnOf(r *http.Request, s *session, a asset) *dependsOn {
 		return nil
 	}
 	d := &dependsOn{ParentID: res.ParentID, CanEdit: s.me.IsAdmin() && a.Access == "owner"}
+	d.Err, _ = r.Context().Value(parentErrKey{}).(string)
 	if !d.CanEdit {
 		// Only the parent's name: a partner may see thousands of assets.
 		var pa struct {
@@ -379,6 +386,12 @@ func (p *Portal) setParent(w http.ResponseWriter, r *http.Request, s *session) {
 		method, body, what = "DELETE", nil, "parent_cleared"
 	}
 	if err := p.call(r, s.token, method, "/api/v1/assets/"+pathEscape(id)+"/parent", body, nil); err != nil {
+		// A parent the API refuses (a cycle, another organization's
+		// asset) is said at the picker, on the asset page.
+		if _, fields := p.formErrors(r, err); fields["parent_id"] != "" {
+			p.assetPage(withError(w, err), r.WithContext(context.WithValue(r.Context(), parentErrKey{}, fields["parent_id"])), s)
+			return
+		}
 		p.failIn(w, r, s, err)
 		return
 	}

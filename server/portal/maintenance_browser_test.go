@@ -160,6 +160,14 @@ func TestMaintenanceWindowsInChromium(t *testing.T) {
 	require.Contains(t, acme.text(".flash.ok"), "The dependency was saved.")
 	require.Equal(t, "Acme Core Switch", acme.text("#parent a"))
 	acme.run(chromedp.ScrollIntoView("#depends", chromedp.ByID), shots.shot("asset-depends"))
+	// The switch cannot depend on the server behind it: the API's
+	// message shows at the picker.
+	acme.open("/assets/" + assets["Acme Core Switch"].ID + "?lang=en")
+	acme.run(chromedp.SetValue("#parent-id", dl, chromedp.ByID))
+	acme.submit("#parent-form")
+	require.Contains(t, acme.text("#parent-err"), "would be a cycle")
+	require.Contains(t, acme.text("#parent"), "Nothing")
+	acme.open("/assets/" + dl + "?lang=en")
 	parents, err := s.store.AssetParents(ctx, s.orgs["acme"].ID)
 	require.NoError(t, err)
 	require.Equal(t, assets["Acme Core Switch"].ID, parents[dl])
