@@ -180,6 +180,7 @@ func (p *Portal) assetPage(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		data["SystemKey"] = key.Key
 	}
+	data["DependsOn"] = p.dependsOnOf(r, s, res.Asset)
 	p.render(w, r, s, "asset", "", data)
 }
 
@@ -209,12 +210,14 @@ func (p *Portal) revokeGrant(w http.ResponseWriter, r *http.Request, s *session)
 type availabilitySummary struct {
 	MonitoredSeconds float64  `json:"monitored_seconds"`
 	DownSeconds      float64  `json:"down_seconds"`
+	PlannedSeconds   float64  `json:"planned_down_seconds"` // downtime inside maintenance windows
 	Availability     *float64 `json:"availability"`
 	Reboots          int      `json:"reboots"`
 	Outages          []struct {
 		Start   time.Time `json:"start"`
 		Seconds float64   `json:"seconds"`
 		Cause   string    `json:"cause"`
+		Planned bool      `json:"planned"`
 	} `json:"outages"`
 }
 

@@ -30,6 +30,8 @@ type findingView struct {
 		By   string    `json:"by"`
 		Note string    `json:"note"`
 	} `json:"acknowledged"`
+	SuppressedBy  string `json:"suppressed_by"`         // the parent's finding that muted this one
+	MaintenanceID string `json:"maintenance_window_id"` // the window it opened in
 }
 
 // findingsPage lists check-up findings: open ones by default, or all.
@@ -44,7 +46,7 @@ func (p *Portal) findingsPage(w http.ResponseWriter, r *http.Request, s *session
 	if !p.load(w, r, s, fetch{"/api/v1/findings" + q("state", state, "limit", "1000"), &res}) {
 		return
 	}
-	p.render(w, r, s, "findings", "", map[string]any{"Findings": res.Findings, "State": state,
+	p.render(w, r, s, "findings", "", map[string]any{"Findings": res.Findings, "State": state, "Notes": p.findingNotes(r, s, res.Findings),
 		// Acknowledging is for the asset's own admins; partners only read.
 		"CanAck": s.me.IsAdmin() && !s.me.IsPartner()})
 }

@@ -16,8 +16,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var pages = []string{"/", "/config/assets", "/channel", "/agents", "/findings", "/reports", "/organization", "/tokens", "/audit", "/webhooks", "/checkup-rules"}
-var partnerPages = []string{"/", "/partner/invite", "/partner/systems/new", "/partner/systems/assign", "/findings", "/reports", "/organization", "/tokens", "/audit", "/webhooks", "/checkup-rules"}
+var pages = []string{"/", "/config/assets", "/channel", "/agents", "/findings", "/reports", "/organization", "/tokens", "/audit", "/webhooks", "/checkup-rules", "/notifications", "/maintenance"}
+var partnerPages = []string{"/", "/partner/invite", "/partner/systems/new", "/partner/systems/assign", "/findings", "/reports", "/organization", "/tokens", "/audit", "/webhooks", "/checkup-rules", "/notifications", "/maintenance"}
 
 func requireSecurityHeaders(t *testing.T, p page) {
 	t.Helper()

@@ -179,7 +179,9 @@ var validDone = map[string]bool{"welcome": true, "ou_added": true, "key_sent": t
 	// notifications (locales/notifications.*.yaml)
 	"subscribed": true, "unsubscribed": true,
 	// asset edit (locales/assetedit.*.yaml)
-	"asset_saved": true, "asset_moved": true, "asset_deleted": true}
+	"asset_saved": true, "asset_moved": true, "asset_deleted": true,
+	// maintenance windows and asset parents (locales/maint.*.yaml)
+	"window_saved": true, "window_deleted": true, "parent_set": true, "parent_cleared": true}
 
 // message is what a page says about a failed API call: a translated
 // sentence for the kind of failure, with the API's detail where it names
