@@ -22,14 +22,14 @@ func TestNotificationsPage(t *testing.T) {
 
 	p = viewer.post("/notifications/subscriptions", url.Values{"digest": {"daily"}})
 	require.Equal(t, http.StatusBadRequest, p.code, p.body)
-	require.Contains(t, p.body, `<p class="field-err" id="events-err">1 to 20 of`)
+	require.Contains(t, p.body, `<p class="field-err" id="sub-events-err">1 to 20 of`)
 
 	viewer.get("/notifications")
 	p = viewer.post("/notifications/subscriptions", url.Values{"events": {"finding.opened", "finding.resolved"},
 		"min_severity": {"critical"}, "digest": {"daily"}, "language": {"de"}})
 	require.Equal(t, http.StatusOK, p.code, p.body)
 	require.Contains(t, p.body, "You are subscribed.")
-	require.Contains(t, p.body, "<td>finding.opened, finding.resolved</td><td>Critical</td>")
+	require.Contains(t, p.body, "<td>Finding opened, Finding resolved</td><td>Critical</td>")
 	require.Contains(t, p.body, "Daily digest")
 	id := regexp.MustCompile(`action="/notifications/subscriptions/([^/"]+)/delete"`).FindStringSubmatch(p.body)
 	require.NotNil(t, id)
