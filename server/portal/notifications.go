@@ -46,6 +46,16 @@ var notifyLabels = map[string]string{"finding.opened": "notify.ev_opened", "find
 // API takes 0 or 15m to 168h).
 var repeatChoices = []time.Duration{0, time.Hour, 4 * time.Hour, 12 * time.Hour, 24 * time.Hour}
 
+// catLabels are the message ids of the categories the portal names; any
+// other category (one set through the API) shows as it is.
+var catLabels = func() map[string]string {
+	m := map[string]string{}
+	for _, c := range append(append([]string{}, editCategories...), "other") {
+		m[c] = "category." + c
+	}
+	return m
+}()
+
 // notifyForm is the state of the page's forms: which one is being edited
 // or failed, with what the user entered and the API's messages at its
 // fields.
@@ -111,9 +121,19 @@ func (p *Portal) showNotifications(w http.ResponseWriter, r *http.Request, s *se
 		forms[name] = notifyForm{Name: name, Input: map[string]any{}, Fields: map[string]string{}}
 	}
 	forms[f.Name] = f
+	// A category set through the API that the form does not offer stays
+	// offered (ticked), so that saving the form keeps it.
+	cats := append([]string{}, categories...)
+	if sel, ok := f.Input["categories"].([]string); ok {
+		for _, c := range sel {
+			if !slices.Contains(cats, c) {
+				cats = append(cats, c)
+			}
+		}
+	}
 	p.render(w, r, s, "notifications", errMsg, map[string]any{"Subscriptions": subs.Subscriptions, "Channels": chans.Channels,
 		"Deliveries": deliveries, "SubEvents": subscriptionEvents, "ChannelEvents": channelEvents, "Kinds": channelKinds,
-		"Labels": notifyLabels, "Severities": []string{"info", "warning", "critical"}, "Categories": categories, "OUs": ous, "OUNames": names, "Repeat": repeatOptions(settings.RepeatEvery),
+		"Labels": notifyLabels, "Severities": []string{"info", "warning", "critical"}, "Categories": cats, "CatLabels": catLabels, "OUs": ous, "OUNames": names, "Repeat": repeatOptions(settings.RepeatEvery),
 		"Forms": forms, "Created": created})
 }
 

@@ -126,6 +126,7 @@ func TestNotificationChannelsPage(t *testing.T) {
 	partner := s.browser()
 	partner.login("admin@r1.example")
 	p = partner.get("/notifications")
+	require.Equal(t, http.StatusOK, p.code, "a partner has the page, for its own organization")
 	require.NotContains(t, p.body, "ops@acme.example")
 	require.Equal(t, http.StatusNotFound, partner.post("/notifications/channels/"+hook[1]+"/delete", url.Values{"confirm": {"yes"}}).code)
 
@@ -139,7 +140,7 @@ func TestNotificationChannelsPage(t *testing.T) {
 }
 
 // A user edits a subscription: the form shows its settings, and saving
-// replaces them.
+// replaces them; a wrong event gets the API's message at the events.
 func TestSubscriptionEdit(t *testing.T) {
 	s := newSite(t)
 	viewer := s.browser()
@@ -160,6 +161,12 @@ func TestSubscriptionEdit(t *testing.T) {
 	require.Contains(t, p.body, "<td>Asset down, Finding opened</td><td>Warning</td>")
 	require.Contains(t, p.body, "<td>Storage</td>")
 	require.Contains(t, p.body, "Hourly digest")
+	// A category the form does not offer (set through the API) shows as
+	// it is and stays ticked when the subscription is edited.
+	p = viewer.post("/notifications/subscriptions/"+id[1], url.Values{"events": {"finding.opened"}, "categories": {"storage", "ups-room"}})
+	require.Contains(t, p.body, "<td>Storage, ups-room</td>")
+	p = viewer.get("/notifications?edit=" + id[1])
+	require.Contains(t, p.body, `value="ups-room" checked> ups-room</label>`)
 	p = viewer.post("/notifications/subscriptions/"+id[1], url.Values{"events": {"finding.nope"}})
 	require.Equal(t, http.StatusBadRequest, p.code)
 	require.Contains(t, p.body, `<p class="field-err" id="sub-events-err">&#34;finding.nope&#34; is not an event`)
