@@ -55,7 +55,7 @@ test: deps ## Run every test with the race detector (installs what they need fir
 	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) $(GO) -C packaging test -count=1 -timeout 20m ./...
 
 screenshots: deps ## Refresh docs/screenshots from the portal's browser test
-	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) KPILOT_ARTIFACTS=$(ARTIFACTS) $(GO) test -tags '$(TAGS)' -count=1 -run 'TestSeedFlowsInChromium|TestChannelInChromium|TestAssetEditInChromium' ./server/portal
+	KPILOT_REQUIRE_ENV=1 KPILOT_INFLUXD=$(INFLUXD) KPILOT_ARTIFACTS=$(ARTIFACTS) $(GO) test -tags '$(TAGS)' -count=1 -run 'TestSeedFlowsInChromium|TestChannelInChromium|TestAssetEditInChromium|TestNotificationsInChromium|TestMaintenanceWindowsInChromium' ./server/portal
 	mkdir -p docs/screenshots && cp $(ARTIFACTS)/screenshots/*.png docs/screenshots/
 
 test-short: ## Run the unit tests only (no influxd, snmpd or binaries)

@@ -177,7 +177,8 @@ var validDone = map[string]bool{"welcome": true, "ou_added": true, "key_sent": t
 	"reseller_invited": true, "schedule_added": true, "schedule_deleted": true, "webhook_deleted": true, "webhook_pinged": true,
 	"rules_saved": true, "rules_reset": true,
 	// notifications (locales/notifications.*.yaml)
-	"subscribed": true, "unsubscribed": true,
+	"subscribed": true, "unsubscribed": true, "subscription_saved": true, "channel_added": true, "channel_saved": true,
+	"channel_deleted": true, "channel_tested": true, "repeat_saved": true,
 	// asset edit (locales/assetedit.*.yaml)
 	"asset_saved": true, "asset_moved": true, "asset_deleted": true,
 	// maintenance windows and asset parents (locales/maint.*.yaml)
