@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -195,6 +196,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	if metricsSrv != nil {
 		defer metricsSrv.Close()
 	}
+	if a.cfg.DebugListen != "" {
+		debugSrv, err := a.serveDebug()
+		if err != nil {
+			return err
+		}
+		defer debugSrv.Close()
+	}
 
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
@@ -354,7 +362,7 @@ func (a *Agent) applyLocked(ctx context.Context) error {
 	}
 	a.latest.setEnabled(cfg.Exporter.Enabled)
 	// What only takes effect at start keeps its running value.
-	cfg.Server, cfg.DataDir, cfg.Spool, cfg.MetricsListen = a.cfg.Server, a.cfg.DataDir, a.cfg.Spool, a.cfg.MetricsListen
+	cfg.Server, cfg.DataDir, cfg.Spool, cfg.MetricsListen, cfg.DebugListen = a.cfg.Server, a.cfg.DataDir, a.cfg.Spool, a.cfg.MetricsListen, a.cfg.DebugListen
 	cfg.Exporter.Path, cfg.Exporter.Prefix = a.cfg.Exporter.Path, a.cfg.Exporter.Prefix
 	cfg.MaxParallelPolls, cfg.WatchConfig = a.cfg.MaxParallelPolls, a.cfg.WatchConfig
 	a.cfg, a.jobs = cfg, jobs
@@ -372,6 +380,7 @@ func restartOnly(a, b *Config) []string {
 		"data_dir":           a.DataDir == b.DataDir,
 		"spool":              a.Spool == b.Spool,
 		"metrics_listen":     a.MetricsListen == b.MetricsListen,
+		"debug_listen":       a.DebugListen == b.DebugListen,
 		"exporter.path":      a.Exporter.Path == b.Exporter.Path,
 		"exporter.prefix":    a.Exporter.Prefix == b.Exporter.Prefix,
 		"max_parallel_polls": a.MaxParallelPolls == b.MaxParallelPolls,
@@ -409,6 +418,24 @@ func (a *Agent) serveMetrics() (*http.Server, error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	a.log.Info("serving metrics", "address", ln.Addr().String(), "exporter", a.cfg.Exporter.Enabled)
+	return srv, nil
+}
+
+// serveDebug serves net/http/pprof on debug_listen.
+func (a *Agent) serveDebug() (*http.Server, error) {
+	ln, err := net.Listen("tcp", a.cfg.DebugListen)
+	if err != nil {
+		return nil, fmt.Errorf("debug_listen %s: %w", a.cfg.DebugListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	a.log.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return srv, nil
 }
 

@@ -23,6 +23,10 @@ type Config struct {
 	DataDir       string       `yaml:"data_dir"`       // spool and credential live here
 	LogLevel      string       `yaml:"log_level"`      // debug, info, warn, error
 	MetricsListen string       `yaml:"metrics_listen"` // host:port of /metrics; "" disables
+	// DebugListen serves Go's profiler (/debug/pprof/) on its own
+	// host:port, for measuring the agent; off ("") by default and never
+	// on metrics_listen, which a customer's Prometheus may reach.
+	DebugListen string `yaml:"debug_listen"`
 	// Exporter also serves the latest collected KPIs for Prometheus.
 	Exporter ExporterConfig `yaml:"exporter"`
 	// MaxParallelPolls bounds how many collections run at once, so that a
