@@ -153,11 +153,26 @@ func compress(raw []byte, coding string) ([]byte, error) {
 
 // zstdEncoder is the process's one zstd encoder: EncodeAll may be called
 // concurrently, and an encoder's state is too large to make per batch.
-// Windows stay within 8 MB, which every decoder must support (RFC 8878).
-var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
-	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdMaxWindow))
-})
+var zstdEncoder = sync.OnceValues(newZstdEncoder)
 
+// newZstdEncoder makes the encoder of batches, sized for the agent, the
+// one program that compresses them: one encoder state (concurrency 1;
+// concurrent calls wait their turn, and the agent compresses one batch at
+// a time), and a window of 1 MiB, which holds a whole batch of the
+// agent's default 5,000 lines. Each state keeps a history of about twice
+// its window: with the default concurrency (GOMAXPROCS) and an 8 MiB
+// window that was 16 MiB a state, most of the running agent's heap.
+// Windows stay within 8 MB, which every decoder must support (RFC 8878).
+func newZstdEncoder() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdEncodeWindow),
+		zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+}
+
+// zstdEncodeWindow is the window batches are compressed with.
+const zstdEncodeWindow = 1 << 20
+
+// zstdMaxWindow is the largest window a batch may have been compressed
+// with (other encoders than this one may use up to 8 MB).
 const zstdMaxWindow = 8 << 20
 
 func (b *Batch) write(w io.Writer) error {
