@@ -114,6 +114,31 @@ func (b *Batch) MarshalAs(coding string) ([]byte, error) {
 	return out, nil
 }
 
+// AppendMarshal is MarshalAs appending to dst, with scratch as room for
+// the uncompressed batch; it returns both, grown as needed, for the next
+// batch. A caller marshalling batch after batch (the agent's batcher) so
+// reuses two buffers instead of allocating them for every batch. With
+// Gzip, dst is not used.
+func (b *Batch) AppendMarshal(dst, scratch []byte, coding string) (out, scratchOut []byte, err error) {
+	buf := bytes.NewBuffer(scratch[:0])
+	if err := b.write(buf); err != nil {
+		return dst, scratch, fmt.Errorf("encoding batch %s: %w", b.ID, err)
+	}
+	raw := buf.Bytes()
+	if coding == Zstd {
+		enc, err := zstdEncoder()
+		if err != nil {
+			return dst, raw, fmt.Errorf("compressing batch %s: %w", b.ID, err)
+		}
+		return enc.EncodeAll(raw, dst), raw, nil
+	}
+	out, err = compress(raw, coding)
+	if err != nil {
+		return dst, raw, fmt.Errorf("compressing batch %s: %w", b.ID, err)
+	}
+	return out, raw, nil
+}
+
 // Recode returns a marshalled batch in another content coding, without
 // decoding the batch itself: the agent spools zstd and sends gzip to a
 // server that has not said it takes zstd.

@@ -44,3 +44,25 @@ func TestZstdEncoderMemory(t *testing.T) {
 	ref := wide.EncodeAll(raw.Bytes(), nil)
 	require.LessOrEqual(t, len(out), len(ref)*101/100, "compressed as well as with an 8 MiB window (%d against %d bytes of %d)", len(out), len(ref), raw.Len())
 }
+
+// AppendMarshal gives the batch MarshalAs gives, in both codings, reusing
+// the buffers it is handed.
+func TestAppendMarshal(t *testing.T) {
+	for _, coding := range []string{Zstd, Gzip} {
+		t.Run(coding, func(t *testing.T) {
+			b := &Batch{Version: Version, ID: "5f0c6a36-1c1e-4c5e-9a57-1f7c2d9e0b11", Samples: "m,asset=a v=1 1000000000\nm,asset=a v=2 2000000000\n"}
+			dst, scratch := make([]byte, 0, 4096), make([]byte, 0, 4096)
+			out, raw, err := b.AppendMarshal(dst, scratch, coding)
+			require.NoError(t, err)
+			require.Same(t, &scratch[:1][0], &raw[:1][0], "the scratch buffer was used")
+			if coding == Zstd {
+				require.Same(t, &dst[:1][0], &out[:1][0], "the destination buffer was used")
+			}
+			var d Decoder
+			got, err := d.Decode(bytes.NewReader(out), coding, 1<<20)
+			require.NoError(t, err)
+			require.Equal(t, b.Samples, got.Samples)
+			require.Equal(t, b.ID, got.ID)
+		})
+	}
+}
