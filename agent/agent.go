@@ -206,6 +206,12 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
+	memDone := make(chan struct{})
+	go func() {
+		limitMemory(pollCtx, a.cfg.SoftMemoryLimitMB, a.log)
+		close(memDone)
+	}()
+	defer func() { stopPolling(); <-memDone }()
 	batcherDone := make(chan struct{})
 	flushEvery := a.cfg.Spool.FlushInterval.D() // a.cfg changes on reload; spool settings do not
 	go func() {
@@ -363,6 +369,7 @@ func (a *Agent) applyLocked(ctx context.Context) error {
 	a.latest.setEnabled(cfg.Exporter.Enabled)
 	// What only takes effect at start keeps its running value.
 	cfg.Server, cfg.DataDir, cfg.Spool, cfg.MetricsListen, cfg.DebugListen = a.cfg.Server, a.cfg.DataDir, a.cfg.Spool, a.cfg.MetricsListen, a.cfg.DebugListen
+	cfg.SoftMemoryLimitMB = a.cfg.SoftMemoryLimitMB
 	cfg.Exporter.Path, cfg.Exporter.Prefix = a.cfg.Exporter.Path, a.cfg.Exporter.Prefix
 	cfg.MaxParallelPolls, cfg.WatchConfig = a.cfg.MaxParallelPolls, a.cfg.WatchConfig
 	a.cfg, a.jobs = cfg, jobs
@@ -376,15 +383,16 @@ func (a *Agent) applyLocked(ctx context.Context) error {
 func restartOnly(a, b *Config) []string {
 	var out []string
 	for name, same := range map[string]bool{
-		"server":             reflect.DeepEqual(a.Server, b.Server),
-		"data_dir":           a.DataDir == b.DataDir,
-		"spool":              a.Spool == b.Spool,
-		"metrics_listen":     a.MetricsListen == b.MetricsListen,
-		"debug_listen":       a.DebugListen == b.DebugListen,
-		"exporter.path":      a.Exporter.Path == b.Exporter.Path,
-		"exporter.prefix":    a.Exporter.Prefix == b.Exporter.Prefix,
-		"max_parallel_polls": a.MaxParallelPolls == b.MaxParallelPolls,
-		"watch_config":       a.WatchConfig == b.WatchConfig,
+		"server":               reflect.DeepEqual(a.Server, b.Server),
+		"data_dir":             a.DataDir == b.DataDir,
+		"spool":                a.Spool == b.Spool,
+		"metrics_listen":       a.MetricsListen == b.MetricsListen,
+		"debug_listen":         a.DebugListen == b.DebugListen,
+		"soft_memory_limit_mb": a.SoftMemoryLimitMB == b.SoftMemoryLimitMB,
+		"exporter.path":        a.Exporter.Path == b.Exporter.Path,
+		"exporter.prefix":      a.Exporter.Prefix == b.Exporter.Prefix,
+		"max_parallel_polls":   a.MaxParallelPolls == b.MaxParallelPolls,
+		"watch_config":         a.WatchConfig == b.WatchConfig,
 	} {
 		if !same {
 			out = append(out, name)

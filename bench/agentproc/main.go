@@ -245,7 +245,7 @@ func runAgent(ctx context.Context, o options, srv *server, dir, name, bin string
 	cmd := exec.Command(bin, "run", "--config", cfg)
 	cmd.Env = append(os.Environ(), o.env...)
 	if name != "tree" {
-		cmd.Env = os.Environ()
+		cmd.Env = os.Environ() // -agent-env is for the tree's agent
 	}
 	p, err := devenv.Start("kpilot-agent", cmd, logf)
 	if err != nil {
@@ -257,7 +257,7 @@ func runAgent(ctx context.Context, o options, srv *server, dir, name, bin string
 		return result{}, err
 	}
 	fmt.Printf("\nkpilot-agent run (%s, pid %d)\n", name, pid)
-	fmt.Printf("%-6s %8s %10s %10s %10s %12s %12s\n", "cycle", "polls", "samples", "shipped", "CPU-s", "VmRSS MB", "VmHWM MB")
+	fmt.Printf("%-6s %8s %10s %10s %10s %12s %12s %10s %10s\n", "cycle", "polls", "samples", "shipped", "CPU-s", "VmRSS MB", "VmHWM MB", "heap MB", "GC goal")
 	res := result{name: name}
 	var prev benchenv.CPU
 	deadline := time.Now()
@@ -277,8 +277,9 @@ func runAgent(ctx context.Context, o options, srv *server, dir, name, bin string
 		}
 		d := cpu.Total() - prev.Total()
 		prev = cpu
-		fmt.Printf("%-6d %8.0f %10.0f %10.0f %10.2f %12.1f %12.1f\n", c, m["kpilot_agent_polls_total"],
-			m["kpilot_agent_samples_collected_total"], m["kpilot_agent_ship_samples_total"], d.Seconds(), mb(mem.RSS), mb(mem.HWM))
+		fmt.Printf("%-6d %8.0f %10.0f %10.0f %10.2f %12.1f %12.1f %10.1f %10.1f\n", c, m["kpilot_agent_polls_total"],
+			m["kpilot_agent_samples_collected_total"], m["kpilot_agent_ship_samples_total"], d.Seconds(), mb(mem.RSS), mb(mem.HWM),
+			m["go_memstats_heap_inuse_bytes"]/(1<<20), m["go_memstats_next_gc_bytes"]/(1<<20))
 		res.peak, res.last = mem.HWM, mem.RSS
 		if c > 1 {
 			res.steadyCPU += d
