@@ -170,7 +170,9 @@ func startServer(ctx context.Context, dir, bin string) (*server, error) {
 		"http://127.0.0.1:8086", influx.URL,
 		"/var/lib/kpilot-server", filepath.Join(dir, "server"),
 		"log_level: info", "log_level: warn",
-		"metrics_listen: 127.0.0.1:9464", `metrics_listen: ""`); err != nil {
+		"metrics_listen: 127.0.0.1:9464", `metrics_listen: ""`,
+		// Every agent of the benchmark creates its devices' assets at once.
+		"new_assets_per_agent_hour: 500", "new_assets_per_agent_hour: 0"); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -224,7 +226,8 @@ func runAgent(ctx context.Context, o options, srv *server, dir, name, bin string
 	fmt.Fprintf(&b, "collectors:\n  - type: snmp\n    name: bench\n    version: 2c\n    community: public\n    retries: 1\n    max_repetitions: 25\n")
 	fmt.Fprintf(&b, "    profiles: [%s]\n    profiles_dir: [%s]\n    targets:\n", strings.Join(o.profiles, ", "), profilesDir)
 	for i, p := range ports {
-		fmt.Fprintf(&b, "      - {address: \"127.0.0.1:%d\", asset: dev-%04d}\n", p, i)
+		// Assets of their own: an asset is another agent's once created.
+		fmt.Fprintf(&b, "      - {address: \"127.0.0.1:%d\", asset: %s-dev-%04d}\n", p, name, i)
 	}
 	cfg := filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
