@@ -23,7 +23,7 @@ import (
 // after the last collection, plus headroom, plus the runtime's own memory
 // (stacks, metadata), and follows it every memLimitEvery: the heap grows by
 // the headroom between collections instead of by what is live. The
-// headroom is a quarter of what is live, at least minHeadroom: like GOGC=25,
+// headroom is half of what is live, at least minHeadroom: like GOGC=50,
 // but never so small that the collector runs all the time when little is
 // live. A fixed value sets that limit; -1 leaves Go's default (no limit).
 // GOMEMLIMIT in the environment takes precedence over all of it.
@@ -85,5 +85,5 @@ func autoMemoryLimit(samples []metrics.Sample) int64 {
 	}
 	live, total, released, objects, unused, free := v[0], v[1], v[2], v[3], v[4], v[5]
 	runtimeOwn := max(total-released-objects-unused-free, 0)
-	return live + max(live/4, minHeadroom) + runtimeOwn
+	return live + max(live/2, minHeadroom) + runtimeOwn
 }

@@ -33,7 +33,7 @@ func TestSoftMemoryLimit(t *testing.T) {
 		mb       int
 		min, max int64
 	}{
-		{"automatic", 0, 64<<20 + minHeadroom, 64<<20 + 16<<20 + 16<<20},
+		{"automatic", 0, 64<<20 + minHeadroom, 64<<20 + 32<<20 + 16<<20},
 		{"fixed", 200, 200 << 20, 200 << 20},
 		{"off", -1, orig, orig},
 	} {
