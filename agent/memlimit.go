@@ -84,6 +84,21 @@ func autoMemoryLimit(samples []metrics.Sample) int64 {
 		}
 	}
 	live, total, released, objects, unused, free := v[0], v[1], v[2], v[3], v[4], v[5]
-	runtimeOwn := max(total-released-objects-unused-free, 0)
-	return live + max(live/2, minHeadroom) + runtimeOwn
+	return memoryLimit(live, objects, max(total-released-objects-unused-free, 0))
+}
+
+// memoryLimit is the automatic limit for a heap of which live bytes were
+// live after the last collection and objects are allocated now, and for
+// runtimeOwn bytes the runtime holds besides the heap. When the heap has
+// grown past live plus headroom since the last collection (the first
+// polls, building every target's state), the limit is put above it, by
+// half the headroom: a limit below the heap makes the collector run
+// without pause until the next update.
+func memoryLimit(live, objects, runtimeOwn int64) int64 {
+	headroom := max(live/2, minHeadroom)
+	limit := live + headroom
+	if objects > limit {
+		limit = objects + headroom/2
+	}
+	return limit + runtimeOwn
 }

@@ -70,3 +70,19 @@ func TestSoftMemoryLimitLeavesGOMEMLIMIT(t *testing.T) {
 	limitMemory(ctx, 100, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.Equal(t, orig, debug.SetMemoryLimit(-1))
 }
+
+func TestMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name                      string
+		live, objects, own, limit int64
+	}{
+		{"little live: the least headroom", 10 * mib, 12 * mib, 8 * mib, 10*mib + minHeadroom + 8*mib},
+		{"much live: half of it", 60 * mib, 70 * mib, 8 * mib, 90*mib + 8*mib},
+		{"the heap grew past it: above the heap", 20 * mib, 50 * mib, 8 * mib, 50*mib + minHeadroom/2 + 8*mib},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.limit, memoryLimit(tc.live, tc.objects, tc.own))
+		})
+	}
+}
