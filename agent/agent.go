@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -195,9 +196,22 @@ func (a *Agent) Run(ctx context.Context) error {
 	if metricsSrv != nil {
 		defer metricsSrv.Close()
 	}
+	if a.cfg.DebugListen != "" {
+		debugSrv, err := a.serveDebug()
+		if err != nil {
+			return err
+		}
+		defer debugSrv.Close()
+	}
 
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
+	memDone := make(chan struct{})
+	go func() {
+		limitMemory(pollCtx, a.cfg.SoftMemoryLimitMB, a.log)
+		close(memDone)
+	}()
+	defer func() { stopPolling(); <-memDone }()
 	batcherDone := make(chan struct{})
 	flushEvery := a.cfg.Spool.FlushInterval.D() // a.cfg changes on reload; spool settings do not
 	go func() {
@@ -354,7 +368,8 @@ func (a *Agent) applyLocked(ctx context.Context) error {
 	}
 	a.latest.setEnabled(cfg.Exporter.Enabled)
 	// What only takes effect at start keeps its running value.
-	cfg.Server, cfg.DataDir, cfg.Spool, cfg.MetricsListen = a.cfg.Server, a.cfg.DataDir, a.cfg.Spool, a.cfg.MetricsListen
+	cfg.Server, cfg.DataDir, cfg.Spool, cfg.MetricsListen, cfg.DebugListen = a.cfg.Server, a.cfg.DataDir, a.cfg.Spool, a.cfg.MetricsListen, a.cfg.DebugListen
+	cfg.SoftMemoryLimitMB = a.cfg.SoftMemoryLimitMB
 	cfg.Exporter.Path, cfg.Exporter.Prefix = a.cfg.Exporter.Path, a.cfg.Exporter.Prefix
 	cfg.MaxParallelPolls, cfg.WatchConfig = a.cfg.MaxParallelPolls, a.cfg.WatchConfig
 	a.cfg, a.jobs = cfg, jobs
@@ -368,14 +383,16 @@ func (a *Agent) applyLocked(ctx context.Context) error {
 func restartOnly(a, b *Config) []string {
 	var out []string
 	for name, same := range map[string]bool{
-		"server":             reflect.DeepEqual(a.Server, b.Server),
-		"data_dir":           a.DataDir == b.DataDir,
-		"spool":              a.Spool == b.Spool,
-		"metrics_listen":     a.MetricsListen == b.MetricsListen,
-		"exporter.path":      a.Exporter.Path == b.Exporter.Path,
-		"exporter.prefix":    a.Exporter.Prefix == b.Exporter.Prefix,
-		"max_parallel_polls": a.MaxParallelPolls == b.MaxParallelPolls,
-		"watch_config":       a.WatchConfig == b.WatchConfig,
+		"server":               reflect.DeepEqual(a.Server, b.Server),
+		"data_dir":             a.DataDir == b.DataDir,
+		"spool":                a.Spool == b.Spool,
+		"metrics_listen":       a.MetricsListen == b.MetricsListen,
+		"debug_listen":         a.DebugListen == b.DebugListen,
+		"soft_memory_limit_mb": a.SoftMemoryLimitMB == b.SoftMemoryLimitMB,
+		"exporter.path":        a.Exporter.Path == b.Exporter.Path,
+		"exporter.prefix":      a.Exporter.Prefix == b.Exporter.Prefix,
+		"max_parallel_polls":   a.MaxParallelPolls == b.MaxParallelPolls,
+		"watch_config":         a.WatchConfig == b.WatchConfig,
 	} {
 		if !same {
 			out = append(out, name)
@@ -409,6 +426,24 @@ func (a *Agent) serveMetrics() (*http.Server, error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	a.log.Info("serving metrics", "address", ln.Addr().String(), "exporter", a.cfg.Exporter.Enabled)
+	return srv, nil
+}
+
+// serveDebug serves net/http/pprof on debug_listen.
+func (a *Agent) serveDebug() (*http.Server, error) {
+	ln, err := net.Listen("tcp", a.cfg.DebugListen)
+	if err != nil {
+		return nil, fmt.Errorf("debug_listen %s: %w", a.cfg.DebugListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	a.log.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return srv, nil
 }
 

@@ -49,7 +49,18 @@ type batcher struct {
 	stuckSince time.Time
 	loggedAt   time.Time
 	stuckDrops int // samples dropped by the memory bound in this episode
+
+	// Buffers flush reuses from batch to batch (flushes run one at a
+	// time): the batch's lines, its uncompressed and its compressed form.
+	// Without them every batch allocated all three anew, which on a busy
+	// agent was most of its garbage.
+	lineBuf, raw, out []byte
 }
+
+// maxKeptBuffer bounds a buffer flush keeps for the next batch, so that
+// an unusually large one (an inventory at start, a backlog after a full
+// disk) is not held for good.
+const maxKeptBuffer = 4 << 20
 
 // chunk is some whole lines of line protocol and how many.
 type chunk struct {
@@ -142,7 +153,7 @@ func (b *batcher) flush() {
 			break
 		}
 		var data []byte
-		data, b.chunks = cut(b.chunks, b.maxLines)
+		data, b.chunks = cut(b.lineBuf[:0], b.chunks, b.maxLines)
 		n := min(b.lines, b.maxLines)
 		inv := b.inv
 		b.inv, b.lines, b.bytes = nil, b.lines-n, b.bytes-int64(len(data))
@@ -151,10 +162,14 @@ func (b *batcher) flush() {
 
 		err := b.store(wire.BatchOf(data, inv))
 		if err != nil {
+			b.lineBuf = nil // data goes back into chunks, which own it now
 			b.requeue(chunk{data, n}, inv)
 			b.cannotWrite(err)
 			return
 		}
+		// Spooled: data (the lines cut into lineBuf, or a poll's own
+		// buffer taken whole) is free for the next batch.
+		b.lineBuf = kept(b.lineBuf, data)
 		b.mu.Lock()
 		b.outLines, b.outBytes = 0, 0
 		b.mu.Unlock()
@@ -199,12 +214,13 @@ func (b *batcher) canWrite() {
 
 func mib(n int64) string { return fmt.Sprintf("%.4g MiB", float64(n)/(1<<20)) }
 
-// cut takes up to max lines off the front of chunks, as one buffer.
-func cut(chunks []chunk, max int) ([]byte, []chunk) {
+// cut takes up to max lines off the front of chunks, as one buffer:
+// appended to dst, or one chunk's own buffer when it is the batch.
+func cut(dst []byte, chunks []chunk, max int) ([]byte, []chunk) {
 	if len(chunks) > 0 && (chunks[0].lines == max || len(chunks) == 1 && chunks[0].lines < max) {
 		return chunks[0].data, chunks[1:] // one poll's lines as they are
 	}
-	var out []byte
+	out := dst
 	for n := 0; len(chunks) > 0 && n < max; {
 		c := &chunks[0]
 		if n+c.lines <= max {
@@ -229,11 +245,24 @@ func cut(chunks []chunk, max int) ([]byte, []chunk) {
 // decompress on the server than gzip. The shipper recodes it to gzip for
 // a server that has not said it takes zstd.
 func (b *batcher) store(batch *wire.Batch) error {
-	data, err := batch.MarshalAs(wire.Zstd)
+	out, raw, err := batch.AppendMarshal(b.out[:0], b.raw, wire.Zstd)
+	b.out, b.raw = kept(b.out, out), kept(b.raw, raw)
 	if err != nil {
 		return err
 	}
-	return b.spool.Append(data, batch.Lines())
+	return b.spool.Append(out, batch.Lines()) // a copy: out is reused
+}
+
+// kept returns the buffer to keep for the next batch: used, emptied, if
+// it is the larger of the two and within maxKeptBuffer.
+func kept(old, used []byte) []byte {
+	switch {
+	case cap(used) > maxKeptBuffer:
+		return old[:0]
+	case cap(used) >= cap(old):
+		return used[:0]
+	}
+	return old[:0]
 }
 
 // requeue puts back, in front of what came since, the batch flush could

@@ -24,6 +24,15 @@ type Config struct {
 	DataDir       string       `yaml:"data_dir"`       // spool and credential live here
 	LogLevel      string       `yaml:"log_level"`      // debug, info, warn, error
 	MetricsListen string       `yaml:"metrics_listen"` // host:port of /metrics; "" disables
+	// DebugListen serves Go's profiler (/debug/pprof/) on its own
+	// host:port, for measuring the agent; off ("") by default and never
+	// on metrics_listen, which a customer's Prometheus may reach.
+	DebugListen string `yaml:"debug_listen"`
+	// SoftMemoryLimitMB is the soft memory limit the agent gives Go's
+	// garbage collector: 0 (the default) follows the live heap plus
+	// headroom (memlimit.go), a number of MiB fixes it, -1 leaves Go's
+	// default. GOMEMLIMIT in the environment takes precedence.
+	SoftMemoryLimitMB int `yaml:"soft_memory_limit_mb"`
 	// Exporter also serves the latest collected KPIs for Prometheus.
 	Exporter ExporterConfig `yaml:"exporter"`
 	// MaxParallelPolls bounds how many collections run at once, so that a
@@ -233,6 +242,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Defaults.Jitter.D() < 0 || c.Defaults.Jitter.D() >= c.Defaults.Interval.D() {
 		errs = append(errs, errors.New("defaults.jitter: must be at least 0 and less than defaults.interval"))
+	}
+	if c.SoftMemoryLimitMB < -1 {
+		errs = append(errs, errors.New("soft_memory_limit_mb: 0 (automatic), -1 (off) or a limit in MiB"))
 	}
 	if c.MaxParallelPolls < 1 {
 		errs = append(errs, errors.New("max_parallel_polls: must be at least 1"))

@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/kpilot/kpilot/bench/internal/benchenv"
 	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/lineproto"
@@ -160,12 +161,12 @@ func run(ctx context.Context, o options) error {
 				continue
 			}
 			fmt.Printf("%-34s %12.2f CPU-seconds per million points (user %.2f, system %.2f)\n", "  its CPU",
-				perM(sv.cpu.total()), perM(sv.cpu.user), perM(sv.cpu.sys))
+				perM(sv.cpu.Total()), perM(sv.cpu.User), perM(sv.cpu.Sys))
 			fmt.Printf("%-34s %12.0f MB\n", "  its peak RSS", float64(sv.peakRSS)/(1<<20))
-			cpus[i] = append(cpus[i], perM(sv.cpu.total()))
+			cpus[i] = append(cpus[i], perM(sv.cpu.Total()))
 		}
 		if len(res.servers) == 2 {
-			cpuDiffs = append(cpuDiffs, perM(res.servers[0].cpu.total())-perM(res.servers[1].cpu.total()))
+			cpuDiffs = append(cpuDiffs, perM(res.servers[0].cpu.Total())-perM(res.servers[1].cpu.Total()))
 		}
 	}
 	if o.rounds > 1 {
@@ -200,7 +201,7 @@ type roundResult struct {
 // ratio of the direct way's time to its own in each segment.
 type serverResult struct {
 	took    time.Duration
-	cpu     cpuTimes
+	cpu     benchenv.CPU
 	peakRSS int64
 	pairs   []float64
 }
@@ -281,8 +282,8 @@ func runRound(ctx context.Context, o options, dir, bin string, batches, direct [
 			}
 			took[w] = t
 			sr := &res.servers[w-1]
-			sr.cpu.user += cpu1.user - cpu0.user
-			sr.cpu.sys += cpu1.sys - cpu0.sys
+			sr.cpu.User += cpu1.User - cpu0.User
+			sr.cpu.Sys += cpu1.Sys - cpu0.Sys
 		}
 		res.direct += took[0]
 		for i := range servers {
@@ -615,25 +616,12 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// cpuTimes is a process's user and system CPU time.
-type cpuTimes struct{ user, sys time.Duration }
-
-func (c cpuTimes) total() time.Duration { return c.user + c.sys }
-
-// cpuTime reads a process's user and system time from /proc (clock ticks
-// of 1/100 s on Linux).
-func cpuTime(pid int) (cpuTimes, error) {
+// cpuTime reads a process's CPU time; none for no process (-calibrate).
+func cpuTime(pid int) (benchenv.CPU, error) {
 	if pid == 0 {
-		return cpuTimes{}, nil // no server (-calibrate)
+		return benchenv.CPU{}, nil
 	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return cpuTimes{}, err
-	}
-	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return cpuTimes{time.Duration(utime) * 10 * time.Millisecond, time.Duration(stime) * 10 * time.Millisecond}, nil
+	return benchenv.ReadCPU(pid)
 }
 
 // peakRSS reads VmHWM, the process's peak resident set.
@@ -641,17 +629,8 @@ func peakRSS(pid int) (int64, error) {
 	if pid == 0 {
 		return 0, nil
 	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc status")
+	m, err := benchenv.ReadMemory(pid)
+	return m.HWM, err
 }
 
 func value(out, key string) string {

@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -22,12 +20,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kpilot/kpilot/bench/internal/benchenv"
 	"github.com/kpilot/kpilot/collectors"
 	"github.com/kpilot/kpilot/collectors/snmp"
-	"github.com/kpilot/kpilot/internal/devenv"
 	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/wire"
-	"github.com/kpilot/kpilot/internal/yamlconf"
 )
 
 func main() {
@@ -76,7 +73,7 @@ func run(devices, rounds, workers int, profiles []string, telegraf string) error
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ports, stop, err := startSnmpd(ctx, dir, devices)
+	ports, stop, err := benchenv.StartSnmpd(ctx, dir, devices)
 	if err != nil {
 		return err
 	}
@@ -193,66 +190,6 @@ func (s *countSink) took(err error) {
 	if err != nil && s.err == nil {
 		s.err = err
 	}
-}
-
-// startSnmpd runs one snmpd answering on n UDP ports: n devices as far as
-// the collector can tell.
-func startSnmpd(ctx context.Context, dir string, n int) ([]int, func(), error) {
-	bin, err := devenv.SnmpdPath()
-	if err != nil {
-		return nil, nil, err
-	}
-	var ports []int
-	var addrs []string
-	for len(ports) < n {
-		p, err := devenv.FreePort("udp")
-		if err != nil {
-			return nil, nil, err
-		}
-		if contains(ports, p) {
-			continue
-		}
-		ports = append(ports, p)
-		addrs = append(addrs, fmt.Sprintf("udp:127.0.0.1:%d", p))
-	}
-	conf := filepath.Join(dir, "snmpd.conf")
-	if err := os.WriteFile(conf, []byte("rocommunity public 127.0.0.1\n"), 0o600); err != nil {
-		return nil, nil, err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "persist"), 0o755); err != nil {
-		return nil, nil, err
-	}
-	cmd := exec.Command(bin, "-f", "-Lf", "/dev/null", "-C", "-c", conf, "-r", "-p", filepath.Join(dir, "snmpd.pid"), strings.Join(addrs, ","))
-	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=")
-	p, err := devenv.Start("snmpd", cmd, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg := snmp.BenchConfig([]string{"system"}, nil)
-	cfg.Targets = []collectors.Target{{Address: fmt.Sprintf("127.0.0.1:%d", ports[n-1]), Asset: "probe"}}
-	cfg.Timeout = yamlconf.Duration(time.Second)
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, err
-	}
-	c, err := cfg.New(cfg.Targets[0], collectors.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	err = p.WaitFor(ctx, 30*time.Second, func() error { return c.Collect(ctx, &countSink{}) })
-	if err != nil {
-		p.Stop()
-		return nil, nil, err
-	}
-	return ports, func() { p.Stop() }, nil
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func cpuTime() time.Duration {

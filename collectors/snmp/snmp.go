@@ -214,7 +214,7 @@ func (c *collector) selectProfiles(sess *session) (*plan, error) {
 	if len(profiles) == 0 {
 		return nil, errors.New("no profile matches the device")
 	}
-	return newPlan(profiles), nil
+	return c.cfg.plans.plan(profiles), nil
 }
 
 // emit adds the target's labels as tags; the collector's own tags win.

@@ -114,6 +114,31 @@ func (b *Batch) MarshalAs(coding string) ([]byte, error) {
 	return out, nil
 }
 
+// AppendMarshal is MarshalAs appending to dst, with scratch as room for
+// the uncompressed batch; it returns both, grown as needed, for the next
+// batch. A caller marshalling batch after batch (the agent's batcher) so
+// reuses two buffers instead of allocating them for every batch. With
+// Gzip, dst is not used.
+func (b *Batch) AppendMarshal(dst, scratch []byte, coding string) (out, scratchOut []byte, err error) {
+	buf := bytes.NewBuffer(scratch[:0])
+	if err := b.write(buf); err != nil {
+		return dst, scratch, fmt.Errorf("encoding batch %s: %w", b.ID, err)
+	}
+	raw := buf.Bytes()
+	if coding == Zstd {
+		enc, err := zstdEncoder()
+		if err != nil {
+			return dst, raw, fmt.Errorf("compressing batch %s: %w", b.ID, err)
+		}
+		return enc.EncodeAll(raw, dst), raw, nil
+	}
+	out, err = compress(raw, coding)
+	if err != nil {
+		return dst, raw, fmt.Errorf("compressing batch %s: %w", b.ID, err)
+	}
+	return out, raw, nil
+}
+
 // Recode returns a marshalled batch in another content coding, without
 // decoding the batch itself: the agent spools zstd and sends gzip to a
 // server that has not said it takes zstd.
@@ -153,11 +178,26 @@ func compress(raw []byte, coding string) ([]byte, error) {
 
 // zstdEncoder is the process's one zstd encoder: EncodeAll may be called
 // concurrently, and an encoder's state is too large to make per batch.
-// Windows stay within 8 MB, which every decoder must support (RFC 8878).
-var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
-	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdMaxWindow))
-})
+var zstdEncoder = sync.OnceValues(newZstdEncoder)
 
+// newZstdEncoder makes the encoder of batches, sized for the agent, the
+// one program that compresses them: one encoder state (concurrency 1;
+// concurrent calls wait their turn, and the agent compresses one batch at
+// a time), and a window of 1 MiB, which holds a whole batch of the
+// agent's default 5,000 lines. Each state keeps a history of about twice
+// its window: with the default concurrency (GOMAXPROCS) and an 8 MiB
+// window that was 16 MiB a state, most of the running agent's heap.
+// Windows stay within 8 MB, which every decoder must support (RFC 8878).
+func newZstdEncoder() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdEncodeWindow),
+		zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+}
+
+// zstdEncodeWindow is the window batches are compressed with.
+const zstdEncodeWindow = 1 << 20
+
+// zstdMaxWindow is the largest window a batch may have been compressed
+// with (other encoders than this one may use up to 8 MB).
 const zstdMaxWindow = 8 << 20
 
 func (b *Batch) write(w io.Writer) error {
