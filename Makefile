@@ -18,11 +18,13 @@ INFLUXD_VERSION := v1.8.10
 INFLUXD         := $(shell $(GO) env GOPATH)/bin/influxd
 # podman and runc run the server image (packaging/dist), wine64 the Windows
 # agent (packaging/windows); ca-certificates and tzdata go into the image.
-APT_PACKAGES    := snmpd snmp snmpsim postgresql chromium poppler-utils podman runc wine64 ca-certificates tzdata
+# The demo needs only snmpd (and influxd).
+DEMO_PACKAGES   := snmpd snmp
+APT_PACKAGES    := $(DEMO_PACKAGES) snmpsim postgresql chromium poppler-utils podman runc wine64 ca-certificates tzdata
 SUDO            := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_FLAGS      ?=
 
-.PHONY: help build dist test screenshots test-short lint fmt vet tidy check demo deps clean
+.PHONY: help build dist test screenshots test-short lint fmt vet tidy check demo deps demo-deps influxd clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +44,17 @@ deps: ## Install what the tests and the demo need (Debian snmpd, snmp, snmpsim, 
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
 	fi
+	@$(MAKE) --no-print-directory influxd
+
+demo-deps: ## Install what the demo needs (Debian snmpd, snmp; influxd)
+	@if ! { [ -x /usr/sbin/snmpd ] && command -v snmpget >/dev/null; }; then \
+		echo "installing $(DEMO_PACKAGES) with apt-get"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEMO_PACKAGES); \
+	fi
+	@$(MAKE) --no-print-directory influxd
+
+influxd: ## Build influxd 1.8.10 into GOPATH/bin unless it is there
 	@if [ ! -x "$(INFLUXD)" ]; then \
 		echo "building influxd $(INFLUXD_VERSION) with go install (about two minutes, once)"; \
 		$(GO) install github.com/influxdata/influxdb/cmd/influxd@$(INFLUXD_VERSION); \
@@ -78,7 +91,7 @@ tidy: ## Tidy go.mod (-e: a test-only module of a dependency is not on the proxy
 
 check: lint test ## What CI runs: lint and every test
 
-demo: deps build ## Run influxd, snmpd, the server and an agent on 127.0.0.1 until Ctrl-C
+demo: demo-deps build ## Run influxd, snmpd, the server and an agent on 127.0.0.1 until Ctrl-C
 	@$(GO) build -o bin/kpilot-demo ./internal/demo
 	@KPILOT_INFLUXD=$(INFLUXD) bin/kpilot-demo $(DEMO_FLAGS)
 
