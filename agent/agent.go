@@ -207,8 +207,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
 	memDone := make(chan struct{})
+	softLimitMB := a.cfg.SoftMemoryLimitMB // read here: a reload replaces a.cfg
 	go func() {
-		limitMemory(pollCtx, a.cfg.SoftMemoryLimitMB, a.log)
+		limitMemory(pollCtx, softLimitMB, a.log)
 		close(memDone)
 	}()
 	defer func() { stopPolling(); <-memDone }()

@@ -339,6 +339,12 @@ func TestBatcherReusesBuffers(t *testing.T) {
 	}
 	runtime.ReadMemStats(&after)
 	allocated := after.TotalAlloc - before.TotalAlloc
-	require.Less(t, allocated, moved/2, "allocated %d bytes for %d bytes of lines", allocated, moved)
+	bound := moved / 2
+	if raceEnabled {
+		// The race detector drops pooled buffers at random; fresh ones
+		// for every batch cost 6 times the lines, so this still tells.
+		bound = moved
+	}
+	require.Less(t, allocated, bound, "allocated %d bytes for %d bytes of lines", allocated, moved)
 	require.Len(t, spooledBatches(t, sp), batches+1)
 }

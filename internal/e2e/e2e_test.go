@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -434,11 +435,16 @@ func TestIntegrationEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusNotFound, resp.StatusCode, "the API listener serves no /metrics")
-		resp, err = http.Get(server.metrics + "/metrics")
-		require.NoError(t, err)
-		body, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.Regexp(t, `kpilot_server_ingest_batches_total\{result="stored"\} [1-9]`, string(body))
+		// The server was restarted above: its counters start again, and
+		// the agent's next batch (2 s polls) may not have reached it yet.
+		stored := regexp.MustCompile(`kpilot_server_ingest_batches_total\{result="stored"\} [1-9]`)
+		waitUntil(t, 30*time.Second, "a batch stored by the restarted server", func() bool {
+			resp, err := http.Get(server.metrics + "/metrics")
+			require.NoError(t, err)
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return stored.Match(body)
+		})
 		for _, m := range []string{"kpilot_server_build_info", "kpilot_server_ingest_batch_samples_count",
 			"kpilot_server_ingest_batch_bytes_count", "kpilot_server_influxdb_write_duration_seconds_count",
 			`kpilot_server_store_query_duration_seconds_count{op="select"}`, `kpilot_server_http_request_duration_seconds_count{handler="ingest"}`} {
