@@ -24,6 +24,7 @@ import (
 	"github.com/kpilot/kpilot/server/mail/mailtest"
 	"github.com/kpilot/kpilot/server/store"
 	"github.com/kpilot/kpilot/server/store/sqlstore"
+	"github.com/kpilot/kpilot/server/store/sqlstore/sqlitetest"
 	"github.com/kpilot/kpilot/server/tsdb"
 	"github.com/kpilot/kpilot/server/webhook"
 )
@@ -118,9 +119,7 @@ func buildWorld(t *testing.T, influx *devenv.Influxd, limits ...func(*api.Limits
 func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)) *world {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "k.db"), discard)
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := sqlitetest.Open(t, filepath.Join(t.TempDir(), "k.db"), discard)
 	w := &world{t: t, store: st, smtp: mailtest.Start(t), reg: prometheus.NewRegistry(),
 		orgs: map[string]store.Organization{}, tokens: map[string]string{"anonymous": ""},
 		users: map[string]string{}, assets: map[string]store.Asset{}}
@@ -221,7 +220,7 @@ func buildWorldTSDB(t *testing.T, opts tsdb.Options, limits ...func(*api.Limits)
 	}
 	acmeResults = append(acmeResults, store.FindingResult{RuleID: "agent-silent", Kind: "agent_silent", AgentID: "0b7c1f5e-0000-4000-8000-000000000001",
 		OUID: acme.RootOU, Severity: store.SeverityWarning, Text: "Agent has sent nothing for 1 hour"})
-	_, err = st.ReconcileFindings(ctx, acme.ID, acmeResults, now)
+	_, err := st.ReconcileFindings(ctx, acme.ID, acmeResults, now)
 	require.NoError(t, err)
 	finding("globex", store.FindingResult{RuleID: "health", Kind: "health", AssetID: w.assets["g1"].ID, OUID: globex.RootOU,
 		Subject: "server_health health_code", Severity: store.SeverityCritical, Text: "Health is Critical"})

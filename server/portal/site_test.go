@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpilot/kpilot/server/store/sqlstore/sqlitetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/internal/devenv"
@@ -49,6 +51,7 @@ func newSite(t testing.TB, opts ...func(*server.Config)) *site {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Database.Path = filepath.Join(cfg.DataDir, "kpilot.db")
+	sqlitetest.Prepare(t, cfg.Database.Path)
 	cfg.InfluxDB.URL, cfg.InfluxDB.Bucket = influx.URL, influx.Bucket
 	cfg.PublicURL = base
 	cfg.MetricsListen = "" // tests run side by side: no fixed port
