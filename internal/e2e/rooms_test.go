@@ -82,7 +82,8 @@ func TestServerRooms(t *testing.T) {
 		for _, p := range []string{"server/account", "server/sharing", "server/findings", "server/visibility",
 			"server/ingest", "server/report", "server/schedule", "server/exposition", "server/audit",
 			"server/problem", "server/input", "server/checkup", "server/store", "server/lease", "server/ratelimit",
-			"server/assetlabels", "server/seriesmigrate", "server/seal", "server/kpis"} {
+			"server/assetlabels", "server/seriesmigrate", "server/seal", "server/kpis",
+			"server/assets", "server/maintenance", "server/notification"} {
 			info, ok := pkgs[p]
 			require.True(t, ok, "package %s exists", p)
 			require.NotContains(t, info.imports, "net/http", "%s is a domain package: errors are problem.Errors, HTTP is server/api's", p)
