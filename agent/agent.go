@@ -10,13 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kpilot/kpilot/internal/debugserve"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -432,20 +433,7 @@ func (a *Agent) serveMetrics() (*http.Server, error) {
 
 // serveDebug serves net/http/pprof on debug_listen.
 func (a *Agent) serveDebug() (*http.Server, error) {
-	ln, err := net.Listen("tcp", a.cfg.DebugListen)
-	if err != nil {
-		return nil, fmt.Errorf("debug_listen %s: %w", a.cfg.DebugListen, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	a.log.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
-	return srv, nil
+	return debugserve.Listen(a.cfg.DebugListen, a.log)
 }
 
 // Level is the configured log level (validated already).

@@ -12,12 +12,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kpilot/kpilot/internal/debugserve"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -439,20 +440,7 @@ func (s *Server) metricsServer(errc chan<- error) (*http.Server, error) {
 
 // debugServer serves net/http/pprof on debug_listen.
 func (s *Server) debugServer() (*http.Server, error) {
-	ln, err := net.Listen("tcp", s.cfg.DebugListen)
-	if err != nil {
-		return nil, fmt.Errorf("debug_listen %s: %w", s.cfg.DebugListen, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	s.log.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
-	return srv, nil
+	return debugserve.Listen(s.cfg.DebugListen, s.log)
 }
 
 // Close releases the store and the InfluxDB client.

@@ -181,7 +181,7 @@ func startServer(ctx context.Context, dir, bin string) (*server, error) {
 		s.stop()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	s.org = value(string(boot), "organization_id")
+	s.org = benchenv.Value(string(boot), "organization_id")
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		s.stop()
@@ -193,7 +193,7 @@ func startServer(ctx context.Context, dir, bin string) (*server, error) {
 		return nil, err
 	}
 	s.stop = func() { _ = p.Stop(); _ = influx.Stop(); logf.Close() }
-	if err := p.WaitFor(ctx, 60*time.Second, func() error { return get(s.base + "/readyz") }); err != nil {
+	if err := p.WaitFor(ctx, 60*time.Second, func() error { return benchenv.Get(s.base + "/readyz") }); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func runAgent(ctx context.Context, o options, srv *server, dir, name, bin string
 	}
 	defer p.Stop()
 	pid := p.Pid()
-	if err := p.WaitFor(ctx, 30*time.Second, func() error { return get(metrics) }); err != nil {
+	if err := p.WaitFor(ctx, 30*time.Second, func() error { return benchenv.Get(metrics) }); err != nil {
 		return result{}, err
 	}
 	fmt.Printf("\nkpilot-agent run (%s, pid %d)\n", name, pid)
@@ -449,24 +449,3 @@ func tail(file string) string {
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
-
-func value(out, key string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), key+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-func get(u string) error {
-	resp, err := http.Get(u)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", u, resp.Status)
-	}
-	return nil
-}

@@ -493,7 +493,7 @@ func startServer(ctx context.Context, o options, dir, bin string) (w *way, err e
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	orgID := value(string(boot), "organization_id")
+	orgID := benchenv.Value(string(boot), "organization_id")
 	// One agent per sender, as in the field: the server bounds the
 	// batches one agent has in flight (limits.ingest_per_agent).
 	var toks []string
@@ -510,7 +510,7 @@ func startServer(ctx context.Context, o options, dir, bin string) (w *way, err e
 	}
 	w.stop = func() { _ = srv.Stop(); _ = influx.Stop() }
 	w.pid = srv.Pid()
-	if err := srv.WaitFor(ctx, 30*time.Second, func() error { return get(base + "/readyz") }); err != nil {
+	if err := srv.WaitFor(ctx, 30*time.Second, func() error { return benchenv.Get(base + "/readyz") }); err != nil {
 		return nil, err
 	}
 	var creds []string
@@ -631,25 +631,4 @@ func peakRSS(pid int) (int64, error) {
 	}
 	m, err := benchenv.ReadMemory(pid)
 	return m.HWM, err
-}
-
-func value(out, key string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), key+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-func get(u string) error {
-	resp, err := http.Get(u)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", u, resp.Status)
-	}
-	return nil
 }

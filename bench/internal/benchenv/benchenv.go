@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,4 +217,28 @@ func ReadMemory(pid int) (Memory, error) {
 		return Memory{}, errors.New("no VmRSS or VmHWM in /proc status")
 	}
 	return m, nil
+}
+
+// Value returns the value of "key: value" in a command's output (kpilot-server
+// bootstrap prints the ids it made so), or "".
+func Value(out, key string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// Get fetches u and says why it is not 200 OK: a readiness check.
+func Get(u string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", u, resp.Status)
+	}
+	return nil
 }
