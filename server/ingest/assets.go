@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/kpilot/kpilot/internal/wire"
 	"github.com/kpilot/kpilot/server/store"
 )
 
@@ -34,6 +36,11 @@ type assetResolver struct {
 	cache map[string]assetResult
 	last  []byte // the key of the previous sample, usually the next one's too
 	lastR assetResult
+	// samples is the batch's line protocol: at the first key that neither
+	// the batch nor the asset cache knows, prefetch looks up the assets of
+	// all its keys at once.
+	samples    []byte
+	prefetched bool
 }
 
 func newAssetResolver(in *Ingester, ag store.Agent) *assetResolver {
@@ -74,6 +81,15 @@ func (r *assetResolver) identify(ctx context.Context, key string, identities []s
 			r.cache[key] = assetResult{asset: as}
 			return as, nil
 		}
+		if !r.prefetched {
+			r.prefetched = true
+			if err := r.prefetch(ctx); err != nil {
+				return nil, err // a store failure: the batch is retried
+			}
+			if res, ok := r.cache[key]; ok {
+				return res.asset, res.err
+			}
+		}
 	}
 	as, err := r.in.store.EnsureAsset(ctx, r.agent, key, identities, r.in.limits.NewAssetsPerHour)
 	if errors.Is(err, store.ErrNewAssetCap) {
@@ -90,6 +106,74 @@ func (r *assetResolver) identify(ctx context.Context, key string, identities []s
 	}
 	r.cache[key] = res
 	return res.asset, err
+}
+
+// maxPrefetch bounds the keys prefetch looks up for one batch.
+const maxPrefetch = 5000
+
+// prefetch looks up, in one read of the store (Store.KnownAssets), the
+// assets of the keys in the batch's samples that neither the batch nor
+// the asset cache knows. An agent's keys expire from the cache together,
+// since one batch put them there: looking them up one by one cost a read
+// each, some 40 µs, and an agent of many small devices sends few points
+// per asset. Keys the store does not return (new, or refused) are then
+// resolved one by one by identify, as without prefetch; what prefetch
+// reads of the samples only chooses what to look up, never what a line
+// is written with.
+func (r *assetResolver) prefetch(ctx context.Context) error {
+	var keys []string
+	seen := map[string]bool{}
+	for k := range assetKeys(r.samples) {
+		if seen[string(k)] {
+			continue
+		}
+		key := string(k)
+		seen[key] = true
+		if _, ok := r.cache[key]; ok || key == "" || len(key) > 128 || strings.HasPrefix(key, "manual:") ||
+			r.in.assets.get(r.agent.ID, key, r.now) != nil {
+			continue
+		}
+		if keys = append(keys, key); len(keys) == maxPrefetch {
+			break
+		}
+	}
+	if len(keys) < 2 {
+		return nil // identify reads the one key itself
+	}
+	found, err := r.in.store.KnownAssets(ctx, r.agent, keys)
+	if err != nil {
+		return err
+	}
+	for k, a := range found {
+		r.in.assets.put(r.agent.ID, k, &a, r.now)
+		r.cache[k] = assetResult{asset: &a}
+	}
+	return nil
+}
+
+// assetKeys yields the values of the asset tag in line protocol as they
+// are written, without unescaping: a value with a backslash is skipped,
+// and text that only looks like the tag (inside a string field) yields a
+// key that is looked up for nothing.
+func assetKeys(samples []byte) iter.Seq[[]byte] {
+	tag := []byte("," + wire.AssetTag + "=")
+	return func(yield func([]byte) bool) {
+		for p := 0; ; {
+			i := bytes.Index(samples[p:], tag)
+			if i < 0 {
+				return
+			}
+			v0 := p + i + len(tag)
+			end := v0
+			for end < len(samples) && samples[end] != ',' && samples[end] != ' ' && samples[end] != '\n' && samples[end] != '\\' {
+				end++
+			}
+			if end < len(samples) && samples[end] != '\\' && !yield(samples[v0:end]) {
+				return
+			}
+			p = end
+		}
+	}
 }
 
 // assetCache remembers for a short time which asset an agent's key

@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpilot/kpilot/internal/wire"
+	"github.com/kpilot/kpilot/server/auth"
+	"github.com/kpilot/kpilot/server/store"
+	"github.com/kpilot/kpilot/server/store/sqlstore"
 )
 
 // TestNewAssetsCappedPerAgentHour: an agent that reports more new targets
@@ -74,4 +79,95 @@ func TestNewAssetsCappedPerAgentHour(t *testing.T) {
 		require.Equal(t, 2, res.Accepted)
 		require.Len(t, written(rec), 2)
 	})
+}
+
+// countingStore counts the asset look-ups ingest makes of a real store.
+type countingStore struct {
+	*sqlstore.DB
+	ensured, known atomic.Int64
+	knownKeys      atomic.Int64
+}
+
+func (c *countingStore) EnsureAsset(ctx context.Context, a store.Agent, key string, ids []string, n int) (store.Asset, error) {
+	c.ensured.Add(1)
+	return c.DB.EnsureAsset(ctx, a, key, ids, n)
+}
+
+func (c *countingStore) KnownAssets(ctx context.Context, a store.Agent, keys []string) (map[string]store.Asset, error) {
+	c.known.Add(1)
+	c.knownKeys.Add(int64(len(keys)))
+	return c.DB.KnownAssets(ctx, a, keys)
+}
+
+// TestExpiredAssetsLookedUpTogether: when an agent's cached assets expire,
+// the next batch looks them all up in one read of the store, not one read
+// per asset; a new asset in that batch is still created, and a refused
+// one still refused, one by one.
+func TestExpiredAssetsLookedUpTogether(t *testing.T) {
+	base, ag := agentIngester(t)
+	st := &countingStore{DB: base.store.(*sqlstore.DB)}
+	clock := time.Now()
+	rec := &recorder{}
+	in := New(st, rec, Limits{}, base.log, prometheus.NewRegistry())
+	in.now = func() time.Time { return clock }
+	at := clock.Add(-time.Minute).UnixNano()
+	batch := func(assets ...string) []byte {
+		var b strings.Builder
+		for i, a := range assets {
+			for j := range 3 {
+				fmt.Fprintf(&b, "cpu,asset=%s,core=%d load=%di %d\n", a, j, i, at+int64(i))
+			}
+		}
+		return body(t, b.String())
+	}
+	var keys []string
+	for i := range 50 {
+		keys = append(keys, fmt.Sprintf("sw%d", i))
+	}
+	res, err := in.Ingest(t.Context(), ag, "", bytes.NewReader(batch(keys...)), wire.Gzip)
+	require.NoError(t, err)
+	require.Equal(t, 150, res.Accepted)
+	require.EqualValues(t, 50, st.ensured.Load(), "each new asset is created by EnsureAsset")
+	require.EqualValues(t, 1, st.known.Load(), "the first batch asked for all its keys once")
+
+	res, err = in.Ingest(t.Context(), ag, "", bytes.NewReader(batch(keys...)), wire.Gzip)
+	require.NoError(t, err)
+	require.Equal(t, 150, res.Accepted)
+	require.EqualValues(t, 50, st.ensured.Load(), "cached: no look-up")
+	require.EqualValues(t, 1, st.known.Load())
+
+	clock = clock.Add(assetCacheTTL + time.Second)
+	res, err = in.Ingest(t.Context(), ag, "", bytes.NewReader(batch(append(keys, "sw-new")...)), wire.Gzip)
+	require.NoError(t, err)
+	require.Equal(t, 153, res.Accepted)
+	require.EqualValues(t, 2, st.known.Load(), "the expired assets are read together")
+	require.EqualValues(t, 50+51, st.knownKeys.Load())
+	require.EqualValues(t, 51, st.ensured.Load(), "only the new asset goes through EnsureAsset")
+
+	before := len(rec.parts)
+	series := map[string]bool{}
+	for _, p := range rec.parts[:before] {
+		for l := range strings.Lines(string(p)) {
+			series[strings.SplitN(strings.SplitN(l, ",asset=", 2)[1], ",", 2)[0]] = true
+		}
+	}
+	require.Len(t, series, 51, "every asset kept its series id across the expiry")
+
+	// Another OU's agent reporting these keys is refused through
+	// EnsureAsset, as before: KnownAssets leaves them out.
+	branch := store.OU{OrgID: ag.OrgID, ParentID: ag.OUID, Name: "Branch"}
+	require.NoError(t, st.CreateOU(t.Context(), &branch))
+	tok, hash := auth.NewToken(auth.PrefixEnrollment)
+	require.NoError(t, st.CreateEnrollmentToken(t.Context(), store.EnrollmentToken{TokenHash: hash, OrgID: ag.OrgID, OUID: branch.ID,
+		CreatedBy: "test", CreatedAt: clock, ExpiresAt: clock.Add(time.Hour)}))
+	other := store.Agent{Name: "branch", TokenHash: "y"}
+	require.NoError(t, st.EnrollAgent(t.Context(), auth.Hash(tok), clock, &other))
+	known, ensured := st.known.Load(), st.ensured.Load()
+	res, err = in.Ingest(t.Context(), other, "", bytes.NewReader(batch("sw1", "sw2", "branch-sw", "sw3")), wire.Gzip)
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Accepted, "branch-sw's points")
+	require.Equal(t, 9, res.Rejected)
+	require.Contains(t, res.Rejections[0], `asset "sw1"`)
+	require.Equal(t, known+1, st.known.Load())
+	require.Equal(t, ensured+4, st.ensured.Load(), "sw1, sw2 and sw3 refused and branch-sw created, one by one")
 }

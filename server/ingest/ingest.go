@@ -35,6 +35,7 @@ type Store interface {
 	RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error
 	ReleaseBatch(ctx context.Context, agentID, batchID, claimID string) error
 	EnsureAsset(ctx context.Context, a store.Agent, sourceKey string, identities []string, newPerHour int) (store.Asset, error)
+	KnownAssets(ctx context.Context, a store.Agent, sourceKeys []string) (map[string]store.Asset, error)
 	Inventory(ctx context.Context, assetID string) (collectedAt time.Time, doc []byte, err error)
 	PutInventory(ctx context.Context, assetID string, collectedAt time.Time, doc, changes []byte) (bool, error)
 	SetAssetFacts(ctx context.Context, assetID string, f store.AssetFacts) error

@@ -120,6 +120,7 @@ func (x *reencoder) reencode(ctx context.Context, now time.Time, assets *assetRe
 	}
 	x.entries, x.accepted, x.fast, x.rejects = 0, 0, 0, nil
 	x.keys = x.keys[:0] // slices of the last batch
+	assets.samples = samples
 	for p := 0; p < len(samples); {
 		end := len(samples)
 		if i := bytes.IndexByte(samples[p:], '\n'); i >= 0 {

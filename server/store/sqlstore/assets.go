@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,6 +194,53 @@ func (d *DB) sourceAsset(ctx context.Context, q querier, orgID, sourceKey string
 		return scanAsset(d.db.QueryRowPrepared(ctx, sourceAssetQuery, orgID, sourceKey))
 	}
 	return scanAsset(q.QueryRowContext(ctx, sourceAssetQuery, orgID, sourceKey))
+}
+
+// knownAssetsChunk bounds the keys of one KnownAssets query (SQLite
+// takes up to 32,766 parameters, PostgreSQL 65,535).
+const knownAssetsChunk = 500
+
+// KnownAssets implements store.Assets: one query per knownAssetsChunk
+// keys, where EnsureAsset reads one key at a time (ingest looks up a
+// batch's assets together whenever its cache of them expires).
+func (d *DB) KnownAssets(ctx context.Context, ag store.Agent, sourceKeys []string) (map[string]store.Asset, error) {
+	found := make(map[string]store.Asset, len(sourceKeys))
+	for chunk := range slices.Chunk(sourceKeys, knownAssetsChunk) {
+		rows, err := d.db.QueryContext(ctx, `SELECT s.source_key, `+prefixed("a.", assetCols)+`
+			FROM asset_sources s JOIN assets a ON a.id = s.asset_id
+			WHERE s.org_id = $1 AND s.source_key IN (`+placeholders(2, len(chunk))+`)`,
+			append([]any{ag.OrgID}, anys(chunk)...)...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up %d assets: %w", len(chunk), err)
+		}
+		for rows.Next() {
+			var key string
+			a, err := scanAsset(prependScan{rows, &key})
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("looking up %d assets: %w", len(chunk), err)
+			}
+			if checkOwnOU(a, ag, key) == nil {
+				found[key] = a
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("looking up %d assets: %w", len(chunk), err)
+		}
+	}
+	return found, nil
+}
+
+// prependScan scans a first column into first, the rest as the row's
+// scanner would.
+type prependScan struct {
+	row   rowScanner
+	first any
+}
+
+func (p prependScan) Scan(dest ...any) error {
+	return p.row.Scan(append([]any{p.first}, dest...)...)
 }
 
 // identified returns the asset of the organization that has the first of

@@ -191,3 +191,34 @@ func BenchmarkSetAssetPolls(b *testing.B) {
 		require.NoError(b, db.SetAssetPolls(ctx, polls))
 	}
 }
+
+// BenchmarkEnsureKnownAsset looks up the 200 known assets of an agent, as
+// ingest does when its asset cache expires, one core:
+//
+//	go test -run '^$' -bench EnsureKnownAsset -cpu 1 ./server/store/sqlstore
+func BenchmarkEnsureKnownAsset(b *testing.B) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "kpilot.db"), log)
+	require.NoError(b, err)
+	defer db.Close()
+	ctx := b.Context()
+	o := store.Organization{Name: "Acme", Kind: store.Customer}
+	require.NoError(b, db.CreateOrganization(ctx, &o))
+	now := time.Now()
+	require.NoError(b, db.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: "enroll", OrgID: o.ID, OUID: o.RootOU,
+		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	ag := store.Agent{Name: "agent", TokenHash: "agent"}
+	require.NoError(b, db.EnrollAgent(ctx, "enroll", now, &ag))
+	keys := make([]string, 200)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("switch-%d", i)
+		_, err := db.EnsureAsset(ctx, ag, keys[i], nil, 0)
+		require.NoError(b, err)
+	}
+	for b.Loop() {
+		for _, k := range keys {
+			_, err := db.EnsureAsset(ctx, ag, k, nil, 0)
+			require.NoError(b, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 // assetTests cover store.Assets: assets, their identities, inventory and facts.
 var assetTests = []test{
 	{"EnsureAssetCreatesOnceAndChecksOU", testEnsureAsset},
+	{"KnownAssetsAsEnsureAssetFindsThem", testKnownAssets},
 	{"NewAssetsCappedPerAgentHour", testNewAssetCap},
 	{"InventoryKeepsNewestAndHistory", testInventoryNewest},
 	{"AssetIdentityAcrossAgentsAndNames", testAssetIdentity},
@@ -84,6 +86,62 @@ func testEnsureAsset(t *testing.T, s store.Store) {
 	list, err := s.Assets(t.Context(), o.ID)
 	require.NoError(t, err)
 	require.Len(t, list, 2, "switch-1 and core-router; the refusals created nothing")
+}
+
+// testKnownAssets: KnownAssets finds what EnsureAsset would find, for
+// many keys at once, and leaves out what EnsureAsset would create or
+// refuse.
+func testKnownAssets(t *testing.T, s store.Store) {
+	o := newOrg(t, s, "A")
+	branch := store.OU{OrgID: o.ID, ParentID: o.RootOU, Name: "Branch"}
+	require.NoError(t, s.CreateOU(t.Context(), &branch))
+	rootAgent := enrolled(t, s, o, o.RootOU, "root-agent")
+	branchAgent := enrolled(t, s, o, branch.ID, "branch-agent")
+	other := newOrg(t, s, "B")
+	otherAgent := enrolled(t, s, other, other.RootOU, "other-agent")
+
+	var keys []string
+	want := map[string]store.Asset{}
+	for i := range 1200 { // more than one query's chunk
+		k := fmt.Sprintf("switch-%d", i)
+		a, err := s.EnsureAsset(t.Context(), rootAgent, k, nil, 0)
+		require.NoError(t, err)
+		keys, want[k] = append(keys, k), a
+	}
+	_, err := s.EnsureAsset(t.Context(), branchAgent, "branch-switch", nil, 0)
+	require.NoError(t, err)
+	_, err = s.EnsureAsset(t.Context(), otherAgent, "other-switch", nil, 0)
+	require.NoError(t, err)
+	// A key that an identity pointed at another key's asset.
+	_, err = s.EnsureAsset(t.Context(), rootAgent, "switch-0", []string{"serial:x:0"}, 0)
+	require.NoError(t, err)
+	renamed, err := s.EnsureAsset(t.Context(), rootAgent, "switch-0-renamed", []string{"serial:x:0"}, 0)
+	require.NoError(t, err)
+	require.Equal(t, want["switch-0"].ID, renamed.ID)
+	want["switch-0-renamed"] = renamed
+
+	asked := append(slices.Clone(keys), "switch-0-renamed", "never-seen", "", "branch-switch", "other-switch")
+	got, err := s.KnownAssets(t.Context(), rootAgent, asked)
+	require.NoError(t, err)
+	require.Len(t, got, len(want), "unknown keys, a sub-OU's asset and another organization's are left out")
+	for k, a := range want {
+		require.Equal(t, a.ID, got[k].ID, k)
+		ensured, err := s.EnsureAsset(t.Context(), rootAgent, k, nil, 0)
+		require.NoError(t, err)
+		require.Equal(t, ensured, got[k], "KnownAssets returns the asset as EnsureAsset does")
+	}
+
+	got, err = s.KnownAssets(t.Context(), branchAgent, asked)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "the branch's agent finds only the branch's asset")
+	require.Contains(t, got, "branch-switch")
+	got, err = s.KnownAssets(t.Context(), otherAgent, asked)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Contains(t, got, "other-switch")
+	got, err = s.KnownAssets(t.Context(), rootAgent, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
 }
 
 func testNewAssetCap(t *testing.T, s store.Store) {
