@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -119,11 +120,17 @@ func (d *DB) BatchSeen(ctx context.Context, agentID, batchID string) (bool, erro
 	return true, nil
 }
 
-// ClaimBatch implements store.Agents. The INSERT … ON CONFLICT is the
-// atomic step: on PostgreSQL a second inserter waits for the first's
-// commit and then sees its row; SQLite runs writes one at a time. The
-// update takes over only an expired pending claim.
+// ClaimBatch implements store.Agents. On PostgreSQL, which replicas
+// share, the INSERT … ON CONFLICT is the atomic step: a second inserter
+// waits for the first's commit and then sees its row; the update takes
+// over only an expired pending claim. On SQLite there is one server
+// (docs/install.md, "Several replicas"), so a pending claim is held in
+// memory and only a stored batch is written (RecordBatch): one commit a
+// batch instead of two.
 func (d *DB) ClaimBatch(ctx context.Context, agentID, batchID, claimID string, now, expires time.Time) (store.BatchClaim, error) {
+	if d.claims != nil {
+		return d.claimInMemory(ctx, agentID, batchID, claimID, now, expires)
+	}
 	// A claim released between the failed insert and the look-up is
 	// tried again; three rounds of that mean a storm, answered pending.
 	for range 3 {
@@ -158,6 +165,63 @@ func (d *DB) ClaimBatch(ctx context.Context, agentID, batchID, claimID string, n
 	return store.BatchPending, nil
 }
 
+// claimInMemory is ClaimBatch on SQLite: the claim is taken in memory,
+// and then the store says whether the batch was stored before.
+func (d *DB) claimInMemory(ctx context.Context, agentID, batchID, claimID string, now, expires time.Time) (store.BatchClaim, error) {
+	k := claimKey{agentID, batchID}
+	if !d.claims.take(k, claimID, now, expires) {
+		return store.BatchPending, nil
+	}
+	stored, err := d.BatchSeen(ctx, agentID, batchID)
+	if err != nil || stored {
+		d.claims.release(k, claimID)
+	}
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("claiming batch %s: %w", batchID, err)
+	case stored:
+		return store.BatchStored, nil
+	}
+	return store.BatchClaimed, nil
+}
+
+// pendingClaims are the batch claims of a SQLite store (ClaimBatch).
+type pendingClaims struct {
+	mu sync.Mutex
+	m  map[claimKey]pendingClaim
+}
+
+type claimKey struct{ agent, batch string }
+
+type pendingClaim struct {
+	id      string
+	expires time.Time
+}
+
+// take claims k for id unless another unexpired claim holds it.
+func (c *pendingClaims) take(k claimKey, id string, now, expires time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.m[k]; ok && p.expires.After(now) {
+		return false
+	}
+	if c.m == nil {
+		c.m = map[claimKey]pendingClaim{}
+	}
+	c.m[k] = pendingClaim{id, expires}
+	return true
+}
+
+// release drops claim id on k; any claim when id is "" (the batch was
+// stored).
+func (c *pendingClaims) release(k claimKey, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.m[k]; ok && (id == "" || p.id == id) {
+		delete(c.m, k)
+	}
+}
+
 // RecordBatch implements store.Agents. Recording an id twice is harmless.
 func (d *DB) RecordBatch(ctx context.Context, agentID, batchID string, at time.Time) error {
 	_, err := d.db.ExecPrepared(ctx,
@@ -167,11 +231,18 @@ func (d *DB) RecordBatch(ctx context.Context, agentID, batchID string, at time.T
 	if err != nil {
 		return fmt.Errorf("recording batch %s: %w", batchID, err)
 	}
+	if d.claims != nil {
+		d.claims.release(claimKey{agentID, batchID}, "")
+	}
 	return nil
 }
 
 // ReleaseBatch implements store.Agents.
 func (d *DB) ReleaseBatch(ctx context.Context, agentID, batchID, claimID string) error {
+	if d.claims != nil {
+		d.claims.release(claimKey{agentID, batchID}, claimID)
+		return nil
+	}
 	_, err := d.db.ExecPrepared(ctx,
 		`DELETE FROM ingested_batches WHERE agent_id = $1 AND batch_id = $2 AND state = 'pending' AND claim_id = $3`,
 		agentID, batchID, claimID)

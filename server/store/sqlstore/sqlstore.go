@@ -36,7 +36,8 @@ var migrations embed.FS
 type DB struct {
 	db      *timedDB
 	sqlite  bool
-	keyring *seal.Keyring // seals secrets; nil: stored as given (WithKeyring)
+	keyring *seal.Keyring  // seals secrets; nil: stored as given (WithKeyring)
+	claims  *pendingClaims // SQLite: batch claims held in memory (ClaimBatch)
 }
 
 // DB implements every aggregate, through Store.
@@ -79,7 +80,7 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger, opts ...Opti
 		db.Close()
 		return nil, fmt.Errorf("SQLite database %s: %w", path, err)
 	}
-	return open(ctx, &DB{db: &timedDB{DB: db, prepare: true}, sqlite: true}, log, opts)
+	return open(ctx, &DB{db: &timedDB{DB: db, prepare: true}, sqlite: true, claims: &pendingClaims{}}, log, opts)
 }
 
 // sqliteIdleConns is how many idle SQLite connections are kept: about as
