@@ -51,7 +51,7 @@ type Config struct {
 	Credentials Credentials `yaml:"credentials"`
 
 	path string     // file the config was read from, for messages
-	doc  *yaml.Node // its top-level mapping, for the lines of keys in messages
+	doc  *yaml.Node // its top-level mapping, for the lines of keys in messages (while loading)
 }
 
 // ServerConfig says where the agent ships to and how it trusts the server.
@@ -209,6 +209,9 @@ func LoadConfig(path string) (*Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, newConfigError(path, cfg.validationProblems(err))
 	}
+	// Only the messages above read the document: its nodes, megabytes for
+	// a thousand targets, are not kept for the life of the config.
+	cfg.doc = nil
 	return &cfg, nil
 }
 

@@ -1,6 +1,7 @@
 package snmp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -64,6 +65,22 @@ func newColumn(n int) *column {
 	return &column{rows: make([]string, 0, n), cells: make([]cell, 0, n)}
 }
 
+// kept returns the column to keep between runs (a lookup): its octet
+// strings copied out of the response packets they point into, which
+// gosnmp allocates whole for every answer, so that a kept column does not
+// keep the packets.
+func (c *column) kept() *column {
+	if c == nil {
+		return nil
+	}
+	for i := range c.cells {
+		if b, ok := c.cells[i].v.Value.([]byte); ok {
+			c.cells[i].v.Value = bytes.Clone(b)
+		}
+	}
+	return c
+}
+
 func (c *column) len() int {
 	if c == nil {
 		return 0
@@ -98,10 +115,12 @@ type state struct {
 	plan         *plan
 	lastRefresh  time.Time
 	forceRefresh bool
-	empty        map[string]bool             // OIDs that had no value at the last refresh
+	emptyScal    []bool                      // by plan scalar: no value at the last refresh
+	emptyCol     []bool                      // by plan col: no rows at the last refresh
 	cache        map[int]*column             // lookup columns, by plan col id
 	knownRows    map[int]map[string]bool     // group -> row indexes seen at the last refresh
 	counters     map[counterKey]counterState // last raw value of every counter
+	epoch        time.Time                   // counterState.at counts from it
 	rowsSeen     map[int]int                 // rows of each column last time, to size maps
 	uptime       uptimeState
 	row          kpi.Row // reused for every row build emits
@@ -112,9 +131,11 @@ type counterKey struct {
 	index string
 }
 
+// counterState is 16 bytes without pointers: at 1,000 devices there are
+// tens of thousands, which the garbage collector then does not scan.
 type counterState struct {
 	v  uint64
-	at time.Time
+	at time.Duration // since state.epoch (monotonic, as the readings' times)
 }
 
 type uptimeState struct {
@@ -124,8 +145,8 @@ type uptimeState struct {
 }
 
 func (st *state) reset(p *plan) {
-	*st = state{plan: p, empty: map[string]bool{}, cache: map[int]*column{},
-		knownRows: map[int]map[string]bool{}, counters: map[counterKey]counterState{}, rowsSeen: map[int]int{},
+	*st = state{plan: p, emptyScal: make([]bool, len(p.scalars)), emptyCol: make([]bool, len(p.cols)), cache: map[int]*column{},
+		knownRows: map[int]map[string]bool{}, counters: map[counterKey]counterState{}, epoch: time.Now(), rowsSeen: map[int]int{},
 		uptime: st.uptime}
 }
 
@@ -135,22 +156,22 @@ func (st *state) reset(p *plan) {
 func (st *state) read(s *session, refresh bool) (*reading, error) {
 	p := st.plan
 	rd := newReading(p)
-	want := func(u oidUse, ids []oidUse) bool {
+	want := func(i int, u oidUse, empty []bool) bool {
 		if refresh {
 			return true
 		}
-		if u.refresh || st.empty[u.oid] {
+		if u.refresh || empty[i] {
 			return false
 		}
 		if u.fallback {
-			return slices.ContainsFunc(u.primaries, func(id int) bool { return st.empty[ids[id].oid] })
+			return slices.ContainsFunc(u.primaries, func(id int) bool { return empty[id] })
 		}
 		return true
 	}
 	var oids []string
 	var ids []int
 	for i, u := range p.scalars {
-		if want(u, p.scalars) {
+		if want(i, u, st.emptyScal) {
 			oids = append(oids, u.oid)
 			ids = append(ids, i)
 			rd.read[i] = true
@@ -173,7 +194,7 @@ func (st *state) read(s *session, refresh bool) (*reading, error) {
 	}
 	var cols []int
 	for i, u := range p.cols {
-		if want(u, p.cols) {
+		if want(i, u, st.emptyCol) {
 			cols = append(cols, i)
 		}
 	}
@@ -184,13 +205,13 @@ func (st *state) read(s *session, refresh bool) (*reading, error) {
 		errs = append(errs, err)
 	}
 	if refresh {
-		for i, u := range p.scalars {
-			st.empty[u.oid] = !rd.hasScal[i]
+		for i := range p.scalars {
+			st.emptyScal[i] = !rd.hasScal[i]
 		}
 		for i, u := range p.cols {
-			st.empty[u.oid] = rd.cols[i].len() == 0
+			st.emptyCol[i] = rd.cols[i].len() == 0
 			if u.lookup {
-				st.cache[i] = rd.cols[i]
+				st.cache[i] = rd.cols[i].kept()
 			}
 		}
 	}
@@ -356,7 +377,7 @@ func (st *state) refreshLookups(s *session, rd *reading) error {
 	}
 	err := st.walk(s, rd, need)
 	for _, id := range need {
-		st.cache[id] = rd.cols[id]
+		st.cache[id] = rd.cols[id].kept()
 	}
 	clear(rd.rowCache)
 	return err
@@ -417,11 +438,12 @@ func absDiff(a, b uint64) uint64 {
 // restart, a 64-bit counter) gives no rate for this run rather than a spike.
 func (st *state) rate(key counterKey, v cell, raw uint64) (float64, bool) {
 	prev, ok := st.counters[key]
-	st.counters[key] = counterState{v: raw, at: v.at}
+	at := v.at.Sub(st.epoch)
+	st.counters[key] = counterState{v: raw, at: at}
 	if !ok {
 		return 0, false
 	}
-	secs := v.at.Sub(prev.at).Seconds()
+	secs := (at - prev.at).Seconds()
 	if secs <= 0 {
 		return 0, false
 	}

@@ -92,6 +92,9 @@ func (c *Config) New(t collectors.Target, _ collectors.Options) (collectors.Coll
 	col := &collector{cfg: c, target: t, timeout: timeout, host: host, port: port,
 		bulk: c.Walk == "bulk" || (c.Walk == "" && c.Version != "1"),
 		dial: dialGoSNMP, now: time.Now}
+	if c.sessions != nil {
+		col.dial = c.sessions.dial
+	}
 	for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
 		col.labels = append(col.labels, kpi.Tag{Key: k, Value: t.Labels[k]})
 	}
