@@ -23,9 +23,10 @@ import (
 // after the last collection, plus headroom, plus the runtime's own memory
 // (stacks, metadata), and follows it every memLimitEvery: the heap grows by
 // the headroom between collections instead of by what is live. The
-// headroom is half of what is live, at least minHeadroom: like GOGC=50,
-// but never so small that the collector runs all the time when little is
-// live. A fixed value sets that limit; -1 leaves Go's default (no limit).
+// headroom is three quarters of what is live, at least minHeadroom: like
+// GOGC=75, but never so small that the collector runs all the time when
+// little is live. (Half was tried: 78 MB instead of 90 at 1,000 devices,
+// but 25% more CPU a cycle than Go's default pacing.) A fixed value sets that limit; -1 leaves Go's default (no limit).
 // GOMEMLIMIT in the environment takes precedence over all of it.
 const (
 	memLimitEvery = 2 * time.Second
@@ -95,7 +96,7 @@ func autoMemoryLimit(samples []metrics.Sample) int64 {
 // half the headroom: a limit below the heap makes the collector run
 // without pause until the next update.
 func memoryLimit(live, objects, runtimeOwn int64) int64 {
-	headroom := max(live/2, minHeadroom)
+	headroom := max(live*3/4, minHeadroom)
 	limit := live + headroom
 	if objects > limit {
 		limit = objects + headroom/2

@@ -23,7 +23,10 @@ import (
 // with the same results. SNMPv3 sessions are not kept.
 func TestKeptSessionsPollOtherTargets(t *testing.T) {
 	a, b := devenv.SNMP(t), devenv.SNMP(t)
-	cfg := testConfig(func(c *Config) { c.Profiles = []string{"system", "if-mib"}; c.Timeout = yamlconf.Duration(2 * time.Second) })
+	cfg := testConfig(func(c *Config) {
+		c.Profiles = []string{"system", "if-mib"}
+		c.Timeout = yamlconf.Duration(2 * time.Second)
+	})
 	cfg.Targets = []collectors.Target{{Address: a.Addr(), Asset: "a"}, {Address: b.Addr(), Asset: "b"}, {Address: "127.0.0.1:9", Asset: "none"}}
 	require.NoError(t, cfg.Validate())
 	var used []requester
