@@ -159,15 +159,12 @@ func TestSQLiteKeepsIdleConnections(t *testing.T) {
 	require.Equal(t, sqliteIdleConns, db.db.Stats().Idle)
 }
 
-// BenchmarkSetAssetPolls writes the polls of a batch of 200 assets, one
-// core:
-//
-//	go test -run '^$' -bench SetAssetPolls -cpu 1 ./server/store/sqlstore
-func BenchmarkSetAssetPolls(b *testing.B) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "kpilot.db"), log)
+// benchAgent opens a SQLite store with an organization and an enrolled
+// agent.
+func benchAgent(b *testing.B) (*DB, store.Agent) {
+	db, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "kpilot.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(b, err)
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	ctx := b.Context()
 	o := store.Organization{Name: "Acme", Kind: store.Customer}
 	require.NoError(b, db.CreateOrganization(ctx, &o))
@@ -176,13 +173,23 @@ func BenchmarkSetAssetPolls(b *testing.B) {
 		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
 	ag := store.Agent{Name: "agent", TokenHash: "agent"}
 	require.NoError(b, db.EnrollAgent(ctx, "enroll", now, &ag))
+	return db, ag
+}
+
+// BenchmarkSetAssetPolls writes the polls of a batch of 200 assets, one
+// core:
+//
+//	go test -run '^$' -bench SetAssetPolls -cpu 1 ./server/store/sqlstore
+func BenchmarkSetAssetPolls(b *testing.B) {
+	db, ag := benchAgent(b)
+	ctx := b.Context()
 	polls := make([]store.AssetPoll, 200)
 	for i := range polls {
 		as, err := db.EnsureAsset(ctx, ag, fmt.Sprintf("switch-%d", i), nil, 0)
 		require.NoError(b, err)
 		polls[i] = store.AssetPoll{AssetID: as.ID, Up: true}
 	}
-	at := now
+	at := time.Now()
 	for b.Loop() {
 		at = at.Add(time.Second)
 		for i := range polls {
@@ -197,18 +204,8 @@ func BenchmarkSetAssetPolls(b *testing.B) {
 //
 //	go test -run '^$' -bench EnsureKnownAsset -cpu 1 ./server/store/sqlstore
 func BenchmarkEnsureKnownAsset(b *testing.B) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "kpilot.db"), log)
-	require.NoError(b, err)
-	defer db.Close()
+	db, ag := benchAgent(b)
 	ctx := b.Context()
-	o := store.Organization{Name: "Acme", Kind: store.Customer}
-	require.NoError(b, db.CreateOrganization(ctx, &o))
-	now := time.Now()
-	require.NoError(b, db.CreateEnrollmentToken(ctx, store.EnrollmentToken{TokenHash: "enroll", OrgID: o.ID, OUID: o.RootOU,
-		CreatedBy: "test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
-	ag := store.Agent{Name: "agent", TokenHash: "agent"}
-	require.NoError(b, db.EnrollAgent(ctx, "enroll", now, &ag))
 	keys := make([]string, 200)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("switch-%d", i)
