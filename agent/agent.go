@@ -46,6 +46,7 @@ type Agent struct {
 	kpis    *kpiSender
 	kpiDefs func(*Config) []catalog.Section // (*Config).KPIDefinitions; a seam for tests
 	sem     chan struct{}
+	shared  collectors.Shared // what collectors share across entries and reloads
 	m       *agentMetrics
 	latest  *latestStore
 	reload  chan chan error
@@ -110,7 +111,7 @@ func (a *Agent) buildJobs(cfg *Config, old map[string]*job) (map[string]*job, er
 			}
 			j.log = a.log.With("collector", b.Name, "target", t.Asset)
 			dataDir := filepath.Join(cfg.DataDir, "collectors", b.Name)
-			c, err := cc.New(t, collectors.Options{Logger: j.log, Registerer: a.reg, DataDir: dataDir})
+			c, err := cc.New(t, collectors.Options{Logger: j.log, Registerer: a.reg, DataDir: dataDir, Shared: &a.shared})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("collector %s, target %s: %w", b.Name, t.Asset, err))
 				continue

@@ -25,8 +25,9 @@ import (
 // the headroom between collections instead of by what is live. The
 // headroom is three quarters of what is live, at least minHeadroom: like
 // GOGC=75, but never so small that the collector runs all the time when
-// little is live. (Half was tried: 78 MB instead of 90 at 1,000 devices,
-// but 25% more CPU a cycle than Go's default pacing.) A fixed value sets that limit; -1 leaves Go's default (no limit).
+// little is live. (Half was tried: 78 MB instead of 86 at 1,000
+// devices, but about 25% more CPU a cycle than Go's default pacing.) A
+// fixed value sets that limit; -1 leaves Go's default (no limit).
 // GOMEMLIMIT in the environment takes precedence over all of it.
 const (
 	memLimitEvery = 2 * time.Second

@@ -33,7 +33,7 @@ func TestSoftMemoryLimit(t *testing.T) {
 		mb       int
 		min, max int64
 	}{
-		{"automatic", 0, 64<<20 + minHeadroom, 64<<20 + 32<<20 + 16<<20},
+		{"automatic", 0, 64<<20 + minHeadroom, 64<<20 + 48<<20 + 16<<20}, // live, three quarters of it, the runtime's own
 		{"fixed", 200, 200 << 20, 200 << 20},
 		{"off", -1, orig, orig},
 	} {
@@ -41,6 +41,7 @@ func TestSoftMemoryLimit(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { limitMemory(ctx, tc.mb, log); close(done) }()
+			defer func() { cancel(); <-done }() // also when the test fails: the next must not see this one's limit
 			var got int64
 			require.Eventually(t, func() bool {
 				got = debug.SetMemoryLimit(-1)
@@ -49,7 +50,7 @@ func TestSoftMemoryLimit(t *testing.T) {
 			cancel()
 			<-done
 			if tc.mb == 0 {
-				require.Less(t, got, int64(2*64<<20), "below twice the live heap, where GOGC=100 lets it grow")
+				require.Less(t, got, int64(2*64<<20+16<<20), "below twice the live heap, where GOGC=100 lets it grow, with the runtime's own")
 			}
 			require.Equal(t, orig, debug.SetMemoryLimit(-1), "the limit found is back")
 		})

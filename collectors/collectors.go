@@ -181,6 +181,31 @@ type Options struct {
 	Logger     *slog.Logger          // scoped with collector and target
 	Registerer prometheus.Registerer // for the collector's own metrics
 	DataDir    string                // private directory for state the collector keeps
+	Shared     *Shared               // the agent's; nil shares nothing
+}
+
+// Shared holds what the collectors of one agent share across config
+// entries and reloads, such as the SNMP sessions kept between polls:
+// one per agent, so that what is kept is bounded by the agent, not by
+// the number of entries in its config. The zero value is ready.
+type Shared struct {
+	mu sync.Mutex
+	m  map[any]any
+}
+
+// Get returns what is kept under key, made by newV the first time.
+func (s *Shared) Get(key any, newV func() any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[key]; ok {
+		return v
+	}
+	if s.m == nil {
+		s.m = map[any]any{}
+	}
+	v := newV()
+	s.m[key] = v
+	return v
 }
 
 // ValidateCommon checks the shared fields and expands CIDR ranges and

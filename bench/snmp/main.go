@@ -88,8 +88,9 @@ func run(devices, rounds, workers int, profiles []string, telegraf string) error
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	shared := &collectors.Shared{} // the SNMP sessions kept between polls, as in the agent
 	for _, t := range cfg.Targets {
-		c, err := cfg.New(t, collectors.Options{})
+		c, err := cfg.New(t, collectors.Options{Shared: shared})
 		if err != nil {
 			return err
 		}

@@ -50,9 +50,8 @@ type Config struct {
 	// that never ends a walk, or a table nobody wants whole).
 	MaxTableRows int `yaml:"max_table_rows"`
 
-	lib      *Library   // loaded by Validate
-	plans    *planCache // shared by the entry's targets
-	sessions *sessions  // kept between the entry's targets' polls
+	lib   *Library   // loaded by Validate
+	plans *planCache // shared by the entry's targets
 }
 
 // The agent sends the definitions of a user's own profiles or templates.
@@ -61,7 +60,7 @@ var _ collectors.KPIDefiner = (*Config)(nil)
 func newConfig() collectors.Config {
 	return &Config{Version: "2c", Community: "public", Retries: 1, MaxRepetitions: 25,
 		Profiles: []string{"auto"}, LookupRefresh: yamlconf.Duration(15 * time.Minute), MaxTableRows: defaultMaxRows,
-		plans: &planCache{}, sessions: newSessions()}
+		plans: &planCache{}}
 }
 
 var authProtocols = map[string]gosnmp.SnmpV3AuthProtocol{

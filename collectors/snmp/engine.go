@@ -65,10 +65,10 @@ func newColumn(n int) *column {
 	return &column{rows: make([]string, 0, n), cells: make([]cell, 0, n)}
 }
 
-// kept returns the column to keep between runs (a lookup): its octet
-// strings copied out of the response packets they point into, which
-// gosnmp allocates whole for every answer, so that a kept column does not
-// keep the packets.
+// kept readies the column to be kept between runs (a lookup) and returns
+// it: its octet strings are copied, in place, out of the response packets
+// they point into, which gosnmp allocates whole for every answer, so that
+// a kept column does not keep the packets.
 func (c *column) kept() *column {
 	if c == nil {
 		return nil

@@ -5,17 +5,23 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 
 	"github.com/gosnmp/gosnmp"
 )
 
-// keptSessions bounds the sessions a config keeps between polls: about
-// the polls an agent runs at once (max_parallel_polls, 16 by default).
+// keptSessions bounds the sessions an agent keeps between polls: about
+// the polls it runs at once (max_parallel_polls, 16 by default), 2 MiB of
+// receive buffers at most.
 const keptSessions = 32
 
-// sessions keeps the gosnmp sessions of an entry's v1 and v2c targets
+// sessionsKey finds the agent's sessions in its collectors.Shared.
+type sessionsKey struct{}
+
+// sessions keeps the gosnmp sessions of an agent's v1 and v2c targets
 // between polls, each with the 64 KiB receive buffer gosnmp's Connect
-// allocates. A poll that connected anew for every target allocated that
+// allocates: one set for the agent (collectors.Shared), whatever the
+// number of its collector entries. A poll that connected anew for every target allocated that
 // buffer every time: at 1,000 devices two fifths of all the bytes the
 // agent allocated, and the garbage collector's work with them.
 //
@@ -48,7 +54,7 @@ func (p *sessions) dial(ctx context.Context, g *gosnmp.GoSNMP) (requester, func(
 		if err != nil {
 			return nil, nil, err
 		}
-		return r, func() error { err := closeFn(); p.keep(g); return err }, nil
+		return r, closeOnce(func() error { err := closeFn(); p.keep(g); return err }), nil
 	}
 	takeSettings(k, g)
 	k.Context = ctx
@@ -56,14 +62,20 @@ func (p *sessions) dial(ctx context.Context, g *gosnmp.GoSNMP) (requester, func(
 	conn, err := d.DialContext(ctx, "udp", net.JoinHostPort(g.Target, strconv.Itoa(int(g.Port))))
 	if err != nil {
 		p.keep(k)
-		return nil, nil, fmt.Errorf("connecting: error establishing connection to host: %w", err)
+		return nil, nil, fmt.Errorf("connecting: %w", err)
 	}
 	k.Conn = conn
-	return k, func() error {
+	return k, closeOnce(func() error {
 		err := conn.Close()
 		p.keep(k)
 		return err
-	}, nil
+	}), nil
+}
+
+// closeOnce makes a session's close function keep the session once, however
+// often it is called: kept twice, it would be handed to two polls at once.
+func closeOnce(f func() error) func() error {
+	return sync.OnceValue(f)
 }
 
 // keep puts a closed session back, unless enough are kept.

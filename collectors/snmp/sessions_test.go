@@ -29,13 +29,16 @@ func TestKeptSessionsPollOtherTargets(t *testing.T) {
 	})
 	cfg.Targets = []collectors.Target{{Address: a.Addr(), Asset: "a"}, {Address: b.Addr(), Asset: "b"}, {Address: "127.0.0.1:9", Asset: "none"}}
 	require.NoError(t, cfg.Validate())
+	shared := &collectors.Shared{}
+	pool := agentSessions(shared)
 	var used []requester
 	collector := func(i int) *collector {
-		c, err := cfg.New(cfg.Targets[i], collectors.Options{})
+		c, err := cfg.New(cfg.Targets[i], collectors.Options{Shared: shared})
 		require.NoError(t, err)
 		col := c.(*collector)
+		dial := col.dial
 		col.dial = func(ctx context.Context, g *gosnmp.GoSNMP) (requester, func() error, error) {
-			r, closeFn, err := cfg.sessions.dial(ctx, g)
+			r, closeFn, err := dial(ctx, g)
 			if err == nil {
 				used = append(used, r)
 			}
@@ -46,7 +49,7 @@ func TestKeptSessionsPollOtherTargets(t *testing.T) {
 	first, err := collectortest.CollectOnce(t, collector(0))
 	require.NoError(t, err)
 	require.Empty(t, first.Errors)
-	require.Len(t, cfg.sessions.free, 1, "the session is kept")
+	require.Len(t, pool.free, 1, "the session is kept")
 
 	other, err := collectortest.CollectOnce(t, collector(1))
 	require.NoError(t, err)
@@ -56,7 +59,7 @@ func TestKeptSessionsPollOtherTargets(t *testing.T) {
 
 	_, err = collectortest.CollectOnce(t, collector(2))
 	require.Error(t, err, "nothing answers on port 9")
-	require.Len(t, cfg.sessions.free, 1, "a failed poll's session is kept too")
+	require.Len(t, pool.free, 1, "a failed poll's session is kept too")
 
 	again, err := collectortest.CollectOnce(t, collector(0))
 	require.NoError(t, err)
@@ -71,12 +74,32 @@ func TestKeptSessionsPollOtherTargets(t *testing.T) {
 		c.AuthProtocol, c.AuthPassword = "sha", yamlconf.Secret(a.V3AuthPass)
 		c.PrivProtocol, c.PrivPassword = "aes", yamlconf.Secret(a.V3PrivPass)
 	})
+	v3.Targets = []collectors.Target{{Address: a.Addr(), Asset: "a"}}
+	require.NoError(t, v3.Validate())
+	v3Shared := &collectors.Shared{}
 	for range 2 {
-		sink, err := collectortest.CollectOnce(t, newCollector(t, v3, a.Addr()))
+		c, err := v3.New(v3.Targets[0], collectors.Options{Shared: v3Shared})
+		require.NoError(t, err)
+		sink, err := collectortest.CollectOnce(t, c)
 		require.NoError(t, err)
 		require.NotEmpty(t, sink.Find("system"))
 	}
-	require.Empty(t, v3.sessions.free, "SNMPv3 connects every time")
+	require.Empty(t, agentSessions(v3Shared).free, "SNMPv3 connects every time")
+
+	// The entries of one agent share its sessions.
+	second := testConfig(func(c *Config) { c.Profiles = []string{"system"} })
+	second.Targets = []collectors.Target{{Address: b.Addr(), Asset: "b2"}}
+	require.NoError(t, second.Validate())
+	c, err := second.New(second.Targets[0], collectors.Options{Shared: shared})
+	require.NoError(t, err)
+	_, err = collectortest.CollectOnce(t, c)
+	require.NoError(t, err)
+	require.Len(t, pool.free, 1, "another entry of the agent polled through the same kept session")
+}
+
+// agentSessions returns the sessions kept in shared.
+func agentSessions(shared *collectors.Shared) *sessions {
+	return shared.Get(sessionsKey{}, func() any { return newSessions() }).(*sessions)
 }
 
 // TestKeptSessionsSaveTheReceiveBuffer: a poll through a kept session
@@ -86,11 +109,16 @@ func TestKeptSessionsSaveTheReceiveBuffer(t *testing.T) {
 	s := devenv.SNMP(t)
 	perPoll := func(keep bool) uint64 {
 		cfg := testConfig(func(c *Config) { c.Profiles = []string{"system"} })
-		col := newCollector(t, cfg, s.Addr())
-		if !keep {
-			col.dial = dialGoSNMP
+		cfg.Targets = []collectors.Target{{Address: s.Addr(), Asset: "host-1"}}
+		require.NoError(t, cfg.Validate())
+		opts := collectors.Options{}
+		if keep {
+			opts.Shared = &collectors.Shared{}
 		}
-		_, err := collectortest.CollectOnce(t, col) // the lookups, and the kept session's buffer
+		c, err := cfg.New(cfg.Targets[0], opts)
+		require.NoError(t, err)
+		col := c.(*collector)
+		_, err = collectortest.CollectOnce(t, col) // the lookups, and the kept session's buffer
 		require.NoError(t, err)
 		const polls = 10
 		var before, after runtime.MemStats

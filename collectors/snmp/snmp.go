@@ -74,7 +74,7 @@ var _ collectors.Collector = (*collector)(nil)
 func (c *collector) Stats() (requests, values int) { return c.requests, c.values }
 
 // New implements collectors.Config. It does not contact the target.
-func (c *Config) New(t collectors.Target, _ collectors.Options) (collectors.Collector, error) {
+func (c *Config) New(t collectors.Target, opts collectors.Options) (collectors.Collector, error) {
 	if c.lib == nil {
 		if err := c.Validate(); err != nil {
 			return nil, err
@@ -92,8 +92,8 @@ func (c *Config) New(t collectors.Target, _ collectors.Options) (collectors.Coll
 	col := &collector{cfg: c, target: t, timeout: timeout, host: host, port: port,
 		bulk: c.Walk == "bulk" || (c.Walk == "" && c.Version != "1"),
 		dial: dialGoSNMP, now: time.Now}
-	if c.sessions != nil {
-		col.dial = c.sessions.dial
+	if opts.Shared != nil {
+		col.dial = opts.Shared.Get(sessionsKey{}, func() any { return newSessions() }).(*sessions).dial
 	}
 	for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
 		col.labels = append(col.labels, kpi.Tag{Key: k, Value: t.Labels[k]})

@@ -71,7 +71,7 @@ func (r *assetResolver) identify(ctx context.Context, key string, identities []s
 	if res, ok := r.cache[key]; ok && len(identities) == 0 {
 		return res.asset, res.err
 	}
-	if key == "" || len(key) > 128 || strings.HasPrefix(key, "manual:") {
+	if !validKey(key) {
 		err := fmt.Errorf("%w %q", errBadAsset, key)
 		r.cache[key] = assetResult{err: err}
 		return nil, err
@@ -108,10 +108,17 @@ func (r *assetResolver) identify(ctx context.Context, key string, identities []s
 	return res.asset, err
 }
 
+// validKey reports whether an agent may name an asset key: not empty, at
+// most 128 bytes, and not of the form of assets entered by hand.
+func validKey(key string) bool {
+	return key != "" && len(key) <= 128 && !strings.HasPrefix(key, "manual:")
+}
+
 // maxPrefetch bounds the keys prefetch looks up for one batch.
 const maxPrefetch = 5000
 
-// prefetch looks up, in one read of the store (Store.KnownAssets), the
+// prefetch looks up, in one query of the store per 500 keys
+// (Store.KnownAssets), the
 // assets of the keys in the batch's samples that neither the batch nor
 // the asset cache knows. An agent's keys expire from the cache together,
 // since one batch put them there: looking them up one by one cost a read
@@ -129,8 +136,7 @@ func (r *assetResolver) prefetch(ctx context.Context) error {
 		}
 		key := string(k)
 		seen[key] = true
-		if _, ok := r.cache[key]; ok || key == "" || len(key) > 128 || strings.HasPrefix(key, "manual:") ||
-			r.in.assets.get(r.agent.ID, key, r.now) != nil {
+		if _, ok := r.cache[key]; ok || !validKey(key) || r.in.assets.get(r.agent.ID, key, r.now) != nil {
 			continue
 		}
 		if keys = append(keys, key); len(keys) == maxPrefetch {

@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kpilot/kpilot/internal/kpi"
 	"github.com/kpilot/kpilot/internal/wire"
 	"github.com/kpilot/kpilot/server/auth"
 	"github.com/kpilot/kpilot/server/store"
@@ -111,15 +113,16 @@ func TestExpiredAssetsLookedUpTogether(t *testing.T) {
 	in := New(st, rec, Limits{}, base.log, prometheus.NewRegistry())
 	in.now = func() time.Time { return clock }
 	at := clock.Add(-time.Minute).UnixNano()
-	batch := func(assets ...string) []byte {
-		var b strings.Builder
+	samplesOf := func(assets []string) []byte {
+		var b bytes.Buffer
 		for i, a := range assets {
 			for j := range 3 {
 				fmt.Fprintf(&b, "cpu,asset=%s,core=%d load=%di %d\n", a, j, i, at+int64(i))
 			}
 		}
-		return body(t, b.String())
+		return b.Bytes()
 	}
+	batch := func(assets ...string) []byte { return body(t, string(samplesOf(assets))) }
 	var keys []string
 	for i := range 50 {
 		keys = append(keys, fmt.Sprintf("sw%d", i))
@@ -143,6 +146,20 @@ func TestExpiredAssetsLookedUpTogether(t *testing.T) {
 	require.EqualValues(t, 2, st.known.Load(), "the expired assets are read together")
 	require.EqualValues(t, 50+51, st.knownKeys.Load())
 	require.EqualValues(t, 51, st.ensured.Load(), "only the new asset goes through EnsureAsset")
+
+	// An inventory without identities (an SNMP device that gives no
+	// serial) comes before the samples: its look-up is the batch's first
+	// miss, and the batch's samples are looked up with it.
+	clock = clock.Add(assetCacheTTL + time.Second)
+	withInventory, err := (&wire.Batch{Version: wire.Version, ID: uuid.NewString(), Samples: string(samplesOf(keys)),
+		Inventory: []kpi.Inventory{{Asset: "sw7", Time: clock.Add(-time.Minute), Attributes: map[string]any{"sys_name": "sw7"}}}}).Marshal()
+	require.NoError(t, err)
+	res, err = in.Ingest(t.Context(), ag, "", bytes.NewReader(withInventory), wire.Gzip)
+	require.NoError(t, err)
+	require.Equal(t, 150, res.Accepted)
+	require.Zero(t, res.Rejected)
+	require.EqualValues(t, 3, st.known.Load(), "the inventory's miss looked up the samples' assets too")
+	require.EqualValues(t, 51, st.ensured.Load())
 
 	before := len(rec.parts)
 	series := map[string]bool{}

@@ -401,7 +401,11 @@ func (in *Ingester) IngestBatch(ctx context.Context, ag store.Agent, version str
 	ctx, cancel := context.WithTimeout(ctx, claimTTL/2)
 	defer cancel()
 
+	// The re-encoder and the resolver only read the samples: no copy of
+	// them is needed.
+	samples := unsafe.Slice(unsafe.StringData(batch.Samples), len(batch.Samples))
 	assets := newAssetResolver(in, ag)
+	assets.samples = samples // an inventory's look-up may be the first to miss
 	// Inventory first: it identifies the device (serial, UUID), so the
 	// samples of a renamed target land on the asset it already had.
 	invRejects, err := in.storeInventory(ctx, assets, batch.Inventory)
@@ -409,8 +413,6 @@ func (in *Ingester) IngestBatch(ctx context.Context, ag store.Agent, version str
 		return Result{}, unavailable("store", err)
 	}
 	var rx reencoder
-	// The re-encoder only reads the samples: no copy of them is needed.
-	samples := unsafe.Slice(unsafe.StringData(batch.Samples), len(batch.Samples))
 	buf := in.lineBufs.get()
 	lines, accepted, rejects, err := rx.reencode(ctx, in.now(), assets, samples, *buf)
 	defer func() {

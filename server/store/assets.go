@@ -125,8 +125,8 @@ type Assets interface {
 	// regardless. The count is the store's, so it holds across restarts
 	// and replicas.
 	EnsureAsset(ctx context.Context, a Agent, sourceKey string, identities []string, newPerHour int) (Asset, error)
-	// KnownAssets is EnsureAsset without identities for many keys in one
-	// read, for the keys whose asset exists and has the agent's OU as its
+	// KnownAssets is EnsureAsset without identities for many keys at once
+	// (a query per few hundred keys), for the keys whose asset exists and has the agent's OU as its
 	// home: what EnsureAsset would return for each of them. Other keys
 	// (unknown, empty, or of another OU's asset) are left out of the map;
 	// EnsureAsset creates or refuses them one by one.

@@ -178,7 +178,7 @@ func (d *DB) claimInMemory(ctx context.Context, agentID, batchID, claimID string
 	}
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("claiming batch %s: %w", batchID, err)
+		return "", fmt.Errorf("claiming a batch: %w", err)
 	case stored:
 		return store.BatchStored, nil
 	}
@@ -212,14 +212,20 @@ func (c *pendingClaims) take(k claimKey, id string, now, expires time.Time) bool
 	return true
 }
 
-// release drops claim id on k; any claim when id is "" (the batch was
-// stored).
+// release drops claim id on k.
 func (c *pendingClaims) release(k claimKey, id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, ok := c.m[k]; ok && (id == "" || p.id == id) {
+	if p, ok := c.m[k]; ok && p.id == id {
 		delete(c.m, k)
 	}
+}
+
+// drop drops whatever claim is on k: the batch was stored.
+func (c *pendingClaims) drop(k claimKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
 }
 
 // RecordBatch implements store.Agents. Recording an id twice is harmless.
@@ -232,7 +238,7 @@ func (d *DB) RecordBatch(ctx context.Context, agentID, batchID string, at time.T
 		return fmt.Errorf("recording batch %s: %w", batchID, err)
 	}
 	if d.claims != nil {
-		d.claims.release(claimKey{agentID, batchID}, "")
+		d.claims.drop(claimKey{agentID, batchID})
 	}
 	return nil
 }
