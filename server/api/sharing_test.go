@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -176,6 +177,10 @@ func TestKeyGuessesAreRateLimited(t *testing.T) {
 
 func TestLoginFailuresAreRateLimited(t *testing.T) {
 	w := newWorld(t, func(l *api.Limits) { l.LoginFailures = 3 })
+	// The clock stands still: the delay after the free failures is 2 s,
+	// which a slow host (password hashing under the race detector) could
+	// otherwise spend before the next attempt.
+	api.SetClock(w.api, (&clock{t: time.Now()}).now)
 	login := func(pw string) reply {
 		return w.do("anonymous", "POST", "/api/v1/login", map[string]string{"email": "acme_admin@example.com", "password": pw})
 	}
