@@ -268,9 +268,11 @@ collectors:
 	// Server down: collect, get killed, start again.
 	for range 4 {
 		p := startAgent()
-		// Killed while it collects: once its spool has grown (a busy host
-		// may take seconds to start a race-built binary), at a random
-		// moment of the next polls.
+		// Killed while it collects: once its spool has grown twice (a busy
+		// host may take seconds to start a race-built binary; one poll is
+		// some 20 points, and the four runs must spool more than 100), at
+		// a random moment of the next polls.
+		waitSpoolGrows(t, spoolDir, 30*time.Second)
 		waitSpoolGrows(t, spoolDir, 30*time.Second)
 		time.Sleep(500*time.Millisecond + rand.N(1500*time.Millisecond))
 		kill(p)
