@@ -87,9 +87,11 @@ func checkGrafanaDashboard(t *testing.T, influx *devenv.Influxd, org string, ass
 	require.True(t, vars["asset"].Multi, "several assets can be picked")
 	var orgs, got []grafanaOption
 	waitUntil(t, 30*time.Second, "the server's asset labels for the variables", func() bool {
+		// Both read the labels after the server wrote them: the first
+		// query may run just before, the second just after.
 		orgs = metricFind(t, influx, vars["organization"], nil)
 		got = metricFind(t, influx, vars["asset"], map[string]fillValue{"organization": {values: []string{orgNo}}})
-		return len(got) == len(assets)
+		return len(got) == len(assets) && len(orgs) > 0
 	})
 	require.Contains(t, orgs, grafanaOption{Text: org, Value: orgNo}, "organization options: text its name, value its number")
 	require.ElementsMatch(t, want, got, "asset options: text the names, value the series ids")
